@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "conifer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "conifer", targets: ["conifer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // Domain values and the one domain error. Foundation only, no I/O.
+        .target(name: "ConiferCore", swiftSettings: strict),
+        // The catalog (GRDB/SQLite), API keys, authorization policy.
+        .target(
+            name: "ConiferAccess",
+            dependencies: [
+                "ConiferCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The Hummingbird application: routes, middleware, API-version dialects.
+        .target(
+            name: "ConiferServer",
+            dependencies: [
+                "ConiferCore",
+                "ConiferAccess",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The executable: `serve` and the command-line client.
+        .executableTarget(
+            name: "conifer",
+            dependencies: [
+                "ConiferCore",
+                "ConiferAccess",
+                "ConiferServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
+        .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore"]),
+        .testTarget(
+            name: "ConiferServerTests",
+            dependencies: [
+                "ConiferServer", "ConiferAccess", "ConiferCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

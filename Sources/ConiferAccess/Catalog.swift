@@ -1,0 +1,48 @@
+import ConiferCore
+import Foundation
+
+/// What the first start of a data directory created.
+public struct BootstrapResult: Sendable {
+    public var organizationID: UUID
+    public var projectID: UUID
+    /// The ProjectEditor key of the default project. Shown once, never stored in clear.
+    public var apiKeyValue: String
+    /// True when Conifer generated the key (and must print it); false when the operator supplied it.
+    public var generatedKey: Bool
+}
+
+/// A new API key and the only copy of its secret.
+public struct CreatedAPIKey: Sendable {
+    public var id: UUID
+    public var projectID: UUID
+    public var name: String
+    public var roles: [APIKeyRole]
+    public var value: String
+}
+
+/// The catalog: organizations, projects, API keys and index definitions.
+///
+/// A protocol so that a PostgreSQL catalog can stand beside the SQLite one (ARCHITECTURE.md §6). Every
+/// index operation takes the authorized principal and only ever sees the principal's project.
+public protocol Catalog: Sendable {
+    /// Creates the first organization, project and API key unless the catalog already has them.
+    /// Returns `nil` when the catalog was bootstrapped before.
+    func bootstrapIfNeeded(apiKeyValue: String?) async throws -> BootstrapResult?
+
+    /// The principal an API key value stands for, or `nil` for an unknown key.
+    func authenticate(apiKey: String) async throws -> Principal?
+
+    /// Creates a project in an organization (operator and test entry point until the Admin API exists).
+    func createProject(name: String, organizationID: UUID) async throws -> UUID
+
+    /// Creates an API key in a project and returns its secret once.
+    func createAPIKey(projectID: UUID, name: String, roles: [APIKeyRole]) async throws -> CreatedAPIKey
+
+    func listIndexes(for principal: Principal) async throws -> [IndexDefinition]
+    /// One index of the principal's project; `permission` is what the caller's route requires
+    /// (`indexesRead` to describe it, a data permission to use its data plane).
+    func index(named name: String, for principal: Principal, as permission: Permission) async throws -> IndexDefinition
+    func createIndex(_ creation: IndexCreation, for principal: Principal) async throws -> IndexDefinition
+    func configureIndex(named name: String, _ change: IndexConfiguration, for principal: Principal) async throws -> IndexDefinition
+    func deleteIndex(named name: String, for principal: Principal) async throws
+}

@@ -1,0 +1,104 @@
+import ConiferCore
+import Foundation
+import GRDB
+
+// Plain Codable rows of the catalog. Ids are lowercase UUID strings, as the Admin API shows them.
+
+struct OrganizationRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "organization"
+    var id: String
+    var name: String
+    var plan: String
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, plan
+        case createdAt = "created_at"
+    }
+}
+
+struct ProjectRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "project"
+    var id: String
+    var organizationID: String
+    var name: String
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name
+        case organizationID = "organization_id"
+        case createdAt = "created_at"
+    }
+}
+
+struct APIKeyRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "api_key"
+    var id: String
+    var projectID: String
+    var name: String
+    var label: String
+    var secretHash: String
+    var roles: [APIKeyRole]
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, label, roles
+        case projectID = "project_id"
+        case secretHash = "secret_hash"
+        case createdAt = "created_at"
+    }
+}
+
+struct IndexRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "index_definition"
+    var id: String
+    var projectID: String
+    var name: String
+    var vectorType: VectorType
+    var dimension: Int?
+    var metric: Metric
+    var deletionProtection: DeletionProtection
+    var tags: [String: String]
+    var deployment: Deployment
+    var readCapacity: ReadCapacity
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, dimension, metric, tags, deployment
+        case projectID = "project_id"
+        case vectorType = "vector_type"
+        case deletionProtection = "deletion_protection"
+        case readCapacity = "read_capacity"
+        case createdAt = "created_at"
+    }
+
+    init(_ definition: IndexDefinition) {
+        id = definition.id.lowercasedString
+        projectID = definition.projectID.lowercasedString
+        name = definition.name
+        vectorType = definition.vectorType
+        dimension = definition.dimension
+        metric = definition.metric
+        deletionProtection = definition.deletionProtection
+        tags = definition.tags
+        deployment = definition.deployment
+        readCapacity = definition.readCapacity
+        createdAt = definition.createdAt
+    }
+
+    func definition() throws -> IndexDefinition {
+        guard let id = UUID(uuidString: id), let projectID = UUID(uuidString: projectID) else {
+            throw ConiferError(.internalError, "Corrupt index row \(name)")
+        }
+        return IndexDefinition(
+            id: id, projectID: projectID, name: name, vectorType: vectorType, dimension: dimension,
+            metric: metric, deletionProtection: deletionProtection, tags: tags, deployment: deployment,
+            readCapacity: readCapacity, createdAt: createdAt
+        )
+    }
+}
+
+extension UUID {
+    /// The form ids take on the wire and in the catalog.
+    public var lowercasedString: String { uuidString.lowercased() }
+}

@@ -1,0 +1,211 @@
+import ConiferCore
+import Foundation
+import GRDB
+
+/// The catalog in SQLite through GRDB: a `DatabasePool` on a file in the data directory, or an in-memory
+/// queue in tests, with the same migrations.
+public final class SQLiteCatalog: Catalog {
+    private let database: any DatabaseWriter
+
+    /// Opens (creating if needed) `catalog.sqlite` in `directory` and migrates it.
+    public convenience init(directory: URL) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL with FULL sync: a committed catalog change survives power loss, not only a crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let path = directory.appendingPathComponent("catalog.sqlite").path
+        try self.init(database: DatabasePool(path: path, configuration: configuration))
+    }
+
+    /// An in-memory catalog for tests.
+    public static func inMemory() throws -> SQLiteCatalog {
+        try SQLiteCatalog(database: DatabaseQueue())
+    }
+
+    init(database: any DatabaseWriter) throws {
+        self.database = database
+        try Self.migrator.migrate(database)
+    }
+
+    /// Migrations are named and never edited once shipped; add new ones at the end.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 organizations, projects, api keys, indexes") { db in
+            try db.create(table: "organization") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("plan", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "project") { t in
+                t.primaryKey("id", .text)
+                t.column("organization_id", .text).notNull().references("organization", onDelete: .restrict)
+                t.column("name", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "api_key") { t in
+                t.primaryKey("id", .text)
+                t.column("project_id", .text).notNull().indexed().references("project", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("label", .text).notNull()
+                t.column("secret_hash", .text).notNull().unique()
+                t.column("roles", .jsonText).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "index_definition") { t in
+                t.primaryKey("id", .text)
+                t.column("project_id", .text).notNull().references("project", onDelete: .restrict)
+                t.column("name", .text).notNull()
+                t.column("vector_type", .text).notNull()
+                t.column("dimension", .integer)
+                t.column("metric", .text).notNull()
+                t.column("deletion_protection", .text).notNull()
+                t.column("tags", .jsonText).notNull()
+                t.column("deployment", .jsonText).notNull()
+                t.column("read_capacity", .jsonText).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.uniqueKey(["project_id", "name"])
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Bootstrap and keys
+
+    public func bootstrapIfNeeded(apiKeyValue: String?) async throws -> BootstrapResult? {
+        if let apiKeyValue {
+            guard apiKeyValue.utf8.count >= APIKeySecret.minimumLength, APIKeySecret.isPlausible(apiKeyValue) else {
+                throw ConiferError.invalidArgument(
+                    "CONIFER_BOOTSTRAP_API_KEY must be \(APIKeySecret.minimumLength) to 256 printable ASCII characters without spaces."
+                )
+            }
+        }
+        return try await database.write { db -> BootstrapResult? in
+            guard try OrganizationRow.fetchCount(db) == 0 else { return nil }
+            let now = Date()
+            let organization = OrganizationRow(id: UUID().lowercasedString, name: "default", plan: "Enterprise", createdAt: now)
+            try organization.insert(db)
+            let project = ProjectRow(id: UUID().lowercasedString, organizationID: organization.id, name: "default", createdAt: now)
+            try project.insert(db)
+            let value = apiKeyValue ?? APIKeySecret.generate().value
+            try APIKeyRow(
+                id: UUID().lowercasedString, projectID: project.id, name: "default", label: APIKeySecret.label(of: value),
+                secretHash: APIKeySecret.hash(value), roles: [.projectEditor], createdAt: now
+            ).insert(db)
+            return BootstrapResult(
+                organizationID: try Self.uuid(organization.id), projectID: try Self.uuid(project.id),
+                apiKeyValue: value, generatedKey: apiKeyValue == nil
+            )
+        }
+    }
+
+    public func authenticate(apiKey: String) async throws -> Principal? {
+        guard APIKeySecret.isPlausible(apiKey) else { return nil }
+        let presentedHash = APIKeySecret.hash(apiKey)
+        return try await database.read { db -> Principal? in
+            // Looked up by hash: the SQL index only ever compares hashes, never the secret itself.
+            guard let key = try APIKeyRow.filter(Column("secret_hash") == presentedHash).fetchOne(db),
+                  APIKeySecret.constantTimeEquals(key.secretHash, presentedHash),
+                  let project = try ProjectRow.fetchOne(db, key: key.projectID)
+            else { return nil }
+            return Principal(
+                kind: .apiKey(id: try Self.uuid(key.id), roles: Set(key.roles)),
+                projectID: try Self.uuid(project.id),
+                organizationID: try Self.uuid(project.organizationID)
+            )
+        }
+    }
+
+    public func createProject(name: String, organizationID: UUID) async throws -> UUID {
+        let id = UUID()
+        try await database.write { db in
+            guard try OrganizationRow.exists(db, key: organizationID.lowercasedString) else {
+                throw ConiferError.notFound("Organization \(organizationID.lowercasedString) not found.")
+            }
+            try ProjectRow(id: id.lowercasedString, organizationID: organizationID.lowercasedString, name: name, createdAt: Date()).insert(db)
+        }
+        return id
+    }
+
+    public func createAPIKey(projectID: UUID, name: String, roles: [APIKeyRole]) async throws -> CreatedAPIKey {
+        let (value, label) = APIKeySecret.generate()
+        let id = UUID()
+        try await database.write { db in
+            guard try ProjectRow.exists(db, key: projectID.lowercasedString) else {
+                throw ConiferError.notFound("Project \(projectID.lowercasedString) not found.")
+            }
+            try APIKeyRow(
+                id: id.lowercasedString, projectID: projectID.lowercasedString, name: name, label: label,
+                secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
+            ).insert(db)
+        }
+        return CreatedAPIKey(id: id, projectID: projectID, name: name, roles: roles, value: value)
+    }
+
+    // MARK: Indexes
+
+    public func listIndexes(for principal: Principal) async throws -> [IndexDefinition] {
+        try principal.require(.indexesRead)
+        return try await database.read { db in
+            try IndexRow.filter(Column("project_id") == principal.projectID.lowercasedString)
+                .order(Column("name"))
+                .fetchAll(db)
+                .map { try $0.definition() }
+        }
+    }
+
+    public func index(named name: String, for principal: Principal, as permission: Permission) async throws -> IndexDefinition {
+        try principal.require(permission)
+        return try await database.read { db in try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition() }
+    }
+
+    public func createIndex(_ creation: IndexCreation, for principal: Principal) async throws -> IndexDefinition {
+        try principal.require(.indexesWrite)
+        let definition = try IndexRules.definition(for: creation, projectID: principal.projectID)
+        try await database.write { db in
+            let existing = IndexRow.filter(Column("project_id") == definition.projectID.lowercasedString && Column("name") == definition.name)
+            guard try existing.fetchCount(db) == 0 else {
+                throw ConiferError.alreadyExists("Resource \(definition.name) already exists.")
+            }
+            try IndexRow(definition).insert(db)
+        }
+        return definition
+    }
+
+    public func configureIndex(named name: String, _ change: IndexConfiguration, for principal: Principal) async throws -> IndexDefinition {
+        try principal.require(.indexesWrite)
+        return try await database.write { db in
+            let current = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
+            let next = try current.configured(with: change)
+            try IndexRow(next).update(db)
+            return next
+        }
+    }
+
+    public func deleteIndex(named name: String, for principal: Principal) async throws {
+        try principal.require(.indexesWrite)
+        try await database.write { db in
+            let row = try Self.fetchIndex(db, name: name, projectID: principal.projectID)
+            guard row.deletionProtection == .disabled else {
+                throw ConiferError.forbidden(
+                    "Deletion protection is enabled for this index. Disable deletion protection before retrying."
+                )
+            }
+            try row.delete(db)
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func fetchIndex(_ db: Database, name: String, projectID: UUID) throws -> IndexRow {
+        guard let row = try IndexRow.filter(Column("project_id") == projectID.lowercasedString && Column("name") == name).fetchOne(db)
+        else { throw ConiferError.indexNotFound(name) }
+        return row
+    }
+
+    private static func uuid(_ text: String) throws -> UUID {
+        guard let id = UUID(uuidString: text) else { throw ConiferError(.internalError, "Corrupt id in catalog") }
+        return id
+    }
+}

@@ -1,0 +1,63 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// Builds the Conifer server: catalog, bootstrap, routes and the Hummingbird application.
+public struct ConiferApplication: Sendable {
+    /// What the first start created, for the caller to report once; `nil` on later starts.
+    public let bootstrap: BootstrapResult?
+    let catalog: any Catalog
+    let hosts: IndexHosts
+    let configuration: ServerConfiguration
+
+    /// Opens the data directory and catalog, bootstrapping them on first start.
+    public init(configuration: ServerConfiguration) async throws {
+        try configuration.validate()
+        try FileManager.default.createDirectory(
+            at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
+        )
+        let catalog = try SQLiteCatalog(directory: configuration.dataDirectory)
+        try await self.init(configuration: configuration, catalog: catalog)
+    }
+
+    init(configuration: ServerConfiguration, catalog: any Catalog) async throws {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
+        self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
+    }
+
+    /// The router with every route and its permission-table entry.
+    func buildRouter() -> (Router<ConiferRequestContext>, RouteTable) {
+        let router = Router(context: ConiferRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        let routes = RouteTable(router: router, catalog: catalog)
+        routes.open(.get, "/health") { _, _ in WireJSON.response(status: .ok, ["status": "ok"]) }
+        IndexesController(catalog: catalog, hosts: hosts).register(in: routes)
+        DataPlaneController(catalog: catalog).register(in: routes)
+        routes.addMethodFallbacks()
+        return (router, routes)
+    }
+
+    /// The runnable application. `onListening` receives the URL once the server accepts connections.
+    public func makeApplication(logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) -> some ApplicationProtocol {
+        let (router, _) = buildRouter()
+        let hosts = self.hosts
+        let configuration = self.configuration
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Conifer"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                if configuration.advertiseURL == nil {
+                    hosts.setOrigin(configuration.defaultOrigin(port: port))
+                }
+                let shownHost = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                onListening("http://\(shownHost):\(port)")
+            },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,86 @@
+import ConiferAccess
+import ConiferCore
+import Hummingbird
+
+/// The control plane for indexes: `/indexes` and `/indexes/{name}` in every API dialect.
+struct IndexesController {
+    let catalog: any Catalog
+    let hosts: IndexHosts
+
+    func register(in routes: RouteTable) {
+        routes.add(.get, "/indexes", .indexesRead, handler: list)
+        routes.add(.post, "/indexes", .indexesWrite, handler: create)
+        routes.add(.get, "/indexes/:index_name", .indexesRead, handler: describe)
+        routes.add(.patch, "/indexes/:index_name", .indexesWrite, handler: configure)
+        routes.add(.delete, "/indexes/:index_name", .indexesWrite, handler: delete)
+    }
+
+    @Sendable func list(_ call: AuthorizedCall) async throws -> Response {
+        let indexes = try await catalog.listIndexes(for: call.principal)
+        return WireJSON.response(status: .ok, IndexListWire(indexes: indexes.map { model($0, call.version) }))
+    }
+
+    @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
+        let creation: IndexCreation
+        switch call.version {
+        case .v2025_04, .v2025_10:
+            creation = try await call.decode(LegacyCreateIndexRequest.self).domain()
+        case .v2026_07:
+            creation = try await call.decode(CreateIndexRequest2026.self, allowedKeys: CreateIndexRequest2026.allowedKeys).domain()
+        }
+        let definition = try await catalog.createIndex(creation, for: call.principal)
+        return WireJSON.response(status: .created, model(definition, call.version))
+    }
+
+    @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
+        let definition = try await catalog.index(named: try call.parameter("index_name"), for: call.principal, as: .indexesRead)
+        return WireJSON.response(status: .ok, model(definition, call.version))
+    }
+
+    @Sendable func configure(_ call: AuthorizedCall) async throws -> Response {
+        let name = try call.parameter("index_name")
+        let change: IndexConfiguration
+        let status: HTTPResponse.Status
+        switch call.version {
+        case .v2025_04, .v2025_10:
+            change = try await call.decode(LegacyConfigureIndexRequest.self).domain()
+            status = .accepted
+        case .v2026_07:
+            change = try await call.decode(ConfigureIndexRequest2026.self, allowedKeys: ConfigureIndexRequest2026.allowedKeys).domain()
+            status = .ok
+        }
+        let definition = try await catalog.configureIndex(named: name, change, for: call.principal)
+        return WireJSON.response(status: status, model(definition, call.version))
+    }
+
+    @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
+        try await catalog.deleteIndex(named: try call.parameter("index_name"), for: call.principal)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    private func model(_ definition: IndexDefinition, _ version: APIVersion) -> IndexModelWire {
+        let host = hosts.host(for: definition)
+        switch version {
+        case .v2025_04, .v2025_10: return .legacy(LegacyIndexModel(definition: definition, host: host, version: version))
+        case .v2026_07: return .current(IndexModel2026(definition: definition, host: host))
+        }
+    }
+}
+
+/// An index model in the dialect of the request.
+enum IndexModelWire: Encodable {
+    case legacy(LegacyIndexModel)
+    case current(IndexModel2026)
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .legacy(let model): try model.encode(to: encoder)
+        case .current(let model): try model.encode(to: encoder)
+        }
+    }
+}
+
+/// `{"indexes":[IndexModel]}`
+struct IndexListWire: Encodable {
+    var indexes: [IndexModelWire]
+}

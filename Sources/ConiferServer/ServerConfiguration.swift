@@ -1,0 +1,64 @@
+import ConiferCore
+import Foundation
+
+/// How `conifer serve` runs: where data lives, where it listens, what it tells clients.
+public struct ServerConfiguration: Sendable {
+    public var dataDirectory: URL
+    public var host: String
+    public var port: Int
+    /// The origin clients use to reach this server (index hosts are built from it).
+    public var advertiseURL: String?
+    /// Allows a non-loopback listener without TLS.
+    public var insecurePublic: Bool
+    /// The value of the bootstrap ProjectEditor key on first start (`CONIFER_BOOTSTRAP_API_KEY`).
+    public var bootstrapAPIKey: String?
+
+    public init(
+        dataDirectory: URL,
+        host: String = "127.0.0.1",
+        port: Int = 5080,
+        advertiseURL: String? = nil,
+        insecurePublic: Bool = false,
+        bootstrapAPIKey: String? = nil
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.advertiseURL = advertiseURL
+        self.insecurePublic = insecurePublic
+        self.bootstrapAPIKey = bootstrapAPIKey
+    }
+
+    /// Whether the listen address only accepts connections from this machine.
+    public var listensOnLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Checks the settings before anything is opened or bound.
+    public func validate() throws(ConiferError) {
+        guard (0...65_535).contains(port) else {
+            throw .invalidArgument("Port \(port) is out of range.")
+        }
+        guard listensOnLoopback || insecurePublic else {
+            throw .invalidArgument(
+                "Refusing to listen on \(host) without TLS: clients would send API keys in clear text. "
+                    + "Listen on 127.0.0.1, or pass --insecure-public if a TLS proxy sits in front of Conifer."
+            )
+        }
+        if let advertiseURL {
+            guard let url = URL(string: advertiseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw .invalidArgument("--advertise-url must be an absolute http:// or https:// URL, got '\(advertiseURL)'.")
+            }
+        }
+    }
+
+    /// The origin index hosts use when no `--advertise-url` is set: `localhost` for loopback and wildcard
+    /// listeners (the SDKs require a dot or `localhost` in a host), the listen address otherwise.
+    public func defaultOrigin(port: Int) -> String {
+        let wildcard = host == "0.0.0.0" || host == "::"
+        if listensOnLoopback || wildcard {
+            return "http://localhost:\(port)"
+        }
+        return host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+    }
+}

@@ -1,0 +1,171 @@
+import ConiferCore
+
+// Control-plane index shapes of API 2025-04 and 2025-10 (SDK 7.x–9.x): dimension, metric, vector_type, spec.
+
+struct LegacyServerlessSpec: Decodable {
+    var cloud: String
+    var region: String
+    var source_collection: String?
+    var read_capacity: ReadCapacityRequest?
+}
+
+struct LegacyPodSpec: Decodable {
+    var environment: String
+    var pod_type: String?
+    var replicas: Int?
+    var shards: Int?
+    var pods: Int?
+    var source_collection: String?
+}
+
+struct LegacyByocSpec: Decodable {
+    var environment: String
+    var read_capacity: ReadCapacityRequest?
+}
+
+struct LegacySpec: Decodable {
+    var serverless: LegacyServerlessSpec?
+    var pod: LegacyPodSpec?
+    var byoc: LegacyByocSpec?
+}
+
+struct LegacyCreateIndexRequest: Decodable {
+    var name: String
+    var dimension: Int?
+    var metric: String?
+    var vector_type: String?
+    var deletion_protection: String?
+    var tags: [String: String]?
+    var spec: LegacySpec
+
+    func domain() throws(ConiferError) -> IndexCreation {
+        let specs = [spec.serverless != nil, spec.pod != nil, spec.byoc != nil].filter { $0 }.count
+        guard specs == 1 else {
+            throw .invalidArgument("spec must contain exactly one of serverless, pod or byoc.")
+        }
+        var deployment = Deployment.defaultServerless
+        var readCapacity = ReadCapacity.onDemand
+        var sourceCollection: String?
+        if let serverless = spec.serverless {
+            deployment = .serverless(cloud: serverless.cloud, region: serverless.region)
+            readCapacity = try serverless.read_capacity?.domain() ?? .onDemand
+            sourceCollection = serverless.source_collection
+        } else if let pod = spec.pod {
+            let replicas = pod.replicas ?? 1
+            let shards = pod.shards ?? 1
+            deployment = .pod(
+                environment: pod.environment, podType: pod.pod_type ?? "p1.x1", replicas: replicas, shards: shards,
+                pods: pod.pods ?? replicas * shards
+            )
+            sourceCollection = pod.source_collection
+        } else if let byoc = spec.byoc {
+            deployment = .byoc(environment: byoc.environment)
+            readCapacity = try byoc.read_capacity?.domain() ?? .onDemand
+        }
+        if let sourceCollection {
+            throw .notFound("Collection \(sourceCollection.prefix(64)) not found.")
+        }
+        return IndexCreation(
+            name: name,
+            vectorType: try WireEnum.parse(vector_type, field: "vector_type", as: VectorType.self) ?? .dense,
+            dimension: dimension,
+            metric: try WireEnum.parse(metric, field: "metric", as: Metric.self),
+            deletionProtection: try WireEnum.parse(deletion_protection, field: "deletion_protection", as: DeletionProtection.self) ?? .disabled,
+            tags: tags ?? [:],
+            deployment: deployment,
+            readCapacity: readCapacity
+        )
+    }
+}
+
+struct LegacyConfigureIndexRequest: Decodable {
+    struct Spec: Decodable {
+        struct Pod: Decodable {
+            var replicas: Int?
+            var pod_type: String?
+        }
+
+        struct Capacity: Decodable {
+            var read_capacity: ReadCapacityRequest?
+        }
+
+        var pod: Pod?
+        var serverless: Capacity?
+        var byoc: Capacity?
+    }
+
+    var spec: Spec?
+    var deletion_protection: String?
+    var tags: [String: String]?
+    var embed: [String: String]?
+
+    func domain() throws(ConiferError) -> IndexConfiguration {
+        if embed != nil {
+            throw .invalidArgument("Integrated embedding is not available in Conifer; embed cannot be configured.")
+        }
+        return IndexConfiguration(
+            deletionProtection: try WireEnum.parse(deletion_protection, field: "deletion_protection", as: DeletionProtection.self),
+            tags: tags,
+            podReplicas: spec?.pod?.replicas,
+            podType: spec?.pod?.pod_type,
+            readCapacity: try (spec?.serverless?.read_capacity ?? spec?.byoc?.read_capacity)?.domain()
+        )
+    }
+}
+
+/// `IndexModel` of API 2025-04 (and, with `read_capacity` in the spec, 2025-10).
+struct LegacyIndexModel: Encodable {
+    var definition: IndexDefinition
+    var host: String
+    var version: APIVersion
+
+    enum Keys: String, CodingKey {
+        case name, dimension, metric, host, vector_type, deletion_protection, tags, spec, status
+        case serverless, pod, byoc
+        case cloud, region, read_capacity
+        case environment, pod_type, replicas, shards, pods
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(definition.name, forKey: .name)
+        try container.encodeIfPresent(definition.dimension, forKey: .dimension)
+        try container.encode(definition.metric.rawValue, forKey: .metric)
+        try container.encode(host, forKey: .host)
+        try container.encode(definition.vectorType.rawValue, forKey: .vector_type)
+        try container.encode(definition.deletionProtection.rawValue, forKey: .deletion_protection)
+        try container.encode(definition.tags.isEmpty ? nil : definition.tags, forKey: .tags)
+        var spec = container.nestedContainer(keyedBy: Keys.self, forKey: .spec)
+        switch definition.deployment {
+        case .serverless(let cloud, let region):
+            var serverless = spec.nestedContainer(keyedBy: Keys.self, forKey: .serverless)
+            try serverless.encode(cloud, forKey: .cloud)
+            try serverless.encode(region, forKey: .region)
+            if version >= .v2025_10 {
+                try serverless.encode(ReadCapacityResponse(definition.readCapacity), forKey: .read_capacity)
+            }
+        case .pod(let environment, let podType, let replicas, let shards, let pods):
+            var pod = spec.nestedContainer(keyedBy: Keys.self, forKey: .pod)
+            try pod.encode(environment, forKey: .environment)
+            try pod.encode(podType, forKey: .pod_type)
+            try pod.encode(replicas, forKey: .replicas)
+            try pod.encode(shards, forKey: .shards)
+            try pod.encode(pods, forKey: .pods)
+        case .byoc(let environment):
+            var byoc = spec.nestedContainer(keyedBy: Keys.self, forKey: .byoc)
+            try byoc.encode(environment, forKey: .environment)
+            if version >= .v2025_10 {
+                try byoc.encode(ReadCapacityResponse(definition.readCapacity), forKey: .read_capacity)
+            }
+        }
+        try container.encode(IndexStatusWire.ready, forKey: .status)
+    }
+}
+
+/// `status` of every index model: Conifer builds an index synchronously, so it is ready when created.
+struct IndexStatusWire: Encodable {
+    var ready: Bool
+    var state: String
+
+    static let ready = IndexStatusWire(ready: true, state: "Ready")
+}

@@ -1,0 +1,73 @@
+import ConiferCore
+import Foundation
+import Hummingbird
+
+/// JSON in and out of the wire types, with Pinecone's error semantics for bodies that do not decode.
+enum WireJSON {
+    static func encode(_ value: some Encodable) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        // Encoding our own wire structs cannot fail; an empty object is the safe fallback if it ever did.
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    static func response(status: HTTPResponse.Status, body: Data) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func response(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        response(status: status, body: encode(value))
+    }
+
+    static func empty(status: HTTPResponse.Status) -> Response {
+        Response(status: status)
+    }
+
+    /// Decodes a request body; malformed JSON is a 400, a well-formed body of the wrong shape a 422
+    /// naming the field, as Pinecone answers.
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(ConiferError) -> T {
+        guard !data.isEmpty else {
+            throw .invalidArgument("The request body is empty; a JSON object is required.")
+        }
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw deserializeError("missing field `\(key.stringValue)`", context.codingPath)
+        } catch let DecodingError.typeMismatch(expected, context) {
+            throw deserializeError("invalid type, expected \(describe(expected))", context.codingPath)
+        } catch let DecodingError.valueNotFound(expected, context) {
+            throw deserializeError("null where \(describe(expected)) was expected", context.codingPath)
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw deserializeError(context.debugDescription, context.codingPath)
+        } catch {
+            throw .invalidArgument("The request body is not valid JSON.")
+        }
+    }
+
+    /// Top-level keys of a JSON object body, for requests whose schema forbids unknown properties.
+    static func rejectUnknownKeys(in data: Data, allowed: Set<String>) throws(ConiferError) {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
+            throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: unknown field `\(unknown.prefix(64))`")
+        }
+    }
+
+    private static func deserializeError(_ what: String, _ path: [any CodingKey]) -> ConiferError {
+        let location = path.isEmpty ? "" : " at `\(path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "."))`"
+        return ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: \(what)\(location)")
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int32.Type, is Int64.Type: "an integer"
+        case is Double.Type, is Float.Type: "a number"
+        case is Bool.Type: "a boolean"
+        case is [Any].Type: "an array"
+        default: "an object"
+        }
+    }
+}

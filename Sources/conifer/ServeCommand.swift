@@ -1,0 +1,74 @@
+import ArgumentParser
+import ConiferServer
+import Foundation
+import Hummingbird
+import Logging
+
+/// `conifer serve`: runs the database until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Conifer server.")
+
+    @Option(help: "Directory for the catalog and index data (created if missing).")
+    var dataDir: String = "./conifer-data"
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free port).")
+    var port: Int = 5080
+
+    @Option(help: "Origin clients reach this server at; index hosts are built from it (default http://localhost:PORT).")
+    var advertiseUrl: String?
+
+    @Flag(help: "Allow listening on a non-loopback address without TLS.")
+    var insecurePublic = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "conifer")
+        let configuration = ServerConfiguration(
+            dataDirectory: URL(fileURLWithPath: dataDir),
+            host: host,
+            port: port,
+            advertiseURL: advertiseUrl,
+            insecurePublic: insecurePublic,
+            bootstrapAPIKey: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_API_KEY"]
+        )
+        let server: ConiferApplication
+        do {
+            server = try await ConiferApplication(configuration: configuration)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let bootstrap = server.bootstrap {
+            if bootstrap.generatedKey {
+                say("""
+                    Conifer bootstrapped a new data directory at \(configuration.dataDirectory.path).
+                    API key (ProjectEditor, project "default"), shown only this once:
+
+                        \(bootstrap.apiKeyValue)
+
+                    """)
+            } else {
+                say("Conifer bootstrapped a new data directory with the API key from CONIFER_BOOTSTRAP_API_KEY.")
+            }
+        }
+        let app = server.makeApplication(logger: logger) { url in
+            say("Conifer listening on \(url)")
+        }
+        try await app.runService()
+    }
+}
+
+/// Writes a line to stdout unbuffered, so scripts waiting on it see it at once.
+private func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

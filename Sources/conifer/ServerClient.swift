@@ -1,0 +1,81 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Connection options shared by the client subcommands.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Conifer server URL (env CONIFER_URL, default http://localhost:5080).")
+    var url: String?
+
+    @Option(help: "API key (env CONIFER_API_KEY).")
+    var apiKey: String?
+
+    @Flag(help: "Print the server's JSON instead of a table.")
+    var json = false
+
+    func client() throws -> ServerClient {
+        let environment = ProcessInfo.processInfo.environment
+        guard let apiKey = apiKey ?? environment["CONIFER_API_KEY"], !apiKey.isEmpty else {
+            throw ValidationError("An API key is required: pass --api-key or set CONIFER_API_KEY.")
+        }
+        let base = url ?? environment["CONIFER_URL"] ?? "http://localhost:5080"
+        return ServerClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, apiKey: apiKey)
+    }
+}
+
+/// A small HTTP client for Conifer's control plane. It speaks API version 2025-04, whose index model
+/// carries dimension and metric at the top level.
+struct ServerClient {
+    let baseURL: String
+    let apiKey: String
+
+    /// A server answer: status and the decoded JSON (nil for an empty body).
+    struct Reply {
+        var status: Int
+        var body: Any?
+        var raw: Data
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Api-Key", value: apiKey)
+        request.headers.add(name: "X-Pinecone-Api-Version", value: "2025-04")
+        request.headers.add(name: "User-Agent", value: "conifer-cli")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        } catch {
+            throw ClientError("Could not reach Conifer at \(baseURL): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let raw = Data(bytes.readableBytesView)
+        let decoded = raw.isEmpty ? nil : try? JSONSerialization.jsonObject(with: raw)
+        let reply = Reply(status: Int(response.status.code), body: decoded, raw: raw)
+        guard (200..<300).contains(reply.status) else {
+            throw ClientError("Error \(reply.status): \(Self.message(from: reply))")
+        }
+        return reply
+    }
+
+    /// The message of a Pinecone error body in either shape, or the raw text.
+    static func message(from reply: Reply) -> String {
+        if let object = reply.body as? [String: Any] {
+            if let error = object["error"] as? [String: Any], let message = error["message"] as? String { return message }
+            if let message = object["message"] as? String { return message }
+        }
+        return String(decoding: reply.raw.prefix(500), as: UTF8.self)
+    }
+}
+
+/// A failure the client reports as one line on stderr before exiting non-zero.
+struct ClientError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

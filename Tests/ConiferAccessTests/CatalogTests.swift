@@ -1,0 +1,141 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import Testing
+
+@Suite struct APIKeySecretTests {
+    @Test func generatedKeysHaveLabelAndEnoughEntropy() {
+        let (value, label) = APIKeySecret.generate()
+        let parts = value.split(separator: "_")
+        #expect(parts.count == 3)
+        #expect(parts[0] == "pcsk")
+        #expect(String(parts[1]) == label)
+        #expect(parts[2].count == APIKeySecret.secretLength)
+        #expect(APIKeySecret.label(of: value) == label)
+        let many = Set((0..<200).map { _ in APIKeySecret.generate().value })
+        #expect(many.count == 200)
+    }
+
+    @Test func hashIsStableAndDoesNotContainTheSecret() {
+        let value = APIKeySecret.generate().value
+        let hash = APIKeySecret.hash(value)
+        #expect(hash == APIKeySecret.hash(value))
+        #expect(hash.count == 64)
+        #expect(!hash.contains(value.suffix(10)))
+        #expect(hash != APIKeySecret.hash(value + "x"))
+    }
+
+    @Test func constantTimeEquality() {
+        #expect(APIKeySecret.constantTimeEquals("abc", "abc"))
+        #expect(!APIKeySecret.constantTimeEquals("abc", "abd"))
+        #expect(!APIKeySecret.constantTimeEquals("abc", "abcd"))
+    }
+}
+
+@Suite struct CatalogTests {
+    let bootstrapKey = "pcsk_testboot_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+    @Test func bootstrapHappensOnceAndItsKeyAuthenticates() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        let result = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
+        #expect(result.apiKeyValue == bootstrapKey)
+        #expect(!result.generatedKey)
+        #expect(try await catalog.bootstrapIfNeeded(apiKeyValue: "pcsk_other_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb") == nil)
+        let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
+        #expect(principal.projectID == result.projectID)
+        #expect(principal.organizationID == result.organizationID)
+        #expect(principal.permissions == Set(Permission.allCases))
+        #expect(try await catalog.authenticate(apiKey: "pcsk_other_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb") == nil)
+        #expect(try await catalog.authenticate(apiKey: "") == nil)
+        #expect(try await catalog.authenticate(apiKey: bootstrapKey + " ") == nil)
+    }
+
+    @Test func generatedBootstrapKeyWorks() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        let result = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
+        #expect(result.generatedKey)
+        #expect(result.apiKeyValue.hasPrefix("pcsk_"))
+        #expect(try await catalog.authenticate(apiKey: result.apiKeyValue) != nil)
+    }
+
+    @Test func weakBootstrapKeyIsRefused() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        await #expect(throws: ConiferError.self) { try await catalog.bootstrapIfNeeded(apiKeyValue: "short") }
+        await #expect(throws: ConiferError.self) { try await catalog.bootstrapIfNeeded(apiKeyValue: "has spaces in the middle of it") }
+    }
+
+    @Test func indexesAreScopedToTheirProject() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
+        let a = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
+        let otherProject = try await catalog.createProject(name: "other", organizationID: boot.organizationID)
+        let keyB = try await catalog.createAPIKey(projectID: otherProject, name: "b", roles: [.projectEditor])
+        let b = try #require(try await catalog.authenticate(apiKey: keyB.value))
+        #expect(b.projectID == otherProject)
+
+        let created = try await catalog.createIndex(IndexCreation(name: "shared-name", dimension: 3), for: a)
+        #expect(created.projectID == a.projectID)
+        await #expect(throws: ConiferError.indexNotFound("shared-name")) {
+            try await catalog.index(named: "shared-name", for: b, as: .indexesRead)
+        }
+        await #expect(throws: ConiferError.indexNotFound("shared-name")) { try await catalog.deleteIndex(named: "shared-name", for: b) }
+        #expect(try await catalog.listIndexes(for: b).isEmpty)
+
+        _ = try await catalog.createIndex(IndexCreation(name: "shared-name", dimension: 5), for: b)
+        #expect(try await catalog.index(named: "shared-name", for: a, as: .indexesRead).dimension == 3)
+        #expect(try await catalog.index(named: "shared-name", for: b, as: .indexesRead).dimension == 5)
+    }
+
+    @Test func duplicateNamesConflictAndRejectedCreatesStoreNothing() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
+        let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
+        _ = try await catalog.createIndex(IndexCreation(name: "one", dimension: 3), for: principal)
+        await #expect(throws: ConiferError.alreadyExists("Resource one already exists.")) {
+            try await catalog.createIndex(IndexCreation(name: "one", dimension: 4), for: principal)
+        }
+        await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "Bad", dimension: 3), for: principal) }
+        #expect(try await catalog.listIndexes(for: principal).map(\.name) == ["one"])
+        #expect(try await catalog.index(named: "one", for: principal, as: .indexesRead).dimension == 3)
+    }
+
+    @Test func deletionProtectionBlocksDelete() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
+        let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
+        _ = try await catalog.createIndex(IndexCreation(name: "keep", dimension: 3, deletionProtection: .enabled), for: principal)
+        await #expect(throws: ConiferError.self) { try await catalog.deleteIndex(named: "keep", for: principal) }
+        _ = try await catalog.configureIndex(named: "keep", IndexConfiguration(deletionProtection: .disabled), for: principal)
+        try await catalog.deleteIndex(named: "keep", for: principal)
+        await #expect(throws: ConiferError.indexNotFound("keep")) { try await catalog.index(named: "keep", for: principal, as: .indexesRead) }
+    }
+
+    @Test func rolesAreEnforcedInsideTheCatalog() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
+        let viewerKey = try await catalog.createAPIKey(projectID: boot.projectID, name: "v", roles: [.controlPlaneViewer])
+        let viewer = try #require(try await catalog.authenticate(apiKey: viewerKey.value))
+        await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "x", dimension: 3), for: viewer) }
+        #expect(try await catalog.listIndexes(for: viewer).isEmpty)
+    }
+
+    @Test func catalogPersistsAcrossReopen() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let catalog = try SQLiteCatalog(directory: directory)
+            _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
+            let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
+            _ = try await catalog.createIndex(IndexCreation(name: "durable", dimension: 7, tags: ["a": "b"]), for: principal)
+        }
+        let reopened = try SQLiteCatalog(directory: directory)
+        #expect(try await reopened.bootstrapIfNeeded(apiKeyValue: nil) == nil)
+        let principal = try #require(try await reopened.authenticate(apiKey: bootstrapKey))
+        let index = try await reopened.index(named: "durable", for: principal, as: .indexesRead)
+        #expect(index.dimension == 7)
+        #expect(index.tags == ["a": "b"])
+        let stored = try Data(contentsOf: directory.appendingPathComponent("catalog.sqlite"))
+        #expect(stored.range(of: Data(bootstrapKey.utf8)) == nil)
+    }
+}

@@ -1,0 +1,77 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+@testable import ConiferServer
+
+/// Runs a real Conifer server on a random loopback port with its own temporary data directory.
+enum TestServer {
+    static let bootstrapKey = "pcsk_testboot_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+
+    static func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("conifer-test-\(UUID().uuidString)")
+    }
+
+    /// Starts a server on `directory` (a fresh one when nil), runs `body` against it, then stops it.
+    static func run(
+        directory: URL? = nil,
+        bootstrapKey: String? = TestServer.bootstrapKey,
+        _ body: @Sendable (ConiferApplication, any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let ownsDirectory = directory == nil
+        let directory = directory ?? temporaryDirectory()
+        defer { if ownsDirectory { try? FileManager.default.removeItem(at: directory) } }
+        let configuration = ServerConfiguration(dataDirectory: directory, host: "127.0.0.1", port: 0, bootstrapAPIKey: bootstrapKey)
+        let server = try await ConiferApplication(configuration: configuration)
+        var logger = Logger(label: "conifer-test")
+        logger.logLevel = .warning
+        let app = server.makeApplication(logger: logger)
+        try await app.test(.live) { client in try await body(server, client) }
+    }
+}
+
+/// A response with its JSON body parsed, for assertions.
+struct Reply {
+    var status: Int
+    var headers: HTTPFields
+    var text: String
+
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+
+    /// `error.code` of a control-plane error body.
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    /// `code` of a data-plane error body.
+    var grpcCode: Int? { json["code"] as? Int }
+    var message: String? { (json["error"] as? [String: Any])?["message"] as? String ?? json["message"] as? String }
+}
+
+extension TestClientProtocol {
+    func call(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        key: String? = TestServer.bootstrapKey,
+        version: String? = nil,
+        headers extra: [(String, String)] = [],
+        body: String? = nil
+    ) async throws -> Reply {
+        var headers = HTTPFields()
+        if let key { headers[HTTPField.Name("Api-Key")!] = key }
+        if let version { headers[HTTPField.Name("X-Pinecone-Api-Version")!] = version }
+        for (name, value) in extra { headers.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        if body != nil { headers[.contentType] = "application/json" }
+        let response = try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        return Reply(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+    }
+
+    /// Creates a dense serverless index in the 2025-04 dialect.
+    @discardableResult
+    func createIndex(_ name: String, dimension: Int = 3, metric: String = "cosine", key: String = TestServer.bootstrapKey, extra: String = "") async throws -> Reply {
+        try await call(
+            .post, "/indexes", key: key,
+            body: #"{"name":"\#(name)","dimension":\#(dimension),"metric":"\#(metric)","spec":{"serverless":{"cloud":"aws","region":"us-east-1"}}\#(extra)}"#
+        )
+    }
+}

@@ -1,0 +1,125 @@
+"""Fixtures for the conformance suite: a freshly started `conifer serve` and the official SDK pointed at it.
+
+The suite runs unchanged under pinecone==10.2.0 (API 2026-07) and pinecone==7.3.0 (API 2025-04); tests that
+need one SDK generation check `SDK_MAJOR`.
+"""
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pinecone
+import pytest
+from pinecone import Pinecone
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SDK_MAJOR = int(pinecone.__version__.split(".")[0])
+
+
+def conifer_binary() -> str:
+    binary = os.environ.get("CONIFER_BIN", str(REPO / ".build" / "debug" / "conifer"))
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError(f"conifer binary not found at {binary}; run `swift build` or set CONIFER_BIN")
+    return binary
+
+
+class Server:
+    """A `conifer serve` process on a random loopback port with its own data directory."""
+
+    def __init__(self, data_dir: str, api_key: str):
+        self.data_dir = data_dir
+        self.api_key = api_key
+        self.process = None
+        self.url = None
+        self.log_path = os.path.join(data_dir + "-logs", "server.log")
+
+    def start(self) -> "Server":
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        env = dict(os.environ, CONIFER_BOOTSTRAP_API_KEY=self.api_key)
+        self.process = subprocess.Popen(
+            [conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", "0", "--log-level", "warning"],
+            stdout=subprocess.PIPE,
+            stderr=open(self.log_path, "ab"),
+            env=env,
+            text=True,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            match = re.match(r"Conifer listening on (http://\S+)", line)
+            if match:
+                port = match.group(1).rsplit(":", 1)[1]
+                self.url = f"http://localhost:{port}"
+                return self
+        self.stop()
+        raise RuntimeError(f"conifer serve did not start; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def new_api_key() -> str:
+    return "pcsk_conform_" + secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="session")
+def server():
+    root = tempfile.mkdtemp(prefix="conifer-conformance-")
+    srv = Server(os.path.join(root, "data"), new_api_key()).start()
+    yield srv
+    srv.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pc(server):
+    return Pinecone(api_key=server.api_key, host=server.url)
+
+
+@pytest.fixture
+def index_name(pc, request):
+    """A unique index name for one test; whatever the test left behind is removed afterwards."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:30] + "-" + secrets.token_hex(3)
+    yield name
+    cleanup(pc, name)
+
+
+def cleanup(pc, name: str) -> None:
+    try:
+        pc.configure_index(name, deletion_protection="disabled")
+        pc.delete_index(name)
+    except Exception:
+        pass
+
+
+def status_of(error: Exception):
+    """The HTTP status an SDK exception carries (10.x `status_code`, 7.x `status`)."""
+    return getattr(error, "status_code", None) or getattr(error, "status", None)
+
+
+def expect_status(status: int, call, *args, **kwargs) -> Exception:
+    """Runs `call` and asserts that the server answered with `status`."""
+    with pytest.raises(Exception) as raised:
+        call(*args, **kwargs)
+    assert status_of(raised.value) == status, f"expected HTTP {status}, got {raised.value!r}"
+    return raised.value
+
+
+def tags_of(model) -> dict:
+    """Tags as a plain dict (7.x wraps them in a generated model)."""
+    tags = model.tags
+    return dict(tags.to_dict() if hasattr(tags, "to_dict") else tags or {})

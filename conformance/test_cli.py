@@ -1,0 +1,60 @@
+"""`conifer index …`: the command-line client against a running server."""
+import json
+import os
+import subprocess
+
+from conftest import conifer_binary
+
+
+def cli(server, *args, api_key=None):
+    env = dict(os.environ, CONIFER_URL=server.url, CONIFER_API_KEY=api_key or server.api_key)
+    return subprocess.run([conifer_binary(), "index", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_cli_index_lifecycle(server, index_name):
+    created = cli(server, "create", index_name, "--dimension", "6", "--metric", "dotproduct", "--tag", "env=dev")
+    assert created.returncode == 0, created.stderr
+    assert index_name in created.stdout
+    assert "dotproduct" in created.stdout
+
+    listed = cli(server, "list")
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.strip().splitlines()
+    assert header.split()[:3] == ["NAME", "DIMENSION", "METRIC"]
+    row = next(r for r in rows if r.split()[0] == index_name)
+    assert row.split()[1:3] == ["6", "dotproduct"]
+
+    described = cli(server, "describe", index_name, "--json")
+    assert described.returncode == 0, described.stderr
+    model = json.loads(described.stdout)
+    assert model["dimension"] == 6
+    assert model["tags"] == {"env": "dev"}
+
+    configured = cli(server, "configure", index_name, "--deletion-protection", "enabled", "--tag", "env=", "--tag", "team=search", "--json")
+    assert configured.returncode == 0, configured.stderr
+    model = json.loads(configured.stdout)
+    assert model["deletion_protection"] == "enabled"
+    assert model["tags"] == {"team": "search"}
+
+    refused = cli(server, "delete", index_name)
+    assert refused.returncode != 0
+    assert "Deletion protection is enabled" in refused.stderr
+
+    assert cli(server, "configure", index_name, "--deletion-protection", "disabled").returncode == 0
+    deleted = cli(server, "delete", index_name)
+    assert deleted.returncode == 0, deleted.stderr
+    assert index_name not in cli(server, "list", "--json").stdout
+
+
+def test_cli_reports_server_errors(server):
+    missing = cli(server, "describe", "not-there")
+    assert missing.returncode != 0
+    assert "404" in missing.stderr and "Index not-there not found." in missing.stderr
+
+    invalid = cli(server, "create", "Bad_Name", "--dimension", "3")
+    assert invalid.returncode != 0
+    assert "Invalid index name" in invalid.stderr
+
+    unauthorized = cli(server, "list", api_key="pcsk_wrong_" + "y" * 40)
+    assert unauthorized.returncode != 0
+    assert "Invalid API key" in unauthorized.stderr
