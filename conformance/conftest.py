@@ -31,18 +31,24 @@ def conifer_binary() -> str:
 class Server:
     """A `conifer serve` process on a random loopback port with its own data directory."""
 
-    def __init__(self, data_dir: str, api_key: str):
+    def __init__(self, data_dir: str, api_key, *extra_args: str):
+        """`api_key` fixes the bootstrap key; None lets the server generate one (read back from its output)."""
         self.data_dir = data_dir
         self.api_key = api_key
+        self.extra_args = list(extra_args)
         self.process = None
         self.url = None
+        self.output = []
         self.log_path = os.path.join(data_dir + "-logs", "server.log")
 
     def start(self) -> "Server":
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
-        env = dict(os.environ, CONIFER_BOOTSTRAP_API_KEY=self.api_key)
+        env = dict(os.environ)
+        env.pop("CONIFER_BOOTSTRAP_API_KEY", None)
+        if self.api_key is not None:
+            env["CONIFER_BOOTSTRAP_API_KEY"] = self.api_key
         self.process = subprocess.Popen(
-            [conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", "0", "--log-level", "warning"],
+            [conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", "0", "--log-level", "warning", *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=open(self.log_path, "ab"),
             env=env,
@@ -53,6 +59,7 @@ class Server:
             line = self.process.stdout.readline()
             if not line:
                 break
+            self.output.append(line)
             match = re.match(r"Conifer listening on (http://\S+)", line)
             if match:
                 port = match.group(1).rsplit(":", 1)[1]
@@ -61,15 +68,20 @@ class Server:
         self.stop()
         raise RuntimeError(f"conifer serve did not start; see {self.log_path}")
 
-    def stop(self) -> None:
+    def stop(self):
+        """Sends SIGTERM and returns the exit status (None if the server had to be killed)."""
+        status = None
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
+                status = self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        elif self.process:
+            status = self.process.returncode
         self.process = None
+        return status
 
 
 def new_api_key() -> str:

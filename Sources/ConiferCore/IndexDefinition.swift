@@ -27,6 +27,14 @@ public enum Deployment: Codable, Sendable, Equatable {
     case byoc(environment: String)
 
     public static let defaultServerless = Deployment.serverless(cloud: "aws", region: "us-east-1")
+
+    /// A pod deployment with Pinecone's defaults for what the request left out
+    /// (pod type p1.x1, one replica, one shard, replicas × shards pods).
+    public static func podWithDefaults(environment: String, podType: String?, replicas: Int?, shards: Int?, pods: Int?) -> Deployment {
+        let replicas = replicas ?? 1
+        let shards = shards ?? 1
+        return .pod(environment: environment, podType: podType ?? "p1.x1", replicas: replicas, shards: shards, pods: pods ?? replicas * shards)
+    }
 }
 
 /// The read capacity mode of a serverless or BYOC index (API 2025-10 and later).

@@ -35,9 +35,7 @@ struct DeploymentRequest: Decodable {
             return .serverless(cloud: cloud, region: region)
         case "pod":
             guard let environment else { throw .invalidArgument("A pod deployment requires an environment.") }
-            let replicas = replicas ?? 1
-            let shards = shards ?? 1
-            return .pod(environment: environment, podType: pod_type ?? "p1.x1", replicas: replicas, shards: shards, pods: pods ?? replicas * shards)
+            return .podWithDefaults(environment: environment, podType: pod_type, replicas: replicas, shards: shards, pods: pods)
         case "byoc":
             guard let environment else { throw .invalidArgument("A BYOC deployment requires an environment.") }
             return .byoc(environment: environment)

@@ -51,12 +51,7 @@ struct LegacyCreateIndexRequest: Decodable {
             readCapacity = try serverless.read_capacity?.domain() ?? .onDemand
             sourceCollection = serverless.source_collection
         } else if let pod = spec.pod {
-            let replicas = pod.replicas ?? 1
-            let shards = pod.shards ?? 1
-            deployment = .pod(
-                environment: pod.environment, podType: pod.pod_type ?? "p1.x1", replicas: replicas, shards: shards,
-                pods: pod.pods ?? replicas * shards
-            )
+            deployment = .podWithDefaults(environment: pod.environment, podType: pod.pod_type, replicas: pod.replicas, shards: pod.shards, pods: pod.pods)
             sourceCollection = pod.source_collection
         } else if let byoc = spec.byoc {
             deployment = .byoc(environment: byoc.environment)
