@@ -23,6 +23,19 @@ let package = Package(
     targets: [
         // Domain values and the one domain error. Foundation only, no I/O.
         .target(name: "ConiferCore", swiftSettings: strict),
+        // Distance kernels, exact (and later ANN) search, the in-memory index state. Pure: no I/O.
+        .target(name: "ConiferIndex", dependencies: ["ConiferCore"], swiftSettings: strict),
+        // Durable per-index stores: write log, segments, manifest, recovery, compaction.
+        .target(
+            name: "ConiferStorage",
+            dependencies: [
+                "ConiferCore",
+                "ConiferIndex",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The catalog (GRDB/SQLite), API keys, authorization policy.
         .target(
             name: "ConiferAccess",
@@ -40,6 +53,8 @@ let package = Package(
             dependencies: [
                 "ConiferCore",
                 "ConiferAccess",
+                "ConiferIndex",
+                "ConiferStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -61,6 +76,8 @@ let package = Package(
         ),
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
         .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore"]),
+        .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
+        .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore"]),
         .testTarget(
             name: "ConiferServerTests",
             dependencies: [

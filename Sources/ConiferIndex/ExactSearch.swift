@@ -1,0 +1,60 @@
+import ConiferCore
+
+/// What a query asks for, after validation against the index.
+public struct SearchQuery: Sendable {
+    public var vector: [Float]?
+    public var sparse: SparseVector?
+    public var topK: Int
+    public var filter: MetadataFilter
+
+    public init(vector: [Float]?, sparse: SparseVector?, topK: Int, filter: MetadataFilter) {
+        self.vector = vector
+        self.sparse = sparse
+        self.topK = topK
+        self.filter = filter
+    }
+}
+
+/// Brute-force search over one namespace with the filter applied before ranking, so a query returns
+/// `topK` results whenever that many records match.
+///
+/// Scores follow Pinecone: cosine similarity and dot product (higher is better), squared euclidean
+/// distance for `euclidean` (lower is better, results ascending). A hybrid query on a dot-product index adds
+/// the sparse dot product to the dense one. On a sparse index only records sharing an index with the query
+/// are candidates.
+public enum ExactSearch {
+    public static func search(_ namespace: NamespaceState?, query: SearchQuery, metric: Metric) -> [ScoredID] {
+        guard let namespace, query.topK > 0 else { return [] }
+        var top = TopK(k: query.topK, lowerIsBetter: metric == .euclidean && query.vector != nil)
+        let filter = query.filter
+        let filtering = !filter.isEmpty
+        if let vector = query.vector {
+            let queryNorm = DistanceKernels.norm(vector)
+            vector.withUnsafeBufferPointer { q in
+                for (id, stored) in namespace.records {
+                    if filtering, !filter.matches(stored.record.metadata) { continue }
+                    var score = stored.record.values.withUnsafeBufferPointer { v -> Float in
+                        switch metric {
+                        case .dotproduct: DistanceKernels.dot(q, v)
+                        case .euclidean: DistanceKernels.squaredEuclidean(q, v)
+                        case .cosine: DistanceKernels.dot(q, v) / max(queryNorm * stored.norm, .leastNormalMagnitude)
+                        }
+                    }
+                    if let sparse = query.sparse, let stored = stored.record.sparse {
+                        score += DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: stored.indices, values: stored.values)
+                    }
+                    if top.admits(score: score) { top.insert(ScoredID(id: id, score: score)) }
+                }
+            }
+        } else if let sparse = query.sparse {
+            let queryIndices = Set(sparse.indices)
+            for (id, stored) in namespace.records {
+                guard let values = stored.record.sparse, values.indices.contains(where: queryIndices.contains) else { continue }
+                if filtering, !filter.matches(stored.record.metadata) { continue }
+                let score = DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: values.indices, values: values.values)
+                if top.admits(score: score) { top.insert(ScoredID(id: id, score: score)) }
+            }
+        }
+        return top.sorted()
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Crash-safe file writes: a new file becomes visible under its name only once its bytes and the directory
+/// entry are on disk.
+enum DurableFile {
+    /// Writes `bytes` to a temporary name, fsyncs it, renames it to `url` and fsyncs the directory.
+    static func write(_ bytes: [UInt8], to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent("tmp-\(UUID().uuidString)")
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw posixError("open \(temporary.path)") }
+        do {
+            try bytes.withUnsafeBytes { buffer in
+                var written = 0
+                while written < buffer.count {
+                    let result = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                    if result < 0 {
+                        if errno == EINTR { continue }
+                        throw posixError("write \(temporary.path)")
+                    }
+                    written += result
+                }
+            }
+            guard fsync(fd) == 0 else { throw posixError("fsync \(temporary.path)") }
+        } catch {
+            close(fd)
+            unlink(temporary.path)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary.path, url.path) == 0 else {
+            unlink(temporary.path)
+            throw posixError("rename to \(url.path)")
+        }
+        try syncDirectory(directory)
+    }
+
+    /// Makes renames and unlinks in `directory` durable.
+    static func syncDirectory(_ directory: URL) throws {
+        let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open directory \(directory.path)") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw posixError("fsync directory \(directory.path)") }
+    }
+
+    static func read(_ url: URL) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: url))
+    }
+
+    private static func posixError(_ what: String) -> any Error {
+        let code = errno
+        return StorageIOError(description: "\(what): \(String(cString: strerror(code)))")
+    }
+}
+
+/// An I/O failure of the storage layer (the server answers it with a generic 500 and logs it).
+public struct StorageIOError: Error, CustomStringConvertible {
+    public var description: String
+}

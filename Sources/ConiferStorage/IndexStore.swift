@@ -1,0 +1,197 @@
+import ConiferCore
+import ConiferIndex
+import Foundation
+import Logging
+
+/// The durable store of one index (ARCHITECTURE.md §4).
+///
+/// Writes are grouped: while one group is being made durable, new writes queue and form the next group.
+/// Each group is resolved against the committed state (plus the earlier writes of the group), written to
+/// the log as one file (fsynced, renamed, directory fsynced), applied to memory, and only then
+/// acknowledged. Readers take a snapshot of the committed state, so they see every acknowledged write.
+public actor IndexStore {
+    public nonisolated let indexID: UUID
+    let directory: URL
+    let log: WriteLog
+    let policy: CompactionPolicy
+    let logger: Logger
+
+    private var state: IndexState
+    private var lastSequence: UInt64
+    /// Log files not yet folded into a segment, with their sizes.
+    private var unfoldedLogs: [(sequence: UInt64, bytes: Int)]
+    private var pending: [(request: WriteRequest, continuation: CheckedContinuation<WriteResult, any Error>)] = []
+    private var flushing = false
+    private var compacting = false
+    private var closed = false
+
+    private init(indexID: UUID, directory: URL, policy: CompactionPolicy, logger: Logger, recovered: Recovery.Result) {
+        self.indexID = indexID
+        self.directory = directory
+        self.log = WriteLog(directory: directory.appendingPathComponent("wal"))
+        self.policy = policy
+        self.logger = logger
+        self.state = recovered.state
+        self.lastSequence = recovered.lastSequence
+        self.unfoldedLogs = recovered.unfoldedLogs
+    }
+
+    /// Opens the store in `directory`, creating it if needed and recovering whatever is there.
+    public static func open(indexID: UUID, directory: URL, policy: CompactionPolicy = .init(), logger: Logger) async throws -> IndexStore {
+        let recovered = try await Recovery.run(directory: directory, logger: logger)
+        return IndexStore(indexID: indexID, directory: directory, policy: policy, logger: logger, recovered: recovered)
+    }
+
+    // MARK: Reads
+
+    /// The committed state: every acknowledged write, nothing unacknowledged.
+    public func snapshot() throws(ConiferError) -> IndexState {
+        guard !closed else { throw ConiferError.notFound("Index not found.") }
+        return state
+    }
+
+    // MARK: Writes
+
+    /// Resolves, logs durably and applies a write; returns once it is acknowledged.
+    public func write(_ request: WriteRequest) async throws -> WriteResult {
+        guard !closed else { throw ConiferError.notFound("Index not found.") }
+        return try await withCheckedThrowingContinuation { continuation in
+            pending.append((request, continuation))
+            if !flushing {
+                flushing = true
+                Task { await self.flushPending() }
+            }
+        }
+    }
+
+    private func flushPending() async {
+        while !pending.isEmpty {
+            let group = pending
+            pending = []
+            var changes = PendingChanges()
+            var operations: [WriteOperation] = []
+            var outcomes: [Result<WriteResult, any Error>] = []
+            for entry in group {
+                do {
+                    let (resolved, result) = try resolve(entry.request, changes: &changes)
+                    for operation in resolved { changes.note(operation) }
+                    operations += resolved
+                    outcomes.append(.success(result))
+                } catch {
+                    outcomes.append(.failure(error))
+                }
+            }
+            if !operations.isEmpty {
+                let sequence = lastSequence + 1
+                do {
+                    guard !closed else { throw ConiferError.notFound("Index not found.") }
+                    let bytes = try await Self.appendToLog(log, sequence: sequence, operations: operations)
+                    // Durable: apply before anything else can run on this actor, then acknowledge.
+                    lastSequence = sequence
+                    state.apply(operations)
+                    unfoldedLogs.append((sequence, bytes))
+                } catch {
+                    logger.error("write log append failed", metadata: ["index": "\(indexID)", "error": "\(error)"])
+                    let failure = (error as? ConiferError) ?? ConiferError(.internalError, "write log append failed: \(error)")
+                    outcomes = outcomes.map { outcome in outcome.flatMap { _ in .failure(failure) } }
+                }
+            }
+            for (entry, outcome) in zip(group, outcomes) {
+                entry.continuation.resume(with: outcome)
+            }
+        }
+        flushing = false
+    }
+
+    @concurrent
+    private static func appendToLog(_ log: WriteLog, sequence: UInt64, operations: [WriteOperation]) async throws -> Int {
+        try log.append(sequence: sequence, operations: operations)
+    }
+
+    /// Turns a request into log operations, checking it against the state the group has built so far.
+    private func resolve(_ request: WriteRequest, changes: inout PendingChanges) throws -> ([WriteOperation], WriteResult) {
+        switch request {
+        case .upsert(let namespace, let records):
+            return ([.upsert(namespace: namespace, records: records)], WriteResult(matchedRecords: records.count))
+        case .deleteIDs(let namespace, let ids):
+            return ([.delete(namespace: namespace, ids: ids)], WriteResult(matchedRecords: ids.count))
+        case .deleteAll(let namespace):
+            let explicit = changes.isExplicit(namespace, base: state)
+            return (explicit ? [.deleteNamespace(namespace), .createNamespace(namespace)] : [.deleteNamespace(namespace)], WriteResult(matchedRecords: 0))
+        case .deleteByFilter(let namespace, let filter):
+            let ids = changes.matching(namespace: namespace, filter: filter, base: state).map(\.id)
+            return (ids.isEmpty ? [] : [.delete(namespace: namespace, ids: ids)], WriteResult(matchedRecords: ids.count))
+        case .updateByID(let namespace, let id, let values, let sparse, let setMetadata):
+            guard var record = changes.record(namespace: namespace, id: id, base: state) else {
+                throw ConiferError.notFound("Vector with ID '\(id)' not found in namespace '\(namespace)'.")
+            }
+            if let values { record.values = values }
+            if let sparse { record.sparse = sparse }
+            if let setMetadata { record.metadata.merge(setMetadata) { _, new in new } }
+            return ([.upsert(namespace: namespace, records: [record])], WriteResult(matchedRecords: 1))
+        case .updateByFilter(let namespace, let filter, let setMetadata, let dryRun):
+            var records = changes.matching(namespace: namespace, filter: filter, base: state)
+            guard !dryRun, !records.isEmpty else { return ([], WriteResult(matchedRecords: records.count)) }
+            for i in records.indices { records[i].metadata.merge(setMetadata) { _, new in new } }
+            return ([.upsert(namespace: namespace, records: records)], WriteResult(matchedRecords: records.count))
+        case .createNamespace(let namespace):
+            guard !changes.namespaceExists(namespace, base: state) else {
+                throw ConiferError.alreadyExists("Namespace \(namespace) already exists.")
+            }
+            return ([.createNamespace(namespace)], WriteResult(matchedRecords: 0))
+        case .deleteNamespace(let namespace):
+            guard changes.namespaceExists(namespace, base: state) else {
+                throw ConiferError.notFound("Namespace \(namespace) not found.")
+            }
+            return ([.deleteNamespace(namespace)], WriteResult(matchedRecords: 0))
+        }
+    }
+
+    // MARK: Compaction
+
+    var needsCompaction: Bool {
+        !closed && !compacting
+            && (unfoldedLogs.count >= policy.maxLogFiles || unfoldedLogs.reduce(0) { $0 + $1.bytes } >= policy.maxLogBytes)
+    }
+
+    /// Log files not yet folded into a segment.
+    public var unfoldedLogCount: Int { unfoldedLogs.count }
+
+    /// Folds the write log into a new segment: writes the segment, replaces the manifest, then removes the
+    /// folded log files and the previous segment. Writes go on meanwhile.
+    public func compact() async throws {
+        guard !compacting, !closed, !unfoldedLogs.isEmpty else { return }
+        compacting = true
+        defer { compacting = false }
+        let snapshot = state
+        let sequence = lastSequence
+        let folded = unfoldedLogs.filter { $0.sequence <= sequence }.map(\.sequence)
+        try await Self.writeSegment(snapshot, sequence: sequence, directory: directory, log: log, folded: folded)
+        unfoldedLogs.removeAll { $0.sequence <= sequence }
+        logger.debug("compacted", metadata: ["index": "\(indexID)", "sequence": "\(sequence)", "folded": "\(folded.count)"])
+    }
+
+    @concurrent
+    private static func writeSegment(_ state: IndexState, sequence: UInt64, directory: URL, log: WriteLog, folded: [UInt64]) async throws {
+        let segments = directory.appendingPathComponent("segments")
+        let name = SegmentFile.fileName(sequence)
+        try DurableFile.write(SegmentFile.encode(state, sequence: sequence), to: segments.appendingPathComponent(name))
+        let manifest = Manifest(segment: name, sequence: sequence)
+        try DurableFile.write(Array(try JSONEncoder().encode(manifest)), to: directory.appendingPathComponent("manifest"))
+        // The manifest now points past these files; removing them is only tidying up.
+        for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
+            try? FileManager.default.removeItem(at: segments.appendingPathComponent(old))
+        }
+        for sequence in folded {
+            try? FileManager.default.removeItem(at: log.url(for: sequence))
+        }
+        try DurableFile.syncDirectory(log.directory)
+    }
+
+    // MARK: Lifecycle
+
+    /// Stops serving: later reads and writes answer "not found" (the index was deleted).
+    public func close() {
+        closed = true
+    }
+}

@@ -1,0 +1,181 @@
+import ConiferCore
+import ConiferIndex
+import Crypto
+import Foundation
+
+/// The write log of one index: each acknowledged group of writes is one immutable file `wal/<sequence>.log`
+/// holding the resolved operations, with a SHA-256 over header and payload.
+///
+/// File layout: `CNFWAL01` · sequence (u64) · payload length (u64) · payload · SHA-256 (32 bytes).
+struct WriteLog {
+    static let magic = Array("CNFWAL01".utf8)
+    let directory: URL
+
+    init(directory: URL) {
+        self.directory = directory
+    }
+
+    func url(for sequence: UInt64) -> URL {
+        directory.appendingPathComponent(Self.fileName(sequence))
+    }
+
+    static func fileName(_ sequence: UInt64) -> String {
+        let digits = String(sequence)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
+    }
+
+    /// Encodes a group of operations as one log file's bytes.
+    static func encode(sequence: UInt64, operations: [WriteOperation]) -> [UInt8] {
+        var payload = BinaryWriter()
+        payload.u32(UInt32(operations.count))
+        for operation in operations {
+            switch operation {
+            case .upsert(let namespace, let records):
+                payload.u8(1)
+                payload.string(namespace)
+                payload.u32(UInt32(records.count))
+                for record in records { payload.record(record) }
+            case .delete(let namespace, let ids):
+                payload.u8(2)
+                payload.string(namespace)
+                payload.u32(UInt32(ids.count))
+                for id in ids { payload.string(id) }
+            case .deleteNamespace(let namespace):
+                payload.u8(3)
+                payload.string(namespace)
+            case .createNamespace(let namespace):
+                payload.u8(4)
+                payload.string(namespace)
+            }
+        }
+        var file = BinaryWriter()
+        file.bytes = magic
+        file.u64(sequence)
+        file.u64(UInt64(payload.bytes.count))
+        file.bytes.append(contentsOf: payload.bytes)
+        file.bytes.append(contentsOf: SHA256.hash(data: file.bytes))
+        return file.bytes
+    }
+
+    /// Decodes a log file, verifying magic, sequence, length and checksum.
+    static func decode(_ bytes: [UInt8], expectedSequence: UInt64) throws -> [WriteOperation] {
+        let headerLength = magic.count + 16
+        guard bytes.count >= headerLength + SHA256.byteCount, Array(bytes[0..<magic.count]) == magic else {
+            throw StorageCorruption("not a write-log file")
+        }
+        let body = bytes[0..<(bytes.count - SHA256.byteCount)]
+        guard Array(SHA256.hash(data: body)) == Array(bytes[(bytes.count - SHA256.byteCount)...]) else {
+            throw StorageCorruption("checksum mismatch")
+        }
+        var header = BinaryReader(bytes, offset: magic.count)
+        guard try header.u64() == expectedSequence else { throw StorageCorruption("sequence does not match the file name") }
+        guard try Int(header.u64()) == body.count - headerLength else { throw StorageCorruption("payload length mismatch") }
+        var reader = BinaryReader(Array(body[headerLength...]))
+        var operations: [WriteOperation] = []
+        for _ in 0..<Int(try reader.u32()) {
+            switch try reader.u8() {
+            case 1:
+                let namespace = try reader.string()
+                var records: [VectorRecord] = []
+                for _ in 0..<Int(try reader.u32()) { records.append(try reader.record()) }
+                operations.append(.upsert(namespace: namespace, records: records))
+            case 2:
+                let namespace = try reader.string()
+                var ids: [String] = []
+                for _ in 0..<Int(try reader.u32()) { ids.append(try reader.string()) }
+                operations.append(.delete(namespace: namespace, ids: ids))
+            case 3: operations.append(.deleteNamespace(try reader.string()))
+            case 4: operations.append(.createNamespace(try reader.string()))
+            default: throw StorageCorruption("unknown operation tag")
+            }
+        }
+        guard reader.isAtEnd else { throw StorageCorruption("trailing bytes in payload") }
+        return operations
+    }
+
+    /// Makes a group durable: written under a temporary name, fsynced, renamed, directory fsynced.
+    func append(sequence: UInt64, operations: [WriteOperation]) throws -> Int {
+        let bytes = Self.encode(sequence: sequence, operations: operations)
+        try DurableFile.write(bytes, to: url(for: sequence))
+        return bytes.count
+    }
+
+    /// Sequences of the log files present, ascending.
+    func sequences() throws -> [UInt64] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .compactMap { name -> UInt64? in
+                guard name.hasSuffix(".log"), name.count == 24 else { return nil }
+                return UInt64(name.dropLast(4))
+            }
+            .sorted()
+    }
+}
+
+/// An immutable snapshot of an index's records as of a log sequence, written by compaction:
+/// `segments/<sequence>.seg`.
+///
+/// File layout: `CNFSEG01` · sequence (u64) · namespace count (u32) · per namespace: name, explicit flag,
+/// record count, records · ANN graph section (u64 length + bytes; empty until the HNSW engine) · SHA-256.
+struct SegmentFile {
+    static let magic = Array("CNFSEG01".utf8)
+
+    static func fileName(_ sequence: UInt64) -> String {
+        let digits = String(sequence)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".seg"
+    }
+
+    static func encode(_ state: IndexState, sequence: UInt64) -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.bytes = magic
+        writer.u64(sequence)
+        writer.u32(UInt32(state.namespaces.count))
+        for name in state.namespaces.keys.sorted() {
+            let namespace = state.namespaces[name]!
+            writer.string(name)
+            writer.u8(namespace.explicit ? 1 : 0)
+            writer.u32(UInt32(namespace.records.count))
+            for id in namespace.records.keys.sorted() {
+                writer.record(namespace.records[id]!.record)
+            }
+        }
+        writer.u64(0)  // graph section
+        writer.bytes.append(contentsOf: SHA256.hash(data: writer.bytes))
+        return writer.bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> (state: IndexState, sequence: UInt64) {
+        guard bytes.count >= magic.count + SHA256.byteCount, Array(bytes[0..<magic.count]) == magic else {
+            throw StorageCorruption("not a segment file")
+        }
+        let body = Array(bytes[0..<(bytes.count - SHA256.byteCount)])
+        guard Array(SHA256.hash(data: body)) == Array(bytes[(bytes.count - SHA256.byteCount)...]) else {
+            throw StorageCorruption("segment checksum mismatch")
+        }
+        var reader = BinaryReader(body, offset: magic.count)
+        let sequence = try reader.u64()
+        var state = IndexState()
+        for _ in 0..<Int(try reader.u32()) {
+            let name = try reader.string()
+            var namespace = NamespaceState(explicit: try reader.u8() == 1)
+            let count = Int(try reader.u32())
+            namespace.records.reserveCapacity(count)
+            for _ in 0..<count {
+                let record = try reader.record()
+                namespace.records[record.id] = StoredRecord(record)
+            }
+            state.namespaces[name] = namespace
+        }
+        let graphLength = Int(try reader.u64())
+        guard graphLength <= body.count - reader.offset else { throw StorageCorruption("graph section truncated") }
+        return (state, sequence)
+    }
+}
+
+/// Which segment holds the index and which log sequence it covers. Replaced atomically (`manifest`).
+struct Manifest: Codable, Equatable {
+    var format = 1
+    /// File name of the segment under `segments/`, or nil before the first compaction.
+    var segment: String?
+    /// Every log file up to this sequence is folded into the segment.
+    var sequence: UInt64
+}

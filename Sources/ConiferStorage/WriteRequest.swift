@@ -1,0 +1,40 @@
+import ConiferCore
+
+/// A data-plane write as the server hands it to a store: validated against the index schema, not yet
+/// resolved against the stored records.
+public enum WriteRequest: Sendable {
+    case upsert(namespace: String, records: [VectorRecord])
+    case deleteIDs(namespace: String, ids: [String])
+    case deleteAll(namespace: String)
+    case deleteByFilter(namespace: String, filter: MetadataFilter)
+    /// Replaces values or sparse values when given; merges `setMetadata` into the stored metadata.
+    case updateByID(namespace: String, id: String, values: [Float]?, sparse: SparseVector?, setMetadata: Metadata?)
+    /// Merges `setMetadata` into every matching record; `dryRun` only counts them.
+    case updateByFilter(namespace: String, filter: MetadataFilter, setMetadata: Metadata, dryRun: Bool)
+    case createNamespace(String)
+    case deleteNamespace(String)
+}
+
+/// What a write did.
+public struct WriteResult: Sendable, Equatable {
+    /// Records written (upsert) or matched (update, delete by filter).
+    public var matchedRecords: Int
+
+    public init(matchedRecords: Int) {
+        self.matchedRecords = matchedRecords
+    }
+}
+
+/// When a store folds its write log into a new segment.
+public struct CompactionPolicy: Sendable {
+    public var maxLogFiles: Int
+    public var maxLogBytes: Int
+
+    public init(maxLogFiles: Int = 1000, maxLogBytes: Int = 256 << 20) {
+        self.maxLogFiles = maxLogFiles
+        self.maxLogBytes = maxLogBytes
+    }
+
+    /// Never compacts on its own (benchmarks of log recovery).
+    public static let never = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max)
+}

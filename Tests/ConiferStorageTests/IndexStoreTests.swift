@@ -1,0 +1,233 @@
+import ConiferCore
+import ConiferIndex
+import Foundation
+import Logging
+import Testing
+@testable import ConiferStorage
+
+/// A temporary index directory, removed when the test ends.
+final class TemporaryDirectory {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-store-\(UUID().uuidString)")
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func files(_ sub: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: url.appendingPathComponent(sub).path)) ?? []).sorted()
+    }
+}
+
+func record(_ id: String, _ values: [Float], _ metadata: Metadata = [:]) -> VectorRecord {
+    VectorRecord(id: id, values: values, metadata: metadata)
+}
+
+func openStore(_ directory: TemporaryDirectory, policy: CompactionPolicy = .never) async throws -> IndexStore {
+    try await IndexStore.open(indexID: UUID(), directory: directory.url, policy: policy, logger: Logger(label: "test"))
+}
+
+@Suite struct WriteLogTests {
+    let operations: [WriteOperation] = [
+        .upsert(namespace: "ns", records: [
+            VectorRecord(id: "a", values: [1, 2, 3], sparse: SparseVector(indices: [1, 9], values: [0.5, 0.25]),
+                         metadata: ["g": .string("drama"), "n": .number(2.5), "b": .bool(true), "l": .strings(["x", "y"])]),
+            VectorRecord(id: "b", values: [4, 5, 6]),
+        ]),
+        .delete(namespace: "ns", ids: ["b", "zz"]),
+        .createNamespace("empty"),
+        .deleteNamespace("gone"),
+    ]
+
+    @Test func roundTrip() throws {
+        let bytes = WriteLog.encode(sequence: 7, operations: operations)
+        #expect(try WriteLog.decode(bytes, expectedSequence: 7) == operations)
+    }
+
+    @Test func detectsEveryCorruptByteAndTruncation() throws {
+        let bytes = WriteLog.encode(sequence: 3, operations: operations)
+        for position in stride(from: 0, to: bytes.count, by: 7) {
+            var damaged = bytes
+            damaged[position] ^= 0x40
+            #expect(throws: (any Error).self) { try WriteLog.decode(damaged, expectedSequence: 3) }
+        }
+        for length in [0, 10, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: (any Error).self) { try WriteLog.decode(Array(bytes.prefix(length)), expectedSequence: 3) }
+        }
+        #expect(throws: (any Error).self) { try WriteLog.decode(bytes, expectedSequence: 4) }
+    }
+
+    @Test func segmentRoundTrip() throws {
+        var state = IndexState()
+        state.apply(operations)
+        let decoded = try SegmentFile.decode(SegmentFile.encode(state, sequence: 42))
+        #expect(decoded.sequence == 42)
+        #expect(decoded.state.namespaces.keys.sorted() == ["empty", "ns"])
+        #expect(decoded.state.namespaces["empty"]?.explicit == true)
+        #expect(decoded.state.record(namespace: "ns", id: "a") == state.record(namespace: "ns", id: "a"))
+        var damaged = SegmentFile.encode(state, sequence: 42)
+        damaged[20] ^= 1
+        #expect(throws: (any Error).self) { try SegmentFile.decode(damaged) }
+    }
+}
+
+@Suite struct IndexStoreTests {
+    @Test func acknowledgedWritesAreReadableAndSurviveReopen() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let store = try await openStore(directory)
+            _ = try await store.write(.upsert(namespace: "", records: [record("a", [1, 0]), record("b", [0, 1], ["k": .string("v")])]))
+            #expect(try await store.snapshot().record(namespace: "", id: "b")?.metadata == ["k": .string("v")])
+            _ = try await store.write(.deleteIDs(namespace: "", ids: ["a", "missing"]))
+            #expect(try await store.snapshot().record(namespace: "", id: "a") == nil)
+        }
+        #expect(directory.files("wal").count == 2)
+        let reopened = try await openStore(directory)
+        let state = try await reopened.snapshot()
+        #expect(state.record(namespace: "", id: "a") == nil)
+        #expect(state.record(namespace: "", id: "b") == record("b", [0, 1], ["k": .string("v")]))
+    }
+
+    @Test func updatesMergeMetadataAndMissingIdsAreNotFound() async throws {
+        let directory = TemporaryDirectory()
+        let store = try await openStore(directory)
+        _ = try await store.write(.upsert(namespace: "n", records: [record("a", [1, 0], ["x": .number(1), "y": .string("keep")])]))
+        _ = try await store.write(.updateByID(namespace: "n", id: "a", values: [0, 2], sparse: nil, setMetadata: ["x": .number(2), "z": .bool(true)]))
+        #expect(try await store.snapshot().record(namespace: "n", id: "a") == record("a", [0, 2], ["x": .number(2), "y": .string("keep"), "z": .bool(true)]))
+        await #expect(throws: ConiferError.self) {
+            try await store.write(.updateByID(namespace: "n", id: "nope", values: [1, 1], sparse: nil, setMetadata: nil))
+        }
+        await #expect(throws: ConiferError.self) {
+            try await store.write(.updateByID(namespace: "other", id: "a", values: nil, sparse: nil, setMetadata: ["x": .number(1)]))
+        }
+    }
+
+    @Test func filterWritesAndDryRun() async throws {
+        let directory = TemporaryDirectory()
+        let store = try await openStore(directory)
+        let records = (0..<10).map { record("r\($0)", [1, Float($0)], ["even": .bool($0 % 2 == 0)]) }
+        _ = try await store.write(.upsert(namespace: "", records: records))
+        let even = MetadataFilter.field("even", .equal(.bool(true)))
+        let dry = try await store.write(.updateByFilter(namespace: "", filter: even, setMetadata: ["tag": .string("x")], dryRun: true))
+        #expect(dry.matchedRecords == 5)
+        #expect(try await store.snapshot().record(namespace: "", id: "r0")?.metadata["tag"] == nil)
+        let real = try await store.write(.updateByFilter(namespace: "", filter: even, setMetadata: ["tag": .string("x")], dryRun: false))
+        #expect(real.matchedRecords == 5)
+        #expect(try await store.snapshot().record(namespace: "", id: "r4")?.metadata["tag"] == .string("x"))
+        let deleted = try await store.write(.deleteByFilter(namespace: "", filter: .field("tag", .exists(true))))
+        #expect(deleted.matchedRecords == 5)
+        #expect(try await store.snapshot().namespaces[""]?.records.keys.sorted() == ["r1", "r3", "r5", "r7", "r9"])
+    }
+
+    @Test func namespacesLifecycle() async throws {
+        let directory = TemporaryDirectory()
+        let store = try await openStore(directory)
+        _ = try await store.write(.createNamespace("made"))
+        await #expect(throws: ConiferError.self) { try await store.write(.createNamespace("made")) }
+        await #expect(throws: ConiferError.self) { try await store.write(.deleteNamespace("never")) }
+        _ = try await store.write(.upsert(namespace: "made", records: [record("a", [1, 1])]))
+        _ = try await store.write(.deleteAll(namespace: "made"))
+        let afterDeleteAll = try await store.snapshot()
+        #expect(afterDeleteAll.namespaces["made"]?.records.isEmpty == true)
+        _ = try await store.write(.upsert(namespace: "implicit", records: [record("a", [1, 1])]))
+        _ = try await store.write(.deleteIDs(namespace: "implicit", ids: ["a"]))
+        #expect(try await store.snapshot().namespaces["implicit"] == nil)
+        _ = try await store.write(.deleteNamespace("made"))
+        #expect(try await store.snapshot().namespaces.isEmpty)
+    }
+
+    @Test func concurrentWritesAreGroupedAndAllApplied() async throws {
+        let directory = TemporaryDirectory()
+        let store = try await openStore(directory)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask { _ = try await store.write(.upsert(namespace: "", records: [record("r\(i)", [1, Float(i)])])) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.snapshot().totalRecordCount == 200)
+        let logFiles = directory.files("wal").count
+        #expect(logFiles < 200, "expected group commit to merge writes, got \(logFiles) log files")
+        let reopened = try await openStore(directory)
+        #expect(try await reopened.snapshot().totalRecordCount == 200)
+    }
+
+    @Test func groupedWritesSeeEachOther() async throws {
+        let directory = TemporaryDirectory()
+        let store = try await openStore(directory)
+        // Queued together: the update must see the upsert in front of it.
+        async let upsert = store.write(.upsert(namespace: "", records: [record("a", [1, 0])]))
+        async let update = store.write(.updateByID(namespace: "", id: "a", values: nil, sparse: nil, setMetadata: ["k": .string("v")]))
+        _ = try await (upsert, update)
+        #expect(try await store.snapshot().record(namespace: "", id: "a")?.metadata == ["k": .string("v")])
+    }
+
+    @Test func recoveryStopsAtATornTail() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let store = try await openStore(directory)
+            for i in 0..<3 { _ = try await store.write(.upsert(namespace: "", records: [record("r\(i)", [1, Float(i)])])) }
+        }
+        // A torn fourth file (as a disk could leave it) and a leftover temporary file.
+        let valid = WriteLog.encode(sequence: 4, operations: [.upsert(namespace: "", records: [record("torn", [1, 1])])])
+        try Data(valid.prefix(valid.count - 5)).write(to: directory.url.appendingPathComponent("wal/" + WriteLog.fileName(4)))
+        try Data("junk".utf8).write(to: directory.url.appendingPathComponent("wal/tmp-123"))
+        let reopened = try await openStore(directory)
+        let state = try await reopened.snapshot()
+        #expect(state.totalRecordCount == 3)
+        #expect(state.record(namespace: "", id: "torn") == nil)
+        #expect(directory.files("wal") == [WriteLog.fileName(1), WriteLog.fileName(2), WriteLog.fileName(3), "corrupt-" + WriteLog.fileName(4)])
+        // The next write takes the torn file's sequence and survives another restart.
+        _ = try await reopened.write(.upsert(namespace: "", records: [record("after", [2, 2])]))
+        let again = try await openStore(directory)
+        #expect(try await again.snapshot().totalRecordCount == 4)
+    }
+
+    @Test func recoveryStopsAtAChecksumMismatchAndKeepsLaterFilesAside() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let store = try await openStore(directory)
+            for i in 0..<4 { _ = try await store.write(.upsert(namespace: "", records: [record("r\(i)", [1, Float(i)])])) }
+        }
+        let second = directory.url.appendingPathComponent("wal/" + WriteLog.fileName(2))
+        var bytes = [UInt8](try Data(contentsOf: second))
+        bytes[bytes.count / 2] ^= 0xFF
+        try Data(bytes).write(to: second)
+        let reopened = try await openStore(directory)
+        #expect(try await reopened.snapshot().namespaces[""]?.records.keys.sorted() == ["r0"])
+        #expect(directory.files("wal").filter { $0.hasPrefix("corrupt-") }.count == 3)
+    }
+
+    @Test func compactionPreservesStateAndRemovesFoldedLogs() async throws {
+        let directory = TemporaryDirectory()
+        let store = try await openStore(directory)
+        for i in 0..<20 {
+            _ = try await store.write(.upsert(namespace: i % 2 == 0 ? "even" : "odd", records: [record("r\(i)", [1, Float(i)], ["i": .number(Double(i))])]))
+        }
+        _ = try await store.write(.createNamespace("empty"))
+        _ = try await store.write(.deleteIDs(namespace: "even", ids: ["r0"]))
+        let before = try await store.snapshot()
+        let query = SearchQuery(vector: [0.5, 1], sparse: nil, topK: 5, filter: .field("i", .greaterThan(3)))
+        let resultsBefore = ExactSearch.search(before.namespaces["odd"], query: query, metric: .cosine)
+        try await store.compact()
+        #expect(directory.files("wal").isEmpty)
+        #expect(directory.files("segments") == [SegmentFile.fileName(22)])
+        _ = try await store.write(.upsert(namespace: "odd", records: [record("late", [9, 9])]))
+        try await store.compact()
+        #expect(directory.files("segments") == [SegmentFile.fileName(23)])
+        _ = try await store.write(.upsert(namespace: "odd", records: [record("later", [1, 9])]))
+
+        let reopened = try await openStore(directory)
+        let after = try await reopened.snapshot()
+        #expect(after.namespaces.keys.sorted() == ["empty", "even", "odd"])
+        #expect(after.namespaces["odd"]?.records.count == 12)
+        #expect(after.namespaces["even"]?.records.count == 9)
+        var withoutLate = after
+        withoutLate.apply(.delete(namespace: "odd", ids: ["late", "later"]))
+        #expect(ExactSearch.search(withoutLate.namespaces["odd"], query: query, metric: .cosine) == resultsBefore)
+    }
+
+    @Test func closedStoreRefusesWork() async throws {
+        let directory = TemporaryDirectory()
+        let store = try await openStore(directory)
+        await store.close()
+        await #expect(throws: ConiferError.self) { try await store.snapshot() }
+        await #expect(throws: ConiferError.self) { try await store.write(.createNamespace("x")) }
+    }
+}
