@@ -135,3 +135,42 @@ def tags_of(model) -> dict:
     """Tags as a plain dict (7.x wraps them in a generated model)."""
     tags = model.tags
     return dict(tags.to_dict() if hasattr(tags, "to_dict") else tags or {})
+
+
+def raw_request(server, method: str, path: str, body=None, api_key=None, version=None):
+    """Sends one HTTP request without an SDK (for inputs the SDKs refuse client-side). Returns (status, json)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(server.url + path, data=data, method=method)
+    request.add_header("Api-Key", api_key or server.api_key)
+    request.add_header("Content-Type", "application/json")
+    if version:
+        request.add_header("X-Pinecone-Api-Version", version)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            payload = response.read()
+            return response.status, (json.loads(payload) if payload else None)
+    except urllib.error.HTTPError as error:
+        payload = error.read()
+        return error.code, (json.loads(payload) if payload else None)
+
+
+def data_path(host: str) -> str:
+    """The path prefix of an index host (`http://localhost:PORT/data/<project>/<name>` → `/data/<project>/<name>`)."""
+    from urllib.parse import urlparse
+
+    return urlparse(host).path
+
+
+def list_all_ids(index, namespace: str, prefix=None, limit=None) -> list:
+    """Every id of a namespace, following pagination tokens to the end."""
+    ids, token = [], None
+    while True:
+        page = index.list_paginated(prefix=prefix, limit=limit, pagination_token=token, namespace=namespace)
+        ids.extend(item.id for item in page.vectors)
+        token = page.pagination.next if page.pagination else None
+        if not token:
+            return ids

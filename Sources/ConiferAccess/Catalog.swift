@@ -44,5 +44,9 @@ public protocol Catalog: Sendable {
     func index(named name: String, for principal: Principal, as permission: Permission) async throws -> IndexDefinition
     func createIndex(_ creation: IndexCreation, for principal: Principal) async throws -> IndexDefinition
     func configureIndex(named name: String, _ change: IndexConfiguration, for principal: Principal) async throws -> IndexDefinition
-    func deleteIndex(named name: String, for principal: Principal) async throws
+    /// Deletes an index definition and returns it, so that its data can be dropped.
+    func deleteIndex(named name: String, for principal: Principal) async throws -> IndexDefinition
+
+    /// Ids of every index of every project. A system call (start-up clean-up of orphaned index files).
+    func allIndexIDs() async throws -> Set<UUID>
 }

@@ -183,9 +183,9 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func deleteIndex(named name: String, for principal: Principal) async throws {
+    public func deleteIndex(named name: String, for principal: Principal) async throws -> IndexDefinition {
         try principal.require(.indexesWrite)
-        try await database.write { db in
+        return try await database.write { db in
             let row = try Self.fetchIndex(db, name: name, projectID: principal.projectID)
             guard row.deletionProtection == .disabled else {
                 throw ConiferError.forbidden(
@@ -193,6 +193,13 @@ public final class SQLiteCatalog: Catalog {
                 )
             }
             try row.delete(db)
+            return try row.definition()
+        }
+    }
+
+    public func allIndexIDs() async throws -> Set<UUID> {
+        try await database.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT id FROM index_definition").compactMap(UUID.init(uuidString:)))
         }
     }
 

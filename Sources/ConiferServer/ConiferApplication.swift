@@ -1,5 +1,6 @@
 import ConiferAccess
 import ConiferCore
+import ConiferStorage
 import Foundation
 import Hummingbird
 import Logging
@@ -9,6 +10,7 @@ public struct ConiferApplication: Sendable {
     /// What the first start created, for the caller to report once; `nil` on later starts.
     public let bootstrap: BootstrapResult?
     let catalog: any Catalog
+    let registry: StoreRegistry
     let hosts: IndexHosts
     let configuration: ServerConfiguration
 
@@ -27,6 +29,9 @@ public struct ConiferApplication: Sendable {
         self.catalog = catalog
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
         self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
+        self.registry = StoreRegistry(root: configuration.dataDirectory.appendingPathComponent("indexes"), logger: Logger(label: "conifer.storage"))
+        // Files of indexes deleted while their removal could not finish.
+        await registry.purge(keeping: try await catalog.allIndexIDs())
     }
 
     /// The router with every route and its permission-table entry.
@@ -35,8 +40,8 @@ public struct ConiferApplication: Sendable {
         router.add(middleware: ErrorMiddleware())
         let routes = RouteTable(router: router, catalog: catalog)
         routes.open(.get, "/health") { _, _ in WireJSON.response(status: .ok, ["status": "ok"]) }
-        IndexesController(catalog: catalog, hosts: hosts).register(in: routes)
-        DataPlaneController(catalog: catalog).register(in: routes)
+        IndexesController(catalog: catalog, registry: registry, hosts: hosts).register(in: routes)
+        DataPlaneController(catalog: catalog, registry: registry, maxRequestBytes: configuration.maxRequestBytes).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
     }
@@ -46,7 +51,7 @@ public struct ConiferApplication: Sendable {
         let (router, _) = buildRouter()
         let hosts = self.hosts
         let configuration = self.configuration
-        return Application(
+        var application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Conifer"),
             onServerRunning: { channel in
@@ -59,5 +64,7 @@ public struct ConiferApplication: Sendable {
             },
             logger: logger
         )
+        application.addServices(CompactionService(registry: registry))
+        return application
     }
 }

@@ -12,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var insecurePublic: Bool
     /// The value of the bootstrap ProjectEditor key on first start (`CONIFER_BOOTSTRAP_API_KEY`).
     public var bootstrapAPIKey: String?
+    /// The largest data-plane request body accepted (Pinecone's limit is 2 MB per upsert).
+    public var maxRequestBytes: Int
 
     public init(
         dataDirectory: URL,
@@ -19,7 +21,8 @@ public struct ServerConfiguration: Sendable {
         port: Int = 5080,
         advertiseURL: String? = nil,
         insecurePublic: Bool = false,
-        bootstrapAPIKey: String? = nil
+        bootstrapAPIKey: String? = nil,
+        maxRequestBytes: Int = DataLimits.defaultMaxRequestBytes
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -27,6 +30,7 @@ public struct ServerConfiguration: Sendable {
         self.advertiseURL = advertiseURL
         self.insecurePublic = insecurePublic
         self.bootstrapAPIKey = bootstrapAPIKey
+        self.maxRequestBytes = maxRequestBytes
     }
 
     /// Whether the listen address only accepts connections from this machine.
@@ -36,6 +40,9 @@ public struct ServerConfiguration: Sendable {
 
     /// Checks the settings before anything is opened or bound.
     public func validate() throws(ConiferError) {
+        guard maxRequestBytes >= 1024 else {
+            throw .invalidArgument("--max-request-bytes must be at least 1024.")
+        }
         guard (0...65_535).contains(port) else {
             throw .invalidArgument("Port \(port) is out of range.")
         }

@@ -23,6 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Allow listening on a non-loopback address without TLS.")
     var insecurePublic = false
 
+    @Option(help: "Largest data-plane request body in bytes (default: Pinecone's 2 MB).")
+    var maxRequestBytes: Int = 2 * 1024 * 1024
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -40,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
             port: port,
             advertiseURL: advertiseUrl,
             insecurePublic: insecurePublic,
-            bootstrapAPIKey: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_API_KEY"]
+            bootstrapAPIKey: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_API_KEY"],
+            maxRequestBytes: maxRequestBytes
         )
         let server: ConiferApplication
         do {

@@ -1,10 +1,12 @@
 import ConiferAccess
 import ConiferCore
+import ConiferStorage
 import Hummingbird
 
 /// The control plane for indexes: `/indexes` and `/indexes/{name}` in every API dialect.
 struct IndexesController {
     let catalog: any Catalog
+    let registry: StoreRegistry
     let hosts: IndexHosts
 
     func register(in routes: RouteTable) {
@@ -54,7 +56,9 @@ struct IndexesController {
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
-        try await catalog.deleteIndex(named: try call.parameter("index_name"), for: call.principal)
+        let deleted = try await catalog.deleteIndex(named: try call.parameter("index_name"), for: call.principal)
+        // Gone from the catalog, so no request can reach it; now stop its store and remove its files.
+        await registry.drop(indexID: deleted.id)
         return WireJSON.empty(status: .accepted)
     }
 
