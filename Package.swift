@@ -70,6 +70,7 @@ let package = Package(
                 "ConiferCore",
                 "ConiferAccess",
                 "ConiferServer",
+                "ConiferStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

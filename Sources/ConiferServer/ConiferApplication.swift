@@ -29,7 +29,9 @@ public struct ConiferApplication: Sendable {
         self.catalog = catalog
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
         self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
-        self.registry = StoreRegistry(root: configuration.dataDirectory.appendingPathComponent("indexes"), logger: Logger(label: "conifer.storage"))
+        self.registry = StoreRegistry(
+            root: configuration.dataDirectory.appendingPathComponent("indexes"), policy: configuration.compaction, logger: Logger(label: "conifer.storage")
+        )
         // Files of indexes deleted while their removal could not finish.
         await registry.purge(keeping: try await catalog.allIndexIDs())
     }

@@ -1,4 +1,5 @@
 import ConiferCore
+import ConiferStorage
 import Foundation
 
 /// How `conifer serve` runs: where data lives, where it listens, what it tells clients.
@@ -14,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var bootstrapAPIKey: String?
     /// The largest data-plane request body accepted (Pinecone's limit is 2 MB per upsert).
     public var maxRequestBytes: Int
+    /// When an index's write log is folded into a segment.
+    public var compaction: CompactionPolicy
 
     public init(
         dataDirectory: URL,
@@ -22,7 +25,8 @@ public struct ServerConfiguration: Sendable {
         advertiseURL: String? = nil,
         insecurePublic: Bool = false,
         bootstrapAPIKey: String? = nil,
-        maxRequestBytes: Int = DataLimits.defaultMaxRequestBytes
+        maxRequestBytes: Int = DataLimits.defaultMaxRequestBytes,
+        compaction: CompactionPolicy = .init()
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -31,6 +35,7 @@ public struct ServerConfiguration: Sendable {
         self.insecurePublic = insecurePublic
         self.bootstrapAPIKey = bootstrapAPIKey
         self.maxRequestBytes = maxRequestBytes
+        self.compaction = compaction
     }
 
     /// Whether the listen address only accepts connections from this machine.

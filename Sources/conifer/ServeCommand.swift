@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConiferServer
+import ConiferStorage
 import Foundation
 import Hummingbird
 import Logging
@@ -26,6 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest data-plane request body in bytes (default: Pinecone's 2 MB).")
     var maxRequestBytes: Int = 2 * 1024 * 1024
 
+    @Option(help: "Fold an index's write log into a segment once it has this many files.")
+    var compactAfterLogFiles: Int = 1000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -44,7 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
             advertiseURL: advertiseUrl,
             insecurePublic: insecurePublic,
             bootstrapAPIKey: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_API_KEY"],
-            maxRequestBytes: maxRequestBytes
+            maxRequestBytes: maxRequestBytes,
+            compaction: CompactionPolicy(maxLogFiles: max(1, compactAfterLogFiles))
         )
         let server: ConiferApplication
         do {
