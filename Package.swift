@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "conifer", targets: ["conifer"]),
+        .executable(name: "conifer-bench", targets: ["conifer-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -77,6 +78,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Search micro-benchmark (prints figures; not a test).
+        .executableTarget(name: "conifer-bench", dependencies: ["ConiferCore", "ConiferIndex"], swiftSettings: strict),
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
         .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore"]),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),

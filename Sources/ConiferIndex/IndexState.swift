@@ -10,11 +10,12 @@ public enum WriteOperation: Sendable, Equatable {
     case createNamespace(String)
 }
 
-/// A stored record with what search needs precomputed.
-public struct StoredRecord: Sendable {
-    public var record: VectorRecord
+/// A stored record with what search needs precomputed. Immutable and shared: a reference type so that
+/// scanning a namespace copies one pointer per record, not the record's arrays and dictionary.
+public final class StoredRecord: Sendable {
+    public let record: VectorRecord
     /// The L2 norm of the dense values, for cosine scores.
-    public var norm: Float
+    public let norm: Float
 
     public init(_ record: VectorRecord) {
         self.record = record

@@ -23,6 +23,8 @@ public actor IndexStore {
     private var pending: [(request: WriteRequest, continuation: CheckedContinuation<WriteResult, any Error>)] = []
     private var flushing = false
     private var compacting = false
+    /// A namespace was deleted since the last compaction: its records still sit in log files until then.
+    private var deletedDataPending = false
     private var closed = false
 
     private init(indexID: UUID, directory: URL, policy: CompactionPolicy, logger: Logger, recovered: Recovery.Result) {
@@ -90,6 +92,9 @@ public actor IndexStore {
                     lastSequence = sequence
                     state.apply(operations)
                     unfoldedLogs.append((sequence, bytes))
+                    if operations.contains(where: { if case .deleteNamespace = $0 { true } else { false } }) {
+                        deletedDataPending = true
+                    }
                 } catch {
                     logger.error("write log append failed", metadata: ["index": "\(indexID)", "error": "\(error)"])
                     let failure = (error as? ConiferError) ?? ConiferError(.internalError, "write log append failed: \(error)")
@@ -149,9 +154,11 @@ public actor IndexStore {
 
     // MARK: Compaction
 
+    /// Whether the log has grown past the policy, or deleted data should leave the disk soon.
     var needsCompaction: Bool {
-        !closed && !compacting
-            && (unfoldedLogs.count >= policy.maxLogFiles || unfoldedLogs.reduce(0) { $0 + $1.bytes } >= policy.maxLogBytes)
+        !closed && !compacting && !unfoldedLogs.isEmpty
+            && (deletedDataPending || unfoldedLogs.count >= policy.maxLogFiles
+                || unfoldedLogs.reduce(0) { $0 + $1.bytes } >= policy.maxLogBytes)
     }
 
     /// Log files not yet folded into a segment.
@@ -166,7 +173,14 @@ public actor IndexStore {
         let snapshot = state
         let sequence = lastSequence
         let folded = unfoldedLogs.filter { $0.sequence <= sequence }.map(\.sequence)
-        try await Self.writeSegment(snapshot, sequence: sequence, directory: directory, log: log, folded: folded)
+        let purging = deletedDataPending
+        deletedDataPending = false
+        do {
+            try await Self.writeSegment(snapshot, sequence: sequence, directory: directory, log: log, folded: folded)
+        } catch {
+            deletedDataPending = deletedDataPending || purging
+            throw error
+        }
         unfoldedLogs.removeAll { $0.sequence <= sequence }
         logger.debug("compacted", metadata: ["index": "\(indexID)", "sequence": "\(sequence)", "folded": "\(folded.count)"])
     }

@@ -30,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Fold an index's write log into a segment once it has this many files.")
     var compactAfterLogFiles: Int = 1000
 
+    @Option(help: "Fold an index's write log into a segment once its files hold this many MiB.")
+    var compactAfterLogMib: Int = 256
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -49,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
             insecurePublic: insecurePublic,
             bootstrapAPIKey: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_API_KEY"],
             maxRequestBytes: maxRequestBytes,
-            compaction: CompactionPolicy(maxLogFiles: max(1, compactAfterLogFiles))
+            compaction: CompactionPolicy(maxLogFiles: max(1, compactAfterLogFiles), maxLogBytes: max(1, compactAfterLogMib) << 20)
         )
         let server: ConiferApplication
         do {
