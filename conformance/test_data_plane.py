@@ -260,3 +260,20 @@ def test_request_size_limit(pc, server, index_name):
     status, reply = raw_request(server, "POST", path + "/vectors/upsert", body)
     assert status == 413, reply
     assert index.describe_index_stats().total_vector_count == 0
+
+
+def test_namespace_listing_paginates(pc, index_name):
+    index = make_index(pc, index_name)
+    for name in ["team-a", "team-b", "team-c", "team-d", "team-e", "other"]:
+        index.upsert(vectors=[("x", [1.0, 0.0, 0.0, 0.0])], namespace=name)
+    seen, token = [], None
+    prefix = {"prefix": "team-"} if SDK_MAJOR >= 10 else {}  # prefix is API 2025-10+
+    while True:
+        page = index.list_namespaces_paginated(limit=2, pagination_token=token, **prefix)
+        assert len(page.namespaces) <= 2
+        seen.extend(ns.name for ns in page.namespaces)
+        token = page.pagination.next if page.pagination else None
+        if not token:
+            break
+    expected = ["team-a", "team-b", "team-c", "team-d", "team-e"]
+    assert seen == (expected if prefix else ["other"] + expected)
