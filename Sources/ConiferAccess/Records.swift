@@ -23,10 +23,56 @@ struct ProjectRow: Codable, FetchableRecord, PersistableRecord {
     var organizationID: String
     var name: String
     var createdAt: Date
+    var maxPods: Int = 0
+    var forceEncryptionWithCMEK = false
 
     enum CodingKeys: String, CodingKey {
         case id, name
         case organizationID = "organization_id"
+        case createdAt = "created_at"
+        case maxPods = "max_pods"
+        case forceEncryptionWithCMEK = "force_encryption_with_cmek"
+    }
+}
+
+struct ServiceAccountRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "service_account"
+    var id: String
+    var organizationID: String
+    var name: String
+    var clientID: String
+    var secretHash: String
+    var secretGeneration: Int
+    var createdAt: Date
+    var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name
+        case organizationID = "organization_id"
+        case clientID = "client_id"
+        case secretHash = "secret_hash"
+        case secretGeneration = "secret_generation"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+struct RoleBindingRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "role_binding"
+    var id: String
+    var principalType: String
+    var principalID: String
+    var resourceType: String
+    var resourceID: String
+    var role: String
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, role
+        case principalType = "principal_type"
+        case principalID = "principal_id"
+        case resourceType = "resource_type"
+        case resourceID = "resource_id"
         case createdAt = "created_at"
     }
 }

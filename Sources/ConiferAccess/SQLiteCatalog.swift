@@ -5,7 +5,7 @@ import GRDB
 /// The catalog in SQLite through GRDB: a `DatabasePool` on a file in the data directory, or an in-memory
 /// queue in tests, with the same migrations.
 public final class SQLiteCatalog: Catalog {
-    private let database: any DatabaseWriter
+    let database: any DatabaseWriter
 
     /// Opens (creating if needed) `catalog.sqlite` in `directory` and migrates it.
     public convenience init(directory: URL) throws {
@@ -68,6 +68,33 @@ public final class SQLiteCatalog: Catalog {
                 t.uniqueKey(["project_id", "name"])
             }
         }
+        migrator.registerMigration("v2 project settings, service accounts, role bindings") { db in
+            try db.alter(table: "project") { t in
+                t.add(column: "max_pods", .integer).notNull().defaults(to: 0)
+                t.add(column: "force_encryption_with_cmek", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "service_account") { t in
+                t.primaryKey("id", .text)
+                t.column("organization_id", .text).notNull().indexed().references("organization", onDelete: .restrict)
+                t.column("name", .text).notNull()
+                t.column("client_id", .text).notNull().unique()
+                t.column("secret_hash", .text).notNull()
+                t.column("secret_generation", .integer).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(table: "role_binding") { t in
+                t.primaryKey("id", .text)
+                t.column("principal_type", .text).notNull()
+                t.column("principal_id", .text).notNull()
+                t.column("resource_type", .text).notNull()
+                t.column("resource_id", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.uniqueKey(["principal_type", "principal_id", "resource_type", "resource_id"])
+            }
+            try db.create(index: "role_binding_principal", on: "role_binding", columns: ["principal_type", "principal_id"])
+        }
         return migrator
     }
 
@@ -109,10 +136,9 @@ public final class SQLiteCatalog: Catalog {
                   APIKeySecret.constantTimeEquals(key.secretHash, presentedHash),
                   let project = try ProjectRow.fetchOne(db, key: key.projectID)
             else { return nil }
-            return Principal(
-                kind: .apiKey(id: try Self.uuid(key.id), roles: Set(key.roles)),
-                projectID: try Self.uuid(project.id),
-                organizationID: try Self.uuid(project.organizationID)
+            return Principal.apiKey(
+                id: try Self.uuid(key.id), roles: Set(key.roles),
+                projectID: try Self.uuid(project.id), organizationID: try Self.uuid(project.organizationID)
             )
         }
     }
@@ -211,7 +237,7 @@ public final class SQLiteCatalog: Catalog {
         return row
     }
 
-    private static func uuid(_ text: String) throws -> UUID {
+    static func uuid(_ text: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw ConiferError(.internalError, "Corrupt id in catalog") }
         return id
     }

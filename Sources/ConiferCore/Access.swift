@@ -20,9 +20,55 @@ public enum APIKeyRole: String, Codable, Sendable, CaseIterable {
         case .dataPlaneViewer: [.dataRead]
         }
     }
+
+    /// Whether this role belongs to the control plane (a key holds at most one control- and one data-plane role).
+    public var isControlPlane: Bool { self == .controlPlaneEditor || self == .controlPlaneViewer }
+    public var isDataPlane: Bool { self == .dataPlaneEditor || self == .dataPlaneViewer }
 }
 
-/// What a route needs from its caller inside the caller's project.
+/// Roles of users and service accounts in an organization (Admin API 2026-07 names).
+public enum OrganizationRole: String, Codable, Sendable, CaseIterable {
+    case owner = "OrgOwner"
+    case manager = "OrgManager"
+    case member = "OrgMember"
+    case billingAdmin = "OrgBillingAdmin"
+
+    public var permissions: Set<OrganizationPermission> {
+        switch self {
+        case .owner: Set(OrganizationPermission.allCases)
+        case .manager: [.organizationRead, .projectsCreate, .serviceAccountsRead, .serviceAccountsWrite, .membersRead, .membersWrite]
+        case .member: [.organizationRead, .projectsCreate]
+        case .billingAdmin: [.organizationRead, .billingRead, .billingWrite]
+        }
+    }
+
+    /// The project role the organization role carries into every project of the organization, if any.
+    public var impliedProjectRole: ProjectRole? {
+        switch self {
+        case .owner: .owner
+        case .manager: .manager
+        case .member, .billingAdmin: nil
+        }
+    }
+}
+
+/// Roles of users and service accounts in a project (Admin API 2026-07 names).
+public enum ProjectRole: String, Codable, Sendable, CaseIterable {
+    case owner = "ProjectOwner"
+    case manager = "ProjectManager"
+    case member = "ProjectMember"
+
+    public var permissions: Set<Permission> {
+        let data: Set<Permission> = [.indexesRead, .indexesWrite, .dataRead, .dataWrite, .projectRead, .apiKeysRead, .membersRead]
+        switch self {
+        case .owner: return Set(Permission.allCases)
+        case .manager: return data.union([.apiKeysWrite, .membersWrite])
+        case .member: return data
+        }
+    }
+}
+
+/// What a route needs from its caller inside a project.
 public enum Permission: String, Codable, Sendable, CaseIterable {
     /// List and describe indexes.
     case indexesRead = "indexes:read"
@@ -32,35 +78,121 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case dataRead = "data:read"
     /// Upsert, update and delete records.
     case dataWrite = "data:write"
+    /// See the project.
+    case projectRead = "project:read"
+    /// Rename the project and change its settings.
+    case projectWrite = "project:write"
+    /// Delete the project.
+    case projectDelete = "project:delete"
+    /// List and describe API keys.
+    case apiKeysRead = "api-keys:read"
+    /// Create, update and delete API keys.
+    case apiKeysWrite = "api-keys:write"
+    /// See the project's members.
+    case membersRead = "members:read"
+    /// Add, change and remove the project's members.
+    case membersWrite = "members:write"
 }
 
-/// An authenticated caller. Every catalog and storage entry point takes one, so nothing is reached without it.
+/// What a route needs from its caller in an organization.
+public enum OrganizationPermission: String, Codable, Sendable, CaseIterable {
+    case organizationRead = "organization:read"
+    case organizationWrite = "organization:write"
+    case organizationDelete = "organization:delete"
+    case projectsCreate = "projects:create"
+    case serviceAccountsRead = "service-accounts:read"
+    case serviceAccountsWrite = "service-accounts:write"
+    case membersRead = "org-members:read"
+    case membersWrite = "org-members:write"
+    case billingRead = "billing:read"
+    case billingWrite = "billing:write"
+}
+
+/// A user or service account with its organization and project roles, as the Admin API sees it.
+public struct Identity: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable, Hashable {
+        case serviceAccount(UUID)
+        case user(UUID)
+    }
+
+    public var kind: Kind
+    public var organizationID: UUID
+    public var organizationRole: OrganizationRole?
+    public var projectRoles: [UUID: ProjectRole]
+
+    public init(kind: Kind, organizationID: UUID, organizationRole: OrganizationRole?, projectRoles: [UUID: ProjectRole]) {
+        self.kind = kind
+        self.organizationID = organizationID
+        self.organizationRole = organizationRole
+        self.projectRoles = projectRoles
+    }
+
+    public var organizationPermissions: Set<OrganizationPermission> { organizationRole?.permissions ?? [] }
+
+    /// Permissions in a project of the identity's organization: its own project role joined with what
+    /// its organization role implies everywhere.
+    public func permissions(inProject project: UUID) -> Set<Permission> {
+        var permissions = projectRoles[project]?.permissions ?? []
+        if let implied = organizationRole?.impliedProjectRole {
+            permissions.formUnion(implied.permissions)
+        }
+        return permissions
+    }
+
+    /// Whether the identity can see a project at all (any permission there).
+    public func canSee(project: UUID) -> Bool { !permissions(inProject: project).isEmpty }
+
+    public func require(_ permission: OrganizationPermission) throws(ConiferError) {
+        guard organizationPermissions.contains(permission) else {
+            throw .permissionDenied("This principal lacks the organization permission \(permission.rawValue).")
+        }
+    }
+
+    public func require(_ permission: Permission, inProject project: UUID) throws(ConiferError) {
+        guard permissions(inProject: project).contains(permission) else {
+            throw .permissionDenied("This principal lacks the project permission \(permission.rawValue).")
+        }
+    }
+
+    /// The principal this identity is inside one project (control and data plane with a bearer token).
+    public func principal(inProject project: UUID) -> Principal {
+        Principal(kind: .identity(kind), projectID: project, organizationID: organizationID, permissions: permissions(inProject: project))
+    }
+}
+
+/// A caller acting inside one project. Every catalog and storage entry point takes one, so nothing is
+/// reached without it.
 public struct Principal: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case apiKey(id: UUID, roles: Set<APIKeyRole>)
+        case identity(Identity.Kind)
     }
 
     public var kind: Kind
     public var projectID: UUID
     public var organizationID: UUID
+    /// Every permission the principal holds in its project.
+    public var permissions: Set<Permission>
 
-    public init(kind: Kind, projectID: UUID, organizationID: UUID) {
+    public init(kind: Kind, projectID: UUID, organizationID: UUID, permissions: Set<Permission>) {
         self.kind = kind
         self.projectID = projectID
         self.organizationID = organizationID
+        self.permissions = permissions
     }
 
-    /// Every permission the principal holds in its project.
-    public var permissions: Set<Permission> {
-        switch kind {
-        case .apiKey(_, let roles): roles.reduce(into: []) { $0.formUnion($1.permissions) }
-        }
+    /// An API key's principal: its roles' permissions in its project.
+    public static func apiKey(id: UUID, roles: Set<APIKeyRole>, projectID: UUID, organizationID: UUID) -> Principal {
+        Principal(
+            kind: .apiKey(id: id, roles: roles), projectID: projectID, organizationID: organizationID,
+            permissions: roles.reduce(into: []) { $0.formUnion($1.permissions) }
+        )
     }
 
     /// Throws 403 unless the principal holds `permission`.
     public func require(_ permission: Permission) throws(ConiferError) {
         guard permissions.contains(permission) else {
-            throw .permissionDenied("The API key does not have the permission this request needs (\(permission.rawValue)).")
+            throw .permissionDenied("The caller does not have the permission this request needs (\(permission.rawValue)).")
         }
     }
 }

@@ -9,7 +9,10 @@ import Logging
 public struct ConiferApplication: Sendable {
     /// What the first start created, for the caller to report once; `nil` on later starts.
     public let bootstrap: BootstrapResult?
-    let catalog: any Catalog
+    /// The first org-owner service account, when this start created it.
+    public let bootstrapServiceAccount: CreatedServiceAccount?
+    let catalog: any Catalog & AdminCatalog
+    let tokens: TokenService
     let registry: StoreRegistry
     let hosts: IndexHosts
     let configuration: ServerConfiguration
@@ -21,13 +24,18 @@ public struct ConiferApplication: Sendable {
             at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
         )
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory)
-        try await self.init(configuration: configuration, catalog: catalog)
+        let tokens = try await TokenService.open(directory: configuration.dataDirectory)
+        try await self.init(configuration: configuration, catalog: catalog, tokens: tokens)
     }
 
-    init(configuration: ServerConfiguration, catalog: any Catalog) async throws {
+    init(configuration: ServerConfiguration, catalog: any Catalog & AdminCatalog, tokens: TokenService) async throws {
         self.configuration = configuration
         self.catalog = catalog
+        self.tokens = tokens
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
+        self.bootstrapServiceAccount = try await catalog.bootstrapServiceAccount(
+            clientID: configuration.bootstrapClientID, clientSecret: configuration.bootstrapClientSecret
+        )
         self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
         self.registry = StoreRegistry(
             root: configuration.dataDirectory.appendingPathComponent("indexes"), policy: configuration.compaction, logger: Logger(label: "conifer.storage")
@@ -40,10 +48,12 @@ public struct ConiferApplication: Sendable {
     func buildRouter() -> (Router<ConiferRequestContext>, RouteTable) {
         let router = Router(context: ConiferRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        let routes = RouteTable(router: router, catalog: catalog)
+        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, tokens: tokens))
         routes.open(.get, "/health") { _, _ in WireJSON.response(status: .ok, ["status": "ok"]) }
         IndexesController(catalog: catalog, registry: registry, hosts: hosts).register(in: routes)
         DataPlaneController(catalog: catalog, registry: registry, maxRequestBytes: configuration.maxRequestBytes).register(in: routes)
+        OAuthController(catalog: catalog, tokens: tokens).register(in: routes)
+        AdminController(catalog: catalog).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
     }

@@ -7,10 +7,17 @@ import Hummingbird
 /// One row of the permission table: a route and what its caller needs.
 struct RouteEntry: Sendable, Hashable {
     enum Access: Sendable, Hashable {
-        /// No credentials needed (health checks).
+        /// No credentials needed (health checks, the token endpoint which checks its own).
         case open
-        /// A project credential holding this permission.
+        /// A project credential (API key, or bearer token with X-Project-Id) holding this permission.
         case project(Permission)
+        /// A bearer token whose identity holds this organization permission.
+        case organization(OrganizationPermission)
+        /// A bearer token whose identity holds this permission in the project the path names; the
+        /// handler resolves the project (unknown and invisible ones answer 404 alike) before reading the body.
+        case projectAdmin(Permission)
+        /// A bearer token; what it may see is decided per resource (lists show only visible resources).
+        case authenticated
     }
 
     var method: HTTPRequest.Method
@@ -35,13 +42,26 @@ struct AuthorizedCall: Sendable {
 
     /// Reads the body (at most `limit` bytes) and decodes it as JSON.
     func decode<T: Decodable>(_ type: T.Type, limit: Int = RouteTable.controlPlaneBodyLimit, allowedKeys: Set<String>? = nil) async throws -> T {
-        var request = request
-        let buffer = try await request.collectBody(upTo: limit)
-        let data = Data(buffer.readableBytesView)
-        if let allowedKeys {
-            try WireJSON.rejectUnknownKeys(in: data, allowed: allowedKeys)
-        }
-        return try WireJSON.decode(type, from: data)
+        try await RouteTable.decode(type, from: request, limit: limit, allowedKeys: allowedKeys)
+    }
+}
+
+/// An Admin API request whose bearer token was verified, with the caller's identity.
+struct AdminCall: Sendable {
+    var request: Request
+    var context: ConiferRequestContext
+    var identity: Identity
+    var version: APIVersion
+
+    /// A path parameter that must be a UUID; anything else is a resource that cannot exist.
+    func uuid(_ name: String, notFound what: String) throws(ConiferError) -> UUID {
+        let raw = context.parameters.get(name) ?? ""
+        guard let id = UUID(uuidString: raw) else { throw .notFound("\(what) \(raw.prefix(64)) not found.") }
+        return id
+    }
+
+    func decode<T: Decodable>(_ type: T.Type) async throws -> T {
+        try await RouteTable.decode(type, from: request, limit: RouteTable.controlPlaneBodyLimit, allowedKeys: nil)
     }
 }
 
@@ -51,14 +71,13 @@ struct AuthorizedCall: Sendable {
 /// version before its handler runs, so nothing reads the body or touches storage for a caller who may not.
 final class RouteTable {
     static let controlPlaneBodyLimit = 1 << 20
-    static let apiKeyHeader = HTTPField.Name("Api-Key")!
 
     private let router: Router<ConiferRequestContext>
-    private let catalog: any Catalog
+    private let authenticator: Authenticator
 
-    init(router: Router<ConiferRequestContext>, catalog: any Catalog) {
+    init(router: Router<ConiferRequestContext>, authenticator: Authenticator) {
         self.router = router
-        self.catalog = catalog
+        self.authenticator = authenticator
     }
 
     /// Every registered route, in registration order.
@@ -76,9 +95,9 @@ final class RouteTable {
         handler: @escaping @Sendable (AuthorizedCall) async throws -> Response
     ) {
         record(RouteEntry(method: method, path: path, access: .project(permission)))
-        let catalog = self.catalog
+        let authenticator = self.authenticator
         router.on(RouterPath(path), method: method) { request, context in
-            let principal = try await Self.authenticate(request, catalog: catalog)
+            let principal = try await authenticator.principal(for: request)
             try principal.require(permission)
             let version = try APIVersion(headers: request.headers)
             return try await handler(AuthorizedCall(request: request, context: context, principal: principal, version: version))
@@ -104,14 +123,28 @@ final class RouteTable {
         entries.append(entry)
     }
 
-    static func authenticate(_ request: Request, catalog: any Catalog) async throws -> Principal {
-        let values = Set(request.headers[values: apiKeyHeader])
-        guard let value = values.first else {
-            throw ConiferError.unauthenticated("Missing API key. Pass your API key in the Api-Key header.")
+    /// Registers an Admin API route: bearer token first, then the organization permission when the access
+    /// names one, then the handler (which resolves per-resource access before it reads the body).
+    func admin(_ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, handler: @escaping @Sendable (AdminCall) async throws -> Response) {
+        record(RouteEntry(method: method, path: path, access: access))
+        let authenticator = self.authenticator
+        router.on(RouterPath(path), method: method) { request, context in
+            let identity = try await authenticator.identity(for: request)
+            if case .organization(let permission) = access {
+                try identity.require(permission)
+            }
+            let version = try APIVersion(headers: request.headers)
+            return try await handler(AdminCall(request: request, context: context, identity: identity, version: version))
         }
-        guard values.count == 1, let principal = try await catalog.authenticate(apiKey: value) else {
-            throw ConiferError.unauthenticated("Invalid API key.")
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, allowedKeys: Set<String>?) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: limit)
+        let data = Data(buffer.readableBytesView)
+        if let allowedKeys {
+            try WireJSON.rejectUnknownKeys(in: data, allowed: allowedKeys)
         }
-        return principal
+        return try WireJSON.decode(type, from: data)
     }
 }

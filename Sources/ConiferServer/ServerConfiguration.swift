@@ -13,6 +13,9 @@ public struct ServerConfiguration: Sendable {
     public var insecurePublic: Bool
     /// The value of the bootstrap ProjectEditor key on first start (`CONIFER_BOOTSTRAP_API_KEY`).
     public var bootstrapAPIKey: String?
+    /// The first org-owner service account's credentials (`CONIFER_BOOTSTRAP_CLIENT_ID` / `_SECRET`).
+    public var bootstrapClientID: String?
+    public var bootstrapClientSecret: String?
     /// The largest data-plane request body accepted (Pinecone's limit is 2 MB per upsert).
     public var maxRequestBytes: Int
     /// When an index's write log is folded into a segment.
@@ -25,6 +28,8 @@ public struct ServerConfiguration: Sendable {
         advertiseURL: String? = nil,
         insecurePublic: Bool = false,
         bootstrapAPIKey: String? = nil,
+        bootstrapClientID: String? = nil,
+        bootstrapClientSecret: String? = nil,
         maxRequestBytes: Int = DataLimits.defaultMaxRequestBytes,
         compaction: CompactionPolicy = .init()
     ) {
@@ -34,6 +39,8 @@ public struct ServerConfiguration: Sendable {
         self.advertiseURL = advertiseURL
         self.insecurePublic = insecurePublic
         self.bootstrapAPIKey = bootstrapAPIKey
+        self.bootstrapClientID = bootstrapClientID
+        self.bootstrapClientSecret = bootstrapClientSecret
         self.maxRequestBytes = maxRequestBytes
         self.compaction = compaction
     }

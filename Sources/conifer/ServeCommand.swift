@@ -51,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
             advertiseURL: advertiseUrl,
             insecurePublic: insecurePublic,
             bootstrapAPIKey: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_API_KEY"],
+            bootstrapClientID: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_ID"],
+            bootstrapClientSecret: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_SECRET"],
             maxRequestBytes: maxRequestBytes,
             compaction: CompactionPolicy(maxLogFiles: max(1, compactAfterLogFiles), maxLogBytes: max(1, compactAfterLogMib) << 20)
         )
@@ -71,6 +73,19 @@ struct ServeCommand: AsyncParsableCommand {
                     """)
             } else {
                 say("Conifer bootstrapped a new data directory with the API key from CONIFER_BOOTSTRAP_API_KEY.")
+            }
+        }
+        if let account = server.bootstrapServiceAccount {
+            if configuration.bootstrapClientSecret == nil {
+                say("""
+                    Org-owner service account (for the Admin API and /oauth/token), shown only this once:
+
+                        client id:     \(account.account.clientID)
+                        client secret: \(account.clientSecret)
+
+                    """)
+            } else {
+                say("Conifer created the org-owner service account from CONIFER_BOOTSTRAP_CLIENT_ID / CONIFER_BOOTSTRAP_CLIENT_SECRET.")
             }
         }
         let app = server.makeApplication(logger: logger) { url in

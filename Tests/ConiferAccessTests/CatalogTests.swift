@@ -44,7 +44,7 @@ import Testing
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
         #expect(principal.projectID == result.projectID)
         #expect(principal.organizationID == result.organizationID)
-        #expect(principal.permissions == Set(Permission.allCases))
+        #expect(principal.permissions == [.indexesRead, .indexesWrite, .dataRead, .dataWrite])
         #expect(try await catalog.authenticate(apiKey: "pcsk_other_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb") == nil)
         #expect(try await catalog.authenticate(apiKey: "") == nil)
         #expect(try await catalog.authenticate(apiKey: bootstrapKey + " ") == nil)

@@ -105,7 +105,7 @@ import Testing
 
 @Suite struct PermissionTests {
     @Test func rolesGrantDocumentedPermissions() {
-        #expect(APIKeyRole.projectEditor.permissions == Set(Permission.allCases))
+        #expect(APIKeyRole.projectEditor.permissions == [.indexesRead, .indexesWrite, .dataRead, .dataWrite])
         #expect(APIKeyRole.projectViewer.permissions == [.indexesRead, .dataRead])
         #expect(APIKeyRole.controlPlaneEditor.permissions == [.indexesRead, .indexesWrite])
         #expect(APIKeyRole.controlPlaneViewer.permissions == [.indexesRead])
@@ -114,9 +114,7 @@ import Testing
     }
 
     @Test func principalCombinesRolesAndDeniesTheRest() throws {
-        let principal = Principal(
-            kind: .apiKey(id: UUID(), roles: [.controlPlaneViewer, .dataPlaneViewer]), projectID: UUID(), organizationID: UUID()
-        )
+        let principal = Principal.apiKey(id: UUID(), roles: [.controlPlaneViewer, .dataPlaneViewer], projectID: UUID(), organizationID: UUID())
         try principal.require(.indexesRead)
         try principal.require(.dataRead)
         #expect(throws: ConiferError.self) { try principal.require(.indexesWrite) }

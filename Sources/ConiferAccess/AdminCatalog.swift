@@ -1,0 +1,133 @@
+import ConiferCore
+import Foundation
+
+public struct ProjectInfo: Sendable, Equatable {
+    public var id: UUID
+    public var organizationID: UUID
+    public var name: String
+    public var maxPods: Int
+    public var forceEncryptionWithCMEK: Bool
+    public var createdAt: Date
+}
+
+public struct OrganizationInfo: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var plan: String
+    public var createdAt: Date
+}
+
+public struct APIKeyInfo: Sendable, Equatable {
+    public var id: UUID
+    public var projectID: UUID
+    public var name: String
+    public var roles: [APIKeyRole]
+    public var createdAt: Date
+
+    public init(id: UUID, projectID: UUID, name: String, roles: [APIKeyRole], createdAt: Date) {
+        self.id = id
+        self.projectID = projectID
+        self.name = name
+        self.roles = roles
+        self.createdAt = createdAt
+    }
+}
+
+public struct ServiceAccountInfo: Sendable, Equatable {
+    public var id: UUID
+    public var organizationID: UUID
+    public var name: String
+    public var clientID: String
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// A service account with the only copy of its secret.
+public struct CreatedServiceAccount: Sendable {
+    public var account: ServiceAccountInfo
+    public var clientSecret: String
+}
+
+/// Changes to a project; nil leaves a field as it is.
+public struct ProjectChange: Sendable {
+    public var name: String?
+    public var maxPods: Int?
+    public var forceEncryptionWithCMEK: Bool?
+
+    public init(name: String? = nil, maxPods: Int? = nil, forceEncryptionWithCMEK: Bool? = nil) {
+        self.name = name
+        self.maxPods = maxPods
+        self.forceEncryptionWithCMEK = forceEncryptionWithCMEK
+    }
+}
+
+/// The administration side of the catalog: organizations, projects, API keys and service accounts.
+///
+/// Every call takes the calling identity and decides inside the same transaction: a resource the identity
+/// cannot see answers "not found" whether or not it exists; one it can see but may not change answers
+/// "permission denied".
+public protocol AdminCatalog: Sendable {
+    /// Creates the first org-owner service account unless the organization already has one.
+    func bootstrapServiceAccount(clientID: String?, clientSecret: String?) async throws -> CreatedServiceAccount?
+
+    /// The service account and secret generation for a client id and secret, or nil.
+    func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)?
+    /// The identity a token names, if the account still exists and the token's secret generation is current.
+    func identity(serviceAccount: UUID, generation: Int) async throws -> Identity?
+
+    func organizations(for identity: Identity) async throws -> [OrganizationInfo]
+    func organization(_ id: UUID, for identity: Identity) async throws -> OrganizationInfo
+    func renameOrganization(_ id: UUID, to name: String, for identity: Identity) async throws -> OrganizationInfo
+
+    func projects(for identity: Identity) async throws -> [ProjectInfo]
+    func project(_ id: UUID, for identity: Identity) async throws -> ProjectInfo
+    func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for identity: Identity) async throws -> ProjectInfo
+    func updateProject(_ id: UUID, _ change: ProjectChange, for identity: Identity) async throws -> ProjectInfo
+    func deleteProject(_ id: UUID, for identity: Identity) async throws
+
+    func apiKeys(inProject project: UUID, for identity: Identity) async throws -> [APIKeyInfo]
+    func apiKey(_ id: UUID, for identity: Identity) async throws -> APIKeyInfo
+    func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], for identity: Identity) async throws -> CreatedAPIKey
+    func updateAPIKey(_ id: UUID, name: String?, roles: [APIKeyRole]?, for identity: Identity) async throws -> APIKeyInfo
+    func deleteAPIKey(_ id: UUID, for identity: Identity) async throws
+
+    func serviceAccounts(for identity: Identity) async throws -> [ServiceAccountInfo]
+    func serviceAccount(_ id: UUID, for identity: Identity) async throws -> ServiceAccountInfo
+    func createServiceAccount(name: String, role: OrganizationRole, for identity: Identity) async throws -> CreatedServiceAccount
+    func renameServiceAccount(_ id: UUID, to name: String, for identity: Identity) async throws -> ServiceAccountInfo
+    func rotateServiceAccountSecret(_ id: UUID, for identity: Identity) async throws -> CreatedServiceAccount
+    func deleteServiceAccount(_ id: UUID, for identity: Identity) async throws
+}
+
+/// Rules the Admin API enforces on its inputs.
+public enum AdminRules {
+    public static let maxProjectName = 512
+    public static let maxKeyName = 80
+
+    public static func validateProjectName(_ name: String) throws(ConiferError) {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= maxProjectName else {
+            throw .invalidArgument("A project name must be 1 to \(maxProjectName) characters.")
+        }
+    }
+
+    public static func validateName(_ name: String, what: String) throws(ConiferError) {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= maxKeyName else {
+            throw .invalidArgument("A \(what) name must be 1 to \(maxKeyName) characters.")
+        }
+    }
+
+    /// A key holds ProjectEditor or ProjectViewer alone, or at most one control-plane and one data-plane role.
+    public static func validateRoles(_ roles: [APIKeyRole]) throws(ConiferError) {
+        let set = Set(roles)
+        guard !set.isEmpty else { throw .invalidArgument("An API key needs at least one role.") }
+        if set.contains(.projectEditor) || set.contains(.projectViewer) {
+            guard set.count == 1 else {
+                throw .invalidArgument("ProjectEditor and ProjectViewer cannot be combined with other roles.")
+            }
+            return
+        }
+        guard set.filter(\.isControlPlane).count <= 1, set.filter(\.isDataPlane).count <= 1 else {
+            throw .invalidArgument("An API key holds at most one control-plane role and one data-plane role.")
+        }
+    }
+}

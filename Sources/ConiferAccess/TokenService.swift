@@ -1,0 +1,81 @@
+import ConiferCore
+import Foundation
+import JWTKit
+
+/// Issues and verifies the OAuth access tokens of the Admin API.
+///
+/// Tokens are ES256 JWTs signed by a key that exists only for this purpose and lives in the data directory
+/// (`token-signing-key.pem`, mode 0600); nothing else can mint them. Verification pins the algorithm (the
+/// collection holds one ES256 key and nothing else), and checks issuer, audience and expiry. A token also
+/// names the secret generation of its service account, so rotating the secret or deleting the account
+/// revokes it on the next request.
+public final class TokenService: Sendable {
+    public static let issuer = "conifer"
+    /// The audience the Pinecone SDKs request.
+    public static let audience = "https://api.pinecone.io/"
+    public static let lifetime: TimeInterval = 86_400
+
+    private let keys: JWTKeyCollection
+
+    private init(keys: JWTKeyCollection) {
+        self.keys = keys
+    }
+
+    /// Loads the signing key from `directory`, creating it on first start.
+    public static func open(directory: URL) async throws -> TokenService {
+        let url = directory.appendingPathComponent("token-signing-key.pem")
+        let key: ES256PrivateKey
+        if FileManager.default.fileExists(atPath: url.path) {
+            key = try ES256PrivateKey(pem: String(decoding: try Data(contentsOf: url), as: UTF8.self))
+        } else {
+            key = ES256PrivateKey()
+            let created = FileManager.default.createFile(atPath: url.path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600])
+            guard created else { throw ConiferError(.internalError, "could not write the token signing key") }
+        }
+        return await inMemory(key: key)
+    }
+
+    /// A service with a fresh key that lives only in memory (tests).
+    public static func inMemory(key: ES256PrivateKey = ES256PrivateKey()) async -> TokenService {
+        let keys = JWTKeyCollection()
+        await keys.add(ecdsa: key)
+        return TokenService(keys: keys)
+    }
+
+    struct Claims: JWTPayload {
+        var iss: IssuerClaim
+        var sub: SubjectClaim
+        var aud: AudienceClaim
+        var exp: ExpirationClaim
+        var iat: IssuedAtClaim
+        var jti: IDClaim
+        /// The secret generation of the service account when the token was issued.
+        var gen: Int
+
+        func verify(using algorithm: some JWTAlgorithm) async throws {
+            // A few seconds of leeway for clock skew.
+            try exp.verifyNotExpired(currentDate: Date().addingTimeInterval(-5))
+            try aud.verifyIntendedAudience(includes: TokenService.audience)
+            guard iss.value == TokenService.issuer else {
+                throw JWTError.claimVerificationFailure(failedClaim: iss, reason: "unknown issuer")
+            }
+        }
+    }
+
+    /// A token for a service account.
+    public func issue(serviceAccount id: UUID, generation: Int, now: Date = Date()) async throws -> String {
+        let claims = Claims(
+            iss: .init(value: Self.issuer), sub: .init(value: "sa:\(id.lowercasedString)"), aud: .init(value: [Self.audience]),
+            exp: .init(value: now.addingTimeInterval(Self.lifetime)), iat: .init(value: now), jti: .init(value: UUID().uuidString), gen: generation
+        )
+        return try await keys.sign(claims)
+    }
+
+    /// The service account and secret generation a valid token names, or nil for any invalid token.
+    public func verify(_ token: String) async -> (serviceAccount: UUID, generation: Int)? {
+        guard token.utf8.count < 4096, let claims = try? await keys.verify(token, as: Claims.self) else { return nil }
+        let subject = claims.sub.value
+        guard subject.hasPrefix("sa:"), let id = UUID(uuidString: String(subject.dropFirst(3))) else { return nil }
+        return (id, claims.gen)
+    }
+}

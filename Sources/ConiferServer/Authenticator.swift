@@ -1,0 +1,48 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import Hummingbird
+import HTTPTypes
+
+/// Turns request credentials into a caller: an `Api-Key` into a project principal, an `Authorization:
+/// Bearer` access token into an identity (and, with `X-Project-Id`, into a principal in that project).
+/// Every lookup goes to the catalog, so a deleted key, account or rotated secret stops working at once.
+struct Authenticator: Sendable {
+    let catalog: any Catalog & AdminCatalog
+    let tokens: TokenService
+
+    static let apiKeyHeader = HTTPField.Name("Api-Key")!
+    static let projectHeader = HTTPField.Name("X-Project-Id")!
+
+    /// The caller of a control- or data-plane route.
+    func principal(for request: Request) async throws -> Principal {
+        let keys = Set(request.headers[values: Self.apiKeyHeader])
+        if let value = keys.first {
+            guard keys.count == 1, let principal = try await catalog.authenticate(apiKey: value) else {
+                throw ConiferError.unauthenticated("Invalid API key.")
+            }
+            return principal
+        }
+        if request.headers[.authorization] != nil {
+            let identity = try await identity(for: request)
+            guard let raw = request.headers[Self.projectHeader], let project = UUID(uuidString: raw) else {
+                throw ConiferError.invalidArgument("A bearer token needs an X-Project-Id header naming the project to act in.")
+            }
+            return identity.principal(inProject: project)
+        }
+        throw ConiferError.unauthenticated("Missing API key. Pass your API key in the Api-Key header.")
+    }
+
+    /// The caller of an Admin API route.
+    func identity(for request: Request) async throws -> Identity {
+        guard let header = request.headers[.authorization] else {
+            throw ConiferError.unauthenticated("Missing bearer token. Get one from /oauth/token.")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+              let claims = await tokens.verify(String(parts[1])),
+              let identity = try await catalog.identity(serviceAccount: claims.serviceAccount, generation: claims.generation)
+        else { throw ConiferError.unauthenticated("Invalid or expired access token.") }
+        return identity
+    }
+}

@@ -1,0 +1,164 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import Hummingbird
+
+/// The Admin API (`/admin/...`) with bearer tokens from `/oauth/token`: organizations, projects, API keys
+/// and service accounts. Handlers resolve the resource a path names (unknown and invisible ones answer 404
+/// alike) and check the caller's permission on it before they read a body.
+struct AdminController {
+    let catalog: any Catalog & AdminCatalog
+
+    func register(in routes: RouteTable) {
+        routes.admin(.get, "/admin/organizations", .authenticated, handler: listOrganizations)
+        routes.admin(.get, "/admin/organizations/:organization_id", .organization(.organizationRead), handler: describeOrganization)
+        routes.admin(.patch, "/admin/organizations/:organization_id", .organization(.organizationWrite), handler: updateOrganization)
+
+        routes.admin(.get, "/admin/projects", .authenticated, handler: listProjects)
+        routes.admin(.post, "/admin/projects", .organization(.projectsCreate), handler: createProject)
+        routes.admin(.get, "/admin/projects/:project_id", .projectAdmin(.projectRead), handler: describeProject)
+        routes.admin(.patch, "/admin/projects/:project_id", .projectAdmin(.projectWrite), handler: updateProject)
+        routes.admin(.delete, "/admin/projects/:project_id", .projectAdmin(.projectDelete), handler: deleteProject)
+
+        routes.admin(.get, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysRead), handler: listAPIKeys)
+        routes.admin(.post, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysWrite), handler: createAPIKey)
+        routes.admin(.get, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysRead), handler: describeAPIKey)
+        routes.admin(.patch, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), handler: updateAPIKey)
+        routes.admin(.delete, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), handler: deleteAPIKey)
+
+        routes.admin(.get, "/admin/service-accounts", .organization(.serviceAccountsRead), handler: listServiceAccounts)
+        routes.admin(.post, "/admin/service-accounts", .organization(.serviceAccountsWrite), handler: createServiceAccount)
+        routes.admin(.get, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsRead), handler: describeServiceAccount)
+        routes.admin(.patch, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), handler: updateServiceAccount)
+        routes.admin(.delete, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), handler: deleteServiceAccount)
+        routes.admin(.post, "/admin/service-accounts/:service_account_id/rotate-secret", .organization(.serviceAccountsWrite), handler: rotateSecret)
+    }
+
+    // MARK: Organizations
+
+    @Sendable func listOrganizations(_ call: AdminCall) async throws -> Response {
+        WireJSON.response(status: .ok, DataListWire(data: try await catalog.organizations(for: call.identity).map(OrganizationWire.init)))
+    }
+
+    @Sendable func describeOrganization(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("organization_id", notFound: "Organization")
+        return WireJSON.response(status: .ok, OrganizationWire(try await catalog.organization(id, for: call.identity)))
+    }
+
+    @Sendable func updateOrganization(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("organization_id", notFound: "Organization")
+        _ = try await catalog.organization(id, for: call.identity)
+        let body = try await call.decode(NameRequestWire.self)
+        guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
+        return WireJSON.response(status: .ok, OrganizationWire(try await catalog.renameOrganization(id, to: name, for: call.identity)))
+    }
+
+    // MARK: Projects
+
+    @Sendable func listProjects(_ call: AdminCall) async throws -> Response {
+        WireJSON.response(status: .ok, DataListWire(data: try await catalog.projects(for: call.identity).map(ProjectWire.init)))
+    }
+
+    @Sendable func createProject(_ call: AdminCall) async throws -> Response {
+        let body = try await call.decode(CreateProjectRequestWire.self)
+        let project = try await catalog.createProject(
+            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.identity
+        )
+        return WireJSON.response(status: .ok, ProjectWire(project))
+    }
+
+    @Sendable func describeProject(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("project_id", notFound: "Project")
+        return WireJSON.response(status: .ok, ProjectWire(try await catalog.project(id, for: call.identity)))
+    }
+
+    @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("project_id", notFound: "Project")
+        try await requireInProject(.projectWrite, id, call)
+        let body = try await call.decode(UpdateProjectRequestWire.self)
+        let change = ProjectChange(name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek)
+        return WireJSON.response(status: .ok, ProjectWire(try await catalog.updateProject(id, change, for: call.identity)))
+    }
+
+    @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {
+        try await catalog.deleteProject(try call.uuid("project_id", notFound: "Project"), for: call.identity)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    // MARK: API keys
+
+    @Sendable func listAPIKeys(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        return WireJSON.response(status: .ok, DataListWire(data: try await catalog.apiKeys(inProject: project, for: call.identity).map(APIKeyWire.init)))
+    }
+
+    @Sendable func createAPIKey(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        try await requireInProject(.apiKeysWrite, project, call)
+        let body = try await call.decode(APIKeyRequestWire.self)
+        guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
+        let created = try await catalog.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.identity)
+        let info = APIKeyInfo(id: created.id, projectID: created.projectID, name: created.name, roles: created.roles, createdAt: Date())
+        return WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
+    }
+
+    @Sendable func describeAPIKey(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("api_key_id", notFound: "API key")
+        return WireJSON.response(status: .ok, APIKeyWire(try await catalog.apiKey(id, for: call.identity)))
+    }
+
+    @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("api_key_id", notFound: "API key")
+        let key = try await catalog.apiKey(id, for: call.identity)
+        try call.identity.require(.apiKeysWrite, inProject: key.projectID)
+        let body = try await call.decode(APIKeyRequestWire.self)
+        let updated = try await catalog.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.identity)
+        return WireJSON.response(status: .ok, APIKeyWire(updated))
+    }
+
+    @Sendable func deleteAPIKey(_ call: AdminCall) async throws -> Response {
+        try await catalog.deleteAPIKey(try call.uuid("api_key_id", notFound: "API key"), for: call.identity)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    // MARK: Service accounts
+
+    @Sendable func listServiceAccounts(_ call: AdminCall) async throws -> Response {
+        WireJSON.response(status: .ok, DataListWire(data: try await catalog.serviceAccounts(for: call.identity).map(ServiceAccountWire.init)))
+    }
+
+    @Sendable func createServiceAccount(_ call: AdminCall) async throws -> Response {
+        let body = try await call.decode(CreateServiceAccountRequestWire.self)
+        let created = try await catalog.createServiceAccount(name: body.name, role: try body.organizationRole(), for: call.identity)
+        return WireJSON.response(status: .created, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(created.account), client_secret: created.clientSecret))
+    }
+
+    @Sendable func describeServiceAccount(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("service_account_id", notFound: "Service account")
+        return WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.serviceAccount(id, for: call.identity)))
+    }
+
+    @Sendable func updateServiceAccount(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("service_account_id", notFound: "Service account")
+        _ = try await catalog.serviceAccount(id, for: call.identity)
+        let body = try await call.decode(NameRequestWire.self)
+        guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
+        return WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.renameServiceAccount(id, to: name, for: call.identity)))
+    }
+
+    @Sendable func deleteServiceAccount(_ call: AdminCall) async throws -> Response {
+        try await catalog.deleteServiceAccount(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    @Sendable func rotateSecret(_ call: AdminCall) async throws -> Response {
+        let rotated = try await catalog.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
+        return WireJSON.response(status: .ok, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(rotated.account), client_secret: rotated.clientSecret))
+    }
+
+    /// Resolves a project the caller must be able to see, then checks a permission in it.
+    private func requireInProject(_ permission: Permission, _ project: UUID, _ call: AdminCall) async throws {
+        _ = try await catalog.project(project, for: call.identity)
+        try call.identity.require(permission, inProject: project)
+    }
+}

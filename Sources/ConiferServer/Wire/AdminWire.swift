@@ -1,0 +1,163 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+
+// Admin API shapes (pinecone-api.md §4), snake_case.
+
+struct ProjectWire: Encodable {
+    var id: String
+    var name: String
+    var max_pods: Int
+    var force_encryption_with_cmek: Bool
+    var organization_id: String
+    var created_at: Date
+
+    init(_ project: ProjectInfo) {
+        id = project.id.lowercasedString
+        name = project.name
+        max_pods = project.maxPods
+        force_encryption_with_cmek = project.forceEncryptionWithCMEK
+        organization_id = project.organizationID.lowercasedString
+        created_at = project.createdAt
+    }
+}
+
+struct OrganizationWire: Encodable {
+    var id: String
+    var name: String
+    var plan: String
+    var payment_status = "Active"
+    var created_at: Date
+    var support_tier = "Enterprise"
+
+    init(_ organization: OrganizationInfo) {
+        id = organization.id.lowercasedString
+        name = organization.name
+        plan = organization.plan
+        created_at = organization.createdAt
+    }
+}
+
+struct APIKeyWire: Encodable {
+    var id: String
+    var name: String
+    var project_id: String
+    var roles: [String]
+    var created_at: Date
+
+    init(_ key: APIKeyInfo) {
+        id = key.id.lowercasedString
+        name = key.name
+        project_id = key.projectID.lowercasedString
+        roles = key.roles.map(\.rawValue)
+        created_at = key.createdAt
+    }
+}
+
+struct APIKeyWithSecretWire: Encodable {
+    var key: APIKeyWire
+    var value: String
+}
+
+struct ServiceAccountWire: Encodable {
+    var id: String
+    var name: String
+    var client_id: String
+    var created_at: Date
+    var updated_at: Date
+
+    init(_ account: ServiceAccountInfo) {
+        id = account.id.lowercasedString
+        name = account.name
+        client_id = account.clientID
+        created_at = account.createdAt
+        updated_at = account.updatedAt
+    }
+}
+
+struct ServiceAccountWithSecretWire: Encodable {
+    var service_account: ServiceAccountWire
+    var client_secret: String
+}
+
+struct DataListWire<Item: Encodable>: Encodable {
+    var data: [Item]
+}
+
+struct CreateProjectRequestWire: Decodable {
+    var name: String
+    var max_pods: Int?
+    var force_encryption_with_cmek: Bool?
+}
+
+struct UpdateProjectRequestWire: Decodable {
+    var name: String?
+    var max_pods: Int?
+    var force_encryption_with_cmek: Bool?
+}
+
+struct NameRequestWire: Decodable {
+    var name: String?
+}
+
+struct APIKeyRequestWire: Decodable {
+    var name: String?
+    var roles: [String]?
+
+    func parsedRoles() throws(ConiferError) -> [APIKeyRole]? {
+        guard let roles else { return nil }
+        var parsed: [APIKeyRole] = []
+        for role in roles {
+            guard let value = APIKeyRole(rawValue: role) else {
+                throw .invalidArgument("Unknown role '\(role.prefix(64))': expected one of \(APIKeyRole.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            parsed.append(value)
+        }
+        return parsed
+    }
+}
+
+struct CreateServiceAccountRequestWire: Decodable {
+    struct Binding: Decodable {
+        var resource_type: String
+        var resource_id: String?
+        var role: String
+    }
+
+    var name: String
+    var role_bindings: [Binding]?
+
+    /// The organization role among the bindings (OrgMember when none is given).
+    func organizationRole() throws(ConiferError) -> OrganizationRole {
+        let organizationBindings = (role_bindings ?? []).filter { $0.resource_type == "organization" }
+        guard organizationBindings.count <= 1 else { throw .invalidArgument("A service account has one organization role.") }
+        guard let binding = organizationBindings.first else { return .member }
+        guard let role = OrganizationRole(rawValue: binding.role) else {
+            throw .invalidArgument("Unknown organization role '\(binding.role.prefix(64))'.")
+        }
+        if (role_bindings ?? []).contains(where: { $0.resource_type != "organization" }) {
+            throw .invalidArgument("Project role bindings for service accounts are not supported yet; bind organization roles only.")
+        }
+        return role
+    }
+}
+
+/// The OAuth token request, from a JSON or form body.
+struct TokenRequestWire: Decodable {
+    var grant_type: String?
+    var client_id: String?
+    var client_secret: String?
+    var audience: String?
+}
+
+struct TokenResponseWire: Encodable {
+    var access_token: String
+    var token_type = "Bearer"
+    var expires_in: Int
+}
+
+/// OAuth errors have their own shape: `{"error":"access_denied","error_description":"Unauthorized"}`.
+struct OAuthErrorWire: Encodable {
+    var error: String
+    var error_description: String
+}
