@@ -28,6 +28,10 @@ struct Authenticator: Sendable {
             guard let raw = request.headers[Self.projectHeader], let project = UUID(uuidString: raw) else {
                 throw ConiferError.invalidArgument("A bearer token needs an X-Project-Id header naming the project to act in.")
             }
+            // Only projects of the identity's own organization that it can see; any other id gets one answer.
+            guard (try? await catalog.project(project, for: identity)) != nil else {
+                throw ConiferError.permissionDenied("This principal has no access to project \(raw.prefix(64)).")
+            }
             return identity.principal(inProject: project)
         }
         throw ConiferError.unauthenticated("Missing API key. Pass your API key in the Api-Key header.")

@@ -10,6 +10,8 @@ import Logging
 /// Runs a real Conifer server on a random loopback port with its own temporary data directory.
 enum TestServer {
     static let bootstrapKey = "pcsk_testboot_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+    static let clientID = "test-owner"
+    static let clientSecret = "test-owner-secret-0123456789abcdef"
 
     static func temporaryDirectory() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("conifer-test-\(UUID().uuidString)")
@@ -24,7 +26,10 @@ enum TestServer {
         let ownsDirectory = directory == nil
         let directory = directory ?? temporaryDirectory()
         defer { if ownsDirectory { try? FileManager.default.removeItem(at: directory) } }
-        let configuration = ServerConfiguration(dataDirectory: directory, host: "127.0.0.1", port: 0, bootstrapAPIKey: bootstrapKey)
+        let configuration = ServerConfiguration(
+            dataDirectory: directory, host: "127.0.0.1", port: 0, bootstrapAPIKey: bootstrapKey,
+            bootstrapClientID: clientID, bootstrapClientSecret: clientSecret
+        )
         let server = try await ConiferApplication(configuration: configuration)
         var logger = Logger(label: "conifer-test")
         logger.logLevel = .warning
@@ -66,6 +71,21 @@ extension TestClientProtocol {
         return Reply(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
     }
 
+    /// An access token from `/oauth/token` for a service account.
+    func token(clientID: String = TestServer.clientID, secret: String = TestServer.clientSecret) async throws -> String {
+        let reply = try await call(
+            .post, "/oauth/token", key: nil,
+            body: #"{"grant_type":"client_credentials","client_id":"\#(clientID)","client_secret":"\#(secret)","audience":"https://api.pinecone.io/"}"#
+        )
+        guard let token = reply.json["access_token"] as? String else { throw TestFailure("no token: \(reply.text)") }
+        return token
+    }
+
+    /// An Admin API call with a bearer token.
+    func admin(_ method: HTTPRequest.Method, _ uri: String, token: String, body: String? = nil) async throws -> Reply {
+        try await call(method, uri, key: nil, headers: [("Authorization", "Bearer \(token)")], body: body)
+    }
+
     /// Creates a dense serverless index in the 2025-04 dialect.
     @discardableResult
     func createIndex(_ name: String, dimension: Int = 3, metric: String = "cosine", key: String = TestServer.bootstrapKey, extra: String = "") async throws -> Reply {
@@ -74,4 +94,9 @@ extension TestClientProtocol {
             body: #"{"name":"\#(name)","dimension":\#(dimension),"metric":"\#(metric)","spec":{"serverless":{"cloud":"aws","region":"us-east-1"}}\#(extra)}"#
         )
     }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
