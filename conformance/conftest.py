@@ -31,10 +31,13 @@ def conifer_binary() -> str:
 class Server:
     """A `conifer serve` process on a random loopback port with its own data directory."""
 
+    client_id = "conformance-owner"
+
     def __init__(self, data_dir: str, api_key, *extra_args: str):
         """`api_key` fixes the bootstrap key; None lets the server generate one (read back from its output)."""
         self.data_dir = data_dir
         self.api_key = api_key
+        self.client_secret = "cs_" + secrets.token_urlsafe(32)
         self.extra_args = list(extra_args)
         self.process = None
         self.url = None
@@ -47,6 +50,8 @@ class Server:
         env.pop("CONIFER_BOOTSTRAP_API_KEY", None)
         if self.api_key is not None:
             env["CONIFER_BOOTSTRAP_API_KEY"] = self.api_key
+            env["CONIFER_BOOTSTRAP_CLIENT_ID"] = self.client_id
+            env["CONIFER_BOOTSTRAP_CLIENT_SECRET"] = self.client_secret
         self.process = subprocess.Popen(
             [conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", "0", "--log-level", "warning", *self.extra_args],
             stdout=subprocess.PIPE,
