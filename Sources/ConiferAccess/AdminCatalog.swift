@@ -70,6 +70,10 @@ public protocol AdminCatalog: Sendable {
     /// Creates the first org-owner service account unless the organization already has one.
     func bootstrapServiceAccount(clientID: String?, clientSecret: String?) async throws -> CreatedServiceAccount?
 
+    /// Creates an organization with an org-owner service account. A system call for operators and tests
+    /// (the Admin API manages the caller's own organization).
+    func createOrganization(name: String, plan: String) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount)
+
     /// The service account and secret generation for a client id and secret, or nil.
     func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)?
     /// The identity a token names, if the account still exists and the token's secret generation is current.

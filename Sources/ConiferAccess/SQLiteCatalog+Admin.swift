@@ -28,6 +28,16 @@ extension SQLiteCatalog: AdminCatalog {
         }
     }
 
+    public func createOrganization(name: String, plan: String) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
+        try AdminRules.validateProjectName(name)
+        return try await database.write { db in
+            let row = OrganizationRow(id: UUID().lowercasedString, name: name, plan: plan, createdAt: Date())
+            try row.insert(db)
+            let owner = try Self.insertServiceAccount(db, organizationID: row.id, name: "owner", role: .owner)
+            return (try Self.info(row), owner)
+        }
+    }
+
     public func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)? {
         guard APIKeySecret.isPlausible(clientID), APIKeySecret.isPlausible(clientSecret) else { return nil }
         let presented = APIKeySecret.hash(clientSecret)

@@ -58,6 +58,13 @@ public struct ConiferApplication: Sendable {
         return (router, routes)
     }
 
+    /// The permission table: every route and what it needs, as a Markdown table.
+    public func permissionTable() -> String {
+        let (_, routes) = buildRouter()
+        let rows = routes.entries.map { "| \($0.method.rawValue) | `\($0.path)` | \($0.access) |" }
+        return (["| method | path | needs |", "| --- | --- | --- |"] + rows).joined(separator: "\n")
+    }
+
     /// The runnable application. `onListening` receives the URL once the server accepts connections.
     public func makeApplication(logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) -> some ApplicationProtocol {
         let (router, _) = buildRouter()

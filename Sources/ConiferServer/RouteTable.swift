@@ -25,6 +25,18 @@ struct RouteEntry: Sendable, Hashable {
     var access: Access
 }
 
+extension RouteEntry.Access: CustomStringConvertible {
+    var description: String {
+        switch self {
+        case .open: "none (public)"
+        case .project(let permission): "project credential with \(permission.rawValue)"
+        case .organization(let permission): "bearer token with organization \(permission.rawValue)"
+        case .projectAdmin(let permission): "bearer token with \(permission.rawValue) in the project"
+        case .authenticated: "bearer token (results limited to what it may see)"
+        }
+    }
+}
+
 /// A request that passed authentication and authorization, with what its handler needs.
 struct AuthorizedCall: Sendable {
     var request: Request
