@@ -48,6 +48,47 @@ public struct CreatedServiceAccount: Sendable {
     public var clientSecret: String
 }
 
+/// A role held by a principal on an organization or a project.
+public struct RoleBindingInfo: Sendable, Equatable {
+    public enum PrincipalType: String, Sendable, CaseIterable {
+        case serviceAccount = "service_account"
+        case user
+    }
+
+    public enum ResourceType: String, Sendable, CaseIterable {
+        case organization
+        case project
+    }
+
+    public var id: UUID
+    public var principalType: PrincipalType
+    public var principalID: UUID
+    public var resourceType: ResourceType
+    public var resourceID: UUID
+    public var role: String
+    public var createdAt: Date
+}
+
+/// Which role bindings to list; nil matches anything.
+public struct RoleBindingFilter: Sendable {
+    public var principalType: RoleBindingInfo.PrincipalType?
+    public var principalID: UUID?
+    public var resourceType: RoleBindingInfo.ResourceType?
+    public var resourceID: UUID?
+    public var role: String?
+
+    public init(
+        principalType: RoleBindingInfo.PrincipalType? = nil, principalID: UUID? = nil,
+        resourceType: RoleBindingInfo.ResourceType? = nil, resourceID: UUID? = nil, role: String? = nil
+    ) {
+        self.principalType = principalType
+        self.principalID = principalID
+        self.resourceType = resourceType
+        self.resourceID = resourceID
+        self.role = role
+    }
+}
+
 /// Changes to a project; nil leaves a field as it is.
 public struct ProjectChange: Sendable {
     public var name: String?
@@ -101,6 +142,17 @@ public protocol AdminCatalog: Sendable {
     func renameServiceAccount(_ id: UUID, to name: String, for identity: Identity) async throws -> ServiceAccountInfo
     func rotateServiceAccountSecret(_ id: UUID, for identity: Identity) async throws -> CreatedServiceAccount
     func deleteServiceAccount(_ id: UUID, for identity: Identity) async throws
+
+    /// Bindings the identity may see (organization bindings with org members:read, project bindings in
+    /// projects where it holds members:read).
+    func roleBindings(_ filter: RoleBindingFilter, for identity: Identity) async throws -> [RoleBindingInfo]
+    func roleBinding(_ id: UUID, for identity: Identity) async throws -> RoleBindingInfo
+    /// Grants a role (replacing the principal's previous role on that resource), only within the caller's own powers.
+    func bindRole(
+        principalType: RoleBindingInfo.PrincipalType, principalID: UUID, resourceType: RoleBindingInfo.ResourceType,
+        resourceID: UUID?, role: String, for identity: Identity
+    ) async throws -> RoleBindingInfo
+    func deleteRoleBinding(_ id: UUID, for identity: Identity) async throws
 }
 
 /// Rules the Admin API enforces on its inputs.

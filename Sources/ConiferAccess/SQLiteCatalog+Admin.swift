@@ -298,10 +298,7 @@ extension SQLiteCatalog: AdminCatalog {
     public func createServiceAccount(name: String, role: OrganizationRole, for identity: Identity) async throws -> CreatedServiceAccount {
         try identity.require(.serviceAccountsWrite)
         try AdminRules.validateName(name, what: "service account")
-        // No escalation: owners grant any role; others only roles within their own.
-        let grantable = identity.organizationRole == .owner
-            || (role.permissions.isSubset(of: identity.organizationPermissions) && (role.impliedProjectRole == nil || role == identity.organizationRole))
-        guard grantable else { throw ConiferError.permissionDenied("A principal can only grant roles whose permissions it holds itself.") }
+        try Self.requireGrantable(role, identity: identity)
         return try await database.write { db in
             try Self.insertServiceAccount(db, organizationID: identity.organizationID.lowercasedString, name: name, role: role)
         }
@@ -333,6 +330,7 @@ extension SQLiteCatalog: AdminCatalog {
     public func deleteServiceAccount(_ id: UUID, for identity: Identity) async throws {
         try await database.write { db in
             let row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite)
+            try Self.keepAnOwner(db, organization: row.organizationID, losing: row.id, newRole: nil)
             try RoleBindingRow.filter(Column("principal_type") == Self.serviceAccountPrincipal && Column("principal_id") == row.id).deleteAll(db)
             try row.delete(db)
         }

@@ -16,6 +16,9 @@ struct RouteEntry: Sendable, Hashable {
         /// A bearer token whose identity holds this permission in the project the path names; the
         /// handler resolves the project (unknown and invisible ones answer 404 alike) before reading the body.
         case projectAdmin(Permission)
+        /// A bearer token holding this permission on the organization or project a role binding names
+        /// (in the body when creating one); bindings the caller cannot see answer 404.
+        case membership(Permission)
         /// A bearer token; what it may see is decided per resource (lists show only visible resources).
         case authenticated
     }
@@ -32,6 +35,7 @@ extension RouteEntry.Access: CustomStringConvertible {
         case .project(let permission): "project credential with \(permission.rawValue)"
         case .organization(let permission): "bearer token with organization \(permission.rawValue)"
         case .projectAdmin(let permission): "bearer token with \(permission.rawValue) in the project"
+        case .membership(let permission): "bearer token with \(permission.rawValue) on the binding's organization or project"
         case .authenticated: "bearer token (results limited to what it may see)"
         }
     }

@@ -46,7 +46,9 @@ import Testing
         case (.organization(let permission), .identity(let same, let organization, _)):
             guard organization.contains(permission) else { return .denied }
             return same || !resourcePath ? .allowed : .hidden
-        case (.projectAdmin(let permission), .identity(let same, _, let inProject)):
+        case (.projectAdmin(let permission), .identity(let same, _, let inProject)),
+             // The matrix's role binding names the main project.
+             (.membership(let permission), .identity(let same, _, let inProject)):
             guard same, !inProject.isEmpty else { return .hidden }
             return inProject.contains(permission) ? .allowed : .denied
         }
@@ -114,6 +116,7 @@ import Testing
             // --- fixtures, restored before every call ---
             var targetKey = ""
             var targetAccount = ""
+            var targetBinding = ""
             func ensureFixtures() async throws {
                 if try await client.call(.get, "/indexes/matrix-idx", key: key).status == 404 {
                     _ = try await client.createIndex("matrix-idx", dimension: 2, key: key)
@@ -131,6 +134,15 @@ import Testing
                 if accountMissing {
                     let created = try await client.admin(.post, "/admin/service-accounts", token: owner, body: #"{"name":"target"}"#)
                     targetAccount = try #require((created.json["service_account"] as? [String: Any])?["id"] as? String)
+                    targetBinding = ""
+                }
+                let bindingMissing = targetBinding.isEmpty ? true : try await client.admin(.get, "/admin/role-bindings/\(targetBinding)", token: owner).status != 200
+                if bindingMissing {
+                    let created = try await client.admin(
+                        .post, "/admin/role-bindings", token: owner,
+                        body: #"{"principal_type":"service_account","principal_id":"\#(targetAccount)","resource_type":"project","resource_id":"\#(project)","role":"ProjectMember"}"#
+                    )
+                    targetBinding = try #require(created.json["id"] as? String)
                 }
             }
             func fingerprint() async throws -> [String] {
@@ -143,6 +155,7 @@ import Testing
                     try await client.admin(.get, "/admin/projects/\(project)/api-keys", token: owner).text,
                     try await client.admin(.get, "/admin/service-accounts", token: owner).text,
                     try await client.admin(.get, "/admin/organizations", token: owner).text,
+                    try await client.admin(.get, "/admin/role-bindings", token: owner).text,
                 ]
             }
 
@@ -165,6 +178,8 @@ import Testing
                 case (.patch, ":api_key_id"): return #"{"name":"renamed-\#(counter)"}"#
                 case (.post, "service-accounts"): return #"{"name":"made-\#(counter)","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
                 case (.patch, ":service_account_id"), (.patch, ":organization_id"): return #"{"name":"renamed-\#(counter)"}"#
+                case (.post, "role-bindings"):
+                    return #"{"principal_type":"service_account","principal_id":"\#(targetAccount)","resource_type":"project","resource_id":"\#(project)","role":"ProjectMember"}"#
                 case (.get, _), (.delete, _): return nil
                 default: return "{}"
                 }
@@ -184,6 +199,7 @@ import Testing
                         .replacingOccurrences(of: ":api_key_id", with: targetKey)
                         .replacingOccurrences(of: ":service_account_id", with: targetAccount)
                         .replacingOccurrences(of: ":organization_id", with: organization)
+                        .replacingOccurrences(of: ":role_binding_id", with: targetBinding)
                     if entry.path.hasSuffix("vectors/fetch") { path += "?ids=m" }
                     let isWrite = entry.method != .get
                     let before = outcome != .allowed && isWrite ? try await fingerprint() : []

@@ -32,6 +32,11 @@ struct AdminController {
         routes.admin(.patch, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), handler: updateServiceAccount)
         routes.admin(.delete, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), handler: deleteServiceAccount)
         routes.admin(.post, "/admin/service-accounts/:service_account_id/rotate-secret", .organization(.serviceAccountsWrite), handler: rotateSecret)
+
+        routes.admin(.get, "/admin/role-bindings", .authenticated, handler: listRoleBindings)
+        routes.admin(.post, "/admin/role-bindings", .membership(.membersWrite), handler: createRoleBinding)
+        routes.admin(.get, "/admin/role-bindings/:role_binding_id", .membership(.membersRead), handler: describeRoleBinding)
+        routes.admin(.delete, "/admin/role-bindings/:role_binding_id", .membership(.membersWrite), handler: deleteRoleBinding)
     }
 
     // MARK: Organizations
@@ -154,6 +159,61 @@ struct AdminController {
     @Sendable func rotateSecret(_ call: AdminCall) async throws -> Response {
         let rotated = try await catalog.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
         return WireJSON.response(status: .ok, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(rotated.account), client_secret: rotated.clientSecret))
+    }
+
+    // MARK: Role bindings
+
+    @Sendable func listRoleBindings(_ call: AdminCall) async throws -> Response {
+        let query = call.request.uri.queryParameters
+        func uuid(_ name: String) throws(ConiferError) -> UUID? {
+            guard let raw = query[Substring(name)] else { return nil }
+            guard let id = UUID(uuidString: String(raw)) else { throw .invalidArgument("\(name) must be a UUID.") }
+            return id
+        }
+        let filter = RoleBindingFilter(
+            principalType: try query["principal_type"].map { (raw) throws(ConiferError) in
+                guard let type = RoleBindingInfo.PrincipalType(rawValue: String(raw)) else { throw .invalidArgument("Unknown principal_type.") }
+                return type
+            },
+            principalID: try uuid("principal_id"),
+            resourceType: try query["resource_type"].map { (raw) throws(ConiferError) in
+                guard let type = RoleBindingInfo.ResourceType(rawValue: String(raw)) else { throw .invalidArgument("Unknown resource_type.") }
+                return type
+            },
+            resourceID: try uuid("resource_id"),
+            role: query["role"].map(String.init)
+        )
+        let bindings = try await catalog.roleBindings(filter, for: call.identity)
+        return WireJSON.response(status: .ok, DataListWire(data: bindings.map(RoleBindingWire.init)))
+    }
+
+    /// The resource is named in the body, so this route reads the (small) body first; nothing is stored
+    /// before the catalog has checked the caller's rights on that resource.
+    @Sendable func createRoleBinding(_ call: AdminCall) async throws -> Response {
+        let body = try await call.decode(CreateRoleBindingRequestWire.self)
+        guard let principal = UUID(uuidString: body.principal_id) else { throw ConiferError.notFound("Principal \(body.principal_id.prefix(64)) not found.") }
+        let resource: UUID?
+        if let raw = body.resource_id {
+            guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Resource \(raw.prefix(64)) not found.") }
+            resource = id
+        } else {
+            resource = nil
+        }
+        let binding = try await catalog.bindRole(
+            principalType: try body.principalType(), principalID: principal, resourceType: try body.resourceType(),
+            resourceID: resource, role: body.role, for: call.identity
+        )
+        return WireJSON.response(status: .created, RoleBindingWire(binding))
+    }
+
+    @Sendable func describeRoleBinding(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("role_binding_id", notFound: "Role binding")
+        return WireJSON.response(status: .ok, RoleBindingWire(try await catalog.roleBinding(id, for: call.identity)))
+    }
+
+    @Sendable func deleteRoleBinding(_ call: AdminCall) async throws -> Response {
+        try await catalog.deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), for: call.identity)
+        return WireJSON.empty(status: .accepted)
     }
 
     /// Resolves a project the caller must be able to see, then checks a permission in it.

@@ -161,3 +161,45 @@ struct OAuthErrorWire: Encodable {
     var error: String
     var error_description: String
 }
+
+struct RoleBindingWire: Encodable {
+    var id: String
+    var principal_type: String
+    var principal_id: String
+    var resource_type: String
+    var resource_id: String
+    var role: String
+    var created_at: Date
+
+    init(_ binding: RoleBindingInfo) {
+        id = binding.id.lowercasedString
+        principal_type = binding.principalType.rawValue
+        principal_id = binding.principalID.lowercasedString
+        resource_type = binding.resourceType.rawValue
+        resource_id = binding.resourceID.lowercasedString
+        role = binding.role
+        created_at = binding.createdAt
+    }
+}
+
+struct CreateRoleBindingRequestWire: Decodable {
+    var principal_type: String
+    var principal_id: String
+    var resource_type: String
+    var resource_id: String?
+    var role: String
+
+    func principalType() throws(ConiferError) -> RoleBindingInfo.PrincipalType {
+        guard let type = RoleBindingInfo.PrincipalType(rawValue: principal_type) else {
+            throw .invalidArgument("principal_type must be service_account or user (API key roles are managed through /admin/api-keys).")
+        }
+        return type
+    }
+
+    func resourceType() throws(ConiferError) -> RoleBindingInfo.ResourceType {
+        guard let type = RoleBindingInfo.ResourceType(rawValue: resource_type) else {
+            throw .invalidArgument("resource_type must be organization or project.")
+        }
+        return type
+    }
+}

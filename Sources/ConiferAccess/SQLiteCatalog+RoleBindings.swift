@@ -1,0 +1,135 @@
+import ConiferCore
+import Foundation
+import GRDB
+
+extension SQLiteCatalog {
+    public func roleBindings(_ filter: RoleBindingFilter, for identity: Identity) async throws -> [RoleBindingInfo] {
+        try await database.read { db in
+            var request = RoleBindingRow.all()
+            if let type = filter.principalType { request = request.filter(Column("principal_type") == type.rawValue) }
+            if let id = filter.principalID { request = request.filter(Column("principal_id") == id.lowercasedString) }
+            if let type = filter.resourceType { request = request.filter(Column("resource_type") == type.rawValue) }
+            if let id = filter.resourceID { request = request.filter(Column("resource_id") == id.lowercasedString) }
+            if let role = filter.role { request = request.filter(Column("role") == role) }
+            return try request.order(Column("created_at"), Column("id")).fetchAll(db)
+                .compactMap { row in try Self.visibleBinding(db, row, identity, needsWrite: false) ? try Self.info(row) : nil }
+        }
+    }
+
+    public func roleBinding(_ id: UUID, for identity: Identity) async throws -> RoleBindingInfo {
+        try await database.read { db in
+            guard let row = try RoleBindingRow.fetchOne(db, key: id.lowercasedString), try Self.visibleBinding(db, row, identity, needsWrite: false) else {
+                throw ConiferError.notFound("Role binding \(id.lowercasedString) not found.")
+            }
+            return try Self.info(row)
+        }
+    }
+
+    public func bindRole(
+        principalType: RoleBindingInfo.PrincipalType, principalID: UUID, resourceType: RoleBindingInfo.ResourceType,
+        resourceID: UUID?, role: String, for identity: Identity
+    ) async throws -> RoleBindingInfo {
+        try await database.write { db in
+            let organization = identity.organizationID.lowercasedString
+            // The principal must belong to the caller's organization.
+            switch principalType {
+            case .serviceAccount:
+                guard try ServiceAccountRow.fetchOne(db, key: principalID.lowercasedString)?.organizationID == organization else {
+                    throw ConiferError.notFound("Service account \(principalID.lowercasedString) not found.")
+                }
+            case .user:
+                throw ConiferError.notFound("User \(principalID.lowercasedString) not found.")
+            }
+            let resource: String
+            switch resourceType {
+            case .organization:
+                guard resourceID == nil || resourceID == identity.organizationID else {
+                    throw ConiferError.notFound("Organization \(resourceID?.lowercasedString ?? "") not found.")
+                }
+                try identity.require(.membersWrite)
+                guard let parsed = OrganizationRole(rawValue: role) else {
+                    throw ConiferError.invalidArgument("'\(role.prefix(64))' is not an organization role.")
+                }
+                try Self.requireGrantable(parsed, identity: identity)
+                resource = organization
+            case .project:
+                guard let project = resourceID else { throw ConiferError.invalidArgument("A project role binding needs resource_id.") }
+                let row = try Self.visibleProject(db, project, identity, needs: .membersWrite)
+                guard let parsed = ProjectRole(rawValue: role) else {
+                    throw ConiferError.invalidArgument("'\(role.prefix(64))' is not a project role.")
+                }
+                guard parsed.permissions.isSubset(of: identity.permissions(inProject: project)) else {
+                    throw ConiferError.permissionDenied("A principal can only grant roles whose permissions it holds itself.")
+                }
+                resource = row.id
+            }
+            if resourceType == .organization {
+                try Self.keepAnOwner(db, organization: organization, losing: principalID.lowercasedString, newRole: role)
+            }
+            let row = RoleBindingRow(
+                id: UUID().lowercasedString, principalType: principalType.rawValue, principalID: principalID.lowercasedString,
+                resourceType: resourceType.rawValue, resourceID: resource, role: role, createdAt: Date()
+            )
+            try row.insert(db, onConflict: .replace)
+            return try Self.info(row)
+        }
+    }
+
+    public func deleteRoleBinding(_ id: UUID, for identity: Identity) async throws {
+        try await database.write { db in
+            guard let row = try RoleBindingRow.fetchOne(db, key: id.lowercasedString), try Self.visibleBinding(db, row, identity, needsWrite: false) else {
+                throw ConiferError.notFound("Role binding \(id.lowercasedString) not found.")
+            }
+            guard try Self.visibleBinding(db, row, identity, needsWrite: true) else {
+                throw ConiferError.permissionDenied("This principal may not change members of that resource.")
+            }
+            if row.resourceType == "organization" {
+                try Self.keepAnOwner(db, organization: row.resourceID, losing: row.principalID, newRole: nil)
+            }
+            try row.delete(db)
+        }
+    }
+
+    /// Owners grant any organization role; others only roles inside their own powers that carry no project role.
+    static func requireGrantable(_ role: OrganizationRole, identity: Identity) throws(ConiferError) {
+        let grantable = identity.organizationRole == .owner
+            || (role.permissions.isSubset(of: identity.organizationPermissions) && (role.impliedProjectRole == nil || role == identity.organizationRole))
+        guard grantable else { throw .permissionDenied("A principal can only grant roles whose permissions it holds itself.") }
+    }
+
+    /// Refuses a change that would leave the organization without an owner.
+    static func keepAnOwner(_ db: Database, organization: String, losing principal: String, newRole: String?) throws {
+        guard newRole != OrganizationRole.owner.rawValue else { return }
+        let owners = try RoleBindingRow
+            .filter(Column("resource_type") == "organization" && Column("resource_id") == organization && Column("role") == OrganizationRole.owner.rawValue)
+            .fetchAll(db)
+        if owners.count == 1, owners[0].principalID == principal {
+            throw ConiferError(.failedPrecondition, "The organization's last owner cannot lose the OrgOwner role.")
+        }
+    }
+
+    static func visibleBinding(_ db: Database, _ row: RoleBindingRow, _ identity: Identity, needsWrite: Bool) throws -> Bool {
+        switch row.resourceType {
+        case "organization":
+            return row.resourceID == identity.organizationID.lowercasedString
+                && identity.organizationPermissions.contains(needsWrite ? .membersWrite : .membersRead)
+        case "project":
+            guard let project = UUID(uuidString: row.resourceID),
+                  try ProjectRow.fetchOne(db, key: row.resourceID)?.organizationID == identity.organizationID.lowercasedString
+            else { return false }
+            return identity.permissions(inProject: project).contains(needsWrite ? .membersWrite : .membersRead)
+        default:
+            return false
+        }
+    }
+
+    static func info(_ row: RoleBindingRow) throws -> RoleBindingInfo {
+        guard let principalType = RoleBindingInfo.PrincipalType(rawValue: row.principalType),
+              let resourceType = RoleBindingInfo.ResourceType(rawValue: row.resourceType)
+        else { throw ConiferError(.internalError, "Corrupt role binding \(row.id)") }
+        return RoleBindingInfo(
+            id: try uuid(row.id), principalType: principalType, principalID: try uuid(row.principalID),
+            resourceType: resourceType, resourceID: try uuid(row.resourceID), role: row.role, createdAt: row.createdAt
+        )
+    }
+}
