@@ -48,6 +48,23 @@ public struct CreatedServiceAccount: Sendable {
     public var clientSecret: String
 }
 
+public struct UserInfo: Sendable, Equatable {
+    public var id: UUID
+    public var email: String
+    public var name: String?
+    public var createdAt: Date
+}
+
+public struct InviteInfo: Sendable, Equatable {
+    public var id: UUID
+    public var email: String
+    public var status: String
+    public var roleBindings: [InviteBinding]
+    public var expiresAt: Date
+    public var createdAt: Date
+    public var processedAt: Date?
+}
+
 /// A role held by a principal on an organization or a project.
 public struct RoleBindingInfo: Sendable, Equatable {
     public enum PrincipalType: String, Sendable, CaseIterable {
@@ -153,6 +170,26 @@ public protocol AdminCatalog: Sendable {
         resourceID: UUID?, role: String, for identity: Identity
     ) async throws -> RoleBindingInfo
     func deleteRoleBinding(_ id: UUID, for identity: Identity) async throws
+
+    /// The user and password generation for an email and password, or nil.
+    func authenticateUser(email: String, password: String) async throws -> (id: UUID, generation: Int)?
+    /// The identity a user token names, if the user is still a member and the password generation is current.
+    func identity(user: UUID, generation: Int) async throws -> Identity?
+    func users(email: String?, for identity: Identity) async throws -> [UserInfo]
+    func user(_ id: UUID, for identity: Identity) async throws -> UserInfo
+    /// Removes a user from the organization (all its roles there); a user may also remove itself (leave).
+    func removeUser(_ id: UUID, for identity: Identity) async throws
+
+    /// Invites an email address with roles; returns the one-time acceptance token (Conifer sends no email).
+    func createInvite(email: String, roleBindings: [InviteBinding], for identity: Identity) async throws -> (invite: InviteInfo, token: String)
+    func invites(for identity: Identity) async throws -> [InviteInfo]
+    func invite(_ id: UUID, for identity: Identity) async throws -> InviteInfo
+    func deleteInvite(_ id: UUID, for identity: Identity) async throws
+    /// A new token and expiry for a pending invite; the old token stops working.
+    func resendInvite(_ id: UUID, for identity: Identity) async throws -> (invite: InviteInfo, token: String)
+    /// Accepts an invite with its token: creates the user (or proves an existing one by its password),
+    /// sets the password and grants the invite's roles. The token is the credential; it works once.
+    func acceptInvite(token: String, password: String, name: String?) async throws -> UserInfo
 }
 
 /// Rules the Admin API enforces on its inputs.

@@ -148,3 +148,58 @@ extension UUID {
     /// The form ids take on the wire and in the catalog.
     public var lowercasedString: String { uuidString.lowercased() }
 }
+
+struct UserRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "user"
+    var id: String
+    var email: String
+    var name: String?
+    var passwordHash: String?
+    var passwordGeneration: Int
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, name
+        case passwordHash = "password_hash"
+        case passwordGeneration = "password_generation"
+        case createdAt = "created_at"
+    }
+}
+
+/// A role an invite grants on acceptance.
+public struct InviteBinding: Codable, Sendable, Equatable {
+    public var resourceType: RoleBindingInfo.ResourceType
+    public var resourceID: UUID?
+    public var role: String
+
+    public init(resourceType: RoleBindingInfo.ResourceType, resourceID: UUID?, role: String) {
+        self.resourceType = resourceType
+        self.resourceID = resourceID
+        self.role = role
+    }
+}
+
+extension RoleBindingInfo.ResourceType: Codable {}
+
+struct InviteRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "invite"
+    var id: String
+    var organizationID: String
+    var email: String
+    var tokenHash: String
+    var roleBindings: [InviteBinding]
+    var status: String
+    var expiresAt: Date
+    var createdAt: Date
+    var processedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, status
+        case organizationID = "organization_id"
+        case tokenHash = "token_hash"
+        case roleBindings = "role_bindings"
+        case expiresAt = "expires_at"
+        case createdAt = "created_at"
+        case processedAt = "processed_at"
+    }
+}

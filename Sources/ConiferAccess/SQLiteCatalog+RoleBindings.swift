@@ -38,7 +38,13 @@ extension SQLiteCatalog {
                     throw ConiferError.notFound("Service account \(principalID.lowercasedString) not found.")
                 }
             case .user:
-                throw ConiferError.notFound("User \(principalID.lowercasedString) not found.")
+                let member = try RoleBindingRow.filter(
+                    Column("principal_type") == "user" && Column("principal_id") == principalID.lowercasedString
+                        && Column("resource_type") == "organization" && Column("resource_id") == organization
+                ).fetchCount(db) > 0
+                guard member else {
+                    throw ConiferError.notFound("User \(principalID.lowercasedString) not found.")
+                }
             }
             let resource: String
             switch resourceType {

@@ -95,6 +95,27 @@ public final class SQLiteCatalog: Catalog {
             }
             try db.create(index: "role_binding_principal", on: "role_binding", columns: ["principal_type", "principal_id"])
         }
+        migrator.registerMigration("v3 users and invites") { db in
+            try db.create(table: "user") { t in
+                t.primaryKey("id", .text)
+                t.column("email", .text).notNull().unique()
+                t.column("name", .text)
+                t.column("password_hash", .text)
+                t.column("password_generation", .integer).notNull().defaults(to: 1)
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "invite") { t in
+                t.primaryKey("id", .text)
+                t.column("organization_id", .text).notNull().indexed().references("organization", onDelete: .cascade)
+                t.column("email", .text).notNull()
+                t.column("token_hash", .text).notNull().unique()
+                t.column("role_bindings", .jsonText).notNull()
+                t.column("status", .text).notNull()
+                t.column("expires_at", .datetime).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("processed_at", .datetime)
+            }
+        }
         return migrator
     }
 

@@ -62,20 +62,28 @@ public final class TokenService: Sendable {
         }
     }
 
-    /// A token for a service account.
-    public func issue(serviceAccount id: UUID, generation: Int, now: Date = Date()) async throws -> String {
+    /// A token for a service account or a user; `generation` is its secret or password generation.
+    public func issue(for subject: Identity.Kind, generation: Int, now: Date = Date()) async throws -> String {
+        let sub = switch subject {
+        case .serviceAccount(let id): "sa:\(id.lowercasedString)"
+        case .user(let id): "user:\(id.lowercasedString)"
+        }
         let claims = Claims(
-            iss: .init(value: Self.issuer), sub: .init(value: "sa:\(id.lowercasedString)"), aud: .init(value: [Self.audience]),
+            iss: .init(value: Self.issuer), sub: .init(value: sub), aud: .init(value: [Self.audience]),
             exp: .init(value: now.addingTimeInterval(Self.lifetime)), iat: .init(value: now), jti: .init(value: UUID().uuidString), gen: generation
         )
         return try await keys.sign(claims)
     }
 
-    /// The service account and secret generation a valid token names, or nil for any invalid token.
-    public func verify(_ token: String) async -> (serviceAccount: UUID, generation: Int)? {
+    /// The subject and generation a valid token names, or nil for any invalid token.
+    public func verify(_ token: String) async -> (subject: Identity.Kind, generation: Int)? {
         guard token.utf8.count < 4096, let claims = try? await keys.verify(token, as: Claims.self) else { return nil }
-        let subject = claims.sub.value
-        guard subject.hasPrefix("sa:"), let id = UUID(uuidString: String(subject.dropFirst(3))) else { return nil }
-        return (id, claims.gen)
+        let parts = claims.sub.value.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let id = UUID(uuidString: String(parts[1])) else { return nil }
+        switch parts[0] {
+        case "sa": return (.serviceAccount(id), claims.gen)
+        case "user": return (.user(id), claims.gen)
+        default: return nil
+        }
     }
 }

@@ -37,7 +37,7 @@ public enum OrganizationRole: String, Codable, Sendable, CaseIterable {
         switch self {
         case .owner: Set(OrganizationPermission.allCases)
         case .manager: [.organizationRead, .projectsCreate, .serviceAccountsRead, .serviceAccountsWrite, .membersRead, .membersWrite]
-        case .member: [.organizationRead, .projectsCreate]
+        case .member: [.organizationRead, .projectsCreate, .membersRead]
         case .billingAdmin: [.organizationRead, .billingRead, .billingWrite]
         }
     }

@@ -44,9 +44,13 @@ struct Authenticator: Sendable {
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
-              let claims = await tokens.verify(String(parts[1])),
-              let identity = try await catalog.identity(serviceAccount: claims.serviceAccount, generation: claims.generation)
+              let claims = await tokens.verify(String(parts[1]))
         else { throw ConiferError.unauthenticated("Invalid or expired access token.") }
+        let identity: Identity? = switch claims.subject {
+        case .serviceAccount(let id): try await catalog.identity(serviceAccount: id, generation: claims.generation)
+        case .user(let id): try await catalog.identity(user: id, generation: claims.generation)
+        }
+        guard let identity else { throw ConiferError.unauthenticated("Invalid or expired access token.") }
         return identity
     }
 }

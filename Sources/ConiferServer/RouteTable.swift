@@ -19,6 +19,8 @@ struct RouteEntry: Sendable, Hashable {
         /// A bearer token holding this permission on the organization or project a role binding names
         /// (in the body when creating one); bindings the caller cannot see answer 404.
         case membership(Permission)
+        /// The user the path names (leaving), or a bearer token with this organization permission.
+        case selfOr(OrganizationPermission)
         /// A bearer token; what it may see is decided per resource (lists show only visible resources).
         case authenticated
     }
@@ -36,6 +38,7 @@ extension RouteEntry.Access: CustomStringConvertible {
         case .organization(let permission): "bearer token with organization \(permission.rawValue)"
         case .projectAdmin(let permission): "bearer token with \(permission.rawValue) in the project"
         case .membership(let permission): "bearer token with \(permission.rawValue) on the binding's organization or project"
+        case .selfOr(let permission): "the user itself, or bearer token with organization \(permission.rawValue)"
         case .authenticated: "bearer token (results limited to what it may see)"
         }
     }

@@ -43,6 +43,10 @@ import Testing
             return .unauthenticated
         case (.authenticated, .identity):
             return .allowed
+        case (.selfOr(let permission), .identity(let same, let organization, _)):
+            // The matrix's callers are never the target user itself.
+            guard same, organization.contains(.membersRead) else { return .hidden }
+            return organization.contains(permission) ? .allowed : .denied
         case (.organization(let permission), .identity(let same, let organization, _)):
             guard organization.contains(permission) else { return .denied }
             return same || !resourcePath ? .allowed : .hidden
@@ -117,6 +121,9 @@ import Testing
             var targetKey = ""
             var targetAccount = ""
             var targetBinding = ""
+            var targetUser = ""
+            var targetInvite = ""
+            var invited = 0
             func ensureFixtures() async throws {
                 if try await client.call(.get, "/indexes/matrix-idx", key: key).status == 404 {
                     _ = try await client.createIndex("matrix-idx", dimension: 2, key: key)
@@ -135,6 +142,26 @@ import Testing
                     let created = try await client.admin(.post, "/admin/service-accounts", token: owner, body: #"{"name":"target"}"#)
                     targetAccount = try #require((created.json["service_account"] as? [String: Any])?["id"] as? String)
                     targetBinding = ""
+                }
+                let userMissing = targetUser.isEmpty ? true : try await client.admin(.get, "/admin/users/\(targetUser)", token: owner).status != 200
+                if userMissing {
+                    invited += 1
+                    let invite = try await client.admin(
+                        .post, "/admin/invites", token: owner,
+                        body: #"{"email":"matrix\#(invited)@example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
+                    )
+                    let token = try #require(invite.json["token"] as? String)
+                    let accepted = try await client.call(.post, "/oauth/accept-invite", key: nil, body: #"{"token":"\#(token)","password":"matrix-password-123"}"#)
+                    targetUser = try #require(accepted.json["id"] as? String)
+                }
+                let inviteMissing = targetInvite.isEmpty ? true : try await client.admin(.get, "/admin/invites/\(targetInvite)", token: owner).status != 200
+                if inviteMissing {
+                    invited += 1
+                    let invite = try await client.admin(
+                        .post, "/admin/invites", token: owner,
+                        body: #"{"email":"pending\#(invited)@example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
+                    )
+                    targetInvite = try #require(invite.json["id"] as? String)
                 }
                 let bindingMissing = targetBinding.isEmpty ? true : try await client.admin(.get, "/admin/role-bindings/\(targetBinding)", token: owner).status != 200
                 if bindingMissing {
@@ -156,6 +183,8 @@ import Testing
                     try await client.admin(.get, "/admin/service-accounts", token: owner).text,
                     try await client.admin(.get, "/admin/organizations", token: owner).text,
                     try await client.admin(.get, "/admin/role-bindings", token: owner).text,
+                    try await client.admin(.get, "/admin/users", token: owner).text,
+                    try await client.admin(.get, "/admin/invites", token: owner).text.replacingOccurrences(of: #""status":"expired""#, with: #""status":"pending""#),
                 ]
             }
 
@@ -178,6 +207,8 @@ import Testing
                 case (.patch, ":api_key_id"): return #"{"name":"renamed-\#(counter)"}"#
                 case (.post, "service-accounts"): return #"{"name":"made-\#(counter)","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
                 case (.patch, ":service_account_id"), (.patch, ":organization_id"): return #"{"name":"renamed-\#(counter)"}"#
+                case (.post, "invites"):
+                    return #"{"email":"made\#(counter)@example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
                 case (.post, "role-bindings"):
                     return #"{"principal_type":"service_account","principal_id":"\#(targetAccount)","resource_type":"project","resource_id":"\#(project)","role":"ProjectMember"}"#
                 case (.get, _), (.delete, _): return nil
@@ -200,6 +231,8 @@ import Testing
                         .replacingOccurrences(of: ":service_account_id", with: targetAccount)
                         .replacingOccurrences(of: ":organization_id", with: organization)
                         .replacingOccurrences(of: ":role_binding_id", with: targetBinding)
+                        .replacingOccurrences(of: ":user_id", with: targetUser)
+                        .replacingOccurrences(of: ":invite_id", with: targetInvite)
                     if entry.path.hasSuffix("vectors/fetch") { path += "?ids=m" }
                     let isWrite = entry.method != .get
                     let before = outcome != .allowed && isWrite ? try await fingerprint() : []

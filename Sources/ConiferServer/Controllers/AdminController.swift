@@ -33,6 +33,15 @@ struct AdminController {
         routes.admin(.delete, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), handler: deleteServiceAccount)
         routes.admin(.post, "/admin/service-accounts/:service_account_id/rotate-secret", .organization(.serviceAccountsWrite), handler: rotateSecret)
 
+        routes.admin(.get, "/admin/users", .organization(.membersRead), handler: listUsers)
+        routes.admin(.get, "/admin/users/:user_id", .organization(.membersRead), handler: describeUser)
+        routes.admin(.delete, "/admin/users/:user_id", .selfOr(.membersWrite), handler: removeUser)
+        routes.admin(.get, "/admin/invites", .organization(.membersRead), handler: listInvites)
+        routes.admin(.post, "/admin/invites", .organization(.membersWrite), handler: createInvite)
+        routes.admin(.get, "/admin/invites/:invite_id", .organization(.membersRead), handler: describeInvite)
+        routes.admin(.delete, "/admin/invites/:invite_id", .organization(.membersWrite), handler: deleteInvite)
+        routes.admin(.post, "/admin/invites/:invite_id/resend", .organization(.membersWrite), handler: resendInvite)
+
         routes.admin(.get, "/admin/role-bindings", .authenticated, handler: listRoleBindings)
         routes.admin(.post, "/admin/role-bindings", .membership(.membersWrite), handler: createRoleBinding)
         routes.admin(.get, "/admin/role-bindings/:role_binding_id", .membership(.membersRead), handler: describeRoleBinding)
@@ -159,6 +168,47 @@ struct AdminController {
     @Sendable func rotateSecret(_ call: AdminCall) async throws -> Response {
         let rotated = try await catalog.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
         return WireJSON.response(status: .ok, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(rotated.account), client_secret: rotated.clientSecret))
+    }
+
+    // MARK: Users and invites
+
+    @Sendable func listUsers(_ call: AdminCall) async throws -> Response {
+        let email = call.request.uri.queryParameters["email"].map(String.init)
+        return WireJSON.response(status: .ok, DataListWire(data: try await catalog.users(email: email, for: call.identity).map(UserWire.init)))
+    }
+
+    @Sendable func describeUser(_ call: AdminCall) async throws -> Response {
+        WireJSON.response(status: .ok, UserWire(try await catalog.user(try call.uuid("user_id", notFound: "User"), for: call.identity)))
+    }
+
+    /// Removes a member from the organization; a user may remove itself (leave).
+    @Sendable func removeUser(_ call: AdminCall) async throws -> Response {
+        try await catalog.removeUser(try call.uuid("user_id", notFound: "User"), for: call.identity)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    @Sendable func listInvites(_ call: AdminCall) async throws -> Response {
+        WireJSON.response(status: .ok, DataListWire(data: try await catalog.invites(for: call.identity).map { InviteWire($0) }))
+    }
+
+    @Sendable func createInvite(_ call: AdminCall) async throws -> Response {
+        let body = try await call.decode(CreateInviteRequestWire.self)
+        let created = try await catalog.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.identity)
+        return WireJSON.response(status: .created, InviteWire(created.invite, token: created.token))
+    }
+
+    @Sendable func describeInvite(_ call: AdminCall) async throws -> Response {
+        WireJSON.response(status: .ok, InviteWire(try await catalog.invite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)))
+    }
+
+    @Sendable func deleteInvite(_ call: AdminCall) async throws -> Response {
+        try await catalog.deleteInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    @Sendable func resendInvite(_ call: AdminCall) async throws -> Response {
+        let resent = try await catalog.resendInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
+        return WireJSON.response(status: .ok, InviteWire(resent.invite, token: resent.token))
     }
 
     // MARK: Role bindings

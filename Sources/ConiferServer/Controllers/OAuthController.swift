@@ -11,6 +11,14 @@ struct OAuthController {
 
     func register(in routes: RouteTable) {
         routes.open(.post, "/oauth/token") { request, _ in try await token(request) }
+        routes.open(.post, "/oauth/accept-invite") { request, _ in try await acceptInvite(request) }
+    }
+
+    /// Accepts an invite: the one-time token from `POST /admin/invites` and the new user's password.
+    func acceptInvite(_ request: Request) async throws -> Response {
+        let body = try await RouteTable.decode(AcceptInviteRequestWire.self, from: request, limit: 64 * 1024, allowedKeys: nil)
+        let user = try await catalog.acceptInvite(token: body.token, password: body.password, name: body.name)
+        return WireJSON.response(status: .ok, UserWire(user))
     }
 
     func token(_ request: Request) async throws -> Response {
@@ -27,16 +35,27 @@ struct OAuthController {
         } catch {
             return Self.error(.badRequest, "invalid_request", "The token request is not valid JSON or form data.")
         }
-        guard form.grant_type == "client_credentials" else {
-            return Self.error(.badRequest, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
-        }
         if let audience = form.audience, audience != TokenService.audience {
             return Self.error(.forbidden, "access_denied", "Unknown audience.")
         }
-        guard let clientID = form.client_id, let secret = form.client_secret,
-              let account = try await catalog.authenticateServiceAccount(clientID: clientID, clientSecret: secret)
-        else { return Self.error(.unauthorized, "access_denied", "Unauthorized") }
-        let token = try await tokens.issue(serviceAccount: account.id, generation: account.generation)
+        let subject: Identity.Kind
+        let generation: Int
+        switch form.grant_type {
+        case "client_credentials":
+            guard let clientID = form.client_id, let secret = form.client_secret,
+                  let account = try await catalog.authenticateServiceAccount(clientID: clientID, clientSecret: secret)
+            else { return Self.error(.unauthorized, "access_denied", "Unauthorized") }
+            (subject, generation) = (.serviceAccount(account.id), account.generation)
+        case "password":
+            guard let email = form.username, let password = form.password,
+                  let user = try await catalog.authenticateUser(email: email, password: password),
+                  try await catalog.identity(user: user.id, generation: user.generation) != nil
+            else { return Self.error(.unauthorized, "access_denied", "Unauthorized") }
+            (subject, generation) = (.user(user.id), user.generation)
+        default:
+            return Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials or password.")
+        }
+        let token = try await tokens.issue(for: subject, generation: generation)
         return WireJSON.response(status: .ok, TokenResponseWire(access_token: token, expires_in: Int(TokenService.lifetime)))
     }
 

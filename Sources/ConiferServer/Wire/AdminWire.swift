@@ -148,6 +148,79 @@ struct TokenRequestWire: Decodable {
     var client_id: String?
     var client_secret: String?
     var audience: String?
+    /// The password grant: a user's email and password.
+    var username: String?
+    var password: String?
+}
+
+struct AcceptInviteRequestWire: Decodable {
+    var token: String
+    var password: String
+    var name: String?
+}
+
+struct UserWire: Encodable {
+    var id: String
+    var email: String
+    var name: String?
+    var created_at: Date
+
+    init(_ user: UserInfo) {
+        id = user.id.lowercasedString
+        email = user.email
+        name = user.name
+        created_at = user.createdAt
+    }
+}
+
+struct InviteWire: Encodable {
+    var id: String
+    var email: String
+    var status: String
+    var role_bindings: [InviteBindingWire]
+    var expires_at: Date
+    var created_at: Date
+    var processed_at: Date?
+    /// Only in the answers to create and resend: Conifer sends no email, so the inviter passes this on.
+    var token: String?
+
+    init(_ invite: InviteInfo, token: String? = nil) {
+        id = invite.id.lowercasedString
+        email = invite.email
+        status = invite.status
+        role_bindings = invite.roleBindings.map { InviteBindingWire(resource_type: $0.resourceType.rawValue, resource_id: $0.resourceID?.lowercasedString, role: $0.role) }
+        expires_at = invite.expiresAt
+        created_at = invite.createdAt
+        processed_at = invite.processedAt
+        self.token = token
+    }
+}
+
+struct InviteBindingWire: Codable {
+    var resource_type: String
+    var resource_id: String?
+    var role: String
+}
+
+struct CreateInviteRequestWire: Decodable {
+    var email: String
+    var role_bindings: [InviteBindingWire]
+
+    func bindings() throws(ConiferError) -> [InviteBinding] {
+        var result: [InviteBinding] = []
+        for binding in role_bindings {
+            guard let type = RoleBindingInfo.ResourceType(rawValue: binding.resource_type) else {
+                throw .invalidArgument("resource_type must be organization or project.")
+            }
+            var id: UUID?
+            if let raw = binding.resource_id {
+                guard let parsed = UUID(uuidString: raw) else { throw .notFound("Resource \(raw.prefix(64)) not found.") }
+                id = parsed
+            }
+            result.append(InviteBinding(resourceType: type, resourceID: id, role: binding.role))
+        }
+        return result
+    }
 }
 
 struct TokenResponseWire: Encodable {
