@@ -132,6 +132,9 @@ public protocol AdminCatalog: Sendable {
     /// (the Admin API manages the caller's own organization).
     func createOrganization(name: String, plan: String) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount)
 
+    /// Sets an organization's plan (the first organization when `organization` is nil). An operator call.
+    func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo
+
     /// The service account and secret generation for a client id and secret, or nil.
     func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)?
     /// The identity a token names, if the account still exists and the token's secret generation is current.

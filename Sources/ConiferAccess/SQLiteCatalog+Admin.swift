@@ -38,6 +38,22 @@ extension SQLiteCatalog: AdminCatalog {
         }
     }
 
+    public func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo {
+        try await database.write { db in
+            let request = organization.map { OrganizationRow.filter(key: $0.lowercasedString) } ?? OrganizationRow.order(Column("created_at")).limit(1)
+            guard var row = try request.fetchOne(db) else {
+                throw ConiferError.notFound("Organization \(organization?.lowercasedString ?? "") not found.")
+            }
+            row.plan = plan.rawValue
+            try row.update(db)
+            return try Self.info(row)
+        }
+    }
+
+    static func plan(_ db: Database, organization: UUID) throws -> Plan {
+        Plan(rawValue: try OrganizationRow.fetchOne(db, key: organization.lowercasedString)?.plan ?? "") ?? .starter
+    }
+
     public func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)? {
         guard APIKeySecret.isPlausible(clientID), APIKeySecret.isPlausible(clientSecret) else { return nil }
         let presented = APIKeySecret.hash(clientSecret)
@@ -235,6 +251,9 @@ extension SQLiteCatalog: AdminCatalog {
         let id = UUID()
         try await database.write { db in
             let row = try Self.visibleProject(db, project, identity, needs: .apiKeysWrite)
+            if !(try Self.plan(db, organization: identity.organizationID)).allowsKeyRoles, roles != [.projectEditor] {
+                throw ConiferError(.paymentRequired, "On the Starter plan, API keys have the ProjectEditor role only.")
+            }
             try APIKeyRow(
                 id: id.lowercasedString, projectID: row.id, name: name, label: label,
                 secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
@@ -248,6 +267,9 @@ extension SQLiteCatalog: AdminCatalog {
         if let roles { try AdminRules.validateRoles(roles) }
         return try await database.write { db in
             var row = try Self.visibleKey(db, id, identity, needs: .apiKeysWrite)
+            if let roles, roles != row.roles, !(try Self.plan(db, organization: identity.organizationID)).allowsKeyRoles {
+                throw ConiferError(.paymentRequired, "On the Starter plan, the roles of an API key cannot be changed.")
+            }
             if let roles {
                 try Self.requireGrantable(roles, identity: identity, project: try Self.uuid(row.projectID))
                 row.roles = roles
@@ -300,7 +322,10 @@ extension SQLiteCatalog: AdminCatalog {
         try AdminRules.validateName(name, what: "service account")
         try Self.requireGrantable(role, identity: identity)
         return try await database.write { db in
-            try Self.insertServiceAccount(db, organizationID: identity.organizationID.lowercasedString, name: name, role: role)
+            guard try Self.plan(db, organization: identity.organizationID).allowsServiceAccounts else {
+                throw ConiferError(.paymentRequired, "Service accounts need the Enterprise plan.")
+            }
+            return try Self.insertServiceAccount(db, organizationID: identity.organizationID.lowercasedString, name: name, role: role)
         }
     }
 

@@ -196,3 +196,17 @@ public struct Principal: Sendable, Equatable {
         }
     }
 }
+
+/// What an organization pays for; plans gate features (SECURITY.md, issue 4).
+public enum Plan: String, Codable, Sendable, CaseIterable {
+    case starter = "Starter"
+    case standard = "Standard"
+    case enterprise = "Enterprise"
+
+    /// The name Pinecone's Admin API uses (its enum calls the starter plan `Free`).
+    public var wireName: String { self == .starter ? "Free" : rawValue }
+
+    /// Starter keys are ProjectEditor only, and their roles are fixed.
+    public var allowsKeyRoles: Bool { self != .starter }
+    public var allowsServiceAccounts: Bool { self == .enterprise }
+}

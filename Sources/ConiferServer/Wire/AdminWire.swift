@@ -33,7 +33,7 @@ struct OrganizationWire: Encodable {
     init(_ organization: OrganizationInfo) {
         id = organization.id.lowercasedString
         name = organization.name
-        plan = organization.plan
+        plan = Plan(rawValue: organization.plan)?.wireName ?? organization.plan
         created_at = organization.createdAt
     }
 }
