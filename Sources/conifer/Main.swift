@@ -5,6 +5,9 @@ struct Conifer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conifer",
         abstract: "A self-hosted vector database that speaks Pinecone's API.",
-        subcommands: [ServeCommand.self, IndexCommand.self, PermissionsCommand.self]
+        subcommands: [
+            ServeCommand.self, IndexCommand.self, LoginCommand.self, TargetCommand.self, ProjectCommand.self, APIKeyCommand.self,
+            ServiceAccountCommand.self, MemberCommand.self, OrgCommand.self, PermissionsCommand.self,
+        ]
     )
 }

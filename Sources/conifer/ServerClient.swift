@@ -21,15 +21,21 @@ struct ClientOptions: ParsableArguments {
             throw ValidationError("An API key is required: pass --api-key or set CONIFER_API_KEY.")
         }
         let base = url ?? environment["CONIFER_URL"] ?? "http://localhost:5080"
-        return ServerClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, apiKey: apiKey)
+        return ServerClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, credential: .apiKey(apiKey))
     }
 }
 
 /// A small HTTP client for Conifer's control plane. It speaks API version 2025-04, whose index model
 /// carries dimension and metric at the top level.
 struct ServerClient {
+    enum Credential {
+        case apiKey(String)
+        case bearer(String)
+        case none
+    }
+
     let baseURL: String
-    let apiKey: String
+    let credential: Credential
 
     /// A server answer: status and the decoded JSON (nil for an empty body).
     struct Reply {
@@ -41,8 +47,12 @@ struct ServerClient {
     func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        request.headers.add(name: "Api-Key", value: apiKey)
-        request.headers.add(name: "X-Pinecone-Api-Version", value: "2025-04")
+        switch credential {
+        case .apiKey(let key): request.headers.add(name: "Api-Key", value: key)
+        case .bearer(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        case .none: break
+        }
+        request.headers.add(name: "X-Pinecone-Api-Version", value: credential.isBearer ? "2026-07" : "2025-04")
         request.headers.add(name: "User-Agent", value: "conifer-cli")
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -78,4 +88,11 @@ struct ServerClient {
 struct ClientError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension ServerClient.Credential {
+    var isBearer: Bool {
+        if case .bearer = self { return true }
+        return false
+    }
 }

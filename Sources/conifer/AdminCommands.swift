@@ -1,0 +1,300 @@
+import ArgumentParser
+import ConiferAccess
+import ConiferCore
+import Foundation
+
+/// Where `conifer login` keeps its session: `$CONIFER_CONFIG_DIR` or `~/.config/conifer`, file mode 0600.
+struct CLISession: Codable {
+    var url: String
+    var clientID: String?
+    var clientSecret: String?
+    var email: String?
+    var accessToken: String
+    var expiresAt: Date
+    var targetProject: String?
+
+    static var file: URL {
+        let environment = ProcessInfo.processInfo.environment
+        let directory = environment["CONIFER_CONFIG_DIR"].map(URL.init(fileURLWithPath:))
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".config/conifer")
+        return directory.appendingPathComponent("session.json")
+    }
+
+    static func load() throws -> CLISession {
+        guard let data = try? Data(contentsOf: file) else { throw ClientError("Not logged in: run `conifer login --client-id … --client-secret …` first.") }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(CLISession.self, from: data)
+    }
+
+    func save() throws {
+        try FileManager.default.createDirectory(at: Self.file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        FileManager.default.createFile(atPath: Self.file.path, contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+    }
+
+    /// A client with a fresh token (re-minted from the stored client credentials when it is about to expire).
+    mutating func client() async throws -> ServerClient {
+        if expiresAt.timeIntervalSinceNow < 300, let clientID, let clientSecret {
+            let (token, expires) = try await Self.mint(url: url, body: ["grant_type": "client_credentials", "client_id": clientID, "client_secret": clientSecret])
+            accessToken = token
+            expiresAt = expires
+            try save()
+        }
+        return ServerClient(baseURL: url, credential: .bearer(accessToken))
+    }
+
+    static func mint(url: String, body: [String: Any]) async throws -> (String, Date) {
+        let reply: ServerClient.Reply
+        do {
+            reply = try await ServerClient(baseURL: url, credential: .none).send(.POST, "/oauth/token", body: body)
+        } catch let error as ClientError {
+            throw ClientError("Login failed: \(error.description)")
+        }
+        guard let object = reply.body as? [String: Any], let token = object["access_token"] as? String else {
+            throw ClientError("The server sent no access token.")
+        }
+        let seconds = object["expires_in"] as? Int ?? 3600
+        return (token, Date().addingTimeInterval(TimeInterval(seconds)))
+    }
+}
+
+/// Options of every Admin API subcommand.
+struct AdminOptions: ParsableArguments {
+    @Flag(help: "Print the server's JSON instead of a table.") var json = false
+}
+
+struct LoginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "login", abstract: "Get an Admin API token and keep it for later commands.")
+    @Option(help: "Server URL (env CONIFER_URL).") var url: String?
+    @Option(help: "Service account client id (env CONIFER_CLIENT_ID).") var clientId: String?
+    @Option(help: "Service account client secret (env CONIFER_CLIENT_SECRET).") var clientSecret: String?
+    @Option(help: "A user's email, for the password grant.") var email: String?
+    @Option(help: "A user's password (env CONIFER_PASSWORD).") var password: String?
+
+    func run() async throws {
+        try await runReportingErrors {
+            let environment = ProcessInfo.processInfo.environment
+            let base = url ?? environment["CONIFER_URL"] ?? "http://localhost:5080"
+            let clientID = clientId ?? environment["CONIFER_CLIENT_ID"]
+            let secret = clientSecret ?? environment["CONIFER_CLIENT_SECRET"]
+            let session: CLISession
+            if let email {
+                guard let password = password ?? environment["CONIFER_PASSWORD"] else { throw ClientError("Pass --password or set CONIFER_PASSWORD.") }
+                let (token, expires) = try await CLISession.mint(url: base, body: ["grant_type": "password", "username": email, "password": password])
+                session = CLISession(url: base, email: email, accessToken: token, expiresAt: expires)
+            } else {
+                guard let clientID, let secret else { throw ClientError("Pass --client-id and --client-secret (or --email and --password).") }
+                let (token, expires) = try await CLISession.mint(url: base, body: ["grant_type": "client_credentials", "client_id": clientID, "client_secret": secret])
+                session = CLISession(url: base, clientID: clientID, clientSecret: secret, accessToken: token, expiresAt: expires)
+            }
+            try session.save()
+            print("Logged in to \(base).")
+        }
+    }
+}
+
+struct TargetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "target", abstract: "Choose the project later commands act on.")
+    @Option(help: "Project id or name.") var project: String?
+    @Flag(help: "Show the current target.") var show = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            var session = try CLISession.load()
+            if let project {
+                let id = try await resolveProject(project, session: &session)
+                session.targetProject = id
+                try session.save()
+            }
+            print("Project: \(session.targetProject ?? "(none)")")
+        }
+    }
+}
+
+/// A project id from an id or a name.
+func resolveProject(_ reference: String, session: inout CLISession) async throws -> String {
+    if UUID(uuidString: reference) != nil { return reference.lowercased() }
+    let reply = try await session.client().send(.GET, "/admin/projects")
+    let projects = (reply.body as? [String: Any])?["data"] as? [[String: Any]] ?? []
+    guard let match = projects.first(where: { $0["name"] as? String == reference }), let id = match["id"] as? String else {
+        throw ClientError("No project named \(reference).")
+    }
+    return id
+}
+
+func projectOrTarget(_ project: String?, session: inout CLISession) async throws -> String {
+    if let project { return try await resolveProject(project, session: &session) }
+    guard let target = session.targetProject else { throw ClientError("Pass --project or run `conifer target --project …`.") }
+    return target
+}
+
+/// Prints a reply as JSON, or as a table of the listed fields.
+func show(_ reply: ServerClient.Reply, json: Bool, columns: [String], list: Bool) {
+    if json { return printJSON(reply.raw) }
+    let object = reply.body as? [String: Any] ?? [:]
+    let rows = list ? (object["data"] as? [[String: Any]] ?? []) : [object]
+    printTable(columns.map { $0.uppercased() }, rows.map { row in columns.map { describe(row[$0]) } })
+}
+
+func describe(_ value: Any?) -> String {
+    switch value {
+    case let text as String: text
+    case let number as NSNumber: number.stringValue
+    case let list as [Any]: list.map { describe($0) }.joined(separator: ",")
+    case nil: "-"
+    default: "\(value!)"
+    }
+}
+
+struct ProjectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project", abstract: "Manage projects.", subcommands: [Create.self, List.self, Describe.self, Update.self, Delete.self]
+    )
+    static let columns = ["id", "name", "max_pods", "force_encryption_with_cmek"]
+
+    struct Create: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: .shortAndLong, help: "Project name.") var name: String
+        @Option(help: "Maximum pods.") var maxPods: Int = 0
+        @Flag(help: "Require customer-managed encryption keys.") var forceEncryption = false
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let reply = try await session.client().send(.POST, "/admin/projects", body: ["name": name, "max_pods": maxPods, "force_encryption_with_cmek": forceEncryption])
+                show(reply, json: options.json, columns: ProjectCommand.columns, list: false)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                show(try await session.client().send(.GET, "/admin/projects"), json: options.json, columns: ProjectCommand.columns, list: true)
+            }
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .long], help: "Project id or name.") var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let project = try await resolveProject(id, session: &session)
+                show(try await session.client().send(.GET, "/admin/projects/\(project)"), json: options.json, columns: ProjectCommand.columns, list: false)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .long], help: "Project id or name.") var id: String
+        @Option(name: .shortAndLong, help: "New name.") var name: String?
+        @Option(help: "Maximum pods.") var maxPods: Int?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let project = try await resolveProject(id, session: &session)
+                var body: [String: Any] = [:]
+                if let name { body["name"] = name }
+                if let maxPods { body["max_pods"] = maxPods }
+                show(try await session.client().send(.PATCH, "/admin/projects/\(project)", body: body), json: options.json, columns: ProjectCommand.columns, list: false)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        @Option(name: [.customShort("i"), .long], help: "Project id or name.") var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let project = try await resolveProject(id, session: &session)
+                _ = try await session.client().send(.DELETE, "/admin/projects/\(project)")
+                print("Deleted project \(project).")
+            }
+        }
+    }
+}
+
+struct APIKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api-key", abstract: "Manage a project's API keys.", subcommands: [Create.self, List.self, Describe.self, Update.self, Delete.self]
+    )
+    static let columns = ["id", "name", "project_id", "roles"]
+
+    struct Create: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: .shortAndLong, help: "Key name.") var name: String
+        @Option(name: [.customShort("i"), .customLong("project")], help: "Project id or name (default: the target).") var project: String?
+        @Option(help: "Comma-separated roles (default ProjectEditor).") var roles: String = "ProjectEditor"
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let projectID = try await projectOrTarget(project, session: &session)
+                let reply = try await session.client().send(
+                    .POST, "/admin/projects/\(projectID)/api-keys", body: ["name": name, "roles": roles.split(separator: ",").map(String.init)]
+                )
+                if options.json { return printJSON(reply.raw) }
+                let object = reply.body as? [String: Any] ?? [:]
+                let key = object["key"] as? [String: Any] ?? [:]
+                print("Created API key \(describe(key["id"])) with roles \(describe(key["roles"])). Its value, shown only this once:")
+                print("    \(describe(object["value"]))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .customLong("project")], help: "Project id or name (default: the target).") var project: String?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let projectID = try await projectOrTarget(project, session: &session)
+                show(try await session.client().send(.GET, "/admin/projects/\(projectID)/api-keys"), json: options.json, columns: APIKeyCommand.columns, list: true)
+            }
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .long], help: "Key id.") var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                show(try await session.client().send(.GET, "/admin/api-keys/\(pathComponent(id))"), json: options.json, columns: APIKeyCommand.columns, list: false)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .long], help: "Key id.") var id: String
+        @Option(name: .shortAndLong, help: "New name.") var name: String?
+        @Option(name: .shortAndLong, help: "Comma-separated roles (replace the set).") var roles: String?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                var body: [String: Any] = [:]
+                if let name { body["name"] = name }
+                if let roles { body["roles"] = roles.split(separator: ",").map(String.init) }
+                show(try await session.client().send(.PATCH, "/admin/api-keys/\(pathComponent(id))", body: body), json: options.json, columns: APIKeyCommand.columns, list: false)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        @Option(name: [.customShort("i"), .long], help: "Key id.") var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                _ = try await session.client().send(.DELETE, "/admin/api-keys/\(pathComponent(id))")
+                print("Deleted API key \(id).")
+            }
+        }
+    }
+}

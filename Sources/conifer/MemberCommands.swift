@@ -1,0 +1,237 @@
+import ArgumentParser
+import ConiferAccess
+import ConiferCore
+import Foundation
+
+struct ServiceAccountCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "service-account", abstract: "Manage service accounts and their project connections.",
+        subcommands: [Create.self, List.self, Update.self, RotateSecret.self, Delete.self, Connect.self, Disconnect.self]
+    )
+    static let columns = ["id", "name", "client_id", "created_at"]
+
+    static func printSecret(_ reply: ServerClient.Reply, json: Bool) {
+        if json { return printJSON(reply.raw) }
+        let object = reply.body as? [String: Any] ?? [:]
+        let account = object["service_account"] as? [String: Any] ?? [:]
+        print("Service account \(describe(account["id"])) (\(describe(account["name"]))). Credentials, shown only this once:")
+        print("    client id:     \(describe(account["client_id"]))")
+        print("    client secret: \(describe(object["client_secret"]))")
+    }
+
+    struct Create: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: .shortAndLong, help: "Name.") var name: String
+        @Option(help: "Organization role: OrgOwner, OrgManager, OrgMember, OrgBillingAdmin.") var role: String = "OrgMember"
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let reply = try await session.client().send(
+                    .POST, "/admin/service-accounts", body: ["name": name, "role_bindings": [["resource_type": "organization", "role": role]]]
+                )
+                ServiceAccountCommand.printSecret(reply, json: options.json)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                show(try await session.client().send(.GET, "/admin/service-accounts"), json: options.json, columns: ServiceAccountCommand.columns, list: true)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .long], help: "Service account id.") var id: String
+        @Option(name: .shortAndLong, help: "New name.") var name: String?
+        @Option(help: "New organization role.") var role: String?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let client = try await session.client()
+                if let role {
+                    _ = try await client.send(.POST, "/admin/role-bindings", body: [
+                        "principal_type": "service_account", "principal_id": id, "resource_type": "organization", "role": role,
+                    ])
+                }
+                let reply = name != nil
+                    ? try await client.send(.PATCH, "/admin/service-accounts/\(pathComponent(id))", body: ["name": name!])
+                    : try await client.send(.GET, "/admin/service-accounts/\(pathComponent(id))")
+                show(reply, json: options.json, columns: ServiceAccountCommand.columns, list: false)
+            }
+        }
+    }
+
+    struct RotateSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rotate-secret", abstract: "Replace the secret; the old one and its tokens stop working at once.")
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .long], help: "Service account id.") var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                ServiceAccountCommand.printSecret(try await session.client().send(.POST, "/admin/service-accounts/\(pathComponent(id))/rotate-secret"), json: options.json)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        @Option(name: [.customShort("i"), .long], help: "Service account id.") var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                _ = try await session.client().send(.DELETE, "/admin/service-accounts/\(pathComponent(id))")
+                print("Deleted service account \(id).")
+            }
+        }
+    }
+
+    struct Connect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a service account a role in a project.")
+        @Option(name: [.customShort("i"), .long], help: "Service account id.") var id: String
+        @Option(name: .customLong("project"), help: "Project id or name (default: the target).") var project: String?
+        @Option(help: "ProjectOwner, ProjectManager or ProjectMember.") var role: String = "ProjectMember"
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let projectID = try await projectOrTarget(project, session: &session)
+                _ = try await session.client().send(.POST, "/admin/role-bindings", body: [
+                    "principal_type": "service_account", "principal_id": id, "resource_type": "project", "resource_id": projectID, "role": role,
+                ])
+                print("Connected \(id) to project \(projectID) as \(role).")
+            }
+        }
+    }
+
+    struct Disconnect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a service account's role in a project.")
+        @Option(name: [.customShort("i"), .long], help: "Service account id.") var id: String
+        @Option(name: .customLong("project"), help: "Project id or name (default: the target).") var project: String?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let projectID = try await projectOrTarget(project, session: &session)
+                let client = try await session.client()
+                let reply = try await client.send(.GET, "/admin/role-bindings?principal_id=\(pathComponent(id))&resource_type=project&resource_id=\(projectID)")
+                let bindings = (reply.body as? [String: Any])?["data"] as? [[String: Any]] ?? []
+                guard let binding = bindings.first?["id"] as? String else { throw ClientError("\(id) has no role in project \(projectID).") }
+                _ = try await client.send(.DELETE, "/admin/role-bindings/\(binding)")
+                print("Disconnected \(id) from project \(projectID).")
+            }
+        }
+    }
+}
+
+struct MemberCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "member", abstract: "Invite users and manage the organization's members.",
+        subcommands: [Invite.self, List.self, Update.self, Remove.self]
+    )
+
+    struct Invite: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(help: "Email address.") var email: String
+        @Option(help: "Organization role.") var role: String = "OrgMember"
+        @Option(name: .customLong("project"), help: "Also grant a role in this project (id or name).") var project: String?
+        @Option(help: "The project role.") var projectRole: String = "ProjectMember"
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                var bindings: [[String: String]] = [["resource_type": "organization", "role": role]]
+                if let project {
+                    bindings.append(["resource_type": "project", "resource_id": try await resolveProject(project, session: &session), "role": projectRole])
+                }
+                let reply = try await session.client().send(.POST, "/admin/invites", body: ["email": email, "role_bindings": bindings])
+                if options.json { return printJSON(reply.raw) }
+                let object = reply.body as? [String: Any] ?? [:]
+                print("Invited \(describe(object["email"])) (expires \(describe(object["expires_at"]))). Conifer sends no email: pass on this one-time token,")
+                print("to be accepted with POST /oauth/accept-invite {\"token\", \"password\"}:")
+                print("    \(describe(object["token"]))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let client = try await session.client()
+                let users = try await client.send(.GET, "/admin/users")
+                if options.json { return printJSON(users.raw) }
+                let bindings = try await client.send(.GET, "/admin/role-bindings?principal_type=user&resource_type=organization")
+                let roles = ((bindings.body as? [String: Any])?["data"] as? [[String: Any]] ?? [])
+                    .reduce(into: [String: String]()) { $0[describe($1["principal_id"])] = describe($1["role"]) }
+                let rows = ((users.body as? [String: Any])?["data"] as? [[String: Any]] ?? []).map { user in
+                    [describe(user["id"]), describe(user["email"]), roles[describe(user["id"])] ?? "-"]
+                }
+                printTable(["ID", "EMAIL", "ROLE"], rows)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        @Option(name: [.customShort("i"), .long], help: "User id.") var id: String
+        @Option(help: "New organization role.") var role: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                _ = try await session.client().send(.POST, "/admin/role-bindings", body: [
+                    "principal_type": "user", "principal_id": id, "resource_type": "organization", "role": role,
+                ])
+                print("User \(id) is now \(role).")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        @Option(name: [.customShort("i"), .long], help: "User id.") var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                _ = try await session.client().send(.DELETE, "/admin/users/\(pathComponent(id))")
+                print("Removed user \(id) from the organization.")
+            }
+        }
+    }
+}
+
+/// `conifer org plan set`: an operator command on the data directory itself (plans are not self-service).
+struct OrgCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "org", abstract: "Operator commands for organizations.", subcommands: [PlanCommand.self])
+
+    struct PlanCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "plan", abstract: "Organization plans.", subcommands: [Set.self])
+
+        struct Set: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Set an organization's plan (Starter, Standard or Enterprise) in a data directory.")
+            @Argument(help: "Starter, Standard or Enterprise.") var plan: String
+            @Option(help: "The server's data directory.") var dataDir: String = "./conifer-data"
+            @Option(help: "Organization id (default: the first organization).") var organization: String?
+
+            func run() async throws {
+                try await runReportingErrors {
+                    guard let parsed = Plan(rawValue: plan) else { throw ClientError("Unknown plan \(plan): use Starter, Standard or Enterprise.") }
+                    let directory = URL(fileURLWithPath: dataDir)
+                    guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("catalog.sqlite").path) else {
+                        throw ClientError("No Conifer catalog in \(dataDir).")
+                    }
+                    var organizationID: UUID?
+                    if let organization {
+                        guard let id = UUID(uuidString: organization) else { throw ClientError("--organization must be a UUID.") }
+                        organizationID = id
+                    }
+                    do {
+                        let updated = try await SQLiteCatalog(directory: directory).setPlan(parsed, organization: organizationID)
+                        print("Organization \(updated.name) (\(updated.id.lowercasedString)) is now on the \(updated.plan) plan.")
+                    } catch let error as ConiferError {
+                        throw ClientError(error.message)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+"""The `conifer` command-line client of the Admin API against a running server."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import conifer_binary, raw_request
+
+
+@pytest.fixture
+def cli(server):
+    config = tempfile.mkdtemp(prefix="conifer-cli-")
+
+    def run(*args, check=True):
+        env = dict(os.environ, CONIFER_CONFIG_DIR=config, CONIFER_URL=server.url)
+        result = subprocess.run([conifer_binary(), *args], capture_output=True, text=True, env=env, timeout=120)
+        if check:
+            assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result
+
+    run("login", "--client-id", server.client_id, "--client-secret", server.client_secret)
+    session = os.path.join(config, "session.json")
+    assert oct(os.stat(session).st_mode & 0o777) == "0o600"
+    return run
+
+
+def test_projects_keys_and_target(cli, server):
+    created = json.loads(cli("project", "create", "--name", "cli-project", "--max-pods", "2", "--json").stdout)
+    assert created["max_pods"] == 2
+    assert "cli-project" in cli("project", "list").stdout
+    cli("project", "update", "-i", "cli-project", "--name", "cli-project-2")
+    described = json.loads(cli("project", "describe", "-i", created["id"], "--json").stdout)
+    assert described["name"] == "cli-project-2"
+    cli("target", "--project", "cli-project-2")
+
+    made = cli("api-key", "create", "--name", "ci", "--roles", "ControlPlaneViewer,DataPlaneViewer").stdout
+    value = re.search(r"pcsk_\S+", made).group(0)
+    key_id = re.search(r"API key (\S+)", made).group(1)
+    status, listing = raw_request(server, "GET", "/indexes", api_key=value)
+    assert status == 200 and listing == {"indexes": []}
+    listed = cli("api-key", "list").stdout
+    assert "ControlPlaneViewer,DataPlaneViewer" in listed
+    cli("api-key", "update", "-i", key_id, "--roles", "ProjectEditor")
+    assert json.loads(cli("api-key", "describe", "-i", key_id, "--json").stdout)["roles"] == ["ProjectEditor"]
+    cli("api-key", "delete", "-i", key_id)
+    assert raw_request(server, "GET", "/indexes", api_key=value)[0] == 401
+
+    denied = cli("api-key", "create", "--name", "x", "--roles", "Superuser", check=False)
+    assert denied.returncode != 0 and "Unknown role" in denied.stderr
+    cli("project", "delete", "-i", created["id"])
+    assert "cli-project-2" not in cli("project", "list").stdout
+
+
+def test_service_accounts_members_and_plans(cli, server):
+    made = cli("service-account", "create", "--name", "cli-robot", "--role", "OrgMember").stdout
+    account = re.search(r"Service account (\S+)", made).group(1)
+    secret = re.search(r"client secret: (\S+)", made).group(1)
+    assert "cli-robot" in cli("service-account", "list").stdout
+    project = json.loads(cli("project", "create", "--name", "cli-shared", "--json").stdout)["id"]
+    cli("service-account", "connect", "-i", account, "--project", project, "--role", "ProjectMember")
+    rotated = cli("service-account", "rotate-secret", "-i", account).stdout
+    assert re.search(r"client secret: (\S+)", rotated).group(1) != secret
+    cli("service-account", "disconnect", "-i", account, "--project", project)
+    cli("service-account", "update", "-i", account, "--name", "cli-robot-2")
+    assert "cli-robot-2" in cli("service-account", "list").stdout
+    cli("service-account", "delete", "-i", account)
+    assert "cli-robot-2" not in cli("service-account", "list").stdout
+
+    invited = cli("member", "invite", "--email", "cli-user@example.com", "--project", project).stdout
+    token = re.search(r"pcinv_\S+", invited).group(0)
+    status, user = raw_request(server, "POST", "/oauth/accept-invite", {"token": token, "password": "a long enough password"})
+    assert status == 200, user
+    members = cli("member", "list").stdout
+    assert "cli-user@example.com" in members and "OrgMember" in members
+    cli("member", "update", "-i", user["id"], "--role", "OrgManager")
+    assert "OrgManager" in cli("member", "list").stdout
+    cli("member", "remove", "-i", user["id"])
+    assert "cli-user@example.com" not in cli("member", "list").stdout
+    cli("project", "delete", "-i", project)
+
+    # Plans are an operator's command on the data directory; the running server sees the change at once.
+    assert "Standard plan" in cli("org", "plan", "set", "Standard", "--data-dir", server.data_dir).stdout
+    refused = cli("service-account", "create", "--name", "needs-enterprise", check=False)
+    assert refused.returncode != 0 and "402" in refused.stderr
+    assert "Enterprise plan" in cli("org", "plan", "set", "Enterprise", "--data-dir", server.data_dir).stdout
+    bad = cli("org", "plan", "set", "Platinum", "--data-dir", server.data_dir, check=False)
+    assert bad.returncode != 0 and "Unknown plan" in bad.stderr
+
+
+def test_login_failure_is_reported(server):
+    env = dict(os.environ, CONIFER_CONFIG_DIR=tempfile.mkdtemp(), CONIFER_URL=server.url)
+    result = subprocess.run([conifer_binary(), "login", "--client-id", server.client_id, "--client-secret", "wrong-secret-0123456789"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode != 0
+    assert "Login failed" in result.stderr
