@@ -142,7 +142,7 @@ def tags_of(model) -> dict:
     return dict(tags.to_dict() if hasattr(tags, "to_dict") else tags or {})
 
 
-def raw_request(server, method: str, path: str, body=None, api_key=None, version=None):
+def raw_request(server, method: str, path: str, body=None, api_key=None, version=None, bearer=None):
     """Sends one HTTP request without an SDK (for inputs the SDKs refuse client-side). Returns (status, json)."""
     import json
     import urllib.error
@@ -150,7 +150,10 @@ def raw_request(server, method: str, path: str, body=None, api_key=None, version
 
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     request = urllib.request.Request(server.url + path, data=data, method=method)
-    request.add_header("Api-Key", api_key or server.api_key)
+    if bearer:
+        request.add_header("Authorization", f"Bearer {bearer}")
+    else:
+        request.add_header("Api-Key", api_key or server.api_key)
     request.add_header("Content-Type", "application/json")
     if version:
         request.add_header("X-Pinecone-Api-Version", version)

@@ -4,7 +4,7 @@ service accounts; then each created key used with `Pinecone(...)`, including iso
 import pytest
 from pinecone import Pinecone, ServerlessSpec
 
-from conftest import SDK_MAJOR, expect_status
+from conftest import SDK_MAJOR, expect_status, raw_request
 
 pytestmark = pytest.mark.skipif(SDK_MAJOR < 10, reason="SDK 7.x cannot point its Admin API at another host")
 
@@ -121,3 +121,57 @@ def test_wrong_client_secret_is_refused(server):
     with pytest.raises(Exception) as raised:
         admin_for(server, server.client_id, "wrong-secret-0123456789abcdef").projects.list()
     assert "Unauthorized" in str(raised.value) or "401" in str(raised.value)
+
+
+def test_role_bindings_invites_and_users(server):
+    admin = admin_for(server)
+    project = admin.projects.create(name="people")
+    created = admin.service_accounts.create(name="helper", role_bindings=[{"resource_type": "organization", "role": "OrgMember"}])
+    helper_id = created.service_account.id
+    helper = admin_for(server, created.service_account.client_id, created.client_secret)
+    expect_status(404, helper.projects.describe, project_id=project.id)
+
+    binding = admin.role_bindings.create(
+        principal_type="service_account", principal_id=helper_id, resource_type="project", resource_id=project.id, role="ProjectMember"
+    )
+    assert binding.role == "ProjectMember" and binding.resource_id == project.id
+    assert helper.projects.describe(project_id=project.id).name == "people"
+    assert admin.role_bindings.describe(role_binding_id=binding.id).principal_id == helper_id
+    listed = list(admin.role_bindings.list(principal_type="service_account", principal_id=helper_id))
+    assert sorted(b.role for b in listed) == ["OrgMember", "ProjectMember"]
+    admin.role_bindings.delete(role_binding_id=binding.id)
+    expect_status(404, helper.projects.describe, project_id=project.id)
+
+    invite = admin.invites.create(
+        email="newhire@example.com",
+        role_bindings=[{"resource_type": "organization", "role": "OrgMember"}, {"resource_type": "project", "resource_id": project.id, "role": "ProjectMember"}],
+    )
+    assert invite.status == "pending" and invite.email == "newhire@example.com"
+    assert [i.email for i in admin.invites.list()] == ["newhire@example.com"]
+    # Conifer sends no email: the inviter gets the one-time token from a resend (or the create) answer.
+    token = admin_token(server)
+    status, resent = raw_request(server, "POST", f"/admin/invites/{invite.id}/resend", bearer=token)
+    assert status == 200
+    status, user = raw_request(server, "POST", "/oauth/accept-invite", {"token": resent["token"], "password": "a long enough password"})
+    assert status == 200
+    assert admin.invites.describe(invite_id=invite.id).status == "processed"
+    assert [u.email for u in admin.users.list()] == ["newhire@example.com"]
+    assert admin.users.describe(user_id=user["id"]).email == "newhire@example.com"
+    status, login = raw_request(server, "POST", "/oauth/token", {"grant_type": "password", "username": "newhire@example.com", "password": "a long enough password"})
+    assert status == 200
+    status, seen = raw_request(server, "GET", f"/admin/projects/{project.id}", bearer=login["access_token"])
+    assert status == 200 and seen["name"] == "people"
+    admin.users.delete(user_id=user["id"])
+    assert list(admin.users.list()) == []
+    stale = admin.invites.create(email="never@example.com", role_bindings=[{"resource_type": "organization", "role": "OrgMember"}])
+    admin.invites.delete(invite_id=stale.id)
+    expect_status(404, admin.invites.describe, invite_id=stale.id)
+    admin.service_accounts.delete(service_account_id=helper_id)
+    admin.projects.delete(project_id=project.id)
+
+
+def admin_token(server):
+    _, reply = raw_request(server, "POST", "/oauth/token", {
+        "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret
+    })
+    return reply["access_token"]

@@ -63,13 +63,14 @@ public final class TokenService: Sendable {
     }
 
     /// A token for a service account or a user; `generation` is its secret or password generation.
-    public func issue(for subject: Identity.Kind, generation: Int, now: Date = Date()) async throws -> String {
+    /// (`audience` other than the SDKs' exists for tests of rejection.)
+    public func issue(for subject: Identity.Kind, generation: Int, now: Date = Date(), audience: String = TokenService.audience) async throws -> String {
         let sub = switch subject {
         case .serviceAccount(let id): "sa:\(id.lowercasedString)"
         case .user(let id): "user:\(id.lowercasedString)"
         }
         let claims = Claims(
-            iss: .init(value: Self.issuer), sub: .init(value: sub), aud: .init(value: [Self.audience]),
+            iss: .init(value: Self.issuer), sub: .init(value: sub), aud: .init(value: [audience]),
             exp: .init(value: now.addingTimeInterval(Self.lifetime)), iat: .init(value: now), jti: .init(value: UUID().uuidString), gen: generation
         )
         return try await keys.sign(claims)

@@ -115,7 +115,7 @@ struct ServiceAccountCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 let projectID = try await projectOrTarget(project, session: &session)
                 let client = try await session.client()
-                let reply = try await client.send(.GET, "/admin/role-bindings?principal_id=\(pathComponent(id))&resource_type=project&resource_id=\(projectID)")
+                let reply = try await client.send(.GET, "/admin/role-bindings?principal_type=service_account&principal_id=\(pathComponent(id))&resource_type=project&resource_id=\(projectID)")
                 let bindings = (reply.body as? [String: Any])?["data"] as? [[String: Any]] ?? []
                 guard let binding = bindings.first?["id"] as? String else { throw ClientError("\(id) has no role in project \(projectID).") }
                 _ = try await client.send(.DELETE, "/admin/role-bindings/\(binding)")

@@ -61,11 +61,13 @@ import Testing
             // Signed by another key, expired, unsigned (alg none), HMAC-signed: all 401.
             let foreign = try await TokenService.inMemory().issue(for: .serviceAccount(account), generation: 1)
             let expired = try await server.tokens.issue(for: .serviceAccount(account), generation: 1, now: Date().addingTimeInterval(-2 * TokenService.lifetime))
+            let wrongAudience = try await server.tokens.issue(for: .serviceAccount(account), generation: 1, audience: "https://elsewhere.example/")
+            let staleGeneration = try await server.tokens.issue(for: .serviceAccount(account), generation: 0)
             let parts = good.split(separator: ".")
             let unsigned = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.\(parts[1])."
             let hmac = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\(parts[1]).\(parts[2])"
             let tampered = "\(parts[0]).\(parts[1])x.\(parts[2])"
-            for token in [foreign, expired, unsigned, hmac, tampered, "garbage", ""] {
+            for token in [foreign, expired, wrongAudience, staleGeneration, unsigned, hmac, tampered, "garbage", ""] {
                 let reply = try await client.admin(.get, "/admin/projects", token: token)
                 #expect(reply.status == 401, "\(token.prefix(20))")
                 #expect(reply.errorCode == "UNAUTHENTICATED")
@@ -254,7 +256,7 @@ import Testing
                 body: #"{"principal_type":"service_account","principal_id":"\#(accountID)","resource_type":"project","resource_id":"\#(project)","role":"ProjectOwner"}"#
             )
             #expect(escalate.status == 403)
-            let listed = try await client.admin(.get, "/admin/role-bindings?principal_id=\(accountID)", token: owner)
+            let listed = try await client.admin(.get, "/admin/role-bindings?principal_type=service_account&principal_id=\(accountID)", token: owner)
             #expect((listed.json["data"] as? [[String: Any]])?.compactMap { $0["role"] as? String }.sorted() == ["OrgMember", "ProjectMember"])
 
             #expect(try await client.admin(.delete, "/admin/role-bindings/\(bindingID)", token: owner).status == 202)
@@ -267,7 +269,7 @@ import Testing
         try await TestServer.run { server, client in
             let owner = try await client.token()
             let ownerID = try #require(server.bootstrapServiceAccount).account.id.lowercasedString
-            let bindings = try await client.admin(.get, "/admin/role-bindings?principal_id=\(ownerID)&resource_type=organization", token: owner)
+            let bindings = try await client.admin(.get, "/admin/role-bindings?principal_type=service_account&principal_id=\(ownerID)&resource_type=organization", token: owner)
             let ownerBinding = try #require((bindings.json["data"] as? [[String: Any]])?.first?["id"] as? String)
             #expect(try await client.admin(.delete, "/admin/role-bindings/\(ownerBinding)", token: owner).status == 412)
             #expect(try await client.admin(.delete, "/admin/service-accounts/\(ownerID)", token: owner).status == 412)

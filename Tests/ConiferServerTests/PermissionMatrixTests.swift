@@ -110,6 +110,19 @@ import Testing
                     model: .identity(sameOrganization: true, organization: role.permissions, inProject: role.impliedProjectRole?.permissions ?? [])
                 ))
             }
+            // A user (invited, password login) with OrgMember and ProjectMember on the main project.
+            let userInvite = try await client.admin(
+                .post, "/admin/invites", token: owner,
+                body: #"{"email":"caller@example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"},{"resource_type":"project","resource_id":"\#(project)","role":"ProjectMember"}]}"#
+            )
+            let inviteToken = try #require(userInvite.json["token"] as? String)
+            _ = try await client.call(.post, "/oauth/accept-invite", key: nil, body: #"{"token":"\#(inviteToken)","password":"caller-password-123"}"#)
+            let userLogin = try await client.call(.post, "/oauth/token", key: nil, body: #"{"grant_type":"password","username":"caller@example.com","password":"caller-password-123"}"#)
+            let userToken = try #require(userLogin.json["access_token"] as? String)
+            callers.append(Caller(
+                name: "user with OrgMember + ProjectMember", headers: [("Authorization", "Bearer \(userToken)"), ("X-Project-Id", project)],
+                model: .identity(sameOrganization: true, organization: OrganizationRole.member.permissions, inProject: ProjectRole.member.permissions)
+            ))
             let foreign = try await catalog.createOrganization(name: "elsewhere", plan: "Enterprise")
             let foreignToken = try await client.token(clientID: foreign.owner.account.clientID, secret: foreign.owner.clientSecret)
             callers.append(Caller(

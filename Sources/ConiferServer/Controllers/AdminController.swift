@@ -233,6 +233,9 @@ struct AdminController {
             resourceID: try uuid("resource_id"),
             role: query["role"].map(String.init)
         )
+        if filter.principalID != nil, filter.principalType == nil {
+            throw ConiferError.invalidArgument("principal_id requires principal_type.")
+        }
         let bindings = try await catalog.roleBindings(filter, for: call.identity)
         return WireJSON.response(status: .ok, DataListWire(data: bindings.map(RoleBindingWire.init)))
     }
