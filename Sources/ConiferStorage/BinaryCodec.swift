@@ -108,22 +108,16 @@ struct BinaryReader {
         return text
     }
 
-    mutating func floats() throws -> [Float] {
-        let count = Int(try u32())
-        let raw = try take(count * 4)
-        return raw.withUnsafeBytes { buffer in
-            [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: buffer)
-                initialized = count
-            }
-        }
-    }
+    mutating func floats() throws -> [Float] { try values(of: Float.self) }
 
-    mutating func uint32s() throws -> [UInt32] {
+    mutating func uint32s() throws -> [UInt32] { try values(of: UInt32.self) }
+
+    /// A length-prefixed array of fixed-size little-endian values, copied out in one piece.
+    private mutating func values<T: BitwiseCopyable>(of _: T.Type) throws -> [T] {
         let count = Int(try u32())
-        let raw = try take(count * 4)
+        let raw = try take(count * MemoryLayout<T>.stride)
         return raw.withUnsafeBytes { buffer in
-            [UInt32](unsafeUninitializedCapacity: count) { out, initialized in
+            [T](unsafeUninitializedCapacity: count) { out, initialized in
                 UnsafeMutableRawBufferPointer(out).copyMemory(from: buffer)
                 initialized = count
             }
