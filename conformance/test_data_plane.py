@@ -2,7 +2,7 @@
 import pytest
 from pinecone import ServerlessSpec
 
-from conftest import SDK_MAJOR, data_path, expect_status, list_all_ids, raw_request, status_of
+from conftest import SDK_MAJOR, data_path, expect_status, list_all_ids, raw_request
 
 SERVERLESS = ServerlessSpec(cloud="aws", region="us-east-1")
 
