@@ -78,6 +78,32 @@ import Testing
         #expect(sparseOnly.map(\.id) == ["y", "x"])
     }
 
+    @Test(arguments: [Metric.cosine, .dotproduct, .euclidean])
+    func parallelScanOfALargeNamespaceMatchesBruteForce(_ metric: Metric) {
+        var generator = SystemRandomNumberGenerator()
+        let records = (0..<20_000).map { i in
+            VectorRecord(
+                id: "r\(i)", values: (0..<8).map { _ in Float(Int.random(in: 1...9, using: &generator)) },
+                metadata: ["bucket": .number(Double(i % 7))]
+            )
+        }
+        let ns = namespace(records)
+        let query = (0..<8).map { _ in Float(Int.random(in: 1...9, using: &generator)) }
+        let filter = MetadataFilter.field("bucket", .notEqual(.number(3)))
+        let results = ExactSearch.search(ns, query: SearchQuery(vector: query, sparse: nil, topK: 50, filter: filter), metric: metric)
+        let norm = DistanceKernels.norm(query)
+        let expected = records.filter { filter.matches($0.metadata) }.map { record -> ScoredID in
+            let score: Float = switch metric {
+            case .dotproduct: DistanceKernels.dot(query, record.values)
+            case .euclidean: DistanceKernels.squaredEuclidean(query, record.values)
+            case .cosine: DistanceKernels.dot(query, record.values) / (norm * DistanceKernels.norm(record.values))
+            }
+            return ScoredID(id: record.id, score: score)
+        }
+        let ranking = TopK(k: 50, lowerIsBetter: metric == .euclidean)
+        #expect(results == Array(expected.sorted { ranking.isBetter($0, than: $1) }.prefix(50)))
+    }
+
     @Test func topKMatchesSortingEverything() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<20 {
