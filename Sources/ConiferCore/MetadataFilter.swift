@@ -41,8 +41,7 @@ public indirect enum MetadataFilter: Sendable, Equatable {
             throw .invalidArgument("Invalid filter: expected an object, got a \(json.typeName).")
         }
         var clauses: [MetadataFilter] = []
-        for key in object.keys.sorted() {
-            let value = object[key]!
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
             switch key {
             case "$and", "$or":
                 guard case .array(let items) = value, !items.isEmpty else {
@@ -67,8 +66,7 @@ public indirect enum MetadataFilter: Sendable, Equatable {
         }
         guard !operators.isEmpty else { throw .invalidArgument("Invalid filter: no operator given for field '\(field.prefix(64))'.") }
         var conditions: [MetadataFilter] = []
-        for op in operators.keys.sorted() {
-            let argument = operators[op]!
+        for (op, argument) in operators.sorted(by: { $0.key < $1.key }) {
             let condition: Condition
             switch op {
             case "$eq": condition = .equal(try operand(argument, op: op, field: field))

@@ -51,9 +51,9 @@ struct BinaryWriter {
             u8(0)
         }
         u32(UInt32(record.metadata.count))
-        for key in record.metadata.keys.sorted() {
+        for (key, value) in record.metadata.sorted(by: { $0.key < $1.key }) {
             string(key)
-            switch record.metadata[key]! {
+            switch value {
             case .string(let text):
                 u8(1)
                 string(text)
@@ -90,7 +90,10 @@ struct BinaryReader {
         return bytes[offset..<offset + count]
     }
 
-    mutating func u8() throws -> UInt8 { try take(1).first! }
+    mutating func u8() throws -> UInt8 {
+        guard let byte = try take(1).first else { throw StorageCorruption("truncated at byte \(offset)") }
+        return byte
+    }
 
     mutating func u32() throws -> UInt32 {
         try take(4).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }

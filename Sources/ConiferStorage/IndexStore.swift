@@ -83,10 +83,12 @@ public actor IndexStore {
                     outcomes.append(.failure(error))
                 }
             }
-            if !operations.isEmpty {
+            if closed {
+                // Deleted while these waited: nothing may be written into a directory being removed.
+                outcomes = outcomes.map { outcome in outcome.flatMap { _ in .failure(ConiferError.notFound("Index not found.")) } }
+            } else if !operations.isEmpty {
                 let sequence = lastSequence + 1
                 do {
-                    guard !closed else { throw ConiferError.notFound("Index not found.") }
                     let bytes = try await Self.appendToLog(log, sequence: sequence, operations: operations)
                     // Durable: apply before anything else can run on this actor, then acknowledge.
                     lastSequence = sequence

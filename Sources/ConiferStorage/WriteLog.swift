@@ -129,13 +129,12 @@ struct SegmentFile {
         writer.bytes = magic
         writer.u64(sequence)
         writer.u32(UInt32(state.namespaces.count))
-        for name in state.namespaces.keys.sorted() {
-            let namespace = state.namespaces[name]!
+        for (name, namespace) in state.namespaces.sorted(by: { $0.key < $1.key }) {
             writer.string(name)
             writer.u8(namespace.explicit ? 1 : 0)
             writer.u32(UInt32(namespace.records.count))
-            for id in namespace.records.keys.sorted() {
-                writer.record(namespace.records[id]!.record)
+            for (_, stored) in namespace.records.sorted(by: { $0.key < $1.key }) {
+                writer.record(stored.record)
             }
         }
         writer.u64(0)  // graph section
