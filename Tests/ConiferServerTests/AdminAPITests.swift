@@ -179,14 +179,7 @@ import Testing
     @Test func limitedServiceAccountsSeeOnlyWhatTheirRolesAllow() async throws {
         try await TestServer.run { server, client in
             let owner = try await client.token()
-            let member = try await client.admin(
-                .post, "/admin/service-accounts", token: owner,
-                body: #"{"name":"member","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
-            )
-            let account = try #require(member.json["service_account"] as? [String: Any])
-            let memberToken = try await client.token(
-                clientID: try #require(account["client_id"] as? String), secret: try #require(member.json["client_secret"] as? String)
-            )
+            let memberToken = try await client.serviceAccount("member", role: .member, owner: owner).token
             let defaultProject = try #require(server.bootstrap).projectID.lowercasedString
             // A member sees no project it has no role in, and gets the same 404 as for a missing one.
             let listed = try await client.admin(.get, "/admin/projects", token: memberToken)
@@ -274,12 +267,8 @@ import Testing
             #expect(try await client.admin(.delete, "/admin/role-bindings/\(ownerBinding)", token: owner).status == 412)
             #expect(try await client.admin(.delete, "/admin/service-accounts/\(ownerID)", token: owner).status == 412)
 
-            let manager = try await client.admin(
-                .post, "/admin/service-accounts", token: owner,
-                body: #"{"name":"manager","role_bindings":[{"resource_type":"organization","role":"OrgManager"}]}"#
-            )
-            let account = try #require(manager.json["service_account"] as? [String: Any])
-            let managerToken = try await client.token(clientID: try #require(account["client_id"] as? String), secret: try #require(manager.json["client_secret"] as? String))
+            let manager = try await client.serviceAccount("manager", role: .manager, owner: owner)
+            let managerToken = manager.token
             let mint = try await client.admin(
                 .post, "/admin/service-accounts", token: managerToken,
                 body: #"{"name":"evil","role_bindings":[{"resource_type":"organization","role":"OrgOwner"}]}"#
@@ -287,7 +276,7 @@ import Testing
             #expect(mint.status == 403)
             let promote = try await client.admin(
                 .post, "/admin/role-bindings", token: managerToken,
-                body: #"{"principal_type":"service_account","principal_id":"\#(try #require(account["id"] as? String))","resource_type":"organization","role":"OrgOwner"}"#
+                body: #"{"principal_type":"service_account","principal_id":"\#(manager.id)","resource_type":"organization","role":"OrgOwner"}"#
             )
             #expect(promote.status == 403)
             let accounts = try await client.admin(.get, "/admin/service-accounts", token: owner)
@@ -352,12 +341,7 @@ import Testing
     @Test func invitesCannotGrantMoreThanTheInviterHas() async throws {
         try await TestServer.run { _, client in
             let owner = try await client.token()
-            let manager = try await client.admin(
-                .post, "/admin/service-accounts", token: owner,
-                body: #"{"name":"manager","role_bindings":[{"resource_type":"organization","role":"OrgManager"}]}"#
-            )
-            let account = try #require(manager.json["service_account"] as? [String: Any])
-            let token = try await client.token(clientID: try #require(account["client_id"] as? String), secret: try #require(manager.json["client_secret"] as? String))
+            let token = try await client.serviceAccount("manager", role: .manager, owner: owner).token
             let ownerInvite = try await client.admin(
                 .post, "/admin/invites", token: token, body: #"{"email":"x@example.com","role_bindings":[{"resource_type":"organization","role":"OrgOwner"}]}"#
             )

@@ -91,7 +91,6 @@ import Testing
             let otherKey = try await catalog.createAPIKey(projectID: otherProject, name: "other", roles: [.projectEditor])
             callers.append(Caller(name: "key of another project", headers: [("Api-Key", otherKey.value)], model: .key(ownProject: false, permissions: APIKeyRole.projectEditor.permissions)))
             for role in OrganizationRole.allCases {
-                let created: Reply
                 if role == .owner {
                     callers.append(Caller(
                         name: "OrgOwner", headers: ownerHeaders + [("X-Project-Id", project)],
@@ -99,12 +98,7 @@ import Testing
                     ))
                     continue
                 }
-                created = try await client.admin(
-                    .post, "/admin/service-accounts", token: owner,
-                    body: #"{"name":"\#(role.rawValue)","role_bindings":[{"resource_type":"organization","role":"\#(role.rawValue)"}]}"#
-                )
-                let account = try #require(created.json["service_account"] as? [String: Any])
-                let token = try await client.token(clientID: try #require(account["client_id"] as? String), secret: try #require(created.json["client_secret"] as? String))
+                let token = try await client.serviceAccount(role.rawValue, role: role, owner: owner).token
                 callers.append(Caller(
                     name: role.rawValue, headers: [("Authorization", "Bearer \(token)"), ("X-Project-Id", project)],
                     model: .identity(sameOrganization: true, organization: role.permissions, inProject: role.impliedProjectRole?.permissions ?? [])

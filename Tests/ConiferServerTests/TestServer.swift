@@ -81,6 +81,18 @@ extension TestClientProtocol {
         return token
     }
 
+    /// A new service account with an organization role, created by `owner`, and a token for it.
+    func serviceAccount(_ name: String, role: OrganizationRole, owner: String) async throws -> (id: String, token: String) {
+        let created = try await admin(
+            .post, "/admin/service-accounts", token: owner,
+            body: #"{"name":"\#(name)","role_bindings":[{"resource_type":"organization","role":"\#(role.rawValue)"}]}"#
+        )
+        guard let account = created.json["service_account"] as? [String: Any], let id = account["id"] as? String,
+              let clientID = account["client_id"] as? String, let secret = created.json["client_secret"] as? String
+        else { throw TestFailure("no service account: \(created.text)") }
+        return (id, try await token(clientID: clientID, secret: secret))
+    }
+
     /// An Admin API call with a bearer token.
     func admin(_ method: HTTPRequest.Method, _ uri: String, token: String, body: String? = nil) async throws -> Reply {
         try await call(method, uri, key: nil, headers: [("Authorization", "Bearer \(token)")], body: body)
