@@ -19,8 +19,6 @@ final class IndexHosts: Sendable {
         self.origin.withValue { $0 = trimmed }
     }
 
-    var currentOrigin: String { origin.value }
-
     func host(for index: IndexDefinition) -> String {
         "\(origin.value)\(Self.pathPrefix(projectID: index.projectID, indexName: index.name))"
     }

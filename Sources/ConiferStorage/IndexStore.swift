@@ -163,9 +163,6 @@ public actor IndexStore {
                 || unfoldedLogs.reduce(0) { $0 + $1.bytes } >= policy.maxLogBytes)
     }
 
-    /// Log files not yet folded into a segment.
-    public var unfoldedLogCount: Int { unfoldedLogs.count }
-
     /// Folds the write log into a new segment: writes the segment, replaces the manifest, then removes the
     /// folded log files and the previous segment. Writes go on meanwhile.
     public func compact() async throws {
