@@ -2,6 +2,7 @@ import ConiferCore
 import Crypto
 import CryptoExtras
 import Foundation
+import Synchronization
 
 /// Human passwords, stored with a slow, memory-hard KDF (scrypt, N = 2^15, r = 8, p = 1) and a random salt
 /// (SECURITY.md rule 3). The stored form names its parameters: `scrypt$15$8$1$<salt>$<key>`.
@@ -43,5 +44,49 @@ public enum PasswordHasher {
             blockSize: blockSize, parallelism: parallelism, maxMemory: 128 << 20
         )
         return key.withUnsafeBytes { Array($0) }
+    }
+}
+
+/// Runs the password KDF off the request threads, one derivation at a time per lane, with a bounded
+/// number of callers waiting (SECURITY.md rule 10).
+///
+/// scrypt takes a core for tens of milliseconds on purpose. On Swift's cooperative pool (as many threads
+/// as cores) a handful of concurrent logins would stall every other request; here the work runs on
+/// Dispatch queues of its own, so at most `lanes` cores hash at once and the rest keep serving. Past
+/// `maxWaiting` callers the next one is refused at once with 429 instead of queueing without bound.
+public final class PasswordHashingQueue: Sendable {
+    private let lanes: [DispatchQueue]
+    private let maxWaiting: Int
+    private let waiting = Mutex(0)
+    private let completed = Mutex(0)
+
+    /// How many pieces of work have run (tests prove that a request did no password work).
+    public var runs: Int { completed.withLock { $0 } }
+
+    /// By default half the cores (at least one) hash, and 32 callers may wait.
+    public init(lanes: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2), maxWaiting: Int = 32) {
+        self.lanes = (0..<max(1, lanes)).map { DispatchQueue(label: "conifer.password-hashing.\($0)") }
+        self.maxWaiting = maxWaiting
+    }
+
+    /// Runs `work` on a hashing lane and returns its result.
+    public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let ticket = waiting.withLock { count -> Int? in
+            guard count < maxWaiting else { return nil }
+            count += 1
+            return count
+        }
+        guard let ticket else {
+            throw ConiferError(.resourceExhausted, "Too many sign-ins are being checked at once; retry shortly.")
+        }
+        defer { waiting.withLock { $0 -= 1 } }
+        let lane = lanes[ticket % lanes.count]
+        return try await withCheckedThrowingContinuation { continuation in
+            lane.async { [self] in
+                let result = Result { try work() }
+                self.completed.withLock { $0 += 1 }
+                continuation.resume(with: result)
+            }
+        }
     }
 }

@@ -267,6 +267,7 @@ extension SQLiteCatalog: AdminCatalog {
         if let roles { try AdminRules.validateRoles(roles) }
         return try await database.write { db in
             var row = try Self.visibleKey(db, id, identity, needs: .apiKeysWrite)
+            try Self.requireGrantable(row.roles, identity: identity, project: try Self.uuid(row.projectID))
             if let roles, roles != row.roles, !(try Self.plan(db, organization: identity.organizationID)).allowsKeyRoles {
                 throw ConiferError(.paymentRequired, "On the Starter plan, the roles of an API key cannot be changed.")
             }
@@ -282,7 +283,10 @@ extension SQLiteCatalog: AdminCatalog {
 
     public func deleteAPIKey(_ id: UUID, for identity: Identity) async throws {
         try await database.write { db in
-            try Self.visibleKey(db, id, identity, needs: .apiKeysWrite).delete(db)
+            let row = try Self.visibleKey(db, id, identity, needs: .apiKeysWrite)
+            // A key is a principal too: only a caller holding all of its rights may change or delete it.
+            try Self.requireGrantable(row.roles, identity: identity, project: try Self.uuid(row.projectID))
+            try row.delete(db)
         }
     }
 
@@ -332,7 +336,7 @@ extension SQLiteCatalog: AdminCatalog {
     public func renameServiceAccount(_ id: UUID, to name: String, for identity: Identity) async throws -> ServiceAccountInfo {
         try AdminRules.validateName(name, what: "service account")
         return try await database.write { db in
-            var row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite)
+            var row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite, acting: true)
             row.name = name
             row.updatedAt = Date()
             try row.update(db)
@@ -343,7 +347,7 @@ extension SQLiteCatalog: AdminCatalog {
     public func rotateServiceAccountSecret(_ id: UUID, for identity: Identity) async throws -> CreatedServiceAccount {
         let secret = "pcsa_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
         return try await database.write { db in
-            var row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite)
+            var row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite, acting: true)
             row.secretHash = APIKeySecret.hash(secret)
             row.secretGeneration += 1  // revokes every token issued for the old secret
             row.updatedAt = Date()
@@ -354,20 +358,35 @@ extension SQLiteCatalog: AdminCatalog {
 
     public func deleteServiceAccount(_ id: UUID, for identity: Identity) async throws {
         try await database.write { db in
-            let row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite)
+            let row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite, acting: true)
             try Self.keepAnOwner(db, organization: row.organizationID, losing: row.id, newRole: nil)
             try RoleBindingRow.filter(Column("principal_type") == Self.serviceAccountPrincipal && Column("principal_id") == row.id).deleteAll(db)
             try row.delete(db)
         }
     }
 
-    static func visibleAccount(_ db: Database, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission) throws -> ServiceAccountRow {
+    /// A service account of the caller's organization, after checking `permission`; with `acting`, also
+    /// that the caller covers every right of the account (SECURITY.md rule 9).
+    static func visibleAccount(
+        _ db: Database, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission, acting: Bool = false
+    ) throws -> ServiceAccountRow {
         guard identity.organizationPermissions.contains(.serviceAccountsRead),
               let row = try ServiceAccountRow.fetchOne(db, key: id.lowercasedString),
               row.organizationID == identity.organizationID.lowercasedString
         else { throw ConiferError.notFound("Service account \(id.lowercasedString) not found.") }
         try identity.require(permission)
+        if acting {
+            try identity.requireCovers(try Self.identity(db, account: row), "service account \(row.name)")
+        }
         return row
+    }
+
+    /// The identity of a user or service account, as stored now.
+    static func identity(_ db: Database, principalType: String, principalID: String) throws -> Identity? {
+        if principalType == serviceAccountPrincipal {
+            return try ServiceAccountRow.fetchOne(db, key: principalID).map { try identity(db, account: $0) }
+        }
+        return try UserRow.fetchOne(db, key: principalID).flatMap { try identity(db, user: $0) }
     }
 
     // MARK: Row conversions

@@ -69,6 +69,9 @@ extension SQLiteCatalog {
                 }
                 resource = row.id
             }
+            // No rebinding of a principal with more rights than the caller, in the binding's scope.
+            try Self.requireCovers(db, principalType: principalType.rawValue, principalID: principalID.lowercasedString,
+                                   resourceType: resourceType.rawValue, resourceID: resource, identity: identity)
             if resourceType == .organization {
                 try Self.keepAnOwner(db, organization: organization, losing: principalID.lowercasedString, newRole: role)
             }
@@ -89,6 +92,8 @@ extension SQLiteCatalog {
             guard try Self.visibleBinding(db, row, identity, needsWrite: true) else {
                 throw ConiferError.permissionDenied("This principal may not change members of that resource.")
             }
+            try Self.requireCovers(db, principalType: row.principalType, principalID: row.principalID,
+                                   resourceType: row.resourceType, resourceID: row.resourceID, identity: identity)
             if row.resourceType == "organization" {
                 try Self.keepAnOwner(db, organization: row.resourceID, losing: row.principalID, newRole: nil)
             }
@@ -101,6 +106,16 @@ extension SQLiteCatalog {
         let grantable = identity.organizationRole == .owner
             || (role.permissions.isSubset(of: identity.organizationPermissions) && (role.impliedProjectRole == nil || role == identity.organizationRole))
         guard grantable else { throw .permissionDenied("A principal can only grant roles whose permissions it holds itself.") }
+    }
+
+    /// Refuses to change a binding of a principal that holds rights the caller lacks: on an organization
+    /// binding every right counts; on a project binding, the rights in that project.
+    static func requireCovers(
+        _ db: Database, principalType: String, principalID: String, resourceType: String, resourceID: String, identity: Identity
+    ) throws {
+        guard let target = try Self.identity(db, principalType: principalType, principalID: principalID) else { return }
+        let project = resourceType == "project" ? UUID(uuidString: resourceID) : nil
+        try identity.requireCovers(target, inProject: project, "that principal")
     }
 
     /// Refuses a change that would leave the organization without an owner.

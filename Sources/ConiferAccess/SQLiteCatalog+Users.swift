@@ -10,8 +10,9 @@ extension SQLiteCatalog {
     public func authenticateUser(email: String, password: String) async throws -> (id: UUID, generation: Int)? {
         let row = try await database.read { db in try UserRow.filter(Column("email") == email.lowercased()).fetchOne(db) }
         // Hash even for unknown users so that timing does not reveal which emails exist.
-        let stored = row?.passwordHash ?? "scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-        guard PasswordHasher.verify(password, against: stored), let row, row.passwordHash != nil else { return nil }
+        let stored = row?.passwordHash ?? Self.unknownUserHash
+        let matches = try await passwordHashing.run { PasswordHasher.verify(password, against: stored) }
+        guard matches, let row, row.passwordHash != nil else { return nil }
         return (try Self.uuid(row.id), row.passwordGeneration)
     }
 
@@ -60,6 +61,9 @@ extension SQLiteCatalog {
             let user = try Self.visibleUser(db, id, identity)
             if identity.kind != .user(id) {
                 try identity.require(.membersWrite)  // anyone may leave; removing others takes members:write
+                if let target = try Self.identity(db, user: user) {
+                    try identity.requireCovers(target, "user \(user.email)")
+                }
             }
             try Self.keepAnOwner(db, organization: identity.organizationID.lowercasedString, losing: user.id, newRole: nil)
             let projects = try String.fetchAll(db, sql: "SELECT id FROM project WHERE organization_id = ?", arguments: [identity.organizationID.lowercasedString])
@@ -137,13 +141,13 @@ extension SQLiteCatalog {
     }
 
     public func deleteInvite(_ id: UUID, for identity: Identity) async throws {
-        try await database.write { db in try Self.visibleInvite(db, id, identity, needs: .membersWrite).delete(db) }
+        try await database.write { db in try Self.visibleInvite(db, id, identity, needs: .membersWrite, acting: true).delete(db) }
     }
 
     public func resendInvite(_ id: UUID, for identity: Identity) async throws -> (invite: InviteInfo, token: String) {
         let token = "pcinv_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
         return try await database.write { db in
-            var row = try Self.visibleInvite(db, id, identity, needs: .membersWrite)
+            var row = try Self.visibleInvite(db, id, identity, needs: .membersWrite, acting: true)
             guard row.status == "pending" || row.status == "expired" else {
                 throw ConiferError(.failedPrecondition, "Invite \(id.lowercasedString) was already accepted.")
             }
@@ -155,22 +159,37 @@ extension SQLiteCatalog {
         }
     }
 
+    /// A well-formed hash no password matches, verified for unknown users so both cases cost one derivation.
+    static let unknownUserHash = "scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+    /// Accepts an invite. The token is looked up before any password work, so a caller without a valid
+    /// pending invite never costs a derivation. An email that already has an account must present that
+    /// account's password; a wrong one gets exactly the answer of an unknown token, so the reply does not
+    /// say whether the email has an account.
     public func acceptInvite(token: String, password: String, name: String?) async throws -> UserInfo {
         try PasswordHasher.validate(password)
-        guard APIKeySecret.isPlausible(token) else { throw ConiferError.notFound("Invite not found.") }
-        // Derived outside the transaction: scrypt is slow on purpose.
-        let newHash = try PasswordHasher.hash(password)
-        let existing = try await database.read { db -> UserRow? in
-            guard let invite = try InviteRow.filter(Column("token_hash") == APIKeySecret.hash(token)).fetchOne(db) else { return nil }
-            return try UserRow.filter(Column("email") == invite.email).fetchOne(db)
+        let invalid = ConiferError.notFound("Invite not found, already used, or not valid for these credentials.")
+        guard APIKeySecret.isPlausible(token) else { throw invalid }
+        let tokenHash = APIKeySecret.hash(token)
+        let pending = try await database.read { db -> (invite: InviteRow, existing: UserRow?)? in
+            guard let invite = try InviteRow.filter(Column("token_hash") == tokenHash).fetchOne(db),
+                  APIKeySecret.constantTimeEquals(invite.tokenHash, tokenHash)
+            else { return nil }
+            return (invite, try UserRow.filter(Column("email") == invite.email).fetchOne(db))
         }
-        if let stored = existing?.passwordHash, !PasswordHasher.verify(password, against: stored) {
-            throw ConiferError.unauthenticated("This email already has an account; accept with its password.")
+        guard let pending else { throw invalid }
+        guard pending.invite.status == "pending" else { throw ConiferError(.failedPrecondition, "This invite was already used.") }
+        // One derivation either way (verify for an existing account, hash for a new one), off the request threads.
+        let existingHash = pending.existing?.passwordHash
+        let newHash: String? = try await passwordHashing.run {
+            if let existingHash { return PasswordHasher.verify(password, against: existingHash) ? existingHash : nil }
+            return try PasswordHasher.hash(password)
         }
+        guard let newHash else { throw invalid }
         return try await database.write { db in
-            guard var invite = try InviteRow.filter(Column("token_hash") == APIKeySecret.hash(token)).fetchOne(db),
-                  APIKeySecret.constantTimeEquals(invite.tokenHash, APIKeySecret.hash(token))
-            else { throw ConiferError.notFound("Invite not found.") }
+            guard var invite = try InviteRow.filter(Column("token_hash") == tokenHash).fetchOne(db),
+                  APIKeySecret.constantTimeEquals(invite.tokenHash, tokenHash)
+            else { throw invalid }
             guard invite.status == "pending" else { throw ConiferError(.failedPrecondition, "This invite was already used.") }
             guard invite.expiresAt > Date() else {
                 invite.status = "expired"
@@ -193,11 +212,29 @@ extension SQLiteCatalog {
         }
     }
 
-    static func visibleInvite(_ db: Database, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission) throws -> InviteRow {
+    /// An invite of the caller's organization, after checking `permission`; with `acting`, also that the
+    /// caller could grant every role the invite carries. An invite's token is a credential of the user it
+    /// will make, so resending it to a caller below those roles would hand it a higher principal's key.
+    static func visibleInvite(
+        _ db: Database, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission, acting: Bool = false
+    ) throws -> InviteRow {
         guard identity.organizationPermissions.contains(.membersRead),
               let row = try InviteRow.fetchOne(db, key: id.lowercasedString), row.organizationID == identity.organizationID.lowercasedString
         else { throw ConiferError.notFound("Invite \(id.lowercasedString) not found.") }
         try identity.require(permission)
+        if acting {
+            for binding in row.roleBindings {
+                switch binding.resourceType {
+                case .organization:
+                    try requireGrantable(OrganizationRole(rawValue: binding.role) ?? .owner, identity: identity)
+                case .project:
+                    let granted = ProjectRole(rawValue: binding.role)?.permissions ?? Set(Permission.allCases)
+                    guard let project = binding.resourceID, granted.isSubset(of: identity.permissions(inProject: project)) else {
+                        throw ConiferError.permissionDenied("The caller may not act on this invite: it carries roles the caller does not hold.")
+                    }
+                }
+            }
+        }
         return row
     }
 

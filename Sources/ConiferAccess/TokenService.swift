@@ -48,13 +48,16 @@ public final class TokenService: Sendable {
         var aud: AudienceClaim
         var exp: ExpirationClaim
         var iat: IssuedAtClaim
+        /// Not valid before; optional so that a token without it is judged by `exp` alone.
+        var nbf: NotBeforeClaim?
         var jti: IDClaim
         /// The secret generation of the service account when the token was issued.
         var gen: Int
 
         func verify(using algorithm: some JWTAlgorithm) async throws {
-            // A few seconds of leeway for clock skew.
+            // A few seconds of leeway for clock skew, both ways.
             try exp.verifyNotExpired(currentDate: Date().addingTimeInterval(-5))
+            try nbf?.verifyNotBefore(currentDate: Date().addingTimeInterval(5))
             try aud.verifyIntendedAudience(includes: TokenService.audience)
             guard iss.value == TokenService.issuer else {
                 throw JWTError.claimVerificationFailure(failedClaim: iss, reason: "unknown issuer")
@@ -64,14 +67,16 @@ public final class TokenService: Sendable {
 
     /// A token for a service account or a user; `generation` is its secret or password generation.
     /// (`audience` other than the SDKs' exists for tests of rejection.)
-    public func issue(for subject: Identity.Kind, generation: Int, now: Date = Date(), audience: String = TokenService.audience) async throws -> String {
+    public func issue(
+        for subject: Identity.Kind, generation: Int, now: Date = Date(), notBefore: Date? = nil, audience: String = TokenService.audience
+    ) async throws -> String {
         let sub = switch subject {
         case .serviceAccount(let id): "sa:\(id.lowercasedString)"
         case .user(let id): "user:\(id.lowercasedString)"
         }
         let claims = Claims(
             iss: .init(value: Self.issuer), sub: .init(value: sub), aud: .init(value: [audience]),
-            exp: .init(value: now.addingTimeInterval(Self.lifetime)), iat: .init(value: now), jti: .init(value: UUID().uuidString), gen: generation
+            exp: .init(value: now.addingTimeInterval(Self.lifetime)), iat: .init(value: now), nbf: .init(value: notBefore ?? now), jti: .init(value: UUID().uuidString), gen: generation
         )
         return try await keys.sign(claims)
     }

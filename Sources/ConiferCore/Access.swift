@@ -154,6 +154,32 @@ public struct Identity: Sendable, Equatable {
         }
     }
 
+    /// Whether this identity holds every right `target` holds: every organization permission, and in
+    /// every project at least the permissions the target has there (SECURITY.md rule 9). A principal may
+    /// rotate, rename, delete, rebind or demote only identities it covers, so no caller ever acts on, or
+    /// obtains a credential of, a principal with more rights than its own.
+    public func covers(_ target: Identity) -> Bool {
+        guard target.organizationID == organizationID, target.organizationPermissions.isSubset(of: organizationPermissions) else { return false }
+        // What the target's organization role implies in every project must be implied for this identity too.
+        let impliedTarget = target.organizationRole?.impliedProjectRole?.permissions ?? []
+        let impliedOwn = organizationRole?.impliedProjectRole?.permissions ?? []
+        guard impliedTarget.isSubset(of: impliedOwn) else { return false }
+        return target.projectRoles.keys.allSatisfy { covers(target, inProject: $0) }
+    }
+
+    /// Whether this identity holds, in `project`, every permission `target` holds there.
+    public func covers(_ target: Identity, inProject project: UUID) -> Bool {
+        target.organizationID == organizationID && target.permissions(inProject: project).isSubset(of: permissions(inProject: project))
+    }
+
+    /// Throws 403 unless this identity covers `target` (see `covers(_:)`).
+    public func requireCovers(_ target: Identity, inProject project: UUID? = nil, _ what: String) throws(ConiferError) {
+        let covered = project.map { covers(target, inProject: $0) } ?? covers(target)
+        guard covered else {
+            throw .permissionDenied("The caller may not act on \(what): it holds rights the caller does not have.")
+        }
+    }
+
     /// The principal this identity is inside one project (control and data plane with a bearer token).
     public func principal(inProject project: UUID) -> Principal {
         Principal(kind: .identity(kind), projectID: project, organizationID: organizationID, permissions: permissions(inProject: project))

@@ -42,6 +42,7 @@ public struct SparseVector: Sendable, Equatable, Hashable {
             throw .invalidArgument("Sparse vector indices must be between 0 and \(UInt32.max).")
         }
         guard values.allSatisfy(\.isFinite) else { throw .invalidArgument("Sparse vector values must be finite numbers.") }
+        try DataLimits.validateMagnitude(values, what: "Sparse vector")
         let pairs = zip(indices.map { UInt32($0) }, values).sorted { $0.0 < $1.0 }
         for i in pairs.indices.dropFirst() where pairs[i].0 == pairs[i - 1].0 {
             throw .invalidArgument("Sparse vector indices must be unique; \(pairs[i].0) appears twice.")
@@ -73,11 +74,20 @@ public enum DataLimits {
     public static let maxUpsertBatch = 1000
     public static let maxIDsPerRequest = 1000
     public static let maxTopK = 10_000
+    /// `topK` when a query includes values or metadata (Pinecone caps it at 1,000 there).
+    public static let maxTopKWithData = 1000
     public static let maxSparseValues = 2048
     public static let maxListLimit = 100
     public static let maxFetchByMetadataLimit = 10_000
     public static let maxFilterDepth = 16
+    /// Clauses in one filter (each operator on a field, each `$and`/`$or` member), so one request cannot tie up a core.
+    public static let maxFilterClauses = 1000
+    /// Values in all `$in`/`$nin` lists of one filter.
     public static let maxFilterValues = 10_000
+    /// The largest squared L2 norm of a dense or sparse vector. Every score Conifer computes is bounded by
+    /// products of two norms (Cauchy–Schwarz), so with both norms below √(Float.max/16) no dot product,
+    /// cosine, squared distance or hybrid sum can overflow to infinity (SECURITY.md rule 11).
+    public static let maxSquaredNorm = Double(Float.greatestFiniteMagnitude) / 16
     /// Default request body limit of the data plane (Pinecone's 2 MB per upsert).
     public static let defaultMaxRequestBytes = 2 * 1024 * 1024
 
@@ -104,6 +114,15 @@ public enum DataLimits {
         guard values.contains(where: { abs($0) >= 1e-8 }) else {
             throw .invalidArgument("Dense vectors must contain at least one non-zero value.")
         }
+        try validateMagnitude(values, what: "Dense vector")
+    }
+
+    /// Rejects vectors so large that their scores could overflow (see `maxSquaredNorm`).
+    public static func validateMagnitude(_ values: [Float], what: String) throws(ConiferError) {
+        let squaredNorm = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        guard squaredNorm <= maxSquaredNorm else {
+            throw .invalidArgument("\(what) values are too large: the vector's length must stay below 4.6e18 so that scores stay finite.")
+        }
     }
 }
 
@@ -112,23 +131,18 @@ extension Metadata {
     /// keys not starting with `$`, at most 40 KB.
     public static func validated(_ json: [String: JSONValue]) throws(ConiferError) -> Metadata {
         var metadata: Metadata = [:]
-        var bytes = 0
         for (key, value) in json {
             guard !key.isEmpty, !key.hasPrefix("$") else {
                 throw .invalidArgument("Invalid metadata key '\(key.prefix(64))': keys must be non-empty and must not start with '$'.")
             }
-            bytes += key.utf8.count
             switch value {
             case .string(let text):
                 metadata[key] = .string(text)
-                bytes += text.utf8.count
             case .number(let number):
                 guard number.isFinite else { throw .invalidArgument("Metadata value for '\(key)' must be a finite number.") }
                 metadata[key] = .number(number)
-                bytes += 8
             case .bool(let flag):
                 metadata[key] = .bool(flag)
-                bytes += 1
             case .array(let items):
                 var strings: [String] = []
                 for item in items {
@@ -136,16 +150,35 @@ extension Metadata {
                         throw .invalidArgument("Metadata list '\(key)' must contain only strings, found a \(item.typeName).")
                     }
                     strings.append(text)
-                    bytes += text.utf8.count
                 }
                 metadata[key] = .strings(strings)
             case .null, .object:
                 throw .invalidArgument("Metadata value for '\(key)' is a \(value.typeName); values must be strings, numbers, booleans or lists of strings.")
             }
         }
+        try metadata.validateSize()
+        return metadata
+    }
+
+    /// The bytes the 40 KB limit counts: keys, string bytes, 8 per number, 1 per boolean.
+    public var byteSize: Int {
+        reduce(0) { total, entry in
+            let value = switch entry.value {
+            case .string(let text): text.utf8.count
+            case .number: 8
+            case .bool: 1
+            case .strings(let list): list.reduce(0) { $0 + $1.utf8.count }
+            }
+            return total + entry.key.utf8.count + value
+        }
+    }
+
+    /// Throws 400 when the metadata is over the per-record limit; checked on the record as it will be
+    /// stored, so updates that merge metadata cannot grow a record past it.
+    public func validateSize() throws(ConiferError) {
+        let bytes = byteSize
         guard bytes <= DataLimits.maxMetadataBytes else {
             throw .invalidArgument("Metadata size is \(bytes) bytes, which exceeds the limit of \(DataLimits.maxMetadataBytes) bytes per vector.")
         }
-        return metadata
     }
 }

@@ -74,7 +74,9 @@ public enum ExactSearch {
                     if let sparse = query.sparse, let stored = stored.record.sparse {
                         score += DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: stored.indices, values: stored.values)
                     }
-                    if top.admits(score: score) { top.insert(ScoredID(id: id, score: score)) }
+                    // Validated vectors cannot overflow (DataLimits.maxSquaredNorm); a record that could would
+                    // never reach the wire with a non-finite score.
+                    if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: id, score: score)) }
                 }
             }
         } else if let sparse = query.sparse {
@@ -83,7 +85,7 @@ public enum ExactSearch {
                 guard let values = stored.record.sparse, values.indices.contains(where: queryIndices.contains) else { continue }
                 if filtering, !filter.matches(stored.record.metadata) { continue }
                 let score = DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: values.indices, values: values.values)
-                if top.admits(score: score) { top.insert(ScoredID(id: id, score: score)) }
+                if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: id, score: score)) }
             }
         }
         return top

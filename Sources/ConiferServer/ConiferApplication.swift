@@ -3,6 +3,7 @@ import ConiferCore
 import ConiferStorage
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// Builds the Conifer server: catalog, bootstrap, routes and the Hummingbird application.
@@ -16,13 +17,12 @@ public struct ConiferApplication: Sendable {
     let registry: StoreRegistry
     let hosts: IndexHosts
     let configuration: ServerConfiguration
+    let loginThrottle: LoginThrottle
 
     /// Opens the data directory and catalog, bootstrapping them on first start.
     public init(configuration: ServerConfiguration) async throws {
         try configuration.validate()
-        try FileManager.default.createDirectory(
-            at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
-        )
+        try DataDirectory.prepare(configuration.dataDirectory)
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory)
         let tokens = try await TokenService.open(directory: configuration.dataDirectory)
         try await self.init(configuration: configuration, catalog: catalog, tokens: tokens)
@@ -30,6 +30,7 @@ public struct ConiferApplication: Sendable {
 
     init(configuration: ServerConfiguration, catalog: any Catalog & AdminCatalog, tokens: TokenService) async throws {
         self.configuration = configuration
+        self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.catalog = catalog
         self.tokens = tokens
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
@@ -49,10 +50,10 @@ public struct ConiferApplication: Sendable {
         let router = Router(context: ConiferRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, tokens: tokens))
-        routes.open(.get, "/health") { _, _ in WireJSON.response(status: .ok, ["status": "ok"]) }
+        routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
         IndexesController(catalog: catalog, registry: registry, hosts: hosts).register(in: routes)
         DataPlaneController(catalog: catalog, registry: registry, maxRequestBytes: configuration.maxRequestBytes).register(in: routes)
-        OAuthController(catalog: catalog, tokens: tokens).register(in: routes)
+        OAuthController(catalog: catalog, tokens: tokens, throttle: loginThrottle).register(in: routes)
         AdminController(catalog: catalog).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
@@ -70,9 +71,14 @@ public struct ConiferApplication: Sendable {
         let (router, _) = buildRouter()
         let hosts = self.hosts
         let configuration = self.configuration
+        let limits = configuration.connections
         var application = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Conifer"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)])),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "Conifer",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)
+            ),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 if configuration.advertiseURL == nil {

@@ -3,8 +3,11 @@ import Hummingbird
 /// The per-request context of every Conifer route.
 struct ConiferRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
+    /// The peer's IP address (no port), for per-source limits; "unknown" when the channel has none.
+    let sourceAddress: String
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        sourceAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }

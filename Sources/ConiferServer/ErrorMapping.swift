@@ -55,14 +55,19 @@ enum ErrorMapping {
 
     static func response(for error: ConiferError, plane: APIPlane) -> Response {
         let status = status(for: error.code)
-        let body: Data
+        // Error bodies hold only strings and integers, so encoding them cannot fail.
+        let body: Data?
         switch plane {
         case .control:
-            body = WireJSON.encode(ControlPlaneErrorBody(error: .init(code: error.code.rawValue, message: error.message), status: status.code))
+            body = try? WireJSON.encode(ControlPlaneErrorBody(error: .init(code: error.code.rawValue, message: error.message), status: status.code))
         case .data:
-            body = WireJSON.encode(DataPlaneErrorBody(code: grpcCode(for: error.code), message: error.message, details: []))
+            body = try? WireJSON.encode(DataPlaneErrorBody(code: grpcCode(for: error.code), message: error.message, details: []))
         }
-        return WireJSON.response(status: status, body: body)
+        var response = WireJSON.response(status: status, body: body ?? Data())
+        if status == .tooManyRequests, response.headers[.retryAfter] == nil {
+            response.headers[.retryAfter] = "1"
+        }
+        return response
     }
 }
 

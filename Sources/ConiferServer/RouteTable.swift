@@ -51,12 +51,17 @@ struct AuthorizedCall: Sendable {
     var principal: Principal
     var version: APIVersion
 
-    /// A path parameter; the router only matches when it is present.
+    /// A path parameter, percent-decoded; the router only matches when it is present. Control characters
+    /// (`%00`, `%0A`, …) are refused with 400, so `idx%00` never reaches a lookup as `idx`.
     func parameter(_ name: String) throws(ConiferError) -> String {
-        guard let value = context.parameters.get(name) else {
+        guard let raw = context.parameters.get(name) else {
             throw ConiferError(.internalError, "Route parameter \(name) missing")
         }
-        return value.removingPercentEncoding ?? value
+        let value = raw.removingPercentEncoding ?? raw
+        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ConiferError.invalidArgument("The path parameter \(name) contains a control character.")
+        }
+        return value
     }
 
     /// Reads the body (at most `limit` bytes) and decodes it as JSON.
@@ -79,8 +84,8 @@ struct AdminCall: Sendable {
         return id
     }
 
-    func decode<T: Decodable>(_ type: T.Type) async throws -> T {
-        try await RouteTable.decode(type, from: request, limit: RouteTable.controlPlaneBodyLimit, allowedKeys: nil)
+    func decode<T: AdminRequestWire>(_ type: T.Type) async throws -> T {
+        try await RouteTable.decode(type, from: request, limit: RouteTable.controlPlaneBodyLimit, allowedKeys: T.fields, unknownKeyCode: .invalidArgument)
     }
 }
 
@@ -157,12 +162,14 @@ final class RouteTable {
         }
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, allowedKeys: Set<String>?) async throws -> T {
+    static func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, limit: Int, allowedKeys: Set<String>?, unknownKeyCode: ConiferError.Code = .unprocessableEntity
+    ) async throws -> T {
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
         let data = Data(buffer.readableBytesView)
         if let allowedKeys {
-            try WireJSON.rejectUnknownKeys(in: data, allowed: allowedKeys)
+            try WireJSON.rejectUnknownKeys(in: data, allowed: allowedKeys, code: unknownKeyCode)
         }
         return try WireJSON.decode(type, from: data)
     }

@@ -1,6 +1,28 @@
+import ConiferAccess
 import ConiferCore
 import ConiferStorage
 import Foundation
+
+/// How long a connection may take over each part of a request, and how many may be open at once
+/// (SECURITY.md rule 10): a client that sends nothing, drips its headers or body, or never closes an idle
+/// connection is cut off instead of holding a slot for ever.
+public struct ConnectionLimits: Sendable, Equatable {
+    /// From accepting a connection to a complete request head.
+    public var headerTimeout: Duration
+    /// From the request head to the end of its body.
+    public var bodyTimeout: Duration
+    /// From the end of a response to the head of the next request on the same connection.
+    public var idleTimeout: Duration
+    /// Open connections; further ones wait in the listen backlog until one closes.
+    public var maxConnections: Int
+
+    public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(60), maxConnections: Int = 512) {
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+    }
+}
 
 /// How `conifer serve` runs: where data lives, where it listens, what it tells clients.
 public struct ServerConfiguration: Sendable {
@@ -20,6 +42,10 @@ public struct ServerConfiguration: Sendable {
     public var maxRequestBytes: Int
     /// When an index's write log is folded into a segment.
     public var compaction: CompactionPolicy
+    /// Connection timeouts and the connection cap.
+    public var connections: ConnectionLimits
+    /// When failed sign-ins are throttled.
+    public var loginThrottle: LoginThrottle.Policy
 
     public init(
         dataDirectory: URL,
@@ -31,7 +57,9 @@ public struct ServerConfiguration: Sendable {
         bootstrapClientID: String? = nil,
         bootstrapClientSecret: String? = nil,
         maxRequestBytes: Int = DataLimits.defaultMaxRequestBytes,
-        compaction: CompactionPolicy = .init()
+        compaction: CompactionPolicy = .init(),
+        connections: ConnectionLimits = .init(),
+        loginThrottle: LoginThrottle.Policy = .init()
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -43,6 +71,8 @@ public struct ServerConfiguration: Sendable {
         self.bootstrapClientSecret = bootstrapClientSecret
         self.maxRequestBytes = maxRequestBytes
         self.compaction = compaction
+        self.connections = connections
+        self.loginThrottle = loginThrottle
     }
 
     /// Whether the listen address only accepts connections from this machine.
@@ -54,6 +84,9 @@ public struct ServerConfiguration: Sendable {
     public func validate() throws(ConiferError) {
         guard maxRequestBytes >= 1024 else {
             throw .invalidArgument("--max-request-bytes must be at least 1024.")
+        }
+        guard connections.maxConnections >= 1, connections.headerTimeout > .zero, connections.bodyTimeout > .zero, connections.idleTimeout > .zero else {
+            throw .invalidArgument("Connection timeouts must be positive and --max-connections at least 1.")
         }
         guard (0...65_535).contains(port) else {
             throw .invalidArgument("Port \(port) is out of range.")

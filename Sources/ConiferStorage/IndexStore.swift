@@ -134,12 +134,19 @@ public actor IndexStore {
             }
             if let values { record.values = values }
             if let sparse { record.sparse = sparse }
-            if let setMetadata { record.metadata.merge(setMetadata) { _, new in new } }
+            if let setMetadata {
+                record.metadata.merge(setMetadata) { _, new in new }
+                try record.metadata.validateSize()
+            }
             return ([.upsert(namespace: namespace, records: [record])], WriteResult(matchedRecords: 1))
         case .updateByFilter(let namespace, let filter, let setMetadata, let dryRun):
             var records = changes.matching(namespace: namespace, filter: filter, base: state)
             guard !dryRun, !records.isEmpty else { return ([], WriteResult(matchedRecords: records.count)) }
-            for i in records.indices { records[i].metadata.merge(setMetadata) { _, new in new } }
+            for i in records.indices {
+                records[i].metadata.merge(setMetadata) { _, new in new }
+                // One record over the limit rejects the whole update: nothing is written.
+                try records[i].metadata.validateSize()
+            }
             return ([.upsert(namespace: namespace, records: records)], WriteResult(matchedRecords: records.count))
         case .createNamespace(let namespace):
             guard !changes.namespaceExists(namespace, base: state) else {

@@ -3,8 +3,13 @@ import ConiferIndex
 import Foundation
 import Logging
 
-/// Rebuilds an index's state from its directory: manifest → segment → log files after the segment's
-/// sequence, in order, stopping cleanly at the first torn, corrupt or missing file.
+/// Rebuilds an index's state from its directory: manifest → segment → every log file after the segment's
+/// sequence, in order.
+///
+/// Only a temporary file (`tmp-…`) can be torn: a log file is fsynced before it is renamed into place, so
+/// a renamed file that fails its checksum, or a gap in the sequence, is corruption, and so is a damaged
+/// manifest or segment. Recovery then refuses to open the index (`IndexCorruption`) rather than serve a
+/// silently shortened history; `IndexRepair` is the operator's explicit way to accept the loss.
 enum Recovery {
     struct Result {
         var state: IndexState
@@ -12,65 +17,108 @@ enum Recovery {
         var unfoldedLogs: [(sequence: UInt64, bytes: Int)]
     }
 
+    /// What is durable in a directory up to the first damage, and where that damage is.
+    struct Scan {
+        var state = IndexState()
+        /// The last sequence applied.
+        var sequence: UInt64 = 0
+        var unfolded: [(sequence: UInt64, bytes: Int)] = []
+        /// The first damaged file and why, if any.
+        var damage: (file: String, reason: String)?
+        /// Log files from the damaged one on, never applied.
+        var unreadLogs: [UInt64] = []
+        /// The largest sequence any file in the directory carries, damaged or not.
+        var highestSequence: UInt64 = 0
+        /// The segment file the manifest names, if it could not be read.
+        var damagedSegment: String?
+    }
+
     @concurrent
     static func run(directory: URL, logger: Logger) async throws -> Result {
+        let scan = try scan(directory: directory)
+        if let damage = scan.damage {
+            throw IndexCorruption(file: damage.file, reason: damage.reason)
+        }
+        return Result(state: scan.state, lastSequence: scan.sequence, unfoldedLogs: scan.unfolded)
+    }
+
+    /// Reads a directory as far as it is intact. Creates the folders of a new index and removes temporary
+    /// files (never renamed into place, so nothing acknowledged is in them) and log files a finished
+    /// compaction had folded.
+    static func scan(directory: URL) throws -> Scan {
         let fileManager = FileManager.default
         let wal = directory.appendingPathComponent("wal")
         let segments = directory.appendingPathComponent("segments")
         for folder in [directory, wal, segments] {
             try fileManager.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            // Temporary files were never renamed into place, so nothing acknowledged is in them.
             for name in try fileManager.contentsOfDirectory(atPath: folder.path) where name.hasPrefix("tmp-") {
                 try fileManager.removeItem(at: folder.appendingPathComponent(name))
             }
         }
 
-        var state = IndexState()
-        var sequence: UInt64 = 0
+        var scan = Scan()
         let manifestURL = directory.appendingPathComponent("manifest")
         if fileManager.fileExists(atPath: manifestURL.path) {
-            let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: manifestURL))
-            sequence = manifest.sequence
-            if let segment = manifest.segment {
-                let decoded = try SegmentFile.decode(DurableFile.read(segments.appendingPathComponent(segment)))
-                guard decoded.sequence == manifest.sequence else {
-                    throw StorageCorruption("segment \(segment) covers sequence \(decoded.sequence), manifest says \(manifest.sequence)")
+            do {
+                let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: manifestURL))
+                scan.sequence = manifest.sequence
+                if let segment = manifest.segment {
+                    do {
+                        let decoded = try SegmentFile.decode(DurableFile.read(segments.appendingPathComponent(segment)))
+                        guard decoded.sequence == manifest.sequence else {
+                            throw StorageCorruption("segment covers sequence \(decoded.sequence), the manifest says \(manifest.sequence)")
+                        }
+                        scan.state = decoded.state
+                    } catch {
+                        scan.damagedSegment = segment
+                        scan.damage = ("segments/\(segment)", "\(error)")
+                    }
                 }
-                state = decoded.state
+            } catch let error as DecodingError {
+                scan.damage = ("manifest", "unreadable manifest: \(error)")
             }
         }
+        scan.highestSequence = scan.sequence
 
+        // A damaged segment does not stop the replay: the log files after it hold whole records, which a
+        // repair keeps. A damaged log file does: what follows it cannot be applied in order.
         let log = WriteLog(directory: wal)
-        var unfolded: [(sequence: UInt64, bytes: Int)] = []
-        var stopped = false
+        var logDamaged = false
         for fileSequence in try log.sequences() {
+            scan.highestSequence = max(scan.highestSequence, fileSequence)
             let url = log.url(for: fileSequence)
-            if fileSequence <= sequence {
-                // Folded by a compaction that stopped before removing it.
-                try? fileManager.removeItem(at: url)
+            if fileSequence <= scan.sequence {
+                // Folded by a compaction that stopped before removing it (kept beside a damaged segment).
+                if scan.damagedSegment == nil { try? fileManager.removeItem(at: url) }
                 continue
             }
-            if !stopped {
-                do {
-                    guard fileSequence == sequence + 1 else { throw StorageCorruption("log file \(sequence + 1) is missing") }
-                    let bytes = try DurableFile.read(url)
-                    state.apply(try WriteLog.decode(bytes, expectedSequence: fileSequence))
-                    sequence = fileSequence
-                    unfolded.append((fileSequence, bytes.count))
-                    continue
-                } catch {
-                    logger.error(
-                        "write log ends in a torn or corrupt file; recovery stops before it",
-                        metadata: ["directory": "\(directory.path)", "file": "\(url.lastPathComponent)", "error": "\(error)"]
-                    )
-                    stopped = true
-                }
+            guard !logDamaged else {
+                scan.unreadLogs.append(fileSequence)
+                continue
             }
-            // Kept aside for inspection, never replayed.
-            let quarantined = wal.appendingPathComponent("corrupt-\(url.lastPathComponent)")
-            try? fileManager.removeItem(at: quarantined)
-            try fileManager.moveItem(at: url, to: quarantined)
+            do {
+                guard fileSequence == scan.sequence + 1 else {
+                    throw StorageCorruption("log file \(WriteLog.fileName(scan.sequence + 1)) is missing")
+                }
+                let bytes = try DurableFile.read(url)
+                scan.state.apply(try WriteLog.decode(bytes, expectedSequence: fileSequence))
+                scan.sequence = fileSequence
+                scan.unfolded.append((fileSequence, bytes.count))
+            } catch {
+                logDamaged = true
+                scan.damage = scan.damage ?? ("wal/\(url.lastPathComponent)", "\(error)")
+                scan.unreadLogs.append(fileSequence)
+            }
         }
-        return Result(state: state, lastSequence: sequence, unfoldedLogs: unfolded)
+        return scan
     }
+}
+
+/// An index whose stored files failed an integrity check: it refuses service until an operator repairs it.
+public struct IndexCorruption: Error, CustomStringConvertible {
+    /// The damaged file, relative to the index directory.
+    public var file: String
+    public var reason: String
+
+    public var description: String { "\(file): \(reason)" }
 }

@@ -10,6 +10,8 @@ public actor StoreRegistry {
     let policy: CompactionPolicy
     let logger: Logger
     private var stores: [UUID: Task<IndexStore, any Error>] = [:]
+    /// Indexes whose files failed an integrity check; they refuse service until repaired and restarted.
+    private var corrupt: [UUID: IndexCorruption] = [:]
 
     public init(root: URL, policy: CompactionPolicy = .init(), logger: Logger) {
         self.root = root
@@ -17,8 +19,10 @@ public actor StoreRegistry {
         self.logger = logger
     }
 
-    /// The store of an index, recovering it from disk the first time.
+    /// The store of an index, recovering it from disk the first time. A damaged index answers 503 with a
+    /// message for the operator, and is logged once at `critical`.
     public func store(for indexID: UUID) async throws -> IndexStore {
+        if corrupt[indexID] != nil { throw Self.refusal }
         if let opening = stores[indexID] {
             return try await opening.value
         }
@@ -29,14 +33,28 @@ public actor StoreRegistry {
         stores[indexID] = opening
         do {
             return try await opening.value
+        } catch let damage as IndexCorruption {
+            stores[indexID] = nil
+            if corrupt.updateValue(damage, forKey: indexID) == nil {
+                logger.critical(
+                    "index files failed an integrity check; the index refuses service. Acknowledged writes after the damaged file exist only in the files set aside by a repair. Stop the server and run `conifer repair --data-dir <dir> --index \(indexID.uuidString.lowercased())` to accept the loss.",
+                    metadata: ["index": "\(indexID)", "directory": "\(directory.path)", "file": "\(damage.file)", "error": "\(damage.reason)"]
+                )
+            }
+            throw Self.refusal
         } catch {
             stores[indexID] = nil
             throw error
         }
     }
 
+    static let refusal = ConiferError(
+        .unavailable, "This index is unavailable: its stored data failed an integrity check. An operator must repair it; see the server log."
+    )
+
     /// Stops serving an index at once and removes its files.
     public func drop(indexID: UUID) async {
+        corrupt[indexID] = nil
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
         }

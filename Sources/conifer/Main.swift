@@ -7,7 +7,7 @@ struct Conifer: AsyncParsableCommand {
         abstract: "A self-hosted vector database that speaks Pinecone's API.",
         subcommands: [
             ServeCommand.self, IndexCommand.self, LoginCommand.self, TargetCommand.self, ProjectCommand.self, APIKeyCommand.self,
-            ServiceAccountCommand.self, MemberCommand.self, OrgCommand.self, PermissionsCommand.self,
+            ServiceAccountCommand.self, MemberCommand.self, OrgCommand.self, PermissionsCommand.self, RepairCommand.self,
         ]
     )
 }

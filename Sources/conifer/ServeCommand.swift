@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConiferAccess
 import ConiferServer
 import ConiferStorage
 import Foundation
@@ -33,10 +34,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Fold an index's write log into a segment once its files hold this many MiB.")
     var compactAfterLogMib: Int = 256
 
+    @Option(help: "Seconds a connection may take to send a complete request head.")
+    var headerTimeout: Int = 10
+
+    @Option(help: "Seconds a request may take to send its body.")
+    var bodyTimeout: Int = 60
+
+    @Option(help: "Seconds an idle keep-alive connection stays open.")
+    var idleTimeout: Int = 60
+
+    @Option(help: "Open connections at most; more wait until one closes.")
+    var maxConnections: Int = 512
+
+    @Option(help: "Failed sign-ins per account in 15 minutes before it is throttled.")
+    var loginFailuresPerAccount: Int = 10
+
+    @Option(help: "Failed sign-ins per source address in a minute before it is throttled.")
+    var loginFailuresPerSource: Int = 30
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func run() async throws {
+        // Everything the server creates (catalog, keys, index files) is for its own user only.
+        umask(0o077)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -54,7 +75,12 @@ struct ServeCommand: AsyncParsableCommand {
             bootstrapClientID: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_ID"],
             bootstrapClientSecret: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_SECRET"],
             maxRequestBytes: maxRequestBytes,
-            compaction: CompactionPolicy(maxLogFiles: max(1, compactAfterLogFiles), maxLogBytes: max(1, compactAfterLogMib) << 20)
+            compaction: CompactionPolicy(maxLogFiles: max(1, compactAfterLogFiles), maxLogBytes: max(1, compactAfterLogMib) << 20),
+            connections: ConnectionLimits(
+                headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), idleTimeout: .seconds(idleTimeout),
+                maxConnections: maxConnections
+            ),
+            loginThrottle: LoginThrottle.Policy(accountLimit: max(1, loginFailuresPerAccount), sourceLimit: max(1, loginFailuresPerSource))
         )
         let server: ConiferApplication
         do {

@@ -21,15 +21,17 @@ enum TestServer {
     static func run(
         directory: URL? = nil,
         bootstrapKey: String? = TestServer.bootstrapKey,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (ConiferApplication, any TestClientProtocol) async throws -> Void
     ) async throws {
         let ownsDirectory = directory == nil
         let directory = directory ?? temporaryDirectory()
         defer { if ownsDirectory { try? FileManager.default.removeItem(at: directory) } }
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             dataDirectory: directory, host: "127.0.0.1", port: 0, bootstrapAPIKey: bootstrapKey,
             bootstrapClientID: clientID, bootstrapClientSecret: clientSecret
         )
+        configure(&configuration)
         let server = try await ConiferApplication(configuration: configuration)
         var logger = Logger(label: "conifer-test")
         logger.logLevel = .warning

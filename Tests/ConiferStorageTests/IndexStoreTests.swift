@@ -158,40 +158,67 @@ func openStore(_ directory: TemporaryDirectory, policy: CompactionPolicy = .neve
         #expect(try await store.snapshot().record(namespace: "", id: "a")?.metadata == ["k": .string("v")])
     }
 
-    @Test func recoveryStopsAtATornTail() async throws {
+    @Test func aTemporaryFileIsTheOnlyTornWriteAndRecoveryDropsIt() async throws {
         let directory = TemporaryDirectory()
         do {
             let store = try await openStore(directory)
             for i in 0..<3 { _ = try await store.write(.upsert(namespace: "", records: [record("r\(i)", [1, Float(i)])])) }
         }
-        // A torn fourth file (as a disk could leave it) and a leftover temporary file.
-        let valid = WriteLog.encode(sequence: 4, operations: [.upsert(namespace: "", records: [record("torn", [1, 1])])])
-        try Data(valid.prefix(valid.count - 5)).write(to: directory.url.appendingPathComponent("wal/" + WriteLog.fileName(4)))
-        try Data("junk".utf8).write(to: directory.url.appendingPathComponent("wal/tmp-123"))
+        // A crash before the rename leaves only a temporary file: nothing in it was acknowledged.
+        let torn = WriteLog.encode(sequence: 4, operations: [.upsert(namespace: "", records: [record("torn", [1, 1])])])
+        try Data(torn.prefix(torn.count - 5)).write(to: directory.url.appendingPathComponent("wal/tmp-123"))
         let reopened = try await openStore(directory)
         let state = try await reopened.snapshot()
         #expect(state.totalRecordCount == 3)
         #expect(state.record(namespace: "", id: "torn") == nil)
-        #expect(directory.files("wal") == [WriteLog.fileName(1), WriteLog.fileName(2), WriteLog.fileName(3), "corrupt-" + WriteLog.fileName(4)])
-        // The next write takes the torn file's sequence and survives another restart.
+        #expect(directory.files("wal") == [WriteLog.fileName(1), WriteLog.fileName(2), WriteLog.fileName(3)])
         _ = try await reopened.write(.upsert(namespace: "", records: [record("after", [2, 2])]))
-        let again = try await openStore(directory)
-        #expect(try await again.snapshot().totalRecordCount == 4)
+        #expect(directory.files("wal").last == WriteLog.fileName(4))
+        #expect(try await openStore(directory).snapshot().totalRecordCount == 4)
     }
 
-    @Test func recoveryStopsAtAChecksumMismatchAndKeepsLaterFilesAside() async throws {
+    /// Writes five log files and flips one byte in the given one.
+    func damagedStore(flipping sequence: UInt64) async throws -> TemporaryDirectory {
         let directory = TemporaryDirectory()
-        do {
-            let store = try await openStore(directory)
-            for i in 0..<4 { _ = try await store.write(.upsert(namespace: "", records: [record("r\(i)", [1, Float(i)])])) }
+        let store = try await openStore(directory)
+        for i in 0..<5 { _ = try await store.write(.upsert(namespace: "", records: [record("r\(i)", [1, Float(i)])])) }
+        let url = directory.url.appendingPathComponent("wal/" + WriteLog.fileName(sequence))
+        var bytes = [UInt8](try Data(contentsOf: url))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: url)
+        return directory
+    }
+
+    @Test(arguments: [UInt64(2), 5])
+    func aRenamedFileThatFailsItsChecksumIsCorruptionAndTheIndexRefusesToOpen(sequence: UInt64) async throws {
+        let directory = try await damagedStore(flipping: sequence)
+        await #expect(throws: IndexCorruption.self) { _ = try await openStore(directory) }
+        // Nothing was moved or rewritten: refusing leaves the evidence in place.
+        #expect(directory.files("wal") == (1...5).map { WriteLog.fileName($0) })
+        // A missing file before the last is corruption too (a missing last file is one never written).
+        if sequence < 5 {
+            try FileManager.default.removeItem(at: directory.url.appendingPathComponent("wal/" + WriteLog.fileName(sequence)))
+            await #expect(throws: IndexCorruption.self) { _ = try await openStore(directory) }
         }
-        let second = directory.url.appendingPathComponent("wal/" + WriteLog.fileName(2))
-        var bytes = [UInt8](try Data(contentsOf: second))
-        bytes[bytes.count / 2] ^= 0xFF
-        try Data(bytes).write(to: second)
-        let reopened = try await openStore(directory)
-        #expect(try await reopened.snapshot().namespaces[""]?.records.keys.sorted() == ["r0"])
-        #expect(directory.files("wal").filter { $0.hasPrefix("corrupt-") }.count == 3)
+    }
+
+    @Test func repairKeepsTheIntactPrefixMovesTheRestAsideAndNeverReusesASequence() async throws {
+        let directory = try await damagedStore(flipping: 2)
+        let report = try IndexRepair.run(directory: directory.url)
+        #expect(report.damagedFile == "wal/" + WriteLog.fileName(2))
+        #expect(report.movedFiles == (2...5).map { "wal/" + WriteLog.fileName($0) })
+        #expect(report.keptRecords == 1)
+        #expect(report.nextSequence == 6)
+        let aside = directory.files("").filter { $0.hasPrefix("damaged-") }
+        #expect(aside.count == 1)
+        #expect(directory.files(aside[0]).count == 4)
+        let repaired = try await openStore(directory)
+        #expect(try await repaired.snapshot().namespaces[""]?.records.keys.sorted() == ["r0"])
+        _ = try await repaired.write(.upsert(namespace: "", records: [record("after", [2, 2])]))
+        #expect(directory.files("wal") == [WriteLog.fileName(6)])
+        #expect(try await openStore(directory).snapshot().namespaces[""]?.records.keys.sorted() == ["after", "r0"])
+        // Repairing an intact index changes nothing.
+        #expect(try IndexRepair.run(directory: directory.url).damagedFile == nil)
     }
 
     @Test func compactionPreservesStateAndRemovesFoldedLogs() async throws {

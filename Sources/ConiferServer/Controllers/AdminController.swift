@@ -51,12 +51,12 @@ struct AdminController {
     // MARK: Organizations
 
     @Sendable func listOrganizations(_ call: AdminCall) async throws -> Response {
-        WireJSON.response(status: .ok, DataListWire(data: try await catalog.organizations(for: call.identity).map(OrganizationWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.organizations(for: call.identity).map(OrganizationWire.init)))
     }
 
     @Sendable func describeOrganization(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        return WireJSON.response(status: .ok, OrganizationWire(try await catalog.organization(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, OrganizationWire(try await catalog.organization(id, for: call.identity)))
     }
 
     @Sendable func updateOrganization(_ call: AdminCall) async throws -> Response {
@@ -64,13 +64,13 @@ struct AdminController {
         _ = try await catalog.organization(id, for: call.identity)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        return WireJSON.response(status: .ok, OrganizationWire(try await catalog.renameOrganization(id, to: name, for: call.identity)))
+        return try WireJSON.response(status: .ok, OrganizationWire(try await catalog.renameOrganization(id, to: name, for: call.identity)))
     }
 
     // MARK: Projects
 
     @Sendable func listProjects(_ call: AdminCall) async throws -> Response {
-        WireJSON.response(status: .ok, DataListWire(data: try await catalog.projects(for: call.identity).map(ProjectWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.projects(for: call.identity).map(ProjectWire.init)))
     }
 
     @Sendable func createProject(_ call: AdminCall) async throws -> Response {
@@ -78,12 +78,12 @@ struct AdminController {
         let project = try await catalog.createProject(
             name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.identity
         )
-        return WireJSON.response(status: .ok, ProjectWire(project))
+        return try WireJSON.response(status: .ok, ProjectWire(project))
     }
 
     @Sendable func describeProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
-        return WireJSON.response(status: .ok, ProjectWire(try await catalog.project(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, ProjectWire(try await catalog.project(id, for: call.identity)))
     }
 
     @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
@@ -91,7 +91,7 @@ struct AdminController {
         try await requireInProject(.projectWrite, id, call)
         let body = try await call.decode(UpdateProjectRequestWire.self)
         let change = ProjectChange(name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek)
-        return WireJSON.response(status: .ok, ProjectWire(try await catalog.updateProject(id, change, for: call.identity)))
+        return try WireJSON.response(status: .ok, ProjectWire(try await catalog.updateProject(id, change, for: call.identity)))
     }
 
     @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {
@@ -103,7 +103,7 @@ struct AdminController {
 
     @Sendable func listAPIKeys(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        return WireJSON.response(status: .ok, DataListWire(data: try await catalog.apiKeys(inProject: project, for: call.identity).map(APIKeyWire.init)))
+        return try WireJSON.response(status: .ok, DataListWire(data: try await catalog.apiKeys(inProject: project, for: call.identity).map(APIKeyWire.init)))
     }
 
     @Sendable func createAPIKey(_ call: AdminCall) async throws -> Response {
@@ -113,12 +113,12 @@ struct AdminController {
         guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
         let created = try await catalog.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.identity)
         let info = APIKeyInfo(id: created.id, projectID: created.projectID, name: created.name, roles: created.roles, createdAt: Date())
-        return WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
+        return try WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
     }
 
     @Sendable func describeAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
-        return WireJSON.response(status: .ok, APIKeyWire(try await catalog.apiKey(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, APIKeyWire(try await catalog.apiKey(id, for: call.identity)))
     }
 
     @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
@@ -127,7 +127,7 @@ struct AdminController {
         try call.identity.require(.apiKeysWrite, inProject: key.projectID)
         let body = try await call.decode(APIKeyRequestWire.self)
         let updated = try await catalog.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.identity)
-        return WireJSON.response(status: .ok, APIKeyWire(updated))
+        return try WireJSON.response(status: .ok, APIKeyWire(updated))
     }
 
     @Sendable func deleteAPIKey(_ call: AdminCall) async throws -> Response {
@@ -138,18 +138,18 @@ struct AdminController {
     // MARK: Service accounts
 
     @Sendable func listServiceAccounts(_ call: AdminCall) async throws -> Response {
-        WireJSON.response(status: .ok, DataListWire(data: try await catalog.serviceAccounts(for: call.identity).map(ServiceAccountWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.serviceAccounts(for: call.identity).map(ServiceAccountWire.init)))
     }
 
     @Sendable func createServiceAccount(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateServiceAccountRequestWire.self)
         let created = try await catalog.createServiceAccount(name: body.name, role: try body.organizationRole(), for: call.identity)
-        return WireJSON.response(status: .created, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(created.account), client_secret: created.clientSecret))
+        return try WireJSON.response(status: .created, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(created.account), client_secret: created.clientSecret))
     }
 
     @Sendable func describeServiceAccount(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("service_account_id", notFound: "Service account")
-        return WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.serviceAccount(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.serviceAccount(id, for: call.identity)))
     }
 
     @Sendable func updateServiceAccount(_ call: AdminCall) async throws -> Response {
@@ -157,7 +157,7 @@ struct AdminController {
         _ = try await catalog.serviceAccount(id, for: call.identity)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        return WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.renameServiceAccount(id, to: name, for: call.identity)))
+        return try WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.renameServiceAccount(id, to: name, for: call.identity)))
     }
 
     @Sendable func deleteServiceAccount(_ call: AdminCall) async throws -> Response {
@@ -167,18 +167,18 @@ struct AdminController {
 
     @Sendable func rotateSecret(_ call: AdminCall) async throws -> Response {
         let rotated = try await catalog.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
-        return WireJSON.response(status: .ok, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(rotated.account), client_secret: rotated.clientSecret))
+        return try WireJSON.response(status: .ok, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(rotated.account), client_secret: rotated.clientSecret))
     }
 
     // MARK: Users and invites
 
     @Sendable func listUsers(_ call: AdminCall) async throws -> Response {
         let email = call.request.uri.queryParameters["email"].map(String.init)
-        return WireJSON.response(status: .ok, DataListWire(data: try await catalog.users(email: email, for: call.identity).map(UserWire.init)))
+        return try WireJSON.response(status: .ok, DataListWire(data: try await catalog.users(email: email, for: call.identity).map(UserWire.init)))
     }
 
     @Sendable func describeUser(_ call: AdminCall) async throws -> Response {
-        WireJSON.response(status: .ok, UserWire(try await catalog.user(try call.uuid("user_id", notFound: "User"), for: call.identity)))
+        try WireJSON.response(status: .ok, UserWire(try await catalog.user(try call.uuid("user_id", notFound: "User"), for: call.identity)))
     }
 
     /// Removes a member from the organization; a user may remove itself (leave).
@@ -188,17 +188,17 @@ struct AdminController {
     }
 
     @Sendable func listInvites(_ call: AdminCall) async throws -> Response {
-        WireJSON.response(status: .ok, DataListWire(data: try await catalog.invites(for: call.identity).map { InviteWire($0) }))
+        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.invites(for: call.identity).map { InviteWire($0) }))
     }
 
     @Sendable func createInvite(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateInviteRequestWire.self)
         let created = try await catalog.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.identity)
-        return WireJSON.response(status: .created, InviteWire(created.invite, token: created.token))
+        return try WireJSON.response(status: .created, InviteWire(created.invite, token: created.token))
     }
 
     @Sendable func describeInvite(_ call: AdminCall) async throws -> Response {
-        WireJSON.response(status: .ok, InviteWire(try await catalog.invite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)))
+        try WireJSON.response(status: .ok, InviteWire(try await catalog.invite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)))
     }
 
     @Sendable func deleteInvite(_ call: AdminCall) async throws -> Response {
@@ -208,7 +208,7 @@ struct AdminController {
 
     @Sendable func resendInvite(_ call: AdminCall) async throws -> Response {
         let resent = try await catalog.resendInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
-        return WireJSON.response(status: .ok, InviteWire(resent.invite, token: resent.token))
+        return try WireJSON.response(status: .ok, InviteWire(resent.invite, token: resent.token))
     }
 
     // MARK: Role bindings
@@ -237,7 +237,7 @@ struct AdminController {
             throw ConiferError.invalidArgument("principal_id requires principal_type.")
         }
         let bindings = try await catalog.roleBindings(filter, for: call.identity)
-        return WireJSON.response(status: .ok, DataListWire(data: bindings.map(RoleBindingWire.init)))
+        return try WireJSON.response(status: .ok, DataListWire(data: bindings.map(RoleBindingWire.init)))
     }
 
     /// The resource is named in the body, so this route reads the (small) body first; nothing is stored
@@ -256,12 +256,12 @@ struct AdminController {
             principalType: try body.principalType(), principalID: principal, resourceType: try body.resourceType(),
             resourceID: resource, role: body.role, for: call.identity
         )
-        return WireJSON.response(status: .created, RoleBindingWire(binding))
+        return try WireJSON.response(status: .created, RoleBindingWire(binding))
     }
 
     @Sendable func describeRoleBinding(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("role_binding_id", notFound: "Role binding")
-        return WireJSON.response(status: .ok, RoleBindingWire(try await catalog.roleBinding(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, RoleBindingWire(try await catalog.roleBinding(id, for: call.identity)))
     }
 
     @Sendable func deleteRoleBinding(_ call: AdminCall) async throws -> Response {

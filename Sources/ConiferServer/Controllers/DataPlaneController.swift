@@ -99,7 +99,7 @@ struct DataPlaneController {
             records.append(record)
         }
         let result = try await target.store.write(.upsert(namespace: namespace, records: records))
-        return WireJSON.response(status: .ok, UpsertResponseWire(upsertedCount: result.matchedRecords))
+        return try WireJSON.response(status: .ok, UpsertResponseWire(upsertedCount: result.matchedRecords))
     }
 
     @Sendable func query(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
@@ -109,6 +109,11 @@ struct DataPlaneController {
         }
         guard (1...DataLimits.maxTopK).contains(body.topK) else {
             throw ConiferError.invalidArgument("topK must be between 1 and \(DataLimits.maxTopK), got \(body.topK).")
+        }
+        if body.includeValues == true || body.includeMetadata == true, body.topK > DataLimits.maxTopKWithData {
+            throw ConiferError.invalidArgument(
+                "topK must be at most \(DataLimits.maxTopKWithData) when includeValues or includeMetadata is true, got \(body.topK)."
+            )
         }
         let namespace = try Self.namespace(body.namespace)
         let filter = try Self.filter(body.filter, required: false)
@@ -122,7 +127,7 @@ struct DataPlaneController {
             }
             try DataLimits.validateID(id)
             guard let stored = state.record(namespace: namespace, id: id) else {
-                return WireJSON.response(status: .ok, QueryResponseWire(matches: [], namespace: body.namespace ?? "", usage: UsageWire(readUnits: 1)))
+                return try WireJSON.response(status: .ok, QueryResponseWire(matches: [], namespace: body.namespace ?? "", usage: UsageWire(readUnits: 1)))
             }
             vector = stored.values.isEmpty ? nil : stored.values
             sparse = definition.vectorType == .sparse ? stored.sparse : nil
@@ -151,7 +156,7 @@ struct DataPlaneController {
                 VectorOutWire($0.record, score: result.score, includeValues: body.includeValues ?? false, includeMetadata: body.includeMetadata ?? false)
             }
         }
-        return WireJSON.response(status: .ok, QueryResponseWire(matches: matches, namespace: body.namespace ?? "", usage: UsageWire(readUnits: 1)))
+        return try WireJSON.response(status: .ok, QueryResponseWire(matches: matches, namespace: body.namespace ?? "", usage: UsageWire(readUnits: 1)))
     }
 
     @Sendable func fetch(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
@@ -168,7 +173,7 @@ struct DataPlaneController {
         for id in ids {
             if let record = state.record(namespace: namespace, id: id) { vectors[id] = VectorOutWire(record) }
         }
-        return WireJSON.response(status: .ok, FetchResponseWire(vectors: vectors, namespace: rawNamespace ?? "", usage: UsageWire(readUnits: 1)))
+        return try WireJSON.response(status: .ok, FetchResponseWire(vectors: vectors, namespace: rawNamespace ?? "", usage: UsageWire(readUnits: 1)))
     }
 
     @Sendable func fetchByMetadata(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
@@ -186,7 +191,7 @@ struct DataPlaneController {
         let page = PageToken.page(matching, after: after, limit: limit)
         var vectors: [String: VectorOutWire] = [:]
         for id in page.keys { vectors[id] = records[id].map { VectorOutWire($0.record) } }
-        return WireJSON.response(status: .ok, FetchResponseWire(
+        return try WireJSON.response(status: .ok, FetchResponseWire(
             vectors: vectors, namespace: body.namespace ?? "", usage: UsageWire(readUnits: 1), pagination: page.next.map(PaginationWire.init)
         ))
     }
@@ -206,7 +211,7 @@ struct DataPlaneController {
             let result = try await target.store.write(
                 .updateByFilter(namespace: namespace, filter: filter, setMetadata: setMetadata, dryRun: body.dryRun ?? false)
             )
-            return WireJSON.response(status: .ok, UpdateResponseWire(matchedRecords: result.matchedRecords))
+            return try WireJSON.response(status: .ok, UpdateResponseWire(matchedRecords: result.matchedRecords))
         }
         guard let id = body.id else { throw ConiferError.invalidArgument("An update needs an id or a filter.") }
         try DataLimits.validateID(id)
@@ -223,7 +228,7 @@ struct DataPlaneController {
             throw ConiferError.invalidArgument("A sparse index needs non-empty sparse values.")
         }
         _ = try await target.store.write(.updateByID(namespace: namespace, id: id, values: body.values, sparse: sparse, setMetadata: setMetadata))
-        return WireJSON.response(status: .ok, EmptyWire())
+        return try WireJSON.response(status: .ok, EmptyWire())
     }
 
     @Sendable func delete(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
@@ -246,7 +251,7 @@ struct DataPlaneController {
             request = .deleteByFilter(namespace: namespace, filter: try Self.filter(body.filter, required: true))
         }
         _ = try await target.store.write(request)
-        return WireJSON.response(status: .ok, EmptyWire())
+        return try WireJSON.response(status: .ok, EmptyWire())
     }
 
     @Sendable func list(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
@@ -259,7 +264,7 @@ struct DataPlaneController {
         let state = try await target.store.snapshot()
         let ids = (state.namespaces[namespace]?.records.keys.filter { $0.hasPrefix(prefix) } ?? []).sorted()
         let page = PageToken.page(ids, after: after, limit: limit)
-        return WireJSON.response(status: .ok, ListResponseWire(
+        return try WireJSON.response(status: .ok, ListResponseWire(
             vectors: page.keys.map { .init(id: $0) }, pagination: page.next.map(PaginationWire.init),
             namespace: rawNamespace ?? "", usage: UsageWire(readUnits: 1)
         ))
@@ -277,7 +282,7 @@ struct DataPlaneController {
             namespaces[name] = .init(vectorCount: count)
         }
         let definition = target.definition
-        return WireJSON.response(status: .ok, StatsResponseWire(
+        return try WireJSON.response(status: .ok, StatsResponseWire(
             namespaces: namespaces, dimension: definition.dimension, indexFullness: 0,
             totalVectorCount: namespaces.values.reduce(0) { $0 + $1.vectorCount },
             metric: definition.metric.rawValue, vectorType: definition.vectorType.rawValue
@@ -308,7 +313,7 @@ struct DataPlaneController {
         let descriptions = page.keys.map { name in
             NamespaceDescriptionWire(name: name, record_count: String(state.namespaces[Self.storedName(name)]?.records.count ?? 0))
         }
-        return WireJSON.response(status: .ok, NamespaceListWire(namespaces: descriptions, pagination: page.next.map(PaginationWire.init), total_count: names.count))
+        return try WireJSON.response(status: .ok, NamespaceListWire(namespaces: descriptions, pagination: page.next.map(PaginationWire.init), total_count: names.count))
     }
 
     func createNamespace(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
@@ -318,7 +323,7 @@ struct DataPlaneController {
         }
         try DataLimits.validateNamespace(body.name)
         _ = try await target.store.write(.createNamespace(body.name))
-        return WireJSON.response(status: .created, NamespaceDescriptionWire(name: body.name, record_count: "0"))
+        return try WireJSON.response(status: .created, NamespaceDescriptionWire(name: body.name, record_count: "0"))
     }
 
     func describeNamespace(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
@@ -326,13 +331,13 @@ struct DataPlaneController {
         guard let namespace = try await target.store.snapshot().namespaces[name] else {
             throw ConiferError.notFound("Namespace \(Self.displayName(name)) not found.")
         }
-        return WireJSON.response(status: .ok, NamespaceDescriptionWire(name: Self.displayName(name), record_count: String(namespace.records.count)))
+        return try WireJSON.response(status: .ok, NamespaceDescriptionWire(name: Self.displayName(name), record_count: String(namespace.records.count)))
     }
 
     func deleteNamespace(_ call: AuthorizedCall, _ target: Target) async throws -> Response {
         let name = try Self.namespace(try call.parameter("namespace"))
         _ = try await target.store.write(.deleteNamespace(name))
-        return WireJSON.response(status: .ok, EmptyWire())
+        return try WireJSON.response(status: .ok, EmptyWire())
     }
 
     // MARK: Helpers

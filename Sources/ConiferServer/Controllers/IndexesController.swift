@@ -19,7 +19,7 @@ struct IndexesController {
 
     @Sendable func list(_ call: AuthorizedCall) async throws -> Response {
         let indexes = try await catalog.listIndexes(for: call.principal)
-        return WireJSON.response(status: .ok, IndexListWire(indexes: indexes.map { model($0, call.version) }))
+        return try WireJSON.response(status: .ok, IndexListWire(indexes: indexes.map { model($0, call.version) }))
     }
 
     @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
@@ -31,12 +31,12 @@ struct IndexesController {
             creation = try await call.decode(CreateIndexRequest2026.self, allowedKeys: CreateIndexRequest2026.allowedKeys).domain()
         }
         let definition = try await catalog.createIndex(creation, for: call.principal)
-        return WireJSON.response(status: .created, model(definition, call.version))
+        return try WireJSON.response(status: .created, model(definition, call.version))
     }
 
     @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
         let definition = try await catalog.index(named: try call.parameter("index_name"), for: call.principal, as: .indexesRead)
-        return WireJSON.response(status: .ok, model(definition, call.version))
+        return try WireJSON.response(status: .ok, model(definition, call.version))
     }
 
     @Sendable func configure(_ call: AuthorizedCall) async throws -> Response {
@@ -52,7 +52,7 @@ struct IndexesController {
             status = .ok
         }
         let definition = try await catalog.configureIndex(named: name, change, for: call.principal)
-        return WireJSON.response(status: status, model(definition, call.version))
+        return try WireJSON.response(status: status, model(definition, call.version))
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {

@@ -3,14 +3,18 @@ import ConiferCore
 import Foundation
 import Hummingbird
 
-/// `POST /oauth/token`: the OAuth client-credentials grant for service accounts, with a JSON or form body.
-/// Answers in OAuth's own error shape.
+/// `POST /oauth/token`: the OAuth client-credentials and password grants, with a JSON or form body, and
+/// `POST /oauth/accept-invite`. Answers in OAuth's own error shape.
+///
+/// Failed sign-ins are throttled per account and per source address before any secret is checked
+/// (429 with `Retry-After`), and each one is logged without the secret.
 struct OAuthController {
     let catalog: any Catalog & AdminCatalog
     let tokens: TokenService
+    let throttle: LoginThrottle
 
     func register(in routes: RouteTable) {
-        routes.open(.post, "/oauth/token") { request, _ in try await token(request) }
+        routes.open(.post, "/oauth/token") { request, context in try await token(request, context) }
         routes.open(.post, "/oauth/accept-invite") { request, _ in try await acceptInvite(request) }
     }
 
@@ -18,10 +22,10 @@ struct OAuthController {
     func acceptInvite(_ request: Request) async throws -> Response {
         let body = try await RouteTable.decode(AcceptInviteRequestWire.self, from: request, limit: 64 * 1024, allowedKeys: nil)
         let user = try await catalog.acceptInvite(token: body.token, password: body.password, name: body.name)
-        return WireJSON.response(status: .ok, UserWire(user))
+        return try WireJSON.response(status: .ok, UserWire(user))
     }
 
-    func token(_ request: Request) async throws -> Response {
+    func token(_ request: Request, _ context: ConiferRequestContext) async throws -> Response {
         var request = request
         let body = try await request.collectBody(upTo: 64 * 1024)
         let text = String(buffer: body)
@@ -33,33 +37,50 @@ struct OAuthController {
                 form = try JSONDecoder().decode(TokenRequestWire.self, from: Data(text.utf8))
             }
         } catch {
-            return Self.error(.badRequest, "invalid_request", "The token request is not valid JSON or form data.")
+            return try Self.error(.badRequest, "invalid_request", "The token request is not valid JSON or form data.")
         }
         if let audience = form.audience, audience != TokenService.audience {
-            return Self.error(.forbidden, "access_denied", "Unknown audience.")
+            return try Self.error(.forbidden, "access_denied", "Unknown audience.")
         }
-        let subject: Identity.Kind
-        let generation: Int
+        let account: String
         switch form.grant_type {
-        case "client_credentials":
-            guard let clientID = form.client_id, let secret = form.client_secret,
-                  let account = try await catalog.authenticateServiceAccount(clientID: clientID, clientSecret: secret)
-            else { return Self.error(.unauthorized, "access_denied", "Unauthorized") }
-            (subject, generation) = (.serviceAccount(account.id), account.generation)
-        case "password":
-            guard let email = form.username, let password = form.password,
-                  let user = try await catalog.authenticateUser(email: email, password: password),
-                  try await catalog.identity(user: user.id, generation: user.generation) != nil
-            else { return Self.error(.unauthorized, "access_denied", "Unauthorized") }
-            (subject, generation) = (.user(user.id), user.generation)
-        default:
-            return Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials or password.")
+        case "client_credentials": account = "client:" + (form.client_id ?? "")
+        case "password": account = "user:" + (form.username ?? "")
+        default: return try Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials or password.")
         }
+        let source = context.sourceAddress
+        if let wait = throttle.retryAfter(account: account, source: source) {
+            context.logger.notice("sign-in throttled", metadata: ["account": "\(account.prefix(200))", "source": "\(source)"])
+            var response = try Self.error(.tooManyRequests, "slow_down", "Too many failed sign-ins; retry after \(wait) seconds.")
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
+        guard let (subject, generation) = try await authenticate(form) else {
+            throttle.recordFailure(account: account, source: source)
+            context.logger.notice("failed sign-in", metadata: ["grant": "\(form.grant_type ?? "")", "account": "\(account.prefix(200))", "source": "\(source)"])
+            return try Self.error(.unauthorized, "access_denied", "Unauthorized")
+        }
+        throttle.recordSuccess(account: account)
         let token = try await tokens.issue(for: subject, generation: generation)
-        return WireJSON.response(status: .ok, TokenResponseWire(access_token: token, expires_in: Int(TokenService.lifetime)))
+        return try WireJSON.response(status: .ok, TokenResponseWire(access_token: token, expires_in: Int(TokenService.lifetime)))
     }
 
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ description: String) -> Response {
-        WireJSON.response(status: status, OAuthErrorWire(error: code, error_description: description))
+    /// The subject a grant's credentials prove, or nil when they prove nothing.
+    private func authenticate(_ form: TokenRequestWire) async throws -> (Identity.Kind, Int)? {
+        if form.grant_type == "client_credentials" {
+            guard let clientID = form.client_id, let secret = form.client_secret,
+                  let account = try await catalog.authenticateServiceAccount(clientID: clientID, clientSecret: secret)
+            else { return nil }
+            return (.serviceAccount(account.id), account.generation)
+        }
+        guard let email = form.username, let password = form.password,
+              let user = try await catalog.authenticateUser(email: email, password: password),
+              try await catalog.identity(user: user.id, generation: user.generation) != nil
+        else { return nil }
+        return (.user(user.id), user.generation)
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ description: String) throws -> Response {
+        try WireJSON.response(status: status, OAuthErrorWire(error: code, error_description: description))
     }
 }

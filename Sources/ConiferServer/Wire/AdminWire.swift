@@ -84,23 +84,31 @@ struct DataListWire<Item: Encodable>: Encodable {
     var data: [Item]
 }
 
-struct CreateProjectRequestWire: Decodable {
+struct CreateProjectRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek"]
+
     var name: String
     var max_pods: Int?
     var force_encryption_with_cmek: Bool?
 }
 
-struct UpdateProjectRequestWire: Decodable {
+struct UpdateProjectRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek"]
+
     var name: String?
     var max_pods: Int?
     var force_encryption_with_cmek: Bool?
 }
 
-struct NameRequestWire: Decodable {
+struct NameRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["name"]
+
     var name: String?
 }
 
-struct APIKeyRequestWire: Decodable {
+struct APIKeyRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["name", "roles"]
+
     var name: String?
     var roles: [String]?
 
@@ -117,7 +125,9 @@ struct APIKeyRequestWire: Decodable {
     }
 }
 
-struct CreateServiceAccountRequestWire: Decodable {
+struct CreateServiceAccountRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["name", "role_bindings"]
+
     struct Binding: Decodable {
         var resource_type: String
         var resource_id: String?
@@ -202,7 +212,9 @@ struct InviteBindingWire: Codable {
     var role: String
 }
 
-struct CreateInviteRequestWire: Decodable {
+struct CreateInviteRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["email", "role_bindings"]
+
     var email: String
     var role_bindings: [InviteBindingWire]
 
@@ -255,7 +267,9 @@ struct RoleBindingWire: Encodable {
     }
 }
 
-struct CreateRoleBindingRequestWire: Decodable {
+struct CreateRoleBindingRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["principal_type", "principal_id", "resource_type", "resource_id", "role"]
+
     var principal_type: String
     var principal_id: String
     var resource_type: String
@@ -275,4 +289,10 @@ struct CreateRoleBindingRequestWire: Decodable {
         }
         return type
     }
+}
+
+/// A JSON body of the Admin API. Its top-level fields are listed so that an unknown one is refused with
+/// 400 instead of silently ignored (a misspelt `organization_role` must not quietly create an OrgMember).
+protocol AdminRequestWire: Decodable {
+    static var fields: Set<String> { get }
 }

@@ -107,15 +107,21 @@ struct ConfigureIndexRequest2026: Decodable {
         var pod_type: String?
     }
 
-    static let allowedKeys: Set<String> = ["deployment", "schema", "read_capacity", "tags", "deletion_protection"]
+    static let allowedKeys: Set<String> = ["deployment", "schema", "read_capacity", "tags", "deletion_protection", "name", "dimension", "metric", "vector_type"]
 
     var deployment: DeploymentPatch?
     var schema: [String: [String: [String: String]]]?
     var read_capacity: ReadCapacityRequest?
     var tags: [String: String]?
     var deletion_protection: String?
+    /// Fields fixed at creation: sent here they are refused with 400, as Pinecone does.
+    var name: JSONValue?
+    var dimension: JSONValue?
+    var metric: JSONValue?
+    var vector_type: JSONValue?
 
     func domain() throws(ConiferError) -> IndexConfiguration {
+        try ImmutableIndexFields.reject(["name": name, "dimension": dimension, "metric": metric, "vector_type": vector_type])
         if schema != nil {
             throw .invalidArgument("Integrated embedding is not available in Conifer; the schema of a vectors-API index cannot be configured.")
         }
@@ -187,4 +193,13 @@ struct FieldName: CodingKey {
     init(_ name: String) { stringValue = name }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
+}
+
+/// Index settings that cannot change after creation.
+enum ImmutableIndexFields {
+    static func reject(_ fields: [String: JSONValue?]) throws(ConiferError) {
+        if let field = fields.filter({ $0.value != nil }).keys.sorted().first {
+            throw .invalidArgument("The index's \(field) cannot be changed after it is created; create a new index instead.")
+        }
+    }
 }

@@ -93,8 +93,14 @@ struct LegacyConfigureIndexRequest: Decodable {
     var deletion_protection: String?
     var tags: [String: String]?
     var embed: [String: String]?
+    /// Fields fixed at creation: sent here they are refused, never silently ignored.
+    var name: JSONValue?
+    var dimension: JSONValue?
+    var metric: JSONValue?
+    var vector_type: JSONValue?
 
     func domain() throws(ConiferError) -> IndexConfiguration {
+        try ImmutableIndexFields.reject(["name": name, "dimension": dimension, "metric": metric, "vector_type": vector_type])
         if embed != nil {
             throw .invalidArgument("Integrated embedding is not available in Conifer; embed cannot be configured.")
         }

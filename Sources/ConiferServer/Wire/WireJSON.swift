@@ -4,12 +4,17 @@ import Hummingbird
 
 /// JSON in and out of the wire types, with Pinecone's error semantics for bodies that do not decode.
 enum WireJSON {
-    static func encode(_ value: some Encodable) -> Data {
+    /// Encodes a wire value. A value JSON cannot carry (a non-finite number) is a server fault: it throws an
+    /// internal error, which the error middleware logs and answers with a 500, never a 200 with an empty body.
+    static func encode(_ value: some Encodable) throws(ConiferError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        // Encoding our own wire structs cannot fail; an empty object is the safe fallback if it ever did.
-        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+        do {
+            return try encoder.encode(value)
+        } catch {
+            throw ConiferError(.internalError, "could not encode \(type(of: value)) as JSON: \(error)")
+        }
     }
 
     static func response(status: HTTPResponse.Status, body: Data) -> Response {
@@ -18,8 +23,8 @@ enum WireJSON {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static func response(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        response(status: status, body: encode(value))
+    static func response(status: HTTPResponse.Status, _ value: some Encodable) throws(ConiferError) -> Response {
+        response(status: status, body: try encode(value))
     }
 
     static func empty(status: HTTPResponse.Status) -> Response {
@@ -48,10 +53,10 @@ enum WireJSON {
     }
 
     /// Top-level keys of a JSON object body, for requests whose schema forbids unknown properties.
-    static func rejectUnknownKeys(in data: Data, allowed: Set<String>) throws(ConiferError) {
+    static func rejectUnknownKeys(in data: Data, allowed: Set<String>, code: ConiferError.Code = .unprocessableEntity) throws(ConiferError) {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
         if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
-            throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: unknown field `\(unknown.prefix(64))`")
+            throw ConiferError(code, "Failed to deserialize the JSON body into the target type: unknown field `\(unknown.prefix(64))`")
         }
     }
 

@@ -1,0 +1,33 @@
+import ConiferCore
+import Foundation
+
+/// The data directory holds the catalog (secret hashes), the token signing key and the index data, so it
+/// and the catalog files are owner-only (0700 / 0600), whatever the umask or an earlier version left.
+enum DataDirectory {
+    static let catalogFiles = ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"]
+
+    /// Creates the directory if needed, refuses one owned by another user, and tightens permissions.
+    /// The catalog file is created empty with mode 0600 before SQLite opens it, because SQLite gives its
+    /// `-wal` and `-shm` files the mode of the database file.
+    static func prepare(_ directory: URL) throws {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let owner = (try fileManager.attributesOfItem(atPath: directory.path)[.ownerAccountID] as? NSNumber)?.uint32Value
+        guard owner == getuid() else {
+            throw ConiferError.invalidArgument("The data directory \(directory.path) belongs to another user; refusing to use it.")
+        }
+        try fileManager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        let catalog = directory.appendingPathComponent(catalogFiles[0]).path
+        if !fileManager.fileExists(atPath: catalog) {
+            guard fileManager.createFile(atPath: catalog, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw ConiferError.invalidArgument("Cannot create the catalog in \(directory.path).")
+            }
+        }
+        for name in catalogFiles {
+            let path = directory.appendingPathComponent(name).path
+            if fileManager.fileExists(atPath: path) {
+                try fileManager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            }
+        }
+    }
+}
