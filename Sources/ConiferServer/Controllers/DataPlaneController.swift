@@ -14,6 +14,8 @@ struct DataPlaneController {
     let catalog: any Catalog
     let registry: StoreRegistry
     let maxRequestBytes: Int
+    /// Where namespace scans run, off the request threads.
+    let scans = ScanThreads()
 
     static let prefix = "/data/:project_id/:index_name"
 
@@ -145,11 +147,9 @@ struct DataPlaneController {
                 throw ConiferError.invalidArgument("A query on a sparse index needs a non-empty sparseVector (or an id).")
             }
         }
-        let results = ExactSearch.search(
-            state.namespaces[namespace],
-            query: SearchQuery(vector: vector, sparse: sparse, topK: body.topK, filter: filter),
-            metric: definition.metric
-        )
+        let namespaceState = state.namespaces[namespace]
+        let search = SearchQuery(vector: vector, sparse: sparse, topK: body.topK, filter: filter)
+        let results = await scans.run { ExactSearch.search(namespaceState, query: search, metric: definition.metric) }
         let records = state.namespaces[namespace]?.records
         let matches = results.compactMap { result in
             records?[result.id].map {
@@ -187,7 +187,7 @@ struct DataPlaneController {
         let after = try PageToken.parse(body.paginationToken)
         let state = try await target.store.snapshot()
         let records = state.namespaces[namespace]?.records ?? [:]
-        let matching = records.filter { filter.matches($0.value.record.metadata) }.keys.sorted()
+        let matching = await scans.run { records.filter { filter.matches($0.value.record.metadata) }.keys.sorted() }
         let page = PageToken.page(matching, after: after, limit: limit)
         var vectors: [String: VectorOutWire] = [:]
         for id in page.keys { vectors[id] = records[id].map { VectorOutWire($0.record) } }
