@@ -64,9 +64,7 @@ extension SQLiteCatalog {
                 guard let parsed = ProjectRole(rawValue: role) else {
                     throw ConiferError.invalidArgument("'\(role.prefix(64))' is not a project role.")
                 }
-                guard parsed.permissions.isSubset(of: identity.permissions(inProject: project)) else {
-                    throw ConiferError.permissionDenied("A principal can only grant roles whose permissions it holds itself.")
-                }
+                try Self.requireGrantable(parsed, identity: identity, project: project)
                 resource = row.id
             }
             // No rebinding of a principal with more rights than the caller, in the binding's scope.
@@ -116,6 +114,13 @@ extension SQLiteCatalog {
         guard let target = try Self.identity(db, principalType: principalType, principalID: principalID) else { return }
         let project = resourceType == "project" ? UUID(uuidString: resourceID) : nil
         try identity.requireCovers(target, inProject: project, "that principal")
+    }
+
+    /// No escalation in a project: a role may only be granted by a principal holding its permissions there.
+    static func requireGrantable(_ role: ProjectRole, identity: Identity, project: UUID) throws(ConiferError) {
+        guard role.permissions.isSubset(of: identity.permissions(inProject: project)) else {
+            throw .permissionDenied("A principal can only grant roles whose permissions it holds itself.")
+        }
     }
 
     /// Refuses a change that would leave the organization without an owner.

@@ -112,9 +112,7 @@ extension SQLiteCatalog {
                         throw ConiferError.invalidArgument("A project binding needs resource_id and a project role.")
                     }
                     _ = try Self.visibleProject(db, project, identity, needs: .membersWrite)
-                    guard role.permissions.isSubset(of: identity.permissions(inProject: project)) else {
-                        throw ConiferError.permissionDenied("A principal can only grant roles whose permissions it holds itself.")
-                    }
+                    try Self.requireGrantable(role, identity: identity, project: project)
                     bindings.append(binding)
                 }
             }
@@ -225,13 +223,12 @@ extension SQLiteCatalog {
         if acting {
             for binding in row.roleBindings {
                 switch binding.resourceType {
+                // An unreadable role counts as the highest, so only an owner may touch such an invite.
                 case .organization:
                     try requireGrantable(OrganizationRole(rawValue: binding.role) ?? .owner, identity: identity)
                 case .project:
-                    let granted = ProjectRole(rawValue: binding.role)?.permissions ?? Set(Permission.allCases)
-                    guard let project = binding.resourceID, granted.isSubset(of: identity.permissions(inProject: project)) else {
-                        throw ConiferError.permissionDenied("The caller may not act on this invite: it carries roles the caller does not hold.")
-                    }
+                    guard let project = binding.resourceID else { throw ConiferError.permissionDenied("This invite carries a project role without a project.") }
+                    try requireGrantable(ProjectRole(rawValue: binding.role) ?? .owner, identity: identity, project: project)
                 }
             }
         }

@@ -31,9 +31,9 @@ public indirect enum MetadataFilter: Sendable, Equatable {
     /// Parses a filter object. Errors name the offending operator or field.
     ///
     /// A filter is bounded before it is evaluated (SECURITY.md rule 10): at most `DataLimits.maxFilterClauses`
-    /// clauses (each operator on a field, and each member of an `$and`/`$or`) and `DataLimits.maxFilterValues`
-    /// operand values in all,
-    /// nested at most `DataLimits.maxFilterDepth` levels, so evaluating it costs a bounded amount per record.
+    /// clauses (each operator on a field, and each member of an `$and`/`$or`), `DataLimits.maxFilterValues`
+    /// operand values in all, nested at most `DataLimits.maxFilterDepth` levels, so evaluating it costs a
+    /// bounded amount per record.
     public static func parse(_ json: JSONValue) throws(ConiferError) -> MetadataFilter {
         var budget = Budget()
         return try parse(json, depth: 0, budget: &budget)

@@ -5,16 +5,18 @@ import Foundation
 /// The operator's explicit acceptance of data loss in a damaged index (`conifer repair`), run with the
 /// server stopped.
 ///
-/// Keeps everything readable before the first damaged file, moves the damaged file and every log file
-/// after it into `damaged-<time>/` in the index directory (nothing is deleted), and writes a new segment
-/// and manifest at the highest sequence number any file carried, so that no sequence number is ever
-/// used twice.
+/// Keeps everything readable before the first damaged file, keeps the damaged file and every log file
+/// after it in `damaged-<time>/` in the index directory (nothing is deleted), and installs the kept state
+/// as a segment at the highest sequence number any file carried, so that no sequence number is ever used
+/// twice. Safe to interrupt: the damaged files are hard-linked aside before the new manifest is written,
+/// and only removed from their places after it, so a killed repair leaves either the damaged index (run
+/// it again) or the repaired one — never a shortened log whose next write would reuse a sequence number.
 public enum IndexRepair {
     public struct Report: Sendable, Equatable {
         /// The first damaged file (relative to the index directory) and why, or nil when nothing was wrong.
         public var damagedFile: String?
         public var reason: String?
-        /// Files moved aside, relative to the index directory.
+        /// Files set aside, relative to the index directory.
         public var movedFiles: [String]
         /// Records the repaired index holds.
         public var keptRecords: Int
@@ -23,7 +25,8 @@ public enum IndexRepair {
     }
 
     public static func run(directory: URL, now: Date = Date()) throws -> Report {
-        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("wal").path) else {
+        let fileManager = FileManager.default
+        guard fileManager.fileExists(atPath: directory.appendingPathComponent("wal").path) else {
             throw ConiferError.notFound("No index files at \(directory.path).")
         }
         let scan = try Recovery.scan(directory: directory)
@@ -32,34 +35,20 @@ public enum IndexRepair {
         }
         let stamp = ISO8601DateFormatter().string(from: now).replacingOccurrences(of: ":", with: "")
         let aside = directory.appendingPathComponent("damaged-\(stamp)")
-        try FileManager.default.createDirectory(at: aside, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fileManager.createDirectory(at: aside, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var damaged = scan.unreadLogs.map { "wal/\(WriteLog.fileName($0))" }
+        if let segment = scan.damagedSegment { damaged.insert("segments/\(segment)", at: 0) }
+        if damage.file == "manifest" { damaged.insert("manifest", at: 0) }
         var moved: [String] = []
-        func moveAside(_ relative: String) throws {
-            let source = directory.appendingPathComponent(relative)
-            guard FileManager.default.fileExists(atPath: source.path) else { return }
-            try FileManager.default.moveItem(at: source, to: aside.appendingPathComponent(relative.replacingOccurrences(of: "/", with: "-")))
+        for relative in damaged where fileManager.fileExists(atPath: directory.appendingPathComponent(relative).path) {
+            let copy = aside.appendingPathComponent(relative.replacingOccurrences(of: "/", with: "-"))
+            try fileManager.linkItem(at: directory.appendingPathComponent(relative), to: copy)
             moved.append(relative)
         }
-        if let segment = scan.damagedSegment { try moveAside("segments/\(segment)") }
-        if damage.file == "manifest" { try moveAside("manifest") }
-        for sequence in scan.unreadLogs { try moveAside("wal/\(WriteLog.fileName(sequence))") }
-
-        // The kept state becomes one segment at the highest sequence seen; the log files it folds go.
-        let sequence = scan.highestSequence
-        let segments = directory.appendingPathComponent("segments")
-        let name = SegmentFile.fileName(sequence)
-        try DurableFile.write(SegmentFile.encode(scan.state, sequence: sequence), to: segments.appendingPathComponent(name))
-        try DurableFile.write(Array(try JSONEncoder().encode(Manifest(segment: name, sequence: sequence))), to: directory.appendingPathComponent("manifest"))
-        for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
-            try FileManager.default.removeItem(at: segments.appendingPathComponent(old))
-        }
-        let log = WriteLog(directory: directory.appendingPathComponent("wal"))
-        for folded in try log.sequences() where folded <= sequence {
-            try FileManager.default.removeItem(at: log.url(for: folded))
-        }
-        try DurableFile.syncDirectory(log.directory)
-        try DurableFile.syncDirectory(segments)
         try DurableFile.syncDirectory(aside)
+        // Replaces the manifest and removes the originals: every log file is at or below the new sequence.
+        let sequence = scan.highestSequence
+        try SegmentFile.install(scan.state, sequence: sequence, directory: directory, folding: try WriteLog(directory: directory.appendingPathComponent("wal")).sequences())
         return Report(
             damagedFile: damage.file, reason: damage.reason, movedFiles: moved,
             keptRecords: scan.state.totalRecordCount, nextSequence: sequence + 1

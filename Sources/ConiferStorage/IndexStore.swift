@@ -40,7 +40,7 @@ public actor IndexStore {
 
     /// Opens the store in `directory`, creating it if needed and recovering whatever is there.
     public static func open(indexID: UUID, directory: URL, policy: CompactionPolicy = .init(), logger: Logger) async throws -> IndexStore {
-        let recovered = try await Recovery.run(directory: directory, logger: logger)
+        let recovered = try await Recovery.run(directory: directory)
         return IndexStore(indexID: indexID, directory: directory, policy: policy, logger: logger, recovered: recovered)
     }
 
@@ -182,7 +182,7 @@ public actor IndexStore {
         let purging = deletedDataPending
         deletedDataPending = false
         do {
-            try await Self.writeSegment(snapshot, sequence: sequence, directory: directory, log: log, folded: folded)
+            try await Self.writeSegment(snapshot, sequence: sequence, directory: directory, folded: folded)
         } catch {
             deletedDataPending = deletedDataPending || purging
             throw error
@@ -192,20 +192,8 @@ public actor IndexStore {
     }
 
     @concurrent
-    private static func writeSegment(_ state: IndexState, sequence: UInt64, directory: URL, log: WriteLog, folded: [UInt64]) async throws {
-        let segments = directory.appendingPathComponent("segments")
-        let name = SegmentFile.fileName(sequence)
-        try DurableFile.write(SegmentFile.encode(state, sequence: sequence), to: segments.appendingPathComponent(name))
-        let manifest = Manifest(segment: name, sequence: sequence)
-        try DurableFile.write(Array(try JSONEncoder().encode(manifest)), to: directory.appendingPathComponent("manifest"))
-        // The manifest now points past these files; removing them is only tidying up.
-        for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
-            try? FileManager.default.removeItem(at: segments.appendingPathComponent(old))
-        }
-        for sequence in folded {
-            try? FileManager.default.removeItem(at: log.url(for: sequence))
-        }
-        try DurableFile.syncDirectory(log.directory)
+    private static func writeSegment(_ state: IndexState, sequence: UInt64, directory: URL, folded: [UInt64]) async throws {
+        try SegmentFile.install(state, sequence: sequence, directory: directory, folding: folded)
     }
 
     // MARK: Lifecycle

@@ -1,7 +1,6 @@
 import ConiferCore
 import ConiferIndex
 import Foundation
-import Logging
 
 /// Rebuilds an index's state from its directory: manifest → segment → every log file after the segment's
 /// sequence, in order.
@@ -34,7 +33,7 @@ enum Recovery {
     }
 
     @concurrent
-    static func run(directory: URL, logger: Logger) async throws -> Result {
+    static func run(directory: URL) async throws -> Result {
         let scan = try scan(directory: directory)
         if let damage = scan.damage {
             throw IndexCorruption(file: damage.file, reason: damage.reason)

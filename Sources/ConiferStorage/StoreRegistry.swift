@@ -11,7 +11,7 @@ public actor StoreRegistry {
     let logger: Logger
     private var stores: [UUID: Task<IndexStore, any Error>] = [:]
     /// Indexes whose files failed an integrity check; they refuse service until repaired and restarted.
-    private var corrupt: [UUID: IndexCorruption] = [:]
+    private var corrupt: Set<UUID> = []
 
     public init(root: URL, policy: CompactionPolicy = .init(), logger: Logger) {
         self.root = root
@@ -22,7 +22,7 @@ public actor StoreRegistry {
     /// The store of an index, recovering it from disk the first time. A damaged index answers 503 with a
     /// message for the operator, and is logged once at `critical`.
     public func store(for indexID: UUID) async throws -> IndexStore {
-        if corrupt[indexID] != nil { throw Self.refusal }
+        if corrupt.contains(indexID) { throw Self.refusal }
         if let opening = stores[indexID] {
             return try await opening.value
         }
@@ -35,7 +35,7 @@ public actor StoreRegistry {
             return try await opening.value
         } catch let damage as IndexCorruption {
             stores[indexID] = nil
-            if corrupt.updateValue(damage, forKey: indexID) == nil {
+            if corrupt.insert(indexID).inserted {
                 logger.critical(
                     "index files failed an integrity check; the index refuses service. Acknowledged writes after the damaged file exist only in the files set aside by a repair. Stop the server and run `conifer repair --data-dir <dir> --index \(indexID.uuidString.lowercased())` to accept the loss.",
                     metadata: ["index": "\(indexID)", "directory": "\(directory.path)", "file": "\(damage.file)", "error": "\(damage.reason)"]
@@ -54,7 +54,7 @@ public actor StoreRegistry {
 
     /// Stops serving an index at once and removes its files.
     public func drop(indexID: UUID) async {
-        corrupt[indexID] = nil
+        corrupt.remove(indexID)
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
         }

@@ -142,6 +142,25 @@ struct SegmentFile {
         return writer.bytes
     }
 
+    /// Makes `state` the index's durable base as of `sequence`: writes the segment, atomically replaces the
+    /// manifest, then removes the other segments and the log files listed in `folded` (the manifest already
+    /// points past them, so removing them is only tidying up). Compaction and repair both end here.
+    static func install(_ state: IndexState, sequence: UInt64, directory: URL, folding folded: [UInt64]) throws {
+        let segments = directory.appendingPathComponent("segments")
+        let name = fileName(sequence)
+        try DurableFile.write(encode(state, sequence: sequence), to: segments.appendingPathComponent(name))
+        try DurableFile.write(Array(try JSONEncoder().encode(Manifest(segment: name, sequence: sequence))), to: directory.appendingPathComponent("manifest"))
+        for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
+            try? FileManager.default.removeItem(at: segments.appendingPathComponent(old))
+        }
+        let log = WriteLog(directory: directory.appendingPathComponent("wal"))
+        for sequence in folded {
+            try? FileManager.default.removeItem(at: log.url(for: sequence))
+        }
+        try DurableFile.syncDirectory(log.directory)
+        try DurableFile.syncDirectory(segments)
+    }
+
     static func decode(_ bytes: [UInt8]) throws -> (state: IndexState, sequence: UInt64) {
         guard bytes.count >= magic.count + SHA256.byteCount, Array(bytes[0..<magic.count]) == magic else {
             throw StorageCorruption("not a segment file")

@@ -133,18 +133,19 @@ import Testing
     }
 
     @Test func clausesAreCountedAcrossTheWholeFilter() throws {
-        let half = DataLimits.maxFilterClauses / 2
+        let half = 500  // the documented limit: 1,000 clauses
         let atLimit = (0..<half).map { #"{"n":\#($0)}"# }.joined(separator: ",")
         #expect(throws: Never.self) { try MetadataFilter.parse(try Self.json(#"{"$or":[\#(atLimit)]}"#)) }
         let over = (0...half).map { #"{"n":\#($0)}"# }.joined(separator: ",")
         #expect(throws: ConiferError.self) { try MetadataFilter.parse(try Self.json(#"{"$or":[\#(over)]}"#)) }
         // Operators on one field count one clause each; empty members count too.
-        let operators = (0..<DataLimits.maxFilterClauses + 1).map { _ in "{}" }.joined(separator: ",")
+        let operators = (0..<1001).map { _ in "{}" }.joined(separator: ",")
         #expect(throws: ConiferError.self) { try MetadataFilter.parse(try Self.json(#"{"$and":[\#(operators)]}"#)) }
     }
 
     @Test func valuesAreCountedAcrossEveryList() throws {
-        let half = (0..<DataLimits.maxFilterValues / 2).map(String.init).joined(separator: ",")
+        // The documented limit: 10,000 values across all lists.
+        let half = (0..<5000).map(String.init).joined(separator: ",")
         #expect(throws: Never.self) { try MetadataFilter.parse(try Self.json(#"{"a":{"$in":[\#(half)]},"b":{"$nin":[\#(half)]}}"#)) }
         #expect(throws: ConiferError.self) { try MetadataFilter.parse(try Self.json(#"{"a":{"$in":[\#(half)]},"b":{"$nin":[\#(half),1]}}"#)) }
     }
