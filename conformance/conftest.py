@@ -136,6 +136,26 @@ def expect_status(status: int, call, *args, **kwargs) -> Exception:
     return raised.value
 
 
+def typed(value):
+    """A JSON value with each scalar tagged by its JSON type, so that comparisons cannot mix them
+    (Python has True == 1 and 2019 == 2019.0; JSON has a boolean and a number)."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, (int, float)):
+        return ("number", float(value))
+    if isinstance(value, str):
+        return ("string", value)
+    if value is None:
+        return ("null", None)
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {key: typed(item) for key, item in dict(value).items()}
+    return [typed(item) for item in value]
+
+
+def same_json(actual, expected) -> bool:
+    return typed(actual) == typed(expected)
+
+
 def tags_of(model) -> dict:
     """Tags as a plain dict (7.x wraps them in a generated model)."""
     tags = model.tags

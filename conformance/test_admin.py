@@ -107,20 +107,17 @@ def test_service_accounts_and_tokens(server):
     assert renamed.name == "robot-2"
     assert "robot-2" in [a.name for a in admin.service_accounts.list()]
     rotated = admin.service_accounts.rotate_secret(service_account_id=account.id)
-    with pytest.raises(Exception):
-        admin_for(server, account.client_id, created.client_secret).projects.list()
+    # The old secret no longer gets a token: the token endpoint answers 401.
+    expect_status(401, lambda: admin_for(server, account.client_id, created.client_secret).projects.list())
     robot = admin_for(server, account.client_id, rotated.client_secret)
     assert [p.name for p in robot.projects.list()] == ["robot-project"]
     admin.service_accounts.delete(service_account_id=account.id)
-    with pytest.raises(Exception):
-        admin_for(server, account.client_id, rotated.client_secret)
+    expect_status(401, lambda: admin_for(server, account.client_id, rotated.client_secret).projects.list())
     admin.projects.delete(project_id=project.id)
 
 
 def test_wrong_client_secret_is_refused(server):
-    with pytest.raises(Exception) as raised:
-        admin_for(server, server.client_id, "wrong-secret-0123456789abcdef").projects.list()
-    assert "Unauthorized" in str(raised.value) or "401" in str(raised.value)
+    expect_status(401, lambda: admin_for(server, server.client_id, "wrong-secret-0123456789abcdef").projects.list())
 
 
 def test_role_bindings_invites_and_users(server):

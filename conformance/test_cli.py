@@ -43,7 +43,9 @@ def test_cli_index_lifecycle(server, index_name):
     assert cli(server, "configure", index_name, "--deletion-protection", "disabled").returncode == 0
     deleted = cli(server, "delete", index_name)
     assert deleted.returncode == 0, deleted.stderr
-    assert index_name not in cli(server, "list", "--json").stdout
+    listed = cli(server, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert index_name not in [model["name"] for model in json.loads(listed.stdout)["indexes"]]
 
 
 def test_cli_reports_server_errors(server):

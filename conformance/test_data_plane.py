@@ -2,7 +2,7 @@
 import pytest
 from pinecone import ServerlessSpec
 
-from conftest import SDK_MAJOR, data_path, expect_status, list_all_ids, raw_request
+from conftest import SDK_MAJOR, data_path, expect_status, list_all_ids, raw_request, same_json
 
 SERVERLESS = ServerlessSpec(cloud="aws", region="us-east-1")
 
@@ -36,7 +36,7 @@ def test_upsert_fetch_and_replace(pc, index_name):
     assert sorted(fetched.vectors) == ["a", "b"]
     a = fetched.vectors["a"]
     assert list(a.values) == [0.5, 0.25, 0.125, 1.0]
-    assert dict(a.metadata) == {"genre": "drama", "year": 2019, "tags": ["x", "y"], "ok": True}
+    assert same_json(a.metadata, {"genre": "drama", "year": 2019, "tags": ["x", "y"], "ok": True})
     assert sparse_of(fetched.vectors["b"]) == ([2, 7], [0.25, 0.5])
 
     index.upsert(vectors=[{"id": "a", "values": [0.0, 0.0, 0.0, 2.0]}], namespace="ns1")
@@ -58,7 +58,7 @@ def test_query_by_vector_id_filter_and_flags(pc, index_name):
     assert [m.id for m in result.matches] == ["v10", "v9", "v8"]
     assert [m.score for m in result.matches] == [10.0, 9.0, 8.0]
     assert list(result.matches[0].values) == [10.0, 1.0, 0.0, 0.0]
-    assert dict(result.matches[0].metadata) == {"n": 10, "even": True}
+    assert same_json(result.matches[0].metadata, {"n": 10, "even": True})
 
     bare = index.query(vector=[1.0, 0.0, 0.0, 0.0], top_k=2, namespace="q")
     assert not bare.matches[0].values
@@ -126,7 +126,7 @@ def test_update_by_id(pc, index_name):
     index.update(id="u", values=[2.0, 0.0, 0.0, 0.0], set_metadata={"a": 2, "c": True}, namespace="n")
     updated = index.fetch(ids=["u"], namespace="n").vectors["u"]
     assert list(updated.values) == [2.0, 0.0, 0.0, 0.0]
-    assert dict(updated.metadata) == {"a": 2, "b": "keep", "c": True}
+    assert same_json(updated.metadata, {"a": 2, "b": "keep", "c": True})
     index.update(id="u", sparse_values={"indices": [4], "values": [0.5]}, namespace="n")
     assert sparse_of(index.fetch(ids=["u"], namespace="n").vectors["u"]) == ([4], [0.5])
     error = expect_status(404, index.update, id="missing", set_metadata={"a": 1}, namespace="n")
@@ -150,7 +150,7 @@ def test_update_by_filter_and_fetch_by_metadata(pc, index_name):
         if not token:
             break
     assert seen == [f"r{i:03d}" for i in range(0, 30, 3)]
-    assert dict(index.fetch(ids=["r003"]).vectors["r003"].metadata) == {"group": 0, "flag": "yes"}
+    assert same_json(index.fetch(ids=["r003"]).vectors["r003"].metadata, {"group": 0, "flag": "yes"})
 
 
 def test_delete_by_ids_filter_and_all(pc, index_name):

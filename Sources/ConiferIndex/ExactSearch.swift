@@ -29,11 +29,13 @@ public enum ExactSearch {
     /// Below this many records one thread is faster than splitting the scan.
     static let parallelThreshold = 16_384
 
-    public static func search(_ namespace: NamespaceState?, query: SearchQuery, metric: Metric) -> [ScoredID] {
+    /// `slices` overrides how many parallel slices scan the namespace (tests force the merge path with it;
+    /// by default large namespaces get one slice per core).
+    public static func search(_ namespace: NamespaceState?, query: SearchQuery, metric: Metric, slices: Int? = nil) -> [ScoredID] {
         guard let namespace, query.topK > 0 else { return [] }
         let records = namespace.records
         let lowerIsBetter = metric == .euclidean && query.vector != nil
-        let slices = records.count >= parallelThreshold ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
+        let slices = min(records.count, slices ?? (records.count >= parallelThreshold ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1))
         guard slices > 1 else {
             return scan(records, records.startIndex..<records.endIndex, query: query, metric: metric).sorted()
         }

@@ -25,10 +25,20 @@ import Testing
         #expect(hash != APIKeySecret.hash(value + "x"))
     }
 
-    @Test func constantTimeEquality() {
-        #expect(APIKeySecret.constantTimeEquals("abc", "abc"))
-        #expect(!APIKeySecret.constantTimeEquals("abc", "abd"))
-        #expect(!APIKeySecret.constantTimeEquals("abc", "abcd"))
+    /// What this checks is the comparison's answer; that its time does not depend on where the strings
+    /// differ holds by construction (every byte is XORed, no early exit) and is not measured here.
+    @Test func secretComparisonMatchesOnlyIdenticalStrings() {
+        let hash = APIKeySecret.hash("key")
+        #expect(APIKeySecret.constantTimeEquals(hash, hash))
+        #expect(APIKeySecret.constantTimeEquals("", ""))
+        for position in [hash.startIndex, hash.index(hash.startIndex, offsetBy: 31), hash.index(before: hash.endIndex)] {
+            var other = hash
+            other.replaceSubrange(position...position, with: hash[position] == "0" ? "1" : "0")
+            #expect(!APIKeySecret.constantTimeEquals(hash, other), "differs at \(hash.distance(from: hash.startIndex, to: position))")
+        }
+        #expect(!APIKeySecret.constantTimeEquals(hash, hash.dropLast()))
+        #expect(!APIKeySecret.constantTimeEquals(hash, hash + "0"))
+        #expect(!APIKeySecret.constantTimeEquals("abc", ""))
     }
 }
 

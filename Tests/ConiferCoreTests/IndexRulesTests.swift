@@ -85,9 +85,13 @@ import Testing
     @Test func configureRejectsTagOverflowWithoutChangingAnything() throws {
         let tags = Dictionary(uniqueKeysWithValues: (0..<15).map { ("k\($0)", "v") })
         let definition = try IndexRules.definition(for: IndexCreation(name: "a", dimension: 3, tags: tags), projectID: project)
-        let more = Dictionary(uniqueKeysWithValues: (0..<10).map { ("n\($0)", "v") })
-        #expect(throws: ConiferError.self) { try definition.configured(with: IndexConfiguration(tags: more)) }
-        #expect(definition.tags == tags)
+        // 15 + 5 = 20 tags is the limit; one more is refused with a 400-class error naming tags.
+        let five = Dictionary(uniqueKeysWithValues: (0..<5).map { ("n\($0)", "v") })
+        #expect(try definition.configured(with: IndexConfiguration(tags: five)).tags.count == 20)
+        let six = Dictionary(uniqueKeysWithValues: (0..<6).map { ("n\($0)", "v") })
+        let error = #expect(throws: ConiferError.self) { try definition.configured(with: IndexConfiguration(tags: six)) }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("tag") == true, "\(String(describing: error?.message))")
     }
 
     @Test func podSettingsOnlyOnPodIndexes() throws {

@@ -78,9 +78,11 @@ import Testing
         #expect(sparseOnly.map(\.id) == ["y", "x"])
     }
 
+    /// The scan against a reference written here (Double arithmetic, a plain sort by score then id), with
+    /// the number of parallel slices forced so the merge path runs even on a one-core machine.
     @Test(arguments: [Metric.cosine, .dotproduct, .euclidean])
-    func parallelScanOfALargeNamespaceMatchesBruteForce(_ metric: Metric) {
-        var generator = SystemRandomNumberGenerator()
+    func slicedScansOfALargeNamespaceMatchBruteForce(_ metric: Metric) {
+        var generator = SplitMix64(seed: 42)
         let records = (0..<20_000).map { i in
             VectorRecord(
                 id: "r\(i)", values: (0..<8).map { _ in Float(Int.random(in: 1...9, using: &generator)) },
@@ -89,23 +91,41 @@ import Testing
         }
         let ns = namespace(records)
         let query = (0..<8).map { _ in Float(Int.random(in: 1...9, using: &generator)) }
-        let filter = MetadataFilter.field("bucket", .notEqual(.number(3)))
-        let results = ExactSearch.search(ns, query: SearchQuery(vector: query, sparse: nil, topK: 50, filter: filter), metric: metric)
-        let norm = DistanceKernels.norm(query)
-        let expected = records.filter { filter.matches($0.metadata) }.map { record -> ScoredID in
-            let score: Float = switch metric {
-            case .dotproduct: DistanceKernels.dot(query, record.values)
-            case .euclidean: DistanceKernels.squaredEuclidean(query, record.values)
-            case .cosine: DistanceKernels.dot(query, record.values) / (norm * DistanceKernels.norm(record.values))
+        let q = query.map(Double.init)
+        let reference: [(id: String, score: Double)] = records.filter { Int($0.id.dropFirst())! % 7 != 3 }.map { record in
+            let v = record.values.map(Double.init)
+            let dot = zip(q, v).reduce(0) { $0 + $1.0 * $1.1 }
+            let score = switch metric {
+            case .dotproduct: dot
+            case .euclidean: zip(q, v).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+            case .cosine: dot / (q.reduce(0) { $0 + $1 * $1 }.squareRoot() * v.reduce(0) { $0 + $1 * $1 }.squareRoot())
             }
-            return ScoredID(id: record.id, score: score)
+            return (record.id, score)
         }
-        let ranking = TopK(k: 50, lowerIsBetter: metric == .euclidean)
-        #expect(results == Array(expected.sorted { ranking.isBetter($0, than: $1) }.prefix(50)))
+        let best = reference.sorted { a, b in
+            a.score != b.score ? (metric == .euclidean ? a.score < b.score : a.score > b.score) : a.id < b.id
+        }.prefix(50)
+        let scoreOf = Dictionary(uniqueKeysWithValues: reference.map { ($0.id, $0.score) })
+        let filter = MetadataFilter.field("bucket", .notEqual(.number(3)))
+        for slices in [1, 2, 7] {
+            let results = ExactSearch.search(ns, query: SearchQuery(vector: query, sparse: nil, topK: 50, filter: filter), metric: metric, slices: slices)
+            #expect(results.count == 50)
+            #expect(Set(results.map(\.id)).count == 50, "duplicates with \(slices) slices")
+            for (rank, (result, expected)) in zip(results, best).enumerated() {
+                // Integer vectors make dot and squared distance exact in Float, so ranks (ties by id) must match
+                // exactly; cosine rounds, so the record at each rank must have the rank's true score.
+                if metric == .cosine {
+                    #expect(abs(scoreOf[result.id]! - expected.score) < 1e-6, "rank \(rank), \(slices) slices: \(result.id)")
+                } else {
+                    #expect(result.id == expected.id, "rank \(rank), \(slices) slices")
+                }
+                #expect(abs(Double(result.score) - expected.score) <= 1e-5 * max(1, abs(expected.score)), "rank \(rank)")
+            }
+        }
     }
 
     @Test func topKMatchesSortingEverything() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<20 {
             let scores = (0..<200).map { ScoredID(id: "r\($0)", score: Float(Int.random(in: 0..<30, using: &generator))) }
             for lowerIsBetter in [false, true] {
@@ -115,5 +135,19 @@ import Testing
                 #expect(top.sorted() == expected)
             }
         }
+    }
+}
+
+/// A seeded generator so a failure reproduces (SplitMix64, Steele et al. 2014).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -31,9 +31,17 @@ import Testing
     }
 
     @Test func twoDifferentKeysInOneRequestAreRefused() async throws {
-        try await TestServer.run { _, client in
-            let reply = try await client.call(.get, "/indexes", headers: [("Api-Key", "pcsk_unknown_0000000000000000000000000000000000000000000")])
+        try await TestServer.run { server, client in
+            // Both keys are valid on their own; together the request is ambiguous and refused.
+            let project = try #require(server.bootstrap).projectID
+            let second = try await server.catalog.createAPIKey(projectID: project, name: "second", roles: [.projectEditor])
+            #expect(try await client.call(.get, "/indexes", key: second.value).status == 200)
+            #expect(try await client.call(.get, "/indexes").status == 200)
+            let reply = try await client.call(.get, "/indexes", headers: [("Api-Key", second.value)])
             #expect(reply.status == 401)
+            #expect(reply.errorCode == "UNAUTHENTICATED")
+            // The same key twice is one credential.
+            #expect(try await client.call(.get, "/indexes", headers: [("Api-Key", TestServer.bootstrapKey)]).status == 200)
         }
     }
 

@@ -1,0 +1,163 @@
+/// What every kind of caller may do on every route, written by hand from Pinecone's documented roles —
+/// not read from the server's route table or from the roles' permission sets in `ConiferCore`.
+///
+/// Sources: docs.pinecone.io "Understanding projects" (API-key roles: ProjectEditor = control and data
+/// plane read/write, ProjectViewer = read both, ControlPlane*/DataPlane* = one plane; membership roles:
+/// ProjectOwner does everything in the project including renaming and deleting it, ProjectManager
+/// manages members and API keys but not project settings, ProjectMember uses indexes and data and sees
+/// keys and members; API keys never reach the Admin API), "Understanding organizations" (OrgOwner does
+/// everything and is ProjectOwner of every project; OrgManager manages service accounts and members and
+/// is ProjectManager everywhere; OrgMember sees the organization and its members and creates projects;
+/// OrgBillingAdmin sees the organization and billing only). Where Pinecone is silent, Conifer's choice:
+/// a resource in another project or organization is hidden (404, as if it did not exist); a caller
+/// with no role in a project the Admin API path names gets 404; a bearer token naming a project of
+/// another organization in `X-Project-Id` is refused (403) like one without a role there.
+enum PermissionOracle {
+    enum Outcome: Character {
+        case unauthenticated = "U", denied = "D", hidden = "H", allowed = "A"
+    }
+
+    /// The callers of the matrix, in the order of the table's columns.
+    enum Column: CaseIterable {
+        // API keys of the main project (one role each, then the four two-plane combinations) and a
+        // ProjectEditor key of another project of the same organization.
+        case projectEditor, projectViewer, controlPlaneEditor, controlPlaneViewer, dataPlaneEditor, dataPlaneViewer
+        case controlEditorDataEditor, controlEditorDataViewer, controlViewerDataEditor, controlViewerDataViewer
+        case keyOfAnotherProject
+        // Bearer tokens sent with `X-Project-Id` of the main project: service accounts with an organization
+        // role (the last two also with an explicit project role), a user with OrgMember + ProjectMember,
+        // and the owner of another organization.
+        case orgOwner, orgManager, orgMember, orgBillingAdmin, orgMemberProjectOwner, orgMemberProjectManager
+        case userProjectMember, ownerOfAnotherOrganization
+    }
+
+    /// Routes anyone may call without credentials.
+    static let publicRoutes: Set<String> = ["GET /health", "POST /oauth/token", "POST /oauth/accept-invite"]
+
+    /// Routes whose handler answers 501 by design in this version (allowed callers get exactly 501).
+    static let unimplementedRoutes: Set<String> = [
+        "POST /data/:project_id/:index_name/records/namespaces/:namespace/upsert",
+        "POST /data/:project_id/:index_name/records/namespaces/:namespace/search",
+        "GET /data/:project_id/:index_name/bulk/imports",
+        "POST /data/:project_id/:index_name/bulk/imports",
+        "GET /data/:project_id/:index_name/bulk/imports/:import_id",
+        "DELETE /data/:project_id/:index_name/bulk/imports/:import_id",
+    ]
+
+    // Column groups: six single-role keys | four two-role keys | key of another project | eight bearer tokens
+    // (OrgOwner, OrgManager, OrgMember, OrgBillingAdmin, OrgMember+ProjectOwner, OrgMember+ProjectManager,
+    // user OrgMember+ProjectMember, owner of another organization).
+    // A allowed, D denied (403), H hidden (404), U unauthenticated (401).
+    static let dataRead = "AADDAA AAAA H AADDAAAD"
+    static let dataWrite = "ADDDAD ADAD H AADDAAAD"
+    static let adminOnly = "UUUUUU UUUU U "
+
+    static let table: [String: String] = [
+        "GET /indexes": "AAAADD AAAA A AADDAAAD",
+        "POST /indexes": "ADADDD AADD A AADDAAAD",
+        "GET /indexes/:index_name": "AAAADD AAAA H AADDAAAD",
+        "PATCH /indexes/:index_name": "ADADDD AADD H AADDAAAD",
+        "DELETE /indexes/:index_name": "ADADDD AADD H AADDAAAD",
+
+        "POST /data/:project_id/:index_name/vectors/upsert": dataWrite,
+        "POST /data/:project_id/:index_name/query": dataRead,
+        "GET /data/:project_id/:index_name/vectors/fetch": dataRead,
+        "POST /data/:project_id/:index_name/vectors/fetch_by_metadata": dataRead,
+        "POST /data/:project_id/:index_name/vectors/update": dataWrite,
+        "POST /data/:project_id/:index_name/vectors/delete": dataWrite,
+        "GET /data/:project_id/:index_name/vectors/list": dataRead,
+        "POST /data/:project_id/:index_name/describe_index_stats": dataRead,
+        "GET /data/:project_id/:index_name/namespaces": dataRead,
+        "POST /data/:project_id/:index_name/namespaces": dataWrite,
+        "GET /data/:project_id/:index_name/namespaces/:namespace": dataRead,
+        "DELETE /data/:project_id/:index_name/namespaces/:namespace": dataWrite,
+        "POST /data/:project_id/:index_name/records/namespaces/:namespace/upsert": dataWrite,
+        "POST /data/:project_id/:index_name/records/namespaces/:namespace/search": dataRead,
+        "GET /data/:project_id/:index_name/bulk/imports": dataRead,
+        "POST /data/:project_id/:index_name/bulk/imports": dataWrite,
+        "GET /data/:project_id/:index_name/bulk/imports/:import_id": dataRead,
+        "DELETE /data/:project_id/:index_name/bulk/imports/:import_id": dataWrite,
+
+        "GET /admin/organizations": adminOnly + "AAAAAAAA",
+        "GET /admin/organizations/:organization_id": adminOnly + "AAAAAAAH",
+        "PATCH /admin/organizations/:organization_id": adminOnly + "ADDDDDDH",
+
+        "GET /admin/projects": adminOnly + "AAAAAAAA",
+        "POST /admin/projects": adminOnly + "AAADAAAA",
+        "GET /admin/projects/:project_id": adminOnly + "AAHHAAAH",
+        "PATCH /admin/projects/:project_id": adminOnly + "ADHHADDH",
+        "DELETE /admin/projects/:project_id": adminOnly + "ADHHADDH",
+
+        "GET /admin/projects/:project_id/api-keys": adminOnly + "AAHHAAAH",
+        "POST /admin/projects/:project_id/api-keys": adminOnly + "AAHHAADH",
+        "GET /admin/api-keys/:api_key_id": adminOnly + "AAHHAAAH",
+        "PATCH /admin/api-keys/:api_key_id": adminOnly + "AAHHAADH",
+        "DELETE /admin/api-keys/:api_key_id": adminOnly + "AAHHAADH",
+
+        "GET /admin/service-accounts": adminOnly + "AADDDDDA",
+        "POST /admin/service-accounts": adminOnly + "AADDDDDA",
+        "GET /admin/service-accounts/:service_account_id": adminOnly + "AADDDDDH",
+        "PATCH /admin/service-accounts/:service_account_id": adminOnly + "AADDDDDH",
+        "DELETE /admin/service-accounts/:service_account_id": adminOnly + "AADDDDDH",
+        "POST /admin/service-accounts/:service_account_id/rotate-secret": adminOnly + "AADDDDDH",
+
+        "GET /admin/users": adminOnly + "AAADAAAA",
+        "GET /admin/users/:user_id": adminOnly + "AAADAAAH",
+        "DELETE /admin/users/:user_id": adminOnly + "AADHDDDH",
+        "GET /admin/invites": adminOnly + "AAADAAAA",
+        "POST /admin/invites": adminOnly + "AADDDDDA",
+        "GET /admin/invites/:invite_id": adminOnly + "AAADAAAH",
+        "DELETE /admin/invites/:invite_id": adminOnly + "AADDDDDH",
+        "POST /admin/invites/:invite_id/resend": adminOnly + "AADDDDDH",
+
+        "GET /admin/role-bindings": adminOnly + "AAAAAAAA",
+        "POST /admin/role-bindings": adminOnly + "AAHHAADH",
+        "GET /admin/role-bindings/:role_binding_id": adminOnly + "AAHHAAAH",
+        "DELETE /admin/role-bindings/:role_binding_id": adminOnly + "AAHHAADH",
+    ]
+
+    /// What `column` gets on `route` ("METHOD /path"); nil for a route the table does not list.
+    static func expected(_ route: String, _ column: Column) -> Outcome? {
+        guard let row = table[route] else { return nil }
+        let cells = row.filter { $0 != " " }
+        precondition(cells.count == Column.allCases.count, "row of \(route) has \(cells.count) cells")
+        let index = Column.allCases.firstIndex(of: column)!
+        return Outcome(rawValue: cells[cells.index(cells.startIndex, offsetBy: index)])
+    }
+
+    // MARK: Target roles (SECURITY.md rule 9)
+
+    /// Action → one string per caller, one cell per target. Callers: OrgOwner, OrgManager,
+    /// OrgMember+ProjectOwner, OrgMember+ProjectManager. Targets (service accounts): OrgOwner, OrgManager,
+    /// OrgMember, OrgMember+ProjectOwner, OrgMember+ProjectMember. Ranks are in the organization and in
+    /// the main project, where OrgOwner/OrgManager imply ProjectOwner/ProjectManager. Acting on a principal that outranks the caller anywhere is 403; only OrgOwner and OrgManager
+    /// manage service accounts and organization bindings; project bindings need ProjectManager or above
+    /// in the project and compare project ranks only. "-": the target has no such binding.
+    static let targetTable: [String: [String]] = [
+        "rename account": ["AAAAA", "DAADA", "DDDDD", "DDDDD"],
+        "rotate secret": ["AAAAA", "DAADA", "DDDDD", "DDDDD"],
+        "rebind organization role": ["AAAAA", "DAADA", "DDDDD", "DDDDD"],
+        "delete organization binding": ["AAAAA", "DAADA", "DDDDD", "DDDDD"],
+        "delete account": ["AAAAA", "DAADA", "DDDDD", "DDDDD"],
+        "rebind project role": ["AAAAA", "DAADA", "AAAAA", "DAADA"],
+        "delete project binding": ["---AA", "---DA", "---AA", "---DA"],
+    ]
+
+    /// Users and invites whose organization role is OrgOwner, OrgManager, OrgMember; same callers.
+    static let memberTable: [String: [String]] = [
+        "remove user": ["AAA", "DAA", "DDD", "DDD"],
+        "resend invite": ["AAA", "DAA", "DDD", "DDD"],
+        "delete invite": ["AAA", "DAA", "DDD", "DDD"],
+    ]
+
+    /// Whether `caller` may do `action` on `target`, from `targetTable` or `memberTable`; nil for "-".
+    static func targetAllowed(_ action: String, caller: Int, target: Int) -> Bool? {
+        guard let rows = targetTable[action] ?? memberTable[action] else { preconditionFailure("no row for \(action)") }
+        let row = Array(rows[caller])
+        switch row[target] {
+        case "A": return true
+        case "D": return false
+        default: return nil
+        }
+    }
+}
