@@ -33,10 +33,12 @@ class Server:
 
     client_id = "conformance-owner"
 
-    def __init__(self, data_dir: str, api_key, *extra_args: str):
-        """`api_key` fixes the bootstrap key; None lets the server generate one (read back from its output)."""
+    def __init__(self, data_dir: str, api_key, *extra_args: str, prefix=()):
+        """`api_key` fixes the bootstrap key; None lets the server generate one (read back from its output).
+        `prefix` runs the server under another command (strace)."""
         self.data_dir = data_dir
         self.api_key = api_key
+        self.prefix = list(prefix)
         self.client_secret = "cs_" + secrets.token_urlsafe(32)
         self.extra_args = list(extra_args)
         self.process = None
@@ -53,7 +55,7 @@ class Server:
             env["CONIFER_BOOTSTRAP_CLIENT_ID"] = self.client_id
             env["CONIFER_BOOTSTRAP_CLIENT_SECRET"] = self.client_secret
         self.process = subprocess.Popen(
-            [conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", "0", "--log-level", "warning", *self.extra_args],
+            [*self.prefix, conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", "0", "--log-level", "warning", *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=open(self.log_path, "ab"),
             env=env,

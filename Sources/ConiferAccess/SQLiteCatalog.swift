@@ -11,13 +11,18 @@ public final class SQLiteCatalog: Catalog {
 
     /// Opens (creating if needed) `catalog.sqlite` in `directory` and migrates it.
     public convenience init(directory: URL) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            // WAL with FULL sync: a committed catalog change survives power loss, not only a crash.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let path = directory.appendingPathComponent("catalog.sqlite").path
-        try self.init(database: DatabasePool(path: path, configuration: configuration))
+        let pool = try DatabasePool(path: path)
+        // WAL with FULL sync: each commit fsyncs the WAL, so an acknowledged catalog change (a new index, a
+        // deleted key) survives power loss, not only a crash. Set on the writer after the pool is open:
+        // opening a pool sets NORMAL (GRDB's `setUpWALMode`), overriding anything `prepareDatabase` did.
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+        try self.init(database: pool)
+    }
+
+    /// SQLite's `synchronous` level on the connection that commits (2 is FULL).
+    var synchronousLevel: Int {
+        get throws { try database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 } }
     }
 
     /// An in-memory catalog for tests.

@@ -1,4 +1,4 @@
-import ConiferAccess
+@testable import ConiferAccess
 import ConiferCore
 import Foundation
 import Testing
@@ -43,6 +43,17 @@ import Testing
 }
 
 @Suite struct CatalogTests {
+    /// GRDB sets `synchronous = NORMAL` when it opens a pool; the catalog must commit with FULL (fsync of
+    /// the WAL at every commit), on first open and on reopen. conformance/test_durability.py shows the
+    /// fdatasync before the response.
+    @Test func theCatalogCommitsWithFullSynchronousOnAFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try SQLiteCatalog(directory: directory).synchronousLevel == 2)
+        #expect(try SQLiteCatalog(directory: directory).synchronousLevel == 2)
+    }
+
     let bootstrapKey = "pcsk_testboot_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
     @Test func bootstrapHappensOnceAndItsKeyAuthenticates() async throws {
