@@ -13,8 +13,11 @@ import Testing
 ///
 /// The oracle is checked three ways: against the live server; against what the server's route table and
 /// the roles' permission sets imply (`modelled`); and by flipping, one at a time, every entry of a copy of
-/// the route table and every permission of every role: each flip must contradict the oracle somewhere,
-/// so no single wrong entry or role could pass the live check.
+/// the route table and every permission of every role: each flip that changes what any principal may do
+/// must contradict the oracle in some cell, so no such single wrong entry or role could pass the live
+/// check. (Flips that change nothing for anyone — two permissions every role holds together — are counted
+/// and not required to show.) A one-off run with `vectors/delete` declared `.dataRead`, and one with
+/// `projectDelete` added to ProjectManager, failed all three as expected (issue 8's note).
 @Suite struct PermissionMatrixTests {
     typealias Outcome = PermissionOracle.Outcome
     typealias Column = PermissionOracle.Column

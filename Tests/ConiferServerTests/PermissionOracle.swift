@@ -130,9 +130,10 @@ enum PermissionOracle {
     /// Action → one string per caller, one cell per target. Callers: OrgOwner, OrgManager,
     /// OrgMember+ProjectOwner, OrgMember+ProjectManager. Targets (service accounts): OrgOwner, OrgManager,
     /// OrgMember, OrgMember+ProjectOwner, OrgMember+ProjectMember. Ranks are in the organization and in
-    /// the main project, where OrgOwner/OrgManager imply ProjectOwner/ProjectManager. Acting on a principal that outranks the caller anywhere is 403; only OrgOwner and OrgManager
-    /// manage service accounts and organization bindings; project bindings need ProjectManager or above
-    /// in the project and compare project ranks only. "-": the target has no such binding.
+    /// the main project, where OrgOwner/OrgManager imply ProjectOwner/ProjectManager. Acting on a principal
+    /// that outranks the caller anywhere is 403; only OrgOwner and OrgManager manage service accounts and
+    /// organization bindings; project bindings need ProjectManager or above in the project and compare
+    /// project ranks only. "-": the target has no such binding.
     static let targetTable: [String: [String]] = [
         "rename account": ["AAAAA", "DAADA", "DDDDD", "DDDDD"],
         "rotate secret": ["AAAAA", "DAADA", "DDDDD", "DDDDD"],
@@ -149,6 +150,13 @@ enum PermissionOracle {
         "resend invite": ["AAA", "DAA", "DDD", "DDD"],
         "delete invite": ["AAA", "DAA", "DDD", "DDD"],
     ]
+
+    /// How many cells the two target tables hold, and how many of them are denials.
+    static var targetCells: (all: Int, denied: Int) {
+        let rows: [String] = targetTable.values.flatMap { $0 } + memberTable.values.flatMap { $0 }
+        let cells: [Character] = rows.flatMap { Array($0) }.filter { $0 != "-" }
+        return (cells.count, cells.filter { $0 == "D" }.count)
+    }
 
     /// Whether `caller` may do `action` on `target`, from `targetTable` or `memberTable`; nil for "-".
     static func targetAllowed(_ action: String, caller: Int, target: Int) -> Bool? {
