@@ -54,13 +54,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The services the edges call: the data plane through `IndexReader`, index lifecycle. Every entry
+        // point takes an authorization pass.
+        .target(
+            name: "ConiferDatabase",
+            dependencies: ["ConiferCore", "ConiferIndex", "ConiferStorage", "ConiferAccess"],
+            swiftSettings: strict
+        ),
         // The Hummingbird application: routes, middleware, API-version dialects.
         .target(
             name: "ConiferServer",
             dependencies: [
                 "ConiferCore",
                 "ConiferAccess",
-                "ConiferIndex",
+                "ConiferDatabase",
                 "ConiferStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -92,6 +99,7 @@ let package = Package(
         .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore"]),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore"]),
+        .testTarget(name: "ConiferDatabaseTests", dependencies: ["ConiferDatabase", "ConiferStorage", "ConiferAccess", "ConiferCore"]),
         .testTarget(
             name: "ConiferServerTests",
             dependencies: [

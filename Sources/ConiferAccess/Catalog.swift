@@ -23,7 +23,7 @@ public struct CreatedAPIKey: Sendable {
 /// The catalog: organizations, projects, API keys and index definitions.
 ///
 /// A protocol so that a PostgreSQL catalog can stand beside the SQLite one (ARCHITECTURE.md §6). Every
-/// index operation takes the authorized principal and only ever sees the principal's project.
+/// index operation takes the request's authorization pass and only ever sees the pass's project.
 public protocol Catalog: Sendable {
     /// Creates the first organization, project and API key unless the catalog already has them.
     /// Returns `nil` when the catalog was bootstrapped before.
@@ -38,14 +38,14 @@ public protocol Catalog: Sendable {
     /// Creates an API key in a project and returns its secret once.
     func createAPIKey(projectID: UUID, name: String, roles: [APIKeyRole]) async throws -> CreatedAPIKey
 
-    func listIndexes(for principal: Principal) async throws -> [IndexDefinition]
-    /// One index of the principal's project; `permission` is what the caller's route requires
-    /// (`indexesRead` to describe it, a data permission to use its data plane).
-    func index(named name: String, for principal: Principal, as permission: Permission) async throws -> IndexDefinition
-    func createIndex(_ creation: IndexCreation, for principal: Principal) async throws -> IndexDefinition
-    func configureIndex(named name: String, _ change: IndexConfiguration, for principal: Principal) async throws -> IndexDefinition
+    func listIndexes(pass: AuthorizationPass) async throws -> [IndexDefinition]
+    /// One index of the pass's project (whatever the pass was granted for: describing the index or using
+    /// its data plane).
+    func index(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition
+    func createIndex(_ creation: IndexCreation, pass: AuthorizationPass) async throws -> IndexDefinition
+    func configureIndex(named name: String, _ change: IndexConfiguration, pass: AuthorizationPass) async throws -> IndexDefinition
     /// Deletes an index definition and returns it, so that its data can be dropped.
-    func deleteIndex(named name: String, for principal: Principal) async throws -> IndexDefinition
+    func deleteIndex(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition
 
     /// Ids of every index of every project. A system call (start-up clean-up of orphaned index files).
     func allIndexIDs() async throws -> Set<UUID>

@@ -199,8 +199,8 @@ public final class SQLiteCatalog: Catalog {
 
     // MARK: Indexes
 
-    public func listIndexes(for principal: Principal) async throws -> [IndexDefinition] {
-        try principal.require(.indexesRead)
+    public func listIndexes(pass: AuthorizationPass) async throws -> [IndexDefinition] {
+        let principal = try pass.principal(requiring: .indexesRead)
         return try await database.read { db in
             try IndexRow.filter(Column("project_id") == principal.projectID.lowercasedString)
                 .order(Column("name"))
@@ -209,13 +209,13 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func index(named name: String, for principal: Principal, as permission: Permission) async throws -> IndexDefinition {
-        try principal.require(permission)
+    public func index(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition {
+        guard let principal = pass.principal else { throw ConiferError(.internalError, "An index is looked up for a caller's pass.") }
         return try await database.read { db in try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition() }
     }
 
-    public func createIndex(_ creation: IndexCreation, for principal: Principal) async throws -> IndexDefinition {
-        try principal.require(.indexesWrite)
+    public func createIndex(_ creation: IndexCreation, pass: AuthorizationPass) async throws -> IndexDefinition {
+        let principal = try pass.principal(requiring: .indexesWrite)
         let definition = try IndexRules.definition(for: creation, projectID: principal.projectID)
         try await database.write { db in
             let existing = IndexRow.filter(Column("project_id") == definition.projectID.lowercasedString && Column("name") == definition.name)
@@ -227,8 +227,8 @@ public final class SQLiteCatalog: Catalog {
         return definition
     }
 
-    public func configureIndex(named name: String, _ change: IndexConfiguration, for principal: Principal) async throws -> IndexDefinition {
-        try principal.require(.indexesWrite)
+    public func configureIndex(named name: String, _ change: IndexConfiguration, pass: AuthorizationPass) async throws -> IndexDefinition {
+        let principal = try pass.principal(requiring: .indexesWrite)
         return try await database.write { db in
             let current = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
             let next = try current.configured(with: change)
@@ -237,8 +237,8 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func deleteIndex(named name: String, for principal: Principal) async throws -> IndexDefinition {
-        try principal.require(.indexesWrite)
+    public func deleteIndex(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition {
+        let principal = try pass.principal(requiring: .indexesWrite)
         return try await database.write { db in
             let row = try Self.fetchIndex(db, name: name, projectID: principal.projectID)
             guard row.deletionProtection == .disabled else {

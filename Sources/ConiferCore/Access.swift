@@ -94,6 +94,16 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case membersWrite = "members:write"
 }
 
+extension Permission {
+    /// Whether the permission only lets its holder look (a call needing it changes nothing).
+    public var isRead: Bool {
+        switch self {
+        case .indexesRead, .dataRead, .projectRead, .apiKeysRead, .membersRead: true
+        case .indexesWrite, .dataWrite, .projectWrite, .projectDelete, .apiKeysWrite, .membersWrite: false
+        }
+    }
+}
+
 /// What a route needs from its caller in an organization.
 public enum OrganizationPermission: String, Codable, Sendable, CaseIterable {
     case organizationRead = "organization:read"

@@ -13,7 +13,7 @@ struct CompactionService: Service {
             } catch {
                 return
             }
-            await registry.compactWhereNeeded()
+            await registry.compactWhereNeeded(pass: .system(.compaction))
         }
     }
 }

@@ -1,5 +1,6 @@
 import ConiferAccess
 import ConiferCore
+import ConiferDatabase
 import ConiferStorage
 import Foundation
 import Hummingbird
@@ -18,18 +19,21 @@ public struct ConiferApplication: Sendable {
     let hosts: IndexHosts
     let configuration: ServerConfiguration
     let loginThrottle: LoginThrottle
+    /// Receives every state-changing call and every denial (audit, metrics and usage attach here).
+    let observer: any ActionObserver
 
     /// Opens the data directory and catalog, bootstrapping them on first start.
-    public init(configuration: ServerConfiguration) async throws {
+    public init(configuration: ServerConfiguration, observer: any ActionObserver = NoActionObserver()) async throws {
         try configuration.validate()
         try DataDirectory.prepare(configuration.dataDirectory)
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory)
         let tokens = try await TokenService.open(directory: configuration.dataDirectory)
-        try await self.init(configuration: configuration, catalog: catalog, tokens: tokens)
+        try await self.init(configuration: configuration, catalog: catalog, tokens: tokens, observer: observer)
     }
 
-    init(configuration: ServerConfiguration, catalog: any Catalog & AdminCatalog, tokens: TokenService) async throws {
+    init(configuration: ServerConfiguration, catalog: any Catalog & AdminCatalog, tokens: TokenService, observer: any ActionObserver) async throws {
         self.configuration = configuration
+        self.observer = observer
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.catalog = catalog
         self.tokens = tokens
@@ -42,17 +46,18 @@ public struct ConiferApplication: Sendable {
             root: configuration.dataDirectory.appendingPathComponent("indexes"), policy: configuration.compaction, logger: Logger(label: "conifer.storage")
         )
         // Files of indexes deleted while their removal could not finish.
-        await registry.purge(keeping: try await catalog.allIndexIDs())
+        await registry.purge(keeping: try await catalog.allIndexIDs(), pass: .system(.purge))
     }
 
     /// The router with every route and its permission-table entry.
     func buildRouter() -> (Router<ConiferRequestContext>, RouteTable) {
         let router = Router(context: ConiferRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, tokens: tokens))
+        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, tokens: tokens), observer: observer)
         routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
-        IndexesController(catalog: catalog, registry: registry, hosts: hosts).register(in: routes)
-        DataPlaneController(catalog: catalog, registry: registry, maxRequestBytes: configuration.maxRequestBytes).register(in: routes)
+        IndexesController(indexes: IndexService(catalog: catalog, registry: registry), hosts: hosts).register(in: routes)
+        DataPlaneController(service: DataPlaneService(catalog: catalog, registry: registry), maxRequestBytes: configuration.maxRequestBytes)
+            .register(in: routes)
         OAuthController(catalog: catalog, tokens: tokens, throttle: loginThrottle).register(in: routes)
         AdminController(catalog: catalog).register(in: routes)
         routes.addMethodFallbacks()

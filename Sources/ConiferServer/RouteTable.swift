@@ -28,6 +28,13 @@ struct RouteEntry: Sendable, Hashable {
     var method: HTTPRequest.Method
     var path: String
     var access: Access
+
+    /// Whether a call can change state: data-plane reads are POSTs (query, stats), so a project route
+    /// goes by its permission; every other route by its method.
+    var changesState: Bool {
+        if case .project(let permission) = access { return !permission.isRead }
+        return method != .get
+    }
 }
 
 extension RouteEntry.Access: CustomStringConvertible {
@@ -48,7 +55,8 @@ extension RouteEntry.Access: CustomStringConvertible {
 struct AuthorizedCall: Sendable {
     var request: Request
     var context: ConiferRequestContext
-    var principal: Principal
+    /// The route's one authorization decision, for the services.
+    var pass: AuthorizationPass
     var version: APIVersion
 
     /// A path parameter, percent-decoded; the router only matches when it is present. Control characters
@@ -91,41 +99,62 @@ struct AdminCall: Sendable {
 
 /// Registers routes together with their entry in the permission table, so that no route exists without one.
 ///
-/// Every protected route authenticates the caller, authorizes the route's permission and reads the API
-/// version before its handler runs, so nothing reads the body or touches storage for a caller who may not.
+/// Every protected route runs behind an `AccessMiddleware` that authenticates the caller and makes the
+/// route's one authorization decision before its handler runs, so nothing reads the body or touches
+/// storage for a caller who may not.
 final class RouteTable {
     static let controlPlaneBodyLimit = 1 << 20
 
     private let router: Router<ConiferRequestContext>
     private let authenticator: Authenticator
+    private let observer: any ActionObserver
 
-    init(router: Router<ConiferRequestContext>, authenticator: Authenticator) {
+    init(router: Router<ConiferRequestContext>, authenticator: Authenticator, observer: any ActionObserver) {
         self.router = router
         self.authenticator = authenticator
+        self.observer = observer
     }
 
     /// Every registered route, in registration order.
     private(set) var entries: [RouteEntry] = []
 
     func open(_ method: HTTPRequest.Method, _ path: String, handler: @escaping @Sendable (Request, ConiferRequestContext) async throws -> Response) {
-        record(RouteEntry(method: method, path: path, access: .open))
+        entries.append(RouteEntry(method: method, path: path, access: .open))
         router.on(RouterPath(path), method: method) { request, context in try await handler(request, context) }
     }
 
+    /// Registers a control- or data-plane route: its handler runs with the pass of the route's decision.
     func add(
         _ method: HTTPRequest.Method,
         _ path: String,
         _ permission: Permission,
         handler: @escaping @Sendable (AuthorizedCall) async throws -> Response
     ) {
-        record(RouteEntry(method: method, path: path, access: .project(permission)))
-        let authenticator = self.authenticator
-        router.on(RouterPath(path), method: method) { request, context in
-            let principal = try await authenticator.principal(for: request)
-            try principal.require(permission)
+        protected(RouteEntry(method: method, path: path, access: .project(permission))) { request, context in
+            guard case .project(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
             let version = try APIVersion(headers: request.headers)
-            return try await handler(AuthorizedCall(request: request, context: context, principal: principal, version: version))
+            return try await handler(AuthorizedCall(request: request, context: context, pass: pass, version: version))
         }
+    }
+
+    /// Registers an Admin API route: its handler runs with the caller's verified identity (which holds the
+    /// organization permission when the access names one); it resolves per-resource access before it reads
+    /// the body.
+    func admin(_ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, handler: @escaping @Sendable (AdminCall) async throws -> Response) {
+        protected(RouteEntry(method: method, path: path, access: access)) { request, context in
+            guard case .admin(let identity)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
+            let version = try APIVersion(headers: request.headers)
+            return try await handler(AdminCall(request: request, context: context, identity: identity, version: version))
+        }
+    }
+
+    /// A route behind its own `AccessMiddleware`, so the decision is made (and in the context) before the
+    /// handler runs.
+    private func protected(_ entry: RouteEntry, handler: @escaping @Sendable (Request, ConiferRequestContext) async throws -> Response) {
+        entries.append(entry)
+        router.group()
+            .add(middleware: AccessMiddleware(entry: entry, authenticator: authenticator, observer: observer))
+            .on(RouterPath(entry.path), method: entry.method) { request, context in try await handler(request, context) }
     }
 
     /// Answers 405 for the methods a registered path does not serve, in the path's error shape.
@@ -140,25 +169,6 @@ final class RouteTable {
                     throw ConiferError(.methodNotAllowed, "Method \(method.rawValue) is not allowed here; use \(allow).")
                 }
             }
-        }
-    }
-
-    private func record(_ entry: RouteEntry) {
-        entries.append(entry)
-    }
-
-    /// Registers an Admin API route: bearer token first, then the organization permission when the access
-    /// names one, then the handler (which resolves per-resource access before it reads the body).
-    func admin(_ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, handler: @escaping @Sendable (AdminCall) async throws -> Response) {
-        record(RouteEntry(method: method, path: path, access: access))
-        let authenticator = self.authenticator
-        router.on(RouterPath(path), method: method) { request, context in
-            let identity = try await authenticator.identity(for: request)
-            if case .organization(let permission) = access {
-                try identity.require(permission)
-            }
-            let version = try APIVersion(headers: request.headers)
-            return try await handler(AdminCall(request: request, context: context, identity: identity, version: version))
         }
     }
 

@@ -46,8 +46,14 @@ public actor IndexStore {
 
     // MARK: Reads
 
-    /// The committed state: every acknowledged write, nothing unacknowledged.
-    public func snapshot() throws(ConiferError) -> IndexState {
+    /// A reader over the committed state: every acknowledged write, nothing unacknowledged.
+    public func reader(_ pass: AuthorizationPass) throws(ConiferError) -> any IndexReader {
+        try pass.require(.dataRead)
+        return try snapshot()
+    }
+
+    /// The committed state itself, for this module and its tests.
+    func snapshot() throws(ConiferError) -> IndexState {
         guard !closed else { throw ConiferError.notFound("Index not found.") }
         return state
     }
@@ -55,7 +61,8 @@ public actor IndexStore {
     // MARK: Writes
 
     /// Resolves, logs durably and applies a write; returns once it is acknowledged.
-    public func write(_ request: WriteRequest) async throws -> WriteResult {
+    public func write(_ request: WriteRequest, pass: AuthorizationPass) async throws -> WriteResult {
+        try pass.require(.dataWrite)
         guard !closed else { throw ConiferError.notFound("Index not found.") }
         return try await withCheckedThrowingContinuation { continuation in
             pending.append((request, continuation))

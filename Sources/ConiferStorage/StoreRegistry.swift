@@ -20,8 +20,9 @@ public actor StoreRegistry {
     }
 
     /// The store of an index, recovering it from disk the first time. A damaged index answers 503 with a
-    /// message for the operator, and is logged once at `critical`.
-    public func store(for indexID: UUID) async throws -> IndexStore {
+    /// message for the operator, and is logged once at `critical`. The pass is the caller's decision to
+    /// reach this index's data (the catalog resolved the index within the pass's project).
+    public func store(for indexID: UUID, pass: AuthorizationPass) async throws -> IndexStore {
         if corrupt.contains(indexID) { throw Self.refusal }
         if let opening = stores[indexID] {
             return try await opening.value
@@ -53,7 +54,8 @@ public actor StoreRegistry {
     )
 
     /// Stops serving an index at once and removes its files.
-    public func drop(indexID: UUID) async {
+    public func drop(indexID: UUID, pass: AuthorizationPass) async throws {
+        try pass.require(.indexesWrite)
         corrupt.remove(indexID)
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
@@ -62,8 +64,9 @@ public actor StoreRegistry {
     }
 
     /// Removes directories of indexes the catalog no longer has (deleted while the server was down, or
-    /// before their files could be removed).
-    public func purge(keeping known: Set<UUID>) {
+    /// before their files could be removed). A system task: no caller asks for it.
+    public func purge(keeping known: Set<UUID>, pass: AuthorizationPass) {
+        guard pass == .system(.purge) else { return }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return }
         for name in names {
             guard let id = UUID(uuidString: name), !known.contains(id) else { continue }
@@ -71,8 +74,9 @@ public actor StoreRegistry {
         }
     }
 
-    /// Compacts every open store whose log has grown past the policy.
-    public func compactWhereNeeded() async {
+    /// Compacts every open store whose log has grown past the policy (the compaction service's work).
+    public func compactWhereNeeded(pass: AuthorizationPass) async {
+        guard pass == .system(.compaction) else { return }
         for opening in stores.values {
             guard let store = try? await opening.value, await store.needsCompaction else { continue }
             do {

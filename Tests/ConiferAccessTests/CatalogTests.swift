@@ -94,41 +94,41 @@ import Testing
         let b = try #require(try await catalog.authenticate(apiKey: keyB.value))
         #expect(b.projectID == otherProject)
 
-        let created = try await catalog.createIndex(IndexCreation(name: "shared-name", dimension: 3), for: a)
+        let created = try await catalog.createIndex(IndexCreation(name: "shared-name", dimension: 3), pass: a.authorize(.indexesWrite))
         #expect(created.projectID == a.projectID)
         await #expect(throws: ConiferError.indexNotFound("shared-name")) {
-            try await catalog.index(named: "shared-name", for: b, as: .indexesRead)
+            try await catalog.index(named: "shared-name", pass: b.authorize(.indexesRead))
         }
-        await #expect(throws: ConiferError.indexNotFound("shared-name")) { try await catalog.deleteIndex(named: "shared-name", for: b) }
-        #expect(try await catalog.listIndexes(for: b).isEmpty)
+        await #expect(throws: ConiferError.indexNotFound("shared-name")) { try await catalog.deleteIndex(named: "shared-name", pass: b.authorize(.indexesWrite)) }
+        #expect(try await catalog.listIndexes(pass: b.authorize(.indexesRead)).isEmpty)
 
-        _ = try await catalog.createIndex(IndexCreation(name: "shared-name", dimension: 5), for: b)
-        #expect(try await catalog.index(named: "shared-name", for: a, as: .indexesRead).dimension == 3)
-        #expect(try await catalog.index(named: "shared-name", for: b, as: .indexesRead).dimension == 5)
+        _ = try await catalog.createIndex(IndexCreation(name: "shared-name", dimension: 5), pass: b.authorize(.indexesWrite))
+        #expect(try await catalog.index(named: "shared-name", pass: a.authorize(.indexesRead)).dimension == 3)
+        #expect(try await catalog.index(named: "shared-name", pass: b.authorize(.indexesRead)).dimension == 5)
     }
 
     @Test func duplicateNamesConflictAndRejectedCreatesStoreNothing() async throws {
         let catalog = try SQLiteCatalog.inMemory()
         _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
-        _ = try await catalog.createIndex(IndexCreation(name: "one", dimension: 3), for: principal)
+        _ = try await catalog.createIndex(IndexCreation(name: "one", dimension: 3), pass: principal.authorize(.indexesWrite))
         await #expect(throws: ConiferError.alreadyExists("Resource one already exists.")) {
-            try await catalog.createIndex(IndexCreation(name: "one", dimension: 4), for: principal)
+            try await catalog.createIndex(IndexCreation(name: "one", dimension: 4), pass: principal.authorize(.indexesWrite))
         }
-        await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "Bad", dimension: 3), for: principal) }
-        #expect(try await catalog.listIndexes(for: principal).map(\.name) == ["one"])
-        #expect(try await catalog.index(named: "one", for: principal, as: .indexesRead).dimension == 3)
+        await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "Bad", dimension: 3), pass: principal.authorize(.indexesWrite)) }
+        #expect(try await catalog.listIndexes(pass: principal.authorize(.indexesRead)).map(\.name) == ["one"])
+        #expect(try await catalog.index(named: "one", pass: principal.authorize(.indexesRead)).dimension == 3)
     }
 
     @Test func deletionProtectionBlocksDelete() async throws {
         let catalog = try SQLiteCatalog.inMemory()
         _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
-        _ = try await catalog.createIndex(IndexCreation(name: "keep", dimension: 3, deletionProtection: .enabled), for: principal)
-        await #expect(throws: ConiferError.self) { try await catalog.deleteIndex(named: "keep", for: principal) }
-        _ = try await catalog.configureIndex(named: "keep", IndexConfiguration(deletionProtection: .disabled), for: principal)
-        try await catalog.deleteIndex(named: "keep", for: principal)
-        await #expect(throws: ConiferError.indexNotFound("keep")) { try await catalog.index(named: "keep", for: principal, as: .indexesRead) }
+        _ = try await catalog.createIndex(IndexCreation(name: "keep", dimension: 3, deletionProtection: .enabled), pass: principal.authorize(.indexesWrite))
+        await #expect(throws: ConiferError.self) { try await catalog.deleteIndex(named: "keep", pass: principal.authorize(.indexesWrite)) }
+        _ = try await catalog.configureIndex(named: "keep", IndexConfiguration(deletionProtection: .disabled), pass: principal.authorize(.indexesWrite))
+        try await catalog.deleteIndex(named: "keep", pass: principal.authorize(.indexesWrite))
+        await #expect(throws: ConiferError.indexNotFound("keep")) { try await catalog.index(named: "keep", pass: principal.authorize(.indexesRead)) }
     }
 
     @Test func rolesAreEnforcedInsideTheCatalog() async throws {
@@ -136,8 +136,8 @@ import Testing
         let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
         let viewerKey = try await catalog.createAPIKey(projectID: boot.projectID, name: "v", roles: [.controlPlaneViewer])
         let viewer = try #require(try await catalog.authenticate(apiKey: viewerKey.value))
-        await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "x", dimension: 3), for: viewer) }
-        #expect(try await catalog.listIndexes(for: viewer).isEmpty)
+        await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "x", dimension: 3), pass: viewer.authorize(.indexesWrite)) }
+        #expect(try await catalog.listIndexes(pass: viewer.authorize(.indexesRead)).isEmpty)
     }
 
     @Test func catalogPersistsAcrossReopen() async throws {
@@ -148,12 +148,12 @@ import Testing
             let catalog = try SQLiteCatalog(directory: directory)
             _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
             let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
-            _ = try await catalog.createIndex(IndexCreation(name: "durable", dimension: 7, tags: ["a": "b"]), for: principal)
+            _ = try await catalog.createIndex(IndexCreation(name: "durable", dimension: 7, tags: ["a": "b"]), pass: principal.authorize(.indexesWrite))
         }
         let reopened = try SQLiteCatalog(directory: directory)
         #expect(try await reopened.bootstrapIfNeeded(apiKeyValue: nil) == nil)
         let principal = try #require(try await reopened.authenticate(apiKey: bootstrapKey))
-        let index = try await reopened.index(named: "durable", for: principal, as: .indexesRead)
+        let index = try await reopened.index(named: "durable", pass: principal.authorize(.indexesRead))
         #expect(index.dimension == 7)
         #expect(index.tags == ["a": "b"])
         let stored = try Data(contentsOf: directory.appendingPathComponent("catalog.sqlite"))

@@ -22,6 +22,7 @@ enum TestServer {
         directory: URL? = nil,
         bootstrapKey: String? = TestServer.bootstrapKey,
         configure: (inout ServerConfiguration) -> Void = { _ in },
+        observer: any ActionObserver = NoActionObserver(),
         _ body: @Sendable (ConiferApplication, any TestClientProtocol) async throws -> Void
     ) async throws {
         let ownsDirectory = directory == nil
@@ -32,7 +33,7 @@ enum TestServer {
             bootstrapClientID: clientID, bootstrapClientSecret: clientSecret
         )
         configure(&configuration)
-        let server = try await ConiferApplication(configuration: configuration)
+        let server = try await ConiferApplication(configuration: configuration, observer: observer)
         var logger = Logger(label: "conifer-test")
         logger.logLevel = .warning
         let app = server.makeApplication(logger: logger)

@@ -1,12 +1,10 @@
-import ConiferAccess
 import ConiferCore
-import ConiferStorage
+import ConiferDatabase
 import Hummingbird
 
 /// The control plane for indexes: `/indexes` and `/indexes/{name}` in every API dialect.
 struct IndexesController {
-    let catalog: any Catalog
-    let registry: StoreRegistry
+    let indexes: IndexService
     let hosts: IndexHosts
 
     func register(in routes: RouteTable) {
@@ -18,7 +16,7 @@ struct IndexesController {
     }
 
     @Sendable func list(_ call: AuthorizedCall) async throws -> Response {
-        let indexes = try await catalog.listIndexes(for: call.principal)
+        let indexes = try await indexes.list(call.pass)
         return try WireJSON.response(status: .ok, IndexListWire(indexes: indexes.map { model($0, call.version) }))
     }
 
@@ -30,12 +28,12 @@ struct IndexesController {
         case .v2026_07:
             creation = try await call.decode(CreateIndexRequest2026.self, allowedKeys: CreateIndexRequest2026.allowedKeys).domain()
         }
-        let definition = try await catalog.createIndex(creation, for: call.principal)
+        let definition = try await indexes.create(call.pass, creation)
         return try WireJSON.response(status: .created, model(definition, call.version))
     }
 
     @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
-        let definition = try await catalog.index(named: try call.parameter("index_name"), for: call.principal, as: .indexesRead)
+        let definition = try await indexes.describe(call.pass, name: try call.parameter("index_name"))
         return try WireJSON.response(status: .ok, model(definition, call.version))
     }
 
@@ -51,14 +49,12 @@ struct IndexesController {
             change = try await call.decode(ConfigureIndexRequest2026.self, allowedKeys: ConfigureIndexRequest2026.allowedKeys).domain()
             status = .ok
         }
-        let definition = try await catalog.configureIndex(named: name, change, for: call.principal)
+        let definition = try await indexes.configure(call.pass, name: name, change)
         return try WireJSON.response(status: status, model(definition, call.version))
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
-        let deleted = try await catalog.deleteIndex(named: try call.parameter("index_name"), for: call.principal)
-        // Gone from the catalog, so no request can reach it; now stop its store and remove its files.
-        await registry.drop(indexID: deleted.id)
+        _ = try await indexes.delete(call.pass, name: try call.parameter("index_name"))
         return WireJSON.empty(status: .accepted)
     }
 

@@ -178,28 +178,8 @@ enum PageToken {
         return key
     }
 
-    /// One page of sorted keys after the token, and the token of the next page if there is one.
-    static func page(_ sortedKeys: [String], after: String?, limit: Int) -> (keys: ArraySlice<String>, next: String?) {
-        var start = sortedKeys.startIndex
-        if let after {
-            start = sortedKeys.partitionPoint { $0 <= after }
-        }
-        let end = min(start + limit, sortedKeys.endIndex)
-        let keys = sortedKeys[start..<end]
-        let next = end < sortedKeys.endIndex ? keys.last.map(make(after:)) : nil
-        return (keys, next)
-    }
-}
-
-extension Array {
-    /// The first index whose element does not satisfy `belongsBefore`, for a partitioned array.
-    func partitionPoint(_ belongsBefore: (Element) -> Bool) -> Int {
-        var low = startIndex
-        var high = endIndex
-        while low < high {
-            let mid = (low + high) / 2
-            if belongsBefore(self[mid]) { low = mid + 1 } else { high = mid }
-        }
-        return low
+    /// The `pagination` member for a page that has more after `after` (nil on the last page).
+    static func pagination(_ after: String?) -> PaginationWire? {
+        after.map { PaginationWire(next: make(after: $0)) }
     }
 }

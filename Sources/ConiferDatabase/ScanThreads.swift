@@ -9,8 +9,10 @@ import Foundation
 /// thread per scan lets the kernel share the cores among all of them, so a small request is slowed in
 /// proportion to the load, never queued behind it. The connection cap bounds how many run at once;
 /// starting a thread costs tens of microseconds, small beside any scan.
-struct ScanThreads: Sendable {
-    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+public struct ScanThreads: Sendable {
+    public init() {}
+
+    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             let thread = Thread { continuation.resume(returning: work()) }
             thread.name = "conifer-scan"

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Evidence that the one authorization decision for a request was made: a principal was granted a
+/// permission in its project (in the spirit of Qdrant's `CollectionPass`).
+///
+/// Other modules cannot build one: the only ways to get a pass are `Principal.authorize(_:)`, which is
+/// the decision, and `system(_:)`, which names the background task that acts without a caller. Every
+/// service and storage entry point that reaches data or catalog state takes a pass, so no path gets there
+/// without a decision made first.
+public struct AuthorizationPass: Sendable, Equatable {
+    /// Who holds the pass.
+    public enum Holder: Sendable, Equatable {
+        case principal(Principal)
+        case system(SystemTask)
+    }
+
+    public let holder: Holder
+    /// The permission the decision granted (nil for system work, which is not limited by one).
+    public let granted: Permission?
+
+    fileprivate init(holder: Holder, granted: Permission?) {
+        self.holder = holder
+        self.granted = granted
+    }
+
+    /// A pass for work no caller asked for; the task is named so logs and audit can tell it apart.
+    public static func system(_ task: SystemTask) -> AuthorizationPass {
+        AuthorizationPass(holder: .system(task), granted: nil)
+    }
+
+    /// The caller, for a pass a request earned.
+    public var principal: Principal? {
+        if case .principal(let principal) = holder { principal } else { nil }
+    }
+
+    /// Throws 403 unless the pass allows `permission`: the decision granted it, or the principal holds it.
+    /// Services state what each operation needs with this, so a pass minted for reading cannot write.
+    public func require(_ permission: Permission) throws(ConiferError) {
+        switch holder {
+        case .system:
+            return
+        case .principal(let principal):
+            guard granted == permission || principal.permissions.contains(permission) else {
+                throw .permissionDenied("The caller does not have the permission this request needs (\(permission.rawValue)).")
+            }
+        }
+    }
+
+    /// The principal, after `require(permission)`; system passes have no project and are refused here.
+    public func principal(requiring permission: Permission) throws(ConiferError) -> Principal {
+        try require(permission)
+        guard let principal else { throw ConiferError(.internalError, "A system task has no project to act in.") }
+        return principal
+    }
+}
+
+/// Background work that reaches stored data without a caller.
+public enum SystemTask: String, Sendable, Equatable {
+    case compaction
+    case recovery
+    /// Removing the files of indexes the catalog no longer has.
+    case purge
+    /// `conifer repair` and other operator commands run against a stopped server's data directory.
+    case operatorCommand
+}
+
+extension Principal {
+    /// The authorization decision: a pass when the principal holds `permission`, 403 otherwise.
+    public func authorize(_ permission: Permission) throws(ConiferError) -> AuthorizationPass {
+        try require(permission)
+        return AuthorizationPass(holder: .principal(self), granted: permission)
+    }
+}

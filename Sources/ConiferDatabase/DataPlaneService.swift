@@ -1,0 +1,332 @@
+import ConiferAccess
+import ConiferCore
+import ConiferIndex
+import ConiferStorage
+import Foundation
+
+/// The vector data plane of every index: what upsert, query, fetch, update, delete, list, stats and the
+/// namespace operations do, independent of any API dialect.
+///
+/// Every operation works on an `OpenIndex`, which only `open(_:_:)` makes from the request's authorization
+/// pass after resolving the index inside the pass's project, so an index of another project answers exactly
+/// like a missing one. Inputs are validated
+/// completely before anything is written, and a batch is stored whole or not at all. Reads go through
+/// `IndexReader`, never the in-memory representation.
+public struct DataPlaneService: Sendable {
+    let catalog: any Catalog
+    let registry: StoreRegistry
+    /// Where namespace scans run, off the request threads.
+    let scans = ScanThreads()
+
+    public init(catalog: any Catalog, registry: StoreRegistry) {
+        self.catalog = catalog
+        self.registry = registry
+    }
+
+    /// An index as the data-plane path names it.
+    public struct IndexAddress: Sendable {
+        public var projectID: String
+        public var name: String
+
+        public init(projectID: String, name: String) {
+            self.projectID = projectID
+            self.name = name
+        }
+    }
+
+    /// An index resolved for one pass: only `open(_:_:)` makes one, so every operation on it was authorized
+    /// and found inside the pass's project. Handlers open the index before they read the request body.
+    public struct OpenIndex: Sendable {
+        public let definition: IndexDefinition
+        let store: IndexStore
+        let pass: AuthorizationPass
+
+        func reader() async throws -> any IndexReader { try await store.reader(pass) }
+        func write(_ request: WriteRequest) async throws -> WriteResult { try await store.write(request, pass: pass) }
+    }
+
+    /// The index the address names, if it belongs to the pass's project (another project's index answers
+    /// exactly like a missing one).
+    public func open(_ pass: AuthorizationPass, _ address: IndexAddress) async throws -> OpenIndex {
+        guard let principal = pass.principal, address.projectID == principal.projectID.lowercasedString else {
+            throw ConiferError.indexNotFound(address.name)
+        }
+        let definition = try await catalog.index(named: address.name, pass: pass)
+        return OpenIndex(definition: definition, store: try await registry.store(for: definition.id, pass: pass), pass: pass)
+    }
+
+    /// A namespace as the client names it: absent and `__default__` both mean the default namespace.
+    public struct NamespaceName: Sendable, Hashable {
+        /// The name under which the store keeps it ("" for the default namespace).
+        public let stored: String
+
+        public init(_ requested: String?) throws(ConiferError) {
+            let name = requested ?? ""
+            stored = name == Self.defaultName ? "" : name
+            try DataLimits.validateNamespace(stored)
+        }
+
+        init(stored: String) { self.stored = stored }
+
+        /// The name clients see (`__default__` for the default namespace).
+        public var display: String { stored.isEmpty ? Self.defaultName : stored }
+        static let defaultName = "__default__"
+    }
+
+    /// One page of a sorted listing; `nextAfter` is the key the next page starts after.
+    public struct Page<Item: Sendable>: Sendable {
+        public var items: [Item]
+        public var nextAfter: String?
+    }
+
+    /// A scored record of a query's result.
+    public struct Match: Sendable {
+        public var record: VectorRecord
+        public var score: Float
+    }
+
+    public struct Query: Sendable {
+        public var namespace: NamespaceName
+        public var topK: Int
+        public var vector: [Float]?
+        public var sparse: SparseVector?
+        public var id: String?
+        public var filter: MetadataFilter
+        public var includesData: Bool
+
+        public init(namespace: NamespaceName, topK: Int, vector: [Float]?, sparse: SparseVector?, id: String?, filter: MetadataFilter, includesData: Bool) {
+            self.namespace = namespace
+            self.topK = topK
+            self.vector = vector
+            self.sparse = sparse
+            self.id = id
+            self.filter = filter
+            self.includesData = includesData
+        }
+    }
+
+    public enum Update: Sendable {
+        case byID(id: String, values: [Float]?, sparse: SparseVector?, setMetadata: Metadata?)
+        case byFilter(MetadataFilter, setMetadata: Metadata, dryRun: Bool)
+    }
+
+    public enum Deletion: Sendable {
+        case ids([String])
+        case all
+        case matching(MetadataFilter)
+    }
+
+    public struct Statistics: Sendable {
+        public var definition: IndexDefinition
+        /// Record count per namespace, by stored name ("" for the default namespace, as Pinecone reports it).
+        public var namespaces: [String: Int]
+    }
+
+    // MARK: Vectors
+
+    /// Stores the records (inserting or replacing by id); returns how many were written.
+    public func upsert(_ index: OpenIndex, namespace: NamespaceName, records: [VectorRecord]) async throws -> Int {
+        let definition = index.definition
+        guard (1...DataLimits.maxUpsertBatch).contains(records.count) else {
+            throw ConiferError.invalidArgument("An upsert carries 1 to \(DataLimits.maxUpsertBatch) vectors, got \(records.count).")
+        }
+        for record in records { try definition.validate(record) }
+        return try await index.write(.upsert(namespace: namespace.stored, records: records)).matchedRecords
+    }
+
+    /// The best `topK` records for a vector, a sparse vector or a stored record's values, best first.
+    public func query(_ index: OpenIndex, _ query: Query) async throws -> [Match] {
+        let definition = index.definition
+        guard (1...DataLimits.maxTopK).contains(query.topK) else {
+            throw ConiferError.invalidArgument("topK must be between 1 and \(DataLimits.maxTopK), got \(query.topK).")
+        }
+        if query.includesData, query.topK > DataLimits.maxTopKWithData {
+            throw ConiferError.invalidArgument(
+                "topK must be at most \(DataLimits.maxTopKWithData) when includeValues or includeMetadata is true, got \(query.topK)."
+            )
+        }
+        var vector = query.vector
+        var sparse = query.sparse
+        let reader = try await index.reader()
+        let namespace = reader.namespace(query.namespace.stored)
+        if let id = query.id {
+            guard vector == nil, sparse == nil else {
+                throw ConiferError.invalidArgument("A query takes exactly one of vector, sparseVector or id.")
+            }
+            try DataLimits.validateID(id)
+            guard let stored = namespace?.record(id) else { return [] }
+            vector = stored.values.isEmpty ? nil : stored.values
+            sparse = definition.vectorType == .sparse ? stored.sparse : nil
+        }
+        switch definition.vectorType {
+        case .dense:
+            guard let values = vector else {
+                throw ConiferError.invalidArgument("A query on a dense index needs a vector (or an id).")
+            }
+            try DataLimits.validateDense(values, dimension: definition.dimension ?? 0)
+            if sparse != nil { try definition.requireSparseSupport() }
+        case .sparse:
+            guard vector == nil else { throw ConiferError.invalidArgument("A sparse index is queried with sparseVector, not vector.") }
+            guard let sparse, !sparse.indices.isEmpty else {
+                throw ConiferError.invalidArgument("A query on a sparse index needs a non-empty sparseVector (or an id).")
+            }
+        }
+        guard let namespace else { return [] }
+        let search = SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter)
+        let metric = definition.metric
+        let results = await scans.run { namespace.search(search, metric: metric) }
+        return results.compactMap { result in namespace.record(result.id).map { Match(record: $0, score: result.score) } }
+    }
+
+    /// The records with these ids that exist.
+    public func fetch(_ index: OpenIndex, namespace: NamespaceName, ids: [String]) async throws -> [VectorRecord] {
+        guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
+            throw ConiferError.invalidArgument("fetch takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
+        }
+        for id in ids { try DataLimits.validateID(id) }
+        guard let reader = try await index.reader().namespace(namespace.stored) else { return [] }
+        return ids.compactMap { reader.record($0) }
+    }
+
+    /// The records whose metadata matches a non-empty filter, a page at a time in id order.
+    public func fetch(
+        _ index: OpenIndex, namespace: NamespaceName, matching filter: MetadataFilter, limit: Int, after: String?
+    ) async throws -> Page<VectorRecord> {
+        guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
+        guard (1...DataLimits.maxFetchByMetadataLimit).contains(limit) else {
+            throw ConiferError.invalidArgument("limit must be between 1 and \(DataLimits.maxFetchByMetadataLimit), got \(limit).")
+        }
+        guard let reader = try await index.reader().namespace(namespace.stored) else { return Page(items: [], nextAfter: nil) }
+        let matching = await scans.run { reader.ids(matching: filter) }
+        let page = Self.page(matching, after: after, limit: limit)
+        return Page(items: page.items.compactMap { reader.record($0) }, nextAfter: page.nextAfter)
+    }
+
+    /// Changes one record's values or metadata, or the metadata of every record matching a filter; returns
+    /// the number of records matched by a filter (nil for an update by id).
+    public func update(_ index: OpenIndex, namespace: NamespaceName, _ update: Update) async throws -> Int? {
+        let definition = index.definition
+        switch update {
+        case .byFilter(let filter, let setMetadata, let dryRun):
+            guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
+            let request = WriteRequest.updateByFilter(namespace: namespace.stored, filter: filter, setMetadata: setMetadata, dryRun: dryRun)
+            return try await index.write(request).matchedRecords
+        case .byID(let id, let values, let sparse, let setMetadata):
+            try DataLimits.validateID(id)
+            guard values != nil || sparse != nil || setMetadata != nil else {
+                throw ConiferError.invalidArgument("An update needs values, sparseValues or setMetadata.")
+            }
+            if let values {
+                guard definition.vectorType == .dense else { throw ConiferError.invalidArgument("A sparse index has no dense values to update.") }
+                try DataLimits.validateDense(values, dimension: definition.dimension ?? 0)
+            }
+            if sparse != nil { try definition.requireSparseSupport() }
+            if definition.vectorType == .sparse, let sparse, sparse.indices.isEmpty {
+                throw ConiferError.invalidArgument("A sparse index needs non-empty sparse values.")
+            }
+            let request = WriteRequest.updateByID(namespace: namespace.stored, id: id, values: values, sparse: sparse, setMetadata: setMetadata)
+            _ = try await index.write(request)
+            return nil
+        }
+    }
+
+    public func delete(_ index: OpenIndex, namespace: NamespaceName, _ deletion: Deletion) async throws {
+        let request: WriteRequest
+        switch deletion {
+        case .ids(let ids):
+            guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
+                throw ConiferError.invalidArgument("A delete takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
+            }
+            for id in ids { try DataLimits.validateID(id) }
+            request = .deleteIDs(namespace: namespace.stored, ids: ids)
+        case .all:
+            request = .deleteAll(namespace: namespace.stored)
+        case .matching(let filter):
+            guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
+            request = .deleteByFilter(namespace: namespace.stored, filter: filter)
+        }
+        _ = try await index.write(request)
+    }
+
+    /// Ids starting with `prefix`, a page at a time in id order.
+    public func list(
+        _ index: OpenIndex, namespace: NamespaceName, prefix: String, limit: Int, after: String?
+    ) async throws -> Page<String> {
+        let ids = try await index.reader().namespace(namespace.stored)?.ids(prefix: prefix) ?? []
+        return Self.page(ids, after: after, limit: limit)
+    }
+
+    /// Record counts per namespace, of the records matching `filter` (all of them for an empty filter).
+    public func statistics(_ index: OpenIndex, filter: MetadataFilter) async throws -> Statistics {
+        let definition = index.definition
+        let reader = try await index.reader()
+        var counts: [String: Int] = [:]
+        for name in reader.namespaceNames {
+            counts[name] = reader.namespace(name)?.count(matching: filter) ?? 0
+        }
+        return Statistics(definition: definition, namespaces: counts)
+    }
+
+    // MARK: Namespaces
+
+    /// Namespaces whose display name starts with `prefix` with their record counts, a page at a time; and
+    /// how many there are in all.
+    public func namespaces(
+        _ index: OpenIndex, prefix: String, limit: Int, after: String?
+    ) async throws -> (page: Page<(name: String, records: Int)>, total: Int) {
+        let reader = try await index.reader()
+        let names = reader.namespaceNames.map { NamespaceName(stored: $0).display }.filter { $0.hasPrefix(prefix) }.sorted()
+        let page = Self.page(names, after: after, limit: limit)
+        let described = page.items.map { name in
+            (name: name, records: reader.namespace((try? NamespaceName(name))?.stored ?? name)?.recordCount ?? 0)
+        }
+        return (Page(items: described, nextAfter: page.nextAfter), names.count)
+    }
+
+    /// Creates an empty namespace that stays listed until deleted.
+    public func createNamespace(_ index: OpenIndex, name: String) async throws {
+        guard !name.isEmpty, name != NamespaceName.defaultName else {
+            throw ConiferError.invalidArgument("A namespace name must be non-empty and must not be __default__.")
+        }
+        try DataLimits.validateNamespace(name)
+        _ = try await index.write(.createNamespace(name))
+    }
+
+    /// The record count of a namespace; 404 when it does not exist.
+    public func describeNamespace(_ index: OpenIndex, _ namespace: NamespaceName) async throws -> Int {
+        guard let reader = try await index.reader().namespace(namespace.stored) else {
+            throw ConiferError.notFound("Namespace \(namespace.display) not found.")
+        }
+        return reader.recordCount
+    }
+
+    public func deleteNamespace(_ index: OpenIndex, _ namespace: NamespaceName) async throws {
+        _ = try await index.write(.deleteNamespace(namespace.stored))
+    }
+
+    // MARK: Helpers
+
+    /// One page of sorted keys after `after`, and the key the next page starts after if there is one.
+    static func page(_ sortedKeys: [String], after: String?, limit: Int) -> Page<String> {
+        var start = sortedKeys.startIndex
+        if let after {
+            start = sortedKeys.partitionPoint { $0 <= after }
+        }
+        let end = min(start + limit, sortedKeys.endIndex)
+        let keys = Array(sortedKeys[start..<end])
+        return Page(items: keys, nextAfter: end < sortedKeys.endIndex ? keys.last : nil)
+    }
+}
+
+extension Array {
+    /// The first index whose element does not satisfy `belongsBefore`, for a partitioned array.
+    func partitionPoint(_ belongsBefore: (Element) -> Bool) -> Int {
+        var low = startIndex
+        var high = endIndex
+        while low < high {
+            let mid = (low + high) / 2
+            if belongsBefore(self[mid]) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}

@@ -1,0 +1,40 @@
+import ConiferAccess
+import ConiferCore
+import ConiferStorage
+
+/// Index lifecycle, the catalog and the stores in one flow: list, describe, create, configure and delete
+/// (and later backup, restore and purge), each for the pass's project.
+public struct IndexService: Sendable {
+    let catalog: any Catalog
+    let registry: StoreRegistry
+
+    public init(catalog: any Catalog, registry: StoreRegistry) {
+        self.catalog = catalog
+        self.registry = registry
+    }
+
+    public func list(_ pass: AuthorizationPass) async throws -> [IndexDefinition] {
+        try await catalog.listIndexes(pass: pass)
+    }
+
+    public func describe(_ pass: AuthorizationPass, name: String) async throws -> IndexDefinition {
+        try pass.require(.indexesRead)
+        return try await catalog.index(named: name, pass: pass)
+    }
+
+    public func create(_ pass: AuthorizationPass, _ creation: IndexCreation) async throws -> IndexDefinition {
+        try await catalog.createIndex(creation, pass: pass)
+    }
+
+    public func configure(_ pass: AuthorizationPass, name: String, _ change: IndexConfiguration) async throws -> IndexDefinition {
+        try await catalog.configureIndex(named: name, change, pass: pass)
+    }
+
+    /// Removes the definition first, so no request can reach the index, then stops its store and removes
+    /// its files.
+    public func delete(_ pass: AuthorizationPass, name: String) async throws -> IndexDefinition {
+        let deleted = try await catalog.deleteIndex(named: name, pass: pass)
+        try await registry.drop(indexID: deleted.id, pass: pass)
+        return deleted
+    }
+}
