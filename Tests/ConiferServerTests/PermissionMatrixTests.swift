@@ -414,9 +414,19 @@ import Testing
 
     @Test func everyRegisteredRouteIsInTheTableAndNothingElseAnswers() async throws {
         try await TestServer.run { server, client in
-            let (_, table) = server.buildRouter()
+            let (router, table) = server.buildRouter()
             let keys = table.entries.map { "\($0.method.rawValue) \($0.path)" }
             #expect(Set(keys).count == keys.count, "a route is registered twice")
+            // Walk the real router: every route it serves is a table entry or a 405 fallback of an entry's path.
+            let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+            let fallbacks = Set(table.entries.map(\.path)).flatMap { path in
+                methods.filter { method in !table.entries.contains { $0.path == path && $0.method == method } }.map { "\($0.rawValue) \(path)" }
+            }
+            // The router prints parameters as `{name}`; the table writes `:name`.
+            let served = router.routes.map { "\($0.method.rawValue) \("\($0.path)".replacing(/\{(\w+)\}/) { ":" + $0.1 })" }
+            #expect(served.count == Set(served).count)
+            #expect(Set(served) == Set(keys).union(fallbacks), "routes the router serves but the table does not list: \(Set(served).subtracting(keys).subtracting(fallbacks))")
+            #expect(Set(served).isSuperset(of: PermissionOracle.publicRoutes.union(PermissionOracle.table.keys)))
             // Every table entry is live: without credentials a protected route answers 401, never 404/405.
             for entry in table.entries where entry.access != .open {
                 let path = entry.path.replacingOccurrences(of: ":", with: "x")

@@ -5,69 +5,6 @@ import Logging
 import Testing
 @testable import ConiferStorage
 
-/// A temporary index directory, removed when the test ends.
-final class TemporaryDirectory {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-store-\(UUID().uuidString)")
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func files(_ sub: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: url.appendingPathComponent(sub).path)) ?? []).sorted()
-    }
-}
-
-func record(_ id: String, _ values: [Float], _ metadata: Metadata = [:]) -> VectorRecord {
-    VectorRecord(id: id, values: values, metadata: metadata)
-}
-
-func openStore(_ directory: TemporaryDirectory, policy: CompactionPolicy = .never) async throws -> IndexStore {
-    try await IndexStore.open(indexID: UUID(), directory: directory.url, policy: policy, logger: Logger(label: "test"))
-}
-
-@Suite struct WriteLogTests {
-    let operations: [WriteOperation] = [
-        .upsert(namespace: "ns", records: [
-            VectorRecord(id: "a", values: [1, 2, 3], sparse: SparseVector(indices: [1, 9], values: [0.5, 0.25]),
-                         metadata: ["g": .string("drama"), "n": .number(2.5), "b": .bool(true), "l": .strings(["x", "y"])]),
-            VectorRecord(id: "b", values: [4, 5, 6]),
-        ]),
-        .delete(namespace: "ns", ids: ["b", "zz"]),
-        .createNamespace("empty"),
-        .deleteNamespace("gone"),
-    ]
-
-    @Test func roundTrip() throws {
-        let bytes = WriteLog.encode(sequence: 7, operations: operations)
-        #expect(try WriteLog.decode(bytes, expectedSequence: 7) == operations)
-    }
-
-    @Test func detectsEveryCorruptByteAndTruncation() throws {
-        let bytes = WriteLog.encode(sequence: 3, operations: operations)
-        // Every byte, each with a different bit flipped (all eight bit positions occur), and every truncation.
-        for position in bytes.indices {
-            var damaged = bytes
-            damaged[position] ^= 1 << (position % 8)
-            #expect(throws: (any Error).self, "byte \(position)") { try WriteLog.decode(damaged, expectedSequence: 3) }
-        }
-        for length in 0..<bytes.count {
-            #expect(throws: (any Error).self) { try WriteLog.decode(Array(bytes.prefix(length)), expectedSequence: 3) }
-        }
-        #expect(throws: (any Error).self) { try WriteLog.decode(bytes, expectedSequence: 4) }
-    }
-
-    @Test func segmentRoundTrip() throws {
-        var state = IndexState()
-        state.apply(operations)
-        let decoded = try SegmentFile.decode(SegmentFile.encode(state, sequence: 42))
-        #expect(decoded.sequence == 42)
-        #expect(decoded.state.namespaces.keys.sorted() == ["empty", "ns"])
-        #expect(decoded.state.namespaces["empty"]?.explicit == true)
-        #expect(decoded.state.record(namespace: "ns", id: "a") == state.record(namespace: "ns", id: "a"))
-        var damaged = SegmentFile.encode(state, sequence: 42)
-        damaged[20] ^= 1
-        #expect(throws: (any Error).self) { try SegmentFile.decode(damaged) }
-    }
-}
-
 @Suite struct IndexStoreTests {
     @Test func acknowledgedWritesAreReadableAndSurviveReopen() async throws {
         let directory = TemporaryDirectory()
@@ -288,24 +225,5 @@ func openStore(_ directory: TemporaryDirectory, policy: CompactionPolicy = .neve
         await store.close()
         await #expect(throws: ConiferError.self) { try await store.snapshot() }
         await #expect(throws: ConiferError.self) { try await store.write(.createNamespace("x")) }
-    }
-}
-
-@Suite struct DeletedDataTests {
-    @Test func deletingANamespaceAsksForCompactionThatRemovesItsRecordsFromDisk() async throws {
-        let directory = TemporaryDirectory()
-        let store = try await openStore(directory, policy: CompactionPolicy(maxLogFiles: 1000))
-        _ = try await store.write(.upsert(namespace: "secret", records: [record("a", [1, 2], ["note": .string("SENSITIVE-MARKER")])]))
-        #expect(await store.needsCompaction == false)
-        _ = try await store.write(.deleteNamespace("secret"))
-        #expect(await store.needsCompaction)
-        try await store.compact()
-        #expect(await store.needsCompaction == false)
-        for sub in ["wal", "segments"] {
-            for name in directory.files(sub) {
-                let bytes = try Data(contentsOf: directory.url.appendingPathComponent("\(sub)/\(name)"))
-                #expect(bytes.range(of: Data("SENSITIVE-MARKER".utf8)) == nil, "\(sub)/\(name)")
-            }
-        }
     }
 }

@@ -1,0 +1,49 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import HummingbirdTesting
+import Testing
+@testable import ConiferServer
+
+@Suite struct IndexDataLifecycleTests {
+    @Test func deletingAnIndexRemovesItsDataAndFiles() async throws {
+        let directory = TestServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await TestServer.run(directory: directory) { server, client in
+            let created = try await client.createIndex("doomed")
+            let host = try #require(created.json["host"] as? String)
+            let path = try #require(URL(string: host)).path
+            let upsert = try await client.call(.post, "\(path)/vectors/upsert", body: #"{"vectors":[{"id":"a","values":[1,2,3]}],"namespace":"n"}"#)
+            #expect(upsert.status == 200)
+            #expect(upsert.json["upsertedCount"] as? Int == 1)
+            let indexes = directory.appendingPathComponent("indexes")
+            let before = try FileManager.default.contentsOfDirectory(atPath: indexes.path)
+            #expect(before.count == 1)
+
+            #expect(try await client.call(.delete, "/indexes/doomed").status == 202)
+            #expect(try await client.call(.get, "\(path)/vectors/fetch?ids=a&namespace=n").status == 404)
+            let after = try FileManager.default.contentsOfDirectory(atPath: indexes.path)
+            #expect(after.isEmpty)
+
+            // A new index of the same name starts empty.
+            let again = try await client.createIndex("doomed")
+            let newHost = try #require(again.json["host"] as? String)
+            let newPath = try #require(URL(string: newHost)).path
+            let fetched = try await client.call(.get, "\(newPath)/vectors/fetch?ids=a&namespace=n")
+            #expect(fetched.status == 200)
+            #expect((fetched.json["vectors"] as? [String: Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func orphanedIndexFilesArePurgedAtStart() async throws {
+        let directory = TestServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let orphan = directory.appendingPathComponent("indexes/\(UUID().uuidString.lowercased())/wal")
+        try FileManager.default.createDirectory(at: orphan, withIntermediateDirectories: true)
+        try await TestServer.run(directory: directory) { _, client in
+            let health = try await client.call(.get, "/health", key: nil)
+            #expect(health.status == 200)
+            #expect(!FileManager.default.fileExists(atPath: orphan.path))
+        }
+    }
+}
