@@ -71,8 +71,14 @@ public struct ConiferApplication: Sendable {
         return (["| method | path | needs |", "| --- | --- | --- |"] + rows).joined(separator: "\n")
     }
 
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully. `onListening` receives the URL once the
+    /// server accepts connections.
+    public func run(logger: Logger, onListening: @escaping @Sendable (String) -> Void) async throws {
+        try await makeApplication(logger: logger, onListening: onListening).runService()
+    }
+
     /// The runnable application. `onListening` receives the URL once the server accepts connections.
-    public func makeApplication(logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) -> some ApplicationProtocol {
+    func makeApplication(logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) -> some ApplicationProtocol {
         let (router, _) = buildRouter()
         let hosts = self.hosts
         let configuration = self.configuration

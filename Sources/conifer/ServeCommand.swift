@@ -3,7 +3,6 @@ import ConiferAccess
 import ConiferServer
 import ConiferStorage
 import Foundation
-import Hummingbird
 import Logging
 
 /// `conifer serve`: runs the database until SIGTERM or SIGINT.
@@ -114,10 +113,9 @@ struct ServeCommand: AsyncParsableCommand {
                 say("Conifer created the org-owner service account from CONIFER_BOOTSTRAP_CLIENT_ID / CONIFER_BOOTSTRAP_CLIENT_SECRET.")
             }
         }
-        let app = server.makeApplication(logger: logger) { url in
+        try await server.run(logger: logger) { url in
             say("Conifer listening on \(url)")
         }
-        try await app.runService()
     }
 }
 

@@ -1,8 +1,8 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOHTTP1
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Connection options shared by the client subcommands.
 struct ClientOptions: ParsableArguments {
@@ -44,30 +44,36 @@ struct ServerClient {
         var raw: Data
     }
 
+    enum HTTPMethod: String {
+        case GET, POST, PATCH, DELETE
+    }
+
     func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Reply {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
+        guard let url = URL(string: baseURL + path) else { throw ClientError("Not a valid URL: \(baseURL + path)") }
+        var request = URLRequest(url: url, timeoutInterval: 30)
+        request.httpMethod = method.rawValue
         switch credential {
-        case .apiKey(let key): request.headers.add(name: "Api-Key", value: key)
-        case .bearer(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        case .apiKey(let key): request.setValue(key, forHTTPHeaderField: "Api-Key")
+        case .bearer(let token): request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         case .none: break
         }
-        request.headers.add(name: "X-Pinecone-Api-Version", value: credential.isBearer ? "2026-07" : "2025-04")
-        request.headers.add(name: "User-Agent", value: "conifer-cli")
+        request.setValue(credential.isBearer ? "2026-07" : "2025-04", forHTTPHeaderField: "X-Pinecone-Api-Version")
+        request.setValue("conifer-cli", forHTTPHeaderField: "User-Agent")
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
         }
-        let response: HTTPClientResponse
+        let raw: Data
+        let status: Int
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let (data, response) = try await URLSession.shared.data(for: request)
+            raw = data
+            status = (response as? HTTPURLResponse)?.statusCode ?? 0
         } catch {
-            throw ClientError("Could not reach Conifer at \(baseURL): \(error)")
+            throw ClientError("Could not reach Conifer at \(baseURL): \(error.localizedDescription)")
         }
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        let raw = Data(bytes.readableBytesView)
         let decoded = raw.isEmpty ? nil : try? JSONSerialization.jsonObject(with: raw)
-        let reply = Reply(status: Int(response.status.code), body: decoded, raw: raw)
+        let reply = Reply(status: status, body: decoded, raw: raw)
         guard (200..<300).contains(reply.status) else {
             throw ClientError("Error \(reply.status): \(Self.message(from: reply))")
         }
