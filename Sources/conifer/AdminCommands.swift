@@ -38,7 +38,7 @@ struct CLISession: Codable {
     /// A client with a fresh token (re-minted from the stored client credentials when it is about to expire).
     mutating func client() async throws -> ServerClient {
         if expiresAt.timeIntervalSinceNow < 300, let clientID, let clientSecret {
-            let (token, expires) = try await Self.mint(url: url, body: ["grant_type": "client_credentials", "client_id": clientID, "client_secret": clientSecret])
+            let (token, expires) = try await Self.mint(url: url, body: .clientCredentials(clientID, clientSecret))
             accessToken = token
             expiresAt = expires
             try save()
@@ -46,7 +46,7 @@ struct CLISession: Codable {
         return ServerClient(baseURL: url, credential: .bearer(accessToken))
     }
 
-    static func mint(url: String, body: [String: Any]) async throws -> (String, Date) {
+    static func mint(url: String, body: TokenRequest) async throws -> (String, Date) {
         let reply: ServerClient.Reply
         do {
             reply = try await ServerClient(baseURL: url, credential: .none).send(.POST, "/oauth/token", body: body)
@@ -83,11 +83,11 @@ struct LoginCommand: AsyncParsableCommand {
             let session: CLISession
             if let email {
                 guard let password = password ?? environment["CONIFER_PASSWORD"] else { throw ClientError("Pass --password or set CONIFER_PASSWORD.") }
-                let (token, expires) = try await CLISession.mint(url: base, body: ["grant_type": "password", "username": email, "password": password])
+                let (token, expires) = try await CLISession.mint(url: base, body: .password(email, password))
                 session = CLISession(url: base, email: email, accessToken: token, expiresAt: expires)
             } else {
                 guard let clientID, let secret else { throw ClientError("Pass --client-id and --client-secret (or --email and --password).") }
-                let (token, expires) = try await CLISession.mint(url: base, body: ["grant_type": "client_credentials", "client_id": clientID, "client_secret": secret])
+                let (token, expires) = try await CLISession.mint(url: base, body: .clientCredentials(clientID, secret))
                 session = CLISession(url: base, clientID: clientID, clientSecret: secret, accessToken: token, expiresAt: expires)
             }
             try session.save()
@@ -163,7 +163,7 @@ struct ProjectCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                let reply = try await session.client().send(.POST, "/admin/projects", body: ["name": name, "max_pods": maxPods, "force_encryption_with_cmek": forceEncryption])
+                let reply = try await session.client().send(.POST, "/admin/projects", body: ProjectBody(name: name, maxPods: maxPods, forceEncryptionWithCMEK: forceEncryption))
                 show(reply, json: options.json, columns: ProjectCommand.columns, list: false)
             }
         }
@@ -200,9 +200,7 @@ struct ProjectCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let project = try await resolveProject(id, session: &session)
-                var body: [String: Any] = [:]
-                if let name { body["name"] = name }
-                if let maxPods { body["max_pods"] = maxPods }
+                let body = ProjectBody(name: name, maxPods: maxPods)
                 show(try await session.client().send(.PATCH, "/admin/projects/\(project)", body: body), json: options.json, columns: ProjectCommand.columns, list: false)
             }
         }
@@ -237,7 +235,7 @@ struct APIKeyCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 let projectID = try await projectOrTarget(project, session: &session)
                 let reply = try await session.client().send(
-                    .POST, "/admin/projects/\(projectID)/api-keys", body: ["name": name, "roles": roles.split(separator: ",").map(String.init)]
+                    .POST, "/admin/projects/\(projectID)/api-keys", body: APIKeyBody(name: name, roles: roles.split(separator: ",").map(String.init))
                 )
                 if options.json { return printJSON(reply.raw) }
                 let object = reply.body as? [String: Any] ?? [:]
@@ -279,9 +277,7 @@ struct APIKeyCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                var body: [String: Any] = [:]
-                if let name { body["name"] = name }
-                if let roles { body["roles"] = roles.split(separator: ",").map(String.init) }
+                let body = APIKeyBody(name: name, roles: roles.map { $0.split(separator: ",").map(String.init) })
                 show(try await session.client().send(.PATCH, "/admin/api-keys/\(pathComponent(id))", body: body), json: options.json, columns: APIKeyCommand.columns, list: false)
             }
         }

@@ -40,13 +40,11 @@ struct IndexCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                var body: [String: Any] = [
-                    "name": name, "vector_type": vectorType, "deletion_protection": deletionProtection,
-                    "spec": ["serverless": ["cloud": cloud, "region": region]],
-                ]
-                if let dimension { body["dimension"] = dimension }
-                if let metric { body["metric"] = metric }
-                if !tags.isEmpty { body["tags"] = try parseTags(tags) }
+                let body = CreateIndexBody(
+                    name: name, vectorType: vectorType, deletionProtection: deletionProtection,
+                    spec: .init(serverless: .init(cloud: cloud, region: region)), dimension: dimension, metric: metric,
+                    tags: tags.isEmpty ? nil : try parseTags(tags)
+                )
                 let reply = try await options.client().send(.POST, "/indexes", body: body)
                 try printIndex(reply, json: options.json)
             }
@@ -75,10 +73,8 @@ struct IndexCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                var body: [String: Any] = [:]
-                if let deletionProtection { body["deletion_protection"] = deletionProtection }
-                if !tags.isEmpty { body["tags"] = try parseTags(tags) }
-                guard !body.isEmpty else { throw ClientError("Nothing to change: pass --deletion-protection or --tag.") }
+                let body = ConfigureIndexBody(deletionProtection: deletionProtection, tags: tags.isEmpty ? nil : try parseTags(tags))
+                guard body.deletionProtection != nil || body.tags != nil else { throw ClientError("Nothing to change: pass --deletion-protection or --tag.") }
                 let reply = try await options.client().send(.PATCH, "/indexes/\(pathComponent(name))", body: body)
                 try printIndex(reply, json: options.json)
             }

@@ -27,7 +27,7 @@ struct ServiceAccountCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let reply = try await session.client().send(
-                    .POST, "/admin/service-accounts", body: ["name": name, "role_bindings": [["resource_type": "organization", "role": role]]]
+                    .POST, "/admin/service-accounts", body: ServiceAccountBody(name: name, roleBindings: [.organization(role)])
                 )
                 ServiceAccountCommand.printSecret(reply, json: options.json)
             }
@@ -54,13 +54,10 @@ struct ServiceAccountCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 let client = try await session.client()
                 if let role {
-                    _ = try await client.send(.POST, "/admin/role-bindings", body: [
-                        "principal_type": "service_account", "principal_id": id, "resource_type": "organization", "role": role,
-                    ])
+                    _ = try await client.send(.POST, "/admin/role-bindings", body: RoleBindingBody(principalType: "service_account", principalID: id, binding: .organization(role)))
                 }
-                let reply = name != nil
-                    ? try await client.send(.PATCH, "/admin/service-accounts/\(pathComponent(id))", body: ["name": name!])
-                    : try await client.send(.GET, "/admin/service-accounts/\(pathComponent(id))")
+                let path = "/admin/service-accounts/\(pathComponent(id))"
+                let reply = if let name { try await client.send(.PATCH, path, body: NameBody(name: name)) } else { try await client.send(.GET, path) }
                 show(reply, json: options.json, columns: ServiceAccountCommand.columns, list: false)
             }
         }
@@ -98,9 +95,9 @@ struct ServiceAccountCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let projectID = try await projectOrTarget(project, session: &session)
-                _ = try await session.client().send(.POST, "/admin/role-bindings", body: [
-                    "principal_type": "service_account", "principal_id": id, "resource_type": "project", "resource_id": projectID, "role": role,
-                ])
+                _ = try await session.client().send(
+                    .POST, "/admin/role-bindings", body: RoleBindingBody(principalType: "service_account", principalID: id, binding: .project(projectID, role))
+                )
                 print("Connected \(id) to project \(projectID) as \(role).")
             }
         }
@@ -140,11 +137,11 @@ struct MemberCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                var bindings: [[String: String]] = [["resource_type": "organization", "role": role]]
+                var bindings: [RoleBindingInput] = [.organization(role)]
                 if let project {
-                    bindings.append(["resource_type": "project", "resource_id": try await resolveProject(project, session: &session), "role": projectRole])
+                    bindings.append(.project(try await resolveProject(project, session: &session), projectRole))
                 }
-                let reply = try await session.client().send(.POST, "/admin/invites", body: ["email": email, "role_bindings": bindings])
+                let reply = try await session.client().send(.POST, "/admin/invites", body: InviteBody(email: email, roleBindings: bindings))
                 if options.json { return printJSON(reply.raw) }
                 let object = reply.body as? [String: Any] ?? [:]
                 print("Invited \(describe(object["email"])) (expires \(describe(object["expires_at"]))). Conifer sends no email: pass on this one-time token,")
@@ -179,9 +176,7 @@ struct MemberCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                _ = try await session.client().send(.POST, "/admin/role-bindings", body: [
-                    "principal_type": "user", "principal_id": id, "resource_type": "organization", "role": role,
-                ])
+                _ = try await session.client().send(.POST, "/admin/role-bindings", body: RoleBindingBody(principalType: "user", principalID: id, binding: .organization(role)))
                 print("User \(id) is now \(role).")
             }
         }

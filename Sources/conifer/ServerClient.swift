@@ -48,7 +48,7 @@ struct ServerClient {
         case GET, POST, PATCH, DELETE
     }
 
-    func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Reply {
+    func send(_ method: HTTPMethod, _ path: String, body: (any Encodable)? = nil) async throws -> Reply {
         guard let url = URL(string: baseURL + path) else { throw ClientError("Not a valid URL: \(baseURL + path)") }
         var request = URLRequest(url: url, timeoutInterval: 30)
         request.httpMethod = method.rawValue
@@ -61,7 +61,7 @@ struct ServerClient {
         request.setValue("conifer-cli", forHTTPHeaderField: "User-Agent")
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.httpBody = try JSONEncoder().encode(body)
         }
         let raw: Data
         let status: Int
