@@ -1,3 +1,7 @@
+// ConiferCore — domain values and the one domain error: records, metadata and filters, index definitions
+// and rules, roles, permissions and principals, the authorization pass and action outcomes.
+// Depends on nothing but Foundation; no I/O.
+
 /// The one domain error of Conifer: a code from Pinecone's error vocabulary and a message safe to show a client.
 ///
 /// Layers below the server throw this; the server maps `code` to an HTTP status and body in one place.

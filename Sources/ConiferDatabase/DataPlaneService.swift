@@ -1,3 +1,7 @@
+// ConiferDatabase — the services the edges call: the data plane through `IndexReader`, and index
+// lifecycle (catalog and stores in one flow). Every entry point takes an authorization pass.
+// Depends on ConiferCore, ConiferIndex, ConiferStorage and ConiferAccess.
+
 import ConiferAccess
 import ConiferCore
 import ConiferIndex

@@ -1,3 +1,6 @@
+// ConiferIndex — the in-memory index: namespaces and their records, distance kernels, exact search, and
+// `IndexReader`, the only way the rest of Conifer reads it. Pure: no I/O. Depends on ConiferCore.
+
 import ConiferCore
 
 /// A resolved, validated change to an index: what the write log records and what replay applies.

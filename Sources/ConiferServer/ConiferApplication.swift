@@ -1,3 +1,8 @@
+// ConiferServer — the Hummingbird application: the route and permission table, authentication and the
+// one authorization decision (`AccessMiddleware`), API dialects and wire types, error mapping, connection
+// deadlines. Thin handlers: decode, call one service method, encode. The only module that imports
+// Hummingbird and NIO.
+
 import ConiferAccess
 import ConiferCore
 import ConiferDatabase

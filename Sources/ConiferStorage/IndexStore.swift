@@ -1,3 +1,7 @@
+// ConiferStorage — durable per-index stores: write log with group commit, segments, manifest, recovery,
+// compaction, repair, and the registry of open stores. Every entry point takes an authorization pass.
+// Depends on ConiferCore and ConiferIndex.
+
 import ConiferCore
 import ConiferIndex
 import Foundation

@@ -1,3 +1,6 @@
+// conifer — the executable: argument parsing, `serve`, operator commands on a data directory (`repair`,
+// `org plan set`) and the command-line client of the control plane and Admin API.
+
 import ArgumentParser
 
 @main
