@@ -13,7 +13,7 @@ public struct ProjectInfo: Sendable, Equatable {
 public struct OrganizationInfo: Sendable, Equatable {
     public var id: UUID
     public var name: String
-    public var plan: String
+    public var plan: Plan
     public var createdAt: Date
 }
 
@@ -58,7 +58,7 @@ public struct UserInfo: Sendable, Equatable {
 public struct InviteInfo: Sendable, Equatable {
     public var id: UUID
     public var email: String
-    public var status: String
+    public var status: InviteStatus
     public var roleBindings: [InviteBinding]
     public var expiresAt: Date
     public var createdAt: Date
@@ -130,7 +130,7 @@ public protocol AdminCatalog: Sendable {
 
     /// Creates an organization with an org-owner service account. A system call for operators and tests
     /// (the Admin API manages the caller's own organization).
-    func createOrganization(name: String, plan: String) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount)
+    func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount)
 
     /// Sets an organization's plan (the first organization when `organization` is nil). An operator call.
     func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo

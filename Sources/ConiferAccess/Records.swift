@@ -8,8 +8,13 @@ struct OrganizationRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "organization"
     var id: String
     var name: String
-    var plan: String
+    var plan: Plan
     var createdAt: Date
+
+    /// Typed column names for queries.
+    enum Columns {
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, name, plan
@@ -25,6 +30,13 @@ struct ProjectRow: Codable, FetchableRecord, PersistableRecord {
     var createdAt: Date
     var maxPods: Int = 0
     var forceEncryptionWithCMEK = false
+
+    /// Typed column names for queries.
+    enum Columns {
+        static let organizationID = Column(CodingKeys.organizationID)
+        static let createdAt = Column(CodingKeys.createdAt)
+        static let name = Column(CodingKeys.name)
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, name
@@ -46,6 +58,13 @@ struct ServiceAccountRow: Codable, FetchableRecord, PersistableRecord {
     var createdAt: Date
     var updatedAt: Date
 
+    /// Typed column names for queries.
+    enum Columns {
+        static let organizationID = Column(CodingKeys.organizationID)
+        static let clientID = Column(CodingKeys.clientID)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, name
         case organizationID = "organization_id"
@@ -60,12 +79,23 @@ struct ServiceAccountRow: Codable, FetchableRecord, PersistableRecord {
 struct RoleBindingRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "role_binding"
     var id: String
-    var principalType: String
+    var principalType: RoleBindingInfo.PrincipalType
     var principalID: String
-    var resourceType: String
+    var resourceType: RoleBindingInfo.ResourceType
     var resourceID: String
     var role: String
     var createdAt: Date
+
+    /// Typed column names for queries.
+    enum Columns {
+        static let principalType = Column(CodingKeys.principalType)
+        static let principalID = Column(CodingKeys.principalID)
+        static let resourceType = Column(CodingKeys.resourceType)
+        static let resourceID = Column(CodingKeys.resourceID)
+        static let role = Column(CodingKeys.role)
+        static let createdAt = Column(CodingKeys.createdAt)
+        static let id = Column(CodingKeys.id)
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, role
@@ -86,6 +116,13 @@ struct APIKeyRow: Codable, FetchableRecord, PersistableRecord {
     var secretHash: String
     var roles: [APIKeyRole]
     var createdAt: Date
+
+    /// Typed column names for queries.
+    enum Columns {
+        static let projectID = Column(CodingKeys.projectID)
+        static let secretHash = Column(CodingKeys.secretHash)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, name, label, roles
@@ -108,6 +145,12 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
     var deployment: Deployment
     var readCapacity: ReadCapacity
     var createdAt: Date
+
+    /// Typed column names for queries.
+    enum Columns {
+        static let projectID = Column(CodingKeys.projectID)
+        static let name = Column(CodingKeys.name)
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, name, dimension, metric, tags, deployment
@@ -158,6 +201,11 @@ struct UserRow: Codable, FetchableRecord, PersistableRecord {
     var passwordGeneration: Int
     var createdAt: Date
 
+    /// Typed column names for queries.
+    enum Columns {
+        static let email = Column(CodingKeys.email)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, email, name
         case passwordHash = "password_hash"
@@ -180,6 +228,13 @@ public struct InviteBinding: Codable, Sendable, Equatable {
 }
 
 extension RoleBindingInfo.ResourceType: Codable {}
+extension RoleBindingInfo.PrincipalType: Codable {}
+
+/// Where an invite stands; `expired` is stored once an acceptance finds it expired (and shown for a
+/// pending invite past its expiry).
+public enum InviteStatus: String, Codable, Sendable {
+    case pending, expired, processed
+}
 
 struct InviteRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "invite"
@@ -188,10 +243,17 @@ struct InviteRow: Codable, FetchableRecord, PersistableRecord {
     var email: String
     var tokenHash: String
     var roleBindings: [InviteBinding]
-    var status: String
+    var status: InviteStatus
     var expiresAt: Date
     var createdAt: Date
     var processedAt: Date?
+
+    /// Typed column names for queries.
+    enum Columns {
+        static let organizationID = Column(CodingKeys.organizationID)
+        static let tokenHash = Column(CodingKeys.tokenHash)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, email, status

@@ -3,8 +3,6 @@ import Foundation
 import GRDB
 
 extension SQLiteCatalog: AdminCatalog {
-    static let serviceAccountPrincipal = "service_account"
-
     // MARK: Service-account authentication
 
     public func bootstrapServiceAccount(clientID: String?, clientSecret: String?) async throws -> CreatedServiceAccount? {
@@ -19,8 +17,8 @@ extension SQLiteCatalog: AdminCatalog {
             throw ConiferError.invalidArgument("CONIFER_BOOTSTRAP_CLIENT_ID must be 1 to 128 printable ASCII characters without spaces.")
         }
         return try await database.write { db -> CreatedServiceAccount? in
-            guard let organization = try OrganizationRow.order(Column("created_at")).fetchOne(db),
-                  try ServiceAccountRow.filter(Column("organization_id") == organization.id).fetchCount(db) == 0
+            guard let organization = try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db),
+                  try ServiceAccountRow.filter(ServiceAccountRow.Columns.organizationID == organization.id).fetchCount(db) == 0
             else { return nil }
             return try Self.insertServiceAccount(
                 db, organizationID: organization.id, name: "bootstrap", role: .owner, clientID: clientID, clientSecret: clientSecret
@@ -28,7 +26,7 @@ extension SQLiteCatalog: AdminCatalog {
         }
     }
 
-    public func createOrganization(name: String, plan: String) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
+    public func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
         try AdminRules.validateProjectName(name)
         return try await database.write { db in
             let row = OrganizationRow(id: UUID().lowercasedString, name: name, plan: plan, createdAt: Date())
@@ -40,25 +38,25 @@ extension SQLiteCatalog: AdminCatalog {
 
     public func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo {
         try await database.write { db in
-            let request = organization.map { OrganizationRow.filter(key: $0.lowercasedString) } ?? OrganizationRow.order(Column("created_at")).limit(1)
+            let request = organization.map { OrganizationRow.filter(key: $0.lowercasedString) } ?? OrganizationRow.order(OrganizationRow.Columns.createdAt).limit(1)
             guard var row = try request.fetchOne(db) else {
                 throw ConiferError.notFound("Organization \(organization?.lowercasedString ?? "") not found.")
             }
-            row.plan = plan.rawValue
+            row.plan = plan
             try row.update(db)
             return try Self.info(row)
         }
     }
 
     static func plan(_ db: Database, organization: UUID) throws -> Plan {
-        Plan(rawValue: try OrganizationRow.fetchOne(db, key: organization.lowercasedString)?.plan ?? "") ?? .starter
+        try OrganizationRow.fetchOne(db, key: organization.lowercasedString)?.plan ?? .starter
     }
 
     public func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)? {
         guard APIKeySecret.isPlausible(clientID), APIKeySecret.isPlausible(clientSecret) else { return nil }
         let presented = APIKeySecret.hash(clientSecret)
         return try await database.read { db in
-            guard let account = try ServiceAccountRow.filter(Column("client_id") == clientID).fetchOne(db),
+            guard let account = try ServiceAccountRow.filter(ServiceAccountRow.Columns.clientID == clientID).fetchOne(db),
                   APIKeySecret.constantTimeEquals(account.secretHash, presented)
             else { return nil }
             return (try Self.uuid(account.id), account.secretGeneration)
@@ -76,19 +74,19 @@ extension SQLiteCatalog: AdminCatalog {
 
     static func identity(_ db: Database, account: ServiceAccountRow) throws -> Identity {
         let bindings = try RoleBindingRow
-            .filter(Column("principal_type") == serviceAccountPrincipal && Column("principal_id") == account.id)
+            .filter(RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.serviceAccount.rawValue && RoleBindingRow.Columns.principalID == account.id)
             .fetchAll(db)
         var organizationRole: OrganizationRole?
         var projectRoles: [UUID: ProjectRole] = [:]
         for binding in bindings {
             switch binding.resourceType {
-            case "organization" where binding.resourceID == account.organizationID:
+            case .organization where binding.resourceID == account.organizationID:
                 organizationRole = OrganizationRole(rawValue: binding.role)
-            case "project":
+            case .project:
                 if let project = UUID(uuidString: binding.resourceID), let role = ProjectRole(rawValue: binding.role) {
                     projectRoles[project] = role
                 }
-            default:
+            case .organization:
                 continue
             }
         }
@@ -110,8 +108,8 @@ extension SQLiteCatalog: AdminCatalog {
         )
         try row.insert(db)
         try RoleBindingRow(
-            id: UUID().lowercasedString, principalType: serviceAccountPrincipal, principalID: row.id,
-            resourceType: "organization", resourceID: organizationID, role: role.rawValue, createdAt: now
+            id: UUID().lowercasedString, principalType: .serviceAccount, principalID: row.id,
+            resourceType: .organization, resourceID: organizationID, role: role.rawValue, createdAt: now
         ).insert(db)
         return CreatedServiceAccount(account: try info(row), clientSecret: secret)
     }
@@ -153,8 +151,8 @@ extension SQLiteCatalog: AdminCatalog {
 
     public func projects(for identity: Identity) async throws -> [ProjectInfo] {
         try await database.read { db in
-            try ProjectRow.filter(Column("organization_id") == identity.organizationID.lowercasedString)
-                .order(Column("created_at"), Column("name"))
+            try ProjectRow.filter(ProjectRow.Columns.organizationID == identity.organizationID.lowercasedString)
+                .order(ProjectRow.Columns.createdAt, ProjectRow.Columns.name)
                 .fetchAll(db)
                 .map(Self.info)
                 .filter { identity.canSee(project: $0.id) }
@@ -178,7 +176,7 @@ extension SQLiteCatalog: AdminCatalog {
             try row.insert(db)
             // The creator owns what it creates (unless its organization role already makes it an owner).
             if identity.organizationRole?.impliedProjectRole != .owner {
-                try Self.bind(db, identity.kind, resourceType: "project", resourceID: row.id, role: ProjectRole.owner.rawValue)
+                try Self.bind(db, identity.kind, resourceType: .project, resourceID: row.id, role: ProjectRole.owner.rawValue)
             }
             return try Self.info(row)
         }
@@ -200,11 +198,11 @@ extension SQLiteCatalog: AdminCatalog {
     public func deleteProject(_ id: UUID, for identity: Identity) async throws {
         try await database.write { db in
             let row = try Self.visibleProject(db, id, identity, needs: .projectDelete)
-            let indexes = try IndexRow.filter(Column("project_id") == row.id).fetchCount(db)
+            let indexes = try IndexRow.filter(IndexRow.Columns.projectID == row.id).fetchCount(db)
             guard indexes == 0 else {
                 throw ConiferError(.failedPrecondition, "Project \(row.name) still holds \(indexes) index(es); delete them before the project.")
             }
-            try RoleBindingRow.filter(Column("resource_type") == "project" && Column("resource_id") == row.id).deleteAll(db)
+            try RoleBindingRow.filter(RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.project.rawValue && RoleBindingRow.Columns.resourceID == row.id).deleteAll(db)
             try row.delete(db)  // API keys go with it (ON DELETE CASCADE)
         }
     }
@@ -219,10 +217,10 @@ extension SQLiteCatalog: AdminCatalog {
         return row
     }
 
-    static func bind(_ db: Database, _ kind: Identity.Kind, resourceType: String, resourceID: String, role: String) throws {
-        let (type, principal) = switch kind {
-        case .serviceAccount(let id): (serviceAccountPrincipal, id.lowercasedString)
-        case .user(let id): ("user", id.lowercasedString)
+    static func bind(_ db: Database, _ kind: Identity.Kind, resourceType: RoleBindingInfo.ResourceType, resourceID: String, role: String) throws {
+        let (type, principal): (RoleBindingInfo.PrincipalType, String) = switch kind {
+        case .serviceAccount(let id): (.serviceAccount, id.lowercasedString)
+        case .user(let id): (.user, id.lowercasedString)
         }
         try RoleBindingRow(
             id: UUID().lowercasedString, principalType: type, principalID: principal, resourceType: resourceType,
@@ -235,7 +233,7 @@ extension SQLiteCatalog: AdminCatalog {
     public func apiKeys(inProject project: UUID, for identity: Identity) async throws -> [APIKeyInfo] {
         try await database.read { db in
             let row = try Self.visibleProject(db, project, identity, needs: .apiKeysRead)
-            return try APIKeyRow.filter(Column("project_id") == row.id).order(Column("created_at")).fetchAll(db).map(Self.info)
+            return try APIKeyRow.filter(APIKeyRow.Columns.projectID == row.id).order(APIKeyRow.Columns.createdAt).fetchAll(db).map(Self.info)
         }
     }
 
@@ -312,8 +310,8 @@ extension SQLiteCatalog: AdminCatalog {
     public func serviceAccounts(for identity: Identity) async throws -> [ServiceAccountInfo] {
         try identity.require(.serviceAccountsRead)
         return try await database.read { db in
-            try ServiceAccountRow.filter(Column("organization_id") == identity.organizationID.lowercasedString)
-                .order(Column("created_at")).fetchAll(db).map(Self.info)
+            try ServiceAccountRow.filter(ServiceAccountRow.Columns.organizationID == identity.organizationID.lowercasedString)
+                .order(ServiceAccountRow.Columns.createdAt).fetchAll(db).map(Self.info)
         }
     }
 
@@ -360,7 +358,7 @@ extension SQLiteCatalog: AdminCatalog {
         try await database.write { db in
             let row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite, acting: true)
             try Self.keepAnOwner(db, organization: row.organizationID, losing: row.id, newRole: nil)
-            try RoleBindingRow.filter(Column("principal_type") == Self.serviceAccountPrincipal && Column("principal_id") == row.id).deleteAll(db)
+            try RoleBindingRow.filter(RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.serviceAccount.rawValue && RoleBindingRow.Columns.principalID == row.id).deleteAll(db)
             try row.delete(db)
         }
     }
@@ -382,11 +380,11 @@ extension SQLiteCatalog: AdminCatalog {
     }
 
     /// The identity of a user or service account, as stored now.
-    static func identity(_ db: Database, principalType: String, principalID: String) throws -> Identity? {
-        if principalType == serviceAccountPrincipal {
-            return try ServiceAccountRow.fetchOne(db, key: principalID).map { try identity(db, account: $0) }
+    static func identity(_ db: Database, principalType: RoleBindingInfo.PrincipalType, principalID: String) throws -> Identity? {
+        switch principalType {
+        case .serviceAccount: try ServiceAccountRow.fetchOne(db, key: principalID).map { try identity(db, account: $0) }
+        case .user: try UserRow.fetchOne(db, key: principalID).flatMap { try identity(db, user: $0) }
         }
-        return try UserRow.fetchOne(db, key: principalID).flatMap { try identity(db, user: $0) }
     }
 
     // MARK: Row conversions

@@ -6,12 +6,12 @@ extension SQLiteCatalog {
     public func roleBindings(_ filter: RoleBindingFilter, for identity: Identity) async throws -> [RoleBindingInfo] {
         try await database.read { db in
             var request = RoleBindingRow.all()
-            if let type = filter.principalType { request = request.filter(Column("principal_type") == type.rawValue) }
-            if let id = filter.principalID { request = request.filter(Column("principal_id") == id.lowercasedString) }
-            if let type = filter.resourceType { request = request.filter(Column("resource_type") == type.rawValue) }
-            if let id = filter.resourceID { request = request.filter(Column("resource_id") == id.lowercasedString) }
-            if let role = filter.role { request = request.filter(Column("role") == role) }
-            return try request.order(Column("created_at"), Column("id")).fetchAll(db)
+            if let type = filter.principalType { request = request.filter(RoleBindingRow.Columns.principalType == type.rawValue) }
+            if let id = filter.principalID { request = request.filter(RoleBindingRow.Columns.principalID == id.lowercasedString) }
+            if let type = filter.resourceType { request = request.filter(RoleBindingRow.Columns.resourceType == type.rawValue) }
+            if let id = filter.resourceID { request = request.filter(RoleBindingRow.Columns.resourceID == id.lowercasedString) }
+            if let role = filter.role { request = request.filter(RoleBindingRow.Columns.role == role) }
+            return try request.order(RoleBindingRow.Columns.createdAt, RoleBindingRow.Columns.id).fetchAll(db)
                 .compactMap { row in try Self.visibleBinding(db, row, identity, needsWrite: false) ? try Self.info(row) : nil }
         }
     }
@@ -39,8 +39,10 @@ extension SQLiteCatalog {
                 }
             case .user:
                 let member = try RoleBindingRow.filter(
-                    Column("principal_type") == "user" && Column("principal_id") == principalID.lowercasedString
-                        && Column("resource_type") == "organization" && Column("resource_id") == organization
+                    RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.user.rawValue
+                        && RoleBindingRow.Columns.principalID == principalID.lowercasedString
+                        && RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue
+                        && RoleBindingRow.Columns.resourceID == organization
                 ).fetchCount(db) > 0
                 guard member else {
                     throw ConiferError.notFound("User \(principalID.lowercasedString) not found.")
@@ -68,14 +70,14 @@ extension SQLiteCatalog {
                 resource = row.id
             }
             // No rebinding of a principal with more rights than the caller, in the binding's scope.
-            try Self.requireCovers(db, principalType: principalType.rawValue, principalID: principalID.lowercasedString,
-                                   resourceType: resourceType.rawValue, resourceID: resource, identity: identity)
+            try Self.requireCovers(db, principalType: principalType, principalID: principalID.lowercasedString,
+                                   resourceType: resourceType, resourceID: resource, identity: identity)
             if resourceType == .organization {
                 try Self.keepAnOwner(db, organization: organization, losing: principalID.lowercasedString, newRole: role)
             }
             let row = RoleBindingRow(
-                id: UUID().lowercasedString, principalType: principalType.rawValue, principalID: principalID.lowercasedString,
-                resourceType: resourceType.rawValue, resourceID: resource, role: role, createdAt: Date()
+                id: UUID().lowercasedString, principalType: principalType, principalID: principalID.lowercasedString,
+                resourceType: resourceType, resourceID: resource, role: role, createdAt: Date()
             )
             try row.insert(db, onConflict: .replace)
             return try Self.info(row)
@@ -92,7 +94,7 @@ extension SQLiteCatalog {
             }
             try Self.requireCovers(db, principalType: row.principalType, principalID: row.principalID,
                                    resourceType: row.resourceType, resourceID: row.resourceID, identity: identity)
-            if row.resourceType == "organization" {
+            if row.resourceType == .organization {
                 try Self.keepAnOwner(db, organization: row.resourceID, losing: row.principalID, newRole: nil)
             }
             try row.delete(db)
@@ -109,10 +111,11 @@ extension SQLiteCatalog {
     /// Refuses to change a binding of a principal that holds rights the caller lacks: on an organization
     /// binding every right counts; on a project binding, the rights in that project.
     static func requireCovers(
-        _ db: Database, principalType: String, principalID: String, resourceType: String, resourceID: String, identity: Identity
+        _ db: Database, principalType: RoleBindingInfo.PrincipalType, principalID: String, resourceType: RoleBindingInfo.ResourceType,
+        resourceID: String, identity: Identity
     ) throws {
         guard let target = try Self.identity(db, principalType: principalType, principalID: principalID) else { return }
-        let project = resourceType == "project" ? UUID(uuidString: resourceID) : nil
+        let project = resourceType == .project ? UUID(uuidString: resourceID) : nil
         try identity.requireCovers(target, inProject: project, "that principal")
     }
 
@@ -127,7 +130,10 @@ extension SQLiteCatalog {
     static func keepAnOwner(_ db: Database, organization: String, losing principal: String, newRole: String?) throws {
         guard newRole != OrganizationRole.owner.rawValue else { return }
         let owners = try RoleBindingRow
-            .filter(Column("resource_type") == "organization" && Column("resource_id") == organization && Column("role") == OrganizationRole.owner.rawValue)
+            .filter(
+                RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue
+                    && RoleBindingRow.Columns.resourceID == organization && RoleBindingRow.Columns.role == OrganizationRole.owner.rawValue
+            )
             .fetchAll(db)
         if owners.count == 1, owners[0].principalID == principal {
             throw ConiferError(.failedPrecondition, "The organization's last owner cannot lose the OrgOwner role.")
@@ -136,26 +142,21 @@ extension SQLiteCatalog {
 
     static func visibleBinding(_ db: Database, _ row: RoleBindingRow, _ identity: Identity, needsWrite: Bool) throws -> Bool {
         switch row.resourceType {
-        case "organization":
+        case .organization:
             return row.resourceID == identity.organizationID.lowercasedString
                 && identity.organizationPermissions.contains(needsWrite ? .membersWrite : .membersRead)
-        case "project":
+        case .project:
             guard let project = UUID(uuidString: row.resourceID),
                   try ProjectRow.fetchOne(db, key: row.resourceID)?.organizationID == identity.organizationID.lowercasedString
             else { return false }
             return identity.permissions(inProject: project).contains(needsWrite ? .membersWrite : .membersRead)
-        default:
-            return false
         }
     }
 
     static func info(_ row: RoleBindingRow) throws -> RoleBindingInfo {
-        guard let principalType = RoleBindingInfo.PrincipalType(rawValue: row.principalType),
-              let resourceType = RoleBindingInfo.ResourceType(rawValue: row.resourceType)
-        else { throw ConiferError(.internalError, "Corrupt role binding \(row.id)") }
-        return RoleBindingInfo(
-            id: try uuid(row.id), principalType: principalType, principalID: try uuid(row.principalID),
-            resourceType: resourceType, resourceID: try uuid(row.resourceID), role: row.role, createdAt: row.createdAt
+        RoleBindingInfo(
+            id: try uuid(row.id), principalType: row.principalType, principalID: try uuid(row.principalID),
+            resourceType: row.resourceType, resourceID: try uuid(row.resourceID), role: row.role, createdAt: row.createdAt
         )
     }
 }

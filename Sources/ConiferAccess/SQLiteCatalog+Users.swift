@@ -8,7 +8,7 @@ extension SQLiteCatalog {
     // MARK: Authentication
 
     public func authenticateUser(email: String, password: String) async throws -> (id: UUID, generation: Int)? {
-        let row = try await database.read { db in try UserRow.filter(Column("email") == email.lowercased()).fetchOne(db) }
+        let row = try await database.read { db in try UserRow.filter(UserRow.Columns.email == email.lowercased()).fetchOne(db) }
         // Hash even for unknown users so that timing does not reveal which emails exist.
         let stored = row?.passwordHash ?? Self.unknownUserHash
         let matches = try await passwordHashing.run { PasswordHasher.verify(password, against: stored) }
@@ -25,12 +25,12 @@ extension SQLiteCatalog {
 
     /// A user's identity in the organization it belongs to (through its organization role).
     static func identity(_ db: Database, user: UserRow) throws -> Identity? {
-        let bindings = try RoleBindingRow.filter(Column("principal_type") == "user" && Column("principal_id") == user.id).fetchAll(db)
-        guard let membership = bindings.first(where: { $0.resourceType == "organization" }),
+        let bindings = try RoleBindingRow.filter(RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.user.rawValue && RoleBindingRow.Columns.principalID == user.id).fetchAll(db)
+        guard let membership = bindings.first(where: { $0.resourceType == .organization }),
               let organizationRole = OrganizationRole(rawValue: membership.role)
         else { return nil }
         var projectRoles: [UUID: ProjectRole] = [:]
-        for binding in bindings where binding.resourceType == "project" {
+        for binding in bindings where binding.resourceType == .project {
             if let project = UUID(uuidString: binding.resourceID), let role = ProjectRole(rawValue: binding.role) {
                 projectRoles[project] = role
             }
@@ -44,11 +44,11 @@ extension SQLiteCatalog {
         try identity.require(.membersRead)
         return try await database.read { db in
             let members = try RoleBindingRow
-                .filter(Column("principal_type") == "user" && Column("resource_type") == "organization" && Column("resource_id") == identity.organizationID.lowercasedString)
+                .filter(RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.user.rawValue && RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue && RoleBindingRow.Columns.resourceID == identity.organizationID.lowercasedString)
                 .fetchAll(db).map(\.principalID)
             var request = UserRow.filter(keys: members)
-            if let email { request = request.filter(Column("email") == email.lowercased()) }
-            return try request.order(Column("email")).fetchAll(db).map(Self.info)
+            if let email { request = request.filter(UserRow.Columns.email == email.lowercased()) }
+            return try request.order(UserRow.Columns.email).fetchAll(db).map(Self.info)
         }
     }
 
@@ -67,17 +67,17 @@ extension SQLiteCatalog {
             }
             try Self.keepAnOwner(db, organization: identity.organizationID.lowercasedString, losing: user.id, newRole: nil)
             let projects = try String.fetchAll(db, sql: "SELECT id FROM project WHERE organization_id = ?", arguments: [identity.organizationID.lowercasedString])
-            try RoleBindingRow.filter(Column("principal_type") == "user" && Column("principal_id") == user.id)
-                .filter((Column("resource_type") == "organization" && Column("resource_id") == identity.organizationID.lowercasedString)
-                    || (Column("resource_type") == "project" && projects.contains(Column("resource_id"))))
+            try RoleBindingRow.filter(RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.user.rawValue && RoleBindingRow.Columns.principalID == user.id)
+                .filter((RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue && RoleBindingRow.Columns.resourceID == identity.organizationID.lowercasedString)
+                    || (RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.project.rawValue && projects.contains(RoleBindingRow.Columns.resourceID)))
                 .deleteAll(db)
         }
     }
 
     static func visibleUser(_ db: Database, _ id: UUID, _ identity: Identity) throws -> UserRow {
         let member = try RoleBindingRow.filter(
-            Column("principal_type") == "user" && Column("principal_id") == id.lowercasedString
-                && Column("resource_type") == "organization" && Column("resource_id") == identity.organizationID.lowercasedString
+            RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.user.rawValue && RoleBindingRow.Columns.principalID == id.lowercasedString
+                && RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue && RoleBindingRow.Columns.resourceID == identity.organizationID.lowercasedString
         ).fetchCount(db) > 0
         guard member, identity.kind == .user(id) || identity.organizationPermissions.contains(.membersRead),
               let row = try UserRow.fetchOne(db, key: id.lowercasedString)
@@ -119,7 +119,7 @@ extension SQLiteCatalog {
             let now = Date()
             let row = InviteRow(
                 id: UUID().lowercasedString, organizationID: identity.organizationID.lowercasedString, email: address,
-                tokenHash: APIKeySecret.hash(token), roleBindings: bindings, status: "pending",
+                tokenHash: APIKeySecret.hash(token), roleBindings: bindings, status: .pending,
                 expiresAt: now.addingTimeInterval(Self.inviteLifetime), createdAt: now, processedAt: nil
             )
             try row.insert(db)
@@ -130,7 +130,7 @@ extension SQLiteCatalog {
     public func invites(for identity: Identity) async throws -> [InviteInfo] {
         try identity.require(.membersRead)
         return try await database.read { db in
-            try InviteRow.filter(Column("organization_id") == identity.organizationID.lowercasedString).order(Column("created_at")).fetchAll(db).map(Self.info)
+            try InviteRow.filter(InviteRow.Columns.organizationID == identity.organizationID.lowercasedString).order(InviteRow.Columns.createdAt).fetchAll(db).map(Self.info)
         }
     }
 
@@ -146,11 +146,11 @@ extension SQLiteCatalog {
         let token = "pcinv_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
         return try await database.write { db in
             var row = try Self.visibleInvite(db, id, identity, needs: .membersWrite, acting: true)
-            guard row.status == "pending" || row.status == "expired" else {
+            guard row.status == .pending || row.status == .expired else {
                 throw ConiferError(.failedPrecondition, "Invite \(id.lowercasedString) was already accepted.")
             }
             row.tokenHash = APIKeySecret.hash(token)
-            row.status = "pending"
+            row.status = .pending
             row.expiresAt = Date().addingTimeInterval(Self.inviteLifetime)
             try row.update(db)
             return (try Self.info(row), token)
@@ -170,13 +170,13 @@ extension SQLiteCatalog {
         guard APIKeySecret.isPlausible(token) else { throw invalid }
         let tokenHash = APIKeySecret.hash(token)
         let pending = try await database.read { db -> (invite: InviteRow, existing: UserRow?)? in
-            guard let invite = try InviteRow.filter(Column("token_hash") == tokenHash).fetchOne(db),
+            guard let invite = try InviteRow.filter(InviteRow.Columns.tokenHash == tokenHash).fetchOne(db),
                   APIKeySecret.constantTimeEquals(invite.tokenHash, tokenHash)
             else { return nil }
-            return (invite, try UserRow.filter(Column("email") == invite.email).fetchOne(db))
+            return (invite, try UserRow.filter(UserRow.Columns.email == invite.email).fetchOne(db))
         }
         guard let pending else { throw invalid }
-        guard pending.invite.status == "pending" else { throw ConiferError(.failedPrecondition, "This invite was already used.") }
+        guard pending.invite.status == .pending else { throw ConiferError(.failedPrecondition, "This invite was already used.") }
         // One derivation either way (verify for an existing account, hash for a new one), off the request threads.
         let existingHash = pending.existing?.passwordHash
         let newHash: String? = try await passwordHashing.run {
@@ -185,25 +185,25 @@ extension SQLiteCatalog {
         }
         guard let newHash else { throw invalid }
         return try await database.write { db in
-            guard var invite = try InviteRow.filter(Column("token_hash") == tokenHash).fetchOne(db),
+            guard var invite = try InviteRow.filter(InviteRow.Columns.tokenHash == tokenHash).fetchOne(db),
                   APIKeySecret.constantTimeEquals(invite.tokenHash, tokenHash)
             else { throw invalid }
-            guard invite.status == "pending" else { throw ConiferError(.failedPrecondition, "This invite was already used.") }
+            guard invite.status == .pending else { throw ConiferError(.failedPrecondition, "This invite was already used.") }
             guard invite.expiresAt > Date() else {
-                invite.status = "expired"
+                invite.status = .expired
                 try invite.update(db)
                 throw ConiferError(.failedPrecondition, "This invite has expired; ask for it to be resent.")
             }
-            var user = try UserRow.filter(Column("email") == invite.email).fetchOne(db)
+            var user = try UserRow.filter(UserRow.Columns.email == invite.email).fetchOne(db)
                 ?? UserRow(id: UUID().lowercasedString, email: invite.email, name: name, passwordHash: nil, passwordGeneration: 1, createdAt: Date())
             if user.passwordHash == nil { user.passwordHash = newHash }
             if let name { user.name = name }
             try user.save(db)
             for binding in invite.roleBindings {
                 let resource = binding.resourceID?.lowercasedString ?? invite.organizationID
-                try Self.bind(db, .user(try Self.uuid(user.id)), resourceType: binding.resourceType.rawValue, resourceID: resource, role: binding.role)
+                try Self.bind(db, .user(try Self.uuid(user.id)), resourceType: binding.resourceType, resourceID: resource, role: binding.role)
             }
-            invite.status = "processed"
+            invite.status = .processed
             invite.processedAt = Date()
             try invite.update(db)
             return try Self.info(user)
@@ -240,7 +240,7 @@ extension SQLiteCatalog {
     }
 
     static func info(_ row: InviteRow) throws -> InviteInfo {
-        let status = row.status == "pending" && row.expiresAt <= Date() ? "expired" : row.status
+        let status: InviteStatus = row.status == .pending && row.expiresAt <= Date() ? .expired : row.status
         return InviteInfo(
             id: try uuid(row.id), email: row.email, status: status, roleBindings: row.roleBindings,
             expiresAt: row.expiresAt, createdAt: row.createdAt, processedAt: row.processedAt

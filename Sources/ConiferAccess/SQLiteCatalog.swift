@@ -139,7 +139,7 @@ public final class SQLiteCatalog: Catalog {
         return try await database.write { db -> BootstrapResult? in
             guard try OrganizationRow.fetchCount(db) == 0 else { return nil }
             let now = Date()
-            let organization = OrganizationRow(id: UUID().lowercasedString, name: "default", plan: "Enterprise", createdAt: now)
+            let organization = OrganizationRow(id: UUID().lowercasedString, name: "default", plan: .enterprise, createdAt: now)
             try organization.insert(db)
             let project = ProjectRow(id: UUID().lowercasedString, organizationID: organization.id, name: "default", createdAt: now)
             try project.insert(db)
@@ -160,7 +160,7 @@ public final class SQLiteCatalog: Catalog {
         let presentedHash = APIKeySecret.hash(apiKey)
         return try await database.read { db -> Principal? in
             // Looked up by hash: the SQL index only ever compares hashes, never the secret itself.
-            guard let key = try APIKeyRow.filter(Column("secret_hash") == presentedHash).fetchOne(db),
+            guard let key = try APIKeyRow.filter(APIKeyRow.Columns.secretHash == presentedHash).fetchOne(db),
                   APIKeySecret.constantTimeEquals(key.secretHash, presentedHash),
                   let project = try ProjectRow.fetchOne(db, key: key.projectID)
             else { return nil }
@@ -202,8 +202,8 @@ public final class SQLiteCatalog: Catalog {
     public func listIndexes(pass: AuthorizationPass) async throws -> [IndexDefinition] {
         let principal = try pass.principal(requiring: .indexesRead)
         return try await database.read { db in
-            try IndexRow.filter(Column("project_id") == principal.projectID.lowercasedString)
-                .order(Column("name"))
+            try IndexRow.filter(IndexRow.Columns.projectID == principal.projectID.lowercasedString)
+                .order(IndexRow.Columns.name)
                 .fetchAll(db)
                 .map { try $0.definition() }
         }
@@ -218,7 +218,7 @@ public final class SQLiteCatalog: Catalog {
         let principal = try pass.principal(requiring: .indexesWrite)
         let definition = try IndexRules.definition(for: creation, projectID: principal.projectID)
         try await database.write { db in
-            let existing = IndexRow.filter(Column("project_id") == definition.projectID.lowercasedString && Column("name") == definition.name)
+            let existing = IndexRow.filter(IndexRow.Columns.projectID == definition.projectID.lowercasedString && IndexRow.Columns.name == definition.name)
             guard try existing.fetchCount(db) == 0 else {
                 throw ConiferError.alreadyExists("Resource \(definition.name) already exists.")
             }
@@ -260,7 +260,7 @@ public final class SQLiteCatalog: Catalog {
     // MARK: Helpers
 
     private static func fetchIndex(_ db: Database, name: String, projectID: UUID) throws -> IndexRow {
-        guard let row = try IndexRow.filter(Column("project_id") == projectID.lowercasedString && Column("name") == name).fetchOne(db)
+        guard let row = try IndexRow.filter(IndexRow.Columns.projectID == projectID.lowercasedString && IndexRow.Columns.name == name).fetchOne(db)
         else { throw ConiferError.indexNotFound(name) }
         return row
     }

@@ -221,7 +221,7 @@ struct OrgCommand: AsyncParsableCommand {
                     }
                     do {
                         let updated = try await SQLiteCatalog(directory: directory).setPlan(parsed, organization: organizationID)
-                        print("Organization \(updated.name) (\(updated.id.lowercasedString)) is now on the \(updated.plan) plan.")
+                        print("Organization \(updated.name) (\(updated.id.lowercasedString)) is now on the \(updated.plan.rawValue) plan.")
                     } catch let error as ConiferError {
                         throw ClientError(error.message)
                     }

@@ -249,7 +249,7 @@ import Testing
                 case .identity(let role, let projectRole?, sameOrganization: true):
                     headers[column] = bearer(try await projectAccount("\(role.rawValue)+\(projectRole.rawValue)", projectRole))
                 case .identity(_, _, sameOrganization: false):
-                    let foreign = try await catalog.createOrganization(name: "elsewhere", plan: "Enterprise")
+                    let foreign = try await catalog.createOrganization(name: "elsewhere", plan: .enterprise)
                     headers[column] = bearer(try await client.token(clientID: foreign.owner.account.clientID, secret: foreign.owner.clientSecret))
                 }
             }

@@ -33,7 +33,7 @@ struct OrganizationWire: Encodable {
     init(_ organization: OrganizationInfo) {
         id = organization.id.lowercasedString
         name = organization.name
-        plan = Plan(rawValue: organization.plan)?.wireName ?? organization.plan
+        plan = organization.plan.wireName
         created_at = organization.createdAt
     }
 }
@@ -197,7 +197,7 @@ struct InviteWire: Encodable {
     init(_ invite: InviteInfo, token: String? = nil) {
         id = invite.id.lowercasedString
         email = invite.email
-        status = invite.status
+        status = invite.status.rawValue
         role_bindings = invite.roleBindings.map { InviteBindingWire(resource_type: $0.resourceType.rawValue, resource_id: $0.resourceID?.lowercasedString, role: $0.role) }
         expires_at = invite.expiresAt
         created_at = invite.createdAt
