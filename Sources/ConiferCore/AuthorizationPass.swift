@@ -34,7 +34,8 @@ public struct AuthorizationPass: Sendable, Equatable {
     }
 
     /// Throws 403 unless the pass allows `permission`: the decision granted it, or the principal holds it.
-    /// Services state what each operation needs with this, so a pass minted for reading cannot write.
+    /// Services state what each operation needs with this, so a caller without the right is stopped there
+    /// even if a route's table entry were wrong.
     public func require(_ permission: Permission) throws(ConiferError) {
         switch holder {
         case .system:
@@ -57,11 +58,8 @@ public struct AuthorizationPass: Sendable, Equatable {
 /// Background work that reaches stored data without a caller.
 public enum SystemTask: String, Sendable, Equatable {
     case compaction
-    case recovery
     /// Removing the files of indexes the catalog no longer has.
     case purge
-    /// `conifer repair` and other operator commands run against a stopped server's data directory.
-    case operatorCommand
 }
 
 extension Principal {
