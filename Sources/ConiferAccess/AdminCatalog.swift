@@ -128,10 +128,6 @@ public protocol AdminCatalog: Sendable {
     /// Creates the first org-owner service account unless the organization already has one.
     func bootstrapServiceAccount(clientID: String?, clientSecret: String?) async throws -> CreatedServiceAccount?
 
-    /// Creates an organization with an org-owner service account. A system call for operators and tests
-    /// (the Admin API manages the caller's own organization).
-    func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount)
-
     /// Sets an organization's plan (the first organization when `organization` is nil). An operator call.
     func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo
 

@@ -36,12 +36,6 @@ public protocol Catalog: Sendable {
     /// The principal an API key value stands for, or `nil` for an unknown key.
     func authenticate(apiKey: String) async throws -> Principal?
 
-    /// Creates a project in an organization (operator and test entry point until the Admin API exists).
-    func createProject(name: String, organizationID: UUID) async throws -> UUID
-
-    /// Creates an API key in a project and returns its secret once.
-    func createAPIKey(projectID: UUID, name: String, roles: [APIKeyRole]) async throws -> CreatedAPIKey
-
     func listIndexes(pass: AuthorizationPass) async throws -> [IndexDefinition]
     /// One index of the pass's project (whatever the pass was granted for: describing the index or using
     /// its data plane).

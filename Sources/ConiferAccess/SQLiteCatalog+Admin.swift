@@ -26,16 +26,6 @@ extension SQLiteCatalog: AdminCatalog {
         }
     }
 
-    public func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
-        try AdminRules.validateProjectName(name)
-        return try await database.write { db in
-            let row = OrganizationRow(id: UUID().lowercasedString, name: name, plan: plan, createdAt: Date())
-            try row.insert(db)
-            let owner = try Self.insertServiceAccount(db, organizationID: row.id, name: "owner", role: .owner)
-            return (try Self.info(row), owner)
-        }
-    }
-
     public func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo {
         try await database.write { db in
             let request = organization.map { OrganizationRow.filter(key: $0.lowercasedString) } ?? OrganizationRow.order(OrganizationRow.Columns.createdAt).limit(1)

@@ -171,31 +171,6 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func createProject(name: String, organizationID: UUID) async throws -> UUID {
-        let id = UUID()
-        try await database.write { db in
-            guard try OrganizationRow.exists(db, key: organizationID.lowercasedString) else {
-                throw ConiferError.notFound("Organization \(organizationID.lowercasedString) not found.")
-            }
-            try ProjectRow(id: id.lowercasedString, organizationID: organizationID.lowercasedString, name: name, createdAt: Date()).insert(db)
-        }
-        return id
-    }
-
-    public func createAPIKey(projectID: UUID, name: String, roles: [APIKeyRole]) async throws -> CreatedAPIKey {
-        let (value, label) = APIKeySecret.generate()
-        let id = UUID()
-        try await database.write { db in
-            guard try ProjectRow.exists(db, key: projectID.lowercasedString) else {
-                throw ConiferError.notFound("Project \(projectID.lowercasedString) not found.")
-            }
-            try APIKeyRow(
-                id: id.lowercasedString, projectID: projectID.lowercasedString, name: name, label: label,
-                secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
-            ).insert(db)
-        }
-        return CreatedAPIKey(id: id, projectID: projectID, name: name, roles: roles, value: value)
-    }
 
     // MARK: Indexes
 

@@ -1,4 +1,4 @@
-import ConiferAccess
+@testable import ConiferAccess
 import ConiferCore
 import ConiferDatabase
 import ConiferStorage

@@ -1,3 +1,4 @@
+@testable import ConiferAccess
 import ConiferCore
 import Foundation
 import HTTPTypes
@@ -35,7 +36,7 @@ import Testing
                 ActionOutcome(actor: .apiKey(bootKeyID), action: upsert, resource: ["project_id": project, "index_name": "observed"], result: .failed(.invalidArgument)),
             ], "a read is not observed; a write is, whether it succeeds or fails")
 
-            let viewer = try await server.catalog.createAPIKey(projectID: boot.projectID, name: "viewer", roles: [.dataPlaneViewer])
+            let viewer = try await server.sqliteCatalog.createAPIKey(projectID: boot.projectID, name: "viewer", roles: [.dataPlaneViewer])
             #expect(try await client.call(.post, "\(index)/vectors/delete", key: viewer.value, body: #"{"ids":["a"]}"#).status == 403)
             #expect(try await client.call(.get, "\(index)/vectors/fetch?ids=a", key: nil).status == 401)
             seen = await recorder.drain()

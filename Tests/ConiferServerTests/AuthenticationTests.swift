@@ -1,4 +1,4 @@
-import ConiferAccess
+@testable import ConiferAccess
 import ConiferCore
 import Foundation
 import HummingbirdTesting
@@ -34,7 +34,7 @@ import Testing
         try await TestServer.run { server, client in
             // Both keys are valid on their own; together the request is ambiguous and refused.
             let project = try #require(server.bootstrap).projectID
-            let second = try await server.catalog.createAPIKey(projectID: project, name: "second", roles: [.projectEditor])
+            let second = try await server.sqliteCatalog.createAPIKey(projectID: project, name: "second", roles: [.projectEditor])
             #expect(try await client.call(.get, "/indexes", key: second.value).status == 200)
             #expect(try await client.call(.get, "/indexes").status == 200)
             let reply = try await client.call(.get, "/indexes", headers: [("Api-Key", second.value)])
@@ -47,7 +47,7 @@ import Testing
 
     @Test func keyRolesLimitWhatItMayDo() async throws {
         try await TestServer.run { server, client in
-            let catalog = server.catalog
+            let catalog = server.sqliteCatalog
             let project = try #require(server.bootstrap).projectID
             let viewer = try await catalog.createAPIKey(projectID: project, name: "viewer", roles: [.controlPlaneViewer])
             let data = try await catalog.createAPIKey(projectID: project, name: "data", roles: [.dataPlaneEditor])

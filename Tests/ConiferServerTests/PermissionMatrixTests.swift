@@ -1,4 +1,4 @@
-import ConiferAccess
+@testable import ConiferAccess
 import ConiferCore
 import Foundation
 import HTTPTypes
@@ -201,7 +201,7 @@ import Testing
             let boot = try #require(server.bootstrap)
             let project = boot.projectID.lowercasedString
             let organization = boot.organizationID.lowercasedString
-            let catalog = server.catalog
+            let catalog = server.sqliteCatalog
             let owner = try await client.token()
             let key = TestServer.bootstrapKey
             let withProject = ("X-Project-Id", project)

@@ -1,4 +1,4 @@
-import ConiferAccess
+@testable import ConiferAccess
 import ConiferCore
 import Foundation
 import HummingbirdTesting
@@ -9,8 +9,8 @@ import Testing
     @Test func projectsSeeOnlyTheirOwnIndexes() async throws {
         try await TestServer.run { server, client in
             let boot = try #require(server.bootstrap)
-            let otherProject = try await server.catalog.createProject(name: "other", organizationID: boot.organizationID)
-            let other = try await server.catalog.createAPIKey(projectID: otherProject, name: "b", roles: [.projectEditor])
+            let otherProject = try await server.sqliteCatalog.createProject(name: "other", organizationID: boot.organizationID)
+            let other = try await server.sqliteCatalog.createAPIKey(projectID: otherProject, name: "b", roles: [.projectEditor])
 
             #expect(try await client.createIndex("same-name", dimension: 3).status == 201)
             // Invisible to the other project: 404 exactly like a missing index, and absent from its list.

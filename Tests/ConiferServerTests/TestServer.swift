@@ -1,4 +1,4 @@
-import ConiferAccess
+@testable import ConiferAccess
 import ConiferCore
 import Foundation
 import HTTPTypes
@@ -39,6 +39,11 @@ enum TestServer {
         let app = server.makeApplication(logger: logger)
         try await app.test(.live) { client in try await body(server, client) }
     }
+}
+
+extension ConiferApplication {
+    /// The catalog as the SQLite one it is, for the test seams that create rows without a caller.
+    var sqliteCatalog: SQLiteCatalog { catalog as! SQLiteCatalog }
 }
 
 /// A response with its JSON body parsed, for assertions.

@@ -1,0 +1,43 @@
+import ConiferCore
+import Foundation
+import GRDB
+
+/// Seams for tests (reached with `@testable import ConiferAccess`): they create organizations, projects
+/// and keys directly, without a caller, so they are no part of the catalog protocols.
+extension SQLiteCatalog {
+    func createProject(name: String, organizationID: UUID) async throws -> UUID {
+        let id = UUID()
+        try await database.write { db in
+            guard try OrganizationRow.exists(db, key: organizationID.lowercasedString) else {
+                throw ConiferError.notFound("Organization \(organizationID.lowercasedString) not found.")
+            }
+            try ProjectRow(id: id.lowercasedString, organizationID: organizationID.lowercasedString, name: name, createdAt: Date()).insert(db)
+        }
+        return id
+    }
+
+    func createAPIKey(projectID: UUID, name: String, roles: [APIKeyRole]) async throws -> CreatedAPIKey {
+        let (value, label) = APIKeySecret.generate()
+        let id = UUID()
+        try await database.write { db in
+            guard try ProjectRow.exists(db, key: projectID.lowercasedString) else {
+                throw ConiferError.notFound("Project \(projectID.lowercasedString) not found.")
+            }
+            try APIKeyRow(
+                id: id.lowercasedString, projectID: projectID.lowercasedString, name: name, label: label,
+                secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
+            ).insert(db)
+        }
+        return CreatedAPIKey(id: id, projectID: projectID, name: name, roles: roles, value: value)
+    }
+
+    func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
+        try AdminRules.validateProjectName(name)
+        return try await database.write { db in
+            let row = OrganizationRow(id: UUID().lowercasedString, name: name, plan: plan, createdAt: Date())
+            try row.insert(db)
+            let owner = try Self.insertServiceAccount(db, organizationID: row.id, name: "owner", role: .owner)
+            return (try Self.info(row), owner)
+        }
+    }
+}
