@@ -37,6 +37,23 @@ struct Authenticator: Sendable {
         throw ConiferError.unauthenticated("Missing API key. Pass your API key in the Api-Key header.")
     }
 
+    /// The decision of a `.projectAdmin` route: the project the path names (directly, or as the project of
+    /// the API key it names) must be one the identity can see — otherwise 404, as if it did not exist — and
+    /// the identity must hold `permission` there (403).
+    func requireInProject(_ permission: Permission, _ identity: Identity, parameters: Parameters) async throws {
+        let project: UUID
+        if let raw = parameters.get("project_id") {
+            guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Project \(raw.prefix(64)) not found.") }
+            project = try await catalog.project(id, for: identity).id
+        } else if let raw = parameters.get("api_key_id") {
+            guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("API key \(raw.prefix(64)) not found.") }
+            project = try await catalog.apiKey(id, for: identity).projectID
+        } else {
+            throw ConiferError(.internalError, "A project route names no project.")
+        }
+        try identity.require(permission, inProject: project)
+    }
+
     /// The caller of an Admin API route.
     func identity(for request: Request) async throws -> Identity {
         guard let header = request.headers[.authorization] else {

@@ -4,8 +4,9 @@ import Foundation
 import Hummingbird
 
 /// The Admin API (`/admin/...`) with bearer tokens from `/oauth/token`: organizations, projects, API keys
-/// and service accounts. Handlers resolve the resource a path names (unknown and invisible ones answer 404
-/// alike) and check the caller's permission on it before they read a body.
+/// and service accounts. Organization and project routes are decided by `AccessMiddleware` before a handler
+/// runs; for the others the catalog resolves the resource a path names (unknown and invisible ones answer
+/// 404 alike) and checks the caller's permission on it before anything changes.
 struct AdminController {
     let catalog: any Catalog & AdminCatalog
 
@@ -88,7 +89,6 @@ struct AdminController {
 
     @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
-        try await requireInProject(.projectWrite, id, call)
         let body = try await call.decode(UpdateProjectRequestWire.self)
         let change = ProjectChange(name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek)
         return try WireJSON.response(status: .ok, ProjectWire(try await catalog.updateProject(id, change, for: call.identity)))
@@ -108,7 +108,6 @@ struct AdminController {
 
     @Sendable func createAPIKey(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        try await requireInProject(.apiKeysWrite, project, call)
         let body = try await call.decode(APIKeyRequestWire.self)
         guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
         let created = try await catalog.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.identity)
@@ -123,8 +122,6 @@ struct AdminController {
 
     @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
-        let key = try await catalog.apiKey(id, for: call.identity)
-        try call.identity.require(.apiKeysWrite, inProject: key.projectID)
         let body = try await call.decode(APIKeyRequestWire.self)
         let updated = try await catalog.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.identity)
         return try WireJSON.response(status: .ok, APIKeyWire(updated))
@@ -267,11 +264,5 @@ struct AdminController {
     @Sendable func deleteRoleBinding(_ call: AdminCall) async throws -> Response {
         try await catalog.deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), for: call.identity)
         return WireJSON.empty(status: .accepted)
-    }
-
-    /// Resolves a project the caller must be able to see, then checks a permission in it.
-    private func requireInProject(_ permission: Permission, _ project: UUID, _ call: AdminCall) async throws {
-        _ = try await catalog.project(project, for: call.identity)
-        try call.identity.require(permission, inProject: project)
     }
 }

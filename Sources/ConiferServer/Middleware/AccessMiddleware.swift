@@ -7,7 +7,8 @@ struct Caller: Sendable {
     enum Grant: Sendable {
         /// A control- or data-plane route: the pass the services require.
         case project(AuthorizationPass)
-        /// An Admin API route: the verified identity (per-resource checks follow in the catalog).
+        /// An Admin API route: the verified identity, which holds the route's organization permission or its
+        /// permission in the project the path names (other access kinds are decided on the resource).
         case admin(Identity)
     }
 
@@ -41,7 +42,11 @@ struct AccessMiddleware: RouterMiddleware {
             default:
                 let identity = try await authenticator.identity(for: request)
                 actor = ActionOutcome.Actor(identity.kind)
-                if case .organization(let permission) = entry.access { try identity.require(permission) }
+                switch entry.access {
+                case .organization(let permission): try identity.require(permission)
+                case .projectAdmin(let permission): try await authenticator.requireInProject(permission, identity, parameters: context.parameters)
+                default: break  // `.membership`, `.selfOr`, `.authenticated`: decided on the resource by the catalog
+                }
                 context.caller = Caller(grant: .admin(identity), actor: actor, route: entry)
             }
         } catch {
