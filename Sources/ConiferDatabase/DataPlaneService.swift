@@ -279,11 +279,11 @@ public struct DataPlaneService: Sendable {
         _ index: OpenIndex, prefix: String, limit: Int, after: String?
     ) async throws -> (page: Page<(name: String, records: Int)>, total: Int) {
         let reader = try await index.reader()
-        let names = reader.namespaceNames.map { NamespaceName(stored: $0).display }.filter { $0.hasPrefix(prefix) }.sorted()
+        var stored: [String: String] = [:]  // display name → stored name
+        for name in reader.namespaceNames { stored[NamespaceName(stored: name).display] = name }
+        let names = stored.keys.filter { $0.hasPrefix(prefix) }.sorted()
         let page = Self.page(names, after: after, limit: limit)
-        let described = page.items.map { name in
-            (name: name, records: reader.namespace((try? NamespaceName(name))?.stored ?? name)?.recordCount ?? 0)
-        }
+        let described = page.items.map { name in (name: name, records: stored[name].flatMap { reader.namespace($0)?.recordCount } ?? 0) }
         return (Page(items: described, nextAfter: page.nextAfter), names.count)
     }
 
