@@ -33,11 +33,11 @@ extension SQLiteCatalog {
 
     func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
         try AdminRules.validateProjectName(name)
-        return try await database.write { db in
+        return try await write { rows in
             let row = OrganizationRow(id: UUID().lowercasedString, name: name, plan: plan, createdAt: Date())
-            try row.insert(db)
-            let owner = try Self.insertServiceAccount(db, organizationID: row.id, name: "owner", role: .owner)
-            return (try Self.info(row), owner)
+            try rows.save(row)
+            let owner = try AdminService.insertServiceAccount(rows, organizationID: row.id, name: "owner", role: .owner)
+            return (try AdminService.info(row), owner)
         }
     }
 }

@@ -6,8 +6,6 @@ import GRDB
 /// queue in tests, with the same migrations.
 public final class SQLiteCatalog: Catalog {
     let database: any DatabaseWriter
-    /// Where password hashes are derived: off the request threads, with bounded concurrency.
-    let passwordHashing = PasswordHashingQueue()
 
     /// Opens (creating if needed) `catalog.sqlite` in `directory` and migrates it.
     public convenience init(directory: URL) throws {

@@ -8,7 +8,8 @@ import HTTPTypes
 /// Bearer` access token into an identity (and, with `X-Project-Id`, into a principal in that project).
 /// Every lookup goes to the catalog, so a deleted key, account or rotated secret stops working at once.
 struct Authenticator: Sendable {
-    let catalog: any Catalog & AdminCatalog
+    let catalog: any Catalog
+    let admin: any AdminCatalog
     let tokens: TokenService
 
     static let apiKeyHeader = HTTPField.Name("Api-Key")!
@@ -29,7 +30,7 @@ struct Authenticator: Sendable {
                 throw ConiferError.invalidArgument("A bearer token needs an X-Project-Id header naming the project to act in.")
             }
             // Only projects of the identity's own organization that it can see; any other id gets one answer.
-            guard (try? await catalog.project(project, for: identity)) != nil else {
+            guard (try? await admin.project(project, for: identity)) != nil else {
                 throw ConiferError.permissionDenied("This principal has no access to project \(raw.prefix(64)).")
             }
             return identity.principal(inProject: project)
@@ -44,10 +45,10 @@ struct Authenticator: Sendable {
         let project: UUID
         if let raw = parameters.get("project_id") {
             guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Project \(raw.prefix(64)) not found.") }
-            project = try await catalog.project(id, for: identity).id
+            project = try await admin.project(id, for: identity).id
         } else if let raw = parameters.get("api_key_id") {
             guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("API key \(raw.prefix(64)) not found.") }
-            project = try await catalog.apiKey(id, for: identity).projectID
+            project = try await admin.apiKey(id, for: identity).projectID
         } else {
             throw ConiferError(.internalError, "A project route names no project.")
         }
@@ -64,8 +65,8 @@ struct Authenticator: Sendable {
               let claims = await tokens.verify(String(parts[1]))
         else { throw ConiferError.unauthenticated("Invalid or expired access token.") }
         let identity: Identity? = switch claims.subject {
-        case .serviceAccount(let id): try await catalog.identity(serviceAccount: id, generation: claims.generation)
-        case .user(let id): try await catalog.identity(user: id, generation: claims.generation)
+        case .serviceAccount(let id): try await admin.identity(serviceAccount: id, generation: claims.generation)
+        case .user(let id): try await admin.identity(user: id, generation: claims.generation)
         }
         guard let identity else { throw ConiferError.unauthenticated("Invalid or expired access token.") }
         return identity

@@ -18,7 +18,9 @@ public struct ConiferApplication: Sendable {
     public let bootstrap: BootstrapResult?
     /// The first org-owner service account, when this start created it.
     public let bootstrapServiceAccount: CreatedServiceAccount?
-    let catalog: any Catalog & AdminCatalog
+    let catalog: any Catalog
+    /// The Admin API's rules over the catalog.
+    let admin: any AdminCatalog
     let tokens: TokenService
     let registry: StoreRegistry
     let hosts: IndexHosts
@@ -33,17 +35,20 @@ public struct ConiferApplication: Sendable {
         try DataDirectory.prepare(configuration.dataDirectory)
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory)
         let tokens = try await TokenService.open(directory: configuration.dataDirectory)
-        try await self.init(configuration: configuration, catalog: catalog, tokens: tokens, observer: observer)
+        try await self.init(configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), tokens: tokens, observer: observer)
     }
 
-    init(configuration: ServerConfiguration, catalog: any Catalog & AdminCatalog, tokens: TokenService, observer: any ActionObserver) async throws {
+    init(
+        configuration: ServerConfiguration, catalog: any Catalog, admin: any AdminCatalog, tokens: TokenService, observer: any ActionObserver
+    ) async throws {
         self.configuration = configuration
         self.observer = observer
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.catalog = catalog
+        self.admin = admin
         self.tokens = tokens
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
-        self.bootstrapServiceAccount = try await catalog.bootstrapServiceAccount(
+        self.bootstrapServiceAccount = try await admin.bootstrapServiceAccount(
             clientID: configuration.bootstrapClientID, clientSecret: configuration.bootstrapClientSecret
         )
         self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
@@ -58,13 +63,13 @@ public struct ConiferApplication: Sendable {
     func buildRouter() -> (Router<ConiferRequestContext>, RouteTable) {
         let router = Router(context: ConiferRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, tokens: tokens), observer: observer)
+        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer)
         routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
         IndexesController(indexes: IndexService(catalog: catalog, registry: registry), hosts: hosts).register(in: routes)
         DataPlaneController(service: DataPlaneService(catalog: catalog, registry: registry), maxRequestBytes: configuration.maxRequestBytes)
             .register(in: routes)
-        OAuthController(catalog: catalog, tokens: tokens, throttle: loginThrottle).register(in: routes)
-        AdminController(catalog: catalog).register(in: routes)
+        OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle).register(in: routes)
+        AdminController(admin: admin).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
     }

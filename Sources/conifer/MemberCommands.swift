@@ -220,7 +220,7 @@ struct OrgCommand: AsyncParsableCommand {
                         organizationID = id
                     }
                     do {
-                        let updated = try await SQLiteCatalog(directory: directory).setPlan(parsed, organization: organizationID)
+                        let updated = try await AdminService(catalog: SQLiteCatalog(directory: directory)).setPlan(parsed, organization: organizationID)
                         print("Organization \(updated.name) (\(updated.id.lowercasedString)) is now on the \(updated.plan.rawValue) plan.")
                     } catch let error as ConiferError {
                         throw ClientError(error.message)

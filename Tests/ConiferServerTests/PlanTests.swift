@@ -14,7 +14,7 @@ import Testing
             let organization = try #require(server.bootstrap).organizationID.lowercasedString
             #expect(try await client.admin(.get, "/admin/organizations/\(organization)", token: owner).json["plan"] as? String == "Enterprise")
 
-            _ = try await server.catalog.setPlan(.starter, organization: nil)
+            _ = try await server.admin.setPlan(.starter, organization: nil)
             #expect(try await client.admin(.get, "/admin/organizations/\(organization)", token: owner).json["plan"] as? String == "Free")
             let viewer = try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"v","roles":["DataPlaneViewer"]}"#)
             #expect(viewer.status == 402)
@@ -25,10 +25,10 @@ import Testing
             #expect(try await client.admin(.patch, "/admin/api-keys/\(keyID)", token: owner, body: #"{"name":"renamed"}"#).status == 200)
             #expect(try await client.admin(.post, "/admin/service-accounts", token: owner, body: #"{"name":"robot"}"#).status == 402)
 
-            _ = try await server.catalog.setPlan(.standard, organization: nil)
+            _ = try await server.admin.setPlan(.standard, organization: nil)
             #expect(try await client.admin(.patch, "/admin/api-keys/\(keyID)", token: owner, body: #"{"roles":["ProjectViewer"]}"#).status == 200)
             #expect(try await client.admin(.post, "/admin/service-accounts", token: owner, body: #"{"name":"robot"}"#).status == 402)
-            _ = try await server.catalog.setPlan(.enterprise, organization: nil)
+            _ = try await server.admin.setPlan(.enterprise, organization: nil)
             #expect(try await client.admin(.post, "/admin/service-accounts", token: owner, body: #"{"name":"robot"}"#).status == 201)
         }
     }

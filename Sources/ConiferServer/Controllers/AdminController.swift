@@ -5,10 +5,10 @@ import Hummingbird
 
 /// The Admin API (`/admin/...`) with bearer tokens from `/oauth/token`: organizations, projects, API keys
 /// and service accounts. Organization and project routes are decided by `AccessMiddleware` before a handler
-/// runs; for the others the catalog resolves the resource a path names (unknown and invisible ones answer
+/// runs; for the others the admin service resolves the resource a path names (unknown and invisible ones answer
 /// 404 alike) and checks the caller's permission on it before anything changes.
 struct AdminController {
-    let catalog: any Catalog & AdminCatalog
+    let admin: any AdminCatalog
 
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/organizations", .authenticated, handler: listOrganizations)
@@ -52,31 +52,31 @@ struct AdminController {
     // MARK: Organizations
 
     @Sendable func listOrganizations(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.organizations(for: call.identity).map(OrganizationWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.organizations(for: call.identity).map(OrganizationWire.init)))
     }
 
     @Sendable func describeOrganization(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        return try WireJSON.response(status: .ok, OrganizationWire(try await catalog.organization(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, OrganizationWire(try await admin.organization(id, for: call.identity)))
     }
 
     @Sendable func updateOrganization(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        _ = try await catalog.organization(id, for: call.identity)
+        _ = try await admin.organization(id, for: call.identity)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        return try WireJSON.response(status: .ok, OrganizationWire(try await catalog.renameOrganization(id, to: name, for: call.identity)))
+        return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.identity)))
     }
 
     // MARK: Projects
 
     @Sendable func listProjects(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.projects(for: call.identity).map(ProjectWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.projects(for: call.identity).map(ProjectWire.init)))
     }
 
     @Sendable func createProject(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateProjectRequestWire.self)
-        let project = try await catalog.createProject(
+        let project = try await admin.createProject(
             name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.identity
         )
         return try WireJSON.response(status: .ok, ProjectWire(project))
@@ -84,18 +84,18 @@ struct AdminController {
 
     @Sendable func describeProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
-        return try WireJSON.response(status: .ok, ProjectWire(try await catalog.project(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, ProjectWire(try await admin.project(id, for: call.identity)))
     }
 
     @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(UpdateProjectRequestWire.self)
         let change = ProjectChange(name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek)
-        return try WireJSON.response(status: .ok, ProjectWire(try await catalog.updateProject(id, change, for: call.identity)))
+        return try WireJSON.response(status: .ok, ProjectWire(try await admin.updateProject(id, change, for: call.identity)))
     }
 
     @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {
-        try await catalog.deleteProject(try call.uuid("project_id", notFound: "Project"), for: call.identity)
+        try await admin.deleteProject(try call.uuid("project_id", notFound: "Project"), for: call.identity)
         return WireJSON.empty(status: .accepted)
     }
 
@@ -103,67 +103,67 @@ struct AdminController {
 
     @Sendable func listAPIKeys(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        return try WireJSON.response(status: .ok, DataListWire(data: try await catalog.apiKeys(inProject: project, for: call.identity).map(APIKeyWire.init)))
+        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.apiKeys(inProject: project, for: call.identity).map(APIKeyWire.init)))
     }
 
     @Sendable func createAPIKey(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(APIKeyRequestWire.self)
         guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
-        let created = try await catalog.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.identity)
+        let created = try await admin.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.identity)
         let info = APIKeyInfo(id: created.id, projectID: created.projectID, name: created.name, roles: created.roles, createdAt: Date())
         return try WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
     }
 
     @Sendable func describeAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
-        return try WireJSON.response(status: .ok, APIKeyWire(try await catalog.apiKey(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, APIKeyWire(try await admin.apiKey(id, for: call.identity)))
     }
 
     @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
         let body = try await call.decode(APIKeyRequestWire.self)
-        let updated = try await catalog.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.identity)
+        let updated = try await admin.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.identity)
         return try WireJSON.response(status: .ok, APIKeyWire(updated))
     }
 
     @Sendable func deleteAPIKey(_ call: AdminCall) async throws -> Response {
-        try await catalog.deleteAPIKey(try call.uuid("api_key_id", notFound: "API key"), for: call.identity)
+        try await admin.deleteAPIKey(try call.uuid("api_key_id", notFound: "API key"), for: call.identity)
         return WireJSON.empty(status: .accepted)
     }
 
     // MARK: Service accounts
 
     @Sendable func listServiceAccounts(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.serviceAccounts(for: call.identity).map(ServiceAccountWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.serviceAccounts(for: call.identity).map(ServiceAccountWire.init)))
     }
 
     @Sendable func createServiceAccount(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateServiceAccountRequestWire.self)
-        let created = try await catalog.createServiceAccount(name: body.name, role: try body.organizationRole(), for: call.identity)
+        let created = try await admin.createServiceAccount(name: body.name, role: try body.organizationRole(), for: call.identity)
         return try WireJSON.response(status: .created, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(created.account), client_secret: created.clientSecret))
     }
 
     @Sendable func describeServiceAccount(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("service_account_id", notFound: "Service account")
-        return try WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.serviceAccount(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.serviceAccount(id, for: call.identity)))
     }
 
     @Sendable func updateServiceAccount(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("service_account_id", notFound: "Service account")
-        _ = try await catalog.serviceAccount(id, for: call.identity)
+        _ = try await admin.serviceAccount(id, for: call.identity)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        return try WireJSON.response(status: .ok, ServiceAccountWire(try await catalog.renameServiceAccount(id, to: name, for: call.identity)))
+        return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.renameServiceAccount(id, to: name, for: call.identity)))
     }
 
     @Sendable func deleteServiceAccount(_ call: AdminCall) async throws -> Response {
-        try await catalog.deleteServiceAccount(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
+        try await admin.deleteServiceAccount(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
         return WireJSON.empty(status: .accepted)
     }
 
     @Sendable func rotateSecret(_ call: AdminCall) async throws -> Response {
-        let rotated = try await catalog.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
+        let rotated = try await admin.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
         return try WireJSON.response(status: .ok, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(rotated.account), client_secret: rotated.clientSecret))
     }
 
@@ -171,40 +171,40 @@ struct AdminController {
 
     @Sendable func listUsers(_ call: AdminCall) async throws -> Response {
         let email = call.request.uri.queryParameters["email"].map(String.init)
-        return try WireJSON.response(status: .ok, DataListWire(data: try await catalog.users(email: email, for: call.identity).map(UserWire.init)))
+        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.users(email: email, for: call.identity).map(UserWire.init)))
     }
 
     @Sendable func describeUser(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, UserWire(try await catalog.user(try call.uuid("user_id", notFound: "User"), for: call.identity)))
+        try WireJSON.response(status: .ok, UserWire(try await admin.user(try call.uuid("user_id", notFound: "User"), for: call.identity)))
     }
 
     /// Removes a member from the organization; a user may remove itself (leave).
     @Sendable func removeUser(_ call: AdminCall) async throws -> Response {
-        try await catalog.removeUser(try call.uuid("user_id", notFound: "User"), for: call.identity)
+        try await admin.removeUser(try call.uuid("user_id", notFound: "User"), for: call.identity)
         return WireJSON.empty(status: .accepted)
     }
 
     @Sendable func listInvites(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await catalog.invites(for: call.identity).map { InviteWire($0) }))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.invites(for: call.identity).map { InviteWire($0) }))
     }
 
     @Sendable func createInvite(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateInviteRequestWire.self)
-        let created = try await catalog.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.identity)
+        let created = try await admin.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.identity)
         return try WireJSON.response(status: .created, InviteWire(created.invite, token: created.token))
     }
 
     @Sendable func describeInvite(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, InviteWire(try await catalog.invite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)))
+        try WireJSON.response(status: .ok, InviteWire(try await admin.invite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)))
     }
 
     @Sendable func deleteInvite(_ call: AdminCall) async throws -> Response {
-        try await catalog.deleteInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
+        try await admin.deleteInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
         return WireJSON.empty(status: .accepted)
     }
 
     @Sendable func resendInvite(_ call: AdminCall) async throws -> Response {
-        let resent = try await catalog.resendInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
+        let resent = try await admin.resendInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
         return try WireJSON.response(status: .ok, InviteWire(resent.invite, token: resent.token))
     }
 
@@ -233,12 +233,12 @@ struct AdminController {
         if filter.principalID != nil, filter.principalType == nil {
             throw ConiferError.invalidArgument("principal_id requires principal_type.")
         }
-        let bindings = try await catalog.roleBindings(filter, for: call.identity)
+        let bindings = try await admin.roleBindings(filter, for: call.identity)
         return try WireJSON.response(status: .ok, DataListWire(data: bindings.map(RoleBindingWire.init)))
     }
 
     /// The resource is named in the body, so this route reads the (small) body first; nothing is stored
-    /// before the catalog has checked the caller's rights on that resource.
+    /// before the admin service has checked the caller's rights on that resource.
     @Sendable func createRoleBinding(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateRoleBindingRequestWire.self)
         guard let principal = UUID(uuidString: body.principal_id) else { throw ConiferError.notFound("Principal \(body.principal_id.prefix(64)) not found.") }
@@ -249,7 +249,7 @@ struct AdminController {
         } else {
             resource = nil
         }
-        let binding = try await catalog.bindRole(
+        let binding = try await admin.bindRole(
             principalType: try body.principalType(), principalID: principal, resourceType: try body.resourceType(),
             resourceID: resource, role: body.role, for: call.identity
         )
@@ -258,11 +258,11 @@ struct AdminController {
 
     @Sendable func describeRoleBinding(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("role_binding_id", notFound: "Role binding")
-        return try WireJSON.response(status: .ok, RoleBindingWire(try await catalog.roleBinding(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, RoleBindingWire(try await admin.roleBinding(id, for: call.identity)))
     }
 
     @Sendable func deleteRoleBinding(_ call: AdminCall) async throws -> Response {
-        try await catalog.deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), for: call.identity)
+        try await admin.deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), for: call.identity)
         return WireJSON.empty(status: .accepted)
     }
 }

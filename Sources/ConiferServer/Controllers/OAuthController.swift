@@ -9,7 +9,7 @@ import Hummingbird
 /// Failed sign-ins are throttled per account and per source address before any secret is checked
 /// (429 with `Retry-After`), and each one is logged without the secret.
 struct OAuthController {
-    let catalog: any Catalog & AdminCatalog
+    let admin: any AdminCatalog
     let tokens: TokenService
     let throttle: LoginThrottle
 
@@ -21,7 +21,7 @@ struct OAuthController {
     /// Accepts an invite: the one-time token from `POST /admin/invites` and the new user's password.
     func acceptInvite(_ request: Request) async throws -> Response {
         let body = try await RouteTable.decode(AcceptInviteRequestWire.self, from: request, limit: 64 * 1024, allowedKeys: nil)
-        let user = try await catalog.acceptInvite(token: body.token, password: body.password, name: body.name)
+        let user = try await admin.acceptInvite(token: body.token, password: body.password, name: body.name)
         return try WireJSON.response(status: .ok, UserWire(user))
     }
 
@@ -69,13 +69,13 @@ struct OAuthController {
     private func authenticate(_ form: TokenRequestWire) async throws -> (Identity.Kind, Int)? {
         if form.grant_type == "client_credentials" {
             guard let clientID = form.client_id, let secret = form.client_secret,
-                  let account = try await catalog.authenticateServiceAccount(clientID: clientID, clientSecret: secret)
+                  let account = try await admin.authenticateServiceAccount(clientID: clientID, clientSecret: secret)
             else { return nil }
             return (.serviceAccount(account.id), account.generation)
         }
         guard let email = form.username, let password = form.password,
-              let user = try await catalog.authenticateUser(email: email, password: password),
-              try await catalog.identity(user: user.id, generation: user.generation) != nil
+              let user = try await admin.authenticateUser(email: email, password: password),
+              try await admin.identity(user: user.id, generation: user.generation) != nil
         else { return nil }
         return (.user(user.id), user.generation)
     }

@@ -1,8 +1,30 @@
 import ConiferCore
 import Foundation
-import GRDB
 
-extension SQLiteCatalog: AdminCatalog {
+/// The Admin API's rules over the catalog's rows: who may see and change organizations, projects, API
+/// keys, service accounts, role bindings, users and invites. Visibility (a resource the caller cannot see
+/// answers "not found" whether or not it exists), no escalation (nobody grants or acts on rights it lacks,
+/// SECURITY.md rule 9), plan gates and the last-owner rule all live here, decided inside the same
+/// transaction as the change; `CatalogStore` only stores and loads rows.
+public struct AdminService: AdminCatalog {
+    let store: any CatalogStore
+    /// Where password hashes are derived: off the request threads, with bounded concurrency.
+    let passwordHashing: PasswordHashingQueue
+
+    init(store: any CatalogStore, passwordHashing: PasswordHashingQueue = PasswordHashingQueue()) {
+        self.store = store
+        self.passwordHashing = passwordHashing
+    }
+
+    /// The service over the SQLite catalog (the one the server and the operator commands use).
+    public init(catalog: SQLiteCatalog) {
+        self.init(store: catalog)
+    }
+
+    static func uuid(_ text: String) throws -> UUID {
+        try SQLiteCatalog.uuid(text)
+    }
+
     // MARK: Service-account authentication
 
     public func bootstrapServiceAccount(clientID: String?, clientSecret: String?) async throws -> CreatedServiceAccount? {
@@ -16,37 +38,35 @@ extension SQLiteCatalog: AdminCatalog {
         if let clientID, !(APIKeySecret.isPlausible(clientID) && clientID.count <= 128) {
             throw ConiferError.invalidArgument("CONIFER_BOOTSTRAP_CLIENT_ID must be 1 to 128 printable ASCII characters without spaces.")
         }
-        return try await database.write { db -> CreatedServiceAccount? in
-            guard let organization = try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db),
-                  try ServiceAccountRow.filter(ServiceAccountRow.Columns.organizationID == organization.id).fetchCount(db) == 0
+        return try await store.write { rows -> CreatedServiceAccount? in
+            guard let organization = try rows.firstOrganization(), try rows.serviceAccounts(organization: organization.id).isEmpty
             else { return nil }
             return try Self.insertServiceAccount(
-                db, organizationID: organization.id, name: "bootstrap", role: .owner, clientID: clientID, clientSecret: clientSecret
+                rows, organizationID: organization.id, name: "bootstrap", role: .owner, clientID: clientID, clientSecret: clientSecret
             )
         }
     }
 
     public func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo {
-        try await database.write { db in
-            let request = organization.map { OrganizationRow.filter(key: $0.lowercasedString) } ?? OrganizationRow.order(OrganizationRow.Columns.createdAt).limit(1)
-            guard var row = try request.fetchOne(db) else {
+        try await store.write { rows in
+            guard var row = try organization.map({ try rows.organization($0.lowercasedString) }) ?? rows.firstOrganization() else {
                 throw ConiferError.notFound("Organization \(organization?.lowercasedString ?? "") not found.")
             }
             row.plan = plan
-            try row.update(db)
+            try rows.save(row)
             return try Self.info(row)
         }
     }
 
-    static func plan(_ db: Database, organization: UUID) throws -> Plan {
-        try OrganizationRow.fetchOne(db, key: organization.lowercasedString)?.plan ?? .starter
+    static func plan(_ rows: any CatalogRows, organization: UUID) throws -> Plan {
+        try rows.organization(organization.lowercasedString)?.plan ?? .starter
     }
 
     public func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)? {
         guard APIKeySecret.isPlausible(clientID), APIKeySecret.isPlausible(clientSecret) else { return nil }
         let presented = APIKeySecret.hash(clientSecret)
-        return try await database.read { db in
-            guard let account = try ServiceAccountRow.filter(ServiceAccountRow.Columns.clientID == clientID).fetchOne(db),
+        return try await store.read { rows in
+            guard let account = try rows.serviceAccount(clientID: clientID),
                   APIKeySecret.constantTimeEquals(account.secretHash, presented)
             else { return nil }
             return (try Self.uuid(account.id), account.secretGeneration)
@@ -54,18 +74,16 @@ extension SQLiteCatalog: AdminCatalog {
     }
 
     public func identity(serviceAccount id: UUID, generation: Int) async throws -> Identity? {
-        try await database.read { db in
-            guard let account = try ServiceAccountRow.fetchOne(db, key: id.lowercasedString), account.secretGeneration == generation else {
+        try await store.read { rows in
+            guard let account = try rows.serviceAccount(id.lowercasedString), account.secretGeneration == generation else {
                 return nil
             }
-            return try Self.identity(db, account: account)
+            return try Self.identity(rows, account: account)
         }
     }
 
-    static func identity(_ db: Database, account: ServiceAccountRow) throws -> Identity {
-        let bindings = try RoleBindingRow
-            .filter(RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.serviceAccount.rawValue && RoleBindingRow.Columns.principalID == account.id)
-            .fetchAll(db)
+    static func identity(_ rows: any CatalogRows, account: ServiceAccountRow) throws -> Identity {
+        let bindings = try rows.roleBindings(BindingQuery(principalType: .serviceAccount, principalID: account.id))
         var organizationRole: OrganizationRole?
         var projectRoles: [UUID: ProjectRole] = [:]
         for binding in bindings {
@@ -81,13 +99,13 @@ extension SQLiteCatalog: AdminCatalog {
             }
         }
         return Identity(
-            kind: .serviceAccount(try uuid(account.id)), organizationID: try uuid(account.organizationID),
+            kind: .serviceAccount(try Self.uuid(account.id)), organizationID: try Self.uuid(account.organizationID),
             organizationRole: organizationRole, projectRoles: projectRoles
         )
     }
 
     static func insertServiceAccount(
-        _ db: Database, organizationID: String, name: String, role: OrganizationRole, clientID: String? = nil, clientSecret: String? = nil
+        _ rows: any CatalogRows, organizationID: String, name: String, role: OrganizationRole, clientID: String? = nil, clientSecret: String? = nil
     ) throws -> CreatedServiceAccount {
         let now = Date()
         let secret = clientSecret ?? "pcsa_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
@@ -96,27 +114,27 @@ extension SQLiteCatalog: AdminCatalog {
             clientID: clientID ?? APIKeySecret.randomText(length: 24), secretHash: APIKeySecret.hash(secret),
             secretGeneration: 1, createdAt: now, updatedAt: now
         )
-        try row.insert(db)
-        try RoleBindingRow(
+        try rows.save(row)
+        try rows.replace(RoleBindingRow(
             id: UUID().lowercasedString, principalType: .serviceAccount, principalID: row.id,
             resourceType: .organization, resourceID: organizationID, role: role.rawValue, createdAt: now
-        ).insert(db)
+        ))
         return CreatedServiceAccount(account: try info(row), clientSecret: secret)
     }
 
     // MARK: Organizations
 
     public func organizations(for identity: Identity) async throws -> [OrganizationInfo] {
-        try await database.read { db in
-            guard let row = try OrganizationRow.fetchOne(db, key: identity.organizationID.lowercasedString) else { return [] }
+        try await store.read { rows in
+            guard let row = try rows.organization(identity.organizationID.lowercasedString) else { return [] }
             return [try Self.info(row)]
         }
     }
 
     public func organization(_ id: UUID, for identity: Identity) async throws -> OrganizationInfo {
         guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
-        return try await database.read { db in
-            guard let row = try OrganizationRow.fetchOne(db, key: id.lowercasedString) else {
+        return try await store.read { rows in
+            guard let row = try rows.organization(id.lowercasedString) else {
                 throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
             }
             return try Self.info(row)
@@ -127,12 +145,12 @@ extension SQLiteCatalog: AdminCatalog {
         guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
         try identity.require(.organizationWrite)
         try AdminRules.validateProjectName(name)
-        return try await database.write { db in
-            guard var row = try OrganizationRow.fetchOne(db, key: id.lowercasedString) else {
+        return try await store.write { rows in
+            guard var row = try rows.organization(id.lowercasedString) else {
                 throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
             }
             row.name = name
-            try row.update(db)
+            try rows.save(row)
             return try Self.info(row)
         }
     }
@@ -140,33 +158,31 @@ extension SQLiteCatalog: AdminCatalog {
     // MARK: Projects
 
     public func projects(for identity: Identity) async throws -> [ProjectInfo] {
-        try await database.read { db in
-            try ProjectRow.filter(ProjectRow.Columns.organizationID == identity.organizationID.lowercasedString)
-                .order(ProjectRow.Columns.createdAt, ProjectRow.Columns.name)
-                .fetchAll(db)
+        try await store.read { rows in
+            try rows.projects(organization: identity.organizationID.lowercasedString)
                 .map(Self.info)
                 .filter { identity.canSee(project: $0.id) }
         }
     }
 
     public func project(_ id: UUID, for identity: Identity) async throws -> ProjectInfo {
-        try await database.read { db in try Self.info(try Self.visibleProject(db, id, identity, needs: .projectRead)) }
+        try await store.read { rows in try Self.info(try Self.visibleProject(rows, id, identity, needs: .projectRead)) }
     }
 
     public func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for identity: Identity) async throws -> ProjectInfo {
         try identity.require(.projectsCreate)
         try AdminRules.validateProjectName(name)
         guard maxPods >= 0 else { throw ConiferError.invalidArgument("max_pods must not be negative.") }
-        return try await database.write { db in
+        return try await store.write { rows in
             let now = Date()
             let row = ProjectRow(
                 id: UUID().lowercasedString, organizationID: identity.organizationID.lowercasedString, name: name, createdAt: now,
                 maxPods: maxPods, forceEncryptionWithCMEK: forceEncryptionWithCMEK
             )
-            try row.insert(db)
+            try rows.save(row)
             // The creator owns what it creates (unless its organization role already makes it an owner).
             if identity.organizationRole?.impliedProjectRole != .owner {
-                try Self.bind(db, identity.kind, resourceType: .project, resourceID: row.id, role: ProjectRole.owner.rawValue)
+                try Self.bind(rows, identity.kind, resourceType: .project, resourceID: row.id, role: ProjectRole.owner.rawValue)
             }
             return try Self.info(row)
         }
@@ -175,60 +191,59 @@ extension SQLiteCatalog: AdminCatalog {
     public func updateProject(_ id: UUID, _ change: ProjectChange, for identity: Identity) async throws -> ProjectInfo {
         if let name = change.name { try AdminRules.validateProjectName(name) }
         if let maxPods = change.maxPods, maxPods < 0 { throw ConiferError.invalidArgument("max_pods must not be negative.") }
-        return try await database.write { db in
-            var row = try Self.visibleProject(db, id, identity, needs: .projectWrite)
+        return try await store.write { rows in
+            var row = try Self.visibleProject(rows, id, identity, needs: .projectWrite)
             if let name = change.name { row.name = name }
             if let maxPods = change.maxPods { row.maxPods = maxPods }
             if let force = change.forceEncryptionWithCMEK { row.forceEncryptionWithCMEK = force }
-            try row.update(db)
+            try rows.save(row)
             return try Self.info(row)
         }
     }
 
     public func deleteProject(_ id: UUID, for identity: Identity) async throws {
-        try await database.write { db in
-            let row = try Self.visibleProject(db, id, identity, needs: .projectDelete)
-            let indexes = try IndexRow.filter(IndexRow.Columns.projectID == row.id).fetchCount(db)
+        try await store.write { rows in
+            let row = try Self.visibleProject(rows, id, identity, needs: .projectDelete)
+            let indexes = try rows.indexCount(project: row.id)
             guard indexes == 0 else {
                 throw ConiferError(.failedPrecondition, "Project \(row.name) still holds \(indexes) index(es); delete them before the project.")
             }
-            try RoleBindingRow.filter(RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.project.rawValue && RoleBindingRow.Columns.resourceID == row.id).deleteAll(db)
-            try row.delete(db)  // API keys go with it (ON DELETE CASCADE)
+            try rows.delete(row)  // with its API keys and the bindings on it
         }
     }
 
     /// A project of the identity's organization that it can see, after checking `needs`; otherwise not found / denied.
-    static func visibleProject(_ db: Database, _ id: UUID, _ identity: Identity, needs permission: Permission) throws -> ProjectRow {
+    static func visibleProject(_ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: Permission) throws -> ProjectRow {
         guard identity.canSee(project: id),
-              let row = try ProjectRow.fetchOne(db, key: id.lowercasedString),
+              let row = try rows.project(id.lowercasedString),
               row.organizationID == identity.organizationID.lowercasedString
         else { throw ConiferError.notFound("Project \(id.lowercasedString) not found.") }
         try identity.require(permission, inProject: id)
         return row
     }
 
-    static func bind(_ db: Database, _ kind: Identity.Kind, resourceType: RoleBindingInfo.ResourceType, resourceID: String, role: String) throws {
+    static func bind(_ rows: any CatalogRows, _ kind: Identity.Kind, resourceType: RoleBindingInfo.ResourceType, resourceID: String, role: String) throws {
         let (type, principal): (RoleBindingInfo.PrincipalType, String) = switch kind {
         case .serviceAccount(let id): (.serviceAccount, id.lowercasedString)
         case .user(let id): (.user, id.lowercasedString)
         }
-        try RoleBindingRow(
+        try rows.replace(RoleBindingRow(
             id: UUID().lowercasedString, principalType: type, principalID: principal, resourceType: resourceType,
             resourceID: resourceID, role: role, createdAt: Date()
-        ).insert(db, onConflict: .replace)
+        ))
     }
 
     // MARK: API keys
 
     public func apiKeys(inProject project: UUID, for identity: Identity) async throws -> [APIKeyInfo] {
-        try await database.read { db in
-            let row = try Self.visibleProject(db, project, identity, needs: .apiKeysRead)
-            return try APIKeyRow.filter(APIKeyRow.Columns.projectID == row.id).order(APIKeyRow.Columns.createdAt).fetchAll(db).map(Self.info)
+        try await store.read { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .apiKeysRead)
+            return try rows.apiKeys(project: row.id).map(Self.info)
         }
     }
 
     public func apiKey(_ id: UUID, for identity: Identity) async throws -> APIKeyInfo {
-        try await database.read { db in try Self.info(try Self.visibleKey(db, id, identity, needs: .apiKeysRead)) }
+        try await store.read { rows in try Self.info(try Self.visibleKey(rows, id, identity, needs: .apiKeysRead)) }
     }
 
     public func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], for identity: Identity) async throws -> CreatedAPIKey {
@@ -237,15 +252,15 @@ extension SQLiteCatalog: AdminCatalog {
         try Self.requireGrantable(roles, identity: identity, project: project)
         let (value, label) = APIKeySecret.generate()
         let id = UUID()
-        try await database.write { db in
-            let row = try Self.visibleProject(db, project, identity, needs: .apiKeysWrite)
-            if !(try Self.plan(db, organization: identity.organizationID)).allowsKeyRoles, roles != [.projectEditor] {
+        try await store.write { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .apiKeysWrite)
+            if !(try Self.plan(rows, organization: identity.organizationID)).allowsKeyRoles, roles != [.projectEditor] {
                 throw ConiferError(.paymentRequired, "On the Starter plan, API keys have the ProjectEditor role only.")
             }
-            try APIKeyRow(
+            try rows.save(APIKeyRow(
                 id: id.lowercasedString, projectID: row.id, name: name, label: label,
                 secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
-            ).insert(db)
+            ))
         }
         return CreatedAPIKey(id: id, projectID: project, name: name, roles: roles, value: value)
     }
@@ -253,10 +268,10 @@ extension SQLiteCatalog: AdminCatalog {
     public func updateAPIKey(_ id: UUID, name: String?, roles: [APIKeyRole]?, for identity: Identity) async throws -> APIKeyInfo {
         if let name { try AdminRules.validateName(name, what: "key") }
         if let roles { try AdminRules.validateRoles(roles) }
-        return try await database.write { db in
-            var row = try Self.visibleKey(db, id, identity, needs: .apiKeysWrite)
+        return try await store.write { rows in
+            var row = try Self.visibleKey(rows, id, identity, needs: .apiKeysWrite)
             try Self.requireGrantable(row.roles, identity: identity, project: try Self.uuid(row.projectID))
-            if let roles, roles != row.roles, !(try Self.plan(db, organization: identity.organizationID)).allowsKeyRoles {
+            if let roles, roles != row.roles, !(try Self.plan(rows, organization: identity.organizationID)).allowsKeyRoles {
                 throw ConiferError(.paymentRequired, "On the Starter plan, the roles of an API key cannot be changed.")
             }
             if let roles {
@@ -264,24 +279,24 @@ extension SQLiteCatalog: AdminCatalog {
                 row.roles = roles
             }
             if let name { row.name = name }
-            try row.update(db)
+            try rows.save(row)
             return try Self.info(row)
         }
     }
 
     public func deleteAPIKey(_ id: UUID, for identity: Identity) async throws {
-        try await database.write { db in
-            let row = try Self.visibleKey(db, id, identity, needs: .apiKeysWrite)
+        try await store.write { rows in
+            let row = try Self.visibleKey(rows, id, identity, needs: .apiKeysWrite)
             // A key is a principal too: only a caller holding all of its rights may change or delete it.
             try Self.requireGrantable(row.roles, identity: identity, project: try Self.uuid(row.projectID))
-            try row.delete(db)
+            try rows.delete(row)
         }
     }
 
-    static func visibleKey(_ db: Database, _ id: UUID, _ identity: Identity, needs permission: Permission) throws -> APIKeyRow {
-        guard let row = try APIKeyRow.fetchOne(db, key: id.lowercasedString),
+    static func visibleKey(_ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: Permission) throws -> APIKeyRow {
+        guard let row = try rows.apiKey(id.lowercasedString),
               let project = UUID(uuidString: row.projectID), identity.canSee(project: project),
-              try ProjectRow.fetchOne(db, key: row.projectID)?.organizationID == identity.organizationID.lowercasedString
+              try rows.project(row.projectID)?.organizationID == identity.organizationID.lowercasedString
         else { throw ConiferError.notFound("API key \(id.lowercasedString) not found.") }
         try identity.require(permission, inProject: project)
         return row
@@ -299,81 +314,79 @@ extension SQLiteCatalog: AdminCatalog {
 
     public func serviceAccounts(for identity: Identity) async throws -> [ServiceAccountInfo] {
         try identity.require(.serviceAccountsRead)
-        return try await database.read { db in
-            try ServiceAccountRow.filter(ServiceAccountRow.Columns.organizationID == identity.organizationID.lowercasedString)
-                .order(ServiceAccountRow.Columns.createdAt).fetchAll(db).map(Self.info)
+        return try await store.read { rows in
+            try rows.serviceAccounts(organization: identity.organizationID.lowercasedString).map(Self.info)
         }
     }
 
     public func serviceAccount(_ id: UUID, for identity: Identity) async throws -> ServiceAccountInfo {
-        try await database.read { db in try Self.info(try Self.visibleAccount(db, id, identity, needs: .serviceAccountsRead)) }
+        try await store.read { rows in try Self.info(try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsRead)) }
     }
 
     public func createServiceAccount(name: String, role: OrganizationRole, for identity: Identity) async throws -> CreatedServiceAccount {
         try identity.require(.serviceAccountsWrite)
         try AdminRules.validateName(name, what: "service account")
         try Self.requireGrantable(role, identity: identity)
-        return try await database.write { db in
-            guard try Self.plan(db, organization: identity.organizationID).allowsServiceAccounts else {
+        return try await store.write { rows in
+            guard try Self.plan(rows, organization: identity.organizationID).allowsServiceAccounts else {
                 throw ConiferError(.paymentRequired, "Service accounts need the Enterprise plan.")
             }
-            return try Self.insertServiceAccount(db, organizationID: identity.organizationID.lowercasedString, name: name, role: role)
+            return try Self.insertServiceAccount(rows, organizationID: identity.organizationID.lowercasedString, name: name, role: role)
         }
     }
 
     public func renameServiceAccount(_ id: UUID, to name: String, for identity: Identity) async throws -> ServiceAccountInfo {
         try AdminRules.validateName(name, what: "service account")
-        return try await database.write { db in
-            var row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite, acting: true)
+        return try await store.write { rows in
+            var row = try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsWrite, acting: true)
             row.name = name
             row.updatedAt = Date()
-            try row.update(db)
+            try rows.save(row)
             return try Self.info(row)
         }
     }
 
     public func rotateServiceAccountSecret(_ id: UUID, for identity: Identity) async throws -> CreatedServiceAccount {
         let secret = "pcsa_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
-        return try await database.write { db in
-            var row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite, acting: true)
+        return try await store.write { rows in
+            var row = try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsWrite, acting: true)
             row.secretHash = APIKeySecret.hash(secret)
             row.secretGeneration += 1  // revokes every token issued for the old secret
             row.updatedAt = Date()
-            try row.update(db)
+            try rows.save(row)
             return CreatedServiceAccount(account: try Self.info(row), clientSecret: secret)
         }
     }
 
     public func deleteServiceAccount(_ id: UUID, for identity: Identity) async throws {
-        try await database.write { db in
-            let row = try Self.visibleAccount(db, id, identity, needs: .serviceAccountsWrite, acting: true)
-            try Self.keepAnOwner(db, organization: row.organizationID, losing: row.id, newRole: nil)
-            try RoleBindingRow.filter(RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.serviceAccount.rawValue && RoleBindingRow.Columns.principalID == row.id).deleteAll(db)
-            try row.delete(db)
+        try await store.write { rows in
+            let row = try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsWrite, acting: true)
+            try Self.keepAnOwner(rows, organization: row.organizationID, losing: row.id, newRole: nil)
+            try rows.delete(row)  // with its role bindings
         }
     }
 
     /// A service account of the caller's organization, after checking `permission`; with `acting`, also
     /// that the caller covers every right of the account (SECURITY.md rule 9).
     static func visibleAccount(
-        _ db: Database, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission, acting: Bool = false
+        _ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission, acting: Bool = false
     ) throws -> ServiceAccountRow {
         guard identity.organizationPermissions.contains(.serviceAccountsRead),
-              let row = try ServiceAccountRow.fetchOne(db, key: id.lowercasedString),
+              let row = try rows.serviceAccount(id.lowercasedString),
               row.organizationID == identity.organizationID.lowercasedString
         else { throw ConiferError.notFound("Service account \(id.lowercasedString) not found.") }
         try identity.require(permission)
         if acting {
-            try identity.requireCovers(try Self.identity(db, account: row), "service account \(row.name)")
+            try identity.requireCovers(try Self.identity(rows, account: row), "service account \(row.name)")
         }
         return row
     }
 
     /// The identity of a user or service account, as stored now.
-    static func identity(_ db: Database, principalType: RoleBindingInfo.PrincipalType, principalID: String) throws -> Identity? {
+    static func identity(_ rows: any CatalogRows, principalType: RoleBindingInfo.PrincipalType, principalID: String) throws -> Identity? {
         switch principalType {
-        case .serviceAccount: try ServiceAccountRow.fetchOne(db, key: principalID).map { try identity(db, account: $0) }
-        case .user: try UserRow.fetchOne(db, key: principalID).flatMap { try identity(db, user: $0) }
+        case .serviceAccount: try rows.serviceAccount(principalID).map { try identity(rows, account: $0) }
+        case .user: try rows.user(principalID).flatMap { try identity(rows, user: $0) }
         }
     }
 
@@ -381,22 +394,22 @@ extension SQLiteCatalog: AdminCatalog {
 
     static func info(_ row: ProjectRow) throws -> ProjectInfo {
         ProjectInfo(
-            id: try uuid(row.id), organizationID: try uuid(row.organizationID), name: row.name, maxPods: row.maxPods,
+            id: try Self.uuid(row.id), organizationID: try Self.uuid(row.organizationID), name: row.name, maxPods: row.maxPods,
             forceEncryptionWithCMEK: row.forceEncryptionWithCMEK, createdAt: row.createdAt
         )
     }
 
     static func info(_ row: OrganizationRow) throws -> OrganizationInfo {
-        OrganizationInfo(id: try uuid(row.id), name: row.name, plan: row.plan, createdAt: row.createdAt)
+        OrganizationInfo(id: try Self.uuid(row.id), name: row.name, plan: row.plan, createdAt: row.createdAt)
     }
 
     static func info(_ row: APIKeyRow) throws -> APIKeyInfo {
-        APIKeyInfo(id: try uuid(row.id), projectID: try uuid(row.projectID), name: row.name, roles: row.roles, createdAt: row.createdAt)
+        APIKeyInfo(id: try Self.uuid(row.id), projectID: try Self.uuid(row.projectID), name: row.name, roles: row.roles, createdAt: row.createdAt)
     }
 
     static func info(_ row: ServiceAccountRow) throws -> ServiceAccountInfo {
         ServiceAccountInfo(
-            id: try uuid(row.id), organizationID: try uuid(row.organizationID), name: row.name, clientID: row.clientID,
+            id: try Self.uuid(row.id), organizationID: try Self.uuid(row.organizationID), name: row.name, clientID: row.clientID,
             createdAt: row.createdAt, updatedAt: row.updatedAt
         )
     }

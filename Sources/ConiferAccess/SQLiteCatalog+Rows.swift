@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+
+extension SQLiteCatalog: CatalogStore {
+    func read<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T {
+        try await database.read { db in try work(SQLiteRows(db: db)) }
+    }
+
+    func write<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T {
+        try await database.write { db in try work(SQLiteRows(db: db)) }
+    }
+}
+
+/// The catalog's rows in one GRDB transaction.
+struct SQLiteRows: CatalogRows {
+    let db: Database
+
+    func organization(_ id: String) throws -> OrganizationRow? { try OrganizationRow.fetchOne(db, key: id) }
+    func firstOrganization() throws -> OrganizationRow? { try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db) }
+    func save(_ row: OrganizationRow) throws { try row.save(db) }
+
+    func project(_ id: String) throws -> ProjectRow? { try ProjectRow.fetchOne(db, key: id) }
+
+    func projects(organization: String) throws -> [ProjectRow] {
+        try ProjectRow.filter(ProjectRow.Columns.organizationID == organization)
+            .order(ProjectRow.Columns.createdAt, ProjectRow.Columns.name).fetchAll(db)
+    }
+
+    func save(_ row: ProjectRow) throws { try row.save(db) }
+
+    func delete(_ row: ProjectRow) throws {
+        try RoleBindingRow.filter(
+            RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.project.rawValue && RoleBindingRow.Columns.resourceID == row.id
+        ).deleteAll(db)
+        try row.delete(db)  // API keys go with it (ON DELETE CASCADE)
+    }
+
+    func indexCount(project: String) throws -> Int { try IndexRow.filter(IndexRow.Columns.projectID == project).fetchCount(db) }
+
+    func apiKey(_ id: String) throws -> APIKeyRow? { try APIKeyRow.fetchOne(db, key: id) }
+
+    func apiKeys(project: String) throws -> [APIKeyRow] {
+        try APIKeyRow.filter(APIKeyRow.Columns.projectID == project).order(APIKeyRow.Columns.createdAt).fetchAll(db)
+    }
+
+    func save(_ row: APIKeyRow) throws { try row.save(db) }
+    func delete(_ row: APIKeyRow) throws { try row.delete(db) }
+
+    func serviceAccount(_ id: String) throws -> ServiceAccountRow? { try ServiceAccountRow.fetchOne(db, key: id) }
+    func serviceAccount(clientID: String) throws -> ServiceAccountRow? {
+        try ServiceAccountRow.filter(ServiceAccountRow.Columns.clientID == clientID).fetchOne(db)
+    }
+
+    func serviceAccounts(organization: String) throws -> [ServiceAccountRow] {
+        try ServiceAccountRow.filter(ServiceAccountRow.Columns.organizationID == organization).order(ServiceAccountRow.Columns.createdAt).fetchAll(db)
+    }
+
+    func save(_ row: ServiceAccountRow) throws { try row.save(db) }
+
+    func delete(_ row: ServiceAccountRow) throws {
+        try RoleBindingRow.filter(
+            RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.serviceAccount.rawValue && RoleBindingRow.Columns.principalID == row.id
+        ).deleteAll(db)
+        try row.delete(db)
+    }
+
+    func roleBinding(_ id: String) throws -> RoleBindingRow? { try RoleBindingRow.fetchOne(db, key: id) }
+
+    func roleBindings(_ query: BindingQuery) throws -> [RoleBindingRow] {
+        var request = RoleBindingRow.all()
+        if let type = query.principalType { request = request.filter(RoleBindingRow.Columns.principalType == type.rawValue) }
+        if let id = query.principalID { request = request.filter(RoleBindingRow.Columns.principalID == id) }
+        if let type = query.resourceType { request = request.filter(RoleBindingRow.Columns.resourceType == type.rawValue) }
+        if let id = query.resourceID { request = request.filter(RoleBindingRow.Columns.resourceID == id) }
+        if let role = query.role { request = request.filter(RoleBindingRow.Columns.role == role) }
+        return try request.order(RoleBindingRow.Columns.createdAt, RoleBindingRow.Columns.id).fetchAll(db)
+    }
+
+    func replace(_ row: RoleBindingRow) throws { try row.insert(db, onConflict: .replace) }
+    func delete(_ row: RoleBindingRow) throws { try row.delete(db) }
+
+    func user(_ id: String) throws -> UserRow? { try UserRow.fetchOne(db, key: id) }
+    func user(email: String) throws -> UserRow? { try UserRow.filter(UserRow.Columns.email == email).fetchOne(db) }
+    func users(_ ids: [String]) throws -> [UserRow] { try UserRow.filter(keys: ids).order(UserRow.Columns.email).fetchAll(db) }
+    func save(_ row: UserRow) throws { try row.save(db) }
+
+    func invite(_ id: String) throws -> InviteRow? { try InviteRow.fetchOne(db, key: id) }
+    func invite(tokenHash: String) throws -> InviteRow? { try InviteRow.filter(InviteRow.Columns.tokenHash == tokenHash).fetchOne(db) }
+
+    func invites(organization: String) throws -> [InviteRow] {
+        try InviteRow.filter(InviteRow.Columns.organizationID == organization).order(InviteRow.Columns.createdAt).fetchAll(db)
+    }
+
+    func save(_ row: InviteRow) throws { try row.save(db) }
+    func delete(_ row: InviteRow) throws { try row.delete(db) }
+}
