@@ -82,7 +82,7 @@ public struct RoleBindingInfo: Sendable, Equatable {
     public var principalID: UUID
     public var resourceType: ResourceType
     public var resourceID: UUID
-    public var role: String
+    public var role: MembershipRole
     public var createdAt: Date
 }
 

@@ -4,10 +4,12 @@ import Foundation
 /// Role bindings, users and invites.
 extension AdminService {
     public func roleBindings(_ filter: RoleBindingFilter, for identity: Identity) async throws -> [RoleBindingInfo] {
-        try await store.read { rows in
+        let role = filter.role.map(MembershipRole.init(rawValue:))
+        if role == .some(nil) { return [] }  // a role name that does not exist matches nothing
+        return try await store.read { rows in
             let query = BindingQuery(
                 principalType: filter.principalType, principalID: filter.principalID?.lowercasedString,
-                resourceType: filter.resourceType, resourceID: filter.resourceID?.lowercasedString, role: filter.role
+                resourceType: filter.resourceType, resourceID: filter.resourceID?.lowercasedString, role: role ?? nil
             )
             return try rows.roleBindings(query)
                 .compactMap { row in try Self.visibleBinding(rows, row, identity, needsWrite: false) ? try Self.info(row) : nil }
@@ -44,6 +46,7 @@ extension AdminService {
                 }
             }
             let resource: String
+            let granted: MembershipRole
             switch resourceType {
             case .organization:
                 guard resourceID == nil || resourceID == identity.organizationID else {
@@ -55,6 +58,7 @@ extension AdminService {
                 }
                 try Self.requireGrantable(parsed, identity: identity)
                 resource = organization
+                granted = .organization(parsed)
             case .project:
                 guard let project = resourceID else { throw ConiferError.invalidArgument("A project role binding needs resource_id.") }
                 let row = try Self.visibleProject(rows, project, identity, needs: .membersWrite)
@@ -63,16 +67,17 @@ extension AdminService {
                 }
                 try Self.requireGrantable(parsed, identity: identity, project: project)
                 resource = row.id
+                granted = .project(parsed)
             }
             // No rebinding of a principal with more rights than the caller, in the binding's scope.
             try Self.requireCovers(rows, principalType: principalType, principalID: principalID.lowercasedString,
                                    resourceType: resourceType, resourceID: resource, identity: identity)
             if resourceType == .organization {
-                try Self.keepAnOwner(rows, organization: organization, losing: principalID.lowercasedString, newRole: role)
+                try Self.keepAnOwner(rows, organization: organization, losing: principalID.lowercasedString, newRole: granted)
             }
             let row = RoleBindingRow(
                 id: UUID().lowercasedString, principalType: principalType, principalID: principalID.lowercasedString,
-                resourceType: resourceType, resourceID: resource, role: role, createdAt: Date()
+                resourceType: resourceType, resourceID: resource, role: granted, createdAt: Date()
             )
             try rows.replace(row)
             return try Self.info(row)
@@ -122,9 +127,9 @@ extension AdminService {
     }
 
     /// Refuses a change that would leave the organization without an owner.
-    static func keepAnOwner(_ rows: any CatalogRows, organization: String, losing principal: String, newRole: String?) throws {
-        guard newRole != OrganizationRole.owner.rawValue else { return }
-        let owners = try rows.roleBindings(BindingQuery(resourceType: .organization, resourceID: organization, role: OrganizationRole.owner.rawValue))
+    static func keepAnOwner(_ rows: any CatalogRows, organization: String, losing principal: String, newRole: MembershipRole?) throws {
+        guard newRole != .organization(.owner) else { return }
+        let owners = try rows.roleBindings(BindingQuery(resourceType: .organization, resourceID: organization, role: .organization(.owner)))
         if owners.count == 1, owners[0].principalID == principal {
             throw ConiferError(.failedPrecondition, "The organization's last owner cannot lose the OrgOwner role.")
         }
@@ -175,11 +180,11 @@ extension AdminService {
     static func identity(_ rows: any CatalogRows, user: UserRow) throws -> Identity? {
         let bindings = try rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id))
         guard let membership = bindings.first(where: { $0.resourceType == .organization }),
-              let organizationRole = OrganizationRole(rawValue: membership.role)
+              let organizationRole = membership.role.organizationRole
         else { return nil }
         var projectRoles: [UUID: ProjectRole] = [:]
         for binding in bindings where binding.resourceType == .project {
-            if let project = UUID(uuidString: binding.resourceID), let role = ProjectRole(rawValue: binding.role) {
+            if let project = UUID(uuidString: binding.resourceID), let role = binding.role.projectRole {
                 projectRoles[project] = role
             }
         }
@@ -348,7 +353,9 @@ extension AdminService {
             try rows.save(user)
             for binding in invite.roleBindings {
                 let resource = binding.resourceID?.lowercasedString ?? invite.organizationID
-                try Self.bind(rows, .user(try Self.uuid(user.id)), resourceType: binding.resourceType, resourceID: resource, role: binding.role)
+                // Validated when the invite was made.
+                guard let role = MembershipRole(rawValue: binding.role) else { throw ConiferError(.internalError, "Invite \(invite.id) carries an unknown role.") }
+                try Self.bind(rows, .user(try Self.uuid(user.id)), resourceType: binding.resourceType, resourceID: resource, role: role)
             }
             invite.status = .processed
             invite.processedAt = Date()

@@ -89,9 +89,9 @@ public struct AdminService: AdminCatalog {
         for binding in bindings {
             switch binding.resourceType {
             case .organization where binding.resourceID == account.organizationID:
-                organizationRole = OrganizationRole(rawValue: binding.role)
+                organizationRole = binding.role.organizationRole
             case .project:
-                if let project = UUID(uuidString: binding.resourceID), let role = ProjectRole(rawValue: binding.role) {
+                if let project = UUID(uuidString: binding.resourceID), let role = binding.role.projectRole {
                     projectRoles[project] = role
                 }
             case .organization:
@@ -117,7 +117,7 @@ public struct AdminService: AdminCatalog {
         try rows.save(row)
         try rows.replace(RoleBindingRow(
             id: UUID().lowercasedString, principalType: .serviceAccount, principalID: row.id,
-            resourceType: .organization, resourceID: organizationID, role: role.rawValue, createdAt: now
+            resourceType: .organization, resourceID: organizationID, role: .organization(role), createdAt: now
         ))
         return CreatedServiceAccount(account: try info(row), clientSecret: secret)
     }
@@ -182,7 +182,7 @@ public struct AdminService: AdminCatalog {
             try rows.save(row)
             // The creator owns what it creates (unless its organization role already makes it an owner).
             if identity.organizationRole?.impliedProjectRole != .owner {
-                try Self.bind(rows, identity.kind, resourceType: .project, resourceID: row.id, role: ProjectRole.owner.rawValue)
+                try Self.bind(rows, identity.kind, resourceType: .project, resourceID: row.id, role: .project(.owner))
             }
             return try Self.info(row)
         }
@@ -222,7 +222,7 @@ public struct AdminService: AdminCatalog {
         return row
     }
 
-    static func bind(_ rows: any CatalogRows, _ kind: Identity.Kind, resourceType: RoleBindingInfo.ResourceType, resourceID: String, role: String) throws {
+    static func bind(_ rows: any CatalogRows, _ kind: Identity.Kind, resourceType: RoleBindingInfo.ResourceType, resourceID: String, role: MembershipRole) throws {
         let (type, principal): (RoleBindingInfo.PrincipalType, String) = switch kind {
         case .serviceAccount(let id): (.serviceAccount, id.lowercasedString)
         case .user(let id): (.user, id.lowercasedString)

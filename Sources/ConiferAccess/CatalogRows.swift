@@ -1,3 +1,4 @@
+import ConiferCore
 import Foundation
 
 /// Stores and loads the catalog's rows and decides nothing: the policy lives in `AdminService`. A
@@ -15,7 +16,7 @@ struct BindingQuery {
     var principalID: String?
     var resourceType: RoleBindingInfo.ResourceType?
     var resourceID: String?
-    var role: String?
+    var role: MembershipRole?
 }
 
 /// The rows of the catalog inside one transaction. Ids are lowercase UUID strings.

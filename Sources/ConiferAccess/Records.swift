@@ -83,7 +83,7 @@ struct RoleBindingRow: Codable, FetchableRecord, PersistableRecord {
     var principalID: String
     var resourceType: RoleBindingInfo.ResourceType
     var resourceID: String
-    var role: String
+    var role: MembershipRole
     var createdAt: Date
 
     /// Typed column names for queries.

@@ -72,7 +72,7 @@ struct SQLiteRows: CatalogRows {
         if let id = query.principalID { request = request.filter(RoleBindingRow.Columns.principalID == id) }
         if let type = query.resourceType { request = request.filter(RoleBindingRow.Columns.resourceType == type.rawValue) }
         if let id = query.resourceID { request = request.filter(RoleBindingRow.Columns.resourceID == id) }
-        if let role = query.role { request = request.filter(RoleBindingRow.Columns.role == role) }
+        if let role = query.role { request = request.filter(RoleBindingRow.Columns.role == role.rawValue) }
         return try request.order(RoleBindingRow.Columns.createdAt, RoleBindingRow.Columns.id).fetchAll(db)
     }
 

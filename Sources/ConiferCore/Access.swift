@@ -68,6 +68,51 @@ public enum ProjectRole: String, Codable, Sendable, CaseIterable {
     }
 }
 
+/// A role a user or service account holds: on its organization, or on one project. Stored and shown by
+/// its Admin API name (`OrgOwner`, `ProjectMember`, ...).
+public enum MembershipRole: Sendable, Hashable, Codable {
+    case organization(OrganizationRole)
+    case project(ProjectRole)
+
+    public init?(rawValue: String) {
+        if let role = OrganizationRole(rawValue: rawValue) {
+            self = .organization(role)
+        } else if let role = ProjectRole(rawValue: rawValue) {
+            self = .project(role)
+        } else {
+            return nil
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .organization(let role): role.rawValue
+        case .project(let role): role.rawValue
+        }
+    }
+
+    public var organizationRole: OrganizationRole? {
+        if case .organization(let role) = self { role } else { nil }
+    }
+
+    public var projectRole: ProjectRole? {
+        if case .project(let role) = self { role } else { nil }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let role = MembershipRole(rawValue: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "Unknown role \(text)"))
+        }
+        self = role
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
 /// What a route needs from its caller inside a project.
 public enum Permission: String, Codable, Sendable, CaseIterable {
     /// List and describe indexes.

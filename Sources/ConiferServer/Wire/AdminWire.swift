@@ -262,7 +262,7 @@ struct RoleBindingWire: Encodable {
         principal_id = binding.principalID.lowercasedString
         resource_type = binding.resourceType.rawValue
         resource_id = binding.resourceID.lowercasedString
-        role = binding.role
+        role = binding.role.rawValue
         created_at = binding.createdAt
     }
 }
