@@ -136,56 +136,56 @@ public protocol AdminCatalog: Sendable {
     /// The identity a token names, if the account still exists and the token's secret generation is current.
     func identity(serviceAccount: UUID, generation: Int) async throws -> Identity?
 
-    func organizations(for identity: Identity) async throws -> [OrganizationInfo]
-    func organization(_ id: UUID, for identity: Identity) async throws -> OrganizationInfo
-    func renameOrganization(_ id: UUID, to name: String, for identity: Identity) async throws -> OrganizationInfo
+    func organizations(for pass: AdminPass) async throws -> [OrganizationInfo]
+    func organization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo
+    func renameOrganization(_ id: UUID, to name: String, for pass: AdminPass) async throws -> OrganizationInfo
 
-    func projects(for identity: Identity) async throws -> [ProjectInfo]
-    func project(_ id: UUID, for identity: Identity) async throws -> ProjectInfo
-    func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for identity: Identity) async throws -> ProjectInfo
-    func updateProject(_ id: UUID, _ change: ProjectChange, for identity: Identity) async throws -> ProjectInfo
-    func deleteProject(_ id: UUID, for identity: Identity) async throws
+    func projects(for pass: AdminPass) async throws -> [ProjectInfo]
+    func project(_ id: UUID, for pass: AdminPass) async throws -> ProjectInfo
+    func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for pass: AdminPass) async throws -> ProjectInfo
+    func updateProject(_ id: UUID, _ change: ProjectChange, for pass: AdminPass) async throws -> ProjectInfo
+    func deleteProject(_ id: UUID, for pass: AdminPass) async throws
 
-    func apiKeys(inProject project: UUID, for identity: Identity) async throws -> [APIKeyInfo]
-    func apiKey(_ id: UUID, for identity: Identity) async throws -> APIKeyInfo
-    func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], for identity: Identity) async throws -> CreatedAPIKey
-    func updateAPIKey(_ id: UUID, name: String?, roles: [APIKeyRole]?, for identity: Identity) async throws -> APIKeyInfo
-    func deleteAPIKey(_ id: UUID, for identity: Identity) async throws
+    func apiKeys(inProject project: UUID, for pass: AdminPass) async throws -> [APIKeyInfo]
+    func apiKey(_ id: UUID, for pass: AdminPass) async throws -> APIKeyInfo
+    func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], for pass: AdminPass) async throws -> CreatedAPIKey
+    func updateAPIKey(_ id: UUID, name: String?, roles: [APIKeyRole]?, for pass: AdminPass) async throws -> APIKeyInfo
+    func deleteAPIKey(_ id: UUID, for pass: AdminPass) async throws
 
-    func serviceAccounts(for identity: Identity) async throws -> [ServiceAccountInfo]
-    func serviceAccount(_ id: UUID, for identity: Identity) async throws -> ServiceAccountInfo
-    func createServiceAccount(name: String, role: OrganizationRole, for identity: Identity) async throws -> CreatedServiceAccount
-    func renameServiceAccount(_ id: UUID, to name: String, for identity: Identity) async throws -> ServiceAccountInfo
-    func rotateServiceAccountSecret(_ id: UUID, for identity: Identity) async throws -> CreatedServiceAccount
-    func deleteServiceAccount(_ id: UUID, for identity: Identity) async throws
+    func serviceAccounts(for pass: AdminPass) async throws -> [ServiceAccountInfo]
+    func serviceAccount(_ id: UUID, for pass: AdminPass) async throws -> ServiceAccountInfo
+    func createServiceAccount(name: String, role: OrganizationRole, for pass: AdminPass) async throws -> CreatedServiceAccount
+    func renameServiceAccount(_ id: UUID, to name: String, for pass: AdminPass) async throws -> ServiceAccountInfo
+    func rotateServiceAccountSecret(_ id: UUID, for pass: AdminPass) async throws -> CreatedServiceAccount
+    func deleteServiceAccount(_ id: UUID, for pass: AdminPass) async throws
 
     /// Bindings the identity may see (organization bindings with org members:read, project bindings in
     /// projects where it holds members:read).
-    func roleBindings(_ filter: RoleBindingFilter, for identity: Identity) async throws -> [RoleBindingInfo]
-    func roleBinding(_ id: UUID, for identity: Identity) async throws -> RoleBindingInfo
+    func roleBindings(_ filter: RoleBindingFilter, for pass: AdminPass) async throws -> [RoleBindingInfo]
+    func roleBinding(_ id: UUID, for pass: AdminPass) async throws -> RoleBindingInfo
     /// Grants a role (replacing the principal's previous role on that resource), only within the caller's own powers.
     func bindRole(
         principalType: RoleBindingInfo.PrincipalType, principalID: UUID, resourceType: RoleBindingInfo.ResourceType,
-        resourceID: UUID?, role: String, for identity: Identity
+        resourceID: UUID?, role: String, for pass: AdminPass
     ) async throws -> RoleBindingInfo
-    func deleteRoleBinding(_ id: UUID, for identity: Identity) async throws
+    func deleteRoleBinding(_ id: UUID, for pass: AdminPass) async throws
 
     /// The user and password generation for an email and password, or nil.
     func authenticateUser(email: String, password: String) async throws -> (id: UUID, generation: Int)?
     /// The identity a user token names, if the user is still a member and the password generation is current.
     func identity(user: UUID, generation: Int) async throws -> Identity?
-    func users(email: String?, for identity: Identity) async throws -> [UserInfo]
-    func user(_ id: UUID, for identity: Identity) async throws -> UserInfo
+    func users(email: String?, for pass: AdminPass) async throws -> [UserInfo]
+    func user(_ id: UUID, for pass: AdminPass) async throws -> UserInfo
     /// Removes a user from the organization (all its roles there); a user may also remove itself (leave).
-    func removeUser(_ id: UUID, for identity: Identity) async throws
+    func removeUser(_ id: UUID, for pass: AdminPass) async throws
 
     /// Invites an email address with roles; returns the one-time acceptance token (Conifer sends no email).
-    func createInvite(email: String, roleBindings: [InviteBinding], for identity: Identity) async throws -> (invite: InviteInfo, token: String)
-    func invites(for identity: Identity) async throws -> [InviteInfo]
-    func invite(_ id: UUID, for identity: Identity) async throws -> InviteInfo
-    func deleteInvite(_ id: UUID, for identity: Identity) async throws
+    func createInvite(email: String, roleBindings: [InviteBinding], for pass: AdminPass) async throws -> (invite: InviteInfo, token: String)
+    func invites(for pass: AdminPass) async throws -> [InviteInfo]
+    func invite(_ id: UUID, for pass: AdminPass) async throws -> InviteInfo
+    func deleteInvite(_ id: UUID, for pass: AdminPass) async throws
     /// A new token and expiry for a pending invite; the old token stops working.
-    func resendInvite(_ id: UUID, for identity: Identity) async throws -> (invite: InviteInfo, token: String)
+    func resendInvite(_ id: UUID, for pass: AdminPass) async throws -> (invite: InviteInfo, token: String)
     /// Accepts an invite with its token: creates the user (or proves an existing one by its password),
     /// sets the password and grants the invite's roles. The token is the credential; it works once.
     func acceptInvite(token: String, password: String, name: String?) async throws -> UserInfo

@@ -3,7 +3,8 @@ import Foundation
 
 /// Role bindings, users and invites.
 extension AdminService {
-    public func roleBindings(_ filter: RoleBindingFilter, for identity: Identity) async throws -> [RoleBindingInfo] {
+    public func roleBindings(_ filter: RoleBindingFilter, for pass: AdminPass) async throws -> [RoleBindingInfo] {
+        let identity = pass.identity
         let role = filter.role.map(MembershipRole.init(rawValue:))
         if role == .some(nil) { return [] }  // a role name that does not exist matches nothing
         return try await store.read { rows in
@@ -16,8 +17,9 @@ extension AdminService {
         }
     }
 
-    public func roleBinding(_ id: UUID, for identity: Identity) async throws -> RoleBindingInfo {
-        try await store.read { rows in
+    public func roleBinding(_ id: UUID, for pass: AdminPass) async throws -> RoleBindingInfo {
+        let identity = pass.identity
+        return try await store.read { rows in
             guard let row = try rows.roleBinding(id.lowercasedString), try Self.visibleBinding(rows, row, identity, needsWrite: false) else {
                 throw ConiferError.notFound("Role binding \(id.lowercasedString) not found.")
             }
@@ -27,9 +29,10 @@ extension AdminService {
 
     public func bindRole(
         principalType: RoleBindingInfo.PrincipalType, principalID: UUID, resourceType: RoleBindingInfo.ResourceType,
-        resourceID: UUID?, role: String, for identity: Identity
+        resourceID: UUID?, role: String, for pass: AdminPass
     ) async throws -> RoleBindingInfo {
-        try await store.write { rows in
+        let identity = pass.identity
+        return try await store.write { rows in
             let organization = identity.organizationID.lowercasedString
             // The principal must belong to the caller's organization.
             switch principalType {
@@ -84,8 +87,9 @@ extension AdminService {
         }
     }
 
-    public func deleteRoleBinding(_ id: UUID, for identity: Identity) async throws {
-        try await store.write { rows in
+    public func deleteRoleBinding(_ id: UUID, for pass: AdminPass) async throws {
+        let identity = pass.identity
+        return try await store.write { rows in
             guard let row = try rows.roleBinding(id.lowercasedString), try Self.visibleBinding(rows, row, identity, needsWrite: false) else {
                 throw ConiferError.notFound("Role binding \(id.lowercasedString) not found.")
             }
@@ -193,7 +197,8 @@ extension AdminService {
 
     // MARK: Users
 
-    public func users(email: String?, for identity: Identity) async throws -> [UserInfo] {
+    public func users(email: String?, for pass: AdminPass) async throws -> [UserInfo] {
+        let identity = pass.identity
         try identity.require(.membersRead)
         return try await store.read { rows in
             let members = try rows.roleBindings(
@@ -203,12 +208,14 @@ extension AdminService {
         }
     }
 
-    public func user(_ id: UUID, for identity: Identity) async throws -> UserInfo {
-        try await store.read { rows in try Self.info(try Self.visibleUser(rows, id, identity)) }
+    public func user(_ id: UUID, for pass: AdminPass) async throws -> UserInfo {
+        let identity = pass.identity
+        return try await store.read { rows in try Self.info(try Self.visibleUser(rows, id, identity)) }
     }
 
-    public func removeUser(_ id: UUID, for identity: Identity) async throws {
-        try await store.write { rows in
+    public func removeUser(_ id: UUID, for pass: AdminPass) async throws {
+        let identity = pass.identity
+        return try await store.write { rows in
             let user = try Self.visibleUser(rows, id, identity)
             if identity.kind != .user(id) {
                 try identity.require(.membersWrite)  // anyone may leave; removing others takes members:write
@@ -239,7 +246,8 @@ extension AdminService {
 
     // MARK: Invites
 
-    public func createInvite(email: String, roleBindings: [InviteBinding], for identity: Identity) async throws -> (invite: InviteInfo, token: String) {
+    public func createInvite(email: String, roleBindings: [InviteBinding], for pass: AdminPass) async throws -> (invite: InviteInfo, token: String) {
+        let identity = pass.identity
         try identity.require(.membersWrite)
         let address = email.trimmingCharacters(in: .whitespaces).lowercased()
         guard address.count <= 320, address.split(separator: "@").count == 2, !address.contains(" ") else {
@@ -279,22 +287,26 @@ extension AdminService {
         }
     }
 
-    public func invites(for identity: Identity) async throws -> [InviteInfo] {
+    public func invites(for pass: AdminPass) async throws -> [InviteInfo] {
+        let identity = pass.identity
         try identity.require(.membersRead)
         return try await store.read { rows in
             try rows.invites(organization: identity.organizationID.lowercasedString).map(Self.info)
         }
     }
 
-    public func invite(_ id: UUID, for identity: Identity) async throws -> InviteInfo {
-        try await store.read { rows in try Self.info(try Self.visibleInvite(rows, id, identity, needs: .membersRead)) }
+    public func invite(_ id: UUID, for pass: AdminPass) async throws -> InviteInfo {
+        let identity = pass.identity
+        return try await store.read { rows in try Self.info(try Self.visibleInvite(rows, id, identity, needs: .membersRead)) }
     }
 
-    public func deleteInvite(_ id: UUID, for identity: Identity) async throws {
-        try await store.write { rows in try rows.delete(try Self.visibleInvite(rows, id, identity, needs: .membersWrite, acting: true)) }
+    public func deleteInvite(_ id: UUID, for pass: AdminPass) async throws {
+        let identity = pass.identity
+        return try await store.write { rows in try rows.delete(try Self.visibleInvite(rows, id, identity, needs: .membersWrite, acting: true)) }
     }
 
-    public func resendInvite(_ id: UUID, for identity: Identity) async throws -> (invite: InviteInfo, token: String) {
+    public func resendInvite(_ id: UUID, for pass: AdminPass) async throws -> (invite: InviteInfo, token: String) {
+        let identity = pass.identity
         let token = "pcinv_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
         return try await store.write { rows in
             var row = try Self.visibleInvite(rows, id, identity, needs: .membersWrite, acting: true)

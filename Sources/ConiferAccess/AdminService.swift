@@ -124,14 +124,16 @@ public struct AdminService: AdminCatalog {
 
     // MARK: Organizations
 
-    public func organizations(for identity: Identity) async throws -> [OrganizationInfo] {
-        try await store.read { rows in
+    public func organizations(for pass: AdminPass) async throws -> [OrganizationInfo] {
+        let identity = pass.identity
+        return try await store.read { rows in
             guard let row = try rows.organization(identity.organizationID.lowercasedString) else { return [] }
             return [try Self.info(row)]
         }
     }
 
-    public func organization(_ id: UUID, for identity: Identity) async throws -> OrganizationInfo {
+    public func organization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo {
+        let identity = pass.identity
         guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
         return try await store.read { rows in
             guard let row = try rows.organization(id.lowercasedString) else {
@@ -141,7 +143,8 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func renameOrganization(_ id: UUID, to name: String, for identity: Identity) async throws -> OrganizationInfo {
+    public func renameOrganization(_ id: UUID, to name: String, for pass: AdminPass) async throws -> OrganizationInfo {
+        let identity = pass.identity
         guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
         try identity.require(.organizationWrite)
         try AdminRules.validateProjectName(name)
@@ -157,19 +160,22 @@ public struct AdminService: AdminCatalog {
 
     // MARK: Projects
 
-    public func projects(for identity: Identity) async throws -> [ProjectInfo] {
-        try await store.read { rows in
+    public func projects(for pass: AdminPass) async throws -> [ProjectInfo] {
+        let identity = pass.identity
+        return try await store.read { rows in
             try rows.projects(organization: identity.organizationID.lowercasedString)
                 .map(Self.info)
                 .filter { identity.canSee(project: $0.id) }
         }
     }
 
-    public func project(_ id: UUID, for identity: Identity) async throws -> ProjectInfo {
-        try await store.read { rows in try Self.info(try Self.visibleProject(rows, id, identity, needs: .projectRead)) }
+    public func project(_ id: UUID, for pass: AdminPass) async throws -> ProjectInfo {
+        let identity = pass.identity
+        return try await store.read { rows in try Self.info(try Self.visibleProject(rows, id, identity, needs: .projectRead)) }
     }
 
-    public func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for identity: Identity) async throws -> ProjectInfo {
+    public func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for pass: AdminPass) async throws -> ProjectInfo {
+        let identity = pass.identity
         try identity.require(.projectsCreate)
         try AdminRules.validateProjectName(name)
         guard maxPods >= 0 else { throw ConiferError.invalidArgument("max_pods must not be negative.") }
@@ -188,7 +194,8 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func updateProject(_ id: UUID, _ change: ProjectChange, for identity: Identity) async throws -> ProjectInfo {
+    public func updateProject(_ id: UUID, _ change: ProjectChange, for pass: AdminPass) async throws -> ProjectInfo {
+        let identity = pass.identity
         if let name = change.name { try AdminRules.validateProjectName(name) }
         if let maxPods = change.maxPods, maxPods < 0 { throw ConiferError.invalidArgument("max_pods must not be negative.") }
         return try await store.write { rows in
@@ -201,8 +208,9 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func deleteProject(_ id: UUID, for identity: Identity) async throws {
-        try await store.write { rows in
+    public func deleteProject(_ id: UUID, for pass: AdminPass) async throws {
+        let identity = pass.identity
+        return try await store.write { rows in
             let row = try Self.visibleProject(rows, id, identity, needs: .projectDelete)
             let indexes = try rows.indexCount(project: row.id)
             guard indexes == 0 else {
@@ -235,18 +243,21 @@ public struct AdminService: AdminCatalog {
 
     // MARK: API keys
 
-    public func apiKeys(inProject project: UUID, for identity: Identity) async throws -> [APIKeyInfo] {
-        try await store.read { rows in
+    public func apiKeys(inProject project: UUID, for pass: AdminPass) async throws -> [APIKeyInfo] {
+        let identity = pass.identity
+        return try await store.read { rows in
             let row = try Self.visibleProject(rows, project, identity, needs: .apiKeysRead)
             return try rows.apiKeys(project: row.id).map(Self.info)
         }
     }
 
-    public func apiKey(_ id: UUID, for identity: Identity) async throws -> APIKeyInfo {
-        try await store.read { rows in try Self.info(try Self.visibleKey(rows, id, identity, needs: .apiKeysRead)) }
+    public func apiKey(_ id: UUID, for pass: AdminPass) async throws -> APIKeyInfo {
+        let identity = pass.identity
+        return try await store.read { rows in try Self.info(try Self.visibleKey(rows, id, identity, needs: .apiKeysRead)) }
     }
 
-    public func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], for identity: Identity) async throws -> CreatedAPIKey {
+    public func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], for pass: AdminPass) async throws -> CreatedAPIKey {
+        let identity = pass.identity
         try AdminRules.validateName(name, what: "key")
         try AdminRules.validateRoles(roles)
         try Self.requireGrantable(roles, identity: identity, project: project)
@@ -265,7 +276,8 @@ public struct AdminService: AdminCatalog {
         return CreatedAPIKey(id: id, projectID: project, name: name, roles: roles, value: value)
     }
 
-    public func updateAPIKey(_ id: UUID, name: String?, roles: [APIKeyRole]?, for identity: Identity) async throws -> APIKeyInfo {
+    public func updateAPIKey(_ id: UUID, name: String?, roles: [APIKeyRole]?, for pass: AdminPass) async throws -> APIKeyInfo {
+        let identity = pass.identity
         if let name { try AdminRules.validateName(name, what: "key") }
         if let roles { try AdminRules.validateRoles(roles) }
         return try await store.write { rows in
@@ -284,8 +296,9 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func deleteAPIKey(_ id: UUID, for identity: Identity) async throws {
-        try await store.write { rows in
+    public func deleteAPIKey(_ id: UUID, for pass: AdminPass) async throws {
+        let identity = pass.identity
+        return try await store.write { rows in
             let row = try Self.visibleKey(rows, id, identity, needs: .apiKeysWrite)
             // A key is a principal too: only a caller holding all of its rights may change or delete it.
             try Self.requireGrantable(row.roles, identity: identity, project: try Self.uuid(row.projectID))
@@ -312,18 +325,21 @@ public struct AdminService: AdminCatalog {
 
     // MARK: Service accounts
 
-    public func serviceAccounts(for identity: Identity) async throws -> [ServiceAccountInfo] {
+    public func serviceAccounts(for pass: AdminPass) async throws -> [ServiceAccountInfo] {
+        let identity = pass.identity
         try identity.require(.serviceAccountsRead)
         return try await store.read { rows in
             try rows.serviceAccounts(organization: identity.organizationID.lowercasedString).map(Self.info)
         }
     }
 
-    public func serviceAccount(_ id: UUID, for identity: Identity) async throws -> ServiceAccountInfo {
-        try await store.read { rows in try Self.info(try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsRead)) }
+    public func serviceAccount(_ id: UUID, for pass: AdminPass) async throws -> ServiceAccountInfo {
+        let identity = pass.identity
+        return try await store.read { rows in try Self.info(try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsRead)) }
     }
 
-    public func createServiceAccount(name: String, role: OrganizationRole, for identity: Identity) async throws -> CreatedServiceAccount {
+    public func createServiceAccount(name: String, role: OrganizationRole, for pass: AdminPass) async throws -> CreatedServiceAccount {
+        let identity = pass.identity
         try identity.require(.serviceAccountsWrite)
         try AdminRules.validateName(name, what: "service account")
         try Self.requireGrantable(role, identity: identity)
@@ -335,7 +351,8 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func renameServiceAccount(_ id: UUID, to name: String, for identity: Identity) async throws -> ServiceAccountInfo {
+    public func renameServiceAccount(_ id: UUID, to name: String, for pass: AdminPass) async throws -> ServiceAccountInfo {
+        let identity = pass.identity
         try AdminRules.validateName(name, what: "service account")
         return try await store.write { rows in
             var row = try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsWrite, acting: true)
@@ -346,7 +363,8 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func rotateServiceAccountSecret(_ id: UUID, for identity: Identity) async throws -> CreatedServiceAccount {
+    public func rotateServiceAccountSecret(_ id: UUID, for pass: AdminPass) async throws -> CreatedServiceAccount {
+        let identity = pass.identity
         let secret = "pcsa_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
         return try await store.write { rows in
             var row = try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsWrite, acting: true)
@@ -358,8 +376,9 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func deleteServiceAccount(_ id: UUID, for identity: Identity) async throws {
-        try await store.write { rows in
+    public func deleteServiceAccount(_ id: UUID, for pass: AdminPass) async throws {
+        let identity = pass.identity
+        return try await store.write { rows in
             let row = try Self.visibleAccount(rows, id, identity, needs: .serviceAccountsWrite, acting: true)
             try Self.keepAnOwner(rows, organization: row.organizationID, losing: row.id, newRole: nil)
             try rows.delete(row)  // with its role bindings

@@ -69,3 +69,33 @@ extension Principal {
         return AuthorizationPass(holder: .principal(self), granted: permission)
     }
 }
+
+/// Evidence that an Admin API call was authenticated and its route's decision made: what every method of
+/// the admin service requires. Made only by `Identity.admit()` (routes decided on the resource they name,
+/// by the admin service) and `Identity.authorize(_:)` (routes that need an organization permission, or a
+/// permission in the project the path names).
+public struct AdminPass: Sendable, Equatable {
+    public let identity: Identity
+
+    fileprivate init(identity: Identity) {
+        self.identity = identity
+    }
+}
+
+extension Identity {
+    /// The pass of an authenticated identity on a route whose resource decides (lists show only what the
+    /// identity may see; bindings, users and invites are checked on the resource).
+    public func admit() -> AdminPass { AdminPass(identity: self) }
+
+    /// The decision for a route that needs an organization permission.
+    public func authorize(_ permission: OrganizationPermission) throws(ConiferError) -> AdminPass {
+        try require(permission)
+        return AdminPass(identity: self)
+    }
+
+    /// The decision for a route that needs a permission in the project it names.
+    public func authorize(_ permission: Permission, inProject project: UUID) throws(ConiferError) -> AdminPass {
+        try require(permission, inProject: project)
+        return AdminPass(identity: self)
+    }
+}

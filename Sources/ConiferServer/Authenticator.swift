@@ -30,7 +30,7 @@ struct Authenticator: Sendable {
                 throw ConiferError.invalidArgument("A bearer token needs an X-Project-Id header naming the project to act in.")
             }
             // Only projects of the identity's own organization that it can see; any other id gets one answer.
-            guard (try? await admin.project(project, for: identity)) != nil else {
+            guard (try? await admin.project(project, for: identity.admit())) != nil else {
                 throw ConiferError.permissionDenied("This principal has no access to project \(raw.prefix(64)).")
             }
             return identity.principal(inProject: project)
@@ -41,18 +41,18 @@ struct Authenticator: Sendable {
     /// The decision of a `.projectAdmin` route: the project the path names (directly, or as the project of
     /// the API key it names) must be one the identity can see — otherwise 404, as if it did not exist — and
     /// the identity must hold `permission` there (403).
-    func requireInProject(_ permission: Permission, _ identity: Identity, parameters: Parameters) async throws {
+    func authorize(_ permission: Permission, _ identity: Identity, parameters: Parameters) async throws -> AdminPass {
         let project: UUID
         if let raw = parameters.get("project_id") {
             guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Project \(raw.prefix(64)) not found.") }
-            project = try await admin.project(id, for: identity).id
+            project = try await admin.project(id, for: identity.admit()).id
         } else if let raw = parameters.get("api_key_id") {
             guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("API key \(raw.prefix(64)) not found.") }
-            project = try await admin.apiKey(id, for: identity).projectID
+            project = try await admin.apiKey(id, for: identity.admit()).projectID
         } else {
             throw ConiferError(.internalError, "A project route names no project.")
         }
-        try identity.require(permission, inProject: project)
+        return try identity.authorize(permission, inProject: project)
     }
 
     /// The caller of an Admin API route.

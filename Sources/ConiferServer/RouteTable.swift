@@ -78,11 +78,11 @@ struct AuthorizedCall: Sendable {
     }
 }
 
-/// An Admin API request whose bearer token was verified, with the caller's identity.
+/// An Admin API request whose bearer token was verified, with the pass of its route's decision.
 struct AdminCall: Sendable {
     var request: Request
     var context: ConiferRequestContext
-    var identity: Identity
+    var pass: AdminPass
     var version: APIVersion
 
     /// A path parameter that must be a UUID; anything else is a resource that cannot exist.
@@ -137,14 +137,14 @@ final class RouteTable {
         }
     }
 
-    /// Registers an Admin API route: its handler runs with the caller's verified identity (which holds the
-    /// organization permission when the access names one); it resolves per-resource access before it reads
-    /// the body.
+    /// Registers an Admin API route: its handler runs with the pass of the route's decision (the organization
+    /// permission or the permission in the project the path names, when the access names one; otherwise the
+    /// admin service decides on the resource before anything changes).
     func admin(_ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, handler: @escaping @Sendable (AdminCall) async throws -> Response) {
         protected(RouteEntry(method: method, path: path, access: access)) { request, context in
-            guard case .admin(let identity)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
+            guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
             let version = try APIVersion(headers: request.headers)
-            return try await handler(AdminCall(request: request, context: context, identity: identity, version: version))
+            return try await handler(AdminCall(request: request, context: context, pass: pass, version: version))
         }
     }
 

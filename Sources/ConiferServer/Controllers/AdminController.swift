@@ -52,50 +52,50 @@ struct AdminController {
     // MARK: Organizations
 
     @Sendable func listOrganizations(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await admin.organizations(for: call.identity).map(OrganizationWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.organizations(for: call.pass).map(OrganizationWire.init)))
     }
 
     @Sendable func describeOrganization(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        return try WireJSON.response(status: .ok, OrganizationWire(try await admin.organization(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, OrganizationWire(try await admin.organization(id, for: call.pass)))
     }
 
     @Sendable func updateOrganization(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        _ = try await admin.organization(id, for: call.identity)
+        _ = try await admin.organization(id, for: call.pass)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.identity)))
+        return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.pass)))
     }
 
     // MARK: Projects
 
     @Sendable func listProjects(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await admin.projects(for: call.identity).map(ProjectWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.projects(for: call.pass).map(ProjectWire.init)))
     }
 
     @Sendable func createProject(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateProjectRequestWire.self)
         let project = try await admin.createProject(
-            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.identity
+            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.pass
         )
         return try WireJSON.response(status: .ok, ProjectWire(project))
     }
 
     @Sendable func describeProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
-        return try WireJSON.response(status: .ok, ProjectWire(try await admin.project(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, ProjectWire(try await admin.project(id, for: call.pass)))
     }
 
     @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(UpdateProjectRequestWire.self)
         let change = ProjectChange(name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek)
-        return try WireJSON.response(status: .ok, ProjectWire(try await admin.updateProject(id, change, for: call.identity)))
+        return try WireJSON.response(status: .ok, ProjectWire(try await admin.updateProject(id, change, for: call.pass)))
     }
 
     @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {
-        try await admin.deleteProject(try call.uuid("project_id", notFound: "Project"), for: call.identity)
+        try await admin.deleteProject(try call.uuid("project_id", notFound: "Project"), for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
@@ -103,67 +103,67 @@ struct AdminController {
 
     @Sendable func listAPIKeys(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.apiKeys(inProject: project, for: call.identity).map(APIKeyWire.init)))
+        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.apiKeys(inProject: project, for: call.pass).map(APIKeyWire.init)))
     }
 
     @Sendable func createAPIKey(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(APIKeyRequestWire.self)
         guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
-        let created = try await admin.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.identity)
+        let created = try await admin.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.pass)
         let info = APIKeyInfo(id: created.id, projectID: created.projectID, name: created.name, roles: created.roles, createdAt: Date())
         return try WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
     }
 
     @Sendable func describeAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
-        return try WireJSON.response(status: .ok, APIKeyWire(try await admin.apiKey(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, APIKeyWire(try await admin.apiKey(id, for: call.pass)))
     }
 
     @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
         let body = try await call.decode(APIKeyRequestWire.self)
-        let updated = try await admin.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.identity)
+        let updated = try await admin.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.pass)
         return try WireJSON.response(status: .ok, APIKeyWire(updated))
     }
 
     @Sendable func deleteAPIKey(_ call: AdminCall) async throws -> Response {
-        try await admin.deleteAPIKey(try call.uuid("api_key_id", notFound: "API key"), for: call.identity)
+        try await admin.deleteAPIKey(try call.uuid("api_key_id", notFound: "API key"), for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
     // MARK: Service accounts
 
     @Sendable func listServiceAccounts(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await admin.serviceAccounts(for: call.identity).map(ServiceAccountWire.init)))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.serviceAccounts(for: call.pass).map(ServiceAccountWire.init)))
     }
 
     @Sendable func createServiceAccount(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateServiceAccountRequestWire.self)
-        let created = try await admin.createServiceAccount(name: body.name, role: try body.organizationRole(), for: call.identity)
+        let created = try await admin.createServiceAccount(name: body.name, role: try body.organizationRole(), for: call.pass)
         return try WireJSON.response(status: .created, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(created.account), client_secret: created.clientSecret))
     }
 
     @Sendable func describeServiceAccount(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("service_account_id", notFound: "Service account")
-        return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.serviceAccount(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.serviceAccount(id, for: call.pass)))
     }
 
     @Sendable func updateServiceAccount(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("service_account_id", notFound: "Service account")
-        _ = try await admin.serviceAccount(id, for: call.identity)
+        _ = try await admin.serviceAccount(id, for: call.pass)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.renameServiceAccount(id, to: name, for: call.identity)))
+        return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.renameServiceAccount(id, to: name, for: call.pass)))
     }
 
     @Sendable func deleteServiceAccount(_ call: AdminCall) async throws -> Response {
-        try await admin.deleteServiceAccount(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
+        try await admin.deleteServiceAccount(try call.uuid("service_account_id", notFound: "Service account"), for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
     @Sendable func rotateSecret(_ call: AdminCall) async throws -> Response {
-        let rotated = try await admin.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.identity)
+        let rotated = try await admin.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.pass)
         return try WireJSON.response(status: .ok, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(rotated.account), client_secret: rotated.clientSecret))
     }
 
@@ -171,40 +171,40 @@ struct AdminController {
 
     @Sendable func listUsers(_ call: AdminCall) async throws -> Response {
         let email = call.request.uri.queryParameters["email"].map(String.init)
-        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.users(email: email, for: call.identity).map(UserWire.init)))
+        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.users(email: email, for: call.pass).map(UserWire.init)))
     }
 
     @Sendable func describeUser(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, UserWire(try await admin.user(try call.uuid("user_id", notFound: "User"), for: call.identity)))
+        try WireJSON.response(status: .ok, UserWire(try await admin.user(try call.uuid("user_id", notFound: "User"), for: call.pass)))
     }
 
     /// Removes a member from the organization; a user may remove itself (leave).
     @Sendable func removeUser(_ call: AdminCall) async throws -> Response {
-        try await admin.removeUser(try call.uuid("user_id", notFound: "User"), for: call.identity)
+        try await admin.removeUser(try call.uuid("user_id", notFound: "User"), for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
     @Sendable func listInvites(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, DataListWire(data: try await admin.invites(for: call.identity).map { InviteWire($0) }))
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.invites(for: call.pass).map { InviteWire($0) }))
     }
 
     @Sendable func createInvite(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateInviteRequestWire.self)
-        let created = try await admin.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.identity)
+        let created = try await admin.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.pass)
         return try WireJSON.response(status: .created, InviteWire(created.invite, token: created.token))
     }
 
     @Sendable func describeInvite(_ call: AdminCall) async throws -> Response {
-        try WireJSON.response(status: .ok, InviteWire(try await admin.invite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)))
+        try WireJSON.response(status: .ok, InviteWire(try await admin.invite(try call.uuid("invite_id", notFound: "Invite"), for: call.pass)))
     }
 
     @Sendable func deleteInvite(_ call: AdminCall) async throws -> Response {
-        try await admin.deleteInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
+        try await admin.deleteInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
     @Sendable func resendInvite(_ call: AdminCall) async throws -> Response {
-        let resent = try await admin.resendInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.identity)
+        let resent = try await admin.resendInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.pass)
         return try WireJSON.response(status: .ok, InviteWire(resent.invite, token: resent.token))
     }
 
@@ -233,7 +233,7 @@ struct AdminController {
         if filter.principalID != nil, filter.principalType == nil {
             throw ConiferError.invalidArgument("principal_id requires principal_type.")
         }
-        let bindings = try await admin.roleBindings(filter, for: call.identity)
+        let bindings = try await admin.roleBindings(filter, for: call.pass)
         return try WireJSON.response(status: .ok, DataListWire(data: bindings.map(RoleBindingWire.init)))
     }
 
@@ -251,18 +251,18 @@ struct AdminController {
         }
         let binding = try await admin.bindRole(
             principalType: try body.principalType(), principalID: principal, resourceType: try body.resourceType(),
-            resourceID: resource, role: body.role, for: call.identity
+            resourceID: resource, role: body.role, for: call.pass
         )
         return try WireJSON.response(status: .created, RoleBindingWire(binding))
     }
 
     @Sendable func describeRoleBinding(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("role_binding_id", notFound: "Role binding")
-        return try WireJSON.response(status: .ok, RoleBindingWire(try await admin.roleBinding(id, for: call.identity)))
+        return try WireJSON.response(status: .ok, RoleBindingWire(try await admin.roleBinding(id, for: call.pass)))
     }
 
     @Sendable func deleteRoleBinding(_ call: AdminCall) async throws -> Response {
-        try await admin.deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), for: call.identity)
+        try await admin.deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 }

@@ -7,9 +7,8 @@ struct Caller: Sendable {
     enum Grant: Sendable {
         /// A control- or data-plane route: the pass the services require.
         case project(AuthorizationPass)
-        /// An Admin API route: the verified identity, which holds the route's organization permission or its
-        /// permission in the project the path names (other access kinds are decided on the resource).
-        case admin(Identity)
+        /// An Admin API route: the pass the admin service requires.
+        case admin(AdminPass)
     }
 
     var grant: Grant
@@ -42,12 +41,13 @@ struct AccessMiddleware: RouterMiddleware {
             default:
                 let identity = try await authenticator.identity(for: request)
                 actor = ActionOutcome.Actor(identity.kind)
-                switch entry.access {
-                case .organization(let permission): try identity.require(permission)
-                case .projectAdmin(let permission): try await authenticator.requireInProject(permission, identity, parameters: context.parameters)
-                default: break  // `.membership`, `.selfOr`, `.authenticated`: decided on the resource by the catalog
+                let pass: AdminPass = switch entry.access {
+                case .organization(let permission): try identity.authorize(permission)
+                case .projectAdmin(let permission): try await authenticator.authorize(permission, identity, parameters: context.parameters)
+                // `.membership`, `.selfOr`, `.authenticated`: the admin service decides on the resource.
+                default: identity.admit()
                 }
-                context.caller = Caller(grant: .admin(identity), actor: actor, route: entry)
+                context.caller = Caller(grant: .admin(pass), actor: actor, route: entry)
             }
         } catch {
             await report(actor, context, ActionOutcome.Result(error))
