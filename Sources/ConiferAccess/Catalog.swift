@@ -1,6 +1,7 @@
-// ConiferAccess — identity and policy: the catalog (GRDB/SQLite) of organizations, projects, users,
-// service accounts, role bindings, API keys and index definitions; password hashing, sign-in throttling
-// and the token service. The only module that imports GRDB. Depends on ConiferCore.
+// ConiferAccess — identity and policy: `AdminService` (the Admin API's rules) over `CatalogStore` (rows of
+// organizations, projects, users, service accounts, role bindings, invites and API keys, in GRDB/SQLite),
+// the index catalog, password hashing, sign-in throttling and the token service. The only module that
+// imports GRDB. Depends on ConiferCore.
 
 import ConiferCore
 import Foundation
