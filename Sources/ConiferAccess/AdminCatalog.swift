@@ -119,11 +119,12 @@ public struct ProjectChange: Sendable {
     }
 }
 
-/// The administration side of the catalog: organizations, projects, API keys and service accounts.
+/// What the Admin API can ask: organizations, projects, API keys, service accounts, role bindings, users
+/// and invites (implemented by `AdminService`).
 ///
-/// Every call takes the calling identity and decides inside the same transaction: a resource the identity
-/// cannot see answers "not found" whether or not it exists; one it can see but may not change answers
-/// "permission denied".
+/// Every call on behalf of a caller takes the pass of its route's decision, and decides per resource inside
+/// the same transaction as the change: a resource the caller cannot see answers "not found" whether or not
+/// it exists; one it can see but may not change answers "permission denied".
 public protocol AdminCatalog: Sendable {
     /// Creates the first org-owner service account unless the organization already has one.
     func bootstrapServiceAccount(clientID: String?, clientSecret: String?) async throws -> CreatedServiceAccount?
