@@ -6,11 +6,11 @@ extension AdminService {
     public func roleBindings(_ filter: RoleBindingFilter, for pass: AdminPass) async throws -> [RoleBindingInfo] {
         let identity = pass.identity
         let role = filter.role.map(MembershipRole.init(rawValue:))
-        if role == .some(nil) { return [] }  // a role name that does not exist matches nothing
+        if case .some(nil) = role { return [] }  // a role name that does not exist matches nothing
         return try await store.read { rows in
             let query = BindingQuery(
                 principalType: filter.principalType, principalID: filter.principalID?.lowercasedString,
-                resourceType: filter.resourceType, resourceID: filter.resourceID?.lowercasedString, role: role ?? nil
+                resourceType: filter.resourceType, resourceID: filter.resourceID?.lowercasedString, role: role.flatMap { $0 }
             )
             return try rows.roleBindings(query)
                 .compactMap { row in try Self.visibleBinding(rows, row, identity, needsWrite: false) ? try Self.info(row) : nil }
