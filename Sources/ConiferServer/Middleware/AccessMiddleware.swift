@@ -36,9 +36,7 @@ struct AccessMiddleware: RouterMiddleware {
                 let principal = try await authenticator.principal(for: request)
                 actor = ActionOutcome.Actor(principal)
                 context.caller = Caller(grant: .project(try principal.authorize(permission)), actor: actor, route: entry)
-            case .open:
-                return try await next(request, context)
-            default:
+            default:  // every other access kind needs a bearer token (public routes never get this middleware)
                 let identity = try await authenticator.identity(for: request)
                 actor = ActionOutcome.Actor(identity.kind)
                 let pass: AdminPass = switch entry.access {
