@@ -27,8 +27,10 @@ let package = Package(
     targets: [
         // Domain values and the one domain error. Foundation only, no I/O.
         .target(name: "ConiferCore", swiftSettings: strict),
-        // Distance kernels, exact (and later ANN) search, the in-memory index state. Pure: no I/O.
-        .target(name: "ConiferIndex", dependencies: ["ConiferCore"], swiftSettings: strict),
+        // Columnar namespaces, HNSW graphs, distance kernels, the search planner. Pure: no I/O.
+        .target(name: "ConiferIndex", dependencies: ["ConiferCore", "ConiferPrefetch"], swiftSettings: strict),
+        // One C inline function: the prefetch hint the graph search needs (Swift has no spelling for it).
+        .target(name: "ConiferPrefetch"),
         // Durable per-index stores: write log, segments, manifest, recovery, compaction.
         .target(
             name: "ConiferStorage",

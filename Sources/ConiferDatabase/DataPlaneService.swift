@@ -45,7 +45,7 @@ public struct DataPlaneService: Sendable {
         let store: IndexStore
         let pass: AuthorizationPass
 
-        func reader() async throws -> any IndexReader { try await store.reader(pass) }
+        func reader() throws -> any IndexReader { try store.reader(pass) }
         func write(_ request: WriteRequest) async throws -> WriteResult { try await store.write(request, pass: pass) }
     }
 
@@ -56,7 +56,7 @@ public struct DataPlaneService: Sendable {
             throw ConiferError.indexNotFound(address.name)
         }
         let definition = try await catalog.index(named: address.name, pass: pass)
-        return OpenIndex(definition: definition, store: try await registry.store(for: definition.id, pass: pass), pass: pass)
+        return OpenIndex(definition: definition, store: try await registry.store(for: definition, pass: pass), pass: pass)
     }
 
     /// A namespace as the client names it: absent and `__default__` both mean the default namespace.
@@ -151,7 +151,7 @@ public struct DataPlaneService: Sendable {
         }
         var vector = query.vector
         var sparse = query.sparse
-        let reader = try await index.reader()
+        let reader = try index.reader()
         let namespace = reader.namespace(query.namespace.stored)
         if let id = query.id {
             guard vector == nil, sparse == nil else {
@@ -188,7 +188,7 @@ public struct DataPlaneService: Sendable {
             throw ConiferError.invalidArgument("fetch takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
         }
         for id in ids { try DataLimits.validateID(id) }
-        guard let reader = try await index.reader().namespace(namespace.stored) else { return [] }
+        guard let reader = try index.reader().namespace(namespace.stored) else { return [] }
         return ids.compactMap { reader.record($0) }
     }
 
@@ -200,7 +200,7 @@ public struct DataPlaneService: Sendable {
         guard (1...DataLimits.maxFetchByMetadataLimit).contains(limit) else {
             throw ConiferError.invalidArgument("limit must be between 1 and \(DataLimits.maxFetchByMetadataLimit), got \(limit).")
         }
-        guard let reader = try await index.reader().namespace(namespace.stored) else { return Page(items: [], nextAfter: nil) }
+        guard let reader = try index.reader().namespace(namespace.stored) else { return Page(items: [], nextAfter: nil) }
         let matching = await scans.run { reader.ids(matching: filter) }
         let page = Self.page(matching, after: after, limit: limit)
         return Page(items: page.items.compactMap { reader.record($0) }, nextAfter: page.nextAfter)
@@ -256,14 +256,14 @@ public struct DataPlaneService: Sendable {
     public func list(
         _ index: OpenIndex, namespace: NamespaceName, prefix: String, limit: Int, after: String?
     ) async throws -> Page<String> {
-        let ids = try await index.reader().namespace(namespace.stored)?.ids(prefix: prefix) ?? []
+        let ids = try index.reader().namespace(namespace.stored)?.ids(prefix: prefix) ?? []
         return Self.page(ids, after: after, limit: limit)
     }
 
     /// Record counts per namespace, of the records matching `filter` (all of them for an empty filter).
     public func statistics(_ index: OpenIndex, filter: MetadataFilter) async throws -> Statistics {
         let definition = index.definition
-        let reader = try await index.reader()
+        let reader = try index.reader()
         var counts: [String: Int] = [:]
         for name in reader.namespaceNames {
             counts[name] = reader.namespace(name)?.count(matching: filter) ?? 0
@@ -278,7 +278,7 @@ public struct DataPlaneService: Sendable {
     public func namespaces(
         _ index: OpenIndex, prefix: String, limit: Int, after: String?
     ) async throws -> (page: Page<(name: String, records: Int)>, total: Int) {
-        let reader = try await index.reader()
+        let reader = try index.reader()
         var stored: [String: String] = [:]  // display name → stored name
         for name in reader.namespaceNames { stored[NamespaceName(stored: name).display] = name }
         let names = stored.keys.filter { $0.hasPrefix(prefix) }.sorted()
@@ -298,7 +298,7 @@ public struct DataPlaneService: Sendable {
 
     /// The record count of a namespace; 404 when it does not exist.
     public func describeNamespace(_ index: OpenIndex, _ namespace: NamespaceName) async throws -> Int {
-        guard let reader = try await index.reader().namespace(namespace.stored) else {
+        guard let reader = try index.reader().namespace(namespace.stored) else {
             throw ConiferError.notFound("Namespace \(namespace.display) not found.")
         }
         return reader.recordCount

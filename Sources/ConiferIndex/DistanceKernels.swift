@@ -1,61 +1,79 @@
 /// SIMD distance kernels over contiguous `Float` buffers of equal length.
+///
+/// The loops load 16 lanes at a time into two accumulators (a plain scalar loop is not vectorized: Swift
+/// keeps strict floating-point order), and allocate nothing.
 public enum DistanceKernels {
-    /// Σ aᵢbᵢ
-    @inlinable
-    public static func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
-        let count = min(a.count, b.count)
-        var sum0 = SIMD8<Float>()
-        var sum1 = SIMD8<Float>()
+    /// Σ aᵢbᵢ over `count` elements.
+    @inlinable @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var sum0 = SIMD16<Float>()
+        var sum1 = SIMD16<Float>()
         var i = 0
-        guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
-        while i + 16 <= count {
-            sum0 += load8(pa + i) * load8(pb + i)
-            sum1 += load8(pa + i + 8) * load8(pb + i + 8)
-            i += 16
+        while i &+ 32 <= count {
+            sum0 += load16(a + i) * load16(b + i)
+            sum1 += load16(a + (i &+ 16)) * load16(b + (i &+ 16))
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            sum0 += load16(a + i) * load16(b + i)
+            i &+= 16
         }
         var sum = (sum0 + sum1).sum()
         while i < count {
-            sum += pa[i] * pb[i]
-            i += 1
+            sum += a[i] * b[i]
+            i &+= 1
         }
         return sum
     }
 
-    /// Σ (aᵢ − bᵢ)²
-    @inlinable
-    public static func squaredEuclidean(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
-        let count = min(a.count, b.count)
-        var sum0 = SIMD8<Float>()
-        var sum1 = SIMD8<Float>()
+    /// Σ (aᵢ − bᵢ)² over `count` elements.
+    @inlinable @inline(__always)
+    public static func squaredEuclidean(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var sum0 = SIMD16<Float>()
+        var sum1 = SIMD16<Float>()
         var i = 0
-        guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
-        while i + 16 <= count {
-            let d0 = load8(pa + i) - load8(pb + i)
-            let d1 = load8(pa + i + 8) - load8(pb + i + 8)
+        while i &+ 32 <= count {
+            let d0 = load16(a + i) - load16(b + i)
+            let d1 = load16(a + (i &+ 16)) - load16(b + (i &+ 16))
             sum0 += d0 * d0
             sum1 += d1 * d1
-            i += 16
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            let d0 = load16(a + i) - load16(b + i)
+            sum0 += d0 * d0
+            i &+= 16
         }
         var sum = (sum0 + sum1).sum()
         while i < count {
-            let d = pa[i] - pb[i]
+            let d = a[i] - b[i]
             sum += d * d
-            i += 1
+            i &+= 1
         }
         return sum
     }
 
-    @inlinable
-    static func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    @inlinable @inline(__always)
+    static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
     }
 
     public static func dot(_ a: [Float], _ b: [Float]) -> Float {
-        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in dot(pa, pb) } }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                guard let x = pa.baseAddress, let y = pb.baseAddress else { return 0 }
+                return dot(x, y, count: min(pa.count, pb.count))
+            }
+        }
     }
 
     public static func squaredEuclidean(_ a: [Float], _ b: [Float]) -> Float {
-        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in squaredEuclidean(pa, pb) } }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                guard let x = pa.baseAddress, let y = pb.baseAddress else { return 0 }
+                return squaredEuclidean(x, y, count: min(pa.count, pb.count))
+            }
+        }
     }
 
     public static func norm(_ a: [Float]) -> Float {

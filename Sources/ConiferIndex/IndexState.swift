@@ -1,5 +1,6 @@
-// ConiferIndex — the in-memory index: namespaces and their records, distance kernels, exact search, and
-// `IndexReader`, the only way the rest of Conifer reads it. Pure: no I/O. Depends on ConiferCore.
+// ConiferIndex — the in-memory index: columnar namespaces with versioned slots, HNSW graphs, distance
+// kernels, the search planner and exact search, and `IndexReader`, the only way the rest of Conifer reads
+// it. Pure: no I/O. Depends on ConiferCore.
 
 import ConiferCore
 
@@ -13,72 +14,97 @@ public enum WriteOperation: Sendable, Equatable {
     case createNamespace(String)
 }
 
-/// A stored record with what search needs precomputed. Immutable and shared: a reference type so that
-/// scanning a namespace copies one pointer per record, not the record's arrays and dictionary.
-public final class StoredRecord: Sendable {
-    public let record: VectorRecord
-    /// The L2 norm of the dense values, for cosine scores.
-    public let norm: Float
-
-    public init(_ record: VectorRecord) {
-        self.record = record
-        norm = DistanceKernels.norm(record.values)
-    }
-}
-
-/// The records of one namespace.
-public struct NamespaceState: Sendable {
-    public var records: [String: StoredRecord] = [:]
-    /// Created through `POST /namespaces`: kept even while empty.
-    public var explicit = false
-
-    public init(explicit: Bool = false) {
-        self.explicit = explicit
-    }
-}
-
-/// Everything an index holds in memory: its namespaces and their records. A value type, so a reader can
-/// take a consistent snapshot while writers go on.
+/// Everything an index holds in memory, as its one writer sees it: the namespaces by name.
+///
+/// The index store owns the one `IndexState`; it applies writes a group at a time and hands readers its
+/// `view`. Copies of the state would share the namespace stores, so only the owner applies writes.
 public struct IndexState: Sendable {
-    public var namespaces: [String: NamespaceState] = [:]
+    public let settings: EngineSettings
+    private var namespaces: [String: NamespaceStore] = [:]
 
-    public init() {}
+    public init(settings: EngineSettings = .init()) {
+        self.settings = settings
+    }
 
-    public var totalRecordCount: Int { namespaces.values.reduce(0) { $0 + $1.records.count } }
+    /// What readers get: the namespaces as of now, each read as of the moment it is asked for.
+    public var view: IndexView { IndexView(namespaces: namespaces) }
 
-    public func record(namespace: String, id: String) -> VectorRecord? {
-        namespaces[namespace]?.records[id]?.record
+    /// Applies a group of operations and publishes them together.
+    public mutating func apply(_ operations: [WriteOperation]) {
+        var touched: [NamespaceStore] = []
+        for operation in operations {
+            switch operation {
+            case .upsert(let namespace, let records):
+                let store = store(namespace)
+                store.upsert(records)
+                touched.append(store)
+            case .delete(let namespace, let ids):
+                guard let store = namespaces[namespace] else { continue }
+                store.delete(ids)
+                touched.append(store)
+                // A namespace emptied by deletes disappears unless it was created explicitly (as on Pinecone serverless).
+                if store.pendingLiveCount == 0, !store.pendingExplicit {
+                    namespaces[namespace] = nil
+                    store.retire()
+                }
+            case .deleteNamespace(let namespace):
+                namespaces.removeValue(forKey: namespace)?.retire()
+            case .createNamespace(let namespace):
+                let store = store(namespace)
+                store.markExplicit()
+                touched.append(store)
+            }
+        }
+        for store in touched { store.publish() }
     }
 
     public mutating func apply(_ operation: WriteOperation) {
-        switch operation {
-        case .upsert(let namespace, let records):
-            var state = namespaces.removeValue(forKey: namespace) ?? NamespaceState()
-            for record in records {
-                state.records[record.id] = StoredRecord(record)
-            }
-            namespaces[namespace] = state
-        case .delete(let namespace, let ids):
-            guard var state = namespaces.removeValue(forKey: namespace) else { return }
-            for id in ids {
-                state.records[id] = nil
-            }
-            // A namespace emptied by deletes disappears unless it was created explicitly (as on Pinecone serverless).
-            if !state.records.isEmpty || state.explicit {
-                namespaces[namespace] = state
-            }
-        case .deleteNamespace(let namespace):
-            namespaces[namespace] = nil
-        case .createNamespace(let namespace):
-            if namespaces[namespace] == nil {
-                namespaces[namespace] = NamespaceState(explicit: true)
-            } else {
-                namespaces[namespace]?.explicit = true
-            }
-        }
+        apply([operation])
     }
 
-    public mutating func apply(_ operations: [WriteOperation]) {
-        for operation in operations { apply(operation) }
+    private mutating func store(_ namespace: String) -> NamespaceStore {
+        if let store = namespaces[namespace] { return store }
+        let store = NamespaceStore(settings: settings)
+        namespaces[namespace] = store
+        return store
     }
+}
+
+/// A read-only view of an index's namespaces. Each namespace is read at its watermark when it is asked for,
+/// so a reader sees every group of writes applied before it asked and never a part of one.
+public struct IndexView: IndexReader {
+    let namespaces: [String: NamespaceStore]
+
+    public var namespaceNames: [String] { Array(namespaces.keys) }
+
+    public func namespace(_ name: String) -> (any NamespaceReader)? { snapshot(name) }
+
+    /// A snapshot of one namespace as of now.
+    public func snapshot(_ name: String) -> NamespaceSnapshot? { namespaces[name]?.snapshot() }
+
+    public var totalRecordCount: Int { namespaces.values.reduce(0) { $0 + $1.snapshot().recordCount } }
+
+    public func record(namespace: String, id: String) -> VectorRecord? {
+        snapshot(namespace)?.record(id)
+    }
+
+    /// Every namespace frozen now (what compaction writes into a segment).
+    public func frozen() -> IndexSnapshot {
+        IndexSnapshot(namespaces: namespaces.mapValues { $0.snapshot() })
+    }
+
+    /// Published records not yet in their namespace's graph.
+    public var unindexedCount: Int { namespaces.values.reduce(0) { $0 + $1.unindexedCount } }
+
+    /// Adds up to `limit` records to each namespace's graph; returns whether any namespace has more waiting.
+    public func buildGraphs(limit: Int) -> Bool {
+        var more = false
+        for namespace in namespaces.values where namespace.buildGraph(limit: limit) { more = true }
+        return more
+    }
+}
+
+/// Every namespace of an index frozen at one moment.
+public struct IndexSnapshot: Sendable {
+    public let namespaces: [String: NamespaceSnapshot]
 }

@@ -31,7 +31,7 @@ public enum IndexRepair {
         }
         let scan = try Recovery.scan(directory: directory)
         guard let damage = scan.damage else {
-            return Report(damagedFile: nil, reason: nil, movedFiles: [], keptRecords: scan.state.totalRecordCount, nextSequence: scan.sequence + 1)
+            return Report(damagedFile: nil, reason: nil, movedFiles: [], keptRecords: scan.state.view.totalRecordCount, nextSequence: scan.sequence + 1)
         }
         let stamp = ISO8601DateFormatter().string(from: now).replacingOccurrences(of: ":", with: "")
         let aside = directory.appendingPathComponent("damaged-\(stamp)")
@@ -48,10 +48,10 @@ public enum IndexRepair {
         try DurableFile.syncDirectory(aside)
         // Replaces the manifest and removes the originals: every log file is at or below the new sequence.
         let sequence = scan.highestSequence
-        try SegmentFile.install(scan.state, sequence: sequence, directory: directory, folding: try WriteLog(directory: directory.appendingPathComponent("wal")).sequences())
+        try SegmentFile.install(scan.state.view.frozen(), sequence: sequence, directory: directory, folding: try WriteLog(directory: directory.appendingPathComponent("wal")).sequences())
         return Report(
             damagedFile: damage.file, reason: damage.reason, movedFiles: moved,
-            keptRecords: scan.state.totalRecordCount, nextSequence: sequence + 1
+            keptRecords: scan.state.view.totalRecordCount, nextSequence: sequence + 1
         )
     }
 }

@@ -6,13 +6,15 @@ import ConiferCore
 import ConiferIndex
 import Foundation
 import Logging
+import Synchronization
 
 /// The durable store of one index (ARCHITECTURE.md §4).
 ///
 /// Writes are grouped: while one group is being made durable, new writes queue and form the next group.
 /// Each group is resolved against the committed state (plus the earlier writes of the group), written to
 /// the log as one file (fsynced, renamed, directory fsynced), applied to memory, and only then
-/// acknowledged. Readers take a snapshot of the committed state, so they see every acknowledged write.
+/// acknowledged. Readers never wait for the actor: they take the state published after the last applied
+/// group, so they see every acknowledged write. Graphs are built behind the writes by a `GraphBuilder`.
 public actor IndexStore {
     public nonisolated let indexID: UUID
     let directory: URL
@@ -20,7 +22,11 @@ public actor IndexStore {
     let policy: CompactionPolicy
     let logger: Logger
 
+    /// The writer's state.
     private var state: IndexState
+    /// What readers get: the state as of the last applied group, or nil once the index is closed.
+    private nonisolated let published: PublishedView
+    private nonisolated let builder: GraphBuilder
     private var lastSequence: UInt64
     /// Log files not yet folded into a segment, with their sizes.
     private var unfoldedLogs: [(sequence: UInt64, bytes: Int)]
@@ -40,26 +46,39 @@ public actor IndexStore {
         self.state = recovered.state
         self.lastSequence = recovered.lastSequence
         self.unfoldedLogs = recovered.unfoldedLogs
+        let published = PublishedView(recovered.state.view)
+        self.published = published
+        self.builder = GraphBuilder { published.current }
+        builder.wake()
     }
 
     /// Opens the store in `directory`, creating it if needed and recovering whatever is there.
-    public static func open(indexID: UUID, directory: URL, policy: CompactionPolicy = .init(), logger: Logger) async throws -> IndexStore {
-        let recovered = try await Recovery.run(directory: directory)
+    public static func open(
+        indexID: UUID, directory: URL, settings: EngineSettings = .init(), policy: CompactionPolicy = .init(), logger: Logger
+    ) async throws -> IndexStore {
+        let recovered = try await Recovery.run(directory: directory, settings: settings)
         return IndexStore(indexID: indexID, directory: directory, policy: policy, logger: logger, recovered: recovered)
     }
 
     // MARK: Reads
 
     /// A reader over the committed state: every acknowledged write, nothing unacknowledged.
-    public func reader(_ pass: AuthorizationPass) throws(ConiferError) -> any IndexReader {
+    public nonisolated func reader(_ pass: AuthorizationPass) throws(ConiferError) -> any IndexReader {
         try pass.require(.dataRead)
         return try snapshot()
     }
 
     /// The committed state itself, for this module and its tests.
-    func snapshot() throws(ConiferError) -> IndexState {
-        guard !closed else { throw ConiferError.notFound("Index not found.") }
-        return state
+    nonisolated func snapshot() throws(ConiferError) -> IndexView {
+        guard let view = published.current else { throw ConiferError.notFound("Index not found.") }
+        return view
+    }
+
+    /// Waits until every namespace's graph holds every record written so far (for tests and benchmarks).
+    public nonisolated func graphsBuilt() async {
+        while let view = published.current, view.unindexedCount > 0 {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     // MARK: Writes
@@ -86,7 +105,7 @@ public actor IndexStore {
             var outcomes: [Result<WriteResult, any Error>] = []
             for entry in group {
                 do {
-                    let (resolved, result) = try resolve(entry.request, changes: &changes)
+                    let (resolved, result) = try resolve(entry.request, changes: &changes, base: state.view)
                     for operation in resolved { changes.note(operation) }
                     operations += resolved
                     outcomes.append(.success(result))
@@ -104,6 +123,8 @@ public actor IndexStore {
                     // Durable: apply before anything else can run on this actor, then acknowledge.
                     lastSequence = sequence
                     state.apply(operations)
+                    published.current = state.view
+                    builder.wake()
                     unfoldedLogs.append((sequence, bytes))
                     if operations.contains(where: { if case .deleteNamespace = $0 { true } else { false } }) {
                         deletedDataPending = true
@@ -127,20 +148,20 @@ public actor IndexStore {
     }
 
     /// Turns a request into log operations, checking it against the state the group has built so far.
-    private func resolve(_ request: WriteRequest, changes: inout PendingChanges) throws -> ([WriteOperation], WriteResult) {
+    private func resolve(_ request: WriteRequest, changes: inout PendingChanges, base: IndexView) throws -> ([WriteOperation], WriteResult) {
         switch request {
         case .upsert(let namespace, let records):
             return ([.upsert(namespace: namespace, records: records)], WriteResult(matchedRecords: records.count))
         case .deleteIDs(let namespace, let ids):
             return ([.delete(namespace: namespace, ids: ids)], WriteResult(matchedRecords: ids.count))
         case .deleteAll(let namespace):
-            let explicit = changes.isExplicit(namespace, base: state)
+            let explicit = changes.isExplicit(namespace, base: base)
             return (explicit ? [.deleteNamespace(namespace), .createNamespace(namespace)] : [.deleteNamespace(namespace)], WriteResult(matchedRecords: 0))
         case .deleteByFilter(let namespace, let filter):
-            let ids = changes.matching(namespace: namespace, filter: filter, base: state).map(\.id)
+            let ids = changes.matching(namespace: namespace, filter: filter, base: base).map(\.id)
             return (ids.isEmpty ? [] : [.delete(namespace: namespace, ids: ids)], WriteResult(matchedRecords: ids.count))
         case .updateByID(let namespace, let id, let values, let sparse, let setMetadata):
-            guard var record = changes.record(namespace: namespace, id: id, base: state) else {
+            guard var record = changes.record(namespace: namespace, id: id, base: base) else {
                 throw ConiferError.notFound("Vector with ID '\(id)' not found in namespace '\(namespace)'.")
             }
             if let values { record.values = values }
@@ -151,7 +172,7 @@ public actor IndexStore {
             }
             return ([.upsert(namespace: namespace, records: [record])], WriteResult(matchedRecords: 1))
         case .updateByFilter(let namespace, let filter, let setMetadata, let dryRun):
-            var records = changes.matching(namespace: namespace, filter: filter, base: state)
+            var records = changes.matching(namespace: namespace, filter: filter, base: base)
             guard !dryRun, !records.isEmpty else { return ([], WriteResult(matchedRecords: records.count)) }
             for i in records.indices {
                 records[i].metadata.merge(setMetadata) { _, new in new }
@@ -160,12 +181,12 @@ public actor IndexStore {
             }
             return ([.upsert(namespace: namespace, records: records)], WriteResult(matchedRecords: records.count))
         case .createNamespace(let namespace):
-            guard !changes.namespaceExists(namespace, base: state) else {
+            guard !changes.namespaceExists(namespace, base: base) else {
                 throw ConiferError.alreadyExists("Namespace \(namespace) already exists.")
             }
             return ([.createNamespace(namespace)], WriteResult(matchedRecords: 0))
         case .deleteNamespace(let namespace):
-            guard changes.namespaceExists(namespace, base: state) else {
+            guard changes.namespaceExists(namespace, base: base) else {
                 throw ConiferError.notFound("Namespace \(namespace) not found.")
             }
             return ([.deleteNamespace(namespace)], WriteResult(matchedRecords: 0))
@@ -187,7 +208,7 @@ public actor IndexStore {
         guard !compacting, !closed, !unfoldedLogs.isEmpty else { return }
         compacting = true
         defer { compacting = false }
-        let snapshot = state
+        let snapshot = state.view.frozen()
         let sequence = lastSequence
         let folded = unfoldedLogs.filter { $0.sequence <= sequence }.map(\.sequence)
         let purging = deletedDataPending
@@ -203,8 +224,8 @@ public actor IndexStore {
     }
 
     @concurrent
-    private static func writeSegment(_ state: IndexState, sequence: UInt64, directory: URL, folded: [UInt64]) async throws {
-        try SegmentFile.install(state, sequence: sequence, directory: directory, folding: folded)
+    private static func writeSegment(_ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folded: [UInt64]) async throws {
+        try SegmentFile.install(snapshot, sequence: sequence, directory: directory, folding: folded)
     }
 
     // MARK: Lifecycle
@@ -212,5 +233,20 @@ public actor IndexStore {
     /// Stops serving: later reads and writes answer "not found" (the index was deleted).
     public func close() {
         closed = true
+        published.current = nil
+    }
+}
+
+/// The view readers get, behind a lock of its own so they never wait for the actor.
+private final class PublishedView: Sendable {
+    private let view: Mutex<IndexView?>
+
+    init(_ view: IndexView) {
+        self.view = Mutex(view)
+    }
+
+    var current: IndexView? {
+        get { view.withLock { $0 } }
+        set { view.withLock { $0 = newValue } }
     }
 }

@@ -14,7 +14,7 @@ struct PendingChanges {
     private(set) var cleared: Set<String> = []
     private(set) var created: Set<String> = []
 
-    func record(namespace: String, id: String, base: IndexState) -> VectorRecord? {
+    func record(namespace: String, id: String, base: IndexView) -> VectorRecord? {
         switch changes[namespace]?[id] {
         case .put(let record): return record
         case .removed: return nil
@@ -23,13 +23,11 @@ struct PendingChanges {
     }
 
     /// Records of a namespace matching a filter, in id order.
-    func matching(namespace: String, filter: MetadataFilter, base: IndexState) -> [VectorRecord] {
+    func matching(namespace: String, filter: MetadataFilter, base: IndexView) -> [VectorRecord] {
         let local = changes[namespace] ?? [:]
         var result: [VectorRecord] = []
-        if !cleared.contains(namespace), let committed = base.namespaces[namespace] {
-            for (id, stored) in committed.records where local[id] == nil && filter.matches(stored.record.metadata) {
-                result.append(stored.record)
-            }
+        if !cleared.contains(namespace), let committed = base.snapshot(namespace) {
+            result = committed.records(matching: filter).filter { local[$0.id] == nil }
         }
         for case .put(let record) in local.values where filter.matches(record.metadata) {
             result.append(record)
@@ -37,14 +35,14 @@ struct PendingChanges {
         return result.sorted { $0.id < $1.id }
     }
 
-    func namespaceExists(_ namespace: String, base: IndexState) -> Bool {
+    func namespaceExists(_ namespace: String, base: IndexView) -> Bool {
         if created.contains(namespace) { return true }
         if let local = changes[namespace], local.values.contains(where: { if case .put = $0 { true } else { false } }) { return true }
-        return !cleared.contains(namespace) && base.namespaces[namespace] != nil
+        return !cleared.contains(namespace) && base.snapshot(namespace) != nil
     }
 
-    func isExplicit(_ namespace: String, base: IndexState) -> Bool {
-        created.contains(namespace) || (!cleared.contains(namespace) && base.namespaces[namespace]?.explicit == true)
+    func isExplicit(_ namespace: String, base: IndexView) -> Bool {
+        created.contains(namespace) || (!cleared.contains(namespace) && base.snapshot(namespace)?.isExplicit == true)
     }
 
     mutating func note(_ operation: WriteOperation) {

@@ -18,7 +18,7 @@ enum Recovery {
 
     /// What is durable in a directory up to the first damage, and where that damage is.
     struct Scan {
-        var state = IndexState()
+        var state: IndexState
         /// The last sequence applied.
         var sequence: UInt64 = 0
         var unfolded: [(sequence: UInt64, bytes: Int)] = []
@@ -33,8 +33,8 @@ enum Recovery {
     }
 
     @concurrent
-    static func run(directory: URL) async throws -> Result {
-        let scan = try scan(directory: directory)
+    static func run(directory: URL, settings: EngineSettings) async throws -> Result {
+        let scan = try scan(directory: directory, settings: settings)
         if let damage = scan.damage {
             throw IndexCorruption(file: damage.file, reason: damage.reason)
         }
@@ -44,7 +44,7 @@ enum Recovery {
     /// Reads a directory as far as it is intact. Creates the folders of a new index and removes temporary
     /// files (never renamed into place, so nothing acknowledged is in them) and log files a finished
     /// compaction had folded.
-    static func scan(directory: URL) throws -> Scan {
+    static func scan(directory: URL, settings: EngineSettings = .init()) throws -> Scan {
         let fileManager = FileManager.default
         let wal = directory.appendingPathComponent("wal")
         let segments = directory.appendingPathComponent("segments")
@@ -55,7 +55,7 @@ enum Recovery {
             }
         }
 
-        var scan = Scan()
+        var scan = Scan(state: IndexState(settings: settings))
         let manifestURL = directory.appendingPathComponent("manifest")
         if fileManager.fileExists(atPath: manifestURL.path) {
             do {
@@ -63,7 +63,7 @@ enum Recovery {
                 scan.sequence = manifest.sequence
                 if let segment = manifest.segment {
                     do {
-                        let decoded = try SegmentFile.decode(DurableFile.read(segments.appendingPathComponent(segment)))
+                        let decoded = try SegmentFile.decode(DurableFile.read(segments.appendingPathComponent(segment)), settings: settings)
                         guard decoded.sequence == manifest.sequence else {
                             throw StorageCorruption("segment covers sequence \(decoded.sequence), the manifest says \(manifest.sequence)")
                         }

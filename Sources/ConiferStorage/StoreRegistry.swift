@@ -1,4 +1,5 @@
 import ConiferCore
+import ConiferIndex
 import Foundation
 import Logging
 
@@ -22,7 +23,8 @@ public actor StoreRegistry {
     /// The store of an index, recovering it from disk the first time. A damaged index answers 503 with a
     /// message for the operator, and is logged once at `critical`. The pass is the caller's decision to
     /// reach this index's data (the catalog resolved the index within the pass's project).
-    public func store(for indexID: UUID, pass: AuthorizationPass) async throws -> IndexStore {
+    public func store(for definition: IndexDefinition, pass: AuthorizationPass) async throws -> IndexStore {
+        let indexID = definition.id
         if corrupt.contains(indexID) { throw Self.refusal }
         if let opening = stores[indexID] {
             return try await opening.value
@@ -30,7 +32,8 @@ public actor StoreRegistry {
         let directory = root.appendingPathComponent(indexID.uuidString.lowercased())
         let policy = self.policy
         let logger = self.logger
-        let opening = Task { try await IndexStore.open(indexID: indexID, directory: directory, policy: policy, logger: logger) }
+        let settings = EngineSettings(metric: definition.metric)
+        let opening = Task { try await IndexStore.open(indexID: indexID, directory: directory, settings: settings, policy: policy, logger: logger) }
         stores[indexID] = opening
         do {
             return try await opening.value

@@ -124,17 +124,18 @@ struct SegmentFile {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".seg"
     }
 
-    static func encode(_ state: IndexState, sequence: UInt64) -> [UInt8] {
+    static func encode(_ snapshot: IndexSnapshot, sequence: UInt64) -> [UInt8] {
         var writer = BinaryWriter()
         writer.bytes = magic
         writer.u64(sequence)
-        writer.u32(UInt32(state.namespaces.count))
-        for (name, namespace) in state.namespaces.sorted(by: { $0.key < $1.key }) {
+        writer.u32(UInt32(snapshot.namespaces.count))
+        for (name, namespace) in snapshot.namespaces.sorted(by: { $0.key < $1.key }) {
+            let records = namespace.records(matching: .everything)
             writer.string(name)
-            writer.u8(namespace.explicit ? 1 : 0)
-            writer.u32(UInt32(namespace.records.count))
-            for (_, stored) in namespace.records.sorted(by: { $0.key < $1.key }) {
-                writer.record(stored.record)
+            writer.u8(namespace.isExplicit ? 1 : 0)
+            writer.u32(UInt32(records.count))
+            for record in records {
+                writer.record(record)
             }
         }
         writer.u64(0)  // graph section
@@ -145,10 +146,10 @@ struct SegmentFile {
     /// Makes `state` the index's durable base as of `sequence`: writes the segment, atomically replaces the
     /// manifest, then removes the other segments and the log files listed in `folded` (the manifest already
     /// points past them, so removing them is only tidying up). Compaction and repair both end here.
-    static func install(_ state: IndexState, sequence: UInt64, directory: URL, folding folded: [UInt64]) throws {
+    static func install(_ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folding folded: [UInt64]) throws {
         let segments = directory.appendingPathComponent("segments")
         let name = fileName(sequence)
-        try DurableFile.write(encode(state, sequence: sequence), to: segments.appendingPathComponent(name))
+        try DurableFile.write(encode(snapshot, sequence: sequence), to: segments.appendingPathComponent(name))
         try DurableFile.write(Array(try JSONEncoder().encode(Manifest(segment: name, sequence: sequence))), to: directory.appendingPathComponent("manifest"))
         for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
             try? FileManager.default.removeItem(at: segments.appendingPathComponent(old))
@@ -161,7 +162,7 @@ struct SegmentFile {
         try DurableFile.syncDirectory(segments)
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> (state: IndexState, sequence: UInt64) {
+    static func decode(_ bytes: [UInt8], settings: EngineSettings) throws -> (state: IndexState, sequence: UInt64) {
         guard bytes.count >= magic.count + SHA256.byteCount, Array(bytes[0..<magic.count]) == magic else {
             throw StorageCorruption("not a segment file")
         }
@@ -171,17 +172,14 @@ struct SegmentFile {
         }
         var reader = BinaryReader(body, offset: magic.count)
         let sequence = try reader.u64()
-        var state = IndexState()
+        var state = IndexState(settings: settings)
         for _ in 0..<Int(try reader.u32()) {
             let name = try reader.string()
-            var namespace = NamespaceState(explicit: try reader.u8() == 1)
-            let count = Int(try reader.u32())
-            namespace.records.reserveCapacity(count)
-            for _ in 0..<count {
-                let record = try reader.record()
-                namespace.records[record.id] = StoredRecord(record)
-            }
-            state.namespaces[name] = namespace
+            var operations: [WriteOperation] = try reader.u8() == 1 ? [.createNamespace(name)] : []
+            var records: [VectorRecord] = []
+            for _ in 0..<Int(try reader.u32()) { records.append(try reader.record()) }
+            if !records.isEmpty { operations.append(.upsert(namespace: name, records: records)) }
+            state.apply(operations)
         }
         let graphLength = Int(try reader.u64())
         guard graphLength <= body.count - reader.offset else { throw StorageCorruption("graph section truncated") }

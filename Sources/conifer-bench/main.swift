@@ -1,25 +1,21 @@
-// Micro-benchmark of the exact-search engine, without HTTP or JSON. Run in release:
+// The search engine without HTTP or JSON, for benchmarks/search.py (which runs hnswlib, faiss and usearch
+// on the same files in the same run). Release build:
 //
-//   swift run -c release conifer-bench [vectors] [queries]
-//       query latency over random 768-d vectors, with and without a 10 % filter, for every metric;
-//   conifer-bench --base F --queries F --dimension D [--metric cosine] [--topk 10] [--results F]
-//       the same engine over vectors read from files of little-endian float32 rows (what
-//       benchmarks/search_vs_hnswlib.py uses to compare with hnswlib on identical data); writes the ids
-//       found for each query, one line of space-separated row numbers per query, to --results.
+//   conifer-bench --base F --queries F --dimension D [--metric cosine] [--topk 10] [--m 16]
+//                 [--ef-construction 200] [--ef 10,20,40,80] [--results-dir DIR]
+//
+// F are files of little-endian float32 rows. Builds one namespace on one thread, then answers every query
+// once per `ef` (one query per call, one thread) and prints one JSON object per line: the build (seconds,
+// resident bytes the engine added) and, for each ef, queries/s, p50 and p99. The ids found for each query
+// are written to DIR/conifer-ef<ef>.txt (one line of row numbers per query) for the caller to score.
 import ConiferCore
 import ConiferIndex
 import Foundation
 
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-}
-
-func report(_ label: String, _ samples: [Double]) {
-    let sorted = samples.sorted()
-    let p50 = sorted[sorted.count / 2]
-    let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
-    let qps = Double(sorted.count) / (sorted.reduce(0, +) / 1000)
-    print("\(label): p50 \(String(format: "%.2f", p50)) ms  p99 \(String(format: "%.2f", p99)) ms  \(String(format: "%.1f", qps)) queries/s")
+func option(_ name: String) -> String? {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
 }
 
 func readRows(_ path: String, dimension: Int) throws -> [[Float]] {
@@ -28,64 +24,73 @@ func readRows(_ path: String, dimension: Int) throws -> [[Float]] {
     return stride(from: 0, to: floats.count, by: dimension).map { Array(floats[$0..<$0 + dimension]) }
 }
 
-func option(_ name: String) -> String? {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
-    return arguments[index + 1]
+/// Resident set size of this process (Linux /proc).
+func residentBytes() -> Int {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = statm.split(separator: " ")
+    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
-if let basePath = option("--base"), let queryPath = option("--queries"), let dimension = option("--dimension").flatMap(Int.init) {
-    let metric = Metric(rawValue: option("--metric") ?? "cosine") ?? .cosine
-    let topK = option("--topk").flatMap(Int.init) ?? 10
-    let base = try readRows(basePath, dimension: dimension)
-    let queries = try readRows(queryPath, dimension: dimension)
-    var state = IndexState()
-    let loadStart = ContinuousClock.now
-    state.apply(.upsert(namespace: "", records: base.enumerated().map { VectorRecord(id: String($0.offset), values: $0.element) }))
-    print("built \(base.count) x \(dimension) in \(ContinuousClock.now - loadStart)")
-    var samples: [Double] = []
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func emit(_ object: [String: Any]) {
+    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), let line = String(data: data, encoding: .utf8) {
+        print(line)
+    }
+}
+
+guard let basePath = option("--base"), let queryPath = option("--queries"), let dimension = option("--dimension").flatMap(Int.init) else {
+    print("usage: conifer-bench --base F --queries F --dimension D [--metric cosine] [--topk 10] [--m 16] [--ef-construction 200] [--ef 10,20,40] [--results-dir DIR]")
+    exit(2)
+}
+let metric = Metric(rawValue: option("--metric") ?? "cosine") ?? .cosine
+let topK = option("--topk").flatMap(Int.init) ?? 10
+let parameters = HNSWParameters(
+    m: option("--m").flatMap(Int.init) ?? 16, efConstruction: option("--ef-construction").flatMap(Int.init) ?? 200
+)
+let efs = (option("--ef") ?? "10,20,40,80,160").split(separator: ",").compactMap { Int($0) }
+let resultsDirectory = option("--results-dir")
+
+var base = try readRows(basePath, dimension: dimension)
+let queries = try readRows(queryPath, dimension: dimension)
+let residentBefore = residentBytes()
+var state = IndexState(settings: EngineSettings(metric: metric, hnsw: parameters, graphThreshold: 0))
+let buildStart = ContinuousClock.now
+for start in stride(from: 0, to: base.count, by: 1000) {
+    let records = (start..<min(start + 1000, base.count)).map { VectorRecord(id: String($0), values: base[$0]) }
+    state.apply(.upsert(namespace: "", records: records))
+}
+let loaded = ContinuousClock.now
+while state.view.buildGraphs(limit: .max) {}
+let built = ContinuousClock.now
+base = []
+emit([
+    "engine": "conifer", "event": "build", "vectors": state.view.totalRecordCount, "dimension": dimension,
+    "load_seconds": seconds(loaded - buildStart), "graph_seconds": seconds(built - loaded), "build_seconds": seconds(built - buildStart),
+    "resident_bytes": residentBytes() - residentBefore,
+])
+
+guard let namespace = state.view.snapshot("") else { exit(1) }
+for ef in efs {
+    var latencies: [Double] = []
     var lines: [String] = []
+    latencies.reserveCapacity(queries.count)
+    let began = ContinuousClock.now
     for query in queries {
-        let search = SearchQuery(vector: query, sparse: nil, topK: topK, filter: .everything)
         let start = ContinuousClock.now
-        let results = ExactSearch.search(state.namespaces[""], query: search, metric: metric)
-        samples.append(milliseconds(ContinuousClock.now - start))
+        let results = namespace.search(SearchQuery(vector: query, sparse: nil, topK: topK, filter: .everything, ef: ef), metric: metric)
+        latencies.append(seconds(ContinuousClock.now - start))
         lines.append(results.map(\.id).joined(separator: " "))
     }
-    report("conifer exact \(metric.rawValue) top-\(topK)", samples)
-    if let resultsPath = option("--results") {
-        try lines.joined(separator: "\n").write(toFile: resultsPath, atomically: true, encoding: .utf8)
+    let total = seconds(ContinuousClock.now - began)
+    latencies.sort()
+    if let resultsDirectory {
+        try lines.joined(separator: "\n").write(toFile: "\(resultsDirectory)/conifer-ef\(ef).txt", atomically: true, encoding: .utf8)
     }
-} else {
-    let arguments = CommandLine.arguments
-    let count = arguments.count > 1 ? Int(arguments[1]) ?? 100_000 : 100_000
-    let queries = arguments.count > 2 ? Int(arguments[2]) ?? 100 : 100
-    let dimension = 768
-
-    func randomVector() -> [Float] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) }
-    }
-
-    var state = IndexState()
-    let records = (0..<count).map { i in
-        VectorRecord(id: String(format: "v%07d", i), values: randomVector(), metadata: ["category": .number(Double(i % 10))])
-    }
-    let loadStart = ContinuousClock.now
-    state.apply(.upsert(namespace: "", records: records))
-    print("built \(count) x \(dimension) in \(ContinuousClock.now - loadStart)")
-
-    for (label, filter) in [("no filter", MetadataFilter.everything), ("filter 10%", .field("category", .equal(.number(3))))] {
-        for metric in [Metric.cosine, .dotproduct, .euclidean] {
-            var samples: [Double] = []
-            for _ in 0..<queries {
-                let query = SearchQuery(vector: randomVector(), sparse: nil, topK: 10, filter: filter)
-                let start = ContinuousClock.now
-                let results = ExactSearch.search(state.namespaces[""], query: query, metric: metric)
-                samples.append(milliseconds(ContinuousClock.now - start))
-                precondition(results.count == 10)
-            }
-            report("\(metric.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(label.padding(toLength: 10, withPad: " ", startingAt: 0))", samples)
-        }
-    }
+    emit([
+        "engine": "conifer", "event": "search", "ef": ef, "qps": Double(queries.count) / total,
+        "p50_ms": latencies[latencies.count / 2] * 1000, "p99_ms": latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000,
+    ])
 }

@@ -3,10 +3,10 @@ import ConiferIndex
 import Testing
 
 @Suite struct ExactSearchTests {
-    func namespace(_ records: [VectorRecord]) -> NamespaceState {
+    func namespace(_ records: [VectorRecord]) -> NamespaceSnapshot? {
         var state = IndexState()
         state.apply(.upsert(namespace: "", records: records))
-        return state.namespaces[""]!
+        return state.view.snapshot("")
     }
 
     @Test func cosineRanksByAngleAndBreaksTiesById() {

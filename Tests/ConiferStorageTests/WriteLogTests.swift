@@ -39,13 +39,13 @@ import Testing
     @Test func segmentRoundTrip() throws {
         var state = IndexState()
         state.apply(operations)
-        let decoded = try SegmentFile.decode(SegmentFile.encode(state, sequence: 42))
+        let decoded = try SegmentFile.decode(SegmentFile.encode(state.view.frozen(), sequence: 42), settings: .init())
         #expect(decoded.sequence == 42)
-        #expect(decoded.state.namespaces.keys.sorted() == ["empty", "ns"])
-        #expect(decoded.state.namespaces["empty"]?.explicit == true)
-        #expect(decoded.state.record(namespace: "ns", id: "a") == state.record(namespace: "ns", id: "a"))
-        var damaged = SegmentFile.encode(state, sequence: 42)
+        #expect(decoded.state.view.namespaceNames.sorted() == ["empty", "ns"])
+        #expect(decoded.state.view.snapshot("empty")?.isExplicit == true)
+        #expect(decoded.state.view.record(namespace: "ns", id: "a") == state.view.record(namespace: "ns", id: "a"))
+        var damaged = SegmentFile.encode(state.view.frozen(), sequence: 42)
         damaged[20] ^= 1
-        #expect(throws: (any Error).self) { try SegmentFile.decode(damaged) }
+        #expect(throws: (any Error).self) { try SegmentFile.decode(damaged, settings: .init()) }
     }
 }

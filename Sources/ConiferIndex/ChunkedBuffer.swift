@@ -1,0 +1,69 @@
+/// Append-only storage of fixed-width slots in chunks that never move, so readers can use a published
+/// slot's memory while the single writer appends more.
+///
+/// Chunk `k` holds `256 << k` slots (contiguous, `width` elements each), so a fixed directory of 40 chunk
+/// pointers addresses more slots than a process can hold and is never reallocated under a reader. Only the
+/// writer calls `appendSlot`; readers read slots below a count the writer published through a lock or an
+/// acquiring load, which orders the writer's initialization before their reads.
+final class ChunkedBuffer<Element: ~Copyable>: @unchecked Sendable {
+    /// Elements per slot (a vector's dimension, or 1).
+    let width: Int
+    private static var baseShift: Int { 8 }
+    private static var base: Int { 1 << baseShift }
+    private static var maxChunks: Int { 40 }
+    private let chunks: UnsafeMutablePointer<UnsafeMutablePointer<Element>?>
+    /// Slots initialized so far (the writer's count; readers use their own published count).
+    private(set) var count = 0
+    private var chunkCount = 0
+
+    init(width: Int = 1) {
+        self.width = max(1, width)
+        chunks = .allocate(capacity: Self.maxChunks)
+        chunks.initialize(repeating: nil, count: Self.maxChunks)
+    }
+
+    deinit {
+        for slot in 0..<count { pointer(slot).deinitialize(count: width) }
+        for chunk in 0..<chunkCount { chunks[chunk]?.deallocate() }
+        chunks.deallocate()
+    }
+
+    /// The first of the slot's `width` elements.
+    @inline(__always)
+    func pointer(_ slot: Int) -> UnsafeMutablePointer<Element> {
+        let biased = slot &+ Self.base
+        let chunk = (Int.bitWidth &- 1 &- biased.leadingZeroBitCount) &- Self.baseShift
+        return chunks[chunk].unsafelyUnwrapped + (biased &- (Self.base &<< chunk)) &* width
+    }
+
+    /// The slots stored contiguously from `slot` on, up to `end`: callers scanning a range walk it a chunk
+    /// at a time.
+    @inline(__always)
+    func contiguousRun(from slot: Int, to end: Int) -> Int {
+        let biased = slot + Self.base
+        let chunk = (Int.bitWidth - 1 - biased.leadingZeroBitCount) - Self.baseShift
+        let chunkEnd = (Self.base << (chunk + 1)) - Self.base
+        return min(end, chunkEnd) - slot
+    }
+
+    /// Storage for the next slot's `width` elements, which the caller must initialize before publishing it.
+    func appendSlot() -> UnsafeMutablePointer<Element> {
+        if count == Self.base * ((1 << chunkCount) - 1) {
+            chunks[chunkCount] = .allocate(capacity: (Self.base << chunkCount) * width)
+            chunkCount += 1
+        }
+        count += 1
+        return pointer(count - 1)
+    }
+}
+
+extension ChunkedBuffer where Element: Copyable {
+    func append(_ value: consuming Element) {
+        appendSlot().initialize(to: value)
+    }
+
+    @inline(__always)
+    subscript(slot: Int) -> Element {
+        pointer(slot).pointee
+    }
+}

@@ -1,0 +1,423 @@
+import ConiferPrefetch
+import Foundation
+import Synchronization
+
+/// How a namespace's HNSW graph is built and searched.
+public struct HNSWParameters: Sendable, Equatable, Codable {
+    /// Links per node on the upper levels; level 0 keeps twice as many.
+    public var m: Int
+    /// Candidates considered while linking a new node.
+    public var efConstruction: Int
+    /// Candidates kept while searching (never fewer than the query's topK).
+    public var efSearch: Int
+
+    public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 100) {
+        self.m = max(2, m)
+        self.efConstruction = max(1, efConstruction)
+        self.efSearch = max(1, efSearch)
+    }
+}
+
+/// A node and its distance from whatever is being searched for.
+struct Neighbor {
+    var distance: Float
+    var slot: UInt32
+}
+
+/// A hierarchical navigable small-world graph (Malkov & Yashunin, 2016) over a namespace's slots.
+///
+/// One thread builds it (`insert`, in slot order); any number search it meanwhile without locks. Links
+/// are atomics: a builder writes a list's entries, then its count, with release stores, and a reader
+/// loads them with acquiring loads, so every id it finds names a node whose vector and links are already
+/// written. A reader may see a list half rewritten; every entry is still a valid node, which is all
+/// approximate search needs. Removed slots stay in the graph as waypoints; searches skip them in results.
+final class HNSWGraph: @unchecked Sendable {
+    let parameters: HNSWParameters
+    let space: VectorSpace
+    private let m0: Int
+    private let rowBytes: Int
+    private let levelScale: Double
+    /// Per slot: link count, then up to `m0` links (level 0).
+    private let level0: ChunkedBuffer<Atomic<UInt32>>
+    /// Per slot: its top level.
+    private let levels = ChunkedBuffer<UInt8>()
+    /// Per slot above level 0: `level × (1 + m)` entries, count then links for levels 1…level.
+    private let upper = ChunkedBuffer<UnsafeMutablePointer<Atomic<UInt32>>?>()
+    /// `(top level << 32) | slot` of the entry node, or `.max` while the graph is empty.
+    private let entry = Atomic<UInt64>(.max)
+    /// Slots below this are in the graph (or were skipped as removed before they were indexed).
+    private let indexedCount = Atomic<Int>(0)
+    /// Slots whose rows exist (any id a reader meets is below this).
+    private let rowCount = Atomic<Int>(0)
+    /// The builder's own state.
+    private var random: SplitMix64
+    private var builderScratch: SearchScratch?
+    private let scratchPool = Mutex<[SearchScratch]>([])
+
+    init(space: VectorSpace, parameters: HNSWParameters, seed: UInt64 = 0x5EED) {
+        self.space = space
+        self.parameters = parameters
+        m0 = 2 * parameters.m
+        rowBytes = (space.dimension + 1) * MemoryLayout<Float>.stride
+        levelScale = 1 / log(Double(parameters.m))
+        level0 = ChunkedBuffer(width: 1 + 2 * parameters.m)
+        random = SplitMix64(seed: seed)
+    }
+
+    deinit {
+        for slot in 0..<upper.count {
+            if let block = upper[slot] {
+                block.deinitialize(count: Int(levels[slot]) * (1 + parameters.m))
+                block.deallocate()
+            }
+        }
+    }
+
+    /// Slots below this have been handed to `insert`.
+    var indexed: Int { indexedCount.load(ordering: .acquiring) }
+
+    // MARK: Building (one thread)
+
+    /// Adds the next slot (`slot == indexed`). A slot already removed gets an empty row and no links.
+    func insert(_ slot: UInt32, removed: Bool) {
+        let level = removed ? 0 : randomLevel()
+        let row = level0.appendSlot()
+        for i in 0...m0 { (row + i).initialize(to: Atomic(0)) }
+        levels.append(UInt8(level))
+        if level > 0 {
+            let count = level * (1 + parameters.m)
+            let block = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: count)
+            for i in 0..<count { (block + i).initialize(to: Atomic(0)) }
+            upper.append(block)
+        } else {
+            upper.append(nil)
+        }
+        rowCount.store(Int(slot) + 1, ordering: .releasing)
+        defer { indexedCount.store(Int(slot) + 1, ordering: .releasing) }
+        guard !removed else { return }
+
+        let current = entry.load(ordering: .acquiring)
+        guard current != .max else {
+            entry.store(UInt64(level) << 32 | UInt64(slot), ordering: .releasing)
+            return
+        }
+        let scratch = builderScratch ?? SearchScratch(maxLinks: m0)
+        builderScratch = scratch
+        scratch.prepare(capacity: Int(slot) + 1)
+        let query = space.vector(slot)
+        let queryNorm = query[space.dimension]
+        let topLevel = Int(current >> 32)
+        var nearest = Neighbor(distance: space.distance(query, norm: queryNorm, UInt32(truncatingIfNeeded: current)), slot: UInt32(truncatingIfNeeded: current))
+        if topLevel > level {
+            for l in stride(from: topLevel, to: level, by: -1) {
+                nearest = greedy(query, norm: queryNorm, from: nearest, level: l, limit: Int(slot))
+            }
+        }
+        for l in stride(from: min(level, topLevel), through: 0, by: -1) {
+            let candidates = searchLayer(
+                query, norm: queryNorm, from: nearest, ef: parameters.efConstruction, level: l, limit: Int(slot), scratch: scratch
+            ) { _ in true }
+            let selected = selectNeighbors(candidates, keeping: parameters.m)
+            setLinks(slot, level: l, to: selected.map(\.slot))
+            for neighbor in selected {
+                link(neighbor.slot, to: slot, distance: neighbor.distance, level: l)
+            }
+            if let closest = candidates.first { nearest = closest }
+        }
+        if level > topLevel {
+            entry.store(UInt64(level) << 32 | UInt64(slot), ordering: .releasing)
+        }
+    }
+
+    private func randomLevel() -> Int {
+        let uniform = Double(random.next() >> 11) * 0x1.0p-53
+        return min(Int(-log(max(uniform, .leastNormalMagnitude)) * levelScale), 30)
+    }
+
+    /// hnswlib's neighbor heuristic: keep a candidate only if it is closer to the new node than to every
+    /// neighbor kept so far, so links spread in different directions.
+    private func selectNeighbors(_ candidates: [Neighbor], keeping limit: Int) -> [Neighbor] {
+        guard candidates.count > limit else { return candidates }
+        var kept: [Neighbor] = []
+        kept.reserveCapacity(limit)
+        for candidate in candidates {
+            if kept.count == limit { break }
+            if kept.allSatisfy({ space.distance($0.slot, candidate.slot) >= candidate.distance }) {
+                kept.append(candidate)
+            }
+        }
+        return kept
+    }
+
+    private func setLinks(_ slot: UInt32, level: Int, to targets: [UInt32]) {
+        let list = links(slot, level: level)
+        for (i, target) in targets.enumerated() {
+            list[1 + i].store(target, ordering: .releasing)
+        }
+        list[0].store(UInt32(targets.count), ordering: .releasing)
+    }
+
+    /// Adds a back link from `node` to `slot`, pruning `node`'s list by the heuristic when it is full.
+    private func link(_ node: UInt32, to slot: UInt32, distance: Float, level: Int) {
+        let list = links(node, level: level)
+        let capacity = level == 0 ? m0 : parameters.m
+        let count = Int(list[0].load(ordering: .relaxed))
+        if count < capacity {
+            list[1 + count].store(slot, ordering: .releasing)
+            list[0].store(UInt32(count + 1), ordering: .releasing)
+            return
+        }
+        var candidates = [Neighbor(distance: distance, slot: slot)]
+        for i in 1...count {
+            let other = list[i].load(ordering: .relaxed)
+            candidates.append(Neighbor(distance: space.distance(node, other), slot: other))
+        }
+        candidates.sort { $0.distance < $1.distance }
+        setLinks(node, level: level, to: selectNeighbors(candidates, keeping: capacity).map(\.slot))
+    }
+
+    // MARK: Searching (any thread)
+
+    /// The `ef` nearest accepted nodes to a query, closest first. `accept` decides which nodes may be
+    /// results (live in the reader's snapshot, matching its filter); the search still walks through the
+    /// others, so a selective filter does not cut the graph apart.
+    func search(_ query: UnsafePointer<Float>, norm queryNorm: Float, ef: Int, accept: (UInt32) -> Bool) -> [Neighbor] {
+        let current = entry.load(ordering: .acquiring)
+        guard current != .max else { return [] }
+        let limit = rowCount.load(ordering: .acquiring)
+        let scratch = scratchPool.withLock { $0.popLast() } ?? SearchScratch(maxLinks: m0)
+        defer { scratchPool.withLock { $0.append(scratch) } }
+        scratch.prepare(capacity: limit)
+        let start = UInt32(truncatingIfNeeded: current)
+        var nearest = Neighbor(distance: space.distance(query, norm: queryNorm, start), slot: start)
+        for level in stride(from: Int(current >> 32), to: 0, by: -1) {
+            nearest = greedy(query, norm: queryNorm, from: nearest, level: level, limit: limit)
+        }
+        return searchLayer(query, norm: queryNorm, from: nearest, ef: ef, level: 0, limit: limit, scratch: scratch, accept: accept)
+    }
+
+    /// Requests a slot's whole vector row from memory.
+    @inline(__always)
+    private func prefetchRow(_ slot: UInt32) {
+        let row = UnsafeRawPointer(space.vector(slot))
+        var offset = 0
+        while offset < rowBytes {
+            conifer_prefetch(row + offset)
+            offset &+= 64
+        }
+    }
+
+    @inline(__always)
+    private func links(_ slot: UInt32, level: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        level == 0 ? level0.pointer(Int(slot)) : upper[Int(slot)].unsafelyUnwrapped + (level - 1) * (1 + parameters.m)
+    }
+
+    /// Walks to ever closer nodes on one level until none of the current node's links is closer.
+    private func greedy(_ query: UnsafePointer<Float>, norm queryNorm: Float, from start: Neighbor, level: Int, limit: Int) -> Neighbor {
+        var nearest = start
+        var moved = true
+        while moved {
+            moved = false
+            let list = links(nearest.slot, level: level)
+            let count = Int(list[0].load(ordering: .acquiring))
+            for i in 0..<count {
+                let candidate = list[1 + i].load(ordering: .acquiring)
+                guard Int(candidate) < limit else { continue }
+                let distance = space.distance(query, norm: queryNorm, candidate)
+                if distance < nearest.distance {
+                    nearest = Neighbor(distance: distance, slot: candidate)
+                    moved = true
+                }
+            }
+        }
+        return nearest
+    }
+
+    /// Best-first search of one level keeping the `ef` closest accepted nodes (hnswlib's filtered base-layer
+    /// search); returns them closest first.
+    private func searchLayer(
+        _ query: UnsafePointer<Float>, norm queryNorm: Float, from start: Neighbor, ef: Int, level: Int, limit: Int,
+        scratch: SearchScratch, accept: (UInt32) -> Bool
+    ) -> [Neighbor] {
+        scratch.startSearch()
+        _ = scratch.visit(start.slot)
+        return scratch.withHeaps { candidates, results in
+            candidates.removeAll()
+            results.removeAll()
+            var bound = Float.infinity
+            if accept(start.slot) {
+                results.push(start)
+                bound = start.distance
+            }
+            candidates.push(Neighbor(distance: -start.distance, slot: start.slot))
+            while let next = candidates.top {
+                let distance = -next.distance
+                if distance > bound, results.count == ef { break }
+                candidates.pop()
+                let list = links(next.slot, level: level)
+                // Unvisited neighbours first, their vectors requested from memory before any distance is computed.
+                var fresh = 0
+                for i in 0..<Int(list[0].load(ordering: .acquiring)) {
+                    let candidate = list[1 + i].load(ordering: .acquiring)
+                    guard Int(candidate) < limit, scratch.visit(candidate) else { continue }
+                    prefetchRow(candidate)
+                    scratch.fresh[fresh] = candidate
+                    fresh += 1
+                }
+                for i in 0..<fresh {
+                    let candidate = scratch.fresh[i]
+                    let candidateDistance = space.distance(query, norm: queryNorm, candidate)
+                    guard results.count < ef || candidateDistance < bound else { continue }
+                    candidates.push(Neighbor(distance: -candidateDistance, slot: candidate))
+                    // It may be expanded next: ask for its links too.
+                    conifer_prefetch(links(candidate, level: level))
+                    if accept(candidate) {
+                        results.push(Neighbor(distance: candidateDistance, slot: candidate))
+                        if results.count > ef { results.pop() }
+                    }
+                    if let worst = results.top { bound = worst.distance }
+                }
+            }
+            return results.sortedAscending()
+        }
+    }
+}
+
+/// What one search needs besides the graph: a visited set stamped with a generation (cleared only when
+/// the generation wraps) and the two heaps; pooled, so a search allocates nothing once warm.
+final class SearchScratch: @unchecked Sendable {
+    private var visited: UnsafeMutablePointer<UInt16>
+    private var capacity: Int
+    private var generation: UInt16 = 0
+    private var candidates = MaxHeap()
+    private var results = MaxHeap()
+    /// The unvisited neighbours of the node being expanded.
+    let fresh: UnsafeMutablePointer<UInt32>
+
+    init(maxLinks: Int) {
+        capacity = 1024
+        visited = .allocate(capacity: capacity)
+        visited.initialize(repeating: 0, count: capacity)
+        fresh = .allocate(capacity: maxLinks)
+        fresh.initialize(repeating: 0, count: maxLinks)
+    }
+
+    deinit {
+        visited.deallocate()
+        fresh.deallocate()
+        candidates.release()
+        results.release()
+    }
+
+    func prepare(capacity needed: Int) {
+        guard needed > capacity else { return }
+        visited.deallocate()
+        capacity = max(needed, capacity + capacity / 2)
+        visited = .allocate(capacity: capacity)
+        visited.initialize(repeating: 0, count: capacity)
+        generation = 0
+    }
+
+    /// Runs `body` on the two heaps (one exclusive access for the whole search, not one per push).
+    func withHeaps<Result>(_ body: (inout MaxHeap, inout MaxHeap) -> Result) -> Result {
+        body(&candidates, &results)
+    }
+
+    func startSearch() {
+        if generation == .max {
+            visited.update(repeating: 0, count: capacity)
+            generation = 0
+        }
+        generation += 1
+    }
+
+    /// Marks a slot visited; false if it already was.
+    @inline(__always)
+    func visit(_ slot: UInt32) -> Bool {
+        let mark = visited + Int(slot)
+        guard mark.pointee != generation else { return false }
+        mark.pointee = generation
+        return true
+    }
+}
+
+/// A binary max-heap of neighbors by distance (candidates are pushed negated to pop the closest first).
+///
+/// Its storage is a buffer it owns and grows, not an array: no uniqueness or bounds checks on the hot path.
+/// Only `SearchScratch` makes them and frees them (`release`); a heap is never copied.
+struct MaxHeap {
+    private var items: UnsafeMutablePointer<Neighbor>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        items = .allocate(capacity: capacity)
+    }
+
+    func release() { items.deallocate() }
+
+    var top: Neighbor? { count > 0 ? items[0] : nil }
+
+    mutating func removeAll() { count = 0 }
+
+    @inline(__always)
+    mutating func push(_ item: Neighbor) {
+        if count == capacity { grow() }
+        var child = count
+        count += 1
+        while child > 0 {
+            let parent = (child &- 1) >> 1
+            guard items[parent].distance < item.distance else { break }
+            items[child] = items[parent]
+            child = parent
+        }
+        items[child] = item
+    }
+
+    @inline(__always)
+    mutating func pop() {
+        guard count > 0 else { return }
+        count -= 1
+        guard count > 0 else { return }
+        let last = items[count]
+        var parent = 0
+        while true {
+            let left = 2 &* parent &+ 1
+            guard left < count else { break }
+            let right = left &+ 1
+            let larger = right < count && items[right].distance > items[left].distance ? right : left
+            guard items[larger].distance > last.distance else { break }
+            items[parent] = items[larger]
+            parent = larger
+        }
+        items[parent] = last
+    }
+
+    func sortedAscending() -> [Neighbor] {
+        UnsafeBufferPointer(start: items, count: count).sorted { $0.distance < $1.distance }
+    }
+
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<Neighbor>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: items, count: count)
+        items.deallocate()
+        items = larger
+        capacity *= 2
+    }
+}
+
+/// SplitMix64 (Steele et al. 2014): a small seeded generator, so graphs are reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,218 @@
+"""Conifer's search engine beside hnswlib, faiss and usearch: same machine, same data, same queries, one run.
+
+Data: a seeded Gaussian mixture shaped like embeddings (clusters of uneven size and spread around random
+centres), cosine; 1,000 queries drawn from the same mixture, never from the base; exact top-10 computed
+once with numpy and cached under --cache. Every library builds an HNSW graph with M=16,
+efConstruction=200 on one thread, then answers each query alone (one query per call, one thread) for a
+sweep of ef; recall@10 is measured against the exact answers. Each engine runs in its own process so its
+resident memory (what the build added) is its own.
+
+    python3 benchmarks/search.py                   # sets up benchmarks/.venv, builds conifer-bench
+    python3 benchmarks/search.py --datasets 100k-128 --ef 16 32 64
+
+Prints one table and writes every measurement as a JSON line to --out. A program that measures; it
+asserts nothing. The end-to-end part (through `conifer serve`) is benchmarks/data_plane.py.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT, "benchmarks", ".venv")
+PACKAGES = ["numpy", "hnswlib", "faiss-cpu", "usearch"]
+DATASETS = {"100k-128": (100_000, 128), "50k-768": (50_000, 768)}
+LIBRARIES = ["hnswlib", "faiss", "usearch"]
+
+
+def ensure_environment():
+    """Re-runs this script inside a virtualenv that has the libraries (created on first use)."""
+    if os.environ.get("CONIFER_BENCH_VENV") == "1":
+        return
+    python = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", *PACKAGES], check=True)
+    os.execve(python, [python, *sys.argv], {**os.environ, "CONIFER_BENCH_VENV": "1"})
+
+
+def resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def mixture(rng, count, dimension, centres):
+    """Points around `centres` with uneven cluster sizes and spreads, like sentence embeddings."""
+    import numpy as np
+    weights = rng.dirichlet(np.full(len(centres), 0.5))
+    spreads = rng.uniform(0.25, 0.6, len(centres)).astype(np.float32)
+    labels = rng.choice(len(centres), size=count, p=weights)
+    noise = rng.standard_normal((count, dimension), dtype=np.float32)
+    return (centres[labels] + noise * spreads[labels, None]).astype(np.float32)
+
+
+def dataset(name, cache, queries):
+    """Base vectors, queries and exact cosine top-10, generated from a fixed seed and cached."""
+    import numpy as np
+    count, dimension = DATASETS[name]
+    path = os.path.join(cache, f"{name}-q{queries}.npz")
+    if os.path.exists(path):
+        stored = np.load(path)
+        return stored["base"], stored["queries"], stored["truth"]
+    rng = np.random.default_rng(20261123)
+    centres = rng.standard_normal((256, dimension), dtype=np.float32)
+    base = mixture(rng, count, dimension, centres)
+    query_rows = mixture(rng, queries, dimension, centres)
+    normalized = base / np.linalg.norm(base, axis=1, keepdims=True)
+    q = query_rows / np.linalg.norm(query_rows, axis=1, keepdims=True)
+    truth = np.concatenate([np.argsort(-(q[i:i + 100] @ normalized.T), axis=1)[:, :10] for i in range(0, len(q), 100)])
+    os.makedirs(cache, exist_ok=True)
+    np.savez(path, base=base, queries=query_rows, truth=truth)
+    return base, query_rows, truth
+
+
+def recall(found, truth):
+    return sum(len(set(f[:10]) & set(t[:10])) for f, t in zip(found, truth)) / (10 * len(truth))
+
+
+def run_library(library, base_path, query_path, dimension, efs):
+    """One library in this process: build on one thread, then one query per call per ef."""
+    import numpy as np
+    base = np.fromfile(base_path, dtype="<f4").reshape(-1, dimension)
+    queries = np.fromfile(query_path, dtype="<f4").reshape(-1, dimension)
+    before = resident_bytes()
+    began = time.perf_counter()
+    if library == "hnswlib":
+        import hnswlib
+        index = hnswlib.Index(space="cosine", dim=dimension)
+        index.init_index(max_elements=len(base), M=16, ef_construction=200, random_seed=42)
+        index.add_items(base, np.arange(len(base)), num_threads=1)
+        index.set_num_threads(1)
+
+        def search(query, ef):
+            index.set_ef(ef)
+            return index.knn_query(query, k=10)[0][0]
+    elif library == "faiss":
+        import faiss
+        faiss.omp_set_num_threads(1)
+        # Cosine as inner product over normalized vectors (faiss has no cosine metric).
+        normalized = base / np.linalg.norm(base, axis=1, keepdims=True)
+        index = faiss.IndexHNSWFlat(dimension, 16, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 200
+        index.add(normalized)
+        del normalized
+
+        def search(query, ef):
+            index.hnsw.efSearch = ef
+            return index.search((query / np.linalg.norm(query))[None, :], 10)[1][0]
+    else:
+        from usearch.index import Index
+        index = Index(ndim=dimension, metric="cos", dtype="f32", connectivity=16, expansion_add=200)
+        index.add(np.arange(len(base)), base, threads=1)
+
+        def search(query, ef):
+            index.expansion_search = ef
+            return index.search(query, 10, threads=1).keys
+    build = time.perf_counter() - began
+    del base
+    print(json.dumps({"engine": library, "event": "build", "build_seconds": build, "resident_bytes": resident_bytes() - before}))
+    for ef in efs:
+        latencies, found = [], []
+        for query in queries:
+            start = time.perf_counter()
+            ids = search(query, ef)
+            latencies.append(time.perf_counter() - start)
+            found.append([int(i) for i in ids])
+        latencies.sort()
+        print(json.dumps({
+            "engine": library, "event": "search", "ef": ef, "qps": len(queries) / sum(latencies),
+            "p50_ms": latencies[len(latencies) // 2] * 1000, "p99_ms": latencies[len(latencies) * 99 // 100] * 1000,
+            "found": found,
+        }), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--ef", type=int, nargs="+", default=[10, 16, 24, 32, 48, 64, 96, 128, 192])
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--libraries", nargs="+", default=LIBRARIES, choices=LIBRARIES)
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "conifer-bench"))
+    parser.add_argument("--cache", default=os.path.join(ROOT, "benchmarks", ".cache"))
+    parser.add_argument("--out", default="search-results.jsonl")
+    parser.add_argument("--library-process", nargs=4, metavar=("LIBRARY", "BASE", "QUERIES", "DIMENSION"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    ensure_environment()
+    if args.library_process:
+        library, base_path, query_path, dimension = args.library_process
+        return run_library(library, base_path, query_path, int(dimension), args.ef)
+
+    subprocess.run(["swift", "build", "-c", "release", "--product", "conifer-bench"], cwd=ROOT, check=True)
+    rows = []
+    with open(args.out, "w") as out, tempfile.TemporaryDirectory() as tmp:
+        for name in args.datasets:
+            base, queries, truth = dataset(name, args.cache, args.queries)
+            dimension = base.shape[1]
+            base_path, query_path = os.path.join(tmp, "base.f32"), os.path.join(tmp, "queries.f32")
+            base.astype("<f4").tofile(base_path)
+            queries.astype("<f4").tofile(query_path)
+            runs = {"conifer": [args.binary, "--base", base_path, "--queries", query_path, "--dimension", str(dimension),
+                                "--metric", "cosine", "--topk", "10", "--m", "16", "--ef-construction", "200",
+                                "--ef", ",".join(map(str, args.ef)), "--results-dir", tmp]}
+            for library in args.libraries:
+                runs[library] = [sys.executable, os.path.abspath(__file__), "--ef", *map(str, args.ef),
+                                 "--library-process", library, base_path, query_path, str(dimension)]
+            for engine, command in runs.items():
+                output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                for line in output.splitlines():
+                    row = json.loads(line)
+                    row["dataset"] = name
+                    if row["event"] == "search":
+                        if engine == "conifer":
+                            with open(os.path.join(tmp, f"conifer-ef{row['ef']}.txt")) as f:
+                                found = [[int(i) for i in line.split()] for line in f.read().splitlines()]
+                        else:
+                            found = row.pop("found")
+                        row["recall"] = recall(found, truth)
+                    rows.append(row)
+                    out.write(json.dumps(row) + "\n")
+                    out.flush()
+    print_table(rows)
+
+
+def print_table(rows):
+    builds = {(r["dataset"], r["engine"]): r for r in rows if r["event"] == "build"}
+    for dataset_name in dict.fromkeys(r["dataset"] for r in rows):
+        count, dimension = DATASETS[dataset_name]
+        raw = count * dimension * 4
+        print(f"\n{dataset_name}: {count} x {dimension} cosine, M=16 efConstruction=200, one thread, {os.cpu_count()} cores")
+        print(f"{'engine':9} {'build s':>8} {'memory MB':>10} {'B/vector':>9}")
+        for engine in ["conifer", *LIBRARIES]:
+            b = builds.get((dataset_name, engine))
+            if b:
+                print(f"{engine:9} {b['build_seconds']:8.1f} {b['resident_bytes'] / 2**20:10.0f} {b['resident_bytes'] / count:9.0f}"
+                      f"   (raw vectors {raw / count:.0f} B/vector)")
+        print(f"{'engine':9} {'ef':>4} {'recall@10':>9} {'QPS':>9} {'p50 ms':>7} {'p99 ms':>7}")
+        searches = [r for r in rows if r["event"] == "search" and r["dataset"] == dataset_name]
+        for r in searches:
+            print(f"{r['engine']:9} {r['ef']:4d} {r['recall']:9.3f} {r['qps']:9.0f} {r['p50_ms']:7.3f} {r['p99_ms']:7.3f}")
+        print("best QPS at recall@10 >= 0.95, and Conifer's ratio:")
+        best = {}
+        for r in searches:
+            if r["recall"] >= 0.95 and r["qps"] > best.get(r["engine"], {"qps": 0})["qps"]:
+                best[r["engine"]] = r
+        conifer = best.get("conifer")
+        for engine, r in best.items():
+            ratio = f"   conifer/{engine} QPS {conifer['qps'] / r['qps']:.2f}x" if conifer and engine != "conifer" else ""
+            build_ratio = ""
+            if engine != "conifer" and (dataset_name, "conifer") in builds:
+                c, o = builds[(dataset_name, "conifer")], builds[(dataset_name, engine)]
+                build_ratio = f"  build {c['build_seconds'] / o['build_seconds']:.2f}x  memory {c['resident_bytes'] / max(o['resident_bytes'], 1):.2f}x"
+            print(f"  {engine:9} ef={r['ef']:<4d} recall {r['recall']:.3f} {r['qps']:8.0f} QPS{ratio}{build_ratio}")
+
+
+if __name__ == "__main__":
+    main()
