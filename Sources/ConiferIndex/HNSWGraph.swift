@@ -81,17 +81,7 @@ final class HNSWGraph: @unchecked Sendable {
     /// Adds the next slot (`slot == indexed`). A slot already removed gets an empty row and no links.
     func insert(_ slot: UInt32, removed: Bool) {
         let level = removed ? 0 : randomLevel()
-        let row = level0.appendSlot()
-        for i in 0...m0 { (row + i).initialize(to: Atomic(0)) }
-        levels.append(UInt8(level))
-        if level > 0 {
-            let count = level * (1 + parameters.m)
-            let block = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: count)
-            for i in 0..<count { (block + i).initialize(to: Atomic(0)) }
-            upper.append(block)
-        } else {
-            upper.append(nil)
-        }
+        appendRow(level: level)
         rowCount.store(Int(slot) + 1, ordering: .releasing)
         defer { indexedCount.store(Int(slot) + 1, ordering: .releasing) }
         guard !removed else { return }
@@ -126,6 +116,21 @@ final class HNSWGraph: @unchecked Sendable {
         }
         if level > topLevel {
             entry.store(UInt64(level) << 32 | UInt64(slot), ordering: .releasing)
+        }
+    }
+
+    /// Empty link lists for the next slot, up to `level`.
+    private func appendRow(level: Int) {
+        let row = level0.appendSlot()
+        for i in 0...m0 { (row + i).initialize(to: Atomic(0)) }
+        levels.append(UInt8(level))
+        if level > 0 {
+            let count = level * (1 + parameters.m)
+            let block = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: count)
+            for i in 0..<count { (block + i).initialize(to: Atomic(0)) }
+            upper.append(block)
+        } else {
+            upper.append(nil)
         }
     }
 
@@ -174,6 +179,73 @@ final class HNSWGraph: @unchecked Sendable {
         }
         candidates.sort { $0.distance < $1.distance }
         setLinks(node, level: level, to: selectNeighbors(candidates, keeping: capacity).map(\.slot))
+    }
+
+    // MARK: Saving and loading
+
+    /// The graph over `live` (ascending slots of one snapshot) renumbered by `renumbered`: nodes the builder
+    /// had reached, their links to removed or unreached slots replaced by those slots' live links, pruned
+    /// by the neighbour heuristic.
+    func image(of live: [Int], renumbered: [UInt32]) -> GraphImage? {
+        let indexed = min(self.indexed, renumbered.count)
+        func exported(_ slot: UInt32) -> Bool { Int(slot) < indexed && renumbered[Int(slot)] != NamespaceStore.absent }
+        var levelsOut: [UInt8] = []
+        var linksOut: [UInt32] = []
+        var entrySlot: Int?
+        for slot in live {
+            guard slot < indexed else { break }
+            let level = Int(levels[slot])
+            levelsOut.append(UInt8(level))
+            if entrySlot.map({ level > Int(levels[$0]) }) ?? true { entrySlot = slot }
+            for l in 0...level {
+                let targets = repairedLinks(UInt32(slot), level: l, exported: exported)
+                linksOut.append(UInt32(targets.count))
+                linksOut += targets.map { renumbered[Int($0)] }
+            }
+        }
+        let current = entry.load(ordering: .acquiring)
+        let currentSlot = UInt32(truncatingIfNeeded: current)
+        if current != .max, exported(currentSlot) { entrySlot = Int(currentSlot) }
+        guard let entrySlot else { return nil }
+        return GraphImage(m: parameters.m, levels: levelsOut, links: linksOut, entry: renumbered[entrySlot])
+    }
+
+    private func repairedLinks(_ slot: UInt32, level: Int, exported: (UInt32) -> Bool) -> [UInt32] {
+        let list = links(slot, level: level)
+        let count = Int(list[0].load(ordering: .acquiring))
+        var kept: [UInt32] = []
+        var lost: [UInt32] = []
+        for i in 0..<count {
+            let target = list[1 + i].load(ordering: .acquiring)
+            if exported(target) { kept.append(target) } else if Int(target) < rowCount.load(ordering: .acquiring) { lost.append(target) }
+        }
+        guard !lost.isEmpty else { return kept }
+        var candidates = Set(kept)
+        for gone in lost where Int(levels[Int(gone)]) >= level {
+            let goneList = links(gone, level: level)
+            for i in 0..<Int(goneList[0].load(ordering: .acquiring)) {
+                let target = goneList[1 + i].load(ordering: .acquiring)
+                if target != slot, exported(target) { candidates.insert(target) }
+            }
+        }
+        let sorted = candidates.map { Neighbor(distance: space.distance(slot, $0), slot: $0) }.sorted { $0.distance < $1.distance }
+        return selectNeighbors(sorted, keeping: level == 0 ? m0 : parameters.m).map(\.slot)
+    }
+
+    /// Loads a saved graph into a graph that has no nodes yet (its slots already hold the image's records).
+    func restore(_ image: GraphImage) {
+        var cursor = 0
+        for (slot, level) in image.levels.enumerated() {
+            appendRow(level: Int(level))
+            for l in 0...Int(level) {
+                let count = Int(image.links[cursor])
+                setLinks(UInt32(slot), level: l, to: Array(image.links[cursor + 1..<cursor + 1 + count]))
+                cursor += 1 + count
+            }
+        }
+        rowCount.store(image.levels.count, ordering: .releasing)
+        entry.store(UInt64(image.levels[Int(image.entry)]) << 32 | UInt64(image.entry), ordering: .releasing)
+        indexedCount.store(image.levels.count, ordering: .releasing)
     }
 
     // MARK: Searching (any thread)

@@ -62,6 +62,12 @@ public struct IndexState: Sendable {
         apply([operation])
     }
 
+    /// Replaces a namespace with a saved image (recovery, before any write is applied).
+    public mutating func restore(_ namespace: String, from image: NamespaceImage) {
+        namespaces[namespace]?.retire()
+        namespaces[namespace] = NamespaceStore(settings: settings, image: image)
+    }
+
     private mutating func store(_ namespace: String) -> NamespaceStore {
         if let store = namespaces[namespace] { return store }
         let store = NamespaceStore(settings: settings)

@@ -43,15 +43,23 @@ struct BinaryWriter {
     mutating func record(_ record: VectorRecord) {
         string(record.id)
         floats(record.values)
-        if let sparse = record.sparse {
+        sparse(record.sparse)
+        metadata(record.metadata)
+    }
+
+    mutating func sparse(_ sparse: SparseVector?) {
+        if let sparse {
             u8(1)
             uint32s(sparse.indices)
             floats(sparse.values)
         } else {
             u8(0)
         }
-        u32(UInt32(record.metadata.count))
-        for (key, value) in record.metadata.sorted(by: { $0.key < $1.key }) {
+    }
+
+    mutating func metadata(_ metadata: Metadata) {
+        u32(UInt32(metadata.count))
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             string(key)
             switch value {
             case .string(let text):
@@ -113,6 +121,7 @@ struct BinaryReader {
 
     mutating func floats() throws -> [Float] { try values(of: Float.self) }
 
+
     mutating func uint32s() throws -> [UInt32] { try values(of: UInt32.self) }
 
     /// A length-prefixed array of fixed-size little-endian values, copied out in one piece.
@@ -130,13 +139,19 @@ struct BinaryReader {
     mutating func record() throws -> VectorRecord {
         let id = try string()
         let values = try floats()
-        var sparse: SparseVector?
-        if try u8() == 1 {
-            let indices = try uint32s()
-            let sparseValues = try floats()
-            guard indices.count == sparseValues.count else { throw StorageCorruption("sparse length mismatch for \(id)") }
-            sparse = SparseVector(indices: indices, values: sparseValues)
-        }
+        let sparse = try sparse()
+        return VectorRecord(id: id, values: values, sparse: sparse, metadata: try metadata())
+    }
+
+    mutating func sparse() throws -> SparseVector? {
+        guard try u8() == 1 else { return nil }
+        let indices = try uint32s()
+        let values = try floats()
+        guard indices.count == values.count else { throw StorageCorruption("sparse length mismatch at byte \(offset)") }
+        return SparseVector(indices: indices, values: values)
+    }
+
+    mutating func metadata() throws -> Metadata {
         var metadata: Metadata = [:]
         for _ in 0..<Int(try u32()) {
             let key = try string()
@@ -148,9 +163,9 @@ struct BinaryReader {
                 var list: [String] = []
                 for _ in 0..<Int(try u32()) { list.append(try string()) }
                 metadata[key] = .strings(list)
-            default: throw StorageCorruption("unknown metadata tag for \(id)")
+            default: throw StorageCorruption("unknown metadata tag at byte \(offset)")
             }
         }
-        return VectorRecord(id: id, values: values, sparse: sparse, metadata: metadata)
+        return metadata
     }
 }

@@ -114,10 +114,14 @@ struct WriteLog {
 /// An immutable snapshot of an index's records as of a log sequence, written by compaction:
 /// `segments/<sequence>.seg`.
 ///
-/// File layout: `CNFSEG01` · sequence (u64) · namespace count (u32) · per namespace: name, explicit flag,
-/// record count, records · ANN graph section (u64 length + bytes; empty until the HNSW engine) · SHA-256.
+/// File layout (`CNFSEG02`): magic · sequence (u64) · namespace count (u32) · per namespace, by name:
+/// name, explicit flag, record count, dimension, ids, all dense values in one block (record order), sparse
+/// values and metadata per record, then the HNSW graph (flag; M, entry, per-node levels, links) · SHA-256.
+/// Records are in the namespace's slot order, so the graph is loaded as saved, not rebuilt. Segments of
+/// the first format (`CNFSEG01`: records by id, no graph) are still read.
 struct SegmentFile {
-    static let magic = Array("CNFSEG01".utf8)
+    static let magic = Array("CNFSEG02".utf8)
+    static let firstFormat = Array("CNFSEG01".utf8)
 
     static func fileName(_ sequence: UInt64) -> String {
         let digits = String(sequence)
@@ -130,22 +134,37 @@ struct SegmentFile {
         writer.u64(sequence)
         writer.u32(UInt32(snapshot.namespaces.count))
         for (name, namespace) in snapshot.namespaces.sorted(by: { $0.key < $1.key }) {
-            let records = namespace.records(matching: .everything)
+            let image = namespace.image()
             writer.string(name)
-            writer.u8(namespace.isExplicit ? 1 : 0)
-            writer.u32(UInt32(records.count))
-            for record in records {
-                writer.record(record)
+            writer.u8(image.explicit ? 1 : 0)
+            writer.u32(UInt32(image.ids.count))
+            writer.u32(UInt32(image.dimension))
+            for id in image.ids { writer.string(id) }
+            writer.floats(image.vectors)
+            for sparse in image.sparse { writer.sparse(sparse) }
+            for metadata in image.metadata { writer.metadata(metadata) }
+            if let graph = image.graph {
+                writer.u8(1)
+                writer.u32(UInt32(graph.m))
+                writer.u32(graph.entry)
+                writer.u32(UInt32(graph.levels.count))
+                writer.bytes.append(contentsOf: graph.levels)
+                writer.uint32s(graph.links)
+            } else {
+                writer.u8(0)
             }
         }
-        writer.u64(0)  // graph section
-        writer.bytes.append(contentsOf: SHA256.hash(data: writer.bytes))
-        return writer.bytes
+        return sealed(writer.bytes)
     }
 
-    /// Makes `state` the index's durable base as of `sequence`: writes the segment, atomically replaces the
-    /// manifest, then removes the other segments and the log files listed in `folded` (the manifest already
-    /// points past them, so removing them is only tidying up). Compaction and repair both end here.
+    /// The body followed by its SHA-256.
+    static func sealed(_ body: [UInt8]) -> [UInt8] {
+        body + SHA256.hash(data: body)
+    }
+
+    /// Makes `snapshot` the index's durable base as of `sequence`: writes the segment, atomically replaces
+    /// the manifest, then removes the other segments and the log files listed in `folded` (the manifest
+    /// already points past them, so removing them is only tidying up). Compaction and repair both end here.
     static func install(_ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folding folded: [UInt64]) throws {
         let segments = directory.appendingPathComponent("segments")
         let name = fileName(sequence)
@@ -163,27 +182,63 @@ struct SegmentFile {
     }
 
     static func decode(_ bytes: [UInt8], settings: EngineSettings) throws -> (state: IndexState, sequence: UInt64) {
-        guard bytes.count >= magic.count + SHA256.byteCount, Array(bytes[0..<magic.count]) == magic else {
-            throw StorageCorruption("not a segment file")
-        }
-        let body = Array(bytes[0..<(bytes.count - SHA256.byteCount)])
+        guard bytes.count >= magic.count + SHA256.byteCount else { throw StorageCorruption("not a segment file") }
+        let format = Array(bytes[0..<magic.count])
+        guard format == magic || format == firstFormat else { throw StorageCorruption("not a segment file") }
+        let body = bytes[0..<(bytes.count - SHA256.byteCount)]
         guard Array(SHA256.hash(data: body)) == Array(bytes[(bytes.count - SHA256.byteCount)...]) else {
             throw StorageCorruption("segment checksum mismatch")
         }
-        var reader = BinaryReader(body, offset: magic.count)
+        var reader = BinaryReader(Array(body), offset: magic.count)
         let sequence = try reader.u64()
         var state = IndexState(settings: settings)
         for _ in 0..<Int(try reader.u32()) {
             let name = try reader.string()
-            var operations: [WriteOperation] = try reader.u8() == 1 ? [.createNamespace(name)] : []
-            var records: [VectorRecord] = []
-            for _ in 0..<Int(try reader.u32()) { records.append(try reader.record()) }
-            if !records.isEmpty { operations.append(.upsert(namespace: name, records: records)) }
-            state.apply(operations)
+            if format == firstFormat {
+                var operations: [WriteOperation] = try reader.u8() == 1 ? [.createNamespace(name)] : []
+                var records: [VectorRecord] = []
+                for _ in 0..<Int(try reader.u32()) { records.append(try reader.record()) }
+                if !records.isEmpty { operations.append(.upsert(namespace: name, records: records)) }
+                state.apply(operations)
+            } else {
+                state.restore(name, from: try namespaceImage(&reader, m: settings.hnsw.m))
+            }
         }
-        let graphLength = Int(try reader.u64())
-        guard graphLength <= body.count - reader.offset else { throw StorageCorruption("graph section truncated") }
+        if format == firstFormat {
+            let graphLength = Int(try reader.u64())
+            guard graphLength <= body.count - reader.offset else { throw StorageCorruption("graph section truncated") }
+        } else {
+            guard reader.isAtEnd else { throw StorageCorruption("trailing bytes in segment") }
+        }
         return (state, sequence)
+    }
+
+    private static func namespaceImage(_ reader: inout BinaryReader, m: Int) throws -> NamespaceImage {
+        let explicit = try reader.u8() == 1
+        let count = Int(try reader.u32())
+        let dimension = Int(try reader.u32())
+        var ids: [String] = []
+        ids.reserveCapacity(count)
+        for _ in 0..<count { ids.append(try reader.string()) }
+        let vectors = try reader.floats()
+        guard vectors.count == count * dimension else { throw StorageCorruption("dense block holds \(vectors.count) values for \(count) x \(dimension)") }
+        var sparse: [SparseVector?] = []
+        for _ in 0..<count { sparse.append(try reader.sparse()) }
+        var metadata: [Metadata] = []
+        for _ in 0..<count { metadata.append(try reader.metadata()) }
+        var graph: GraphImage?
+        if try reader.u8() == 1 {
+            let savedM = Int(try reader.u32())
+            let entry = try reader.u32()
+            let nodes = Int(try reader.u32())
+            var levels: [UInt8] = []
+            for _ in 0..<nodes { levels.append(try reader.u8()) }
+            let saved = GraphImage(m: savedM, levels: levels, links: try reader.uint32s(), entry: entry)
+            guard saved.isWellFormed(recordCount: count) else { throw StorageCorruption("malformed graph") }
+            // A graph saved with other parameters is rebuilt rather than mixed with new links.
+            if savedM == m, dimension > 0 { graph = saved }
+        }
+        return NamespaceImage(explicit: explicit, ids: ids, dimension: dimension, vectors: vectors, sparse: sparse, metadata: metadata, graph: graph)
     }
 }
 
