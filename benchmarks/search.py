@@ -10,20 +10,28 @@ resident memory (what the build added) is its own.
     python3 benchmarks/search.py                   # sets up benchmarks/.venv, builds conifer-bench
     python3 benchmarks/search.py --datasets 100k-128 --ef 16 32 64
 
+Then end to end through a release `conifer serve` on loopback (durability on: every upsert is fsynced
+before it is answered): upsert rate in batches of 1,000 with a plain keep-alive HTTP client (bodies
+serialized beforehand) and with the official SDK; once the graph is built (the server goes idle), query
+p50/p99 and QPS with one client and with four, raw HTTP and SDK, and the recall@10 the API serves.
+
 Prints one table and writes every measurement as a JSON line to --out. A program that measures; it
-asserts nothing. The end-to-end part (through `conifer serve`) is benchmarks/data_plane.py.
+asserts nothing.
 """
 import argparse
+import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, "benchmarks", ".venv")
-PACKAGES = ["numpy", "hnswlib", "faiss-cpu", "usearch"]
+PACKAGES = ["numpy", "hnswlib", "faiss-cpu", "usearch", "pinecone==10.2.0"]
 DATASETS = {"100k-128": (100_000, 128), "50k-768": (50_000, 768)}
 LIBRARIES = ["hnswlib", "faiss", "usearch"]
 
@@ -117,8 +125,9 @@ def run_library(library, base_path, query_path, dimension, efs):
             index.expansion_search = ef
             return index.search(query, 10, threads=1).keys
     build = time.perf_counter() - began
+    grown = resident_bytes() - before  # the input rows were counted in `before` too
     del base
-    print(json.dumps({"engine": library, "event": "build", "build_seconds": build, "resident_bytes": resident_bytes() - before}))
+    print(json.dumps({"engine": library, "event": "build", "build_seconds": build, "resident_bytes": grown}))
     for ef in efs:
         latencies, found = [], []
         for query in queries:
@@ -134,6 +143,130 @@ def run_library(library, base_path, query_path, dimension, efs):
         }), flush=True)
 
 
+def start_server(binary, data_dir, key):
+    env = dict(os.environ, CONIFER_BOOTSTRAP_API_KEY=key)
+    # Batches of 1,000 vectors exceed Pinecone's 2 MB request limit (Conifer's default) from 128 dimensions on.
+    process = subprocess.Popen([binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "warning",
+                                "--max-request-bytes", str(64 << 20)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    for line in process.stdout:
+        match = re.match(r"Conifer listening on http://\S+:(\d+)", line)
+        if match:
+            return process, int(match.group(1))
+    raise RuntimeError("server did not start")
+
+
+def wait_until_idle(pid, quiet_seconds=1.0):
+    """Waits until the server uses almost no CPU: its graph builder has caught up with the writes."""
+    def cpu():
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    began = time.perf_counter()
+    last = cpu()
+    while True:
+        time.sleep(quiet_seconds)
+        now = cpu()
+        if now - last < 0.05 * quiet_seconds:
+            return time.perf_counter() - began
+        last = now
+
+
+class Raw:
+    """A keep-alive HTTP client that sends prepared bodies (so client-side JSON costs nothing)."""
+    def __init__(self, port, key):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port)
+        self.headers = {"Api-Key": key, "Content-Type": "application/json", "X-Pinecone-Api-Version": "2025-04"}
+
+    def post(self, path, body):
+        self.connection.request("POST", path, body=body, headers=self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status >= 300:
+            raise RuntimeError(f"{path}: {response.status} {data[:200]}")
+        return data
+
+
+def latencies(samples):
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2] * 1000, ordered[len(ordered) * 99 // 100] * 1000
+
+
+def run_served(name, base, queries, truth, binary):
+    """Upsert and query through `conifer serve`; yields result rows."""
+    from pinecone import Pinecone
+    dimension = base.shape[1]
+    key = "pcsk_bench_" + os.urandom(12).hex()
+    with tempfile.TemporaryDirectory() as data_dir:
+        process, port = start_server(binary, data_dir, key)
+        try:
+            raw = Raw(port, key)
+            raw.post("/indexes", json.dumps({"name": "bench", "dimension": dimension, "metric": "cosine",
+                                             "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}}}))
+            project = json.loads(http_get(port, key, "/indexes/bench"))["host"].split("/data/")[1]
+            prefix = f"/data/{project}"
+            half = len(base) // 2
+            bodies = [json.dumps({"vectors": [{"id": f"v{i}", "values": base[i].tolist()} for i in range(start, min(start + 1000, half))]})
+                      for start in range(0, half, 1000)]
+            began = time.perf_counter()
+            for body in bodies:
+                raw.post(f"{prefix}/vectors/upsert", body)
+            raw_rate = half / (time.perf_counter() - began)
+            yield {"engine": "served", "event": "upsert", "client": "raw http", "vectors_per_second": raw_rate}
+            pc = Pinecone(api_key=key, host=f"http://localhost:{port}")
+            index = pc.Index(host=f"http://localhost:{port}{prefix}")
+            batches = [[(f"v{i}", base[i].tolist()) for i in range(start, min(start + 1000, len(base)))] for start in range(half, len(base), 1000)]
+            began = time.perf_counter()
+            for batch in batches:
+                index.upsert(vectors=batch)
+            sdk_rate = (len(base) - half) / (time.perf_counter() - began)
+            yield {"engine": "served", "event": "upsert", "client": "sdk", "vectors_per_second": sdk_rate}
+            yield {"engine": "served", "event": "graph", "seconds_until_idle": wait_until_idle(process.pid)}
+
+            query_bodies = [json.dumps({"topK": 10, "vector": q.tolist()}) for q in queries]
+            found, samples = [], []
+            for body in query_bodies:
+                start = time.perf_counter()
+                answer = json.loads(raw.post(f"{prefix}/query", body))
+                samples.append(time.perf_counter() - start)
+                found.append([int(m["id"][1:]) for m in answer["matches"]])
+            p50, p99 = latencies(samples)
+            yield {"engine": "served", "event": "query", "client": "raw http", "clients": 1, "recall": recall(found, truth),
+                   "qps": len(samples) / sum(samples), "p50_ms": p50, "p99_ms": p99}
+            for clients in (4,):
+                yield concurrent_queries(port, key, prefix, query_bodies, clients)
+            samples = []
+            for q in queries[:300]:
+                start = time.perf_counter()
+                index.query(vector=q.tolist(), top_k=10)
+                samples.append(time.perf_counter() - start)
+            p50, p99 = latencies(samples)
+            yield {"engine": "served", "event": "query", "client": "sdk", "clients": 1, "qps": len(samples) / sum(samples), "p50_ms": p50, "p99_ms": p99}
+        finally:
+            process.terminate()
+            process.wait()
+
+
+def concurrent_queries(port, key, prefix, bodies, clients):
+    def work(part):
+        client = Raw(port, key)
+        for body in part:
+            client.post(f"{prefix}/query", body)
+    threads = [threading.Thread(target=work, args=(bodies[i::clients],)) for i in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"engine": "served", "event": "query", "client": "raw http", "clients": clients, "qps": len(bodies) / (time.perf_counter() - began)}
+
+
+def http_get(port, key, path):
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    connection.request("GET", path, headers={"Api-Key": key, "X-Pinecone-Api-Version": "2025-04"})
+    return connection.getresponse().read()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
@@ -141,6 +274,8 @@ def main():
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--libraries", nargs="+", default=LIBRARIES, choices=LIBRARIES)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "conifer-bench"))
+    parser.add_argument("--server", default=os.path.join(ROOT, ".build", "release", "conifer"))
+    parser.add_argument("--skip-served", action="store_true", help="only the engines, not `conifer serve`")
     parser.add_argument("--cache", default=os.path.join(ROOT, "benchmarks", ".cache"))
     parser.add_argument("--out", default="search-results.jsonl")
     parser.add_argument("--library-process", nargs=4, metavar=("LIBRARY", "BASE", "QUERIES", "DIMENSION"), help=argparse.SUPPRESS)
@@ -150,7 +285,8 @@ def main():
         library, base_path, query_path, dimension = args.library_process
         return run_library(library, base_path, query_path, int(dimension), args.ef)
 
-    subprocess.run(["swift", "build", "-c", "release", "--product", "conifer-bench"], cwd=ROOT, check=True)
+    for product in ["conifer-bench"] + ([] if args.skip_served else ["conifer"]):
+        subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True)
     rows = []
     with open(args.out, "w") as out, tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets:
@@ -180,6 +316,12 @@ def main():
                     rows.append(row)
                     out.write(json.dumps(row) + "\n")
                     out.flush()
+            if not args.skip_served:
+                for row in run_served(name, base, queries, truth, args.server):
+                    row["dataset"] = name
+                    rows.append(row)
+                    out.write(json.dumps(row) + "\n")
+                    out.flush()
     print_table(rows)
 
 
@@ -197,6 +339,7 @@ def print_table(rows):
                       f"   (raw vectors {raw / count:.0f} B/vector)")
         print(f"{'engine':9} {'ef':>4} {'recall@10':>9} {'QPS':>9} {'p50 ms':>7} {'p99 ms':>7}")
         searches = [r for r in rows if r["event"] == "search" and r["dataset"] == dataset_name]
+        served = [r for r in rows if r["engine"] == "served" and r["dataset"] == dataset_name]
         for r in searches:
             print(f"{r['engine']:9} {r['ef']:4d} {r['recall']:9.3f} {r['qps']:9.0f} {r['p50_ms']:7.3f} {r['p99_ms']:7.3f}")
         print("best QPS at recall@10 >= 0.95, and Conifer's ratio:")
@@ -212,6 +355,17 @@ def print_table(rows):
                 c, o = builds[(dataset_name, "conifer")], builds[(dataset_name, engine)]
                 build_ratio = f"  build {c['build_seconds'] / o['build_seconds']:.2f}x  memory {c['resident_bytes'] / max(o['resident_bytes'], 1):.2f}x"
             print(f"  {engine:9} ef={r['ef']:<4d} recall {r['recall']:.3f} {r['qps']:8.0f} QPS{ratio}{build_ratio}")
+        if served:
+            print("through `conifer serve` (loopback, fsync before every answer):")
+        for r in served:
+            if r["event"] == "upsert":
+                print(f"  upsert {r['client']:8}  {r['vectors_per_second']:8.0f} vectors/s (batches of 1,000)")
+            elif r["event"] == "graph":
+                print(f"  graph built {r['seconds_until_idle']:.1f} s after the last upsert was acknowledged")
+            else:
+                detail = f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms" if "p50_ms" in r else ""
+                served_recall = f"  recall@10 {r['recall']:.3f}" if "recall" in r else ""
+                print(f"  query {r['client']:8} {r['clients']} client(s) {r['qps']:8.0f} QPS{detail}{served_recall}")
 
 
 if __name__ == "__main__":

@@ -30,3 +30,14 @@ extension IndexDefinition {
         }
     }
 }
+
+extension IndexDefinition {
+    /// The tag that tunes how many graph candidates a query keeps (Pinecone has no such setting; a tag is
+    /// per index, visible in describe_index and changeable with configure_index).
+    public static let efSearchTag = "conifer-ef-search"
+
+    /// The index's `conifer-ef-search` tag as a number from 1 to 10,000, if it is set to one.
+    public var efSearch: Int? {
+        tags[Self.efSearchTag].flatMap(Int.init).flatMap { (1...10_000).contains($0) ? $0 : nil }
+    }
+}

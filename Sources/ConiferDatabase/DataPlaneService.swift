@@ -176,9 +176,9 @@ public struct DataPlaneService: Sendable {
             }
         }
         guard let namespace else { return [] }
-        let search = SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter)
+        let search = SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter, ef: definition.efSearch)
         let metric = definition.metric
-        let results = await scans.run { namespace.search(search, metric: metric) }
+        let results = namespace.searchIsQuick(search, metric: metric) ? namespace.search(search, metric: metric) : await scans.run { namespace.search(search, metric: metric) }
         return results.compactMap { result in namespace.record(result.id).map { Match(record: $0, score: result.score) } }
     }
 

@@ -11,7 +11,7 @@ public struct HNSWParameters: Sendable, Equatable, Codable {
     /// Candidates kept while searching (never fewer than the query's topK).
     public var efSearch: Int
 
-    public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 100) {
+    public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 160) {
         self.m = max(2, m)
         self.efConstruction = max(1, efConstruction)
         self.efSearch = max(1, efSearch)

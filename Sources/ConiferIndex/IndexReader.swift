@@ -20,4 +20,7 @@ public protocol NamespaceReader: Sendable {
     func count(matching filter: MetadataFilter) -> Int
     /// The best `query.topK` records for the query among those matching its filter, best first.
     func search(_ query: SearchQuery, metric: Metric) -> [ScoredID]
+    /// Whether `search` will take well under a millisecond or so (a graph search over a namespace whose
+    /// unbuilt tail is small), so it can run on the caller's thread instead of one of its own.
+    func searchIsQuick(_ query: SearchQuery, metric: Metric) -> Bool
 }

@@ -40,13 +40,25 @@ public struct NamespaceSnapshot: NamespaceReader {
     /// than `topK` matches where more may exist, is an exact scan.
     public func search(_ query: SearchQuery, metric: Metric) -> [ScoredID] {
         guard query.topK > 0, recordCount > 0 else { return [] }
-        if let vector = query.vector, query.sparse == nil, let graph = store.graph, metric == store.settings.metric,
-            vector.count == graph.space.dimension, min(graph.indexed, mark.slots) >= store.settings.graphThreshold
-        {
+        if let vector = query.vector, let graph = graph(for: query, metric: metric) {
             let found = graphSearch(vector, graph: graph, topK: query.topK, ef: query.ef ?? store.settings.hnsw.efSearch, filter: query.filter)
             if found.count == min(query.topK, recordCount) { return found }
         }
         return ExactSearch.search(self, query: query, metric: metric)
+    }
+
+    public func searchIsQuick(_ query: SearchQuery, metric: Metric) -> Bool {
+        guard let graph = graph(for: query, metric: metric) else { return recordCount < 4096 }
+        // A filter can make the graph search walk far to find matches.
+        return query.filter.isEmpty && mark.slots - min(graph.indexed, mark.slots) < 4096
+    }
+
+    /// The graph, if the planner searches it for this query: dense only, and enough records in it.
+    private func graph(for query: SearchQuery, metric: Metric) -> HNSWGraph? {
+        guard let vector = query.vector, query.sparse == nil, let graph = store.graph, metric == store.settings.metric,
+            vector.count == graph.space.dimension, min(graph.indexed, mark.slots) >= store.settings.graphThreshold
+        else { return nil }
+        return graph
     }
 
     private func graphSearch(_ vector: [Float], graph: HNSWGraph, topK: Int, ef: Int, filter: MetadataFilter) -> [ScoredID] {

@@ -177,6 +177,11 @@ final class RouteTable {
     ) async throws -> T {
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
+        if allowedKeys == nil, let scannable = T.self as? any ScannableWire.Type,
+            let value = buffer.withUnsafeReadableBytes({ bytes in JSONScanner.decode(bytes) { scannable.scan(&$0) } }) as? T
+        {
+            return value
+        }
         let data = Data(buffer.readableBytesView)
         if let allowedKeys {
             try WireJSON.rejectUnknownKeys(in: data, allowed: allowedKeys, code: unknownKeyCode)

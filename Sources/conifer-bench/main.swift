@@ -65,11 +65,13 @@ for start in stride(from: 0, to: base.count, by: 1000) {
 let loaded = ContinuousClock.now
 while state.view.buildGraphs(limit: .max) {}
 let built = ContinuousClock.now
+// Measured while the input rows are still held (they were counted in `residentBefore` too).
+let residentAfter = residentBytes()
 base = []
 emit([
     "engine": "conifer", "event": "build", "vectors": state.view.totalRecordCount, "dimension": dimension,
     "load_seconds": seconds(loaded - buildStart), "graph_seconds": seconds(built - loaded), "build_seconds": seconds(built - buildStart),
-    "resident_bytes": residentBytes() - residentBefore,
+    "resident_bytes": residentAfter - residentBefore,
 ])
 
 guard let namespace = state.view.snapshot("") else { exit(1) }

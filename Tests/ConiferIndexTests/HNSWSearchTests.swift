@@ -78,6 +78,21 @@ import Testing
         _ = state
     }
 
+    /// The planner's own estimate: graph searches without a filter run inline; a filter, an unbuilt tail of
+    /// thousands or a small namespace scanned exactly are sent to a thread of their own.
+    @Test func quickSearchesAreTheUnfilteredGraphSearches() throws {
+        var (state, mixture) = Self.built(.cosine, count: 1500)
+        let query = SearchQuery(vector: mixture.vector(), sparse: nil, topK: 10, filter: .everything)
+        let namespace = try #require(state.view.snapshot(""))
+        #expect(namespace.searchIsQuick(query, metric: .cosine))
+        var filtered = query
+        filtered.filter = .field("bucket", .lessThan(10))
+        #expect(!namespace.searchIsQuick(filtered, metric: .cosine))
+        let tail = (0..<5000).map { VectorRecord(id: "t\($0)", values: mixture.vector()) }
+        state.apply(.upsert(namespace: "", records: tail))
+        #expect(!(try #require(state.view.snapshot(""))).searchIsQuick(query, metric: .cosine))
+    }
+
     @Test func deletesAndOverwritesNeverAnswerAndRecallHolds() throws {
         var (state, mixture) = Self.built(.cosine, count: 3000)
         let deleted = (0..<3000).filter { $0 % 3 == 0 }.map { "r\($0)" }

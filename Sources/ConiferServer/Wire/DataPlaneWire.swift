@@ -3,9 +3,14 @@ import Foundation
 
 // Vector data-plane shapes (camelCase; identical across 2025-04 … 2026-07 except where noted).
 
-struct SparseValuesWire: Codable {
+struct SparseValuesWire: Codable, Equatable {
     var indices: [Int64]
     var values: [Float]
+
+    init(indices: [Int64], values: [Float]) {
+        self.indices = indices
+        self.values = values
+    }
 
     init(_ sparse: SparseVector) {
         indices = sparse.indices.map(Int64.init)
@@ -17,7 +22,7 @@ struct SparseValuesWire: Codable {
     }
 }
 
-struct VectorWire: Decodable {
+struct VectorWire: Decodable, Equatable {
     var id: String
     var values: [Float]?
     var sparseValues: SparseValuesWire?
@@ -33,12 +38,12 @@ struct VectorWire: Decodable {
     }
 }
 
-struct UpsertRequestWire: Decodable {
+struct UpsertRequestWire: Decodable, Equatable {
     var vectors: [VectorWire]
     var namespace: String?
 }
 
-struct QueryRequestWire: Decodable {
+struct QueryRequestWire: Decodable, Equatable {
     var topK: Int
     var namespace: String?
     var filter: JSONValue?
@@ -48,6 +53,12 @@ struct QueryRequestWire: Decodable {
     var sparseVector: SparseValuesWire?
     var id: String?
     var queries: JSONValue?
+}
+
+extension QueryRequestWire {
+    init(topK: Int) {
+        self.topK = topK
+    }
 }
 
 struct UpdateRequestWire: Decodable {
