@@ -102,6 +102,9 @@ public struct IndexView: IndexReader {
     /// Published records not yet in their namespace's graph.
     public var unindexedCount: Int { namespaces.values.reduce(0) { $0 + $1.unindexedCount } }
 
+    /// Records the builder has handed to the graphs.
+    public var graphNodeCount: Int { namespaces.values.reduce(0) { $0 + ($1.graph?.indexed ?? 0) } }
+
     /// Adds up to `limit` records to each namespace's graph; returns whether any namespace has more waiting.
     public func buildGraphs(limit: Int) -> Bool {
         var more = false

@@ -35,6 +35,8 @@ public actor IndexStore {
     private var compacting = false
     /// A namespace was deleted since the last compaction: its records still sit in log files until then.
     private var deletedDataPending = false
+    /// Graph nodes (about) the newest segment holds: what recovery loaded, then what compaction saved.
+    private var graphNodesSaved: Int
     private var closed = false
 
     private init(indexID: UUID, directory: URL, policy: CompactionPolicy, logger: Logger, recovered: Recovery.Result) {
@@ -46,6 +48,7 @@ public actor IndexStore {
         self.state = recovered.state
         self.lastSequence = recovered.lastSequence
         self.unfoldedLogs = recovered.unfoldedLogs
+        self.graphNodesSaved = recovered.state.view.graphNodeCount
         let published = PublishedView(recovered.state.view)
         self.published = published
         self.builder = GraphBuilder { published.current }
@@ -195,20 +198,28 @@ public actor IndexStore {
 
     // MARK: Compaction
 
-    /// Whether the log has grown past the policy, or deleted data should leave the disk soon.
+    /// Whether the log has grown past the policy, deleted data should leave the disk soon, or the graphs
+    /// have caught up with a large load that the last segment does not hold.
     var needsCompaction: Bool {
-        !closed && !compacting && !unfoldedLogs.isEmpty
-            && (deletedDataPending || unfoldedLogs.count >= policy.maxLogFiles
-                || unfoldedLogs.reduce(0) { $0 + $1.bytes } >= policy.maxLogBytes)
+        guard !closed, !compacting else { return false }
+        if !unfoldedLogs.isEmpty,
+            deletedDataPending || unfoldedLogs.count >= policy.maxLogFiles || unfoldedLogs.reduce(0, { $0 + $1.bytes }) >= policy.maxLogBytes
+        {
+            return true
+        }
+        // Also when the log is already folded: a segment written mid-build holds only part of the graph.
+        let view = state.view
+        return view.unindexedCount == 0 && view.graphNodeCount - graphNodesSaved >= policy.graphCheckpoint
     }
 
     /// Folds the write log into a new segment: writes the segment, replaces the manifest, then removes the
     /// folded log files and the previous segment. Writes go on meanwhile.
     public func compact() async throws {
-        guard !compacting, !closed, !unfoldedLogs.isEmpty else { return }
+        guard !compacting, !closed, !unfoldedLogs.isEmpty || state.view.graphNodeCount != graphNodesSaved else { return }
         compacting = true
         defer { compacting = false }
         let snapshot = state.view.frozen()
+        let graphNodes = state.view.graphNodeCount
         let sequence = lastSequence
         let folded = unfoldedLogs.filter { $0.sequence <= sequence }.map(\.sequence)
         let purging = deletedDataPending
@@ -220,6 +231,7 @@ public actor IndexStore {
             throw error
         }
         unfoldedLogs.removeAll { $0.sequence <= sequence }
+        graphNodesSaved = graphNodes
         logger.debug("compacted", metadata: ["index": "\(indexID)", "sequence": "\(sequence)", "folded": "\(folded.count)"])
     }
 

@@ -29,12 +29,16 @@ public struct WriteResult: Sendable, Equatable {
 public struct CompactionPolicy: Sendable {
     public var maxLogFiles: Int
     public var maxLogBytes: Int
+    /// Graph nodes built since the last segment after which a store whose graphs have caught up with its
+    /// writes saves them (so a restart after a bulk load loads the graph instead of rebuilding it).
+    public var graphCheckpoint: Int
 
-    public init(maxLogFiles: Int = 1000, maxLogBytes: Int = 256 << 20) {
+    public init(maxLogFiles: Int = 1000, maxLogBytes: Int = 256 << 20, graphCheckpoint: Int = 50_000) {
         self.maxLogFiles = maxLogFiles
         self.maxLogBytes = maxLogBytes
+        self.graphCheckpoint = graphCheckpoint
     }
 
     /// Never compacts on its own (benchmarks of log recovery).
-    public static let never = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max)
+    public static let never = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max)
 }

@@ -1,5 +1,5 @@
 import ConiferCore
-import ConiferIndex
+@testable import ConiferIndex
 import Testing
 
 @Suite struct ExactSearchTests {

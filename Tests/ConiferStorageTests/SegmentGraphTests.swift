@@ -115,4 +115,23 @@ import Testing
         #expect(try reopened.snapshot().unindexedCount == 0)
         #expect(Self.answers(try reopened.snapshot(), queries) == before)
     }
+
+    /// After a load whose graph has caught up, the store asks to save it even though its log is small.
+    @Test func aBuiltGraphIsCheckpointed() async throws {
+        let directory = TemporaryDirectory()
+        let policy = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: 500)
+        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: policy, logger: Logger(label: "test"))
+        let records = Self.vectors(800, seed: 5).enumerated().map { VectorRecord(id: "r\($0.offset)", values: $0.element) }
+        _ = try await store.write(.upsert(namespace: "ns", records: Array(records.prefix(300))))
+        await store.graphsBuilt()
+        #expect(await !store.needsCompaction, "300 nodes are below the checkpoint")
+        _ = try await store.write(.upsert(namespace: "ns", records: Array(records.dropFirst(300))))
+        await store.graphsBuilt()
+        #expect(await store.needsCompaction)
+        try await store.compact()
+        #expect(await !store.needsCompaction)
+        _ = try await store.write(.upsert(namespace: "ns", records: [VectorRecord(id: "late", values: records[0].values)]))
+        await store.graphsBuilt()
+        #expect(await !store.needsCompaction, "one node since the checkpoint")
+    }
 }

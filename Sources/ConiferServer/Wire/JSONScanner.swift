@@ -181,11 +181,21 @@ struct JSONScanner {
     /// A number as the nearest `Float` (correctly rounded by `strtof`); nil if it does not fit — too large,
     /// or so small it would round to zero (JSONDecoder refuses both).
     mutating func float() -> Float? {
-        guard let token = numberToken(), token.count < 64 else { return nil }
-        let value = withUnsafeTemporaryAllocation(of: CChar.self, capacity: token.count + 1) { text -> Float in
+        number { strtof($0, nil) }
+    }
+
+    mutating func double() -> Double? {
+        number { strtod($0, nil) }
+    }
+
+    /// The next number token converted by a C parser, if the result is finite and not a non-zero number
+    /// rounded to zero.
+    private mutating func number<T: BinaryFloatingPoint>(_ convert: (UnsafePointer<CChar>) -> T) -> T? {
+        guard let token = numberToken(), token.count < 400 else { return nil }
+        let value = withUnsafeTemporaryAllocation(of: CChar.self, capacity: token.count + 1) { text -> T in
             for i in 0..<token.count { text[i] = CChar(bitPattern: token[i]) }
             text[token.count] = 0
-            return text.baseAddress.map { strtof($0, nil) } ?? .nan
+            return text.baseAddress.map { convert(UnsafePointer($0)) } ?? .nan
         }
         guard value.isFinite else { return nil }
         return value != 0 || !Self.hasNonZeroDigit(token) ? value : nil
@@ -198,17 +208,6 @@ struct JSONScanner {
             if (0x31...0x39).contains(byte) { return true }
         }
         return false
-    }
-
-    mutating func double() -> Double? {
-        guard let token = numberToken(), token.count < 400 else { return nil }
-        let value = withUnsafeTemporaryAllocation(of: CChar.self, capacity: token.count + 1) { text -> Double in
-            for i in 0..<token.count { text[i] = CChar(bitPattern: token[i]) }
-            text[token.count] = 0
-            return text.baseAddress.map { strtod($0, nil) } ?? .nan
-        }
-        guard value.isFinite else { return nil }
-        return value != 0 || !Self.hasNonZeroDigit(token) ? value : nil
     }
 
     /// An integer without fraction or exponent.
