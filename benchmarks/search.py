@@ -173,14 +173,22 @@ def wait_until_idle(pid, quiet_seconds=1.0):
 
 
 class Raw:
-    """A keep-alive HTTP client that sends prepared bodies (so client-side JSON costs nothing)."""
+    """A keep-alive HTTP client that sends prepared bodies (so client-side JSON costs nothing). It dials
+    again when the server has closed an idle connection."""
     def __init__(self, port, key):
+        self.port = port
         self.connection = http.client.HTTPConnection("127.0.0.1", port)
         self.headers = {"Api-Key": key, "Content-Type": "application/json", "X-Pinecone-Api-Version": "2025-04"}
 
     def post(self, path, body):
-        self.connection.request("POST", path, body=body, headers=self.headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request("POST", path, body=body, headers=self.headers)
+            response = self.connection.getresponse()
+        except (ConnectionError, http.client.RemoteDisconnected):
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port)
+            self.connection.request("POST", path, body=body, headers=self.headers)
+            response = self.connection.getresponse()
         data = response.read()
         if response.status >= 300:
             raise RuntimeError(f"{path}: {response.status} {data[:200]}")

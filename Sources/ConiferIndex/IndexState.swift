@@ -116,4 +116,9 @@ public struct IndexView: IndexReader {
 /// Every namespace of an index frozen at one moment.
 public struct IndexSnapshot: Sendable {
     public let namespaces: [String: NamespaceSnapshot]
+
+    /// Slots the namespaces hold in memory, live or removed.
+    public var slotCount: Int { namespaces.values.reduce(0) { $0 + $1.slotCount } }
+    /// Slots holding overwritten or deleted records: memory a rebuild from the live records gives back.
+    public var removedSlotCount: Int { slotCount - namespaces.values.reduce(0) { $0 + $1.recordCount } }
 }

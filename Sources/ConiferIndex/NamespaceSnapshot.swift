@@ -6,6 +6,8 @@ public struct NamespaceSnapshot: NamespaceReader {
     let mark: NamespaceStore.Watermark
 
     public var recordCount: Int { mark.liveCount }
+    /// Slots held in memory, live or removed (removed ones stay until compaction rebuilds the namespace).
+    public var slotCount: Int { mark.slots }
     /// Created through `POST /namespaces`: listed even while empty.
     public var isExplicit: Bool { mark.explicit }
 

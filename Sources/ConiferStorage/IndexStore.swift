@@ -214,6 +214,11 @@ public actor IndexStore {
 
     /// Folds the write log into a new segment: writes the segment, replaces the manifest, then removes the
     /// folded log files and the previous segment. Writes go on meanwhile.
+    ///
+    /// Overwritten and deleted records keep their slots in memory until here: when they are many, the
+    /// namespaces are rebuilt from the segment's images (live records, repaired graphs) and the writes
+    /// acknowledged during the compaction are replayed from their log files before the rebuilt state
+    /// replaces the old one. Readers holding the old state keep it until they finish.
     public func compact() async throws {
         guard !compacting, !closed, !unfoldedLogs.isEmpty || state.view.graphNodeCount != graphNodesSaved else { return }
         compacting = true
@@ -224,20 +229,46 @@ public actor IndexStore {
         let folded = unfoldedLogs.filter { $0.sequence <= sequence }.map(\.sequence)
         let purging = deletedDataPending
         deletedDataPending = false
+        let reclaim = snapshot.removedSlotCount >= max(policy.reclaimSlots, snapshot.slotCount / 4)
+        let rebuilt: IndexState?
         do {
-            try await Self.writeSegment(snapshot, sequence: sequence, directory: directory, folded: folded)
+            rebuilt = try await Self.writeSegment(
+                snapshot, sequence: sequence, directory: directory, folded: folded, rebuilding: reclaim ? state.settings : nil
+            )
         } catch {
             deletedDataPending = deletedDataPending || purging
             throw error
         }
         unfoldedLogs.removeAll { $0.sequence <= sequence }
         graphNodesSaved = graphNodes
-        logger.debug("compacted", metadata: ["index": "\(indexID)", "sequence": "\(sequence)", "folded": "\(folded.count)"])
+        if var rebuilt, !closed {
+            do {
+                for later in unfoldedLogs.map(\.sequence) {
+                    rebuilt.apply(try WriteLog.decode(DurableFile.read(log.url(for: later)), expectedSequence: later))
+                }
+                state = rebuilt
+                published.current = state.view
+                graphNodesSaved = state.view.graphNodeCount
+                builder.wake()
+            } catch {
+                // Keep the state that holds every write; the memory waits for the next compaction.
+                logger.error("could not rebuild the index in memory", metadata: ["index": "\(indexID)", "error": "\(error)"])
+            }
+        }
+        logger.debug("compacted", metadata: ["index": "\(indexID)", "sequence": "\(sequence)", "folded": "\(folded.count)", "rebuilt": "\(reclaim)"])
     }
 
+    /// Writes the segment; with `settings`, also returns the index rebuilt from what was written.
     @concurrent
-    private static func writeSegment(_ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folded: [UInt64]) async throws {
-        try SegmentFile.install(snapshot, sequence: sequence, directory: directory, folding: folded)
+    private static func writeSegment(
+        _ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folded: [UInt64], rebuilding settings: EngineSettings?
+    ) async throws -> IndexState? {
+        let images = snapshot.namespaces.mapValues { $0.image() }
+        try SegmentFile.install(images, sequence: sequence, directory: directory, folding: folded)
+        guard let settings else { return nil }
+        var state = IndexState(settings: settings)
+        for (name, image) in images { state.restore(name, from: image) }
+        return state
     }
 
     // MARK: Lifecycle

@@ -129,12 +129,15 @@ struct SegmentFile {
     }
 
     static func encode(_ snapshot: IndexSnapshot, sequence: UInt64) -> [UInt8] {
+        encode(snapshot.namespaces.mapValues { $0.image() }, sequence: sequence)
+    }
+
+    static func encode(_ images: [String: NamespaceImage], sequence: UInt64) -> [UInt8] {
         var writer = BinaryWriter()
         writer.bytes = magic
         writer.u64(sequence)
-        writer.u32(UInt32(snapshot.namespaces.count))
-        for (name, namespace) in snapshot.namespaces.sorted(by: { $0.key < $1.key }) {
-            let image = namespace.image()
+        writer.u32(UInt32(images.count))
+        for (name, image) in images.sorted(by: { $0.key < $1.key }) {
             writer.string(name)
             writer.u8(image.explicit ? 1 : 0)
             writer.u32(UInt32(image.ids.count))
@@ -165,10 +168,10 @@ struct SegmentFile {
     /// Makes `snapshot` the index's durable base as of `sequence`: writes the segment, atomically replaces
     /// the manifest, then removes the other segments and the log files listed in `folded` (the manifest
     /// already points past them, so removing them is only tidying up). Compaction and repair both end here.
-    static func install(_ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folding folded: [UInt64]) throws {
+    static func install(_ images: [String: NamespaceImage], sequence: UInt64, directory: URL, folding folded: [UInt64]) throws {
         let segments = directory.appendingPathComponent("segments")
         let name = fileName(sequence)
-        try DurableFile.write(encode(snapshot, sequence: sequence), to: segments.appendingPathComponent(name))
+        try DurableFile.write(encode(images, sequence: sequence), to: segments.appendingPathComponent(name))
         try DurableFile.write(Array(try JSONEncoder().encode(Manifest(segment: name, sequence: sequence))), to: directory.appendingPathComponent("manifest"))
         for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
             try? FileManager.default.removeItem(at: segments.appendingPathComponent(old))

@@ -32,13 +32,17 @@ public struct CompactionPolicy: Sendable {
     /// Graph nodes built since the last segment after which a store whose graphs have caught up with its
     /// writes saves them (so a restart after a bulk load loads the graph instead of rebuilding it).
     public var graphCheckpoint: Int
+    /// Removed records (overwritten or deleted) whose memory a compaction gives back by rebuilding the index
+    /// from its live records, once they are also a quarter of all slots.
+    public var reclaimSlots: Int
 
-    public init(maxLogFiles: Int = 1000, maxLogBytes: Int = 256 << 20, graphCheckpoint: Int = 50_000) {
+    public init(maxLogFiles: Int = 1000, maxLogBytes: Int = 256 << 20, graphCheckpoint: Int = 50_000, reclaimSlots: Int = 10_000) {
         self.maxLogFiles = maxLogFiles
         self.maxLogBytes = maxLogBytes
         self.graphCheckpoint = graphCheckpoint
+        self.reclaimSlots = reclaimSlots
     }
 
     /// Never compacts on its own (benchmarks of log recovery).
-    public static let never = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max)
+    public static let never = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max, reclaimSlots: .max)
 }

@@ -134,4 +134,41 @@ import Testing
         await store.graphsBuilt()
         #expect(await !store.needsCompaction, "one node since the checkpoint")
     }
+
+    /// Overwrites and deletes keep their slots until a compaction rebuilds the namespace from its live
+    /// records; writes acknowledged while it ran are in the rebuilt state too.
+    @Test func compactionGivesBackTheMemoryOfRemovedRecords() async throws {
+        let directory = TemporaryDirectory()
+        let policy = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max, reclaimSlots: 100)
+        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: policy, logger: Logger(label: "test"))
+        for round in 1...20 {
+            let records = (0..<50).map { VectorRecord(id: "r\($0)", values: Self.vectors(1, seed: UInt64(round * 100 + $0))[0], metadata: ["round": .number(Double(round))]) }
+            _ = try await store.write(.upsert(namespace: "ns", records: records))
+        }
+        _ = try await store.write(.deleteIDs(namespace: "ns", ids: (0..<10).map { "r\($0)" }))
+        let before = try #require(try store.snapshot().snapshot("ns"))
+        #expect(before.slotCount == 1000)
+        #expect(before.recordCount == 40)
+
+        async let compaction: Void = store.compact()
+        for i in 0..<20 {
+            _ = try await store.write(.upsert(namespace: "ns", records: [VectorRecord(id: "late\(i)", values: Self.vectors(1, seed: UInt64(9000 + i))[0])]))
+        }
+        try await compaction
+
+        let after = try #require(try store.snapshot().snapshot("ns"))
+        #expect(after.slotCount == 60)
+        #expect(after.recordCount == 60)
+        #expect(after.ids(prefix: "late").count == 20)
+        #expect(after.record("r3") == nil)
+        #expect(after.record("r17")?.metadata["round"] == .number(20))
+        #expect(after.record("r17")?.values == Self.vectors(1, seed: 2017)[0])
+        // The old snapshot still answers as it did.
+        #expect(before.record("r13")?.metadata["round"] == .number(20))
+        #expect(before.slotCount == 1000)
+        let reopened = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: .never, logger: Logger(label: "test"))
+        let reloaded = try #require(try reopened.snapshot().snapshot("ns"))
+        #expect(reloaded.recordCount == 60)
+        #expect(reloaded.ids(prefix: "") == after.ids(prefix: ""))
+    }
 }
