@@ -103,3 +103,74 @@ extension QueryRequestWire: ScannableWire {
         return body
     }
 }
+
+/// A response wire type with a fast path: `write` produces the bytes `JSONEncoder` would (see `JSONWriter`).
+protocol WritableWire: Encodable {
+    func write(to writer: inout JSONWriter)
+}
+
+extension VectorOutWire {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.member("id") { $0.string(id) }
+            if let metadata { object.member("metadata") { $0.value(.object(metadata)) } }
+            if let score { object.member("score") { $0.number(score) } }
+            if let sparseValues {
+                object.member("sparseValues") { writer in
+                    writer.object { sparse in
+                        sparse.member("indices") { writer in
+                            writer.raw("[")
+                            for (i, index) in sparseValues.indices.enumerated() {
+                                if i > 0 { writer.raw(",") }
+                                writer.number(Int(index))
+                            }
+                            writer.raw("]")
+                        }
+                        sparse.member("values") { $0.floats(sparseValues.values) }
+                    }
+                }
+            }
+            object.member("values") { $0.floats(values) }
+        }
+    }
+}
+
+extension UsageWire {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in object.member("readUnits") { $0.number(readUnits) } }
+    }
+}
+
+extension QueryResponseWire: WritableWire {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.member("matches") { writer in
+                writer.raw("[")
+                for (i, match) in matches.enumerated() {
+                    if i > 0 { writer.raw(",") }
+                    match.write(to: &writer)
+                }
+                writer.raw("]")
+            }
+            object.member("namespace") { $0.string(namespace) }
+            object.member("usage") { usage.write(to: &$0) }
+        }
+    }
+}
+
+extension FetchResponseWire: WritableWire {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.member("namespace") { $0.string(namespace) }
+            if let pagination { object.member("pagination") { writer in writer.object { $0.member("next") { $0.string(pagination.next) } } } }
+            object.member("usage") { usage.write(to: &$0) }
+            object.member("vectors") { writer in
+                writer.object { members in
+                    for (id, vector) in vectors.sorted(by: { $0.key < $1.key }) {
+                        members.member(id) { vector.write(to: &$0) }
+                    }
+                }
+            }
+        }
+    }
+}

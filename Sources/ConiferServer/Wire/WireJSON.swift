@@ -24,7 +24,13 @@ enum WireJSON {
     }
 
     static func response(status: HTTPResponse.Status, _ value: some Encodable) throws(ConiferError) -> Response {
-        response(status: status, body: try encode(value))
+        if let writable = value as? any WritableWire {
+            var writer = JSONWriter(capacity: 4096)
+            writable.write(to: &writer)
+            // A non-finite number goes through JSONEncoder, which refuses it (a logged 500).
+            if !writer.invalid { return response(status: status, body: Data(writer.bytes)) }
+        }
+        return response(status: status, body: try encode(value))
     }
 
     static func empty(status: HTTPResponse.Status) -> Response {
