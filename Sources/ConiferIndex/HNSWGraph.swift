@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// How a namespace's HNSW graph is built and searched.
-public struct HNSWParameters: Sendable, Equatable, Codable {
+public struct HNSWParameters: Sendable, Equatable {
     /// Links per node on the upper levels; level 0 keeps twice as many.
     public var m: Int
     /// Candidates considered while linking a new node.
