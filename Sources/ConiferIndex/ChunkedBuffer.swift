@@ -36,16 +36,6 @@ final class ChunkedBuffer<Element: ~Copyable>: @unchecked Sendable {
         return chunks[chunk].unsafelyUnwrapped + (biased &- (Self.base &<< chunk)) &* width
     }
 
-    /// The slots stored contiguously from `slot` on, up to `end`: callers scanning a range walk it a chunk
-    /// at a time.
-    @inline(__always)
-    func contiguousRun(from slot: Int, to end: Int) -> Int {
-        let biased = slot + Self.base
-        let chunk = (Int.bitWidth - 1 - biased.leadingZeroBitCount) - Self.baseShift
-        let chunkEnd = (Self.base << (chunk + 1)) - Self.base
-        return min(end, chunkEnd) - slot
-    }
-
     /// Storage for the next slot's `width` elements, which the caller must initialize before publishing it.
     func appendSlot() -> UnsafeMutablePointer<Element> {
         if count == Self.base * ((1 << chunkCount) - 1) {

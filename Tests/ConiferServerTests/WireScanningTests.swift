@@ -27,6 +27,8 @@ import Testing
             #"{ "vectors" : [ { "id" : "b" , "values" : [ ] } , {"id":"c","sparseValues":{"indices":[1,5],"values":[0.5,0.25]},"values":null} ] }"#,
             #"{"vectors":[{"id":"caf\u00e9 \ud83c\udf32 \"q\" \\ \/ \n","values":[1]}],"namespace":null,"extra":{"ignored":[1,{"x":null}]}}"#,
             #"{"vectors":[{"id":"m","values":[1,2],"metadata":null,"sparseValues":null}]}"#,
+            // An ignored member holding an object of many keys.
+            #"{"vectors":[{"id":"n","values":[1]}],"x":{"# + (0..<5000).map { #""k\#($0)":1"# }.joined(separator: ",") + "}}",
         ]
         for body in upserts {
             let fast = try #require(Self.scanned(UpsertRequestWire.self, body), "fast path gave up on \(body)")
@@ -61,6 +63,9 @@ import Testing
         for body in refused {
             #expect(Self.scanned(UpsertRequestWire.self, body) == nil, "accepted \(body)")
         }
+        // A repeated key among many (the scanner switches to a set past 16 keys).
+        let keys = (0..<5000).map { #""k\#($0)":1"# }.joined(separator: ",")
+        #expect(Self.scanned(UpsertRequestWire.self, #"{"vectors":[],"x":{\#(keys),"k4999":2}}"#) == nil)
         #expect(Self.scanned(QueryRequestWire.self, #"{"topK":10.0,"vector":[1]}"#) == nil)
         #expect(Self.scanned(QueryRequestWire.self, #"{"topK":99999999999999999999}"#) == nil)
     }

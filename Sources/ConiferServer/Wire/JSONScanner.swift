@@ -60,12 +60,27 @@ struct JSONScanner {
     mutating func object(_ field: (String, inout JSONScanner) -> Bool) -> Bool {
         guard take(UInt8(ascii: "{")) else { return false }
         if take(UInt8(ascii: "}")) { return true }
-        var seen: [String] = []
+        var seen = SeenKeys()
         repeat {
-            guard let key = string(), !seen.contains(key), take(UInt8(ascii: ":")), field(key, &self) else { return false }
-            seen.append(key)
+            guard let key = string(), seen.insert(key), take(UInt8(ascii: ":")), field(key, &self) else { return false }
         } while take(UInt8(ascii: ","))
         return take(UInt8(ascii: "}"))
+    }
+
+    /// The keys of one object so far: a short list for the usual handful, a set once there are many, so a
+    /// body with a huge object costs linear time, not quadratic.
+    private struct SeenKeys {
+        private var few: [String] = []
+        private var many: Set<String>?
+
+        /// Adds a key; false if it was already there.
+        mutating func insert(_ key: String) -> Bool {
+            if many != nil { return many?.insert(key).inserted ?? false }
+            guard !few.contains(key) else { return false }
+            few.append(key)
+            if few.count == 16 { many = Set(few) }
+            return true
+        }
     }
 
     /// Reads an array, calling `element` with the scanner at each element.
