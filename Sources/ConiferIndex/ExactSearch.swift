@@ -33,21 +33,29 @@ public enum ExactSearch {
     static let parallelThreshold = 16_384
 
     /// `slices` overrides how many parallel slices scan the namespace (tests force the merge path with it;
-    /// by default large namespaces get one slice per core).
+    /// by default large scans get one slice per core). Without `candidates` each record's metadata is
+    /// checked against the query's filter (the reference the metadata index is tested against); with them
+    /// (the planner, from the metadata index) only the candidates are scored and the filter is not read.
     public static func search(_ namespace: NamespaceSnapshot?, query: SearchQuery, metric: Metric, slices: Int? = nil) -> [ScoredID] {
+        search(namespace, query: query, metric: metric, slices: slices, candidates: nil)
+    }
+
+    static func search(_ namespace: NamespaceSnapshot?, query: SearchQuery, metric: Metric, slices: Int? = nil, candidates: SlotSet?) -> [ScoredID] {
         guard let namespace, query.topK > 0 else { return [] }
         let count = namespace.mark.slots
+        let work = candidates?.count ?? count
         let lowerIsBetter = metric == .euclidean && query.vector != nil
-        let slices = min(count, slices ?? (count >= parallelThreshold ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1))
+        let slices = min(count, slices ?? (work >= parallelThreshold ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1))
         guard slices > 1 else {
             var top = TopK(k: query.topK, lowerIsBetter: lowerIsBetter)
-            scan(namespace, slots: 0..<count, query: query, metric: metric, into: &top)
+            scan(namespace, slots: 0..<count, query: query, metric: metric, candidates: candidates, into: &top)
             return top.sorted()
         }
         let partials = Mutex<[[ScoredID]]>([])
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             var top = TopK(k: query.topK, lowerIsBetter: lowerIsBetter)
-            scan(namespace, slots: count * slice / slices..<count * (slice + 1) / slices, query: query, metric: metric, into: &top)
+            let slots = count * slice / slices..<count * (slice + 1) / slices
+            scan(namespace, slots: slots, query: query, metric: metric, candidates: candidates, into: &top)
             let best = top.sorted()
             partials.withLock { $0.append(best) }
         }
@@ -56,19 +64,37 @@ public enum ExactSearch {
         return merged.sorted()
     }
 
-    /// Offers the live slots of `slots` that match the query's filter to `top`.
-    static func scan(_ namespace: NamespaceSnapshot, slots: Range<Int>, query: SearchQuery, metric: Metric, into top: inout TopK) {
+    /// Offers the live slots of `slots` that are among `candidates` (or, without them, match the query's
+    /// filter) to `top`.
+    static func scan(
+        _ namespace: NamespaceSnapshot, slots: Range<Int>, query: SearchQuery, metric: Metric, candidates: SlotSet?, into top: inout TopK
+    ) {
         let store = namespace.store
         let mark = namespace.mark
         let filter = query.filter
-        let filtering = !filter.isEmpty
+        let filtering = candidates == nil && !filter.isEmpty
+        // Without removals every slot below the watermark is live: no stamp to read.
+        let allLive = mark.liveCount == mark.slots
+        /// Calls `body` with each live candidate slot of `slots`, ascending.
+        @inline(__always)
+        func forEachSlot(_ body: (Int) -> Void) {
+            if let candidates {
+                candidates.forEach(in: slots) { slot in
+                    if allLive || store.isLive(slot, in: mark) { body(slot) }
+                }
+            } else {
+                for slot in slots where allLive || store.isLive(slot, in: mark) {
+                    if filtering, !filter.matches(store.metadata[slot]) { continue }
+                    body(slot)
+                }
+            }
+        }
         if let vector = query.vector {
             guard let space = store.space, vector.count == space.dimension else { return }
             let queryNorm = DistanceKernels.norm(vector)
             vector.withUnsafeBufferPointer { buffer in
                 guard let q = buffer.baseAddress else { return }
-                for slot in slots where store.isLive(slot, in: mark) {
-                    if filtering, !filter.matches(store.metadata[slot]) { continue }
+                forEachSlot { slot in
                     var score = space.score(q, norm: queryNorm, UInt32(slot), metric: metric)
                     if let sparse = query.sparse, let stored = store.sparse[slot] {
                         score += DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: stored.indices, values: stored.values)
@@ -80,9 +106,8 @@ public enum ExactSearch {
             }
         } else if let sparse = query.sparse {
             let queryIndices = Set(sparse.indices)
-            for slot in slots where store.isLive(slot, in: mark) {
-                guard let values = store.sparse[slot], values.indices.contains(where: queryIndices.contains) else { continue }
-                if filtering, !filter.matches(store.metadata[slot]) { continue }
+            forEachSlot { slot in
+                guard let values = store.sparse[slot], values.indices.contains(where: queryIndices.contains) else { return }
                 let score = DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: values.indices, values: values.values)
                 if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: store.ids[slot], score: score)) }
             }

@@ -25,28 +25,81 @@ public struct NamespaceSnapshot: NamespaceReader {
     }
 
     public func ids(matching filter: MetadataFilter) -> [String] {
-        liveSlots.filter { filter.matches(store.metadata[$0]) }.map { store.ids[$0] }.sorted()
+        liveSlots(matching: filter).map { store.ids[$0] }.sorted()
     }
 
     public func count(matching filter: MetadataFilter) -> Int {
-        filter.isEmpty ? recordCount : liveSlots.count { filter.matches(store.metadata[$0]) }
+        filter.isEmpty ? recordCount : liveSlots(matching: filter).count
     }
 
     /// Every record matching `filter`, in id order.
     public func records(matching filter: MetadataFilter) -> [VectorRecord] {
-        liveSlots.filter { filter.matches(store.metadata[$0]) }.map(store.record(at:)).sorted { $0.id < $1.id }
+        liveSlots(matching: filter).map(store.record(at:)).sorted { $0.id < $1.id }
     }
 
-    /// The planner: a dense query on a namespace whose graph holds enough records searches the graph (and
-    /// scans the slots the builder has not reached); anything else, and a graph search that found fewer
-    /// than `topK` matches where more may exist, is an exact scan.
+    /// The live slots whose metadata matches `filter`, ascending.
+    private func liveSlots(matching filter: MetadataFilter) -> [Int] {
+        guard let candidates = candidates(filter) else { return Array(liveSlots) }
+        var slots: [Int] = []
+        candidates.forEach { if store.isLive($0, in: mark) { slots.append($0) } }
+        return slots
+    }
+
+    /// The slots (live or removed) matching a filter, from the metadata index; nil for the empty filter.
+    func candidates(_ filter: MetadataFilter) -> SlotSet? {
+        filter.isEmpty ? nil : store.metadataIndex.candidates(filter, bound: mark.slots)
+    }
+
+    /// How the planner answers a query.
+    enum SearchPlan: Equatable {
+        /// Sparse only: the inverted index with MaxScore pruning.
+        case sparseIndex
+        /// The HNSW graph restricted to the candidates, plus an exact scan of the slots not yet in it.
+        case graph
+        /// Score every candidate (every live record without a filter).
+        case scan
+    }
+
+    /// The planner. A filter first becomes a set of candidates (the metadata index). A sparse query
+    /// searches the inverted index. A dense query on a namespace whose graph holds enough records searches
+    /// the graph unless the filter leaves few enough candidates that scanning them is cheaper; anything
+    /// else, and a graph search that found fewer than `topK` matches where more may exist, is an exact
+    /// scan of the candidates.
     public func search(_ query: SearchQuery, metric: Metric) -> [ScoredID] {
         guard query.topK > 0, recordCount > 0 else { return [] }
-        if let vector = query.vector, let graph = graph(for: query, metric: metric) {
-            let found = graphSearch(vector, graph: graph, topK: query.topK, ef: query.ef ?? store.settings.hnsw.efSearch, filter: query.filter)
-            if found.count == min(query.topK, recordCount) { return found }
+        let candidates = candidates(query.filter)
+        switch plan(query, metric: metric, candidates: candidates) {
+        case .sparseIndex:
+            var top = TopK(k: query.topK, lowerIsBetter: false)
+            if let sparse = query.sparse { SparseSearch.search(self, query: sparse, topK: query.topK, candidates: candidates, into: &top) }
+            return top.sorted()
+        case .graph:
+            if let vector = query.vector, let graph = store.graph {
+                let found = graphSearch(vector, graph: graph, topK: query.topK, ef: ef(query), candidates: candidates)
+                if found.count == min(query.topK, recordCount) { return found }
+            }
+            fallthrough
+        case .scan:
+            return ExactSearch.search(self, query: query, metric: metric, candidates: candidates)
         }
-        return ExactSearch.search(self, query: query, metric: metric)
+    }
+
+    func plan(_ query: SearchQuery, metric: Metric, candidates: SlotSet?) -> SearchPlan {
+        if query.vector == nil, query.sparse != nil { return .sparseIndex }
+        guard graph(for: query, metric: metric) != nil else { return .scan }
+        return candidates.map { graphBeatsScan(matches: $0.count, ef: ef(query)) } ?? true ? .graph : .scan
+    }
+
+    private func ef(_ query: SearchQuery) -> Int {
+        max(query.topK, query.ef ?? store.settings.hnsw.efSearch)
+    }
+
+    /// Whether a graph search restricted to `matches` candidates costs less than scanning them. The graph
+    /// search walks through non-matching nodes too: to collect `ef` matches it expands about
+    /// `ef / selectivity` nodes of up to `m` new neighbours each, so it wins when
+    /// `ef · m · slots / matches < matches`.
+    private func graphBeatsScan(matches: Int, ef: Int) -> Bool {
+        matches * matches >= ef * store.settings.hnsw.m * mark.slots
     }
 
     public func searchIsQuick(_ query: SearchQuery, metric: Metric) -> Bool {
@@ -63,19 +116,17 @@ public struct NamespaceSnapshot: NamespaceReader {
         return graph
     }
 
-    private func graphSearch(_ vector: [Float], graph: HNSWGraph, topK: Int, ef: Int, filter: MetadataFilter) -> [ScoredID] {
+    private func graphSearch(_ vector: [Float], graph: HNSWGraph, topK: Int, ef: Int, candidates: SlotSet?) -> [ScoredID] {
         let indexed = min(graph.indexed, mark.slots)
         let space = graph.space
-        let filtering = !filter.isEmpty
         var top = TopK(k: topK, lowerIsBetter: space.metric == .euclidean)
         vector.withUnsafeBufferPointer { buffer in
             guard let query = buffer.baseAddress else { return }
             let queryNorm = DistanceKernels.norm(vector)
             // Without removals every slot below the watermark is live: no stamp to read.
             let allLive = mark.liveCount == mark.slots
-            let found = graph.search(query, norm: queryNorm, ef: max(topK, ef)) { slot in
-                Int(slot) < indexed && (allLive || store.isLive(Int(slot), in: mark))
-                    && (!filtering || filter.matches(store.metadata[Int(slot)]))
+            let found = graph.search(query, norm: queryNorm, ef: ef) { slot in
+                Int(slot) < indexed && (allLive || store.isLive(Int(slot), in: mark)) && (candidates?.contains(Int(slot)) ?? true)
             }
             for neighbor in found {
                 let score = space.score(query, norm: queryNorm, neighbor.slot)
@@ -84,7 +135,8 @@ public struct NamespaceSnapshot: NamespaceReader {
         }
         // Acknowledged writes the builder has not reached yet.
         ExactSearch.scan(
-            self, slots: indexed..<mark.slots, query: SearchQuery(vector: vector, sparse: nil, topK: topK, filter: filter), metric: space.metric, into: &top
+            self, slots: indexed..<mark.slots, query: SearchQuery(vector: vector, sparse: nil, topK: topK, filter: .everything), metric: space.metric,
+            candidates: candidates, into: &top
         )
         return top.sorted()
     }

@@ -42,6 +42,8 @@ public final class NamespaceStore: @unchecked Sendable {
     let ids = ChunkedBuffer<String>()
     let metadata = ChunkedBuffer<Metadata>()
     let sparse = ChunkedBuffer<SparseVector?>()
+    let metadataIndex = MetadataIndex()
+    let sparseIndex = SparseIndex()
     /// The slot that held the same id before this one (`absent` if none).
     let previous = ChunkedBuffer<UInt32>()
     /// The version that removed the slot (`absent` while live).
@@ -74,6 +76,8 @@ public final class NamespaceStore: @unchecked Sendable {
         let version = pending.version &+ 1
         let first = ids.count
         for record in records { append(record) }
+        metadataIndex.add(records, firstSlot: first)
+        sparseIndex.add(records, firstSlot: first)
         newest.withLock { newest in
             for (offset, record) in records.enumerated() {
                 let slot = UInt32(first + offset)

@@ -32,6 +32,9 @@ public struct TopK {
         return a.id < b.id
     }
 
+    /// The worst kept score, once `k` results are kept.
+    public var worstScore: Float? { heap.count == k ? heap.first?.score : nil }
+
     /// Whether a score could enter the kept set (a cheap check before building the id string).
     public func admits(score: Float) -> Bool {
         guard heap.count == k, let worst = heap.first else { return k > 0 }

@@ -2,6 +2,8 @@
 // `org plan set`) and the command-line client of the control plane and Admin API.
 
 import ArgumentParser
+import ConiferCore
+import Foundation
 
 @main
 struct Conifer: AsyncParsableCommand {
@@ -13,4 +15,11 @@ struct Conifer: AsyncParsableCommand {
             ServiceAccountCommand.self, MemberCommand.self, OrgCommand.self, PermissionsCommand.self, RepairCommand.self,
         ]
     )
+}
+
+/// Stops a command that runs the search engine on a CPU without the instructions it was compiled for.
+func requireEngineCPU() throws {
+    guard let reason = HostCPU.unsupportedReason else { return }
+    FileHandle.standardError.write(Data("\(reason)\n".utf8))
+    throw ExitCode(1)
 }

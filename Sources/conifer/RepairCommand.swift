@@ -21,6 +21,7 @@ struct RepairCommand: AsyncParsableCommand {
     @Option(help: "The id of the damaged index (from the server's log).") var index: String
 
     func run() async throws {
+        try requireEngineCPU()
         try await runReportingErrors {
             guard let id = UUID(uuidString: index) else { throw ClientError("--index must be the index id (a UUID) the server's log names.") }
             let directory = URL(fileURLWithPath: dataDir).appendingPathComponent("indexes").appendingPathComponent(id.uuidString.lowercased())

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConiferAccess
+import ConiferCore
 import ConiferServer
 import ConiferStorage
 import Foundation
@@ -55,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        try requireEngineCPU()
         // Everything the server creates (catalog, keys, index files) is for its own user only.
         umask(0o077)
         let level = Logger.Level(rawValue: logLevel) ?? .info

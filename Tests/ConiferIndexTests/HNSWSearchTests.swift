@@ -132,13 +132,16 @@ import Testing
     }
 
     /// Filters matching 50 %, 10 %, 1 % and 0.1 % of the records keep recall, and return exactly the
-    /// matching records when fewer than topK match.
+    /// matching records when fewer than topK match. Many candidates take the graph (walking through the
+    /// records that do not match), few an exact scan of the candidates.
     @Test(arguments: [500.0, 100, 10, 1])
     func filteredSearchKeepsRecall(_ matchingBuckets: Double) throws {
-        var (state, mixture) = Self.built(.cosine, count: 3000)
+        var (state, mixture) = Self.built(.cosine, count: 4000)
         let namespace = try #require(state.view.snapshot(""))
         let filter = MetadataFilter.field("bucket", .lessThan(matchingBuckets))
         let queries = (0..<40).map { _ in mixture.vector() }
+        let plan = namespace.plan(SearchQuery(vector: queries[0], sparse: nil, topK: 10, filter: filter), metric: .cosine, candidates: namespace.candidates(filter))
+        #expect(plan == (matchingBuckets == 500 ? .graph : .scan))
         let recall = Self.recall(namespace, .cosine, queries: queries, filter: filter)
         #expect(recall >= 0.95, "recall@10 \(recall) with \(matchingBuckets / 10) % matching")
         _ = state
