@@ -69,34 +69,35 @@ public enum ExactSearch {
     static func scan(
         _ namespace: NamespaceSnapshot, slots: Range<Int>, query: SearchQuery, metric: Metric, candidates: SlotSet?, into top: inout TopK
     ) {
+        if let candidates {
+            score(candidates.members(in: slots), of: namespace, query: query, filter: .everything, metric: metric, into: &top)
+        } else {
+            score(slots, of: namespace, query: query, filter: query.filter, metric: metric, into: &top)
+        }
+    }
+
+    /// Scores the live slots of `slots` that match `filter` and offers them to `top` (generic, so each
+    /// caller's loop is compiled whole).
+    private static func score<Slots: Sequence>(
+        _ slots: Slots, of namespace: NamespaceSnapshot, query: SearchQuery, filter: MetadataFilter, metric: Metric, into top: inout TopK
+    ) where Slots.Element: BinaryInteger {
         let store = namespace.store
         let mark = namespace.mark
-        let filter = query.filter
-        let filtering = candidates == nil && !filter.isEmpty
         // Without removals every slot below the watermark is live: no stamp to read.
-        let allLive = mark.liveCount == mark.slots
-        /// Calls `body` with each live candidate slot of `slots`, ascending.
-        @inline(__always)
-        func forEachSlot(_ body: (Int) -> Void) {
-            if let candidates {
-                candidates.forEach(in: slots) { slot in
-                    if allLive || store.isLive(slot, in: mark) { body(slot) }
-                }
-            } else {
-                for slot in slots where allLive || store.isLive(slot, in: mark) {
-                    if filtering, !filter.matches(store.metadata[slot]) { continue }
-                    body(slot)
-                }
-            }
-        }
+        let checkLive = mark.liveCount != mark.slots
+        let filtering = !filter.isEmpty
         if let vector = query.vector {
             guard let space = store.space, vector.count == space.dimension else { return }
             let queryNorm = DistanceKernels.norm(vector)
+            let sparse = query.sparse
             vector.withUnsafeBufferPointer { buffer in
                 guard let q = buffer.baseAddress else { return }
-                forEachSlot { slot in
+                for element in slots {
+                    let slot = Int(element)
+                    if checkLive, !store.isLive(slot, in: mark) { continue }
+                    if filtering, !filter.matches(store.metadata[slot]) { continue }
                     var score = space.score(q, norm: queryNorm, UInt32(slot), metric: metric)
-                    if let sparse = query.sparse, let stored = store.sparse[slot] {
+                    if let sparse, let stored = store.sparse[slot] {
                         score += DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: stored.indices, values: stored.values)
                     }
                     // Validated vectors cannot overflow (DataLimits.maxSquaredNorm); a record that could would
@@ -106,8 +107,11 @@ public enum ExactSearch {
             }
         } else if let sparse = query.sparse {
             let queryIndices = Set(sparse.indices)
-            forEachSlot { slot in
-                guard let values = store.sparse[slot], values.indices.contains(where: queryIndices.contains) else { return }
+            for element in slots {
+                let slot = Int(element)
+                if checkLive, !store.isLive(slot, in: mark) { continue }
+                guard let values = store.sparse[slot], values.indices.contains(where: queryIndices.contains) else { continue }
+                if filtering, !filter.matches(store.metadata[slot]) { continue }
                 let score = DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: values.indices, values: values.values)
                 if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: store.ids[slot], score: score)) }
             }

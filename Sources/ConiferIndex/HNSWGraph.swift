@@ -35,7 +35,6 @@ final class HNSWGraph: @unchecked Sendable {
     let parameters: HNSWParameters
     let space: VectorSpace
     private let m0: Int
-    private let rowBytes: Int
     private let levelScale: Double
     /// Per slot: link count, then up to `m0` links (level 0).
     private let level0: ChunkedBuffer<Atomic<UInt32>>
@@ -58,7 +57,6 @@ final class HNSWGraph: @unchecked Sendable {
         self.space = space
         self.parameters = parameters
         m0 = 2 * parameters.m
-        rowBytes = (space.dimension + 1) * MemoryLayout<Float>.stride
         levelScale = 1 / log(Double(parameters.m))
         level0 = ChunkedBuffer(width: 1 + 2 * parameters.m)
         random = SplitMix64(seed: seed)
@@ -95,7 +93,7 @@ final class HNSWGraph: @unchecked Sendable {
         builderScratch = scratch
         scratch.prepare(capacity: Int(slot) + 1)
         let query = space.vector(slot)
-        let queryNorm = query[space.dimension]
+        let queryNorm = space.norm(slot)
         let topLevel = Int(current >> 32)
         var nearest = Neighbor(distance: space.distance(query, norm: queryNorm, UInt32(truncatingIfNeeded: current)), slot: UInt32(truncatingIfNeeded: current))
         if topLevel > level {
@@ -268,17 +266,6 @@ final class HNSWGraph: @unchecked Sendable {
         return searchLayer(query, norm: queryNorm, from: nearest, ef: ef, level: 0, limit: limit, scratch: scratch, accept: accept)
     }
 
-    /// Requests a slot's whole vector row from memory.
-    @inline(__always)
-    private func prefetchRow(_ slot: UInt32) {
-        let row = UnsafeRawPointer(space.vector(slot))
-        var offset = 0
-        while offset < rowBytes {
-            conifer_prefetch(row + offset)
-            offset &+= 64
-        }
-    }
-
     @inline(__always)
     private func links(_ slot: UInt32, level: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
         level == 0 ? level0.pointer(Int(slot)) : upper[Int(slot)].unsafelyUnwrapped + (level - 1) * (1 + parameters.m)
@@ -332,7 +319,7 @@ final class HNSWGraph: @unchecked Sendable {
                 for i in 0..<Int(list[0].load(ordering: .acquiring)) {
                     let candidate = list[1 + i].load(ordering: .acquiring)
                     guard Int(candidate) < limit, scratch.visit(candidate) else { continue }
-                    prefetchRow(candidate)
+                    space.prefetch(candidate)
                     scratch.fresh[fresh] = candidate
                     fresh += 1
                 }

@@ -190,9 +190,8 @@ struct NumberColumn: Sendable {
     }
 
     func slots(in range: NumberRange, bound: Int) -> SlotSet {
-        var result: [UInt32] = []
         // In each run the matching values are one contiguous stretch.
-        for run in runs {
+        let stretches = runs.map { run in
             var start = 0
             var end = run.count
             if let lower = range.lower {
@@ -200,10 +199,25 @@ struct NumberColumn: Sendable {
             } else if let upper = range.upper {
                 end = Self.partition(run) { range.inclusive ? $0.value <= upper : $0.value < upper }
             }
-            for index in start..<max(start, end) { result.append(run[index].slot) }
+            return start..<max(start, end)
         }
-        for entry in tail where range.contains(entry.value) { result.append(entry.slot) }
-        return SlotSet(result, bound: bound)
+        let inRuns = stretches.reduce(0) { $0 + $1.count }
+        // Filled in place: appending one by one checks the array's uniqueness for every slot.
+        let slots = [UInt32](unsafeUninitializedCapacity: inRuns + tail.count) { buffer, initialized in
+            for (run, stretch) in zip(runs, stretches) {
+                run.withUnsafeBufferPointer { entries in
+                    for index in stretch {
+                        buffer[initialized] = entries[index].slot
+                        initialized += 1
+                    }
+                }
+            }
+            for entry in tail where range.contains(entry.value) {
+                buffer[initialized] = entry.slot
+                initialized += 1
+            }
+        }
+        return SlotSet(slots, bound: bound)
     }
 
     private static func partition(_ entries: [NumberEntry], _ isBefore: (NumberEntry) -> Bool) -> Int {

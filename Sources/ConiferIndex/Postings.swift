@@ -137,6 +137,17 @@ struct SlotSet: Sendable {
         return SlotSet(bound: bound, words: words)
     }
 
+    /// The slots in the set within `range`, ascending.
+    func members(in range: Range<Int>) -> [UInt32] {
+        // Filled in place: appending one by one checks the array's uniqueness for every slot.
+        [UInt32](unsafeUninitializedCapacity: Swift.min(count, Swift.max(0, range.count))) { buffer, initialized in
+            forEach(in: range) { slot in
+                buffer[initialized] = UInt32(slot)
+                initialized += 1
+            }
+        }
+    }
+
     /// Calls `body` with each slot in the set (within `range`, if given), ascending.
     @inline(__always)
     func forEach(in range: Range<Int>? = nil, _ body: (Int) -> Void) {
