@@ -30,13 +30,16 @@ public final class NamespaceStore: @unchecked Sendable {
     /// What a reader sees: the first `slots` slots, as of `version`.
     struct Watermark: Sendable {
         var slots = 0
-        var version: UInt32 = 0
+        /// 64 bits: a busy index publishing a million groups a second would take 580,000 years to wrap it.
+        var version: UInt64 = 0
         var liveCount = 0
         var explicit = false
     }
 
-    /// No slot: the end of a chain of versions, and the removal stamp of a live slot.
+    /// No slot: the end of a chain of versions.
     static let absent = UInt32.max
+    /// The removal stamp of a live slot.
+    static let live = UInt64.max
 
     let settings: EngineSettings
     let ids = ChunkedBuffer<String>()
@@ -46,8 +49,8 @@ public final class NamespaceStore: @unchecked Sendable {
     let sparseIndex = SparseIndex()
     /// The slot that held the same id before this one (`absent` if none).
     let previous = ChunkedBuffer<UInt32>()
-    /// The version that removed the slot (`absent` while live).
-    let removedAt = ChunkedBuffer<Atomic<UInt32>>()
+    /// The version that removed the slot (`live` while live).
+    let removedAt = ChunkedBuffer<Atomic<UInt64>>()
     /// The dense vectors and their graph; set with the first record that has dense values, before any slot
     /// is published.
     private(set) var graph: HNSWGraph?
@@ -129,13 +132,13 @@ public final class NamespaceStore: @unchecked Sendable {
         space?.append(record.values)
         metadata.append(record.metadata)
         sparse.append(record.sparse)
-        removedAt.appendSlot().initialize(to: Atomic(Self.absent))
+        removedAt.appendSlot().initialize(to: Atomic(Self.live))
     }
 
     /// Marks a live slot removed as of `version`.
-    private func stamp(_ slot: UInt32, _ version: UInt32) {
+    private func stamp(_ slot: UInt32, _ version: UInt64) {
         let stamp = removedAt.pointer(Int(slot))
-        guard stamp.pointee.load(ordering: .relaxed) == Self.absent else { return }
+        guard stamp.pointee.load(ordering: .relaxed) == Self.live else { return }
         stamp.pointee.store(version, ordering: .releasing)
         pending.liveCount -= 1
     }

@@ -10,20 +10,27 @@ import Darwin
 enum DurableFile {
     /// Writes `bytes` to a temporary name, fsyncs it, renames it to `url` and fsyncs the directory.
     static func write(_ bytes: [UInt8], to url: URL) throws {
+        try write(to: url) { sink in try sink(bytes) }
+    }
+
+    /// The same for a file produced in pieces: `produce` hands each piece, in order, to the sink it is given.
+    static func write(to url: URL, _ produce: (_ sink: ([UInt8]) throws -> Void) throws -> Void) throws {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent("tmp-\(UUID().uuidString)")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw posixError("open \(temporary.path)") }
         do {
-            try bytes.withUnsafeBytes { buffer in
-                var written = 0
-                while written < buffer.count {
-                    let result = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
-                    if result < 0 {
-                        if errno == EINTR { continue }
-                        throw posixError("write \(temporary.path)")
+            try produce { bytes in
+                try bytes.withUnsafeBytes { buffer in
+                    var written = 0
+                    while written < buffer.count {
+                        let result = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                        if result < 0 {
+                            if errno == EINTR { continue }
+                            throw posixError("write \(temporary.path)")
+                        }
+                        written += result
                     }
-                    written += result
                 }
             }
             guard fsync(fd) == 0 else { throw posixError("fsync \(temporary.path)") }

@@ -48,7 +48,7 @@ public enum IndexRepair {
         try DurableFile.syncDirectory(aside)
         // Replaces the manifest and removes the originals: every log file is at or below the new sequence.
         let sequence = scan.highestSequence
-        try SegmentFile.install(scan.state.view.frozen().namespaces.mapValues { $0.image() }, sequence: sequence, directory: directory, folding: try WriteLog(directory: directory.appendingPathComponent("wal")).sequences())
+        try SegmentFile.install(scan.state.view.frozen(), sequence: sequence, directory: directory, folding: try WriteLog(directory: directory.appendingPathComponent("wal")).sequences())
         return Report(
             damagedFile: damage.file, reason: damage.reason, movedFiles: moved,
             keptRecords: scan.state.view.totalRecordCount, nextSequence: sequence + 1

@@ -263,11 +263,11 @@ public actor IndexStore {
     private static func writeSegment(
         _ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folded: [UInt64], rebuilding settings: EngineSettings?
     ) async throws -> IndexState? {
-        let images = snapshot.namespaces.mapValues { $0.image() }
-        try SegmentFile.install(images, sequence: sequence, directory: directory, folding: folded)
-        guard let settings else { return nil }
-        var state = IndexState(settings: settings)
-        for (name, image) in images { state.restore(name, from: image) }
+        var state = settings.map { IndexState(settings: $0) }
+        // Each namespace is rebuilt from its image as soon as it is written, so only one image exists at a time.
+        try SegmentFile.install(snapshot, sequence: sequence, directory: directory, folding: folded) { name, image in
+            state?.restore(name, from: image)
+        }
         return state
     }
 

@@ -129,35 +129,30 @@ struct SegmentFile {
     }
 
     static func encode(_ snapshot: IndexSnapshot, sequence: UInt64) -> [UInt8] {
-        encode(snapshot.namespaces.mapValues { $0.image() }, sequence: sequence)
+        var bytes: [UInt8] = []
+        // Writing into memory cannot fail.
+        try? write(snapshot, sequence: sequence) { bytes.append(contentsOf: $0) }
+        return bytes
     }
 
-    static func encode(_ images: [String: NamespaceImage], sequence: UInt64) -> [UInt8] {
-        var writer = BinaryWriter()
-        writer.bytes = magic
-        writer.u64(sequence)
-        writer.u32(UInt32(images.count))
-        for (name, image) in images.sorted(by: { $0.key < $1.key }) {
-            writer.string(name)
-            writer.u8(image.explicit ? 1 : 0)
-            writer.u32(UInt32(image.ids.count))
-            writer.u32(UInt32(image.dimension))
-            for id in image.ids { writer.string(id) }
-            writer.floats(image.vectors)
-            for sparse in image.sparse { writer.sparse(sparse) }
-            for metadata in image.metadata { writer.metadata(metadata) }
-            if let graph = image.graph {
-                writer.u8(1)
-                writer.u32(UInt32(graph.m))
-                writer.u32(graph.entry)
-                writer.u32(UInt32(graph.levels.count))
-                writer.bytes.append(contentsOf: graph.levels)
-                writer.uint32s(graph.links)
-            } else {
-                writer.u8(0)
+    /// Streams a segment of `snapshot` to `sink` in pieces of a few megabytes, one namespace image at a time,
+    /// so compaction holds at most one namespace's copy and a few megabytes of output besides the index
+    /// itself. `written` sees each namespace's image once it is out.
+    static func write(
+        _ snapshot: IndexSnapshot, sequence: UInt64, written: (String, NamespaceImage) -> Void = { _, _ in }, to sink: ([UInt8]) throws -> Void
+    ) throws {
+        try withoutActuallyEscaping(sink) { sink in
+            var output = SegmentOutput(sink: sink)
+            output.writer.bytes = magic
+            output.writer.u64(sequence)
+            output.writer.u32(UInt32(snapshot.namespaces.count))
+            for (name, namespace) in snapshot.namespaces.sorted(by: { $0.key < $1.key }) {
+                let image = namespace.image()
+                try output.namespace(name, image)
+                written(name, image)
             }
+            try output.finish()
         }
-        return sealed(writer.bytes)
     }
 
     /// The body followed by its SHA-256.
@@ -168,10 +163,14 @@ struct SegmentFile {
     /// Makes `snapshot` the index's durable base as of `sequence`: writes the segment, atomically replaces
     /// the manifest, then removes the other segments and the log files listed in `folded` (the manifest
     /// already points past them, so removing them is only tidying up). Compaction and repair both end here.
-    static func install(_ images: [String: NamespaceImage], sequence: UInt64, directory: URL, folding folded: [UInt64]) throws {
+    static func install(
+        _ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folding folded: [UInt64], written: (String, NamespaceImage) -> Void = { _, _ in }
+    ) throws {
         let segments = directory.appendingPathComponent("segments")
         let name = fileName(sequence)
-        try DurableFile.write(encode(images, sequence: sequence), to: segments.appendingPathComponent(name))
+        try DurableFile.write(to: segments.appendingPathComponent(name)) { sink in
+            try write(snapshot, sequence: sequence, written: written, to: sink)
+        }
         try DurableFile.write(Array(try JSONEncoder().encode(Manifest(segment: name, sequence: sequence))), to: directory.appendingPathComponent("manifest"))
         for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
             try? FileManager.default.removeItem(at: segments.appendingPathComponent(old))
@@ -252,4 +251,63 @@ struct Manifest: Codable, Equatable {
     var segment: String?
     /// Every log file up to this sequence is folded into the segment.
     var sequence: UInt64
+}
+
+/// A segment being written: the encoder's buffer, handed to the sink (and hashed) whenever it passes a few
+/// megabytes, and the SHA-256 of everything handed on, which ends the file.
+private struct SegmentOutput {
+    static let piece = 8 << 20
+    var writer = BinaryWriter()
+    var hash = SHA256()
+    let sink: ([UInt8]) throws -> Void
+
+    init(sink: @escaping ([UInt8]) throws -> Void) {
+        self.sink = sink
+    }
+
+    mutating func namespace(_ name: String, _ image: NamespaceImage) throws {
+        writer.string(name)
+        writer.u8(image.explicit ? 1 : 0)
+        writer.u32(UInt32(image.ids.count))
+        writer.u32(UInt32(image.dimension))
+        for id in image.ids { writer.string(id); try drainIfFull() }
+        try array(image.vectors)
+        for sparse in image.sparse { writer.sparse(sparse); try drainIfFull() }
+        for metadata in image.metadata { writer.metadata(metadata); try drainIfFull() }
+        if let graph = image.graph {
+            writer.u8(1)
+            writer.u32(UInt32(graph.m))
+            writer.u32(graph.entry)
+            writer.u32(UInt32(graph.levels.count))
+            writer.bytes.append(contentsOf: graph.levels)
+            try array(graph.links)
+        } else {
+            writer.u8(0)
+        }
+    }
+
+    /// A count, then the elements' bytes (as `BinaryWriter.floats` and `uint32s` write them), a piece at a time.
+    private mutating func array<Element: BitwiseCopyable>(_ values: [Element]) throws {
+        writer.u32(UInt32(values.count))
+        let perPiece = Self.piece / MemoryLayout<Element>.stride
+        for start in stride(from: 0, to: values.count, by: perPiece) {
+            values[start..<min(values.count, start + perPiece)].withUnsafeBytes { writer.bytes.append(contentsOf: $0) }
+            try drainIfFull()
+        }
+    }
+
+    private mutating func drainIfFull() throws {
+        if writer.bytes.count >= Self.piece { try drain() }
+    }
+
+    private mutating func drain() throws {
+        hash.update(data: writer.bytes)
+        try sink(writer.bytes)
+        writer.bytes.removeAll(keepingCapacity: true)
+    }
+
+    mutating func finish() throws {
+        try drain()
+        try sink(Array(hash.finalize()))
+    }
 }

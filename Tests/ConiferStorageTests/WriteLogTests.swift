@@ -48,4 +48,19 @@ import Testing
         damaged[20] ^= 1
         #expect(throws: (any Error).self) { try SegmentFile.decode(damaged, settings: .init()) }
     }
+
+    /// A segment larger than the pieces it is streamed in (8 MiB): ids, vectors and metadata cross piece
+    /// boundaries and every record comes back.
+    @Test func largeSegmentRoundTrip() throws {
+        var state = IndexState()
+        let records = (0..<3000).map { i in
+            VectorRecord(id: "r\(i)", values: (0..<768).map { Float(i &* 31 &+ $0) / 1000 }, metadata: ["i": .number(Double(i))])
+        }
+        state.apply(.upsert(namespace: "big", records: records))
+        let bytes = SegmentFile.encode(state.view.frozen(), sequence: 7)
+        #expect(bytes.count > 8 << 20)
+        let decoded = try SegmentFile.decode(bytes, settings: .init()).state.view
+        #expect(decoded.totalRecordCount == 3000)
+        for i in [0, 1234, 2999] { #expect(decoded.record(namespace: "big", id: "r\(i)") == records[i]) }
+    }
 }
