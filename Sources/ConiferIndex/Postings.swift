@@ -73,8 +73,14 @@ struct SlotSet: Sendable {
         let log2 = Int.bitWidth - count.leadingZeroBitCount
         if ascending ? count > bound / 32 : count * log2 > 3 * bound / 64 {
             var words = [UInt64](repeating: 0, count: (bound + 63) / 64)
-            for slot in slots where Int(slot) < bound { words[Int(slot) >> 6] |= 1 << UInt64(slot & 63) }
-            self.init(bound: bound, words: words)
+            var members = 0
+            for slot in slots where Int(slot) < bound {
+                let bit: UInt64 = 1 << UInt64(slot & 63)
+                // Counted as set, so the words need no second pass to count them.
+                if words[Int(slot) >> 6] & bit == 0 { members += 1 }
+                words[Int(slot) >> 6] |= bit
+            }
+            self.init(bound: bound, words: words, count: members)
         } else {
             var unique: [UInt32] = []
             unique.reserveCapacity(count)
@@ -95,9 +101,9 @@ struct SlotSet: Sendable {
         words = []
     }
 
-    private init(bound: Int, words: [UInt64]) {
+    private init(bound: Int, words: [UInt64], count: Int? = nil) {
         self.bound = bound
-        count = words.reduce(0) { $0 + $1.nonzeroBitCount }
+        self.count = count ?? words.reduce(0) { $0 + $1.nonzeroBitCount }
         sorted = []
         self.words = words
     }
