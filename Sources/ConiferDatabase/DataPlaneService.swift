@@ -321,16 +321,3 @@ public struct DataPlaneService: Sendable {
         return Page(items: keys, nextAfter: end < sortedKeys.endIndex ? keys.last : nil)
     }
 }
-
-extension Array {
-    /// The first index whose element does not satisfy `belongsBefore`, for a partitioned array.
-    func partitionPoint(_ belongsBefore: (Element) -> Bool) -> Int {
-        var low = startIndex
-        var high = endIndex
-        while low < high {
-            let mid = (low + high) / 2
-            if belongsBefore(self[mid]) { low = mid + 1 } else { high = mid }
-        }
-        return low
-    }
-}

@@ -34,13 +34,13 @@ final class MetadataIndex: @unchecked Sendable {
     private let fields = Mutex<[String: Field]>([:])
 
     /// Indexes the metadata of slots `firstSlot…` (the writer, after appending them).
-    func add(_ records: [VectorRecord], firstSlot: Int) {
-        guard records.contains(where: { !$0.metadata.isEmpty }) else { return }
+    func add(_ metadata: [Metadata], firstSlot: Int) {
+        guard metadata.contains(where: { !$0.isEmpty }) else { return }
         var grown: [String] = []
         fields.withLock { fields in
-            for (offset, record) in records.enumerated() where !record.metadata.isEmpty {
+            for (offset, record) in metadata.enumerated() where !record.isEmpty {
                 let slot = UInt32(firstSlot + offset)
-                for (name, value) in record.metadata {
+                for (name, value) in record {
                     fields[name, default: Field()].add(value, slot: slot)
                     if fields[name]?.numbers.needsSorting == true { grown.append(name) }
                 }
@@ -110,7 +110,7 @@ final class MetadataIndex: @unchecked Sendable {
             case .lists(let lists, let negated):
                 var slots: [UInt32] = []
                 for list in lists {
-                    for index in 0..<list.partition({ Int($0) < bound }) { slots.append(list[index]) }
+                    for index in 0..<list.partitionPoint({ Int($0) < bound }) { slots.append(list[index]) }
                 }
                 let set = SlotSet(slots, bound: bound, ascending: lists.count == 1)
                 return negated ? set.inverted() : set
@@ -195,9 +195,9 @@ struct NumberColumn: Sendable {
             var start = 0
             var end = run.count
             if let lower = range.lower {
-                start = Self.partition(run) { range.inclusive ? $0.value < lower : $0.value <= lower }
+                start = run.partitionPoint { range.inclusive ? $0.value < lower : $0.value <= lower }
             } else if let upper = range.upper {
-                end = Self.partition(run) { range.inclusive ? $0.value <= upper : $0.value < upper }
+                end = run.partitionPoint { range.inclusive ? $0.value <= upper : $0.value < upper }
             }
             return start..<max(start, end)
         }
@@ -218,15 +218,5 @@ struct NumberColumn: Sendable {
             }
         }
         return SlotSet(slots, bound: bound)
-    }
-
-    private static func partition(_ entries: [NumberEntry], _ isBefore: (NumberEntry) -> Bool) -> Int {
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let middle = (low + high) / 2
-            if isBefore(entries[middle]) { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 }

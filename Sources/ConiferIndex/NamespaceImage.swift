@@ -90,14 +90,8 @@ extension NamespaceStore {
     /// A namespace holding an image's records, its graph loaded as it was saved.
     convenience init(settings: EngineSettings, image: NamespaceImage) {
         self.init(settings: settings)
-        var records: [VectorRecord] = []
-        records.reserveCapacity(image.ids.count)
-        for (index, id) in image.ids.enumerated() {
-            let values = image.dimension > 0 ? Array(image.vectors[index * image.dimension..<(index + 1) * image.dimension]) : []
-            records.append(VectorRecord(id: id, values: values, sparse: image.sparse[index], metadata: image.metadata[index]))
-        }
         if image.explicit { markExplicit() }
-        if !records.isEmpty { upsert(records) }
+        if !image.ids.isEmpty { load(image) }
         if let saved = image.graph { graph?.restore(saved) }
         publish()
     }

@@ -76,15 +76,36 @@ public final class NamespaceStore: @unchecked Sendable {
     var pendingExplicit: Bool { pending.explicit }
 
     func upsert(_ records: [VectorRecord]) {
-        let version = pending.version &+ 1
         let first = ids.count
-        for record in records { append(record) }
-        metadataIndex.add(records, firstSlot: first)
-        sparseIndex.add(records, firstSlot: first)
+        for record in records {
+            record.values.withUnsafeBufferPointer { append(id: record.id, values: $0, metadata: record.metadata, sparse: record.sparse) }
+        }
+        added(records.map(\.id), metadata: records.map(\.metadata), sparse: records.map(\.sparse), from: first)
+    }
+
+    /// Appends a saved image's records, reading their values where the image holds them (recovery: no
+    /// record value, and no array per vector, is built on the way).
+    func load(_ image: NamespaceImage) {
+        let first = ids.count
+        let dimension = image.dimension
+        image.vectors.withUnsafeBufferPointer { vectors in
+            for (index, id) in image.ids.enumerated() {
+                let values = dimension > 0 ? UnsafeBufferPointer(rebasing: vectors[index * dimension..<(index + 1) * dimension]) : .init(start: nil, count: 0)
+                append(id: id, values: values, metadata: image.metadata[index], sparse: image.sparse[index])
+            }
+        }
+        added(image.ids, metadata: image.metadata, sparse: image.sparse, from: first)
+    }
+
+    /// Indexes slots `first…` just appended and maps their ids to them, removing what they overwrite.
+    private func added(_ addedIDs: [String], metadata: [Metadata], sparse: [SparseVector?], from first: Int) {
+        let version = pending.version &+ 1
+        metadataIndex.add(metadata, firstSlot: first)
+        sparseIndex.add(sparse, firstSlot: first)
         newest.withLock { newest in
-            for (offset, record) in records.enumerated() {
+            for (offset, id) in addedIDs.enumerated() {
                 let slot = UInt32(first + offset)
-                let old = newest.updateValue(slot, forKey: record.id)
+                let old = newest.updateValue(slot, forKey: id)
                 previous.append(old ?? Self.absent)
                 if let old { stamp(old, version) }
                 pending.liveCount += 1
@@ -123,15 +144,15 @@ public final class NamespaceStore: @unchecked Sendable {
         retired.store(true, ordering: .releasing)
     }
 
-    private func append(_ record: VectorRecord) {
-        if ids.count == 0, graph == nil, !record.values.isEmpty {
-            graph = HNSWGraph(space: VectorSpace(dimension: record.values.count, metric: settings.metric), parameters: settings.hnsw)
+    private func append(id: String, values: UnsafeBufferPointer<Float>, metadata: Metadata, sparse: SparseVector?) {
+        if ids.count == 0, graph == nil, !values.isEmpty {
+            graph = HNSWGraph(space: VectorSpace(dimension: values.count, metric: settings.metric), parameters: settings.hnsw)
         }
-        ids.append(record.id)
+        ids.append(id)
         // Records were validated against the index's dimension (the first record's).
-        space?.append(record.values)
-        metadata.append(record.metadata)
-        sparse.append(record.sparse)
+        space?.append(values)
+        self.metadata.append(metadata)
+        self.sparse.append(sparse)
         removedAt.appendSlot().initialize(to: Atomic(Self.live))
     }
 

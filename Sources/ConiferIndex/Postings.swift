@@ -34,16 +34,25 @@ struct Postings<Entry: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// The list cut to its first `count` entries (a reader keeps only the entries its snapshot holds).
-    func prefix(_ count: Int) -> Postings {
+    func truncated(to count: Int) -> Postings {
         var copy = self
-        copy.count = min(count, self.count)
+        copy.count = Swift.min(count, self.count)
         return copy
     }
+}
 
-    /// How many leading entries satisfy `isBefore` (which must hold for a prefix of the list): a binary search.
-    func partition(from start: Int = 0, _ isBefore: (Entry) -> Bool) -> Int {
-        var low = start
-        var high = count
+extension Postings: RandomAccessCollection {
+    var startIndex: Int { 0 }
+    var endIndex: Int { count }
+}
+
+extension RandomAccessCollection where Index == Int {
+    /// The first index from `start` on whose element does not satisfy `isBefore`, which must hold for a
+    /// prefix of the collection: a binary search.
+    @inlinable
+    public func partitionPoint(from start: Int? = nil, _ isBefore: (Element) -> Bool) -> Int {
+        var low = start ?? startIndex
+        var high = endIndex
         while low < high {
             let middle = (low + high) / 2
             if isBefore(self[middle]) { low = middle + 1 } else { high = middle }
@@ -112,13 +121,8 @@ struct SlotSet: Sendable {
     func contains(_ slot: Int) -> Bool {
         guard slot < bound else { return false }
         if isBitmap { return words[slot >> 6] & (1 << UInt64(slot & 63)) != 0 }
-        var low = 0
-        var high = sorted.count
-        while low < high {
-            let middle = (low + high) / 2
-            if Int(sorted[middle]) < slot { low = middle + 1 } else { high = middle }
-        }
-        return low < sorted.count && Int(sorted[low]) == slot
+        let index = sorted.partitionPoint { Int($0) < slot }
+        return index < sorted.count && Int(sorted[index]) == slot
     }
 
     func intersection(_ other: SlotSet) -> SlotSet {

@@ -22,11 +22,11 @@ final class SparseIndex: @unchecked Sendable {
     private let dimensions = Mutex<[UInt32: Dimension]>([:])
 
     /// Indexes the sparse values of slots `firstSlot…` (the writer, after appending them).
-    func add(_ records: [VectorRecord], firstSlot: Int) {
-        guard records.contains(where: { $0.sparse != nil }) else { return }
+    func add(_ vectors: [SparseVector?], firstSlot: Int) {
+        guard vectors.contains(where: { $0 != nil }) else { return }
         dimensions.withLock { dimensions in
-            for (offset, record) in records.enumerated() {
-                guard let sparse = record.sparse else { continue }
+            for (offset, sparse) in vectors.enumerated() {
+                guard let sparse else { continue }
                 let slot = UInt32(firstSlot + offset)
                 for (index, value) in zip(sparse.indices, sparse.values) {
                     dimensions[index, default: Dimension()].add(Entry(slot: slot, value: value))
@@ -78,7 +78,7 @@ enum SparseSearch {
             guard let dimension else { continue }
             let weight = query.values[position]
             // Only the slots this snapshot holds.
-            let postings = dimension.postings.prefix(dimension.postings.partition { Int($0.slot) < mark.slots })
+            let postings = dimension.postings.truncated(to: dimension.postings.partitionPoint { Int($0.slot) < mark.slots })
             let bound = max(0, weight * dimension.largest, weight * dimension.smallest)
             terms.append(Term(weight: weight, postings: postings, bound: bound))
         }
@@ -107,7 +107,7 @@ enum SparseSearch {
                     alive = false
                     break
                 }
-                terms[i].cursor = terms[i].postings.partition(from: terms[i].cursor) { $0.slot < next }
+                terms[i].cursor = terms[i].postings.partitionPoint(from: terms[i].cursor) { $0.slot < next }
                 if terms[i].current == next { partial += terms[i].weight * terms[i].postings[terms[i].cursor].value }
             }
             let slot = Int(next)

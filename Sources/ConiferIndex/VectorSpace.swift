@@ -45,12 +45,10 @@ struct VectorSpace: Sendable {
     }
 
     /// Appends a row (the writer); values beyond `dimension` are ignored, missing ones are zero.
-    func append(_ values: [Float]) {
+    func append(_ values: UnsafeBufferPointer<Float>) {
         let row = rows.appendSlot()
         let copied = min(values.count, dimension)
-        values.withUnsafeBufferPointer { buffer in
-            if let base = buffer.baseAddress { row.initialize(from: base, count: copied) }
-        }
+        if let base = values.baseAddress { row.initialize(from: base, count: copied) }
         (row + copied).initialize(repeating: 0, count: dimension - copied)
         norms.append(DistanceKernels.dot(row, row, count: dimension).squareRoot())
     }

@@ -84,16 +84,19 @@ struct BinaryWriter {
 struct BinaryReader {
     let bytes: [UInt8]
     private(set) var offset: Int
+    /// Where reading stops (a segment's checksum follows its body).
+    let end: Int
 
-    init(_ bytes: [UInt8], offset: Int = 0) {
+    init(_ bytes: [UInt8], offset: Int = 0, end: Int? = nil) {
         self.bytes = bytes
         self.offset = offset
+        self.end = min(end ?? bytes.count, bytes.count)
     }
 
-    var isAtEnd: Bool { offset == bytes.count }
+    var isAtEnd: Bool { offset == end }
 
     private mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
-        guard count >= 0, count <= bytes.count - offset else { throw StorageCorruption("truncated at byte \(offset)") }
+        guard count >= 0, count <= end - offset else { throw StorageCorruption("truncated at byte \(offset)") }
         defer { offset += count }
         return bytes[offset..<offset + count]
     }

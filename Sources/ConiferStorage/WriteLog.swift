@@ -191,7 +191,8 @@ struct SegmentFile {
         guard Array(SHA256.hash(data: body)) == Array(bytes[(bytes.count - SHA256.byteCount)...]) else {
             throw StorageCorruption("segment checksum mismatch")
         }
-        var reader = BinaryReader(Array(body), offset: magic.count)
+        // Read in place: a copy of the body would double the memory a large segment takes to load.
+        var reader = BinaryReader(bytes, offset: magic.count, end: body.count)
         let sequence = try reader.u64()
         var state = IndexState(settings: settings)
         for _ in 0..<Int(try reader.u32()) {
