@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "ConiferIndex", dependencies: ["ConiferCore", "ConiferPrefetch"], swiftSettings: strict + engineSettings),
         // One C inline function: the prefetch hint the graph search needs (Swift has no spelling for it).
         .target(name: "ConiferPrefetch"),
+        // What Conifer says to AWS-speaking services: SigV4 signing (S3 audit export; KMS and STS later).
+        .target(name: "ConiferAWS", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // Durable per-index stores: write log, segments, manifest, recovery, compaction.
         .target(
             name: "ConiferStorage",
@@ -109,6 +111,7 @@ let package = Package(
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
         .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore"]),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
+        .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
         .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferDatabaseTests", dependencies: ["ConiferDatabase", "ConiferStorage", "ConiferAccess", "ConiferCore"]),
         .testTarget(
