@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -7,10 +8,19 @@ let strict: [SwiftSetting] = [
 
 // On x86-64 the search engine is compiled for AVX2 and FMA (every x86-64 server CPU since about 2015): its
 // distance kernels and graph search answer 20–35 % more queries per second than with the baseline SSE2
-// (measured side by side, benchmarks/search.py). `conifer serve` refuses to start on a CPU without them;
-// `CONIFER_PORTABLE=1 swift build …` builds for any x86-64 CPU instead.
+// (measured side by side, benchmarks/search.py). A build host without them builds for any x86-64 CPU, as
+// does `CONIFER_PORTABLE=1 swift build …` (for binaries meant for older machines); `conifer serve`
+// refuses to start on a CPU without what its build uses.
 #if arch(x86_64)
-let vectorCPU = Context.environment["CONIFER_PORTABLE"] == nil
+/// Whether the build host's CPU has AVX2 and FMA (Linux; elsewhere assumed).
+let hostHasVectorUnits: Bool = {
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return true }
+    let present = Set(flags.split(whereSeparator: { $0 == " " || $0 == "\t" }))
+    return present.contains("avx2") && present.contains("fma")
+}()
+let vectorCPU = Context.environment["CONIFER_PORTABLE"] == nil && hostHasVectorUnits
 #else
 let vectorCPU = false
 #endif
