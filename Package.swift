@@ -33,6 +33,7 @@ let package = Package(
     products: [
         .executable(name: "conifer", targets: ["conifer"]),
         .executable(name: "conifer-bench", targets: ["conifer-bench"]),
+        .executable(name: "conifer-audit-bench", targets: ["conifer-audit-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -45,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Domain values and the one domain error. Foundation only, no I/O.
@@ -53,8 +55,19 @@ let package = Package(
         .target(name: "ConiferIndex", dependencies: ["ConiferCore", "ConiferPrefetch"], swiftSettings: strict + engineSettings),
         // One C inline function: the prefetch hint the graph search needs (Swift has no spelling for it).
         .target(name: "ConiferPrefetch"),
-        // What Conifer says to AWS-speaking services: SigV4 signing (S3 audit export; KMS and STS later).
-        .target(name: "ConiferAWS", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        // What Conifer says to AWS-speaking services: SigV4 signing, S3 PutObject, STS AssumeRole (KMS later).
+        .target(
+            name: "ConiferAWS",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Audit events in Pinecone's schema, the catalogue of audited actions, the recorder and the S3 exporter.
+        .target(name: "ConiferAudit", dependencies: ["ConiferCore", "ConiferAWS"], swiftSettings: strict),
         // Durable per-index stores: write log, segments, manifest, recovery, compaction.
         .target(
             name: "ConiferStorage",
@@ -71,6 +84,7 @@ let package = Package(
             name: "ConiferAccess",
             dependencies: [
                 "ConiferCore",
+                "ConiferAudit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -93,6 +107,7 @@ let package = Package(
                 "ConiferAccess",
                 "ConiferDatabase",
                 "ConiferStorage",
+                "ConiferAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -111,6 +126,7 @@ let package = Package(
                 "ConiferAccess",
                 "ConiferServer",
                 "ConiferStorage",
+                "ConiferAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,16 +134,19 @@ let package = Package(
         ),
         // Search micro-benchmark (prints figures; not a test).
         .executableTarget(name: "conifer-bench", dependencies: ["ConiferCore", "ConiferIndex"], swiftSettings: strict + engineSettings),
+        // What auditing adds to an admin call (prints figures; not a test).
+        .executableTarget(name: "conifer-audit-bench", dependencies: ["ConiferCore", "ConiferAccess", "ConiferAudit"], swiftSettings: strict),
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
         .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore"]),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
+        .testTarget(name: "ConiferAuditTests", dependencies: ["ConiferAudit", "ConiferAccess", "ConiferCore"]),
         .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferDatabaseTests", dependencies: ["ConiferDatabase", "ConiferStorage", "ConiferAccess", "ConiferCore"]),
         .testTarget(
             name: "ConiferServerTests",
             dependencies: [
-                "ConiferServer", "ConiferAccess", "ConiferCore",
+                "ConiferServer", "ConiferAccess", "ConiferCore", "ConiferAudit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

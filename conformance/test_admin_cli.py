@@ -96,3 +96,23 @@ def test_login_failure_is_reported(server):
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0
     assert "Login failed" in result.stderr
+
+
+def test_audit_events_status_and_plan_changes(cli, server):
+    cli("project", "create", "--name", "cli-audited")
+    listed = cli("audit", "events", "--resource-type", "project", "--action", "create", "--limit", "5").stdout
+    assert listed.splitlines()[0].split() == ["TIME", "ACTION", "RESOURCE_TYPE", "RESOURCE_ID", "ACTOR", "RESULT"]
+    assert '"cli-audited"' in listed and "success" in listed
+    newest = json.loads(cli("audit", "events", "--json", "--limit", "1").stdout)
+    assert len(newest["data"]) == 1 and newest["pagination"]["next"]
+    following = json.loads(cli("audit", "events", "--json", "--limit", "1", "--pagination-token", newest["pagination"]["next"]).stdout)
+    assert following["data"][0]["id"] != newest["data"][0]["id"]
+    # An operator's plan change on the data directory is recorded too, with the operator as the actor.
+    cli("org", "plan", "set", "Enterprise", "--data-dir", server.data_dir)
+    plan = json.loads(cli("audit", "events", "--json", "--resource-type", "organization", "--limit", "1").stdout)["data"][0]
+    assert plan["actor"]["principal_type"] == "system" and plan["event"]["parameters"] == {"plan": "Enterprise"}
+    assert json.loads(cli("audit", "status", "--json").stdout) == {"enabled": False}
+    refused = cli("audit", "enable", "--bucket", "nowhere", "--endpoint-url", "http://127.0.0.1:9", check=False)
+    assert refused.returncode != 0 and "audit-log-access-test" in refused.stderr
+    bad = cli("audit", "events", "--since", "yesterday", check=False)
+    assert bad.returncode != 0 and "RFC 3339" in bad.stderr

@@ -171,6 +171,10 @@ public protocol AdminCatalog: Sendable {
     ) async throws -> RoleBindingInfo
     func deleteRoleBinding(_ id: UUID, for pass: AdminPass) async throws
 
+    /// The account a sign-in names (a user's email or a service account's client id) and its organization,
+    /// whether or not the secret was right, for the audit log; nil when no such account exists.
+    func signInAccount(email: String?, clientID: String?) async throws -> (actor: ActionOutcome.Actor, organizationID: UUID)?
+
     /// The user and password generation for an email and password, or nil.
     func authenticateUser(email: String, password: String) async throws -> (id: UUID, generation: Int)?
     /// The identity a user token names, if the user is still a member and the password generation is current.

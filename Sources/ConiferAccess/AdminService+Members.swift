@@ -173,6 +173,18 @@ extension AdminService {
         return (try Self.uuid(row.id), row.passwordGeneration)
     }
 
+    public func signInAccount(email: String?, clientID: String?) async throws -> (actor: ActionOutcome.Actor, organizationID: UUID)? {
+        try await store.read { rows in
+            if let email, let user = try rows.user(email: email.lowercased()), let identity = try Self.identity(rows, user: user) {
+                return (ActionOutcome.Actor(identity.kind), identity.organizationID)
+            }
+            if let clientID, let account = try rows.serviceAccount(clientID: clientID) {
+                return (.serviceAccount(try Self.uuid(account.id)), try Self.uuid(account.organizationID))
+            }
+            return nil
+        }
+    }
+
     public func identity(user id: UUID, generation: Int) async throws -> Identity? {
         try await store.read { rows in
             guard let user = try rows.user(id.lowercasedString), user.passwordGeneration == generation else { return nil }

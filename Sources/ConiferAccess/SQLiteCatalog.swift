@@ -121,6 +121,7 @@ public final class SQLiteCatalog: Catalog {
                 t.column("processed_at", .datetime)
             }
         }
+        registerAuditMigration(&migrator)
         return migrator
     }
 

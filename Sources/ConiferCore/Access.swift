@@ -161,6 +161,10 @@ public enum OrganizationPermission: String, Codable, Sendable, CaseIterable {
     case membersWrite = "org-members:write"
     case billingRead = "billing:read"
     case billingWrite = "billing:write"
+    /// Read the audit log and its export settings.
+    case auditLogRead = "audit-log:read"
+    /// Enable, change, pause and remove the audit-log export.
+    case auditLogWrite = "audit-log:write"
 }
 
 /// A user or service account with its organization and project roles, as the Admin API sees it.

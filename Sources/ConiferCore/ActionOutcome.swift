@@ -34,12 +34,46 @@ public struct ActionOutcome: Sendable, Equatable {
     /// What the call addressed: the path parameters (project, index, namespace, key, account, ...).
     public var resource: [String: String]
     public var result: Result
+    /// The message the caller was given when the call did not succeed.
+    public var reason: String?
+    /// The actor's organization, when the call authenticated one.
+    public var organizationID: UUID?
+    /// The request's raw `User-Agent` ("" without one).
+    public var userAgent: String
+    /// What the handler added for the audit log.
+    public var details: ActionDetails
 
-    public init(actor: Actor, action: String, resource: [String: String], result: Result) {
+    public init(
+        actor: Actor, action: String, resource: [String: String], result: Result, reason: String? = nil,
+        organizationID: UUID? = nil, userAgent: String = "", details: ActionDetails = ActionDetails()
+    ) {
         self.actor = actor
         self.action = action
         self.resource = resource
         self.result = result
+        self.reason = reason
+        self.organizationID = organizationID
+        self.userAgent = userAgent
+        self.details = details
+    }
+}
+
+/// What a handler knows about its call that the route does not say, for the audit log: a more precise
+/// catalogue kind (a role binding may be a member's new role), the resource as the catalogue names it, and
+/// the call's parameters. Never a secret.
+public struct ActionDetails: Sendable, Equatable {
+    /// The catalogue name of the kind, when it is not the route's default.
+    public var kind: String?
+    /// `resource_id` in the catalogue's form for the kind.
+    public var resourceID: JSONValue?
+    public var resourceName: String?
+    public var parameters: [String: JSONValue]
+
+    public init(kind: String? = nil, resourceID: JSONValue? = nil, resourceName: String? = nil, parameters: [String: JSONValue] = [:]) {
+        self.kind = kind
+        self.resourceID = resourceID
+        self.resourceName = resourceName
+        self.parameters = parameters
     }
 }
 
@@ -59,12 +93,14 @@ extension ActionOutcome.Actor {
     }
 }
 
-/// Receives every `ActionOutcome`. Audit, metrics and usage metering attach here.
+/// Receives every `ActionOutcome` before the caller is answered. Audit, metrics and usage metering attach
+/// here. An observer that throws (the audit spool could not store the event) turns the answer into an error:
+/// no call is acknowledged without its record.
 public protocol ActionObserver: Sendable {
-    func observe(_ outcome: ActionOutcome) async
+    func observe(_ outcome: ActionOutcome) async throws
 }
 
-/// The observer until audit and metrics exist: it drops every outcome.
+/// An observer that drops every outcome (tests of other parts).
 public struct NoActionObserver: ActionObserver {
     public init() {}
     public func observe(_ outcome: ActionOutcome) async {}

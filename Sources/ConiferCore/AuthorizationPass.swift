@@ -60,6 +60,8 @@ public enum SystemTask: String, Sendable, Equatable {
     case compaction
     /// Removing the files of indexes the catalog no longer has.
     case purge
+    /// An operator's command on the data directory (`conifer org plan set`).
+    case operatorCommand = "operator"
 }
 
 extension Principal {

@@ -4,6 +4,7 @@
 // Hummingbird and NIO.
 
 import ConiferAccess
+import ConiferAudit
 import ConiferCore
 import ConiferDatabase
 import ConiferStorage
@@ -26,23 +27,33 @@ public struct ConiferApplication: Sendable {
     let hosts: IndexHosts
     let configuration: ServerConfiguration
     let loginThrottle: LoginThrottle
-    /// Receives every state-changing call and every denial (audit, metrics and usage attach here).
+    /// Receives every state-changing call and every denial: the audit recorder, then any other observer.
     let observer: any ActionObserver
+    /// The audit log's settings, export and events.
+    let audit: AuditLogService
 
-    /// Opens the data directory and catalog, bootstrapping them on first start.
-    public init(configuration: ServerConfiguration, observer: any ActionObserver = NoActionObserver()) async throws {
+    /// Opens the data directory and catalog, bootstrapping them on first start. Audit batches go to S3 unless
+    /// another uploader is given (tests).
+    public init(
+        configuration: ServerConfiguration, observer: any ActionObserver = NoActionObserver(), auditUploader: any AuditUploader = S3AuditUploader()
+    ) async throws {
         try configuration.validate()
         try DataDirectory.prepare(configuration.dataDirectory)
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory)
         let tokens = try await TokenService.open(directory: configuration.dataDirectory)
-        try await self.init(configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), tokens: tokens, observer: observer)
+        try await self.init(
+            configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), auditSpool: catalog, auditUploader: auditUploader,
+            tokens: tokens, observer: observer
+        )
     }
 
     init(
-        configuration: ServerConfiguration, catalog: any Catalog, admin: any AdminCatalog, tokens: TokenService, observer: any ActionObserver
+        configuration: ServerConfiguration, catalog: any Catalog, admin: any AdminCatalog, auditSpool: any AuditSpool & AuditDirectory,
+        auditUploader: any AuditUploader, tokens: TokenService, observer: any ActionObserver
     ) async throws {
         self.configuration = configuration
-        self.observer = observer
+        self.observer = ObserverChain(first: AuditRecorder(spool: auditSpool, directory: auditSpool), then: observer)
+        self.audit = AuditLogService(spool: auditSpool, exporter: AuditExporter(spool: auditSpool, uploader: auditUploader))
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.catalog = catalog
         self.admin = admin
@@ -68,8 +79,9 @@ public struct ConiferApplication: Sendable {
         IndexesController(indexes: IndexService(catalog: catalog, registry: registry), hosts: hosts).register(in: routes)
         DataPlaneController(service: DataPlaneService(catalog: catalog, registry: registry), maxRequestBytes: configuration.maxRequestBytes)
             .register(in: routes)
-        OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle).register(in: routes)
+        OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
         AdminController(admin: admin).register(in: routes)
+        AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
     }
@@ -110,7 +122,21 @@ public struct ConiferApplication: Sendable {
             },
             logger: logger
         )
-        application.addServices(CompactionService(registry: registry))
+        application.addServices(
+            CompactionService(registry: registry),
+            AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays)
+        )
         return application
+    }
+}
+
+/// Two observers, told every outcome in order (the audit recorder first: its failure stops the answer).
+struct ObserverChain: ActionObserver {
+    let first: any ActionObserver
+    let then: any ActionObserver
+
+    func observe(_ outcome: ActionOutcome) async throws {
+        try await first.observe(outcome)
+        try await then.observe(outcome)
     }
 }

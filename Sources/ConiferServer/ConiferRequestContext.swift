@@ -1,3 +1,4 @@
+import ConiferCore
 import Hummingbird
 
 /// The per-request context of every Conifer route.
@@ -7,9 +8,26 @@ struct ConiferRequestContext: RequestContext {
     let sourceAddress: String
     /// The authenticated caller and its route's decision; set by `AccessMiddleware` on protected routes.
     var caller: Caller?
+    /// What the handler adds to its call's outcome for the audit log (a box: the middleware reads it after
+    /// the handler, which got its own copy of the context).
+    let actionDetails = LockedBox(ActionDetails())
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         sourceAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+extension ConiferRequestContext {
+    /// Adds what the audit log should know about this call: a more precise catalogue kind, the resource in
+    /// the catalogue's form, its name, the parameters (never a secret). Set as soon as known, so a call that
+    /// fails later is recorded with what it was about.
+    func audit(kind: String? = nil, id: JSONValue? = nil, name: String? = nil, _ parameters: [String: JSONValue] = [:]) {
+        actionDetails.withValue { details in
+            if let kind { details.kind = kind }
+            if let id { details.resourceID = id }
+            if let name { details.resourceName = name }
+            details.parameters.merge(parameters) { _, new in new }
+        }
     }
 }

@@ -53,6 +53,12 @@ enum ErrorMapping {
         }
     }
 
+    /// The message a caller was given for an error, as the audit log records it (never internals).
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? ConiferError, error.code != .internalError else { return "Internal server error" }
+        return error.message
+    }
+
     static func response(for error: ConiferError, plane: APIPlane) -> Response {
         let status = status(for: error.code)
         // Error bodies hold only strings and integers, so encoding them cannot fail.

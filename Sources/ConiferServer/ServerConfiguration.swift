@@ -46,6 +46,8 @@ public struct ServerConfiguration: Sendable {
     public var connections: ConnectionLimits
     /// When failed sign-ins are throttled.
     public var loginThrottle: LoginThrottle.Policy
+    /// How long audit events are kept locally (exported batches are in the customer's bucket for good).
+    public var auditRetentionDays: Int
 
     public init(
         dataDirectory: URL,
@@ -59,7 +61,8 @@ public struct ServerConfiguration: Sendable {
         maxRequestBytes: Int = DataLimits.defaultMaxRequestBytes,
         compaction: CompactionPolicy = .init(),
         connections: ConnectionLimits = .init(),
-        loginThrottle: LoginThrottle.Policy = .init()
+        loginThrottle: LoginThrottle.Policy = .init(),
+        auditRetentionDays: Int = 90
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -73,6 +76,7 @@ public struct ServerConfiguration: Sendable {
         self.compaction = compaction
         self.connections = connections
         self.loginThrottle = loginThrottle
+        self.auditRetentionDays = auditRetentionDays
     }
 
     /// Whether the listen address only accepts connections from this machine.
@@ -87,6 +91,9 @@ public struct ServerConfiguration: Sendable {
         }
         guard connections.maxConnections >= 1, connections.headerTimeout > .zero, connections.bodyTimeout > .zero, connections.idleTimeout > .zero else {
             throw .invalidArgument("Connection timeouts must be positive and --max-connections at least 1.")
+        }
+        guard (1...36_500).contains(auditRetentionDays) else {
+            throw .invalidArgument("--audit-retention-days must be 1 to 36500.")
         }
         guard (0...65_535).contains(port) else {
             throw .invalidArgument("Port \(port) is out of range.")

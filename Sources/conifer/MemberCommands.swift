@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConiferAccess
+import ConiferAudit
 import ConiferCore
 import Foundation
 
@@ -220,7 +221,13 @@ struct OrgCommand: AsyncParsableCommand {
                         organizationID = id
                     }
                     do {
-                        let updated = try await AdminService(catalog: SQLiteCatalog(directory: directory)).setPlan(parsed, organization: organizationID)
+                        let catalog = try SQLiteCatalog(directory: directory)
+                        let updated = try await AdminService(catalog: catalog).setPlan(parsed, organization: organizationID)
+                        try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
+                            actor: .system(.operatorCommand), action: "conifer org plan set", resource: [:], result: .succeeded,
+                            organizationID: updated.id, userAgent: "conifer-cli",
+                            details: ActionDetails(kind: "change plan", resourceID: .string(updated.name), parameters: ["plan": .string(parsed.rawValue)])
+                        ))
                         print("Organization \(updated.name) (\(updated.id.lowercasedString)) is now on the \(updated.plan.rawValue) plan.")
                     } catch let error as ConiferError {
                         throw ClientError(error.message)

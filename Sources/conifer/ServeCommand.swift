@@ -52,6 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Failed sign-ins per source address in a minute before it is throttled.")
     var loginFailuresPerSource: Int = 30
 
+    @Option(help: "Days audit events are kept in the data directory (exported batches stay in their bucket).")
+    var auditRetentionDays: Int = 90
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -81,7 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
                 headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), idleTimeout: .seconds(idleTimeout),
                 maxConnections: maxConnections
             ),
-            loginThrottle: LoginThrottle.Policy(accountLimit: max(1, loginFailuresPerAccount), sourceLimit: max(1, loginFailuresPerSource))
+            loginThrottle: LoginThrottle.Policy(accountLimit: max(1, loginFailuresPerAccount), sourceLimit: max(1, loginFailuresPerSource)),
+            auditRetentionDays: auditRetentionDays
         )
         let server: ConiferApplication
         do {

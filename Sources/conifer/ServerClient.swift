@@ -45,7 +45,7 @@ struct ServerClient {
     }
 
     enum HTTPMethod: String {
-        case GET, POST, PATCH, DELETE
+        case GET, POST, PUT, PATCH, DELETE
     }
 
     func send(_ method: HTTPMethod, _ path: String, body: (any Encodable)? = nil) async throws -> Reply {

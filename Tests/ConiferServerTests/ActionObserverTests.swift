@@ -12,7 +12,11 @@ import Testing
     actor Recorder: ActionObserver {
         var outcomes: [ActionOutcome] = []
         func observe(_ outcome: ActionOutcome) { outcomes.append(outcome) }
-        func drain() -> [ActionOutcome] { defer { outcomes = [] }; return outcomes }
+        /// The outcomes so far, reduced to actor, route, resource and result (the audit details are tested in AuditTrailTests).
+        func drain() -> [ActionOutcome] {
+            defer { outcomes = [] }
+            return outcomes.map { ActionOutcome(actor: $0.actor, action: $0.action, resource: $0.resource, result: $0.result) }
+        }
     }
 
     @Test func writesAndDenialsAreObservedOnceWithActorRouteResourceAndResult() async throws {
@@ -48,6 +52,8 @@ import Testing
             ], "denials are observed for reads and writes alike")
 
             let owner = try await client.token()
+            seen = await recorder.drain()
+            #expect(seen.map(\.action) == ["POST /oauth/token"] && seen.first?.result == .succeeded, "a sign-in is observed")
             let created = try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"observed-project"}"#)
             #expect(created.status == 200)
             seen = await recorder.drain()

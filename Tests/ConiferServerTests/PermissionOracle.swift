@@ -110,6 +110,12 @@ enum PermissionOracle {
         "DELETE /admin/invites/:invite_id": adminOnly + "AADDDDDH",
         "POST /admin/invites/:invite_id/resend": adminOnly + "AADDDDDH",
 
+        "GET /admin/audit-log": adminOnly + "ADDDDDDA",
+        "PUT /admin/audit-log": adminOnly + "ADDDDDDA",
+        "PATCH /admin/audit-log": adminOnly + "ADDDDDDA",
+        "DELETE /admin/audit-log": adminOnly + "ADDDDDDA",
+        "GET /admin/audit-events": adminOnly + "ADDDDDDA",
+
         "GET /admin/role-bindings": adminOnly + "AAAAAAAA",
         "POST /admin/role-bindings": adminOnly + "AAHHAADH",
         "GET /admin/role-bindings/:role_binding_id": adminOnly + "AAHHAAAH",

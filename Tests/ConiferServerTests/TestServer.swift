@@ -1,4 +1,5 @@
 @testable import ConiferAccess
+import ConiferAudit
 import ConiferCore
 import Foundation
 import HTTPTypes
@@ -23,6 +24,7 @@ enum TestServer {
         bootstrapKey: String? = TestServer.bootstrapKey,
         configure: (inout ServerConfiguration) -> Void = { _ in },
         observer: any ActionObserver = NoActionObserver(),
+        auditUploader: any AuditUploader = MemoryAuditUploader(),
         _ body: @Sendable (ConiferApplication, any TestClientProtocol) async throws -> Void
     ) async throws {
         let ownsDirectory = directory == nil
@@ -33,7 +35,7 @@ enum TestServer {
             bootstrapClientID: clientID, bootstrapClientSecret: clientSecret
         )
         configure(&configuration)
-        let server = try await ConiferApplication(configuration: configuration, observer: observer)
+        let server = try await ConiferApplication(configuration: configuration, observer: observer, auditUploader: auditUploader)
         var logger = Logger(label: "conifer-test")
         logger.logLevel = .warning
         let app = server.makeApplication(logger: logger)
@@ -44,6 +46,13 @@ enum TestServer {
 extension ConiferApplication {
     /// The catalog as the SQLite one it is, for the test seams that create rows without a caller.
     var sqliteCatalog: SQLiteCatalog { catalog as! SQLiteCatalog }
+}
+
+/// Keeps the audit objects the server writes in memory, for tests of who may configure the export (the S3
+/// wire itself is tested against a real S3-speaking server in conformance/test_audit_export.py).
+actor MemoryAuditUploader: AuditUploader {
+    var objects: [String: Data] = [:]
+    func put(_ body: Data, key: String, to destination: AuditDestination) { objects["\(destination.bucket)/\(key)"] = body }
 }
 
 /// A response with its JSON body parsed, for assertions.

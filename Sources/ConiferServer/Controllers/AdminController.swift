@@ -65,6 +65,7 @@ struct AdminController {
         _ = try await admin.organization(id, for: call.pass)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
+        call.context.audit(id: .string(name), name: name, ["name": .string(name)])
         return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.pass)))
     }
 
@@ -76,6 +77,7 @@ struct AdminController {
 
     @Sendable func createProject(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateProjectRequestWire.self)
+        call.context.audit(id: .string(body.name), name: body.name, ["name": .string(body.name)])
         let project = try await admin.createProject(
             name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.pass
         )
@@ -91,11 +93,21 @@ struct AdminController {
         let id = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(UpdateProjectRequestWire.self)
         let change = ProjectChange(name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek)
-        return try WireJSON.response(status: .ok, ProjectWire(try await admin.updateProject(id, change, for: call.pass)))
+        var parameters: [String: JSONValue] = [:]
+        if let name = body.name { parameters["name"] = .string(name) }
+        if let pods = body.max_pods { parameters["max_pods"] = .number(Double(pods)) }
+        if let cmek = body.force_encryption_with_cmek { parameters["force_encryption_with_cmek"] = .bool(cmek) }
+        call.context.audit(parameters)
+        let project = try await admin.updateProject(id, change, for: call.pass)
+        call.context.audit(id: .string(project.name), name: project.name)
+        return try WireJSON.response(status: .ok, ProjectWire(project))
     }
 
     @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {
-        try await admin.deleteProject(try call.uuid("project_id", notFound: "Project"), for: call.pass)
+        let id = try call.uuid("project_id", notFound: "Project")
+        let project = try await admin.project(id, for: call.pass)
+        call.context.audit(id: .string(project.name), name: project.name)
+        try await admin.deleteProject(id, for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
@@ -110,7 +122,10 @@ struct AdminController {
         let project = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(APIKeyRequestWire.self)
         guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
-        let created = try await admin.createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], for: call.pass)
+        let roles = try body.parsedRoles() ?? [.projectEditor]
+        call.context.audit(name: name, ["name": .string(name), "roles": .array(roles.map { .string($0.rawValue) })])
+        let created = try await admin.createAPIKey(inProject: project, name: name, roles: roles, for: call.pass)
+        call.context.audit(id: .string(created.id.lowercasedString))
         let info = APIKeyInfo(id: created.id, projectID: created.projectID, name: created.name, roles: created.roles, createdAt: Date())
         return try WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
     }
@@ -123,7 +138,13 @@ struct AdminController {
     @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
         let body = try await call.decode(APIKeyRequestWire.self)
-        let updated = try await admin.updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), for: call.pass)
+        let roles = try body.parsedRoles()
+        var parameters: [String: JSONValue] = [:]
+        if let name = body.name { parameters["name"] = .string(name) }
+        if let roles { parameters["roles"] = .array(roles.map { .string($0.rawValue) }) }
+        call.context.audit(parameters)
+        let updated = try await admin.updateAPIKey(id, name: body.name, roles: roles, for: call.pass)
+        call.context.audit(name: updated.name)
         return try WireJSON.response(status: .ok, APIKeyWire(updated))
     }
 
@@ -140,7 +161,10 @@ struct AdminController {
 
     @Sendable func createServiceAccount(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateServiceAccountRequestWire.self)
-        let created = try await admin.createServiceAccount(name: body.name, role: try body.organizationRole(), for: call.pass)
+        let role = try body.organizationRole()
+        call.context.audit(name: body.name, ["name": .string(body.name), "role": .string(role.rawValue)])
+        let created = try await admin.createServiceAccount(name: body.name, role: role, for: call.pass)
+        call.context.audit(id: .string(created.account.id.lowercasedString))
         return try WireJSON.response(status: .created, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(created.account), client_secret: created.clientSecret))
     }
 
@@ -154,6 +178,7 @@ struct AdminController {
         _ = try await admin.serviceAccount(id, for: call.pass)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
+        call.context.audit(name: name, ["name": .string(name)])
         return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.renameServiceAccount(id, to: name, for: call.pass)))
     }
 
@@ -180,7 +205,10 @@ struct AdminController {
 
     /// Removes a member from the organization; a user may remove itself (leave).
     @Sendable func removeUser(_ call: AdminCall) async throws -> Response {
-        try await admin.removeUser(try call.uuid("user_id", notFound: "User"), for: call.pass)
+        let id = try call.uuid("user_id", notFound: "User")
+        // The email as the catalogue names the member (a member leaving may not see the member list).
+        if let user = try? await admin.user(id, for: call.pass) { call.context.audit(id: .string(user.email), name: user.name) }
+        try await admin.removeUser(id, for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
@@ -190,6 +218,10 @@ struct AdminController {
 
     @Sendable func createInvite(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateInviteRequestWire.self)
+        call.context.audit(
+            id: .array([.string(body.email.lowercased())]),
+            ["role_bindings": .array(body.role_bindings.map { .object(["resource_type": .string($0.resource_type), "role": .string($0.role)]) })]
+        )
         let created = try await admin.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.pass)
         return try WireJSON.response(status: .created, InviteWire(created.invite, token: created.token))
     }
@@ -249,10 +281,26 @@ struct AdminController {
         } else {
             resource = nil
         }
+        let principalType = try body.principalType()
+        let resourceType = try body.resourceType()
+        call.context.audit([
+            "principal_type": .string(body.principal_type), "principal_id": .string(body.principal_id),
+            "resource_type": .string(body.resource_type), "role": .string(body.role),
+        ])
+        var replaces = false
+        if principalType == .user, resourceType == .project, let resource {
+            let existing = try? await admin.roleBindings(
+                RoleBindingFilter(principalType: .user, principalID: principal, resourceType: .project, resourceID: resource), for: call.pass
+            )
+            replaces = existing?.isEmpty == false
+        }
+        if principalType == .user {
+            await auditMembership(call, user: principal, resourceType: resourceType, project: resource, role: body.role, replaces: replaces)
+        }
         let binding = try await admin.bindRole(
-            principalType: try body.principalType(), principalID: principal, resourceType: try body.resourceType(),
-            resourceID: resource, role: body.role, for: call.pass
+            principalType: principalType, principalID: principal, resourceType: resourceType, resourceID: resource, role: body.role, for: call.pass
         )
+        if principalType == .serviceAccount { call.context.audit(id: .string(binding.id.lowercasedString)) }
         return try WireJSON.response(status: .created, RoleBindingWire(binding))
     }
 
@@ -262,7 +310,37 @@ struct AdminController {
     }
 
     @Sendable func deleteRoleBinding(_ call: AdminCall) async throws -> Response {
-        try await admin.deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), for: call.pass)
+        let id = try call.uuid("role_binding_id", notFound: "Role binding")
+        let binding = try await admin.roleBinding(id, for: call.pass)
+        if binding.principalType == .user {
+            await auditMembership(
+                call, user: binding.principalID, resourceType: binding.resourceType, project: binding.resourceID, role: binding.role.rawValue, removed: true
+            )
+        }
+        try await admin.deleteRoleBinding(id, for: call.pass)
         return WireJSON.empty(status: .accepted)
+    }
+
+    /// A user's role binding is a membership change in the catalogue's terms: a new or changed role in the
+    /// organization or a project, or a removal. Named before the change, so a refused one is recorded as what it
+    /// tried (the member's email when the caller may see it, else its id). A service account's binding stays a
+    /// role-binding event.
+    private func auditMembership(
+        _ call: AdminCall, user: UUID, resourceType: RoleBindingInfo.ResourceType, project: UUID?, role: String, replaces: Bool = false, removed: Bool = false
+    ) async {
+        let email = JSONValue.string((try? await admin.user(user, for: call.pass))?.email ?? user.lowercasedString)
+        switch (resourceType, removed) {
+        case (.organization, false):
+            call.context.audit(kind: "update org member role", id: .object(["user": email, "role": .string(role)]))
+        case (.organization, true):
+            call.context.audit(kind: "remove org member", id: email)
+        case (.project, false) where replaces:
+            call.context.audit(kind: "update project member role", id: .object(["user": email, "role": .string(role)]))
+        case (.project, false):
+            call.context.audit(kind: "invite project member", id: .array([email]))
+        case (.project, true):
+            let name = if let project { (try? await admin.project(project, for: call.pass))?.name ?? project.lowercasedString } else { "" }
+            call.context.audit(kind: "remove project member", id: .object(["user": email, "project": .string(name)]))
+        }
     }
 }

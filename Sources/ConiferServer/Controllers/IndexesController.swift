@@ -28,6 +28,7 @@ struct IndexesController {
         case .v2026_07:
             creation = try await call.decode(CreateIndexRequest2026.self, allowedKeys: CreateIndexRequest2026.allowedKeys).domain()
         }
+        call.context.audit(id: .string(creation.name), name: creation.name)
         let definition = try await indexes.create(call.pass, creation)
         return try WireJSON.response(status: .created, model(definition, call.version))
     }

@@ -1,4 +1,5 @@
 import ConiferCore
+import Foundation
 import Hummingbird
 
 /// The authenticated caller of a route and the decision its table entry made, in the request context for
@@ -30,15 +31,18 @@ struct AccessMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         var actor = ActionOutcome.Actor.anonymous
+        var organization: UUID?
         do {
             switch entry.access {
             case .project(let permission):
                 let principal = try await authenticator.principal(for: request)
                 actor = ActionOutcome.Actor(principal)
+                organization = principal.organizationID
                 context.caller = Caller(grant: .project(try principal.authorize(permission)), actor: actor, route: entry)
             default:  // every other access kind needs a bearer token (public routes never get this middleware)
                 let identity = try await authenticator.identity(for: request)
                 actor = ActionOutcome.Actor(identity.kind)
+                organization = identity.organizationID
                 let pass: AdminPass = switch entry.access {
                 case .organization(let permission): try identity.authorize(permission)
                 case .projectAdmin(let permission): try await authenticator.authorize(permission, identity, parameters: context.parameters)
@@ -48,23 +52,28 @@ struct AccessMiddleware: RouterMiddleware {
                 context.caller = Caller(grant: .admin(pass), actor: actor, route: entry)
             }
         } catch {
-            await report(actor, context, ActionOutcome.Result(error))
+            try await report(request, context, actor, organization, error: error)
             throw error
         }
+        let response: Response
         do {
-            let response = try await next(request, context)
-            if entry.changesState { await report(actor, context, .succeeded) }
-            return response
+            response = try await next(request, context)
         } catch {
-            let result = ActionOutcome.Result(error)
-            if entry.changesState || result.isDenial { await report(actor, context, result) }
+            if entry.changesState || ActionOutcome.Result(error).isDenial { try await report(request, context, actor, organization, error: error) }
             throw error
         }
+        // The outcome is stored (the audit event durably) before the caller hears of success.
+        if entry.changesState { try await report(request, context, actor, organization, error: nil) }
+        return response
     }
 
-    private func report(_ actor: ActionOutcome.Actor, _ context: Context, _ result: ActionOutcome.Result) async {
+    private func report(_ request: Request, _ context: Context, _ actor: ActionOutcome.Actor, _ organization: UUID?, error: (any Error)?) async throws {
         var resource: [String: String] = [:]
         for (name, value) in context.parameters { resource[String(name)] = String(value) }
-        await observer.observe(ActionOutcome(actor: actor, action: "\(entry.method.rawValue) \(entry.path)", resource: resource, result: result))
+        try await observer.observe(ActionOutcome(
+            actor: actor, action: "\(entry.method.rawValue) \(entry.path)", resource: resource,
+            result: error.map(ActionOutcome.Result.init) ?? .succeeded, reason: error.map(ErrorMapping.reason),
+            organizationID: organization, userAgent: request.headers[.userAgent] ?? "", details: context.actionDetails.value
+        ))
     }
 }

@@ -1,0 +1,86 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// An AWS service answered with an error, or could not be reached. The message names the service's error
+/// code and message (never a credential), for an operator to act on.
+public struct AWSError: Error, Sendable, CustomStringConvertible {
+    /// The HTTP status, or nil when no answer came (connection refused, timeout).
+    public var status: Int?
+    /// AWS's error code (`AccessDenied`, `NoSuchBucket`, ...) when the answer had one.
+    public var code: String?
+    public var message: String
+
+    public init(status: Int?, code: String?, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String {
+        switch (status, code) {
+        case (let status?, let code?): "\(code) (HTTP \(status)): \(message)"
+        case (let status?, nil): "HTTP \(status): \(message)"
+        default: message
+        }
+    }
+}
+
+/// Sends signed requests to AWS-speaking endpoints over one shared `HTTPClient`.
+public struct AWSTransport: Sendable {
+    public let client: HTTPClient
+    let timeout: TimeAmount
+
+    /// Each request gives up after `timeoutSeconds`, connecting included.
+    public init(client: HTTPClient = .shared, timeoutSeconds: Int64 = 30) {
+        self.client = client
+        self.timeout = .seconds(timeoutSeconds)
+    }
+
+    /// Signs and sends one request; returns the body of a 2xx answer, throws `AWSError` otherwise.
+    func send(_ method: HTTPMethod, _ url: URL, headers: [(name: String, value: String)], body: Data, signer: SigV4Signer) async throws -> Data {
+        let signed = signer.signedHeaders(method: method.rawValue, url: url, headers: headers, payloadHash: SigV4Signer.payloadHash(body))
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        for header in signed where header.name != "host" { request.headers.add(name: header.name, value: header.value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout)
+        } catch {
+            throw AWSError(status: nil, code: nil, message: "\(signer.service) at \(url.host ?? "?") unreachable: \(error)")
+        }
+        let buffer = try await response.body.collect(upTo: 4 << 20)
+        let data = Data(buffer.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            let text = String(decoding: data, as: UTF8.self)
+            throw AWSError(
+                status: Int(response.status.code), code: XMLText.first("Code", in: text),
+                message: XMLText.first("Message", in: text) ?? response.status.reasonPhrase
+            )
+        }
+        return data
+    }
+}
+
+/// The text of simple XML elements in AWS's answers (S3 and STS errors, STS credentials). Their elements hold
+/// plain text, so a lookup by tag name is enough; entities are decoded.
+enum XMLText {
+    static func first(_ tag: String, in xml: String) -> String? {
+        guard let open = xml.range(of: "<\(tag)>"), let close = xml.range(of: "</\(tag)>", range: open.upperBound..<xml.endIndex) else { return nil }
+        return String(xml[open.upperBound..<close.lowerBound])
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+}
+
+/// Where an AWS service is reached: the standard AWS endpoint of a region, or an override (S3-compatible stores,
+/// local test servers) from configuration or `AWS_ENDPOINT_URL_<SERVICE>` / `AWS_ENDPOINT_URL`.
+public enum AWSEndpoint {
+    public static func override(service: String, configured: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        let text = configured ?? environment["AWS_ENDPOINT_URL_\(service.uppercased())"] ?? environment["AWS_ENDPOINT_URL"]
+        return text.flatMap { $0.isEmpty ? nil : URL(string: $0) }
+    }
+}

@@ -1,0 +1,248 @@
+import ConiferAudit
+import ConiferCore
+import Foundation
+import GRDB
+
+// The audit spool in the catalog's database: events (each committed with a fsync of the WAL before the call
+// that caused it is answered), each organization's export position and the batches cut for export.
+
+extension SQLiteCatalog {
+    static func registerAuditMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4 audit events and exports") { db in
+            try db.create(table: "audit_event") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("organization_id", .text).notNull()
+                t.column("time", .text).notNull()  // RFC 3339 UTC with milliseconds: sorts as text
+                t.column("action", .text).notNull()
+                t.column("resource_type", .text).notNull()
+                t.column("principal_id", .text).notNull()
+                t.column("body", .blob).notNull()  // the event's JSON, exactly as exported
+            }
+            try db.create(index: "audit_event_organization", on: "audit_event", columns: ["organization_id", "seq"])
+            try db.create(index: "audit_event_time", on: "audit_event", columns: ["time"])
+            try db.create(table: "audit_export") { t in
+                t.primaryKey("organization_id", .text)
+                t.column("destination", .jsonText).notNull()
+                t.column("state", .text).notNull()
+                t.column("enabled_at", .datetime).notNull()
+                t.column("batched_seq", .integer).notNull()  // events up to here are in batches
+                t.column("next_batch", .integer).notNull()
+                t.column("last_batch_at", .datetime)
+                t.column("last_success_at", .datetime)
+                t.column("last_error", .text)
+                t.column("last_error_at", .datetime)
+            }
+            try db.create(table: "audit_batch") { t in
+                t.column("organization_id", .text).notNull()
+                t.column("number", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("event_count", .integer).notNull()
+                t.column("body", .blob).notNull()  // emptied once delivered
+                t.column("created_at", .datetime).notNull()
+                t.column("delivered_at", .datetime)
+                t.primaryKey(["organization_id", "number"])
+            }
+        }
+    }
+}
+
+extension SQLiteCatalog: AuditSpool {
+    public func append(_ event: AuditEvent) async throws {
+        let body = try event.encoded()
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT INTO audit_event (organization_id, time, action, resource_type, principal_id, body) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [event.organization_id, event.event.time, event.event.action, event.event.resource_type, event.actor.principal_id, body]
+            )
+        }
+    }
+
+    public func events(_ query: AuditQuery) async throws -> AuditPage {
+        var conditions = ["organization_id = ?"]
+        var arguments: StatementArguments = [query.organizationID.lowercasedString]
+        func add(_ condition: String, _ value: (any DatabaseValueConvertible)?) {
+            guard let value else { return }
+            conditions.append(condition)
+            arguments += [value]
+        }
+        add("seq < ?", query.before)
+        add("action = ?", query.action)
+        add("resource_type = ?", query.resourceType)
+        add("principal_id = ?", query.principalID)
+        add("time >= ?", query.since.map(AuditTime.string))
+        add("time <= ?", query.until.map(AuditTime.string))
+        arguments += [query.limit + 1]
+        let sql = "SELECT seq, body FROM audit_event WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq DESC LIMIT ?"
+        let rows = try await database.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+        let page = rows.prefix(query.limit)
+        return AuditPage(
+            events: try page.map { try AuditEvent.decode($0["body"]) },
+            next: rows.count > query.limit ? page.last?["seq"] : nil
+        )
+    }
+
+    public func export(organization: UUID) async throws -> AuditExport? {
+        try await database.read { db in try Self.exports(db, organization: organization.lowercasedString).first }
+    }
+
+    public func exports() async throws -> [AuditExport] {
+        try await database.read { db in try Self.exports(db, organization: nil) }
+    }
+
+    public func enableExport(organization: UUID, destination: AuditDestination, at date: Date) async throws -> AuditExport {
+        let id = organization.lowercasedString
+        let json = String(decoding: try JSONEncoder().encode(destination), as: UTF8.self)
+        return try await database.write { db in
+            if try Self.exports(db, organization: id).isEmpty {
+                // Batch numbers go on from an earlier export's, so a re-enabled export never reuses a name.
+                try db.execute(
+                    sql: """
+                        INSERT INTO audit_export (organization_id, destination, state, enabled_at, batched_seq, next_batch)
+                        VALUES (?, ?, 'active', ?, (SELECT COALESCE(MAX(seq), 0) FROM audit_event),
+                                (SELECT COALESCE(MAX(number), 0) + 1 FROM audit_batch WHERE organization_id = ?))
+                        """,
+                    arguments: [id, json, date, id]
+                )
+            } else {
+                try db.execute(sql: "UPDATE audit_export SET destination = ?, state = 'active' WHERE organization_id = ?", arguments: [json, id])
+            }
+            return try Self.exports(db, organization: id)[0]
+        }
+    }
+
+    public func setExport(organization: UUID, destination: AuditDestination, state: AuditExport.State) async throws -> AuditExport {
+        let id = organization.lowercasedString
+        let json = String(decoding: try JSONEncoder().encode(destination), as: UTF8.self)
+        return try await database.write { db in
+            try db.execute(sql: "UPDATE audit_export SET destination = ?, state = ? WHERE organization_id = ?", arguments: [json, state.rawValue, id])
+            guard let export = try Self.exports(db, organization: id).first else {
+                throw ConiferError.notFound("The audit log is not enabled for this organization.")
+            }
+            return export
+        }
+    }
+
+    public func deleteExport(organization: UUID) async throws {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM audit_export WHERE organization_id = ?", arguments: [organization.lowercasedString])
+        }
+    }
+
+    public func cutBatch(organization: UUID, at date: Date, limit: Int) async throws -> AuditBatch? {
+        let id = organization.lowercasedString
+        return try await database.write { db -> AuditBatch? in
+            guard let export = try Row.fetchOne(db, sql: "SELECT batched_seq, next_batch FROM audit_export WHERE organization_id = ?", arguments: [id])
+            else { return nil }
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT seq, body FROM audit_event WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [id, export["batched_seq"] as Int64, limit]
+            )
+            guard let last = rows.last else { return nil }
+            var body = Data("[".utf8)
+            for (offset, row) in rows.enumerated() {
+                if offset > 0 { body.append(UInt8(ascii: ",")) }
+                body.append(row["body"] as Data)
+            }
+            body.append(UInt8(ascii: "]"))
+            let number: Int = export["next_batch"]
+            let batch = AuditBatch(number: number, name: AuditBatch.name(number: number, at: date), body: body, eventCount: rows.count)
+            try db.execute(
+                sql: "INSERT INTO audit_batch (organization_id, number, name, event_count, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, number, batch.name, rows.count, body, date]
+            )
+            try db.execute(
+                sql: "UPDATE audit_export SET batched_seq = ?, next_batch = ?, last_batch_at = ? WHERE organization_id = ?",
+                arguments: [last["seq"] as Int64, number + 1, date, id]
+            )
+            return batch
+        }
+    }
+
+    public func pendingBatches(organization: UUID) async throws -> [AuditBatch] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT number, name, body, event_count FROM audit_batch WHERE organization_id = ? AND delivered_at IS NULL ORDER BY number",
+                arguments: [organization.lowercasedString]
+            ).map { AuditBatch(number: $0["number"], name: $0["name"], body: $0["body"], eventCount: $0["event_count"]) }
+        }
+    }
+
+    public func markDelivered(organization: UUID, batch: Int, at date: Date) async throws {
+        let id = organization.lowercasedString
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE audit_batch SET delivered_at = ?, body = x'' WHERE organization_id = ? AND number = ?", arguments: [date, id, batch]
+            )
+            try db.execute(sql: "UPDATE audit_export SET last_success_at = ? WHERE organization_id = ?", arguments: [date, id])
+        }
+    }
+
+    public func recordExportFailure(organization: UUID, message: String, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE audit_export SET last_error = ?, last_error_at = ? WHERE organization_id = ?",
+                arguments: [message, date, organization.lowercasedString]
+            )
+        }
+    }
+
+    public func purgeEvents(before date: Date) async throws -> Int {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM audit_event WHERE time < ?", arguments: [AuditTime.string(date)])
+            let deleted = db.changesCount
+            try db.execute(sql: "DELETE FROM audit_batch WHERE delivered_at IS NOT NULL AND created_at < ?", arguments: [date])
+            return deleted
+        }
+    }
+
+    private static func exports(_ db: Database, organization: String?) throws -> [AuditExport] {
+        let sql = """
+            SELECT e.*,
+                (SELECT COUNT(*) FROM audit_batch b WHERE b.organization_id = e.organization_id AND b.delivered_at IS NULL) AS pending,
+                (SELECT COUNT(*) FROM audit_event v WHERE v.organization_id = e.organization_id AND v.seq > e.batched_seq) AS unbatched
+            FROM audit_export e \(organization == nil ? "" : "WHERE e.organization_id = ?")
+            """
+        return try Row.fetchAll(db, sql: sql, arguments: organization.map { [$0] } ?? []).map { row in
+            AuditExport(
+                organizationID: try uuid(row["organization_id"]),
+                destination: try JSONDecoder().decode(AuditDestination.self, from: Data((row["destination"] as String).utf8)),
+                state: AuditExport.State(rawValue: row["state"]) ?? .paused,
+                enabledAt: row["enabled_at"], lastBatchAt: row["last_batch_at"], lastSuccessAt: row["last_success_at"],
+                lastError: row["last_error"], lastErrorAt: row["last_error_at"], pendingBatches: row["pending"], unbatchedEvents: row["unbatched"]
+            )
+        }
+    }
+}
+
+extension SQLiteCatalog: AuditDirectory {
+    public func organizationName(_ id: UUID) async throws -> String? {
+        try await database.read { db in try OrganizationRow.fetchOne(db, key: id.lowercasedString)?.name }
+    }
+
+    public func firstOrganization() async throws -> UUID? {
+        try await database.read { db in try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db).flatMap { UUID(uuidString: $0.id) } }
+    }
+
+    public func auditActor(_ actor: ActionOutcome.Actor) async throws -> AuditEvent.Actor {
+        try await database.read { db in
+            switch actor {
+            case .anonymous:
+                return AuditEvent.Actor(principal_id: "", principal_name: "", principal_type: "anonymous")
+            case .apiKey(let id):
+                let name = try APIKeyRow.fetchOne(db, key: id.lowercasedString)?.name
+                return AuditEvent.Actor(principal_id: id.lowercasedString, principal_name: name ?? id.lowercasedString, principal_type: "api_key")
+            case .serviceAccount(let id):
+                let name = try ServiceAccountRow.fetchOne(db, key: id.lowercasedString)?.name
+                return AuditEvent.Actor(principal_id: id.lowercasedString, principal_name: name ?? id.lowercasedString, principal_type: "service_account")
+            case .user(let id):
+                let user = try UserRow.fetchOne(db, key: id.lowercasedString)
+                return AuditEvent.Actor(
+                    principal_id: id.lowercasedString, principal_name: user?.email ?? id.lowercasedString, principal_type: "user",
+                    display_name: user?.name ?? user?.email ?? id.lowercasedString
+                )
+            case .system(let task):
+                return AuditEvent.Actor(principal_id: "conifer", principal_name: "conifer \(task.rawValue)", principal_type: "system")
+            }
+        }
+    }
+}

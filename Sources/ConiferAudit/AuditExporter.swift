@@ -1,0 +1,124 @@
+import ConiferAWS
+import ConiferCore
+import Foundation
+
+/// Writes one object to an audit destination.
+public protocol AuditUploader: Sendable {
+    func put(_ body: Data, key: String, to destination: AuditDestination) async throws
+}
+
+/// Delivers each organization's audit events to its destination: every `batchIntervalSeconds` the events
+/// recorded since the last batch become one batch (a JSON array, at most `maxBatchEvents`), whose name and
+/// bytes are fixed in the spool when cut; pending batches are written in order and marked delivered only
+/// after S3 accepted them. A failed delivery is retried with exponential backoff (1 s doubling to 5 min);
+/// the backlog survives restarts because it is in the spool. Retries rewrite the same object with the same
+/// bytes, so a batch is never duplicated under another name and no event is skipped.
+public actor AuditExporter {
+    public static let accessTestObject = "audit-log-access-test"
+    public static let maxBatchEvents = 10_000
+
+    let spool: any AuditSpool
+    let uploader: any AuditUploader
+    let clock: @Sendable () -> Date
+    /// Per organization: when the next delivery may be tried after a failure, and the delay that led there.
+    private var backoff: [UUID: (next: Date, delay: TimeInterval)] = [:]
+
+    public init(spool: any AuditSpool, uploader: any AuditUploader, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.spool = spool
+        self.uploader = uploader
+        self.clock = clock
+    }
+
+    /// One pass over every export: cuts the batches that are due, delivers what is pending (unless backing off).
+    public func tick() async {
+        guard let exports = try? await spool.exports() else { return }
+        let now = clock()
+        for export in exports {
+            let due = (export.lastBatchAt ?? export.enabledAt).addingTimeInterval(TimeInterval(export.destination.batchIntervalSeconds)) <= now
+            var cut = false
+            if export.state == .active, due, export.unbatchedEvents > 0 {
+                cut = (try? await cutAll(export.organizationID, at: now)) != nil
+            }
+            guard export.pendingBatches > 0 || cut || export.state == .removing else { continue }
+            if let retry = backoff[export.organizationID], retry.next > now { continue }
+            await deliver(export)
+        }
+    }
+
+    /// Cuts everything recorded so far and tries to deliver it now, whatever the schedule or backoff (before a
+    /// pause or a removal). Returns whether the backlog is empty afterwards.
+    @discardableResult
+    public func flush(organization: UUID) async throws -> Bool {
+        try await cutAll(organization, at: clock())
+        guard let export = try await spool.export(organization: organization) else { return true }
+        return await deliver(export)
+    }
+
+    /// Writes the access-test object, proving the destination accepts Conifer's writes.
+    public func testAccess(_ destination: AuditDestination) async throws {
+        let body = Data(#"{"conifer":"audit-log-access-test"}"#.utf8)
+        try await uploader.put(body, key: destination.key(Self.accessTestObject), to: destination)
+    }
+
+    private func cutAll(_ organization: UUID, at date: Date) async throws {
+        while let batch = try await spool.cutBatch(organization: organization, at: date, limit: Self.maxBatchEvents),
+              batch.eventCount == Self.maxBatchEvents {}
+    }
+
+    /// Delivers the pending batches in order; on success a removed export disappears. Returns whether nothing is pending.
+    @discardableResult
+    private func deliver(_ export: AuditExport) async -> Bool {
+        let organization = export.organizationID
+        do {
+            for batch in try await spool.pendingBatches(organization: organization) {
+                try await uploader.put(batch.body, key: export.destination.key(batch.name), to: export.destination)
+                try await spool.markDelivered(organization: organization, batch: batch.number, at: clock())
+            }
+            backoff[organization] = nil
+            if export.state == .removing { try await spool.deleteExport(organization: organization) }
+            return true
+        } catch {
+            let delay = min((backoff[organization]?.delay ?? 0.5) * 2, 300)
+            backoff[organization] = (clock().addingTimeInterval(delay), delay)
+            try? await spool.recordExportFailure(organization: organization, message: String(describing: error).prefix(1000).description, at: clock())
+            return false
+        }
+    }
+}
+
+/// Writes audit objects to S3 (or an S3-compatible endpoint) with credentials from the standard environment
+/// variables, assuming the destination's role through STS when it names one (temporary credentials are kept
+/// until five minutes before they expire).
+public actor S3AuditUploader: AuditUploader {
+    let transport: AWSTransport
+    let environment: [String: String]
+    private var assumed: [String: (credentials: AWSCredentials, expiration: Date)] = [:]
+
+    /// Requests give up after 15 s (AsyncHTTPClient keeps retrying a refused connection until then), so an
+    /// outage shows in the status soon and a bad destination is refused before a client times out.
+    public init(transport: AWSTransport = AWSTransport(timeoutSeconds: 15), environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.transport = transport
+        self.environment = environment
+    }
+
+    public func put(_ body: Data, key: String, to destination: AuditDestination) async throws {
+        let credentials = try await credentials(for: destination)
+        let endpoint = AWSEndpoint.override(service: "s3", configured: destination.endpointURL, environment: environment)
+        let s3 = S3Client(region: destination.region, endpoint: endpoint, transport: transport)
+        try await s3.putObject(bucket: destination.bucket, key: key, body: body, contentType: "application/json", credentials: credentials)
+    }
+
+    private func credentials(for destination: AuditDestination) async throws -> AWSCredentials {
+        guard let base = AWSCredentials.fromEnvironment(environment) else {
+            throw AWSError(status: nil, code: nil, message: "No AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for conifer serve.")
+        }
+        guard let role = destination.roleARN else { return base }
+        let cacheKey = "\(role)\n\(destination.externalID ?? "")"
+        if let cached = assumed[cacheKey], cached.expiration.timeIntervalSinceNow > 300 { return cached.credentials }
+        let endpoint = AWSEndpoint.override(service: "sts", configured: destination.endpointURL, environment: environment)
+        let sts = STSClient(region: destination.region, endpoint: endpoint, transport: transport)
+        let fresh = try await sts.assumeRole(roleARN: role, externalID: destination.externalID, sessionName: "conifer-audit-log", credentials: base)
+        assumed[cacheKey] = fresh
+        return fresh.credentials
+    }
+}

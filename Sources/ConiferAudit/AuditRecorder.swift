@@ -1,0 +1,67 @@
+import ConiferCore
+import Foundation
+
+/// Turns the outcome of every audited call into an event and stores it in the spool before the call is
+/// answered (the server awaits `observe`, and an error here becomes the caller's answer).
+///
+/// A call is audited when its handler names a catalogue kind or its route is in the catalogue. Calls without
+/// valid credentials are not recorded, so nobody can fill the spool anonymously; sign-ins are the exception
+/// (their handler names the account tried, and they are throttled).
+public struct AuditRecorder: ActionObserver {
+    let spool: any AuditSpool
+    let directory: any AuditDirectory
+    let clock: @Sendable () -> Date
+
+    public init(spool: any AuditSpool, directory: any AuditDirectory, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.spool = spool
+        self.directory = directory
+        self.clock = clock
+    }
+
+    public func observe(_ outcome: ActionOutcome) async throws {
+        guard let event = try await event(for: outcome) else { return }
+        try await spool.append(event)
+    }
+
+    /// The event for an outcome, or nil when the call is not audited.
+    func event(for outcome: ActionOutcome) async throws -> AuditEvent? {
+        let details = outcome.details
+        guard let kind = details.kind.map(AuditCatalogue.kind) ?? AuditCatalogue.kind(route: outcome.action) else { return nil }
+        if case .anonymous = outcome.actor, details.kind == nil { return nil }
+        let organizationID: UUID? = if let known = outcome.organizationID { known } else { try await directory.firstOrganization() }
+        guard let organizationID else { return nil }
+        var actor = try await directory.auditActor(outcome.actor)
+        if case .anonymous = outcome.actor, case .string(let tried)? = details.resourceID {
+            // A sign-in with an unknown name: the name tried is the only trace of who it was.
+            actor.principal_name = String(tried.prefix(256))
+            actor.principal_type = kind.resourceType == "user" ? "user" : "service_account"
+        }
+        var parameters = details.parameters
+        for (name, value) in outcome.resource where parameters[name] == nil { parameters[name] = .string(value) }
+        let outcomeField: AuditEvent.Outcome = switch outcome.result {
+        case .succeeded: AuditEvent.Outcome(result: "success")
+        case .denied(let code), .failed(let code):
+            AuditEvent.Outcome(result: "failure", reason: outcome.reason ?? code.rawValue, error_code: code.rawValue)
+        }
+        return AuditEvent(
+            id: UUID().uuidString.lowercased(),
+            organization_id: organizationID.uuidString.lowercased(),
+            organization_name: try await directory.organizationName(organizationID) ?? "",
+            client: AuditEvent.Client(userAgent: String(outcome.userAgent.prefix(1024))),
+            actor: actor,
+            event: AuditEvent.Event(
+                time: AuditTime.string(clock()), action: kind.action, resource_type: kind.resourceType,
+                resource_id: details.resourceID ?? Self.pathResource(outcome.resource), resource_name: details.resourceName,
+                outcome: outcomeField, parameters: parameters
+            )
+        )
+    }
+
+    /// Without a handler's word (a denied call), the resource is what the path names: the index name, or the
+    /// one id the path holds.
+    static func pathResource(_ parameters: [String: String]) -> JSONValue {
+        if let index = parameters["index_name"] { return .string(index) }
+        if parameters.count == 1, let only = parameters.values.first { return .string(only) }
+        return .string("")
+    }
+}

@@ -1,0 +1,319 @@
+@testable import ConiferAccess
+import ConiferAudit
+import ConiferCore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+@testable import ConiferServer
+
+/// Every catalogued action, performed through the public API, leaves exactly one event with the right actor,
+/// resource, `resource_id` form and outcome; performed by a principal without the right, one failure event.
+@Suite struct AuditTrailTests {
+    /// Reads the events recorded since the last call, oldest first, through `GET /admin/audit-events`.
+    final class Trail: @unchecked Sendable {
+        let client: any TestClientProtocol
+        let owner: String
+        var seen = 0
+
+        init(client: any TestClientProtocol, owner: String) {
+            self.client = client
+            self.owner = owner
+        }
+
+        func total() async throws -> Int {
+            var count = 0
+            var token: String?
+            repeat {
+                let page = try await client.admin(.get, "/admin/audit-events?limit=1000" + (token.map { "&paginationToken=\($0)" } ?? ""), token: owner)
+                count += (page.json["data"] as? [Any])?.count ?? 0
+                token = (page.json["pagination"] as? [String: Any])?["next"] as? String
+            } while token != nil
+            return count
+        }
+
+        /// The events since the last call (newest last), excluding the reads of the trail itself (they are not recorded).
+        func new() async throws -> [[String: Any]] {
+            let all = try await client.admin(.get, "/admin/audit-events?limit=1000", token: owner).json["data"] as? [[String: Any]] ?? []
+            let total = try await total()
+            defer { seen = total }
+            return Array(all.prefix(total - seen).reversed())
+        }
+
+        /// Exactly one new event, of the catalogue kind, with the resource id and outcome given.
+        @discardableResult
+        func expectOne(
+            _ kind: String, id: JSONValue? = nil, success: Bool = true, principalType: String? = nil, errorCode: String? = nil,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws -> [String: Any] {
+            let events = try await new()
+            let expected = AuditCatalogue.kind(kind)
+            #expect(events.count == 1, "\(kind): \(events)", sourceLocation: sourceLocation)
+            guard let event = events.last, let body = event["event"] as? [String: Any] else { return [:] }
+            #expect(body["action"] as? String == expected.action, "\(kind)", sourceLocation: sourceLocation)
+            #expect(body["resource_type"] as? String == expected.resourceType, "\(kind)", sourceLocation: sourceLocation)
+            let outcome = body["outcome"] as? [String: Any]
+            #expect(outcome?["result"] as? String == (success ? "success" : "failure"), "\(kind): \(body)", sourceLocation: sourceLocation)
+            if success {
+                #expect(outcome?["reason"] == nil && outcome?["error_code"] == nil, sourceLocation: sourceLocation)
+            } else {
+                #expect((outcome?["reason"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+                if let errorCode { #expect(outcome?["error_code"] as? String == errorCode, "\(kind)", sourceLocation: sourceLocation) }
+            }
+            if let id {
+                let data = try JSONSerialization.data(withJSONObject: ["v": body["resource_id"] ?? NSNull()])
+                let actual = try JSONDecoder().decode([String: JSONValue].self, from: data)["v"]
+                #expect(actual == id, "\(kind) resource_id", sourceLocation: sourceLocation)
+            }
+            if let principalType {
+                #expect((event["actor"] as? [String: Any])?["principal_type"] as? String == principalType, "\(kind)", sourceLocation: sourceLocation)
+            }
+            #expect((event["time"] as? String) == nil && (body["time"] as? String)?.hasSuffix("Z") == true, sourceLocation: sourceLocation)
+            return event
+        }
+    }
+
+    @Test func everyCataloguedActionLeavesOneEventAndEveryDenialAFailureEvent() async throws {
+        // The real S3 uploader: the destination at the end is unreachable (export itself: test_audit_export.py).
+        try await TestServer.run(auditUploader: S3AuditUploader()) { server, client in
+            let boot = try #require(server.bootstrap)
+            let organization = boot.organizationID.lowercasedString
+            let project = boot.projectID.lowercasedString
+            let owner = try await client.token()
+            let trail = Trail(client: client, owner: owner)
+            _ = try await trail.new()
+            let member = try await client.serviceAccount("member", role: .member, owner: owner)
+            let billing = try await client.serviceAccount("billing", role: .billingAdmin, owner: owner)
+            _ = try await trail.new()
+
+            // Organization
+            #expect(try await client.admin(.patch, "/admin/organizations/\(organization)", token: owner, body: #"{"name":"acme"}"#).status == 200)
+            let renamed = try await trail.expectOne("rename organization", id: .string("acme"), principalType: "service_account")
+            #expect(renamed["organization_name"] as? String == "acme" && renamed["organization_id"] as? String == organization)
+            #expect((renamed["actor"] as? [String: Any])?["principal_id"] as? String != nil)
+            #expect(try await client.admin(.patch, "/admin/organizations/\(organization)", token: member.token, body: #"{"name":"x"}"#).status == 403)
+            try await trail.expectOne("rename organization", success: false, errorCode: "PERMISSION_DENIED")
+
+            // Projects
+            #expect(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"audited"}"#).status == 200)
+            let projectID = try #require((try await client.admin(.get, "/admin/projects", token: owner).json["data"] as? [[String: Any]])?
+                .first { $0["name"] as? String == "audited" }?["id"] as? String)
+            try await trail.expectOne("create project", id: .string("audited"))
+            #expect(try await client.admin(.post, "/admin/projects", token: billing.token, body: #"{"name":"nope"}"#).status == 403)
+            try await trail.expectOne("create project", success: false, errorCode: "PERMISSION_DENIED")
+            #expect(try await client.admin(.patch, "/admin/projects/\(projectID)", token: owner, body: #"{"name":"audited-2"}"#).status == 200)
+            try await trail.expectOne("update project", id: .string("audited-2"))
+            #expect(try await client.admin(.patch, "/admin/projects/\(projectID)", token: member.token, body: #"{"name":"x"}"#).status == 404)
+            try await trail.expectOne("update project", success: false, errorCode: "NOT_FOUND")
+
+            // API keys
+            let key = try await client.admin(.post, "/admin/projects/\(projectID)/api-keys", token: owner, body: #"{"name":"k1","roles":["ProjectEditor"]}"#)
+            let keyID = try #require((key.json["key"] as? [String: Any])?["id"] as? String)
+            let keyValue = try #require(key.json["value"] as? String)
+            let keyEvent = try await trail.expectOne("create API key", id: .string(keyID))
+            #expect((keyEvent["event"] as? [String: Any]).map { "\($0)" }?.contains(keyValue) == false, "the key's value is never in an event")
+            #expect(try await client.admin(.patch, "/admin/api-keys/\(keyID)", token: owner, body: #"{"name":"k2"}"#).status == 200)
+            try await trail.expectOne("update API key", id: .string(keyID))
+            #expect(try await client.admin(.delete, "/admin/api-keys/\(keyID)", token: member.token).status == 404)
+            try await trail.expectOne("delete API key", id: .string(keyID), success: false, errorCode: "NOT_FOUND")
+            #expect(try await client.admin(.delete, "/admin/api-keys/\(keyID)", token: owner).status == 202)
+            try await trail.expectOne("delete API key", id: .string(keyID))
+
+            // Indexes, with API keys (the bootstrap key is a ProjectEditor of the default project)
+            try await client.createIndex("audited-index")
+            try await trail.expectOne("create index", id: .string("audited-index"), principalType: "api_key")
+            #expect([200, 202].contains(try await client.call(.patch, "/indexes/audited-index", body: #"{"deletion_protection":"enabled"}"#).status))
+            try await trail.expectOne("configure index", id: .string("audited-index"), principalType: "api_key")
+            #expect(try await client.call(.delete, "/indexes/audited-index").status == 403)
+            try await trail.expectOne("delete index", id: .string("audited-index"), success: false, errorCode: "FORBIDDEN")
+            let viewer = try await server.sqliteCatalog.createAPIKey(projectID: boot.projectID, name: "viewer", roles: [.projectViewer])
+            #expect(try await client.createIndex("denied-index", key: viewer.value).status == 403)
+            try await trail.expectOne("create index", success: false, principalType: "api_key", errorCode: "PERMISSION_DENIED")
+            #expect([200, 202].contains(try await client.call(.patch, "/indexes/audited-index", body: #"{"deletion_protection":"disabled"}"#).status))
+            _ = try await trail.new()
+            #expect(try await client.call(.delete, "/indexes/audited-index").status == 202)
+            try await trail.expectOne("delete index", id: .string("audited-index"))
+            // Data-plane calls are not in the catalogue: nothing is recorded for them.
+            try await client.createIndex("data-index", dimension: 2)
+            _ = try await trail.new()
+            #expect(try await client.call(.post, "/data/\(project)/data-index/vectors/upsert", body: #"{"vectors":[{"id":"a","values":[1,0]}]}"#).status == 200)
+            #expect(try await trail.new().isEmpty)
+
+            // Service accounts
+            let robot = try await client.admin(
+                .post, "/admin/service-accounts", token: owner,
+                body: #"{"name":"robot","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
+            )
+            let robotAccount = try #require(robot.json["service_account"] as? [String: Any])
+            let robotID = try #require(robotAccount["id"] as? String)
+            let robotSecret = try #require(robot.json["client_secret"] as? String)
+            try await trail.expectOne("create service account", id: .string(robotID))
+            #expect(try await client.admin(.patch, "/admin/service-accounts/\(robotID)", token: owner, body: #"{"name":"robot-2"}"#).status == 200)
+            try await trail.expectOne("update service account", id: .string(robotID))
+            #expect(try await client.admin(.post, "/admin/service-accounts/\(robotID)/rotate-secret", token: member.token).status == 403)
+            try await trail.expectOne("rotate service account secret", id: .string(robotID), success: false, errorCode: "PERMISSION_DENIED")
+            let rotated = try await client.admin(.post, "/admin/service-accounts/\(robotID)/rotate-secret", token: owner)
+            let newSecret = try #require(rotated.json["client_secret"] as? String)
+            try await trail.expectOne("rotate service account secret", id: .string(robotID))
+            _ = try await client.token(clientID: try #require(robotAccount["client_id"] as? String), secret: newSecret)
+            try await trail.expectOne("service account token", id: .string(try #require(robotAccount["client_id"] as? String)), principalType: "service_account")
+            let stale = try await client.call(
+                .post, "/oauth/token", key: nil,
+                body: #"{"grant_type":"client_credentials","client_id":"\#(robotAccount["client_id"] as? String ?? "")","client_secret":"\#(robotSecret)"}"#
+            )
+            #expect(stale.status == 401)
+            let staleEvent = try await trail.expectOne("service account token", success: false, principalType: "service_account", errorCode: "UNAUTHENTICATED")
+            #expect((staleEvent["actor"] as? [String: Any])?["principal_id"] as? String == robotID, "a failed sign-in names the account it tried")
+
+            // Role bindings of a service account
+            let binding = try await client.admin(
+                .post, "/admin/role-bindings", token: owner,
+                body: #"{"principal_type":"service_account","principal_id":"\#(robotID)","resource_type":"project","resource_id":"\#(projectID)","role":"ProjectMember"}"#
+            )
+            let bindingID = try #require(binding.json["id"] as? String)
+            try await trail.expectOne("create role binding", id: .string(bindingID))
+            #expect(try await client.admin(.delete, "/admin/role-bindings/\(bindingID)", token: member.token).status == 404)
+            try await trail.expectOne("delete role binding", id: .string(bindingID), success: false, errorCode: "NOT_FOUND")
+            #expect(try await client.admin(.delete, "/admin/role-bindings/\(bindingID)", token: owner).status == 202)
+            try await trail.expectOne("delete role binding", id: .string(bindingID))
+            #expect(try await client.admin(.delete, "/admin/service-accounts/\(robotID)", token: owner).status == 202)
+            try await trail.expectOne("delete service account", id: .string(robotID))
+
+            // Members: invite, resend, accept, sign in, roles, removal
+            #expect(try await client.admin(.post, "/admin/invites", token: member.token, body: #"{"email":"eve@example.com","role_bindings":[]}"#).status == 403)
+            try await trail.expectOne("invite org member", success: false, errorCode: "PERMISSION_DENIED")
+            let invite = try await client.admin(
+                .post, "/admin/invites", token: owner,
+                body: #"{"email":"Ada@Example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
+            )
+            let inviteID = try #require(invite.json["id"] as? String)
+            let inviteEvent = try await trail.expectOne("invite org member", id: .array([.string("ada@example.com")]))
+            #expect("\(inviteEvent)".contains(invite.json["token"] as? String ?? "-") == false, "the invite token is never in an event")
+            let resent = try await client.admin(.post, "/admin/invites/\(inviteID)/resend", token: owner)
+            try await trail.expectOne("resend invite", id: .string(inviteID))
+            let token = try #require(resent.json["token"] as? String)
+            let password = "correct horse battery staple"
+            #expect(try await client.call(.post, "/oauth/accept-invite", key: nil, body: #"{"token":"\#(token)","password":"\#(password)","name":"Ada"}"#).status == 200)
+            try await trail.expectOne("accept invite", id: .string("ada@example.com"), principalType: "user")
+            #expect(try await client.call(.post, "/oauth/token", key: nil, body: #"{"grant_type":"password","username":"ada@example.com","password":"\#(password)"}"#).status == 200)
+            let login = try await trail.expectOne("user login", id: .string("ada@example.com"), principalType: "user")
+            #expect((login["actor"] as? [String: Any])?["display_name"] as? String == "Ada")
+            #expect(try await client.call(.post, "/oauth/token", key: nil, body: #"{"grant_type":"password","username":"ada@example.com","password":"wrong wrong wrong"}"#).status == 401)
+            try await trail.expectOne("user login", id: .string("ada@example.com"), success: false, principalType: "user", errorCode: "UNAUTHENTICATED")
+            #expect(try await client.call(.post, "/oauth/token", key: nil, body: #"{"grant_type":"password","username":"nobody@example.com","password":"x"}"#).status == 401)
+            let unknown = try await trail.expectOne("user login", id: .string("nobody@example.com"), success: false, principalType: "user")
+            #expect((unknown["actor"] as? [String: Any])?["principal_name"] as? String == "nobody@example.com")
+            let users = try await client.admin(.get, "/admin/users?email=ada@example.com", token: owner).json["data"] as? [[String: Any]]
+            let adaID = try #require(users?.first?["id"] as? String)
+            _ = try await trail.new()
+
+            let orgRole = try await client.admin(
+                .post, "/admin/role-bindings", token: owner,
+                body: #"{"principal_type":"user","principal_id":"\#(adaID)","resource_type":"organization","role":"OrgManager"}"#
+            )
+            #expect(orgRole.status == 201)
+            try await trail.expectOne("update org member role", id: .object(["user": .string("ada@example.com"), "role": .string("OrgManager")]))
+            let escalation = try await client.admin(
+                .post, "/admin/role-bindings", token: member.token,
+                body: #"{"principal_type":"user","principal_id":"\#(adaID)","resource_type":"organization","role":"OrgOwner"}"#
+            )
+            #expect(escalation.status == 403)
+            try await trail.expectOne(
+                "update org member role", id: .object(["user": .string("ada@example.com"), "role": .string("OrgOwner")]), success: false, errorCode: "PERMISSION_DENIED"
+            )
+            let projectRole = try await client.admin(
+                .post, "/admin/role-bindings", token: owner,
+                body: #"{"principal_type":"user","principal_id":"\#(adaID)","resource_type":"project","resource_id":"\#(projectID)","role":"ProjectMember"}"#
+            )
+            #expect(projectRole.status == 201)
+            try await trail.expectOne("invite project member", id: .array([.string("ada@example.com")]))
+            let changedRole = try await client.admin(
+                .post, "/admin/role-bindings", token: owner,
+                body: #"{"principal_type":"user","principal_id":"\#(adaID)","resource_type":"project","resource_id":"\#(projectID)","role":"ProjectOwner"}"#
+            )
+            let changedID = try #require(changedRole.json["id"] as? String)
+            try await trail.expectOne("update project member role", id: .object(["user": .string("ada@example.com"), "role": .string("ProjectOwner")]))
+            #expect(try await client.admin(.delete, "/admin/role-bindings/\(changedID)", token: owner).status == 202)
+            try await trail.expectOne("remove project member", id: .object(["user": .string("ada@example.com"), "project": .string("audited-2")]))
+            #expect(try await client.admin(.delete, "/admin/users/\(adaID)", token: member.token).status == 403)
+            try await trail.expectOne("remove org member", id: .string("ada@example.com"), success: false, errorCode: "PERMISSION_DENIED")
+            #expect(try await client.admin(.delete, "/admin/users/\(adaID)", token: owner).status == 202)
+            try await trail.expectOne("remove org member", id: .string("ada@example.com"))
+            let second = try await client.admin(.post, "/admin/invites", token: owner, body: #"{"email":"bob@example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#)
+            _ = try await trail.new()
+            #expect(try await client.admin(.delete, "/admin/invites/\(try #require(second.json["id"] as? String))", token: owner).status == 202)
+            try await trail.expectOne("revoke invite", id: .string(try #require(second.json["id"] as? String)))
+
+            // Project deletion last: it names the project.
+            #expect(try await client.admin(.delete, "/admin/projects/\(projectID)", token: owner).status == 202)
+            try await trail.expectOne("delete project", id: .string("audited-2"))
+
+            // Audit-log settings: only owners; an unreachable destination is a clear 400 and a failure event.
+            #expect(try await client.admin(.put, "/admin/audit-log", token: member.token, body: #"{"bucket":"audit"}"#).status == 403)
+            try await trail.expectOne("enable audit log", success: false, errorCode: "PERMISSION_DENIED")
+            let unreachable = try await client.admin(
+                .put, "/admin/audit-log", token: owner, body: #"{"bucket":"audit/sub","region":"us-east-1","endpoint_url":"http://127.0.0.1:9"}"#
+            )
+            #expect(unreachable.status == 400)
+            #expect(unreachable.message?.contains("audit-log-access-test") == true)
+            try await trail.expectOne("enable audit log", id: .string("audit/sub"), success: false, errorCode: "INVALID_ARGUMENT")
+            #expect(try await client.admin(.get, "/admin/audit-log", token: owner).json["enabled"] as? Bool == false)
+            #expect(try await client.admin(.get, "/admin/audit-events", token: member.token).status == 403)
+            _ = try await trail.new()
+            #expect(try await trail.new().isEmpty, "reading the audit log is not itself recorded")
+        }
+    }
+
+    @Test func eventsAreFilteredPagedAndValidated() async throws {
+        try await TestServer.run { server, client in
+            let owner = try await client.token()
+            for name in ["p1", "p2", "p3"] {
+                #expect(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"\#(name)"}"#).status == 200)
+            }
+            let created = try await client.admin(.get, "/admin/audit-events?resource_type=project&action=create&limit=2", token: owner)
+            let firstPage = try #require(created.json["data"] as? [[String: Any]])
+            #expect(firstPage.compactMap { ($0["event"] as? [String: Any])?["resource_id"] as? String } == ["p3", "p2"], "newest first")
+            let next = try #require((created.json["pagination"] as? [String: Any])?["next"] as? String)
+            let rest = try await client.admin(.get, "/admin/audit-events?resource_type=project&action=create&limit=2&paginationToken=\(next)", token: owner)
+            #expect((rest.json["data"] as? [[String: Any]])?.compactMap { ($0["event"] as? [String: Any])?["resource_id"] as? String } == ["p1"])
+            #expect(rest.json["pagination"] == nil)
+            let principal = try #require((firstPage.first?["actor"] as? [String: Any])?["principal_id"] as? String)
+            let byPrincipal = try await client.admin(.get, "/admin/audit-events?principal_id=\(principal)&action=login", token: owner)
+            #expect((byPrincipal.json["data"] as? [Any])?.count == 1, "the owner's one sign-in")
+            let future = try await client.admin(.get, "/admin/audit-events?since=2999-01-01T00:00:00Z", token: owner)
+            #expect((future.json["data"] as? [Any])?.isEmpty == true)
+            let past = try await client.admin(.get, "/admin/audit-events?until=2000-01-01T00:00:00.000Z", token: owner)
+            #expect((past.json["data"] as? [Any])?.isEmpty == true)
+            for bad in ["limit=0", "limit=1001", "since=yesterday", "paginationToken=abc"] {
+                let reply = try await client.admin(.get, "/admin/audit-events?\(bad)", token: owner)
+                #expect(reply.status == 400, "\(bad)")
+                #expect(reply.errorCode == "INVALID_ARGUMENT")
+            }
+            // Retention: events older than the cut-off go, newer ones stay.
+            #expect(try await server.sqliteCatalog.purgeEvents(before: Date().addingTimeInterval(-86_400)) == 0)
+            let all = try await server.sqliteCatalog.events(AuditQuery(organizationID: try #require(server.bootstrap).organizationID, limit: 1000))
+            #expect(try await server.sqliteCatalog.purgeEvents(before: Date().addingTimeInterval(1)) == all.events.count)
+        }
+    }
+
+    @Test func auditLogSettingsNeedTheEnterprisePlan() async throws {
+        try await TestServer.run { server, client in
+            let owner = try await client.token()
+            _ = try await server.admin.setPlan(.standard, organization: nil)
+            for (method, body) in [(HTTPRequest.Method.get, nil), (.put, #"{"bucket":"audit"}"#), (.patch, #"{"paused":true}"#), (.delete, nil)] as [(HTTPRequest.Method, String?)] {
+                let reply = try await client.admin(method, "/admin/audit-log", token: owner, body: body)
+                #expect(reply.status == 402, "\(method)")
+            }
+            #expect(try await client.admin(.get, "/admin/audit-events", token: owner).status == 200, "events are readable on every plan")
+            _ = try await server.admin.setPlan(.enterprise, organization: nil)
+            for body in [#"{"bucket":"A_B"}"#, #"{"bucket":"ok-bucket","region":"US EAST"}"#, #"{"bucket":"ok-bucket","batch_interval_seconds":0}"#,
+                         #"{"bucket":"ok-bucket","role_arn":"role"}"#, #"{"bucket":"ok-bucket","endpoint_url":"ftp://x"}"#, #"{"bucket":"ok-bucket","colour":"red"}"#,
+                         #"{"bucket":"ok-bucket/../x"}"#, #"{"region":"us-east-1"}"#] {
+                let reply = try await client.admin(.put, "/admin/audit-log", token: owner, body: body)
+                #expect(reply.status == 400, "\(body): \(reply.text)")
+            }
+            #expect(try await client.admin(.patch, "/admin/audit-log", token: owner, body: #"{"paused":true}"#).status == 404)
+            #expect(try await client.admin(.delete, "/admin/audit-log", token: owner).json["enabled"] as? Bool == false, "removing nothing is a no-op")
+        }
+    }
+}
