@@ -15,19 +15,21 @@ public struct S3Client: Sendable {
     }
 
     public func putObject(bucket: String, key: String, body: Data, contentType: String, credentials: AWSCredentials) async throws {
-        let url = objectURL(bucket: bucket, key: key)
+        guard let url = objectURL(bucket: bucket, key: key) else {
+            throw AWSError(status: nil, code: nil, message: "No valid S3 URL for bucket \(bucket.prefix(64)) at \(endpoint?.absoluteString ?? region)")
+        }
         let signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
         _ = try await transport.send(.PUT, url, headers: [("content-type", contentType)], body: body, signer: signer)
     }
 
     /// The object's URL, each key segment percent-encoded as S3 signs it.
-    func objectURL(bucket: String, key: String) -> URL {
+    func objectURL(bucket: String, key: String) -> URL? {
         let path = key.split(separator: "/", omittingEmptySubsequences: false).map { SigV4Signer.encode(String($0)) }.joined(separator: "/")
         if let endpoint {
             let base = endpoint.absoluteString.hasSuffix("/") ? String(endpoint.absoluteString.dropLast()) : endpoint.absoluteString
-            return URL(string: "\(base)/\(SigV4Signer.encode(bucket))/\(path)")!
+            return URL(string: "\(base)/\(SigV4Signer.encode(bucket))/\(path)")
         }
-        return URL(string: "https://\(bucket).s3.\(region).amazonaws.com/\(path)")!
+        return URL(string: "https://\(bucket).s3.\(region).amazonaws.com/\(path)")
     }
 }
 
@@ -54,7 +56,9 @@ public struct STSClient: Sendable {
         ]
         if let externalID { form.append(("ExternalId", externalID)) }
         let body = Data(form.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&").utf8)
-        let url = endpoint ?? URL(string: "https://sts.\(region).amazonaws.com/")!
+        guard let url = endpoint ?? URL(string: "https://sts.\(region).amazonaws.com/") else {
+            throw AWSError(status: nil, code: nil, message: "No valid STS URL for region \(region.prefix(64))")
+        }
         let signer = SigV4Signer(credentials: credentials, region: region, service: "sts")
         let answer = try await transport.send(
             .POST, url, headers: [("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: body, signer: signer

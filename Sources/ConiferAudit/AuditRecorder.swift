@@ -26,7 +26,16 @@ public struct AuditRecorder: ActionObserver {
     /// The event for an outcome, or nil when the call is not audited.
     func event(for outcome: ActionOutcome) async throws -> AuditEvent? {
         let details = outcome.details
-        guard let kind = details.kind.map(AuditCatalogue.kind) ?? AuditCatalogue.kind(route: outcome.action) else { return nil }
+        let kind: AuditKind
+        if let name = details.kind {
+            // Handlers name kinds by constant strings: an unknown one is a bug that must not drop the event silently.
+            guard let named = AuditCatalogue.kind(named: name) else { throw ConiferError(.internalError, "\(name) is not in the audit catalogue") }
+            kind = named
+        } else if let routed = AuditCatalogue.kind(route: outcome.action) {
+            kind = routed
+        } else {
+            return nil
+        }
         if case .anonymous = outcome.actor, details.kind == nil { return nil }
         let organizationID: UUID? = if let known = outcome.organizationID { known } else { try await directory.firstOrganization() }
         guard let organizationID else { return nil }

@@ -20,6 +20,13 @@ func option(_ name: String) -> String? {
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+struct SetupFailed: Error { var step: String }
+
+func require<T>(_ value: T?, _ step: String) throws -> T {
+    guard let value else { throw SetupFailed(step: step) }
+    return value
+}
+
 let calls = option("--calls").flatMap(Int.init) ?? 2000
 let directory = URL(fileURLWithPath: option("--directory") ?? NSTemporaryDirectory()).appendingPathComponent("conifer-audit-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -27,11 +34,11 @@ defer { try? FileManager.default.removeItem(at: directory) }
 
 let catalog = try SQLiteCatalog(directory: directory)
 let admin = AdminService(catalog: catalog)
-let boot = try await catalog.bootstrapIfNeeded(apiKeyValue: nil)!
+let boot = try require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil), "bootstrap")
 let secret = "bench-secret-0123456789abcdefghijklmnop"
 _ = try await admin.bootstrapServiceAccount(clientID: "bench-owner", clientSecret: secret)
-let account = try await admin.authenticateServiceAccount(clientID: "bench-owner", clientSecret: secret)!
-let identity = try await admin.identity(serviceAccount: account.id, generation: account.generation)!
+let account = try require(try await admin.authenticateServiceAccount(clientID: "bench-owner", clientSecret: secret), "sign-in")
+let identity = try require(try await admin.identity(serviceAccount: account.id, generation: account.generation), "identity")
 let pass = identity.admit()
 let recorder = AuditRecorder(spool: catalog, directory: catalog)
 

@@ -47,7 +47,7 @@ import Testing
             sourceLocation: SourceLocation = #_sourceLocation
         ) async throws -> [String: Any] {
             let events = try await new()
-            let expected = AuditCatalogue.kind(kind)
+            let expected = try #require(AuditCatalogue.kind(named: kind), sourceLocation: sourceLocation)
             #expect(events.count == 1, "\(kind): \(events)", sourceLocation: sourceLocation)
             guard let event = events.last, let body = event["event"] as? [String: Any] else { return [:] }
             #expect(body["action"] as? String == expected.action, "\(kind)", sourceLocation: sourceLocation)
@@ -83,6 +83,7 @@ import Testing
             let trail = Trail(client: client, owner: owner)
             _ = try await trail.new()
             let member = try await client.serviceAccount("member", role: .member, owner: owner)
+            // An OrgMember may create projects; a billing admin may not.
             let billing = try await client.serviceAccount("billing", role: .billingAdmin, owner: owner)
             _ = try await trail.new()
 
@@ -314,6 +315,80 @@ import Testing
             }
             #expect(try await client.admin(.patch, "/admin/audit-log", token: owner, body: #"{"paused":true}"#).status == 404)
             #expect(try await client.admin(.delete, "/admin/audit-log", token: owner).json["enabled"] as? Bool == false, "removing nothing is a no-op")
+        }
+    }
+
+    /// Every catalogued route, called by an organization member who may not, leaves one failure event of its
+    /// kind with the error the caller got; the audit-log settings leave their success events too.
+    @Test func everyRefusedCallOfTheCatalogueLeavesAFailureEvent() async throws {
+        try await TestServer.run { server, client in
+            let boot = try #require(server.bootstrap)
+            let organization = boot.organizationID.lowercasedString
+            let owner = try await client.token()
+            let member = try await client.serviceAccount("member", role: .member, owner: owner)
+            let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"kept"}"#).json["id"] as? String)
+            let key = try #require((try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"k"}"#).json["key"] as? [String: Any])?["id"] as? String)
+            let robot = try await client.serviceAccount("robot", role: .member, owner: owner)
+            let invite = try #require(try await client.admin(
+                .post, "/admin/invites", token: owner, body: #"{"email":"x@example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
+            ).json["id"] as? String)
+            let binding = try #require(try await client.admin(
+                .post, "/admin/role-bindings", token: owner,
+                body: #"{"principal_type":"service_account","principal_id":"\#(robot.id)","resource_type":"project","resource_id":"\#(project)","role":"ProjectMember"}"#
+            ).json["id"] as? String)
+            let viewer = try await server.sqliteCatalog.createAPIKey(projectID: boot.projectID, name: "viewer", roles: [.projectViewer])
+            try await client.createIndex("kept-index")
+            let trail = Trail(client: client, owner: owner)
+            _ = try await trail.new()
+
+            let refused: [(String, HTTPRequest.Method, String, String?, String)] = [
+                ("rename organization", .patch, "/admin/organizations/\(organization)", #"{"name":"x"}"#, "PERMISSION_DENIED"),
+                ("update project", .patch, "/admin/projects/\(project)", #"{"name":"x"}"#, "NOT_FOUND"),
+                ("delete project", .delete, "/admin/projects/\(project)", nil, "NOT_FOUND"),
+                ("create API key", .post, "/admin/projects/\(project)/api-keys", #"{"name":"x"}"#, "NOT_FOUND"),
+                ("update API key", .patch, "/admin/api-keys/\(key)", #"{"name":"x"}"#, "NOT_FOUND"),
+                ("delete API key", .delete, "/admin/api-keys/\(key)", nil, "NOT_FOUND"),
+                ("create service account", .post, "/admin/service-accounts", #"{"name":"x"}"#, "PERMISSION_DENIED"),
+                ("update service account", .patch, "/admin/service-accounts/\(robot.id)", #"{"name":"x"}"#, "PERMISSION_DENIED"),
+                ("rotate service account secret", .post, "/admin/service-accounts/\(robot.id)/rotate-secret", nil, "PERMISSION_DENIED"),
+                ("delete service account", .delete, "/admin/service-accounts/\(robot.id)", nil, "PERMISSION_DENIED"),
+                ("invite org member", .post, "/admin/invites", #"{"email":"y@example.com","role_bindings":[]}"#, "PERMISSION_DENIED"),
+                ("resend invite", .post, "/admin/invites/\(invite)/resend", nil, "PERMISSION_DENIED"),
+                ("revoke invite", .delete, "/admin/invites/\(invite)", nil, "PERMISSION_DENIED"),
+                ("create role binding", .post, "/admin/role-bindings",
+                 #"{"principal_type":"service_account","principal_id":"\#(robot.id)","resource_type":"project","resource_id":"\#(project)","role":"ProjectOwner"}"#, "NOT_FOUND"),
+                ("delete role binding", .delete, "/admin/role-bindings/\(binding)", nil, "NOT_FOUND"),
+                ("enable audit log", .put, "/admin/audit-log", #"{"bucket":"audit"}"#, "PERMISSION_DENIED"),
+                ("update audit log", .patch, "/admin/audit-log", #"{"paused":true}"#, "PERMISSION_DENIED"),
+                ("remove audit log", .delete, "/admin/audit-log", nil, "PERMISSION_DENIED"),
+            ]
+            for (kind, method, path, body, code) in refused {
+                let reply = try await client.admin(method, path, token: member.token, body: body)
+                #expect([403, 404].contains(reply.status), "\(kind): \(reply.text)")
+                try await trail.expectOne(kind, success: false, principalType: "service_account", errorCode: code)
+            }
+            // An OrgMember may create projects; a billing admin may not.
+            let billing = try await client.serviceAccount("billing", role: .billingAdmin, owner: owner)
+            _ = try await trail.new()
+            #expect(try await client.admin(.post, "/admin/projects", token: billing.token, body: #"{"name":"x"}"#).status == 403)
+            try await trail.expectOne("create project", success: false, errorCode: "PERMISSION_DENIED")
+            for (kind, method, path, body) in [
+                ("create index", HTTPRequest.Method.post, "/indexes", #"{"name":"x","dimension":3,"metric":"cosine","spec":{"serverless":{"cloud":"aws","region":"us-east-1"}}}"#),
+                ("configure index", .patch, "/indexes/kept-index", #"{"deletion_protection":"enabled"}"#),
+                ("delete index", .delete, "/indexes/kept-index", nil),
+            ] as [(String, HTTPRequest.Method, String, String?)] {
+                #expect(try await client.call(method, path, key: viewer.value, body: body).status == 403, "\(kind)")
+                try await trail.expectOne(kind, success: false, principalType: "api_key", errorCode: "PERMISSION_DENIED")
+            }
+
+            // The settings themselves, by the owner (the objects go to memory here; to S3 in test_audit_export.py).
+            #expect(try await client.admin(.put, "/admin/audit-log", token: owner, body: #"{"bucket":"audit/sub","region":"eu-west-1"}"#).status == 200)
+            try await trail.expectOne("enable audit log", id: .string("audit/sub"))
+            #expect(try await client.admin(.patch, "/admin/audit-log", token: owner, body: #"{"paused":true}"#).json["state"] as? String == "paused")
+            let paused = try await trail.expectOne("update audit log", id: .string("audit/sub"))
+            #expect(((paused["event"] as? [String: Any])?["parameters"] as? [String: Any])?["paused"] as? Bool == true)
+            #expect(try await client.admin(.delete, "/admin/audit-log", token: owner).status == 202)
+            try await trail.expectOne("remove audit log", id: .string("audit/sub"))
         }
     }
 }
