@@ -175,6 +175,9 @@ public protocol AdminCatalog: Sendable {
     /// whether or not the secret was right, for the audit log; nil when no such account exists.
     func signInAccount(email: String?, clientID: String?) async throws -> (actor: ActionOutcome.Actor, organizationID: UUID)?
 
+    /// The organization a service account or user belongs to, while it exists.
+    func organization(of subject: Identity.Kind) async throws -> UUID?
+
     /// The user and password generation for an email and password, or nil.
     func authenticateUser(email: String, password: String) async throws -> (id: UUID, generation: Int)?
     /// The identity a user token names, if the user is still a member and the password generation is current.

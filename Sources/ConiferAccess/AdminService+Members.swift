@@ -185,6 +185,15 @@ extension AdminService {
         }
     }
 
+    public func organization(of subject: Identity.Kind) async throws -> UUID? {
+        try await store.read { rows in
+            switch subject {
+            case .serviceAccount(let id): try rows.serviceAccount(id.lowercasedString).map { try Self.uuid($0.organizationID) }
+            case .user(let id): try rows.user(id.lowercasedString).flatMap { try Self.identity(rows, user: $0)?.organizationID }
+            }
+        }
+    }
+
     public func identity(user id: UUID, generation: Int) async throws -> Identity? {
         try await store.read { rows in
             guard let user = try rows.user(id.lowercasedString), user.passwordGeneration == generation else { return nil }

@@ -215,34 +215,35 @@ extension SQLiteCatalog: AuditSpool {
 }
 
 extension SQLiteCatalog: AuditDirectory {
-    public func organizationName(_ id: UUID) async throws -> String? {
-        try await database.read { db in try OrganizationRow.fetchOne(db, key: id.lowercasedString)?.name }
-    }
-
     public func firstOrganization() async throws -> UUID? {
         try await database.read { db in try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db).flatMap { UUID(uuidString: $0.id) } }
     }
 
-    public func auditActor(_ actor: ActionOutcome.Actor) async throws -> AuditEvent.Actor {
+    public func auditNames(organization: UUID, actor: ActionOutcome.Actor) async throws -> (organization: String, actor: AuditEvent.Actor) {
         try await database.read { db in
-            switch actor {
-            case .anonymous:
-                return AuditEvent.Actor(principal_id: "", principal_name: "", principal_type: "anonymous")
-            case .apiKey(let id):
-                let name = try APIKeyRow.fetchOne(db, key: id.lowercasedString)?.name
-                return AuditEvent.Actor(principal_id: id.lowercasedString, principal_name: name ?? id.lowercasedString, principal_type: "api_key")
-            case .serviceAccount(let id):
-                let name = try ServiceAccountRow.fetchOne(db, key: id.lowercasedString)?.name
-                return AuditEvent.Actor(principal_id: id.lowercasedString, principal_name: name ?? id.lowercasedString, principal_type: "service_account")
-            case .user(let id):
-                let user = try UserRow.fetchOne(db, key: id.lowercasedString)
-                return AuditEvent.Actor(
-                    principal_id: id.lowercasedString, principal_name: user?.email ?? id.lowercasedString, principal_type: "user",
-                    display_name: user?.name ?? user?.email ?? id.lowercasedString
-                )
-            case .system(let task):
-                return AuditEvent.Actor(principal_id: "conifer", principal_name: "conifer \(task.rawValue)", principal_type: "system")
-            }
+            let name = try OrganizationRow.fetchOne(db, key: organization.lowercasedString)?.name ?? ""
+            return (name, try Self.auditActor(db, actor))
+        }
+    }
+
+    private static func auditActor(_ db: Database, _ actor: ActionOutcome.Actor) throws -> AuditEvent.Actor {
+        switch actor {
+        case .anonymous:
+            return AuditEvent.Actor(principal_id: "", principal_name: "", principal_type: "anonymous")
+        case .apiKey(let id):
+            let name = try APIKeyRow.fetchOne(db, key: id.lowercasedString)?.name
+            return AuditEvent.Actor(principal_id: id.lowercasedString, principal_name: name ?? id.lowercasedString, principal_type: "api_key")
+        case .serviceAccount(let id):
+            let name = try ServiceAccountRow.fetchOne(db, key: id.lowercasedString)?.name
+            return AuditEvent.Actor(principal_id: id.lowercasedString, principal_name: name ?? id.lowercasedString, principal_type: "service_account")
+        case .user(let id):
+            let user = try UserRow.fetchOne(db, key: id.lowercasedString)
+            return AuditEvent.Actor(
+                principal_id: id.lowercasedString, principal_name: user?.email ?? id.lowercasedString, principal_type: "user",
+                display_name: user?.name ?? user?.email ?? id.lowercasedString
+            )
+        case .system(let task):
+            return AuditEvent.Actor(principal_id: "conifer", principal_name: "conifer \(task.rawValue)", principal_type: "system")
         }
     }
 }

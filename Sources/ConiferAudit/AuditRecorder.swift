@@ -37,9 +37,19 @@ public struct AuditRecorder: ActionObserver {
             return nil
         }
         if case .anonymous = outcome.actor, details.kind == nil { return nil }
-        let organizationID: UUID? = if let known = outcome.organizationID { known } else { try await directory.firstOrganization() }
+        // Only a sign-in with an unknown name has no organization: it goes to the first one. A known actor whose
+        // organization is gone (a deleted account's revoked token) is not attributed to anyone else's.
+        let organizationID: UUID?
+        if let known = outcome.organizationID {
+            organizationID = known
+        } else if case .anonymous = outcome.actor {
+            organizationID = try await directory.firstOrganization()
+        } else {
+            organizationID = nil
+        }
         guard let organizationID else { return nil }
-        var actor = try await directory.auditActor(outcome.actor)
+        let names = try await directory.auditNames(organization: organizationID, actor: outcome.actor)
+        var actor = names.actor
         if case .anonymous = outcome.actor, case .string(let tried)? = details.resourceID {
             // A sign-in with an unknown name: the name tried is the only trace of who it was.
             actor.principal_name = String(tried.prefix(256))
@@ -55,7 +65,7 @@ public struct AuditRecorder: ActionObserver {
         return AuditEvent(
             id: UUID().uuidString.lowercased(),
             organization_id: organizationID.uuidString.lowercased(),
-            organization_name: try await directory.organizationName(organizationID) ?? "",
+            organization_name: names.organization,
             client: AuditEvent.Client(userAgent: String(outcome.userAgent.prefix(1024))),
             actor: actor,
             event: AuditEvent.Event(

@@ -171,10 +171,10 @@ public protocol AuditSpool: Sendable {
 
 /// Names and organizations for events: the catalog answers from its rows.
 public protocol AuditDirectory: Sendable {
-    func organizationName(_ id: UUID) async throws -> String?
     /// The first organization, for events no caller's organization can be attributed to (a sign-in with an
     /// unknown name).
     func firstOrganization() async throws -> UUID?
-    /// The actor as the event names it; its id alone when the principal no longer exists.
-    func auditActor(_ actor: ActionOutcome.Actor) async throws -> AuditEvent.Actor
+    /// In one read: the organization's name ("" once it is gone) and the actor as the event names it (its id
+    /// alone when the principal no longer exists).
+    func auditNames(organization: UUID, actor: ActionOutcome.Actor) async throws -> (organization: String, actor: AuditEvent.Actor)
 }

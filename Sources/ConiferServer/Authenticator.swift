@@ -68,7 +68,19 @@ struct Authenticator: Sendable {
         case .serviceAccount(let id): try await admin.identity(serviceAccount: id, generation: claims.generation)
         case .user(let id): try await admin.identity(user: id, generation: claims.generation)
         }
-        guard let identity else { throw ConiferError.unauthenticated("Invalid or expired access token.") }
+        guard let identity else { throw RevokedToken(subject: claims.subject) }
         return identity
     }
+
+    /// The organization of the account a revoked token names, while the account exists.
+    func organization(of subject: Identity.Kind) async -> UUID? {
+        try? await admin.organization(of: subject)
+    }
+}
+
+/// A genuine, unexpired token whose account was deleted or whose secret or password changed since: refused
+/// like any invalid token (401), but its subject is known, so the refusal is an audit event of that account.
+struct RevokedToken: Error {
+    let subject: Identity.Kind
+    static let answer = ConiferError.unauthenticated("Invalid or expired access token.")
 }

@@ -151,11 +151,17 @@ import Testing
             try await trail.expectOne("create service account", id: .string(robotID))
             #expect(try await client.admin(.patch, "/admin/service-accounts/\(robotID)", token: owner, body: #"{"name":"robot-2"}"#).status == 200)
             try await trail.expectOne("update service account", id: .string(robotID))
+            let robotToken = try await client.token(clientID: try #require(robotAccount["client_id"] as? String), secret: robotSecret)
+            _ = try await trail.new()
             #expect(try await client.admin(.post, "/admin/service-accounts/\(robotID)/rotate-secret", token: member.token).status == 403)
             try await trail.expectOne("rotate service account secret", id: .string(robotID), success: false, errorCode: "PERMISSION_DENIED")
             let rotated = try await client.admin(.post, "/admin/service-accounts/\(robotID)/rotate-secret", token: owner)
             let newSecret = try #require(rotated.json["client_secret"] as? String)
             try await trail.expectOne("rotate service account secret", id: .string(robotID))
+            // The token from before the rotation is refused, and the refusal names the account it belongs to.
+            #expect(try await client.admin(.post, "/admin/projects", token: robotToken, body: #"{"name":"late"}"#).status == 401)
+            let revoked = try await trail.expectOne("create project", success: false, principalType: "service_account", errorCode: "UNAUTHENTICATED")
+            #expect((revoked["actor"] as? [String: Any])?["principal_id"] as? String == robotID)
             _ = try await client.token(clientID: try #require(robotAccount["client_id"] as? String), secret: newSecret)
             try await trail.expectOne("service account token", id: .string(try #require(robotAccount["client_id"] as? String)), principalType: "service_account")
             let stale = try await client.call(

@@ -51,6 +51,10 @@ struct AccessMiddleware: RouterMiddleware {
                 }
                 context.caller = Caller(grant: .admin(pass), actor: actor, route: entry)
             }
+        } catch let revoked as RevokedToken {
+            let organization = await authenticator.organization(of: revoked.subject)
+            try await report(request, context, ActionOutcome.Actor(revoked.subject), organization, error: RevokedToken.answer)
+            throw RevokedToken.answer
         } catch {
             try await report(request, context, actor, organization, error: error)
             throw error
