@@ -241,6 +241,11 @@ def test_pause_and_remove_first_deliver_what_is_pending(audited, moto):
     assert paused["export"]["pending_batches"] == 0
     exported = exported_events(moto, "flush/")
     assert "before-pause" in {event["event"]["resource_id"] for event in exported}, "pausing delivered what was pending"
+    deadline = time.time() + 10
+    while not any(event["event"]["parameters"].get("paused") for event in exported) and time.time() < deadline:
+        time.sleep(0.2)
+        exported = exported_events(moto, "flush/")
+    assert any(event["event"]["parameters"].get("paused") for event in exported), "the pause itself reaches the bucket"
     assert admin(audited, "POST", "/admin/projects", {"name": "while-paused"})[0] == 200
     time.sleep(1.5)
     assert "while-paused" not in {event["event"]["resource_id"] for event in exported_events(moto, "flush/")}
@@ -248,9 +253,16 @@ def test_pause_and_remove_first_deliver_what_is_pending(audited, moto):
     assert status == 200 and resumed["state"] == "active"
     assert admin(audited, "POST", "/admin/projects", {"name": "before-removal"})[0] == 200
     status, removed = admin(audited, "DELETE", "/admin/audit-log")
-    assert status == 202 and removed["enabled"] is False, removed
+    assert status == 202 and removed["state"] == "removing", removed
     names = [event["event"]["resource_id"] for event in exported_events(moto, "flush/")]
     assert {"while-paused", "before-removal"} <= set(names), "removal delivered what was pending, including the paused period"
+    wait_delivered(audited)
+    assert export_status(audited)["enabled"] is False
+    assert admin(audited, "POST", "/admin/projects", {"name": "after-removal"})[0] == 200
+    time.sleep(1.5)
+    exported = exported_events(moto, "flush/")
+    assert ("delete", "audit-log") in {(event["event"]["action"], event["event"]["resource_type"]) for event in exported}, "the removal itself reaches the bucket"
+    assert "after-removal" not in {event["event"]["resource_id"] for event in exported}
     ids = [event["id"] for event in exported_events(moto, "flush/")]
     assert len(ids) == len(set(ids))
 

@@ -16,9 +16,11 @@ extension SQLiteCatalog {
                 t.column("action", .text).notNull()
                 t.column("resource_type", .text).notNull()
                 t.column("principal_id", .text).notNull()
+                t.column("result", .text).notNull()
                 t.column("body", .blob).notNull()  // the event's JSON, exactly as exported
             }
             try db.create(index: "audit_event_organization", on: "audit_event", columns: ["organization_id", "seq"])
+            try db.create(index: "audit_event_resource", on: "audit_event", columns: ["organization_id", "resource_type", "seq"])
             try db.create(index: "audit_event_time", on: "audit_event", columns: ["time"])
             try db.create(table: "audit_export") { t in
                 t.primaryKey("organization_id", .text)
@@ -51,8 +53,11 @@ extension SQLiteCatalog: AuditSpool {
         let body = try event.encoded()
         try await database.write { db in
             try db.execute(
-                sql: "INSERT INTO audit_event (organization_id, time, action, resource_type, principal_id, body) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [event.organization_id, event.event.time, event.event.action, event.event.resource_type, event.actor.principal_id, body]
+                sql: "INSERT INTO audit_event (organization_id, time, action, resource_type, principal_id, result, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    event.organization_id, event.event.time, event.event.action, event.event.resource_type, event.actor.principal_id,
+                    event.event.outcome.result, body,
+                ]
             )
         }
     }
@@ -131,11 +136,12 @@ extension SQLiteCatalog: AuditSpool {
     public func cutBatch(organization: UUID, at date: Date, limit: Int) async throws -> AuditBatch? {
         let id = organization.lowercasedString
         return try await database.write { db -> AuditBatch? in
-            guard let export = try Row.fetchOne(db, sql: "SELECT batched_seq, next_batch FROM audit_export WHERE organization_id = ?", arguments: [id])
+            guard let export = try Row.fetchOne(db, sql: "SELECT batched_seq, next_batch, state FROM audit_export WHERE organization_id = ?", arguments: [id])
             else { return nil }
+            let through = export["state"] == AuditExport.State.active.rawValue ? Int64.max : try Self.lastSettingsChange(db, organization: id)?.seq ?? 0
             let rows = try Row.fetchAll(
-                db, sql: "SELECT seq, body FROM audit_event WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                arguments: [id, export["batched_seq"] as Int64, limit]
+                db, sql: "SELECT seq, body FROM audit_event WHERE organization_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                arguments: [id, export["batched_seq"] as Int64, through, limit]
             )
             guard let last = rows.last else { return nil }
             var body = Data("[".utf8)
@@ -195,20 +201,37 @@ extension SQLiteCatalog: AuditSpool {
         }
     }
 
+    /// The organization's latest successful audit-log settings change: its position and action.
+    private static func lastSettingsChange(_ db: Database, organization: String) throws -> (seq: Int64, action: String)? {
+        try Row.fetchOne(
+            db, sql: """
+                SELECT seq, action FROM audit_event
+                WHERE organization_id = ? AND resource_type = 'audit-log' AND result = 'success' ORDER BY seq DESC LIMIT 1
+                """,
+            arguments: [organization]
+        ).map { ($0["seq"], $0["action"]) }
+    }
+
     private static func exports(_ db: Database, organization: String?) throws -> [AuditExport] {
         let sql = """
-            SELECT e.*,
-                (SELECT COUNT(*) FROM audit_batch b WHERE b.organization_id = e.organization_id AND b.delivered_at IS NULL) AS pending,
-                (SELECT COUNT(*) FROM audit_event v WHERE v.organization_id = e.organization_id AND v.seq > e.batched_seq) AS unbatched
+            SELECT e.*, (SELECT COUNT(*) FROM audit_batch b WHERE b.organization_id = e.organization_id AND b.delivered_at IS NULL) AS pending
             FROM audit_export e \(organization == nil ? "" : "WHERE e.organization_id = ?")
             """
         return try Row.fetchAll(db, sql: sql, arguments: organization.map { [$0] } ?? []).map { row in
-            AuditExport(
-                organizationID: try uuid(row["organization_id"]),
+            let id: String = row["organization_id"]
+            let state = AuditExport.State(rawValue: row["state"]) ?? .paused
+            let settings = try lastSettingsChange(db, organization: id)
+            let through = state == .active ? Int64.max : settings?.seq ?? 0
+            let unbatched = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM audit_event WHERE organization_id = ? AND seq > ? AND seq <= ?",
+                arguments: [id, row["batched_seq"] as Int64, through]
+            ) ?? 0
+            return AuditExport(
+                organizationID: try uuid(id),
                 destination: try JSONDecoder().decode(AuditDestination.self, from: Data((row["destination"] as String).utf8)),
-                state: AuditExport.State(rawValue: row["state"]) ?? .paused,
-                enabledAt: row["enabled_at"], lastBatchAt: row["last_batch_at"], lastSuccessAt: row["last_success_at"],
-                lastError: row["last_error"], lastErrorAt: row["last_error_at"], pendingBatches: row["pending"], unbatchedEvents: row["unbatched"]
+                state: state, enabledAt: row["enabled_at"], lastBatchAt: row["last_batch_at"], lastSuccessAt: row["last_success_at"],
+                lastError: row["last_error"], lastErrorAt: row["last_error_at"], pendingBatches: row["pending"], unbatchedEvents: unbatched,
+                removalRecorded: settings?.action == "delete"
             )
         }
     }

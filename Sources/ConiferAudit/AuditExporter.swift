@@ -36,7 +36,8 @@ public actor AuditExporter {
         for export in exports {
             let due = (export.lastBatchAt ?? export.enabledAt).addingTimeInterval(TimeInterval(export.destination.batchIntervalSeconds)) <= now
             var cut = false
-            if export.state == .active, due, export.unbatchedEvents > 0 {
+            // A paused or removed export's last events go at once, not at the next interval.
+            if export.unbatchedEvents > 0, due || export.state != .active {
                 cut = (try? await cutAll(export.organizationID, at: now)) != nil
             }
             guard export.pendingBatches > 0 || cut || export.state == .removing else { continue }
@@ -65,7 +66,8 @@ public actor AuditExporter {
               batch.eventCount == Self.maxBatchEvents {}
     }
 
-    /// Delivers the pending batches in order; on success a removed export disappears. Returns whether nothing is pending.
+    /// Delivers the pending batches in order; a removed export that has delivered its removal disappears.
+    /// Returns whether nothing is pending.
     @discardableResult
     private func deliver(_ export: AuditExport) async -> Bool {
         let organization = export.organizationID
@@ -75,7 +77,9 @@ public actor AuditExporter {
                 try await spool.markDelivered(organization: organization, batch: batch.number, at: clock())
             }
             backoff[organization] = nil
-            if export.state == .removing { try await spool.deleteExport(organization: organization) }
+            if export.state == .removing, try await spool.export(organization: organization)?.isFinished == true {
+                try await spool.deleteExport(organization: organization)
+            }
             return true
         } catch {
             let delay = min((backoff[organization]?.delay ?? 0.5) * 2, 300)

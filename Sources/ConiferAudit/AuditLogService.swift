@@ -16,7 +16,8 @@ public struct AuditExportChange: Sendable {
 /// The audit-log settings of the Admin API: enabling an export (after writing the access-test object),
 /// changing or pausing it, removing it, and reading events. The route decides who may call (organization
 /// owners) and the plan; this service keeps the rule that nothing recorded is lost on the way: pausing and
-/// removing first deliver what is pending, and a removed export keeps delivering its backlog until done.
+/// removing first deliver what is pending, and the exporter then delivers the pause or removal event itself
+/// (a removed export disappears once it has).
 public struct AuditLogService: Sendable {
     public let spool: any AuditSpool
     public let exporter: AuditExporter
@@ -58,14 +59,13 @@ public struct AuditLogService: Sendable {
         return try await spool.setExport(organization: organization, destination: change.destination, state: state)
     }
 
-    /// Removes the export after delivering what is pending; when delivery fails the export stays as
-    /// `removing` (visible, retried) until its backlog arrives. Returns what is left (nil when gone, and when
-    /// there was none: removing is idempotent).
+    /// Removes the export after delivering what is pending. It stays visible as `removing` until the exporter
+    /// has delivered the removal event too (within a second or so; longer while the bucket cannot be reached).
+    /// Returns what is left; nil when there was none (removing is idempotent).
     public func remove(organization: UUID) async throws -> AuditExport? {
         guard let current = try await spool.export(organization: organization) else { return nil }
-        _ = try await spool.setExport(organization: organization, destination: current.destination, state: .removing)
         try await exporter.flush(organization: organization)
-        return try await spool.export(organization: organization)
+        return try await spool.setExport(organization: organization, destination: current.destination, state: .removing)
     }
 
     private func testAccess(_ destination: AuditDestination) async throws {

@@ -79,11 +79,12 @@ public struct AuditDestination: Codable, Sendable, Equatable {
 
 /// One organization's export: where to, whether it runs, and how far it got.
 public struct AuditExport: Sendable, Equatable {
+    /// An active export batches every event on schedule. A paused or removed one still delivers everything up
+    /// to and including the settings change that paused or removed it (so the bucket shows who stopped it);
+    /// resuming exports what was recorded meanwhile; a removed one disappears once that change is delivered.
     public enum State: String, Sendable {
         case active
-        /// No new batches are cut; pending ones are still delivered. Resuming exports what was recorded meanwhile.
         case paused
-        /// Removed by its owner: the last batches are being delivered, then the export disappears.
         case removing
     }
 
@@ -97,12 +98,17 @@ public struct AuditExport: Sendable, Equatable {
     public var lastErrorAt: Date?
     /// Batches cut but not yet delivered.
     public var pendingBatches: Int
-    /// Events recorded since the last batch was cut (they go into the next one).
+    /// Events recorded since the last batch was cut that the next batch will take (for a paused or removed
+    /// export, those up to its last settings change).
     public var unbatchedEvents: Int
+    /// Whether the latest recorded settings change of the organization is the export's removal (so a removed
+    /// export knows its final event exists).
+    public var removalRecorded: Bool
 
     public init(
         organizationID: UUID, destination: AuditDestination, state: State, enabledAt: Date, lastBatchAt: Date? = nil,
-        lastSuccessAt: Date? = nil, lastError: String? = nil, lastErrorAt: Date? = nil, pendingBatches: Int = 0, unbatchedEvents: Int = 0
+        lastSuccessAt: Date? = nil, lastError: String? = nil, lastErrorAt: Date? = nil, pendingBatches: Int = 0, unbatchedEvents: Int = 0,
+        removalRecorded: Bool = false
     ) {
         self.organizationID = organizationID
         self.destination = destination
@@ -114,7 +120,11 @@ public struct AuditExport: Sendable, Equatable {
         self.lastErrorAt = lastErrorAt
         self.pendingBatches = pendingBatches
         self.unbatchedEvents = unbatchedEvents
+        self.removalRecorded = removalRecorded
     }
+
+    /// Whether a removed export has delivered its last event and may go.
+    public var isFinished: Bool { state == .removing && removalRecorded && unbatchedEvents == 0 && pendingBatches == 0 }
 }
 
 /// A batch of events cut for export: its object name (under the destination's prefix) and exact bytes, fixed
@@ -158,7 +168,8 @@ public protocol AuditSpool: Sendable {
     func setExport(organization: UUID, destination: AuditDestination, state: AuditExport.State) async throws -> AuditExport
     func deleteExport(organization: UUID) async throws
 
-    /// Cuts the events recorded since the last batch (at most `limit`) into a new batch; nil when there are none.
+    /// Cuts the events the next batch takes (at most `limit`; see `AuditExport.State`) into a new batch; nil when
+    /// there are none.
     func cutBatch(organization: UUID, at date: Date, limit: Int) async throws -> AuditBatch?
     /// Batches cut but not delivered, oldest first.
     func pendingBatches(organization: UUID) async throws -> [AuditBatch]

@@ -80,10 +80,12 @@ import Testing
         let clock = TestClock()
         let uploader = FlakyUploader()
         let exporter = AuditExporter(spool: catalog, uploader: uploader, clock: { clock.now })
-        func record(_ n: Int) async throws {
+        func record(_ n: Int, action: String = "create", type: String = "index") async throws {
             var event = Self.event
             event.id = "event-\(n)"
             event.organization_id = organization.lowercasedString
+            event.event.action = action
+            event.event.resource_type = type
             try await catalog.append(event)
         }
         try await record(0)  // before the export: never exported
@@ -118,14 +120,22 @@ import Testing
         export = try #require(try await catalog.export(organization: organization))
         #expect(export.pendingBatches == 0 && export.unbatchedEvents == 0 && export.lastSuccessAt != nil)
 
-        // Removal delivers what is pending, then the export is gone; enabling again never reuses a batch name.
+        // Removal delivers what is pending at once; the export stays until the removal's own event is delivered
+        // too, and events after it are not exported. Enabling again never reuses a batch name.
         try await record(5)
-        _ = try await catalog.setExport(organization: organization, destination: export.destination, state: .removing)
-        #expect(try await exporter.flush(organization: organization))
-        #expect(try await catalog.export(organization: organization) == nil)
+        let service = AuditLogService(spool: catalog, exporter: exporter, clock: { clock.now })
+        #expect(try await service.remove(organization: organization)?.state == .removing)
         #expect(await uploader.objects.count == 3)
+        await exporter.tick()
+        #expect(try await catalog.export(organization: organization) != nil, "not gone before its removal event exists")
+        try await record(6, action: "delete", type: "audit-log")
+        try await record(7)
+        await exporter.tick()
+        #expect(try await catalog.export(organization: organization) == nil)
+        let last = try #require(await uploader.objects["p/2026/11/22/20261122T123202Z-000004.json"])
+        #expect(try JSONDecoder().decode([AuditEvent].self, from: last).map(\.id) == ["event-6"])
         _ = try await catalog.enableExport(organization: organization, destination: export.destination, at: clock.now)
-        try await record(6)
-        #expect(try await catalog.cutBatch(organization: organization, at: clock.now, limit: 10)?.number == 4)
+        try await record(8)
+        #expect(try await catalog.cutBatch(organization: organization, at: clock.now, limit: 10)?.number == 5)
     }
 }
