@@ -140,6 +140,9 @@ public protocol AdminCatalog: Sendable {
     func organizations(for pass: AdminPass) async throws -> [OrganizationInfo]
     func organization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo
     func renameOrganization(_ id: UUID, to name: String, for pass: AdminPass) async throws -> OrganizationInfo
+    /// Deletes the caller's organization once it has no projects (412 otherwise): its service accounts,
+    /// invites and role bindings go with it; users stay, without membership. Returns what was deleted.
+    func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo
 
     func projects(for pass: AdminPass) async throws -> [ProjectInfo]
     func project(_ id: UUID, for pass: AdminPass) async throws -> ProjectInfo

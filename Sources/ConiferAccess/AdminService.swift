@@ -158,6 +158,22 @@ public struct AdminService: AdminCatalog {
         }
     }
 
+    public func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo {
+        let identity = pass.identity
+        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try identity.require(.organizationDelete)
+        return try await store.write { rows in
+            guard let row = try rows.organization(id.lowercasedString) else {
+                throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
+            }
+            guard try rows.projects(organization: row.id).isEmpty else {
+                throw ConiferError(.failedPrecondition, "Delete every project of the organization (with its indexes) before the organization.")
+            }
+            try rows.delete(row)
+            return try Self.info(row)
+        }
+    }
+
     // MARK: Projects
 
     public func projects(for pass: AdminPass) async throws -> [ProjectInfo] {

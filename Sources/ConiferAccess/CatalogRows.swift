@@ -24,6 +24,8 @@ protocol CatalogRows {
     func organization(_ id: String) throws -> OrganizationRow?
     func firstOrganization() throws -> OrganizationRow?
     func save(_ row: OrganizationRow) throws
+    /// Removes the organization with its service accounts, invites and role bindings (its projects must be gone).
+    func delete(_ row: OrganizationRow) throws
 
     func project(_ id: String) throws -> ProjectRow?
     /// Projects of an organization, oldest first.

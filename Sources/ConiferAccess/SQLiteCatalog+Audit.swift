@@ -201,15 +201,21 @@ extension SQLiteCatalog: AuditSpool {
         }
     }
 
-    /// The organization's latest successful audit-log settings change: its position and action.
+    /// The organization's latest successful change of its export: an audit-log settings change, or the
+    /// organization's deletion (which removes the export). Its position and action.
     private static func lastSettingsChange(_ db: Database, organization: String) throws -> (seq: Int64, action: String)? {
-        try Row.fetchOne(
-            db, sql: """
-                SELECT seq, action FROM audit_event
-                WHERE organization_id = ? AND resource_type = 'audit-log' AND result = 'success' ORDER BY seq DESC LIMIT 1
-                """,
-            arguments: [organization]
-        ).map { ($0["seq"], $0["action"]) }
+        // Two lookups along the (organization, resource type, position) index rather than one OR that would scan.
+        let latest = { (resourceType: String, deletionsOnly: Bool) throws -> (seq: Int64, action: String)? in
+            try Row.fetchOne(
+                db, sql: """
+                    SELECT seq, action FROM audit_event WHERE organization_id = ? AND resource_type = ? AND result = 'success'
+                    \(deletionsOnly ? "AND action = 'delete'" : "") ORDER BY seq DESC LIMIT 1
+                    """,
+                arguments: [organization, resourceType]
+            ).map { ($0["seq"], $0["action"]) }
+        }
+        let candidates = [try latest("audit-log", false), try latest("organization", true)].compactMap { $0 }
+        return candidates.max { $0.seq < $1.seq }
     }
 
     private static func exports(_ db: Database, organization: String?) throws -> [AuditExport] {

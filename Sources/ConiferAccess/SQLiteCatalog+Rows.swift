@@ -19,6 +19,14 @@ struct SQLiteRows: CatalogRows {
     func firstOrganization() throws -> OrganizationRow? { try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db) }
     func save(_ row: OrganizationRow) throws { try row.save(db) }
 
+    func delete(_ row: OrganizationRow) throws {
+        for account in try serviceAccounts(organization: row.id) { try delete(account) }
+        try RoleBindingRow.filter(
+            RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue && RoleBindingRow.Columns.resourceID == row.id
+        ).deleteAll(db)
+        try row.delete(db)  // invites go with it (ON DELETE CASCADE)
+    }
+
     func project(_ id: String) throws -> ProjectRow? { try ProjectRow.fetchOne(db, key: id) }
 
     func projects(organization: String) throws -> [ProjectRow] {

@@ -18,6 +18,7 @@ public enum AuditCatalogue {
     public static let all: [AuditKind] = [
         // name, action, resource_type, resource_id, routes
         row("rename organization", "update", "organization", "the new organization name", "PATCH /admin/organizations/:organization_id"),
+        row("delete organization", "delete", "organization", "the deleted organization name", "DELETE /admin/organizations/:organization_id"),
         row("change plan", "update", "organization", "the organization name"),
         row("invite org member", "create", "user", "array of invited emails", "POST /admin/invites"),
         row("resend invite", "update", "invite", "invite id", "POST /admin/invites/:invite_id/resend"),

@@ -65,7 +65,7 @@ public struct AuditRecorder: ActionObserver {
         return AuditEvent(
             id: UUID().uuidString.lowercased(),
             organization_id: organizationID.uuidString.lowercased(),
-            organization_name: names.organization,
+            organization_name: names.organization.isEmpty ? details.organizationName ?? "" : names.organization,
             client: AuditEvent.Client(userAgent: String(outcome.userAgent.prefix(1024))),
             actor: actor,
             event: AuditEvent.Event(

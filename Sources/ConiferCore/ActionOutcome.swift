@@ -68,12 +68,18 @@ public struct ActionDetails: Sendable, Equatable {
     public var resourceID: JSONValue?
     public var resourceName: String?
     public var parameters: [String: JSONValue]
+    /// The organization's name when the call deletes it (the event outlives the row).
+    public var organizationName: String?
 
-    public init(kind: String? = nil, resourceID: JSONValue? = nil, resourceName: String? = nil, parameters: [String: JSONValue] = [:]) {
+    public init(
+        kind: String? = nil, resourceID: JSONValue? = nil, resourceName: String? = nil, parameters: [String: JSONValue] = [:],
+        organizationName: String? = nil
+    ) {
         self.kind = kind
         self.resourceID = resourceID
         self.resourceName = resourceName
         self.parameters = parameters
+        self.organizationName = organizationName
     }
 }
 

@@ -80,7 +80,7 @@ public struct ConiferApplication: Sendable {
         DataPlaneController(service: DataPlaneService(catalog: catalog, registry: registry), maxRequestBytes: configuration.maxRequestBytes)
             .register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
-        AdminController(admin: admin).register(in: routes)
+        AdminController(admin: admin, audit: audit).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)

@@ -22,9 +22,12 @@ extension ConiferRequestContext {
     /// Adds what the audit log should know about this call: a more precise catalogue kind, the resource in
     /// the catalogue's form, its name, the parameters (never a secret). Set as soon as known, so a call that
     /// fails later is recorded with what it was about.
-    func audit(kind: String? = nil, id: JSONValue? = nil, name: String? = nil, _ parameters: [String: JSONValue] = [:]) {
+    func audit(
+        kind: String? = nil, id: JSONValue? = nil, name: String? = nil, organizationName: String? = nil, _ parameters: [String: JSONValue] = [:]
+    ) {
         actionDetails.withValue { details in
             if let kind { details.kind = kind }
+            if let organizationName { details.organizationName = organizationName }
             if let id { details.resourceID = id }
             if let name { details.resourceName = name }
             details.parameters.merge(parameters) { _, new in new }

@@ -397,4 +397,41 @@ import Testing
             try await trail.expectOne("remove audit log", id: .string("audit/sub"))
         }
     }
+
+    /// Deleting an organization is recorded (refusals too); its export delivers what is pending, then the
+    /// deletion event itself, and disappears.
+    @Test func deletingAnOrganizationIsRecordedAndItsExportEndsWithTheDeletion() async throws {
+        let uploader = MemoryAuditUploader()
+        try await TestServer.run(auditUploader: uploader) { server, client in
+            let boot = try #require(server.bootstrap)
+            let owner = try await client.token()
+            let member = try await client.serviceAccount("member", role: .member, owner: owner)
+            let trail = Trail(client: client, owner: owner)
+            _ = try await trail.new()
+            let main = "/admin/organizations/\(boot.organizationID.lowercasedString)"
+            let refused = try await client.admin(.delete, main, token: owner)
+            #expect(refused.status == 412 && refused.errorCode == "FAILED_PRECONDITION", "the organization still has projects")
+            try await trail.expectOne("delete organization", id: .string("default"), success: false, errorCode: "FAILED_PRECONDITION")
+            #expect(try await client.admin(.delete, main, token: member.token).status == 403)
+            try await trail.expectOne("delete organization", success: false, errorCode: "PERMISSION_DENIED")
+
+            let (doomed, doomedOwner) = try await server.sqliteCatalog.createOrganization(name: "doomed", plan: .enterprise)
+            let token = try await client.token(clientID: doomedOwner.account.clientID, secret: doomedOwner.clientSecret)
+            #expect(try await client.admin(.put, "/admin/audit-log", token: token, body: #"{"bucket":"doomed-audit","batch_interval_seconds":3600}"#).status == 200)
+            #expect(try await client.admin(.delete, "/admin/organizations/\(doomed.id.lowercasedString)", token: token).status == 202)
+            #expect(try await client.admin(.get, "/admin/organizations", token: token).status == 401, "its accounts went with it")
+            let events = try await server.sqliteCatalog.events(AuditQuery(organizationID: doomed.id, limit: 10)).events
+            let deletion = try #require(events.first)
+            #expect(deletion.event.action == "delete" && deletion.event.resource_type == "organization" && deletion.succeeded)
+            #expect(deletion.event.resource_id == .string("doomed") && deletion.organization_name == "doomed")
+            var exported: [AuditEvent] = []
+            for _ in 0..<50 where !exported.contains(where: { $0.id == deletion.id }) {
+                try await Task.sleep(for: .milliseconds(100))
+                exported = try await uploader.objects.filter { !$0.key.hasSuffix("audit-log-access-test") }.values
+                    .flatMap { try JSONDecoder().decode([AuditEvent].self, from: $0) }
+            }
+            #expect(Set(exported.map(\.id)) == Set(events.filter { $0.event.resource_type == "audit-log" || $0.id == deletion.id }.map(\.id)))
+            #expect(try await server.sqliteCatalog.export(organization: doomed.id) == nil, "the export is gone once the deletion is delivered")
+        }
+    }
 }

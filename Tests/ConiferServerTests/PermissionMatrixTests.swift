@@ -398,7 +398,11 @@ import Testing
                     case .allowed:
                         if reply.status == 501 { answeredUnimplemented.insert(route) }
                         let unimplemented = PermissionOracle.unimplementedRoutes.contains(route)
-                        #expect(unimplemented ? reply.status == 501 : (200..<300).contains(reply.status), "\(label)")
+                        if let status = PermissionOracle.preconditionRoutes[route] {
+                            #expect(reply.status == status, "\(label)")
+                        } else {
+                            #expect(unimplemented ? reply.status == 501 : (200..<300).contains(reply.status), "\(label)")
+                        }
                     }
                     if !before.isEmpty {
                         let after = try await fingerprint()

@@ -34,6 +34,10 @@ enum PermissionOracle {
     /// Routes anyone may call without credentials.
     static let publicRoutes: Set<String> = ["GET /health", "POST /oauth/token", "POST /oauth/accept-invite"]
 
+    /// Routes whose allowed callers meet a precondition of the matrix's fixture instead: the main organization
+    /// still has projects, so deleting it answers 412 (and changes nothing).
+    static let preconditionRoutes: [String: Int] = ["DELETE /admin/organizations/:organization_id": 412]
+
     /// Routes whose handler answers 501 by design in this version (allowed callers get exactly 501).
     static let unimplementedRoutes: Set<String> = [
         "POST /data/:project_id/:index_name/records/namespaces/:namespace/upsert",
@@ -81,6 +85,7 @@ enum PermissionOracle {
         "GET /admin/organizations": adminOnly + "AAAAAAAA",
         "GET /admin/organizations/:organization_id": adminOnly + "AAAAAAAH",
         "PATCH /admin/organizations/:organization_id": adminOnly + "ADDDDDDH",
+        "DELETE /admin/organizations/:organization_id": adminOnly + "ADDDDDDH",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

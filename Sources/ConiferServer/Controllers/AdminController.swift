@@ -1,4 +1,5 @@
 import ConiferAccess
+import ConiferAudit
 import ConiferCore
 import Foundation
 import Hummingbird
@@ -9,11 +10,13 @@ import Hummingbird
 /// 404 alike) and checks the caller's permission on it before anything changes.
 struct AdminController {
     let admin: any AdminCatalog
+    let audit: AuditLogService
 
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/organizations", .authenticated, handler: listOrganizations)
         routes.admin(.get, "/admin/organizations/:organization_id", .organization(.organizationRead), handler: describeOrganization)
         routes.admin(.patch, "/admin/organizations/:organization_id", .organization(.organizationWrite), handler: updateOrganization)
+        routes.admin(.delete, "/admin/organizations/:organization_id", .organization(.organizationDelete), handler: deleteOrganization)
 
         routes.admin(.get, "/admin/projects", .authenticated, handler: listProjects)
         routes.admin(.post, "/admin/projects", .organization(.projectsCreate), handler: createProject)
@@ -67,6 +70,17 @@ struct AdminController {
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
         call.context.audit(id: .string(name), name: name, ["name": .string(name)])
         return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.pass)))
+    }
+
+    /// Deletes the caller's organization (no projects left). Its audit export first delivers what is pending
+    /// and then, like a removed export, the deletion event itself.
+    @Sendable func deleteOrganization(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("organization_id", notFound: "Organization")
+        let organization = try await admin.organization(id, for: call.pass)
+        call.context.audit(id: .string(organization.name), name: organization.name, organizationName: organization.name)
+        _ = try await admin.deleteOrganization(id, for: call.pass)
+        _ = try await audit.remove(organization: id)
+        return WireJSON.empty(status: .accepted)
     }
 
     // MARK: Projects
