@@ -64,6 +64,9 @@ public struct AuditLogService: Sendable {
     /// Returns what is left; nil when there was none (removing is idempotent).
     public func remove(organization: UUID) async throws -> AuditExport? {
         guard let current = try await spool.export(organization: organization) else { return nil }
+        if current.state != .active {  // what was recorded while paused goes too
+            _ = try await spool.setExport(organization: organization, destination: current.destination, state: .active)
+        }
         try await exporter.flush(organization: organization)
         return try await spool.setExport(organization: organization, destination: current.destination, state: .removing)
     }

@@ -120,10 +120,12 @@ import Testing
         export = try #require(try await catalog.export(organization: organization))
         #expect(export.pendingBatches == 0 && export.unbatchedEvents == 0 && export.lastSuccessAt != nil)
 
-        // Removal delivers what is pending at once; the export stays until the removal's own event is delivered
-        // too, and events after it are not exported. Enabling again never reuses a batch name.
-        try await record(5)
+        // Removal delivers what is pending at once, what was recorded while paused included; the export stays
+        // until the removal's own event is delivered too, and events after it are not exported. Enabling again
+        // never reuses a batch name.
         let service = AuditLogService(spool: catalog, exporter: exporter, clock: { clock.now })
+        _ = try await service.change(organization: organization, AuditExportChange(destination: export.destination, paused: true))
+        try await record(5)
         #expect(try await service.remove(organization: organization)?.state == .removing)
         #expect(await uploader.objects.count == 3)
         await exporter.tick()
