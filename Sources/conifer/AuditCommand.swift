@@ -51,7 +51,14 @@ struct AuditCommand: AsyncParsableCommand {
 
     static let columns = ["enabled", "state", "bucket", "region", "batch_interval_seconds"]
 
-    /// Prints the export settings and their delivery status.
+    /// Sends one call of `/admin/audit-log` and prints the export settings and delivery status it answers with.
+    static func settings(_ method: ServerClient.HTTPMethod, body: AuditLogBody? = nil, json: Bool) async throws {
+        try await runReportingErrors {
+            var session = try CLISession.load()
+            printStatus(try await session.client().send(method, "/admin/audit-log", body: body), json: json)
+        }
+    }
+
     static func printStatus(_ reply: ServerClient.Reply, json: Bool) {
         if json { return printJSON(reply.raw) }
         show(reply, json: false, columns: columns, list: false)
@@ -65,12 +72,7 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the export settings, last delivery and backlog.")
         @OptionGroup var options: AdminOptions
 
-        func run() async throws {
-            try await runReportingErrors {
-                var session = try CLISession.load()
-                AuditCommand.printStatus(try await session.client().send(.GET, "/admin/audit-log"), json: options.json)
-            }
-        }
+        func run() async throws { try await AuditCommand.settings(.GET, json: options.json) }
     }
 
     struct Enable: AsyncParsableCommand {
@@ -84,14 +86,11 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Seconds between batches (default 1800).") var batchIntervalSeconds: Int?
 
         func run() async throws {
-            try await runReportingErrors {
-                var session = try CLISession.load()
-                let body = AuditLogBody(
-                    bucket: bucket, region: region, role_arn: roleArn, external_id: externalId, endpoint_url: endpointUrl,
-                    batch_interval_seconds: batchIntervalSeconds
-                )
-                AuditCommand.printStatus(try await session.client().send(.PUT, "/admin/audit-log", body: body), json: options.json)
-            }
+            let body = AuditLogBody(
+                bucket: bucket, region: region, role_arn: roleArn, external_id: externalId, endpoint_url: endpointUrl,
+                batch_interval_seconds: batchIntervalSeconds
+            )
+            try await AuditCommand.settings(.PUT, body: body, json: options.json)
         }
     }
 
@@ -99,36 +98,21 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliver what is pending, then hold the export.")
         @OptionGroup var options: AdminOptions
 
-        func run() async throws {
-            try await runReportingErrors {
-                var session = try CLISession.load()
-                AuditCommand.printStatus(try await session.client().send(.PATCH, "/admin/audit-log", body: AuditLogBody(paused: true)), json: options.json)
-            }
-        }
+        func run() async throws { try await AuditCommand.settings(.PATCH, body: AuditLogBody(paused: true), json: options.json) }
     }
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resume the export, including what was recorded while paused.")
         @OptionGroup var options: AdminOptions
 
-        func run() async throws {
-            try await runReportingErrors {
-                var session = try CLISession.load()
-                AuditCommand.printStatus(try await session.client().send(.PATCH, "/admin/audit-log", body: AuditLogBody(paused: false)), json: options.json)
-            }
-        }
+        func run() async throws { try await AuditCommand.settings(.PATCH, body: AuditLogBody(paused: false), json: options.json) }
     }
 
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliver what is pending, then remove the export.")
         @OptionGroup var options: AdminOptions
 
-        func run() async throws {
-            try await runReportingErrors {
-                var session = try CLISession.load()
-                AuditCommand.printStatus(try await session.client().send(.DELETE, "/admin/audit-log"), json: options.json)
-            }
-        }
+        func run() async throws { try await AuditCommand.settings(.DELETE, json: options.json) }
     }
 }
 
