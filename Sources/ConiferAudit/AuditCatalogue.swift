@@ -5,7 +5,7 @@ public struct AuditKind: Sendable, Hashable {
     public let name: String
     public let action: String
     public let resourceType: String
-    /// How `resource_id` is formed, for the documentation and the note.
+    /// How `resource_id` is formed: the catalogue's convention, which the handlers follow.
     public let resourceIDForm: String
     /// `METHOD /path/pattern` of the routes recorded as this kind, as the route table spells them.
     public let routes: [String]
@@ -68,10 +68,4 @@ public enum AuditCatalogue {
 
     /// The kind with this catalogue name, or nil.
     public static func kind(named name: String) -> AuditKind? { byName[name] }
-
-    /// The catalogue as a Markdown table.
-    public static var table: String {
-        let rows = all.map { "| \($0.name) | \($0.action) | \($0.resourceType) | \($0.resourceIDForm) |" }
-        return (["| action | event.action | resource_type | resource_id |", "| --- | --- | --- | --- |"] + rows).joined(separator: "\n")
-    }
 }

@@ -2,6 +2,7 @@ import ConiferCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// Which error body a path answers with: Pinecone's control plane and Admin API use `ErrorResponse`,
 /// the vector data plane uses gRPC-gateway `rpcStatus`.
@@ -53,10 +54,24 @@ enum ErrorMapping {
         }
     }
 
-    /// The message a caller was given for an error, as the audit log records it (never internals).
-    static func reason(_ error: any Error) -> String {
-        guard let error = error as? ConiferError, error.code != .internalError else { return "Internal server error" }
-        return error.message
+    /// The error a caller is answered with for anything a route or the router throws: a `ConiferError` as it
+    /// is, the router's and NIO's errors as their domain codes, anything else (and any internal error's
+    /// message) as a 500 that says nothing internal. The audit log records the same answer.
+    static func domainError(_ error: any Error, request: Request) -> ConiferError {
+        switch error {
+        case let error as ConiferError:
+            return error.code == .internalError ? ConiferError(.internalError, "Internal server error") : error
+        case is NIOTooManyBytesError:
+            return ConiferError(.payloadTooLarge, "The request body is larger than this endpoint accepts.")
+        case let error as HTTPError where error.status == .notFound:
+            return .notFound("Not found: \(request.method.rawValue) \(request.uri.path.prefix(200))")
+        case let error as HTTPError where error.status == .contentTooLarge:
+            return ConiferError(.payloadTooLarge, "The request body is larger than this endpoint accepts.")
+        case let error as HTTPError where (400..<500).contains(error.status.code):
+            return ConiferError(.invalidArgument, error.body ?? error.status.reasonPhrase)
+        default:
+            return ConiferError(.internalError, "Internal server error")
+        }
     }
 
     static func response(for error: ConiferError, plane: APIPlane) -> Response {

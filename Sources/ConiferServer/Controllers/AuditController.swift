@@ -27,8 +27,8 @@ struct AuditController {
     @Sendable func enable(_ call: AdminCall) async throws -> Response {
         let organization = try await enterpriseOrganization(call)
         let body = try await call.decode(AuditLogRequestWire.self)
-        guard let bucket = body.bucket else { throw ConiferError.invalidArgument("bucket is required.") }
-        let destination = try body.destination(bucket: bucket, region: body.region, defaults: nil, environment: environment)
+        guard body.bucket != nil else { throw ConiferError.invalidArgument("bucket is required.") }
+        let destination = try body.destination(defaults: nil, environment: environment)
         call.context.audit(id: .string(destination.location), body.parameters(destination))
         let export = try await audit.enable(organization: organization, destination: destination)
         return try WireJSON.response(status: .ok, AuditLogWire(export))
@@ -40,7 +40,7 @@ struct AuditController {
         guard let current = try await audit.export(organization: organization) else {
             throw ConiferError.notFound("The audit log is not enabled for this organization.")
         }
-        let destination = try body.destination(bucket: body.bucket, region: body.region, defaults: current.destination, environment: environment)
+        let destination = try body.destination(defaults: current.destination, environment: environment)
         var parameters = body.parameters(destination)
         if let paused = body.paused { parameters["paused"] = .bool(paused) }
         call.context.audit(id: .string(destination.location), parameters)

@@ -63,7 +63,9 @@ struct AccessMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            if entry.changesState || ActionOutcome.Result(error).isDenial { try await report(request, context, actor, organization, error: error) }
+            if entry.changesState || ActionOutcome.Result(ErrorMapping.domainError(error, request: request)).isDenial {
+                try await report(request, context, actor, organization, error: error)
+            }
             throw error
         }
         // The outcome is stored (the audit event durably) before the caller hears of success.
@@ -71,12 +73,14 @@ struct AccessMiddleware: RouterMiddleware {
         return response
     }
 
+    /// Tells the observer how the call ended, with the error as the caller is answered (`ErrorMapping`).
     private func report(_ request: Request, _ context: Context, _ actor: ActionOutcome.Actor, _ organization: UUID?, error: (any Error)?) async throws {
         var resource: [String: String] = [:]
         for (name, value) in context.parameters { resource[String(name)] = String(value) }
+        let answer = error.map { ErrorMapping.domainError($0, request: request) }
         try await observer.observe(ActionOutcome(
             actor: actor, action: "\(entry.method.rawValue) \(entry.path)", resource: resource,
-            result: error.map(ActionOutcome.Result.init) ?? .succeeded, reason: error.map(ErrorMapping.reason),
+            result: answer.map(ActionOutcome.Result.init) ?? .succeeded, reason: answer?.message,
             organizationID: organization, userAgent: request.headers[.userAgent] ?? "", details: context.actionDetails.value
         ))
     }

@@ -18,7 +18,7 @@ struct AuditLogRequestWire: AdminRequestWire {
 
     /// The destination these fields describe, the unset ones taken from `defaults` (PATCH) or the standard
     /// sources (region: `AWS_REGION`, then us-east-1). Every field is checked: a bad one is a 400 naming it.
-    func destination(bucket: String?, region: String?, defaults: AuditDestination?, environment: [String: String]) throws(ConiferError) -> AuditDestination {
+    func destination(defaults: AuditDestination?, environment: [String: String]) throws(ConiferError) -> AuditDestination {
         var destination = defaults ?? AuditDestination(bucket: "", region: "")
         if let bucket {
             let parts = bucket.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
