@@ -66,14 +66,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Keys and sealed files: the master key and keyring, key wrapping, AES-256-GCM file format, durable writes.
+        .target(
+            name: "ConiferKeys",
+            dependencies: ["ConiferCore", "ConiferAWS", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         // Audit events in Pinecone's schema, the catalogue of audited actions, the recorder and the S3 exporter.
         .target(name: "ConiferAudit", dependencies: ["ConiferCore", "ConiferAWS"], swiftSettings: strict),
-        // Durable per-index stores: write log, segments, manifest, recovery, compaction.
+        // Durable per-index stores: write log, segments, manifest, recovery, compaction, index data keys.
         .target(
             name: "ConiferStorage",
             dependencies: [
                 "ConiferCore",
                 "ConiferIndex",
+                "ConiferKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -85,6 +92,7 @@ let package = Package(
             dependencies: [
                 "ConiferCore",
                 "ConiferAudit",
+                "ConiferKeys",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -108,6 +116,7 @@ let package = Package(
                 "ConiferDatabase",
                 "ConiferStorage",
                 "ConiferAudit",
+                "ConiferKeys",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -127,6 +136,7 @@ let package = Package(
                 "ConiferServer",
                 "ConiferStorage",
                 "ConiferAudit",
+                "ConiferKeys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -135,14 +145,15 @@ let package = Package(
         // Search micro-benchmark (prints figures; not a test).
         .executableTarget(name: "conifer-bench", dependencies: ["ConiferCore", "ConiferIndex"], swiftSettings: strict + engineSettings),
         // What auditing adds to an admin call (prints figures; not a test).
-        .executableTarget(name: "conifer-audit-bench", dependencies: ["ConiferCore", "ConiferAccess", "ConiferAudit"], swiftSettings: strict),
+        .executableTarget(name: "conifer-audit-bench", dependencies: ["ConiferCore", "ConiferAccess", "ConiferAudit", "ConiferKeys"], swiftSettings: strict),
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
-        .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore"]),
+        .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
+        .testTarget(name: "ConiferKeysTests", dependencies: ["ConiferKeys", "ConiferCore"]),
         .testTarget(name: "ConiferAuditTests", dependencies: ["ConiferAudit", "ConiferAccess", "ConiferCore"]),
-        .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore"]),
-        .testTarget(name: "ConiferDatabaseTests", dependencies: ["ConiferDatabase", "ConiferStorage", "ConiferAccess", "ConiferCore"]),
+        .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore", "ConiferKeys"]),
+        .testTarget(name: "ConiferDatabaseTests", dependencies: ["ConiferDatabase", "ConiferStorage", "ConiferAccess", "ConiferCore", "ConiferKeys"]),
         .testTarget(
             name: "ConiferServerTests",
             dependencies: [

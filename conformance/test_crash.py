@@ -193,17 +193,15 @@ def same_records(observed, expected):
 
 def interrupted_compaction(index_dir):
     """What an interrupted compaction leaves: a temporary segment, two segments, or log files the manifest
-    already folded (read from the directory after the kill, before recovery tidies it)."""
-    import json
-
+    already folded (read from the directory after the kill, before recovery tidies it). The manifest is
+    sealed; a segment's name is the sequence it folds, which is what the manifest would say."""
     segments = os.listdir(os.path.join(index_dir, "segments"))
-    if any(name.startswith("tmp-") for name in segments) or len([n for n in segments if n.endswith(".seg")]) > 1:
+    sealed = [int(name[:-4]) for name in segments if name.endswith(".seg")]
+    if any(name.startswith("tmp-") for name in segments) or len(sealed) > 1:
         return True
-    try:
-        with open(os.path.join(index_dir, "manifest")) as manifest:
-            folded_up_to = json.load(manifest)["sequence"]
-    except FileNotFoundError:
+    if not sealed:
         return False
+    folded_up_to = sealed[0]
     return any(name.endswith(".log") and int(name[:-4]) <= folded_up_to for name in os.listdir(os.path.join(index_dir, "wal")))
 
 

@@ -46,6 +46,6 @@ public protocol Catalog: Sendable {
     /// Deletes an index definition and returns it, so that its data can be dropped.
     func deleteIndex(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition
 
-    /// Ids of every index of every project. A system call (start-up clean-up of orphaned index files).
-    func allIndexIDs() async throws -> Set<UUID>
+    /// Every index of every project. A system call (start-up work on index files: clean-up, sealing).
+    func allIndexes() async throws -> [IndexDefinition]
 }

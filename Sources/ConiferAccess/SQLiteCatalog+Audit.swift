@@ -49,8 +49,31 @@ extension SQLiteCatalog {
 }
 
 extension SQLiteCatalog: AuditSpool {
+    /// Seals what rows written before encryption at rest hold in the columns sealed since.
+    static func registerSealingMigration(_ migrator: inout DatabaseMigrator, sealer: ColumnSealer) {
+        migrator.registerMigration("v5 sealed audit columns") { db in
+            for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM audit_event") {
+                try db.execute(
+                    sql: "UPDATE audit_event SET body = ? WHERE seq = ?", arguments: [sealer.seal(row["body"] as Data, .auditEvent), row["seq"] as Int64]
+                )
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT organization_id, number, body FROM audit_batch WHERE delivered_at IS NULL") {
+                try db.execute(
+                    sql: "UPDATE audit_batch SET body = ? WHERE organization_id = ? AND number = ?",
+                    arguments: [sealer.seal(row["body"] as Data, .auditBatch), row["organization_id"] as String, row["number"] as Int]
+                )
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT organization_id, destination FROM audit_export") {
+                try db.execute(
+                    sql: "UPDATE audit_export SET destination = ? WHERE organization_id = ?",
+                    arguments: [sealer.seal(Data((row["destination"] as String).utf8), .auditDestination), row["organization_id"] as String]
+                )
+            }
+        }
+    }
+
     public func append(_ event: AuditEvent) async throws {
-        let body = try event.encoded()
+        let body = sealer.seal(try event.encoded(), .auditEvent)
         try await database.write { db in
             try db.execute(
                 sql: "INSERT INTO audit_event (organization_id, time, action, resource_type, principal_id, result, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -81,24 +104,24 @@ extension SQLiteCatalog: AuditSpool {
         let rows = try await database.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
         let page = rows.prefix(query.limit)
         return AuditPage(
-            events: try page.map { try AuditEvent.decode($0["body"]) },
+            events: try page.map { try AuditEvent.decode(sealer.open($0["body"], .auditEvent)) },
             next: rows.count > query.limit ? page.last?["seq"] : nil
         )
     }
 
     public func export(organization: UUID) async throws -> AuditExport? {
-        try await database.read { db in try Self.exports(db, organization: organization.lowercasedString).first }
+        try await database.read { db in try Self.exports(db, organization: organization.lowercasedString, sealer: sealer).first }
     }
 
     public func exports() async throws -> [AuditExport] {
-        try await database.read { db in try Self.exports(db, organization: nil) }
+        try await database.read { db in try Self.exports(db, organization: nil, sealer: sealer) }
     }
 
     public func enableExport(organization: UUID, destination: AuditDestination, at date: Date) async throws -> AuditExport {
         let id = organization.lowercasedString
-        let json = String(decoding: try JSONEncoder().encode(destination), as: UTF8.self)
+        let json = sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
         return try await database.write { db in
-            if try Self.exports(db, organization: id).isEmpty {
+            if try Self.exports(db, organization: id, sealer: sealer).isEmpty {
                 // Batch numbers go on from an earlier export's, so a re-enabled export never reuses a name.
                 try db.execute(
                     sql: """
@@ -111,16 +134,16 @@ extension SQLiteCatalog: AuditSpool {
             } else {
                 try db.execute(sql: "UPDATE audit_export SET destination = ?, state = 'active' WHERE organization_id = ?", arguments: [json, id])
             }
-            return try Self.exports(db, organization: id)[0]
+            return try Self.exports(db, organization: id, sealer: sealer)[0]
         }
     }
 
     public func setExport(organization: UUID, destination: AuditDestination, state: AuditExport.State) async throws -> AuditExport {
         let id = organization.lowercasedString
-        let json = String(decoding: try JSONEncoder().encode(destination), as: UTF8.self)
+        let json = sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
         return try await database.write { db in
             try db.execute(sql: "UPDATE audit_export SET destination = ?, state = ? WHERE organization_id = ?", arguments: [json, state.rawValue, id])
-            guard let export = try Self.exports(db, organization: id).first else {
+            guard let export = try Self.exports(db, organization: id, sealer: sealer).first else {
                 throw ConiferError.notFound("The audit log is not enabled for this organization.")
             }
             return export
@@ -147,14 +170,14 @@ extension SQLiteCatalog: AuditSpool {
             var body = Data("[".utf8)
             for (offset, row) in rows.enumerated() {
                 if offset > 0 { body.append(UInt8(ascii: ",")) }
-                body.append(row["body"] as Data)
+                body.append(try sealer.open(row["body"], .auditEvent))
             }
             body.append(UInt8(ascii: "]"))
             let number: Int = export["next_batch"]
             let batch = AuditBatch(number: number, name: AuditBatch.name(number: number, at: date), body: body, eventCount: rows.count)
             try db.execute(
                 sql: "INSERT INTO audit_batch (organization_id, number, name, event_count, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [id, number, batch.name, rows.count, body, date]
+                arguments: [id, number, batch.name, rows.count, sealer.seal(body, .auditBatch), date]
             )
             try db.execute(
                 sql: "UPDATE audit_export SET batched_seq = ?, next_batch = ?, last_batch_at = ? WHERE organization_id = ?",
@@ -169,7 +192,7 @@ extension SQLiteCatalog: AuditSpool {
             try Row.fetchAll(
                 db, sql: "SELECT number, name, body, event_count FROM audit_batch WHERE organization_id = ? AND delivered_at IS NULL ORDER BY number",
                 arguments: [organization.lowercasedString]
-            ).map { AuditBatch(number: $0["number"], name: $0["name"], body: $0["body"], eventCount: $0["event_count"]) }
+            ).map { AuditBatch(number: $0["number"], name: $0["name"], body: try sealer.open($0["body"], .auditBatch), eventCount: $0["event_count"]) }
         }
     }
 
@@ -218,12 +241,12 @@ extension SQLiteCatalog: AuditSpool {
         return candidates.max { $0.seq < $1.seq }
     }
 
-    private static func exports(_ db: Database, organization: String?) throws -> [AuditExport] {
+    private static func exports(_ db: Database, organization: String?, sealer: ColumnSealer) throws -> [AuditExport] {
         let sql = """
             SELECT e.*, (SELECT COUNT(*) FROM audit_batch b WHERE b.organization_id = e.organization_id AND b.delivered_at IS NULL) AS pending
             FROM audit_export e \(organization == nil ? "" : "WHERE e.organization_id = ?")
             """
-        return try Row.fetchAll(db, sql: sql, arguments: organization.map { [$0] } ?? []).map { row in
+        return try Row.fetchAll(db, sql: sql, arguments: organization.map { [$0] } ?? []).map { row -> AuditExport in
             let id: String = row["organization_id"]
             let state = AuditExport.State(rawValue: row["state"]) ?? .paused
             let settings = try lastSettingsChange(db, organization: id)
@@ -234,7 +257,7 @@ extension SQLiteCatalog: AuditSpool {
             ) ?? 0
             return AuditExport(
                 organizationID: try uuid(id),
-                destination: try JSONDecoder().decode(AuditDestination.self, from: Data((row["destination"] as String).utf8)),
+                destination: try JSONDecoder().decode(AuditDestination.self, from: sealer.open(row["destination"], .auditDestination)),
                 state: state, enabledAt: row["enabled_at"], lastBatchAt: row["last_batch_at"], lastSuccessAt: row["last_success_at"],
                 lastError: row["last_error"], lastErrorAt: row["last_error_at"], pendingBatches: row["pending"], unbatchedEvents: unbatched,
                 removalRecorded: settings?.action == "delete"

@@ -1,21 +1,32 @@
 import ConiferCore
+import ConiferKeys
+import Crypto
 import Foundation
 import GRDB
 
 /// The catalog in SQLite through GRDB: a `DatabasePool` on a file in the data directory, or an in-memory
 /// queue in tests, with the same migrations.
+///
+/// Names, emails and settings without secrets are stored as they are; columns that hold customer data or
+/// secrets (audit event bodies and batches, audit export destinations) are sealed under the server's data
+/// key (`ColumnSealer`). Secrets of principals are stored only as hashes. Deleted rows are overwritten
+/// (`secure_delete`), not left in free pages.
 public final class SQLiteCatalog: Catalog {
     let database: any DatabaseWriter
+    let sealer: ColumnSealer
 
-    /// Opens (creating if needed) `catalog.sqlite` in `directory` and migrates it.
-    public convenience init(directory: URL) throws {
+    /// Opens (creating if needed) `catalog.sqlite` in `directory` and migrates it; `sealingKey` seals the
+    /// sensitive columns.
+    public convenience init(directory: URL, sealingKey: SymmetricKey) throws {
         let path = directory.appendingPathComponent("catalog.sqlite").path
-        let pool = try DatabasePool(path: path)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
+        let pool = try DatabasePool(path: path, configuration: configuration)
         // WAL with FULL sync: each commit fsyncs the WAL, so an acknowledged catalog change (a new index, a
         // deleted key) survives power loss, not only a crash. Set on the writer after the pool is open:
         // opening a pool sets NORMAL (GRDB's `setUpWALMode`), overriding anything `prepareDatabase` did.
         try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-        try self.init(database: pool)
+        try self.init(database: pool, sealer: ColumnSealer(key: sealingKey))
     }
 
     /// SQLite's `synchronous` level on the connection that commits (2 is FULL).
@@ -25,16 +36,17 @@ public final class SQLiteCatalog: Catalog {
 
     /// An in-memory catalog for tests.
     public static func inMemory() throws -> SQLiteCatalog {
-        try SQLiteCatalog(database: DatabaseQueue())
+        try SQLiteCatalog(database: DatabaseQueue(), sealer: ColumnSealer(key: SymmetricKey(size: .bits256)))
     }
 
-    init(database: any DatabaseWriter) throws {
+    init(database: any DatabaseWriter, sealer: ColumnSealer) throws {
         self.database = database
-        try Self.migrator.migrate(database)
+        self.sealer = sealer
+        try Self.migrator(sealer: sealer).migrate(database)
     }
 
     /// Migrations are named and never edited once shipped; add new ones at the end.
-    static var migrator: DatabaseMigrator {
+    static func migrator(sealer: ColumnSealer) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1 organizations, projects, api keys, indexes") { db in
             try db.create(table: "organization") { t in
@@ -122,6 +134,7 @@ public final class SQLiteCatalog: Catalog {
             }
         }
         registerAuditMigration(&migrator)
+        registerSealingMigration(&migrator, sealer: sealer)
         return migrator
     }
 
@@ -225,10 +238,8 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func allIndexIDs() async throws -> Set<UUID> {
-        try await database.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT id FROM index_definition").compactMap(UUID.init(uuidString:)))
-        }
+    public func allIndexes() async throws -> [IndexDefinition] {
+        try await database.read { db in try IndexRow.fetchAll(db).map { try $0.definition() } }
     }
 
     // MARK: Helpers

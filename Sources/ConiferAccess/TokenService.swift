@@ -1,11 +1,13 @@
 import ConiferCore
+import ConiferKeys
+import Crypto
 import Foundation
 import JWTKit
 
 /// Issues and verifies the OAuth access tokens of the Admin API.
 ///
 /// Tokens are ES256 JWTs signed by a key that exists only for this purpose and lives in the data directory
-/// (`token-signing-key.pem`, mode 0600); nothing else can mint them. Verification pins the algorithm (the
+/// (`token-signing-key`, mode 0600, sealed under the server's data key); nothing else can mint them. Verification pins the algorithm (the
 /// collection holds one ES256 key and nothing else), and checks issuer, audience and expiry. A token also
 /// names the secret generation of its service account, so rotating the secret or deleting the account
 /// revokes it on the next request.
@@ -21,17 +23,26 @@ public final class TokenService: Sendable {
         self.keys = keys
     }
 
-    /// Loads the signing key from `directory`, creating it on first start.
-    public static func open(directory: URL) async throws -> TokenService {
-        let url = directory.appendingPathComponent("token-signing-key.pem")
+    /// Loads the signing key from `directory`, sealed under `sealingKey`, creating it on first start. A key
+    /// written in the clear by an earlier version is sealed and its clear copy removed.
+    public static func open(directory: URL, sealingKey: SymmetricKey) async throws -> TokenService {
+        let url = directory.appendingPathComponent("token-signing-key")
+        let legacy = directory.appendingPathComponent("token-signing-key.pem")
+        let fileManager = FileManager.default
         let key: ES256PrivateKey
-        if FileManager.default.fileExists(atPath: url.path) {
-            key = try ES256PrivateKey(pem: String(decoding: try Data(contentsOf: url), as: UTF8.self))
+        if fileManager.fileExists(atPath: url.path) {
+            do {
+                let pem = try SealedFile.read(url, key: sealingKey, purpose: .secret)
+                key = try ES256PrivateKey(pem: String(decoding: pem, as: UTF8.self))
+            } catch {
+                throw ConiferError(.failedPrecondition, "The token signing key \(url.path) does not open: \(error)")
+            }
         } else {
-            key = ES256PrivateKey()
-            let created = FileManager.default.createFile(atPath: url.path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600])
-            guard created else { throw ConiferError(.internalError, "could not write the token signing key") }
+            key = fileManager.fileExists(atPath: legacy.path)
+                ? try ES256PrivateKey(pem: String(decoding: try Data(contentsOf: legacy), as: UTF8.self)) : ES256PrivateKey()
+            try DurableFile.write(SealedFile.seal(Array(key.pemRepresentation.utf8), key: sealingKey, purpose: .secret), to: url)
         }
+        if fileManager.fileExists(atPath: legacy.path) { try fileManager.removeItem(at: legacy) }
         return await inMemory(key: key)
     }
 

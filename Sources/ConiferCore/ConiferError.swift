@@ -43,6 +43,7 @@ public struct ConiferError: Error, Equatable, Sendable, CustomStringConvertible 
     public static func forbidden(_ message: String) -> ConiferError { .init(.forbidden, message) }
     public static func permissionDenied(_ message: String) -> ConiferError { .init(.permissionDenied, message) }
     public static func unauthenticated(_ message: String) -> ConiferError { .init(.unauthenticated, message) }
+    public static func failedPrecondition(_ message: String) -> ConiferError { .init(.failedPrecondition, message) }
 
     /// The answer for an index the caller cannot see, whether or not it exists elsewhere.
     public static func indexNotFound(_ name: String) -> ConiferError { .notFound("Index \(name) not found.") }

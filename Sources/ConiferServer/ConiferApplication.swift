@@ -7,6 +7,7 @@ import ConiferAccess
 import ConiferAudit
 import ConiferCore
 import ConiferDatabase
+import ConiferKeys
 import ConiferStorage
 import Foundation
 import Hummingbird
@@ -39,17 +40,18 @@ public struct ConiferApplication: Sendable {
     ) async throws {
         try configuration.validate()
         try DataDirectory.prepare(configuration.dataDirectory)
-        let catalog = try SQLiteCatalog(directory: configuration.dataDirectory)
-        let tokens = try await TokenService.open(directory: configuration.dataDirectory)
+        let keyring = try KeyRing.open(dataDirectory: configuration.dataDirectory, source: configuration.masterKey)
+        let catalog = try SQLiteCatalog(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
+        let tokens = try await TokenService.open(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         try await self.init(
             configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), auditSpool: catalog, auditUploader: auditUploader,
-            tokens: tokens, observer: observer
+            tokens: tokens, keyring: keyring, observer: observer
         )
     }
 
     init(
         configuration: ServerConfiguration, catalog: any Catalog, admin: any AdminCatalog, auditSpool: any AuditSpool & AuditDirectory,
-        auditUploader: any AuditUploader, tokens: TokenService, observer: any ActionObserver
+        auditUploader: any AuditUploader, tokens: TokenService, keyring: KeyRing, observer: any ActionObserver
     ) async throws {
         self.configuration = configuration
         self.observer = ObserverChain(first: AuditRecorder(spool: auditSpool, directory: auditSpool), then: observer)
@@ -63,11 +65,18 @@ public struct ConiferApplication: Sendable {
             clientID: configuration.bootstrapClientID, clientSecret: configuration.bootstrapClientSecret
         )
         self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
-        self.registry = StoreRegistry(
-            root: configuration.dataDirectory.appendingPathComponent("indexes"), policy: configuration.compaction, logger: Logger(label: "conifer.storage")
-        )
+        let indexKeys = LocalIndexKeys(master: keyring.master)
+        let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
+        let logger = Logger(label: "conifer.storage")
+        self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
         // Files of indexes deleted while their removal could not finish.
-        await registry.purge(keeping: try await catalog.allIndexIDs(), pass: .system(.purge))
+        let indexes = try await catalog.allIndexes()
+        await registry.purge(keeping: Set(indexes.map(\.id)), pass: .system(.purge))
+        if !keyring.indexesSealed {
+            let sealed = try await StoreRegistry.sealUnsealedIndexes(root: indexRoot, definitions: indexes, keys: indexKeys)
+            try keyring.markIndexesSealed()
+            if !sealed.isEmpty { logger.notice("sealed the files of indexes written before encryption at rest", metadata: ["indexes": "\(sealed.count)"]) }
+        }
     }
 
     /// The router with every route and its permission-table entry.

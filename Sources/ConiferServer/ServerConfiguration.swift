@@ -1,5 +1,6 @@
 import ConiferAccess
 import ConiferCore
+import ConiferKeys
 import ConiferStorage
 import Foundation
 
@@ -48,6 +49,8 @@ public struct ServerConfiguration: Sendable {
     public var loginThrottle: LoginThrottle.Policy
     /// How long audit events are kept locally (exported batches are in the customer's bucket for good).
     public var auditRetentionDays: Int
+    /// Where the master key comes from (default: `master.key` in the data directory, made on first start).
+    public var masterKey: MasterKeySource?
 
     public init(
         dataDirectory: URL,
@@ -62,7 +65,8 @@ public struct ServerConfiguration: Sendable {
         compaction: CompactionPolicy = .init(),
         connections: ConnectionLimits = .init(),
         loginThrottle: LoginThrottle.Policy = .init(),
-        auditRetentionDays: Int = 90
+        auditRetentionDays: Int = 90,
+        masterKey: MasterKeySource? = nil
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -77,6 +81,7 @@ public struct ServerConfiguration: Sendable {
         self.connections = connections
         self.loginThrottle = loginThrottle
         self.auditRetentionDays = auditRetentionDays
+        self.masterKey = masterKey
     }
 
     /// Whether the listen address only accepts connections from this machine.

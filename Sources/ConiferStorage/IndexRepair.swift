@@ -1,3 +1,4 @@
+import ConiferKeys
 import ConiferCore
 import ConiferIndex
 import Foundation
@@ -24,12 +25,20 @@ public enum IndexRepair {
         public var nextSequence: UInt64
     }
 
-    public static func run(directory: URL, now: Date = Date()) throws -> Report {
+    /// Repairs the index in `directory`, whose data key `keys` unwraps.
+    public static func run(directory: URL, keys: any IndexKeyProvider, now: Date = Date()) async throws -> Report {
+        guard let file = try IndexKeyFile.read(in: directory) else {
+            throw ConiferError.failedPrecondition("No data key in \(directory.path): without it no file of the index can be read.")
+        }
+        return try run(directory: directory, cipher: FileCipher(key: try await keys.unwrap(file)), now: now)
+    }
+
+    static func run(directory: URL, cipher: FileCipher, now: Date = Date()) throws -> Report {
         let fileManager = FileManager.default
         guard fileManager.fileExists(atPath: directory.appendingPathComponent("wal").path) else {
             throw ConiferError.notFound("No index files at \(directory.path).")
         }
-        let scan = try Recovery.scan(directory: directory)
+        let scan = try Recovery.scan(directory: directory, cipher: cipher)
         guard let damage = scan.damage else {
             return Report(damagedFile: nil, reason: nil, movedFiles: [], keptRecords: scan.state.view.totalRecordCount, nextSequence: scan.sequence + 1)
         }
@@ -48,7 +57,8 @@ public enum IndexRepair {
         try DurableFile.syncDirectory(aside)
         // Replaces the manifest and removes the originals: every log file is at or below the new sequence.
         let sequence = scan.highestSequence
-        try SegmentFile.install(scan.state.view.frozen(), sequence: sequence, directory: directory, folding: try WriteLog(directory: directory.appendingPathComponent("wal")).sequences())
+        let log = WriteLog(directory: directory.appendingPathComponent("wal"), cipher: cipher)
+        try SegmentFile.install(scan.state.view.frozen(), sequence: sequence, directory: directory, cipher: cipher, folding: try log.sequences())
         return Report(
             damagedFile: damage.file, reason: damage.reason, movedFiles: moved,
             keptRecords: scan.state.view.totalRecordCount, nextSequence: sequence + 1

@@ -19,6 +19,7 @@ public actor IndexStore {
     public nonisolated let indexID: UUID
     let directory: URL
     let log: WriteLog
+    let cipher: FileCipher
     let policy: CompactionPolicy
     let logger: Logger
 
@@ -39,10 +40,11 @@ public actor IndexStore {
     private var graphNodesSaved: Int
     private var closed = false
 
-    private init(indexID: UUID, directory: URL, policy: CompactionPolicy, logger: Logger, recovered: Recovery.Result) {
+    private init(indexID: UUID, directory: URL, cipher: FileCipher, policy: CompactionPolicy, logger: Logger, recovered: Recovery.Result) {
         self.indexID = indexID
         self.directory = directory
-        self.log = WriteLog(directory: directory.appendingPathComponent("wal"))
+        self.cipher = cipher
+        self.log = WriteLog(directory: directory.appendingPathComponent("wal"), cipher: cipher)
         self.policy = policy
         self.logger = logger
         self.state = recovered.state
@@ -55,12 +57,13 @@ public actor IndexStore {
         builder.wake()
     }
 
-    /// Opens the store in `directory`, creating it if needed and recovering whatever is there.
+    /// Opens the store in `directory`, creating it if needed and recovering whatever is there. Its files are
+    /// sealed by `cipher` (the index's data key).
     public static func open(
-        indexID: UUID, directory: URL, settings: EngineSettings = .init(), policy: CompactionPolicy = .init(), logger: Logger
+        indexID: UUID, directory: URL, cipher: FileCipher, settings: EngineSettings = .init(), policy: CompactionPolicy = .init(), logger: Logger
     ) async throws -> IndexStore {
-        let recovered = try await Recovery.run(directory: directory, settings: settings)
-        return IndexStore(indexID: indexID, directory: directory, policy: policy, logger: logger, recovered: recovered)
+        let recovered = try await Recovery.run(directory: directory, settings: settings, cipher: cipher)
+        return IndexStore(indexID: indexID, directory: directory, cipher: cipher, policy: policy, logger: logger, recovered: recovered)
     }
 
     // MARK: Reads
@@ -233,7 +236,7 @@ public actor IndexStore {
         let rebuilt: IndexState?
         do {
             rebuilt = try await Self.writeSegment(
-                snapshot, sequence: sequence, directory: directory, folded: folded, rebuilding: reclaim ? state.settings : nil
+                snapshot, sequence: sequence, directory: directory, cipher: cipher, folded: folded, rebuilding: reclaim ? state.settings : nil
             )
         } catch {
             deletedDataPending = deletedDataPending || purging
@@ -244,7 +247,7 @@ public actor IndexStore {
         if var rebuilt, !closed {
             do {
                 for later in unfoldedLogs.map(\.sequence) {
-                    rebuilt.apply(try WriteLog.decode(DurableFile.read(log.url(for: later)), expectedSequence: later))
+                    rebuilt.apply(try log.read(later).operations)
                 }
                 state = rebuilt
                 published.current = state.view
@@ -261,11 +264,11 @@ public actor IndexStore {
     /// Writes the segment; with `settings`, also returns the index rebuilt from what was written.
     @concurrent
     private static func writeSegment(
-        _ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folded: [UInt64], rebuilding settings: EngineSettings?
+        _ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, cipher: FileCipher, folded: [UInt64], rebuilding settings: EngineSettings?
     ) async throws -> IndexState? {
         var state = settings.map { IndexState(settings: $0) }
         // Each namespace is rebuilt from its image as soon as it is written, so only one image exists at a time.
-        try SegmentFile.install(snapshot, sequence: sequence, directory: directory, folding: folded) { name, image in
+        try SegmentFile.install(snapshot, sequence: sequence, directory: directory, cipher: cipher, folding: folded) { name, image in
             state?.restore(name, from: image)
         }
         return state

@@ -33,8 +33,8 @@ enum Recovery {
     }
 
     @concurrent
-    static func run(directory: URL, settings: EngineSettings) async throws -> Result {
-        let scan = try scan(directory: directory, settings: settings)
+    static func run(directory: URL, settings: EngineSettings, cipher: FileCipher) async throws -> Result {
+        let scan = try scan(directory: directory, settings: settings, cipher: cipher)
         if let damage = scan.damage {
             throw IndexCorruption(file: damage.file, reason: damage.reason)
         }
@@ -44,7 +44,7 @@ enum Recovery {
     /// Reads a directory as far as it is intact. Creates the folders of a new index and removes temporary
     /// files (never renamed into place, so nothing acknowledged is in them) and log files a finished
     /// compaction had folded.
-    static func scan(directory: URL, settings: EngineSettings = .init()) throws -> Scan {
+    static func scan(directory: URL, settings: EngineSettings = .init(), cipher: FileCipher) throws -> Scan {
         let fileManager = FileManager.default
         let wal = directory.appendingPathComponent("wal")
         let segments = directory.appendingPathComponent("segments")
@@ -56,14 +56,12 @@ enum Recovery {
         }
 
         var scan = Scan(state: IndexState(settings: settings))
-        let manifestURL = directory.appendingPathComponent("manifest")
-        if fileManager.fileExists(atPath: manifestURL.path) {
-            do {
-                let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: manifestURL))
+        do {
+            if let manifest = try Manifest.read(in: directory, cipher: cipher) {
                 scan.sequence = manifest.sequence
                 if let segment = manifest.segment {
                     do {
-                        let decoded = try SegmentFile.decode(DurableFile.read(segments.appendingPathComponent(segment)), settings: settings)
+                        let decoded = try SegmentFile.decode(cipher.read(.segment, segments.appendingPathComponent(segment)), settings: settings)
                         guard decoded.sequence == manifest.sequence else {
                             throw StorageCorruption("segment covers sequence \(decoded.sequence), the manifest says \(manifest.sequence)")
                         }
@@ -73,15 +71,15 @@ enum Recovery {
                         scan.damage = ("segments/\(segment)", "\(error)")
                     }
                 }
-            } catch let error as DecodingError {
-                scan.damage = ("manifest", "unreadable manifest: \(error)")
             }
+        } catch let error as StorageCorruption {
+            scan.damage = (Manifest.fileName, error.description)
         }
         scan.highestSequence = scan.sequence
 
         // A damaged segment does not stop the replay: the log files after it hold whole records, which a
         // repair keeps. A damaged log file does: what follows it cannot be applied in order.
-        let log = WriteLog(directory: wal)
+        let log = WriteLog(directory: wal, cipher: cipher)
         var logDamaged = false
         for fileSequence in try log.sequences() {
             scan.highestSequence = max(scan.highestSequence, fileSequence)
@@ -99,10 +97,10 @@ enum Recovery {
                 guard fileSequence == scan.sequence + 1 else {
                     throw StorageCorruption("log file \(WriteLog.fileName(scan.sequence + 1)) is missing")
                 }
-                let bytes = try DurableFile.read(url)
-                scan.state.apply(try WriteLog.decode(bytes, expectedSequence: fileSequence))
+                let (operations, bytes) = try log.read(fileSequence)
+                scan.state.apply(operations)
                 scan.sequence = fileSequence
-                scan.unfolded.append((fileSequence, bytes.count))
+                scan.unfolded.append((fileSequence, bytes))
             } catch {
                 logDamaged = true
                 scan.damage = scan.damage ?? ("wal/\(url.lastPathComponent)", "\(error)")

@@ -1,21 +1,25 @@
 import ConiferCore
 import ConiferIndex
+import ConiferKeys
 import Foundation
 import Logging
 
 /// Opens index stores on first use and keeps them open; deletes an index's files when it is dropped.
 ///
-/// Index directories live at `<root>/<index-id>`.
+/// Index directories live at `<root>/<index-id>`; each holds its data key, wrapped (`IndexKeyFile`), and
+/// files sealed under it.
 public actor StoreRegistry {
     let root: URL
+    let keys: any IndexKeyProvider
     let policy: CompactionPolicy
     let logger: Logger
     private var stores: [UUID: Task<IndexStore, any Error>] = [:]
     /// Indexes whose files failed an integrity check; they refuse service until repaired and restarted.
     private var corrupt: Set<UUID> = []
 
-    public init(root: URL, policy: CompactionPolicy = .init(), logger: Logger) {
+    public init(root: URL, keys: any IndexKeyProvider, policy: CompactionPolicy = .init(), logger: Logger) {
         self.root = root
+        self.keys = keys
         self.policy = policy
         self.logger = logger
     }
@@ -29,11 +33,15 @@ public actor StoreRegistry {
         if let opening = stores[indexID] {
             return try await opening.value
         }
-        let directory = root.appendingPathComponent(indexID.uuidString.lowercased())
+        let directory = directory(of: indexID)
         let policy = self.policy
         let logger = self.logger
+        let keys = self.keys
         let settings = EngineSettings(metric: definition.metric)
-        let opening = Task { try await IndexStore.open(indexID: indexID, directory: directory, settings: settings, policy: policy, logger: logger) }
+        let opening = Task {
+            let cipher = try await Self.cipher(for: definition, directory: directory, keys: keys)
+            return try await IndexStore.open(indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger)
+        }
         stores[indexID] = opening
         do {
             return try await opening.value
@@ -56,14 +64,80 @@ public actor StoreRegistry {
         .unavailable, "This index is unavailable: its stored data failed an integrity check. An operator must repair it; see the server log."
     )
 
-    /// Stops serving an index at once and removes its files.
+    /// The index's data key: unwrapped from its key file, or made (and stored wrapped) for a new index.
+    static func cipher(for definition: IndexDefinition, directory: URL, keys: any IndexKeyProvider) async throws -> FileCipher {
+        if let file = try IndexKeyFile.read(in: directory) {
+            guard file.indexID == definition.id, file.projectID == definition.projectID else {
+                throw IndexCorruption(file: IndexKeyFile.fileName, reason: "the key file belongs to index \(file.indexID) of project \(file.projectID)")
+            }
+            return FileCipher(key: try await keys.unwrap(file))
+        }
+        // A new index; a directory with files but no key has lost its key (or was never sealed): refused.
+        let fileManager = FileManager.default
+        let present = ["manifest", "wal", "segments"].flatMap { name -> [String] in
+            let url = directory.appendingPathComponent(name)
+            if name == "manifest" { return fileManager.fileExists(atPath: url.path) ? [name] : [] }
+            return ((try? fileManager.contentsOfDirectory(atPath: url.path)) ?? []).filter { !$0.hasPrefix("tmp-") }
+        }
+        guard present.isEmpty else {
+            throw IndexCorruption(file: IndexKeyFile.fileName, reason: "the index has files but no data key")
+        }
+        try fileManager.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let (key, file) = try await keys.newKey(for: definition)
+        try file.write(in: directory)
+        try DurableFile.syncDirectory(directory.deletingLastPathComponent())
+        return FileCipher(key: key)
+    }
+
+    /// Stops serving an index at once, destroys its data key (so its files are unreadable from here on) and
+    /// removes its files.
     public func drop(indexID: UUID, pass: AuthorizationPass) async throws {
         try pass.require(.indexesWrite)
         corrupt.remove(indexID)
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
         }
+        try IndexKeyFile.shred(in: directory(of: indexID))
         removeDirectory(of: indexID)
+    }
+
+    /// Seals every index under `root` written before encryption at rest: each is recovered as it is, then
+    /// written again as one sealed segment under a new data key in a directory beside it, which replaces it
+    /// by a rename. Safe to interrupt (run again at the next start). Returns the ids sealed.
+    public static func sealUnsealedIndexes(root: URL, definitions: [IndexDefinition], keys: any IndexKeyProvider) async throws -> [UUID] {
+        let fileManager = FileManager.default
+        var sealed: [UUID] = []
+        for definition in definitions {
+            let name = definition.id.uuidString.lowercased()
+            let directory = root.appendingPathComponent(name)
+            let staging = root.appendingPathComponent(name + ".sealing")
+            let old = root.appendingPathComponent(name + ".unsealed")
+            // An earlier run stopped between its two renames, or before them.
+            if fileManager.fileExists(atPath: old.path) {
+                if fileManager.fileExists(atPath: directory.path) {
+                    try fileManager.removeItem(at: old)
+                } else {
+                    try fileManager.moveItem(at: old, to: directory)
+                }
+            }
+            if fileManager.fileExists(atPath: staging.path) { try fileManager.removeItem(at: staging) }
+            guard fileManager.fileExists(atPath: directory.path), try IndexKeyFile.read(in: directory) == nil else { continue }
+            let scan = try Recovery.scan(directory: directory, settings: EngineSettings(metric: definition.metric), cipher: .plaintext)
+            if let damage = scan.damage { throw IndexCorruption(file: damage.file, reason: damage.reason) }
+            for folder in [staging, staging.appendingPathComponent("wal"), staging.appendingPathComponent("segments")] {
+                try fileManager.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let (key, file) = try await keys.newKey(for: definition)
+            try file.write(in: staging)
+            try SegmentFile.install(scan.state.view.frozen(), sequence: scan.sequence, directory: staging, cipher: FileCipher(key: key), folding: [])
+            try DurableFile.syncDirectory(staging)
+            try fileManager.moveItem(at: directory, to: old)
+            try fileManager.moveItem(at: staging, to: directory)
+            try DurableFile.syncDirectory(root)
+            try fileManager.removeItem(at: old)
+            sealed.append(definition.id)
+        }
+        return sealed
     }
 
     /// Removes directories of indexes the catalog no longer has (deleted while the server was down, or
@@ -90,8 +164,12 @@ public actor StoreRegistry {
         }
     }
 
+    private func directory(of indexID: UUID) -> URL {
+        root.appendingPathComponent(indexID.uuidString.lowercased())
+    }
+
     private func removeDirectory(of indexID: UUID) {
-        let directory = root.appendingPathComponent(indexID.uuidString.lowercased())
+        let directory = directory(of: indexID)
         do {
             if FileManager.default.fileExists(atPath: directory.path) {
                 try FileManager.default.removeItem(at: directory)

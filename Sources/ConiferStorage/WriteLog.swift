@@ -1,18 +1,21 @@
+import ConiferKeys
 import ConiferCore
 import ConiferIndex
 import Crypto
 import Foundation
 
 /// The write log of one index: each acknowledged group of writes is one immutable file `wal/<sequence>.log`
-/// holding the resolved operations, with a SHA-256 over header and payload.
+/// holding the resolved operations, with a SHA-256 over header and payload, sealed under the index's data key.
 ///
-/// File layout: `CNFWAL01` · sequence (u64) · payload length (u64) · payload · SHA-256 (32 bytes).
+/// File layout (inside the seal): `CNFWAL01` · sequence (u64) · payload length (u64) · payload · SHA-256 (32 bytes).
 struct WriteLog {
     static let magic = Array("CNFWAL01".utf8)
     let directory: URL
+    let cipher: FileCipher
 
-    init(directory: URL) {
+    init(directory: URL, cipher: FileCipher) {
         self.directory = directory
+        self.cipher = cipher
     }
 
     func url(for sequence: UInt64) -> URL {
@@ -96,8 +99,14 @@ struct WriteLog {
     /// Makes a group durable: written under a temporary name, fsynced, renamed, directory fsynced.
     func append(sequence: UInt64, operations: [WriteOperation]) throws -> Int {
         let bytes = Self.encode(sequence: sequence, operations: operations)
-        try DurableFile.write(bytes, to: url(for: sequence))
+        try cipher.write(.writeLog, bytes, to: url(for: sequence))
         return bytes.count
+    }
+
+    /// The operations of a log file, from its sealed bytes.
+    func read(_ sequence: UInt64) throws -> (operations: [WriteOperation], bytes: Int) {
+        let bytes = try cipher.read(.writeLog, url(for: sequence))
+        return (try Self.decode(bytes, expectedSequence: sequence), bytes.count)
     }
 
     /// Sequences of the log files present, ascending.
@@ -114,7 +123,7 @@ struct WriteLog {
 /// An immutable snapshot of an index's records as of a log sequence, written by compaction:
 /// `segments/<sequence>.seg`.
 ///
-/// File layout (`CNFSEG02`): magic · sequence (u64) · namespace count (u32) · per namespace, by name:
+/// File layout (`CNFSEG02`, inside the seal): magic · sequence (u64) · namespace count (u32) · per namespace, by name:
 /// name, explicit flag, record count, dimension, ids, all dense values in one block (record order), sparse
 /// values and metadata per record, then the HNSW graph (flag; M, entry, per-node levels, links) · SHA-256.
 /// Records are in the namespace's slot order, so the graph is loaded as saved, not rebuilt. Segments of
@@ -164,18 +173,19 @@ struct SegmentFile {
     /// the manifest, then removes the other segments and the log files listed in `folded` (the manifest
     /// already points past them, so removing them is only tidying up). Compaction and repair both end here.
     static func install(
-        _ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, folding folded: [UInt64], written: (String, NamespaceImage) -> Void = { _, _ in }
+        _ snapshot: IndexSnapshot, sequence: UInt64, directory: URL, cipher: FileCipher, folding folded: [UInt64],
+        written: (String, NamespaceImage) -> Void = { _, _ in }
     ) throws {
         let segments = directory.appendingPathComponent("segments")
         let name = fileName(sequence)
-        try DurableFile.write(to: segments.appendingPathComponent(name)) { sink in
+        try cipher.write(.segment, to: segments.appendingPathComponent(name)) { sink in
             try write(snapshot, sequence: sequence, written: written, to: sink)
         }
-        try DurableFile.write(Array(try JSONEncoder().encode(Manifest(segment: name, sequence: sequence))), to: directory.appendingPathComponent("manifest"))
+        try Manifest(segment: name, sequence: sequence).write(in: directory, cipher: cipher)
         for old in try FileManager.default.contentsOfDirectory(atPath: segments.path) where old != name && old.hasSuffix(".seg") {
             try? FileManager.default.removeItem(at: segments.appendingPathComponent(old))
         }
-        let log = WriteLog(directory: directory.appendingPathComponent("wal"))
+        let log = WriteLog(directory: directory.appendingPathComponent("wal"), cipher: cipher)
         for sequence in folded {
             try? FileManager.default.removeItem(at: log.url(for: sequence))
         }
@@ -252,6 +262,24 @@ struct Manifest: Codable, Equatable {
     var segment: String?
     /// Every log file up to this sequence is folded into the segment.
     var sequence: UInt64
+
+    static let fileName = "manifest"
+
+    /// The index's manifest, or nil when it has none yet.
+    static func read(in directory: URL, cipher: FileCipher) throws -> Manifest? {
+        let url = directory.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            return try JSONDecoder().decode(Manifest.self, from: Data(cipher.read(.manifest, url)))
+        } catch let error as DecodingError {
+            throw StorageCorruption("unreadable manifest: \(error)")
+        }
+    }
+
+    /// Replaces the manifest atomically.
+    func write(in directory: URL, cipher: FileCipher) throws {
+        try cipher.write(.manifest, Array(try JSONEncoder().encode(self)), to: directory.appendingPathComponent(Self.fileName))
+    }
 }
 
 /// A segment being written: the encoder's buffer, handed to the sink (and hashed) whenever it passes a few

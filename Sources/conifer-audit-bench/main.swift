@@ -10,6 +10,7 @@
 import ConiferAccess
 import ConiferAudit
 import ConiferCore
+import ConiferKeys
 import Foundation
 
 func option(_ name: String) -> String? {
@@ -32,7 +33,7 @@ let directory = URL(fileURLWithPath: option("--directory") ?? NSTemporaryDirecto
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: directory) }
 
-let catalog = try SQLiteCatalog(directory: directory)
+let catalog = try SQLiteCatalog(directory: directory, sealingKey: KeyRing.open(dataDirectory: directory, source: nil).serverKey)
 let admin = AdminService(catalog: catalog)
 let boot = try require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil), "bootstrap")
 let secret = "bench-secret-0123456789abcdefghijklmnop"

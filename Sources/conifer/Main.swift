@@ -1,5 +1,5 @@
 // conifer — the executable: argument parsing, `serve`, operator commands on a data directory (`repair`,
-// `org plan set`) and the command-line client of the control plane and Admin API.
+// `org plan set`, `admin rotate-master-key`) and the command-line client of the control plane and Admin API.
 
 import ArgumentParser
 import ConiferCore
@@ -13,6 +13,7 @@ struct Conifer: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, IndexCommand.self, LoginCommand.self, TargetCommand.self, ProjectCommand.self, APIKeyCommand.self,
             ServiceAccountCommand.self, MemberCommand.self, AuditCommand.self, OrgCommand.self, PermissionsCommand.self, RepairCommand.self,
+            AdminCommand.self,
         ]
     )
 }

@@ -205,23 +205,20 @@ struct OrgCommand: AsyncParsableCommand {
         struct Set: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Set an organization's plan (Starter, Standard or Enterprise) in a data directory.")
             @Argument(help: "Starter, Standard or Enterprise.") var plan: String
-            @Option(help: "The server's data directory.") var dataDir: String = "./conifer-data"
+            @OptionGroup var storage: DataDirectoryOptions
             @Option(help: "Organization id (default: the first organization).") var organization: String?
 
             func run() async throws {
                 try await runReportingErrors {
                     guard let parsed = Plan(rawValue: plan) else { throw ClientError("Unknown plan \(plan): use Starter, Standard or Enterprise.") }
-                    let directory = URL(fileURLWithPath: dataDir)
-                    guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("catalog.sqlite").path) else {
-                        throw ClientError("No Conifer catalog in \(dataDir).")
-                    }
+                    let keyring = try storage.keyring()
                     var organizationID: UUID?
                     if let organization {
                         guard let id = UUID(uuidString: organization) else { throw ClientError("--organization must be a UUID.") }
                         organizationID = id
                     }
                     do {
-                        let catalog = try SQLiteCatalog(directory: directory)
+                        let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey)
                         let updated = try await AdminService(catalog: catalog).setPlan(parsed, organization: organizationID)
                         try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
                             actor: .system(.operatorCommand), action: "conifer org plan set", resource: [:], result: .succeeded,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConiferCore
+import ConiferKeys
 import ConiferStorage
 import Foundation
 
@@ -17,17 +18,18 @@ struct RepairCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The server's data directory.") var dataDir: String = "./conifer-data"
+    @OptionGroup var storage: DataDirectoryOptions
     @Option(help: "The id of the damaged index (from the server's log).") var index: String
 
     func run() async throws {
         try requireEngineCPU()
         try await runReportingErrors {
             guard let id = UUID(uuidString: index) else { throw ClientError("--index must be the index id (a UUID) the server's log names.") }
-            let directory = URL(fileURLWithPath: dataDir).appendingPathComponent("indexes").appendingPathComponent(id.uuidString.lowercased())
+            let directory = storage.directory.appendingPathComponent("indexes").appendingPathComponent(id.uuidString.lowercased())
+            let keys = LocalIndexKeys(master: try storage.keyring().master)
             let report: IndexRepair.Report
             do {
-                report = try IndexRepair.run(directory: directory)
+                report = try await IndexRepair.run(directory: directory, keys: keys)
             } catch let error as ConiferError {
                 throw ClientError(error.message)
             }

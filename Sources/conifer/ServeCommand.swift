@@ -10,8 +10,7 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Conifer server.")
 
-    @Option(help: "Directory for the catalog and index data (created if missing).")
-    var dataDir: String = "./conifer-data"
+    @OptionGroup var storage: DataDirectoryOptions
 
     @Option(help: "Address to listen on.")
     var host: String = "127.0.0.1"
@@ -70,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "conifer")
         let configuration = ServerConfiguration(
-            dataDirectory: URL(fileURLWithPath: dataDir),
+            dataDirectory: storage.directory,
             host: host,
             port: port,
             advertiseURL: advertiseUrl,
@@ -85,7 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
                 maxConnections: maxConnections
             ),
             loginThrottle: LoginThrottle.Policy(accountLimit: max(1, loginFailuresPerAccount), sourceLimit: max(1, loginFailuresPerSource)),
-            auditRetentionDays: auditRetentionDays
+            auditRetentionDays: auditRetentionDays,
+            masterKey: storage.masterKeySource
         )
         let server: ConiferApplication
         do {

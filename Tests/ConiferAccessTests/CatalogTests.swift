@@ -1,9 +1,12 @@
 @testable import ConiferAccess
 import ConiferCore
+import Crypto
 import Foundation
 import Testing
 
 @Suite struct CatalogTests {
+    static let sealingKey = SymmetricKey(size: .bits256)
+
     /// GRDB sets `synchronous = NORMAL` when it opens a pool; the catalog must commit with FULL (fsync of
     /// the WAL at every commit), on first open and on reopen. conformance/test_durability.py shows the
     /// fdatasync before the response.
@@ -11,8 +14,8 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(try SQLiteCatalog(directory: directory).synchronousLevel == 2)
-        #expect(try SQLiteCatalog(directory: directory).synchronousLevel == 2)
+        #expect(try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey).synchronousLevel == 2)
+        #expect(try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey).synchronousLevel == 2)
     }
 
     let bootstrapKey = "pcsk_testboot_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -106,12 +109,12 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         do {
-            let catalog = try SQLiteCatalog(directory: directory)
+            let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
             _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
             let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
             _ = try await catalog.createIndex(IndexCreation(name: "durable", dimension: 7, tags: ["a": "b"]), pass: principal.authorize(.indexesWrite))
         }
-        let reopened = try SQLiteCatalog(directory: directory)
+        let reopened = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
         #expect(try await reopened.bootstrapIfNeeded(apiKeyValue: nil) == nil)
         let principal = try #require(try await reopened.authenticate(apiKey: bootstrapKey))
         let index = try await reopened.index(named: "durable", pass: principal.authorize(.indexesRead))

@@ -1,6 +1,7 @@
 @testable import ConiferAccess
 import ConiferCore
 import ConiferDatabase
+import ConiferKeys
 import ConiferStorage
 import Foundation
 import Logging
@@ -22,7 +23,7 @@ import Testing
             catalog = try SQLiteCatalog.inMemory()
             let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
             principal = try #require(try await catalog.authenticate(apiKey: boot.apiKeyValue))
-            registry = StoreRegistry(root: directory, logger: Logger(label: "test"))
+            registry = StoreRegistry(root: directory, keys: LocalIndexKeys(master: .generate()), logger: Logger(label: "test"))
         }
 
         func pass(_ permission: Permission) throws -> AuthorizationPass { try principal.authorize(permission) }

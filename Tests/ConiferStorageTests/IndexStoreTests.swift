@@ -109,8 +109,7 @@ import Testing
             // Per log file, the ids of the records it upserts.
             let files = try directory.files("wal").map { name in
                 let sequence = UInt64(name.filter(\.isNumber))!
-                let bytes = [UInt8](try Data(contentsOf: directory.url.appendingPathComponent("wal/" + name)))
-                return try WriteLog.decode(bytes, expectedSequence: sequence).flatMap { operation -> [String] in
+                return try WriteLog(directory: directory.url.appendingPathComponent("wal"), cipher: directory.cipher).read(sequence).operations.flatMap { operation -> [String] in
                     if case .upsert(_, let records) = operation { records.map(\.id) } else { [] }
                 }
             }
@@ -173,7 +172,7 @@ import Testing
 
     @Test func repairKeepsTheIntactPrefixMovesTheRestAsideAndNeverReusesASequence() async throws {
         let directory = try await damagedStore(flipping: 2)
-        let report = try IndexRepair.run(directory: directory.url)
+        let report = try IndexRepair.run(directory: directory.url, cipher: directory.cipher)
         #expect(report.damagedFile == "wal/" + WriteLog.fileName(2))
         #expect(report.movedFiles == (2...5).map { "wal/" + WriteLog.fileName($0) })
         #expect(report.keptRecords == 1)
@@ -187,7 +186,7 @@ import Testing
         #expect(directory.files("wal") == [WriteLog.fileName(6)])
         #expect(try await openStore(directory).snapshot().snapshot("")?.ids(prefix: "") == ["after", "r0"])
         // Repairing an intact index changes nothing.
-        #expect(try IndexRepair.run(directory: directory.url).damagedFile == nil)
+        #expect(try IndexRepair.run(directory: directory.url, cipher: directory.cipher).damagedFile == nil)
     }
 
     @Test func compactionPreservesStateAndRemovesFoldedLogs() async throws {

@@ -104,14 +104,14 @@ import Testing
     /// Through the store: after compaction and a restart the graph is there at once.
     @Test func aRestartedStoreLoadsItsGraph() async throws {
         let directory = TemporaryDirectory()
-        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: .never, logger: Logger(label: "test"))
+        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, cipher: directory.cipher, settings: Self.settings, policy: .never, logger: Logger(label: "test"))
         let records = Self.vectors(800, seed: 5).enumerated().map { VectorRecord(id: "r\($0.offset)", values: $0.element) }
         _ = try await store.write(.upsert(namespace: "ns", records: records))
         await store.graphsBuilt()
         try await store.compact()
         let queries = Self.vectors(20, seed: 11)
         let before = Self.answers(try store.snapshot(), queries)
-        let reopened = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: .never, logger: Logger(label: "test"))
+        let reopened = try await IndexStore.open(indexID: UUID(), directory: directory.url, cipher: directory.cipher, settings: Self.settings, policy: .never, logger: Logger(label: "test"))
         #expect(try reopened.snapshot().unindexedCount == 0)
         #expect(Self.answers(try reopened.snapshot(), queries) == before)
     }
@@ -120,7 +120,7 @@ import Testing
     @Test func aBuiltGraphIsCheckpointed() async throws {
         let directory = TemporaryDirectory()
         let policy = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: 500)
-        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: policy, logger: Logger(label: "test"))
+        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, cipher: directory.cipher, settings: Self.settings, policy: policy, logger: Logger(label: "test"))
         let records = Self.vectors(800, seed: 5).enumerated().map { VectorRecord(id: "r\($0.offset)", values: $0.element) }
         _ = try await store.write(.upsert(namespace: "ns", records: Array(records.prefix(300))))
         await store.graphsBuilt()
@@ -140,7 +140,7 @@ import Testing
     @Test func compactionGivesBackTheMemoryOfRemovedRecords() async throws {
         let directory = TemporaryDirectory()
         let policy = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max, reclaimSlots: 100)
-        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: policy, logger: Logger(label: "test"))
+        let store = try await IndexStore.open(indexID: UUID(), directory: directory.url, cipher: directory.cipher, settings: Self.settings, policy: policy, logger: Logger(label: "test"))
         for round in 1...20 {
             let records = (0..<50).map { VectorRecord(id: "r\($0)", values: Self.vectors(1, seed: UInt64(round * 100 + $0))[0], metadata: ["round": .number(Double(round))]) }
             _ = try await store.write(.upsert(namespace: "ns", records: records))
@@ -166,7 +166,7 @@ import Testing
         // The old snapshot still answers as it did.
         #expect(before.record("r13")?.metadata["round"] == .number(20))
         #expect(before.slotCount == 1000)
-        let reopened = try await IndexStore.open(indexID: UUID(), directory: directory.url, settings: Self.settings, policy: .never, logger: Logger(label: "test"))
+        let reopened = try await IndexStore.open(indexID: UUID(), directory: directory.url, cipher: directory.cipher, settings: Self.settings, policy: .never, logger: Logger(label: "test"))
         let reloaded = try #require(try reopened.snapshot().snapshot("ns"))
         #expect(reloaded.recordCount == 60)
         #expect(reloaded.ids(prefix: "") == after.ids(prefix: ""))

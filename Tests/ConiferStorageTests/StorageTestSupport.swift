@@ -1,13 +1,16 @@
 import ConiferCore
 import ConiferIndex
+import ConiferKeys
+import Crypto
 import Foundation
 import Logging
 import Testing
 @testable import ConiferStorage
 
-/// A temporary index directory, removed when the test ends.
+/// A temporary index directory, removed when the test ends, and the data key its files are sealed under.
 final class TemporaryDirectory {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-store-\(UUID().uuidString)")
+    let cipher = FileCipher(key: SymmetricKey(size: .bits256))
     deinit { try? FileManager.default.removeItem(at: url) }
 
     func files(_ sub: String) -> [String] {
@@ -20,7 +23,7 @@ func record(_ id: String, _ values: [Float], _ metadata: Metadata = [:]) -> Vect
 }
 
 func openStore(_ directory: TemporaryDirectory, policy: CompactionPolicy = .never) async throws -> IndexStore {
-    try await IndexStore.open(indexID: UUID(), directory: directory.url, policy: policy, logger: Logger(label: "test"))
+    try await IndexStore.open(indexID: UUID(), directory: directory.url, cipher: directory.cipher, policy: policy, logger: Logger(label: "test"))
 }
 
 extension AuthorizationPass {

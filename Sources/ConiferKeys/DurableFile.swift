@@ -7,14 +7,14 @@ import Darwin
 
 /// Crash-safe file writes: a new file becomes visible under its name only once its bytes and the directory
 /// entry are on disk.
-enum DurableFile {
+public enum DurableFile {
     /// Writes `bytes` to a temporary name, fsyncs it, renames it to `url` and fsyncs the directory.
-    static func write(_ bytes: [UInt8], to url: URL) throws {
+    public static func write(_ bytes: [UInt8], to url: URL) throws {
         try write(to: url) { sink in try sink(bytes) }
     }
 
     /// The same for a file produced in pieces: `produce` hands each piece, in order, to the sink it is given.
-    static func write(to url: URL, _ produce: (_ sink: ([UInt8]) throws -> Void) throws -> Void) throws {
+    public static func write(to url: URL, _ produce: (_ sink: ([UInt8]) throws -> Void) throws -> Void) throws {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent("tmp-\(UUID().uuidString)")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -48,14 +48,14 @@ enum DurableFile {
     }
 
     /// Makes renames and unlinks in `directory` durable.
-    static func syncDirectory(_ directory: URL) throws {
+    public static func syncDirectory(_ directory: URL) throws {
         let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw posixError("open directory \(directory.path)") }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw posixError("fsync directory \(directory.path)") }
     }
 
-    static func read(_ url: URL) throws -> [UInt8] {
+    public static func read(_ url: URL) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: url))
     }
 
@@ -65,7 +65,7 @@ enum DurableFile {
     }
 }
 
-/// An I/O failure of the storage layer (the server answers it with a generic 500 and logs it).
+/// An I/O failure writing or reading a file (the server answers it with a generic 500 and logs it).
 public struct StorageIOError: Error, CustomStringConvertible {
     public var description: String
 }

@@ -1,0 +1,101 @@
+import ArgumentParser
+import ConiferCore
+import ConiferKeys
+import ConiferStorage
+import Foundation
+
+/// Where a data directory is and how to open its keys: for `serve` and the operator commands that work on
+/// the directory itself (with the server stopped).
+struct DataDirectoryOptions: ParsableArguments {
+    @Option(help: "The data directory: catalog, index files, keys (serve creates it if missing).")
+    var dataDir: String = "./conifer-data"
+
+    @Option(help: "File holding the master key, base64 or hex (default: CONIFER_MASTER_KEY, else master.key in the data directory, made on first start).")
+    var masterKeyFile: String?
+
+    var directory: URL { URL(fileURLWithPath: dataDir) }
+
+    var masterKeySource: MasterKeySource {
+        .resolve(dataDirectory: directory, file: masterKeyFile, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The keyring, for an operator command on an existing data directory.
+    func keyring() throws -> KeyRing {
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("catalog.sqlite").path) else {
+            throw ClientError("No Conifer catalog in \(dataDir).")
+        }
+        do {
+            return try KeyRing.open(dataDirectory: directory, source: masterKeySource)
+        } catch {
+            throw ClientError(error.message)
+        }
+    }
+}
+
+/// `conifer admin …`: operator commands on a data directory, run with the server stopped.
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin", abstract: "Operator commands on a data directory (run with the server stopped).",
+        subcommands: [RotateMasterKey.self]
+    )
+
+    struct RotateMasterKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-master-key",
+            abstract: "Re-wrap every data key under a new master key (data files are not rewritten).",
+            discussion: """
+                The current key comes from --master-key-file, CONIFER_MASTER_KEY or master.key in the data directory. \
+                The new key comes from --new-master-key-file; without it a new key is generated and, when the current \
+                key is the data directory's master.key, written there in its place (otherwise the command refuses, \
+                since the new key would have nowhere to go). Safe to interrupt: run it again with the same keys.
+                """
+        )
+        @OptionGroup var storage: DataDirectoryOptions
+        @Option(help: "File holding the new master key (base64 or hex).") var newMasterKeyFile: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                let source = storage.masterKeySource
+                let generatedFile = storage.directory.appendingPathComponent("master.key.next")
+                let new: MasterKey
+                if let newMasterKeyFile {
+                    new = try loadKey(.file(URL(fileURLWithPath: newMasterKeyFile)))
+                } else {
+                    guard case .dataDirectory = source else {
+                        throw ClientError("Give --new-master-key-file: the current key is not the data directory's master.key, so a generated key would have nowhere to go.")
+                    }
+                    // Made once and kept until the rotation finishes, so a second run uses the same key.
+                    if !FileManager.default.fileExists(atPath: generatedFile.path) {
+                        try MasterKeySource.write(.generate(), to: generatedFile)
+                    }
+                    new = try loadKey(.file(generatedFile))
+                }
+                let old = try loadKey(source)
+                let root = storage.directory.appendingPathComponent("indexes")
+                var rewrapped = 0
+                let result = try KeyRing.rotate(dataDirectory: storage.directory, from: old, to: new) { old, new in
+                    rewrapped = try LocalIndexKeys.rewrapAll(root: root, from: old, to: new)
+                }
+                if case .dataDirectory(let url) = source, newMasterKeyFile == nil {
+                    // One atomic step: master.key is the old key until here and the new one after.
+                    guard rename(generatedFile.path, url.path) == 0 else { throw ClientError("Could not move the new key into \(url.path).") }
+                    try DurableFile.syncDirectory(storage.directory)
+                }
+                guard result.finished else {
+                    print("The data directory is already encrypted under master key \(new.id); nothing to do.")
+                    return
+                }
+                print("""
+                    Master key rotated: \(old.id) -> \(new.id).
+                      index data keys re-wrapped: \(rewrapped)
+                      server key re-wrapped:      yes
+                    \(newMasterKeyFile == nil ? "The new key is in \(storage.directory.appendingPathComponent("master.key").path)." : "Start the server with the new key file.")
+                    """)
+            }
+        }
+
+        private func loadKey(_ source: MasterKeySource) throws -> MasterKey {
+            do { return try source.load(mayCreate: false) } catch { throw ClientError(error.message) }
+        }
+    }
+}
