@@ -45,6 +45,8 @@ class Server:
         self.url = None
         self.output = []
         self.log_path = os.path.join(data_dir + "-logs", "server.log")
+        # The client side of TLS (an `ssl.SSLContext` trusting the test CA) when the server serves HTTPS.
+        self.ssl_context = None
 
     def start(self) -> "Server":
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
@@ -67,10 +69,10 @@ class Server:
             if not line:
                 break
             self.output.append(line)
-            match = re.match(r"Conifer listening on (http://\S+)", line)
+            match = re.match(r"Conifer listening on (https?)://(\S+)", line)
             if match:
-                port = match.group(1).rsplit(":", 1)[1]
-                self.url = f"http://localhost:{port}"
+                port = match.group(2).rsplit(":", 1)[1]
+                self.url = f"{match.group(1)}://localhost:{port}"
                 return self
         self.stop()
         raise RuntimeError(f"conifer serve did not start; see {self.log_path}")
@@ -180,7 +182,7 @@ def raw_request(server, method: str, path: str, body=None, api_key=None, version
     if version:
         request.add_header("X-Pinecone-Api-Version", version)
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=60, context=server.ssl_context) as response:
             payload = response.read()
             return response.status, (json.loads(payload) if payload else None)
     except urllib.error.HTTPError as error:

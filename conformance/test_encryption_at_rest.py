@@ -107,7 +107,9 @@ def test_a_wrong_master_key_refuses_to_start_and_the_right_one_reads_everything(
 
         server = Server(data_dir, api_key).start()
         try:
-            index = Pinecone(api_key=api_key, host=server.url).Index(name="vault")
+            pc = Pinecone(api_key=api_key, host=server.url)
+            # By host: SDK 7.x caches an index's host by name across clients (the earlier server's port).
+            index = pc.Index(host=pc.describe_index("vault").host)
             assert index.describe_index_stats().namespaces[f"{canary}-ns"].vector_count == 6
         finally:
             server.stop()

@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import Synchronization
 
 /// An AWS service answered with an error, or could not be reached. The message names the service's error
 /// code and message (never a credential), for an operator to act on.
@@ -36,6 +38,28 @@ public struct AWSTransport: Sendable {
     public init(client: HTTPClient = .shared, timeoutSeconds: Int64 = 30) {
         self.client = client
         self.timeout = .seconds(timeoutSeconds)
+    }
+
+    /// A transport that verifies certificates against `AWS_CA_BUNDLE` (a PEM file) when the environment sets
+    /// it, the system's trust store otherwise. Certificates are always verified.
+    public init(environment: [String: String], timeoutSeconds: Int64 = 30) {
+        self.init(client: Self.client(caBundle: environment["AWS_CA_BUNDLE"]), timeoutSeconds: timeoutSeconds)
+    }
+
+    /// One client per CA bundle, for the life of the process.
+    private static let clients = Mutex<[String: HTTPClient]>([:])
+
+    static func client(caBundle: String?) -> HTTPClient {
+        guard let caBundle, !caBundle.isEmpty else { return .shared }
+        return clients.withLock { clients in
+            if let client = clients[caBundle] { return client }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caBundle)
+            tls.minimumTLSVersion = .tlsv12
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            clients[caBundle] = client
+            return client
+        }
     }
 
     /// Signs and sends one request; returns the body of a 2xx answer, throws `AWSError` otherwise.

@@ -99,9 +99,10 @@ public actor S3AuditUploader: AuditUploader {
     private var assumed: [String: (credentials: AWSCredentials, expiration: Date)] = [:]
 
     /// Requests give up after 15 s (AsyncHTTPClient keeps retrying a refused connection until then), so an
-    /// outage shows in the status soon and a bad destination is refused before a client times out.
-    public init(transport: AWSTransport = AWSTransport(timeoutSeconds: 15), environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.transport = transport
+    /// outage shows in the status soon and a bad destination is refused before a client times out. Server
+    /// certificates are verified, against `AWS_CA_BUNDLE` when the environment names one.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.transport = AWSTransport(environment: environment, timeoutSeconds: 15)
         self.environment = environment
     }
 

@@ -12,6 +12,8 @@ import ConiferStorage
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import ServiceLifecycle
 import Logging
 
 /// Builds the Conifer server: catalog, bootstrap, routes and the Hummingbird application.
@@ -108,15 +110,27 @@ public struct ConiferApplication: Sendable {
         try await makeApplication(logger: logger, onListening: onListening).runService()
     }
 
-    /// The runnable application. `onListening` receives the URL once the server accepts connections.
-    func makeApplication(logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) -> some ApplicationProtocol {
+    /// The runnable application: HTTPS when the configuration has TLS files (certificate reloaded on
+    /// SIGHUP), plain HTTP otherwise. `onListening` receives the URL once the server accepts connections.
+    func makeApplication(logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws -> some ApplicationProtocol {
         let (router, _) = buildRouter()
         let hosts = self.hosts
         let configuration = self.configuration
         let limits = configuration.connections
+        let http: HTTPServerBuilder = .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)]))
+        var services: [any Service] = [
+            CompactionService(registry: registry),
+            AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
+        ]
+        var server = http
+        if let files = configuration.tls {
+            let certificate = try ServerCertificate(files: files)
+            server = try .tls(http, tlsConfiguration: try certificate.configuration())
+            services.append(CertificateReloadService(certificate: certificate, logger: logger))
+        }
         var application = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)])),
+            server: server,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "Conifer",
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)
@@ -127,14 +141,11 @@ public struct ConiferApplication: Sendable {
                     hosts.setOrigin(configuration.defaultOrigin(port: port))
                 }
                 let shownHost = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-                onListening("http://\(shownHost):\(port)")
+                onListening("\(configuration.scheme)://\(shownHost):\(port)")
             },
             logger: logger
         )
-        application.addServices(
-            CompactionService(registry: registry),
-            AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays)
-        )
+        application.addServices(services)
         return application
     }
 }

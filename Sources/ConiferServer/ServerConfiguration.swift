@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var advertiseURL: String?
     /// Allows a non-loopback listener without TLS.
     public var insecurePublic: Bool
+    /// Serve HTTPS with these files (nil: plain HTTP).
+    public var tls: TLSFiles?
     /// The value of the bootstrap ProjectEditor key on first start (`CONIFER_BOOTSTRAP_API_KEY`).
     public var bootstrapAPIKey: String?
     /// The first org-owner service account's credentials (`CONIFER_BOOTSTRAP_CLIENT_ID` / `_SECRET`).
@@ -58,6 +60,7 @@ public struct ServerConfiguration: Sendable {
         port: Int = 5080,
         advertiseURL: String? = nil,
         insecurePublic: Bool = false,
+        tls: TLSFiles? = nil,
         bootstrapAPIKey: String? = nil,
         bootstrapClientID: String? = nil,
         bootstrapClientSecret: String? = nil,
@@ -73,6 +76,7 @@ public struct ServerConfiguration: Sendable {
         self.port = port
         self.advertiseURL = advertiseURL
         self.insecurePublic = insecurePublic
+        self.tls = tls
         self.bootstrapAPIKey = bootstrapAPIKey
         self.bootstrapClientID = bootstrapClientID
         self.bootstrapClientSecret = bootstrapClientSecret
@@ -103,10 +107,10 @@ public struct ServerConfiguration: Sendable {
         guard (0...65_535).contains(port) else {
             throw .invalidArgument("Port \(port) is out of range.")
         }
-        guard listensOnLoopback || insecurePublic else {
+        guard listensOnLoopback || insecurePublic || tls != nil else {
             throw .invalidArgument(
                 "Refusing to listen on \(host) without TLS: clients would send API keys in clear text. "
-                    + "Listen on 127.0.0.1, or pass --insecure-public if a TLS proxy sits in front of Conifer."
+                    + "Give --tls-cert and --tls-key, listen on 127.0.0.1, or pass --insecure-public if a TLS proxy sits in front of Conifer."
             )
         }
         if let advertiseURL {
@@ -121,8 +125,11 @@ public struct ServerConfiguration: Sendable {
     public func defaultOrigin(port: Int) -> String {
         let wildcard = host == "0.0.0.0" || host == "::"
         if listensOnLoopback || wildcard {
-            return "http://localhost:\(port)"
+            return "\(scheme)://localhost:\(port)"
         }
-        return host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+        return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
     }
+
+    /// `https` when the server serves TLS.
+    public var scheme: String { tls == nil ? "http" : "https" }
 }

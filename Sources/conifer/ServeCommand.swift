@@ -24,6 +24,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Allow listening on a non-loopback address without TLS.")
     var insecurePublic = false
 
+    @Option(help: "Serve HTTPS with this PEM certificate chain (reloaded on SIGHUP).")
+    var tlsCert: String?
+
+    @Option(help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "Require client certificates issued by this PEM CA (mutual TLS).")
+    var tlsClientCa: String?
+
     @Option(help: "Largest data-plane request body in bytes (default: Pinecone's 2 MB).")
     var maxRequestBytes: Int = 2 * 1024 * 1024
 
@@ -74,6 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
             port: port,
             advertiseURL: advertiseUrl,
             insecurePublic: insecurePublic,
+            tls: try tlsFiles(),
             bootstrapAPIKey: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_API_KEY"],
             bootstrapClientID: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_ID"],
             bootstrapClientSecret: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_SECRET"],
@@ -121,6 +131,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try await server.run(logger: logger) { url in
             say("Conifer listening on \(url)")
+        }
+    }
+}
+
+extension ServeCommand {
+    /// The TLS files, when `--tls-cert` and `--tls-key` are given (both or neither).
+    func tlsFiles() throws -> TLSFiles? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil):
+            guard tlsClientCa == nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key.") }
+            return nil
+        case (let cert?, let key?):
+            return TLSFiles(
+                certificate: URL(fileURLWithPath: cert), key: URL(fileURLWithPath: key), clientCA: tlsClientCa.map { URL(fileURLWithPath: $0) }
+            )
+        default:
+            throw ValidationError("Give both --tls-cert and --tls-key.")
         }
     }
 }

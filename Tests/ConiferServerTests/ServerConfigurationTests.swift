@@ -11,6 +11,9 @@ import Testing
         #expect(throws: ConiferError.self) { try ServerConfiguration(dataDirectory: directory, host: "0.0.0.0").validate() }
         #expect(throws: ConiferError.self) { try ServerConfiguration(dataDirectory: directory, host: "192.0.2.10").validate() }
         try ServerConfiguration(dataDirectory: directory, host: "0.0.0.0", insecurePublic: true).validate()
+        let tls = TLSFiles(certificate: URL(fileURLWithPath: "/tmp/c.pem"), key: URL(fileURLWithPath: "/tmp/k.pem"))
+        try ServerConfiguration(dataDirectory: directory, host: "192.0.2.10", tls: tls).validate()
+        #expect(ServerConfiguration(dataDirectory: directory, host: "192.0.2.10", tls: tls).defaultOrigin(port: 3) == "https://192.0.2.10:3")
         for host in ["127.0.0.1", "localhost", "::1", "127.0.0.2"] {
             try ServerConfiguration(dataDirectory: directory, host: host).validate()
         }

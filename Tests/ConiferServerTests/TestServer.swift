@@ -38,7 +38,7 @@ enum TestServer {
         let server = try await ConiferApplication(configuration: configuration, observer: observer, auditUploader: auditUploader)
         var logger = Logger(label: "conifer-test")
         logger.logLevel = .warning
-        let app = server.makeApplication(logger: logger)
+        let app = try server.makeApplication(logger: logger)
         try await app.test(.live) { client in try await body(server, client) }
     }
 }
