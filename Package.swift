@@ -34,6 +34,7 @@ let package = Package(
         .executable(name: "conifer", targets: ["conifer"]),
         .executable(name: "conifer-bench", targets: ["conifer-bench"]),
         .executable(name: "conifer-audit-bench", targets: ["conifer-audit-bench"]),
+        .executable(name: "conifer-storage-bench", targets: ["conifer-storage-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -151,6 +152,12 @@ let package = Package(
         .executableTarget(name: "conifer-bench", dependencies: ["ConiferCore", "ConiferIndex"], swiftSettings: strict + engineSettings),
         // What auditing adds to an admin call (prints figures; not a test).
         .executableTarget(name: "conifer-audit-bench", dependencies: ["ConiferCore", "ConiferAccess", "ConiferAudit", "ConiferKeys"], swiftSettings: strict),
+        // What encryption at rest costs the store: sealed against plain files, side by side (prints figures; not a test).
+        .executableTarget(
+            name: "conifer-storage-bench",
+            dependencies: ["ConiferCore", "ConiferIndex", "ConiferStorage", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
         .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
