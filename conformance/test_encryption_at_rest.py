@@ -161,3 +161,30 @@ def test_rotating_the_master_key_rewraps_keys_without_touching_data_files(root):
         assert status == 200
     finally:
         server.stop()
+
+
+def test_a_deleted_index_is_unreachable_and_keyless_at_once_and_gone_after_the_purge_window(root):
+    canary = "CANARY" + secrets.token_hex(6)
+    data_dir = os.path.join(root, "data")
+    server = Server(data_dir, new_api_key(), "--purge-after-seconds", "4").start()
+    try:
+        pc, index = write_canaries(server, canary)
+        indexes = os.path.join(data_dir, "indexes")
+        (index_id,) = [name for name in os.listdir(indexes) if name != "deleted"]
+        pc.delete_index("vault")
+        status, _ = raw_request(server, "GET", "/indexes/vault")
+        assert status == 404
+        retired = os.path.join(indexes, "deleted", index_id)
+        assert not os.path.exists(os.path.join(indexes, index_id))
+        assert os.path.isdir(retired) and not os.path.exists(os.path.join(retired, "key")), "the data key must be destroyed at deletion"
+        assert any(os.scandir(os.path.join(retired, "wal")))
+        # A new index of the same name starts empty.
+        pc.create_index(name="vault", dimension=len(VECTOR), metric="euclidean", spec=SERVERLESS)
+        fresh = pc.Index(host=pc.describe_index("vault").host)
+        assert fresh.describe_index_stats().total_vector_count == 0
+        deadline = time.time() + 20
+        while os.path.exists(retired) and time.time() < deadline:
+            time.sleep(0.25)
+        assert not os.path.exists(retired), "the deleted index's files outlived the purge window"
+    finally:
+        server.stop()

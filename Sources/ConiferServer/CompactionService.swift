@@ -17,3 +17,22 @@ struct CompactionService: Service {
         }
     }
 }
+
+/// Permanently removes the files of deleted indexes once the purge window has passed since their deletion
+/// (their data keys were destroyed at deletion). Checks every minute, or more often for a short window.
+struct PurgeService: Service {
+    let registry: StoreRegistry
+    let window: Duration
+
+    func run() async throws {
+        let interval = min(Duration.seconds(60), max(.seconds(1), window / 4))
+        while !Task.isShuttingDownGracefully {
+            await registry.purgeDeleted(olderThan: window, pass: .system(.purge))
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+        }
+    }
+}

@@ -71,9 +71,9 @@ public struct ConiferApplication: Sendable {
         let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
         let logger = Logger(label: "conifer.storage")
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
-        // Files of indexes deleted while their removal could not finish.
+        // Files of indexes deleted while their retirement could not finish.
         let indexes = try await catalog.allIndexes()
-        await registry.purge(keeping: Set(indexes.map(\.id)), pass: .system(.purge))
+        await registry.retireOrphans(keeping: Set(indexes.map(\.id)), pass: .system(.purge))
         if !keyring.indexesSealed {
             let sealed = try await StoreRegistry.sealUnsealedIndexes(root: indexRoot, definitions: indexes, keys: indexKeys)
             try keyring.markIndexesSealed()
@@ -121,6 +121,7 @@ public struct ConiferApplication: Sendable {
         var services: [any Service] = [
             CompactionService(registry: registry),
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
+            PurgeService(registry: registry, window: configuration.compaction.purgeAfter),
         ]
         var server = http
         if let files = configuration.tls {

@@ -31,6 +31,8 @@ public actor IndexStore {
     private var lastSequence: UInt64
     /// Log files not yet folded into a segment, with their sizes.
     private var unfoldedLogs: [(sequence: UInt64, bytes: Int)]
+    /// Since when the oldest unfolded log file has been waiting (since opening, for recovered ones).
+    private var unfoldedSince: ContinuousClock.Instant?
     private var pending: [(request: WriteRequest, continuation: CheckedContinuation<WriteResult, any Error>)] = []
     private var flushing = false
     private var compacting = false
@@ -50,6 +52,7 @@ public actor IndexStore {
         self.state = recovered.state
         self.lastSequence = recovered.lastSequence
         self.unfoldedLogs = recovered.unfoldedLogs
+        self.unfoldedSince = recovered.unfoldedLogs.isEmpty ? nil : .now
         self.graphNodesSaved = recovered.state.view.graphNodeCount
         let published = PublishedView(recovered.state.view)
         self.published = published
@@ -132,6 +135,7 @@ public actor IndexStore {
                     published.current = state.view
                     builder.wake()
                     unfoldedLogs.append((sequence, bytes))
+                    unfoldedSince = unfoldedSince ?? .now
                     if operations.contains(where: { if case .deleteNamespace = $0 { true } else { false } }) {
                         deletedDataPending = true
                     }
@@ -201,12 +205,14 @@ public actor IndexStore {
 
     // MARK: Compaction
 
-    /// Whether the log has grown past the policy, deleted data should leave the disk soon, or the graphs
-    /// have caught up with a large load that the last segment does not hold.
+    /// Whether the log has grown past the policy, deleted data should leave the disk soon (a deleted
+    /// namespace, or a write older than the purge window, which may have deleted or overwritten records), or
+    /// the graphs have caught up with a large load that the last segment does not hold.
     var needsCompaction: Bool {
         guard !closed, !compacting else { return false }
         if !unfoldedLogs.isEmpty,
             deletedDataPending || unfoldedLogs.count >= policy.maxLogFiles || unfoldedLogs.reduce(0, { $0 + $1.bytes }) >= policy.maxLogBytes
+                || unfoldedSince.map { $0.duration(to: .now) >= policy.purgeAfter } == true
         {
             return true
         }
@@ -243,6 +249,7 @@ public actor IndexStore {
             throw error
         }
         unfoldedLogs.removeAll { $0.sequence <= sequence }
+        unfoldedSince = unfoldedLogs.isEmpty ? nil : .now
         graphNodesSaved = graphNodes
         if var rebuilt, !closed {
             do {

@@ -4,10 +4,11 @@ import ConiferKeys
 import Foundation
 import Logging
 
-/// Opens index stores on first use and keeps them open; deletes an index's files when it is dropped.
+/// Opens index stores on first use and keeps them open; retires an index's files when it is dropped.
 ///
 /// Index directories live at `<root>/<index-id>`; each holds its data key, wrapped (`IndexKeyFile`), and
-/// files sealed under it.
+/// files sealed under it. A dropped index's key is destroyed at once and its directory moved to
+/// `<root>/deleted/<index-id>`, where `purgeDeleted` removes it once the purge window has passed.
 public actor StoreRegistry {
     let root: URL
     let keys: any IndexKeyProvider
@@ -90,15 +91,57 @@ public actor StoreRegistry {
     }
 
     /// Stops serving an index at once, destroys its data key (so its files are unreadable from here on) and
-    /// removes its files.
+    /// moves its files aside for the purge.
     public func drop(indexID: UUID, pass: AuthorizationPass) async throws {
         try pass.require(.indexesWrite)
         corrupt.remove(indexID)
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
         }
-        try IndexKeyFile.shred(in: directory(of: indexID))
-        removeDirectory(of: indexID)
+        try retire(indexID, at: Date())
+    }
+
+    /// Shreds the key, stamps the deletion time, and moves the directory under `deleted/`.
+    private func retire(_ indexID: UUID, at date: Date) throws {
+        let directory = directory(of: indexID)
+        guard FileManager.default.fileExists(atPath: directory.path) else { return }
+        try IndexKeyFile.shred(in: directory)
+        try DurableFile.write(Array(String(Int(date.timeIntervalSince1970)).utf8), to: directory.appendingPathComponent(Self.deletedAtFile))
+        let deleted = root.appendingPathComponent(Self.deletedFolder)
+        try FileManager.default.createDirectory(at: deleted, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let target = deleted.appendingPathComponent(directory.lastPathComponent)
+        if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
+        try FileManager.default.moveItem(at: directory, to: target)
+        try DurableFile.syncDirectory(root)
+        try DurableFile.syncDirectory(deleted)
+    }
+
+    static let deletedFolder = "deleted"
+    static let deletedAtFile = "deleted-at"
+
+    /// Permanently removes the files of indexes deleted at least `window` ago; returns their ids. A system
+    /// task (the purge service's).
+    @discardableResult
+    public func purgeDeleted(olderThan window: Duration, now: Date = Date(), pass: AuthorizationPass) -> [UUID] {
+        guard pass == .system(.purge) else { return [] }
+        let deleted = root.appendingPathComponent(Self.deletedFolder)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: deleted.path) else { return [] }
+        var purged: [UUID] = []
+        for name in names {
+            let directory = deleted.appendingPathComponent(name)
+            let stamp = (try? String(contentsOf: directory.appendingPathComponent(Self.deletedAtFile), encoding: .utf8)).flatMap { Double($0) }
+            // A directory without a readable stamp was moved by a crash-interrupted retire: its key is gone already.
+            let deletedAt = stamp.map(Date.init(timeIntervalSince1970:)) ?? .distantPast
+            guard now.timeIntervalSince(deletedAt) >= Double(window.components.seconds) else { continue }
+            do {
+                try FileManager.default.removeItem(at: directory)
+                if let id = UUID(uuidString: name) { purged.append(id) }
+            } catch {
+                logger.error("could not purge deleted index files", metadata: ["directory": "\(directory.path)", "error": "\(error)"])
+            }
+        }
+        if !purged.isEmpty { logger.info("purged the files of deleted indexes", metadata: ["indexes": "\(purged.count)"]) }
+        return purged
     }
 
     /// Seals every index under `root` written before encryption at rest: each is recovered as it is, then
@@ -140,14 +183,18 @@ public actor StoreRegistry {
         return sealed
     }
 
-    /// Removes directories of indexes the catalog no longer has (deleted while the server was down, or
-    /// before their files could be removed). A system task: no caller asks for it.
-    public func purge(keeping known: Set<UUID>, pass: AuthorizationPass) {
+    /// Retires directories of indexes the catalog no longer has (deleted while their files could not be
+    /// moved aside): key destroyed, files left for the purge. A system task: no caller asks for it.
+    public func retireOrphans(keeping known: Set<UUID>, pass: AuthorizationPass) {
         guard pass == .system(.purge) else { return }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return }
         for name in names {
             guard let id = UUID(uuidString: name), !known.contains(id) else { continue }
-            removeDirectory(of: id)
+            do {
+                try retire(id, at: Date())
+            } catch {
+                logger.error("could not retire the files of a deleted index", metadata: ["index": "\(id)", "error": "\(error)"])
+            }
         }
     }
 
@@ -166,16 +213,5 @@ public actor StoreRegistry {
 
     private func directory(of indexID: UUID) -> URL {
         root.appendingPathComponent(indexID.uuidString.lowercased())
-    }
-
-    private func removeDirectory(of indexID: UUID) {
-        let directory = directory(of: indexID)
-        do {
-            if FileManager.default.fileExists(atPath: directory.path) {
-                try FileManager.default.removeItem(at: directory)
-            }
-        } catch {
-            logger.error("could not remove index files", metadata: ["index": "\(indexID)", "error": "\(error)"])
-        }
     }
 }

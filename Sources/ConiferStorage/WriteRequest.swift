@@ -35,14 +35,23 @@ public struct CompactionPolicy: Sendable {
     /// Removed records (overwritten or deleted) whose memory a compaction gives back by rebuilding the index
     /// from its live records, once they are also a quarter of all slots.
     public var reclaimSlots: Int
+    /// The longest a write may stay in the log: deleted and overwritten records leave the disk at the next
+    /// compaction, so this bounds how long a deleted record's bytes stay in the index's files.
+    public var purgeAfter: Duration
 
-    public init(maxLogFiles: Int = 1000, maxLogBytes: Int = 256 << 20, graphCheckpoint: Int = 50_000, reclaimSlots: Int = 10_000) {
+    public init(
+        maxLogFiles: Int = 1000, maxLogBytes: Int = 256 << 20, graphCheckpoint: Int = 50_000, reclaimSlots: Int = 10_000,
+        purgeAfter: Duration = .seconds(90 * 86_400)
+    ) {
         self.maxLogFiles = maxLogFiles
         self.maxLogBytes = maxLogBytes
         self.graphCheckpoint = graphCheckpoint
         self.reclaimSlots = reclaimSlots
+        self.purgeAfter = purgeAfter
     }
 
     /// Never compacts on its own (benchmarks of log recovery).
-    public static let never = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max, reclaimSlots: .max)
+    public static let never = CompactionPolicy(
+        maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max, reclaimSlots: .max, purgeAfter: .seconds(Int64.max)
+    )
 }

@@ -63,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days audit events are kept in the data directory (exported batches stay in their bucket).")
     var auditRetentionDays: Int = 90
 
+    @Option(help: "Seconds after which deleted data is permanently removed: deleted indexes' files, deleted records' bytes (default 90 days).")
+    var purgeAfterSeconds: Int = 90 * 86_400
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -88,7 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
             bootstrapClientID: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_ID"],
             bootstrapClientSecret: ProcessInfo.processInfo.environment["CONIFER_BOOTSTRAP_CLIENT_SECRET"],
             maxRequestBytes: maxRequestBytes,
-            compaction: CompactionPolicy(maxLogFiles: max(1, compactAfterLogFiles), maxLogBytes: max(1, compactAfterLogMib) << 20),
+            compaction: CompactionPolicy(
+                maxLogFiles: max(1, compactAfterLogFiles), maxLogBytes: max(1, compactAfterLogMib) << 20, purgeAfter: .seconds(max(1, purgeAfterSeconds))
+            ),
             connections: ConnectionLimits(
                 headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), idleTimeout: .seconds(idleTimeout),
                 maxConnections: maxConnections

@@ -89,18 +89,51 @@ import Testing
         await #expect(throws: (any Error).self) { _ = try await other.store(for: moved, pass: .dataEditor) }
     }
 
-    @Test func droppingAnIndexShredsItsKeyBeforeAnythingElse() async throws {
+    @Test func aDroppedIndexLosesItsKeyAtOnceAndItsFilesAfterThePurgeWindow() async throws {
         let root = TemporaryDirectory()
-        let registry = StoreRegistry(root: root.url, keys: LocalIndexKeys(master: .generate()), policy: .never, logger: Logger(label: "test"))
+        let keys = LocalIndexKeys(master: .generate())
+        let registry = StoreRegistry(root: root.url, keys: keys, policy: .never, logger: Logger(label: "test"))
         let definition = definition()
         _ = try await populate(registry, definition)
-        let directory = root.url.appendingPathComponent(definition.id.uuidString.lowercased())
-        #expect(FileManager.default.fileExists(atPath: IndexKeyFile.url(in: directory).path))
-        try IndexKeyFile.shred(in: directory)
-        #expect(!FileManager.default.fileExists(atPath: IndexKeyFile.url(in: directory).path))
-        // Files without their key are refused, never taken for a new index.
+        let name = definition.id.uuidString.lowercased()
+        try await registry.drop(indexID: definition.id, pass: .system(.purge))
+        // Gone from its place at once; what is left has no key, and is kept only until the window passes.
+        #expect(root.files("") == ["deleted"])
+        let retired = root.url.appendingPathComponent("deleted/\(name)")
+        #expect(!FileManager.default.fileExists(atPath: IndexKeyFile.url(in: retired).path))
+        #expect(root.files("deleted/\(name)/wal").count == 1 && root.files("deleted/\(name)/segments").count == 1)
+        #expect(await registry.purgeDeleted(olderThan: .seconds(3600), pass: .system(.purge)) == [])
+        #expect(await registry.purgeDeleted(olderThan: .seconds(0), pass: .dataEditor) == [])
+        #expect(root.files("deleted") == [name])
+        #expect(await registry.purgeDeleted(olderThan: .seconds(3600), now: Date().addingTimeInterval(3601), pass: .system(.purge)) == [definition.id])
+        #expect(root.files("deleted") == [])
+        // A new index gets a new directory and key; nothing of the old one is reused.
+        _ = try await populate(registry, self.definition(definition.projectID))
+    }
+
+    @Test func filesWithoutTheirKeyAreRefusedNotTakenForANewIndex() async throws {
+        let root = TemporaryDirectory()
+        let definition = definition()
+        _ = try await populate(StoreRegistry(root: root.url, keys: LocalIndexKeys(master: .generate()), policy: .never, logger: Logger(label: "test")), definition)
+        try IndexKeyFile.shred(in: root.url.appendingPathComponent(definition.id.uuidString.lowercased()))
         let reopened = StoreRegistry(root: root.url, keys: LocalIndexKeys(master: .generate()), policy: .never, logger: Logger(label: "test"))
         await #expect(throws: ConiferError.self) { _ = try await reopened.store(for: definition, pass: .dataEditor) }
+    }
+
+    @Test func aWriteOlderThanThePurgeWindowIsFoldedSoDeletedRecordsLeaveTheDisk() async throws {
+        let directory = TemporaryDirectory()
+        let policy = CompactionPolicy(maxLogFiles: .max, maxLogBytes: .max, graphCheckpoint: .max, reclaimSlots: .max, purgeAfter: .milliseconds(200))
+        let store = try await openStore(directory, policy: policy)
+        _ = try await store.write(.upsert(namespace: "", records: [record("gone", [1, 2]), record("kept", [3, 4])]))
+        try await store.compact()
+        _ = try await store.write(.deleteIDs(namespace: "", ids: ["gone"]))
+        #expect(await !store.needsCompaction)
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(await store.needsCompaction)
+        try await store.compact()
+        #expect(directory.files("wal") == [])
+        let reopened = try await openStore(directory)
+        #expect(try reopened.snapshot().snapshot("")?.ids(prefix: "") == ["kept"])
     }
 
     @Test func anIndexWrittenBeforeEncryptionIsSealedWithEverythingInIt() async throws {
