@@ -78,6 +78,13 @@ public struct AWSTransport: Sendable {
         let buffer = try await response.body.collect(upTo: 4 << 20)
         let data = Data(buffer.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
+            // JSON-protocol services (KMS) answer `{"__type": "...#Code", "message": "..."}`; the others XML.
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let type = object["__type"] as? String {
+                throw AWSError(
+                    status: Int(response.status.code), code: String(type.split(separator: "#").last ?? Substring(type)),
+                    message: (object["message"] ?? object["Message"]) as? String ?? response.status.reasonPhrase
+                )
+            }
             let text = String(decoding: data, as: UTF8.self)
             throw AWSError(
                 status: Int(response.status.code), code: XMLText.first("Code", in: text),

@@ -6,7 +6,7 @@ import Testing
 @testable import ConiferServer
 
 @Suite struct IndexDataLifecycleTests {
-    @Test func deletingAnIndexRemovesItsDataAndFiles() async throws {
+    @Test func deletingAnIndexDestroysItsKeyAndRetiresItsFiles() async throws {
         let directory = TestServer.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await TestServer.run(directory: directory) { server, client in
@@ -22,8 +22,11 @@ import Testing
 
             #expect(try await client.call(.delete, "/indexes/doomed").status == 202)
             #expect(try await client.call(.get, "\(path)/vectors/fetch?ids=a&namespace=n").status == 404)
-            let after = try FileManager.default.contentsOfDirectory(atPath: indexes.path)
-            #expect(after.isEmpty)
+            // Moved aside for the purge, without the data key that could read them.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: indexes.path) == ["deleted"])
+            let retired = indexes.appendingPathComponent("deleted/\(before[0])")
+            #expect(FileManager.default.fileExists(atPath: retired.appendingPathComponent("wal").path))
+            #expect(!FileManager.default.fileExists(atPath: retired.appendingPathComponent("key").path))
 
             // A new index of the same name starts empty.
             let again = try await client.createIndex("doomed")
@@ -35,7 +38,7 @@ import Testing
         }
     }
 
-    @Test func orphanedIndexFilesArePurgedAtStart() async throws {
+    @Test func orphanedIndexFilesAreRetiredAtStart() async throws {
         let directory = TestServer.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let orphan = directory.appendingPathComponent("indexes/\(UUID().uuidString.lowercased())/wal")
@@ -44,6 +47,7 @@ import Testing
             let health = try await client.call(.get, "/health", key: nil)
             #expect(health.status == 200)
             #expect(!FileManager.default.fileExists(atPath: orphan.path))
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("indexes/deleted/\(orphan.deletingLastPathComponent().lastPathComponent)/wal").path))
         }
     }
 }
