@@ -35,18 +35,21 @@ def free_port() -> int:
 
 
 class Moto:
-    """moto_server on a fixed loopback port, stoppable and restartable (its state is in memory)."""
+    """moto_server on a fixed loopback port, stoppable and restartable (its state is in memory); over HTTPS with
+    `tls=(certificate, key, ca)`."""
 
-    def __init__(self, env=None):
+    def __init__(self, env=None, tls=None):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"https://localhost:{self.port}" if tls else f"http://127.0.0.1:{self.port}"
         self.process = None
         self.env = dict(os.environ, **(env or {}))
 
     def start(self):
         binary = os.path.join(os.path.dirname(sys.executable), "moto_server")
+        tls_args = ["-c", self.tls[0], "-k", self.tls[1]] if self.tls else []
         self.process = subprocess.Popen(
-            [binary, "-H", "127.0.0.1", "-p", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+            [binary, "-H", "127.0.0.1", "-p", str(self.port), *tls_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -54,7 +57,8 @@ class Moto:
                 break
             except OSError:
                 time.sleep(0.2)
-        self.s3 = boto3.client("s3", endpoint_url=self.url, aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
+        self.s3 = boto3.client("s3", endpoint_url=self.url, aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1",
+                               verify=self.tls[2] if self.tls else None)
         self.s3.create_bucket(Bucket="audit-bucket")
         return self
 
