@@ -14,8 +14,8 @@ struct ColumnSealer: Sendable {
         case auditDestination = "audit_export.destination"
     }
 
-    func seal(_ value: Data, _ column: Column) -> Data {
-        Data(KeyWrap.seal(value, under: key, context: "conifer catalog \(column.rawValue)"))
+    func seal(_ value: Data, _ column: Column) throws -> Data {
+        Data(try KeyWrap.seal(value, under: key, context: "conifer catalog \(column.rawValue)"))
     }
 
     func open(_ sealed: Data, _ column: Column) throws -> Data {

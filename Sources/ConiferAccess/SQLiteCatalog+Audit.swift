@@ -54,26 +54,26 @@ extension SQLiteCatalog: AuditSpool {
         migrator.registerMigration("v5 sealed audit columns") { db in
             for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM audit_event") {
                 try db.execute(
-                    sql: "UPDATE audit_event SET body = ? WHERE seq = ?", arguments: [sealer.seal(row["body"] as Data, .auditEvent), row["seq"] as Int64]
+                    sql: "UPDATE audit_event SET body = ? WHERE seq = ?", arguments: [try sealer.seal(row["body"] as Data, .auditEvent), row["seq"] as Int64]
                 )
             }
             for row in try Row.fetchAll(db, sql: "SELECT organization_id, number, body FROM audit_batch WHERE delivered_at IS NULL") {
                 try db.execute(
                     sql: "UPDATE audit_batch SET body = ? WHERE organization_id = ? AND number = ?",
-                    arguments: [sealer.seal(row["body"] as Data, .auditBatch), row["organization_id"] as String, row["number"] as Int]
+                    arguments: [try sealer.seal(row["body"] as Data, .auditBatch), row["organization_id"] as String, row["number"] as Int]
                 )
             }
             for row in try Row.fetchAll(db, sql: "SELECT organization_id, destination FROM audit_export") {
                 try db.execute(
                     sql: "UPDATE audit_export SET destination = ? WHERE organization_id = ?",
-                    arguments: [sealer.seal(Data((row["destination"] as String).utf8), .auditDestination), row["organization_id"] as String]
+                    arguments: [try sealer.seal(Data((row["destination"] as String).utf8), .auditDestination), row["organization_id"] as String]
                 )
             }
         }
     }
 
     public func append(_ event: AuditEvent) async throws {
-        let body = sealer.seal(try event.encoded(), .auditEvent)
+        let body = try sealer.seal(try event.encoded(), .auditEvent)
         try await database.write { db in
             try db.execute(
                 sql: "INSERT INTO audit_event (organization_id, time, action, resource_type, principal_id, result, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -119,7 +119,7 @@ extension SQLiteCatalog: AuditSpool {
 
     public func enableExport(organization: UUID, destination: AuditDestination, at date: Date) async throws -> AuditExport {
         let id = organization.lowercasedString
-        let json = sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
+        let json = try sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
         return try await database.write { db in
             if try Self.exports(db, organization: id, sealer: sealer).isEmpty {
                 // Batch numbers go on from an earlier export's, so a re-enabled export never reuses a name.
@@ -140,7 +140,7 @@ extension SQLiteCatalog: AuditSpool {
 
     public func setExport(organization: UUID, destination: AuditDestination, state: AuditExport.State) async throws -> AuditExport {
         let id = organization.lowercasedString
-        let json = sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
+        let json = try sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
         return try await database.write { db in
             try db.execute(sql: "UPDATE audit_export SET destination = ?, state = ? WHERE organization_id = ?", arguments: [json, state.rawValue, id])
             guard let export = try Self.exports(db, organization: id, sealer: sealer).first else {
@@ -177,7 +177,7 @@ extension SQLiteCatalog: AuditSpool {
             let batch = AuditBatch(number: number, name: AuditBatch.name(number: number, at: date), body: body, eventCount: rows.count)
             try db.execute(
                 sql: "INSERT INTO audit_batch (organization_id, number, name, event_count, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [id, number, batch.name, rows.count, sealer.seal(body, .auditBatch), date]
+                arguments: [id, number, batch.name, rows.count, try sealer.seal(body, .auditBatch), date]
             )
             try db.execute(
                 sql: "UPDATE audit_export SET batched_seq = ?, next_batch = ?, last_batch_at = ? WHERE organization_id = ?",

@@ -109,7 +109,7 @@ public struct KeyRing: Sendable {
         let url = dataDirectory.appendingPathComponent(fileName)
         guard let stored = try read(url) else {
             let serverKey = SymmetricKey(size: .bits256)
-            try write(Stored(masterKeyID: master.id, serverKey: wrap(serverKey, master)), to: url)
+            try write(Stored(masterKeyID: master.id, serverKey: try wrap(serverKey, master)), to: url)
             return KeyRing(master: master, serverKey: serverKey, created: true, indexesSealed: false, url: url)
         }
         if let rotation = stored.rotation {
@@ -154,7 +154,7 @@ public struct KeyRing: Sendable {
             throw ConiferError.failedPrecondition("An interrupted rotation to key \(rotation.masterKeyID) must be finished with that key first.")
         }
         let serverKey = try unwrap(stored.serverKey, old, url)
-        let rewrapped = wrap(serverKey, new)
+        let rewrapped = try wrap(serverKey, new)
         stored.rotation = .init(masterKeyID: new.id, serverKey: rewrapped)
         try write(stored, to: url)
         try rewrap(old, new)
@@ -162,8 +162,12 @@ public struct KeyRing: Sendable {
         return (true, true)
     }
 
-    private static func wrap(_ key: SymmetricKey, _ master: MasterKey) -> String {
-        Data(KeyWrap.wrap(key, under: master.derived("server"), context: context)).base64EncodedString()
+    private static func wrap(_ key: SymmetricKey, _ master: MasterKey) throws(ConiferError) -> String {
+        do {
+            return Data(try KeyWrap.wrap(key, under: master.derived("server"), context: context)).base64EncodedString()
+        } catch {
+            throw ConiferError(.internalError, "could not wrap the server key: \(error)")
+        }
     }
 
     private static func unwrap(_ text: String, _ master: MasterKey, _ url: URL) throws(ConiferError) -> SymmetricKey {

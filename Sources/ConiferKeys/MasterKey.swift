@@ -13,27 +13,25 @@ public struct MasterKey: Sendable {
     public init(bytes: some ContiguousBytes) throws(SealError) {
         let key = SymmetricKey(data: bytes)
         guard key.bitCount == 256 else { throw SealError("a master key is 32 bytes (base64 or hex), got \(key.bitCount / 8)") }
+        self.init(key: key)
+    }
+
+    private init(key: SymmetricKey) {
         self.key = key
         let mac = HMAC<SHA256>.authenticationCode(for: Array("conifer master key id".utf8), using: key)
         id = mac.prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
     public static func generate() -> MasterKey {
-        // 32 random bytes are always a valid key.
-        try! MasterKey(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        MasterKey(key: SymmetricKey(size: .bits256))
     }
 
     /// Reads a key written as base64 or hex (64 digits), surrounding whitespace ignored.
     public static func parse(_ text: String) throws(SealError) -> MasterKey {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.count == 64, trimmed.allSatisfy(\.isHexDigit) {
-            var bytes: [UInt8] = []
-            var index = trimmed.startIndex
-            while index < trimmed.endIndex {
-                let next = trimmed.index(index, offsetBy: 2)
-                bytes.append(UInt8(trimmed[index..<next], radix: 16)!)
-                index = next
-            }
+            let digits = Array(trimmed)
+            let bytes = stride(from: 0, to: 64, by: 2).compactMap { UInt8(String(digits[$0...$0 + 1]), radix: 16) }
             return try MasterKey(bytes: bytes)
         }
         guard let data = Data(base64Encoded: trimmed) else { throw SealError("a master key is 32 bytes written as base64 or 64 hex digits") }
@@ -60,8 +58,8 @@ public struct MasterKey: Sendable {
 /// Wrapping a data key (or any small secret) under a key-encryption key: AES-256-GCM with a random nonce,
 /// bound by `context` to what it belongs to, so a wrapped key moved to another index does not open.
 public enum KeyWrap {
-    public static func wrap(_ secret: SymmetricKey, under kek: SymmetricKey, context: String) -> [UInt8] {
-        secret.withUnsafeBytes { seal(Array($0), under: kek, context: context) }
+    public static func wrap(_ secret: SymmetricKey, under kek: SymmetricKey, context: String) throws(SealError) -> [UInt8] {
+        try seal(secret.withUnsafeBytes { Array($0) }, under: kek, context: context)
     }
 
     public static func unwrap(_ wrapped: [UInt8], under kek: SymmetricKey, context: String) throws(SealError) -> SymmetricKey {
@@ -69,9 +67,11 @@ public enum KeyWrap {
     }
 
     /// Seals a small value (a column, a wrapped key): nonce · ciphertext · tag.
-    public static func seal(_ plaintext: some DataProtocol, under key: SymmetricKey, context: String) -> [UInt8] {
-        // Sealing with a valid 256-bit key cannot fail.
-        Array(try! AES.GCM.seal(plaintext, using: key, authenticating: Array(context.utf8)).combined!)
+    public static func seal(_ plaintext: some DataProtocol, under key: SymmetricKey, context: String) throws(SealError) -> [UInt8] {
+        guard let combined = try? AES.GCM.seal(plaintext, using: key, authenticating: Array(context.utf8)).combined else {
+            throw SealError("could not seal a value (the key is not a 256-bit key)")
+        }
+        return Array(combined)
     }
 
     public static func open(_ sealed: some DataProtocol, under key: SymmetricKey, context: String) throws(SealError) -> [UInt8] {

@@ -84,7 +84,7 @@ public enum SealedFile {
             let sealed = try next(count)
             do {
                 let box = try AES.GCM.SealedBox(
-                    nonce: nonce(number, last: last), ciphertext: Data(sealed[..<(count - tagLength)]), tag: Data(sealed[(count - tagLength)...])
+                    nonce: try nonce(number, last: last), ciphertext: Data(sealed[..<(count - tagLength)]), tag: Data(sealed[(count - tagLength)...])
                 )
                 try AES.GCM.open(box, using: fileKey, authenticating: Data(header)).withUnsafeBytes { plaintext.append(contentsOf: $0) }
             } catch {
@@ -140,7 +140,7 @@ public enum SealedFile {
             defer { number += 1 }
             // Through `Data` and raw buffers: handing swift-crypto an array slice, or copying its `Data` out
             // with `Array(_:)`, measured several times slower than the AES-GCM work itself.
-            let box = try AES.GCM.seal(Data(chunk), using: fileKey, nonce: SealedFile.nonce(Int(number), last: last), authenticating: Data(header))
+            let box = try AES.GCM.seal(Data(chunk), using: fileKey, nonce: try SealedFile.nonce(Int(number), last: last), authenticating: Data(header))
             var sealed: [UInt8] = []
             sealed.reserveCapacity(chunk.count + SealedFile.tagLength)
             box.ciphertext.withUnsafeBytes { sealed.append(contentsOf: $0) }
@@ -154,12 +154,11 @@ public enum SealedFile {
     }
 
     /// The chunk number (64 bits, big-endian), three zero bytes and the last-chunk flag.
-    static func nonce(_ number: Int, last: Bool) -> AES.GCM.Nonce {
+    static func nonce(_ number: Int, last: Bool) throws -> AES.GCM.Nonce {
         var bytes = [UInt8](repeating: 0, count: 12)
         for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: UInt64(number) >> (56 - 8 * i)) }
         bytes[11] = last ? 1 : 0
-        // Twelve bytes is always a valid GCM nonce.
-        return try! AES.GCM.Nonce(data: bytes)
+        return try AES.GCM.Nonce(data: bytes)
     }
 }
 

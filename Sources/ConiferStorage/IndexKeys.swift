@@ -83,7 +83,7 @@ public struct LocalIndexKeys: IndexKeyProvider {
 
     public func newKey(for definition: IndexDefinition) async throws -> (key: SymmetricKey, file: IndexKeyFile) {
         let key = SymmetricKey(size: .bits256)
-        let wrapped = KeyWrap.wrap(key, under: master.projectKey(definition.projectID), context: Self.context(definition.id))
+        let wrapped = try KeyWrap.wrap(key, under: master.projectKey(definition.projectID), context: Self.context(definition.id))
         return (key, IndexKeyFile(indexID: definition.id, projectID: definition.projectID, wrappedBy: label, wrapped: wrapped))
     }
 
@@ -118,7 +118,7 @@ public struct LocalIndexKeys: IndexKeyProvider {
             let directory = root.appendingPathComponent(name)
             guard UUID(uuidString: name) != nil, var file = try IndexKeyFile.read(in: directory), file.wrappedBy == "local:\(old.id)" else { continue }
             let key = try unwrap(file, with: old)
-            file.wrapped = Data(KeyWrap.wrap(key, under: new.projectKey(file.projectID), context: context(file.indexID))).base64EncodedString()
+            file.wrapped = Data(try KeyWrap.wrap(key, under: new.projectKey(file.projectID), context: context(file.indexID))).base64EncodedString()
             file.wrappedBy = "local:\(new.id)"
             try file.write(in: directory)
             count += 1

@@ -96,7 +96,7 @@ func run(sealed: Bool) async throws -> (upsert: Double, compact: Double, recover
     let reopened = try await IndexStore.open(indexID: UUID(), directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger)
     let recover = seconds(clock.now - recoverStart)
     let reader = try reopened.reader(readPass)
-    let namespace = reader.namespace("")!
+    guard let namespace = reader.namespace("") else { throw ConiferError.notFound("the benchmark's namespace is missing") }
     let queryStart = clock.now
     for query in queries {
         _ = namespace.search(SearchQuery(vector: query, sparse: nil, topK: 10, filter: .all([])), metric: .cosine)

@@ -95,7 +95,7 @@ import Testing
     @Test func wrappedKeysAreBoundToTheirContext() throws {
         let kek = SymmetricKey(size: .bits256)
         let secret = SymmetricKey(size: .bits256)
-        let wrapped = KeyWrap.wrap(secret, under: kek, context: "index a")
+        let wrapped = try KeyWrap.wrap(secret, under: kek, context: "index a")
         let unwrapped = try KeyWrap.unwrap(wrapped, under: kek, context: "index a")
         #expect(unwrapped.withUnsafeBytes { Array($0) } == secret.withUnsafeBytes { Array($0) })
         #expect(throws: SealError.self) { try KeyWrap.unwrap(wrapped, under: kek, context: "index b") }
