@@ -28,7 +28,20 @@ public struct TLSFiles: Sendable, Equatable {
 /// in use and logs why.
 final class ServerCertificate: Sendable {
     let files: TLSFiles
-    private let current: Mutex<NIOSSLContextConfigurationOverride>
+    private let current: Mutex<Pair>
+
+    /// A certificate chain and its private key, as loaded and checked together.
+    struct Pair: Sendable {
+        var chain: [NIOSSLCertificateSource]
+        var key: NIOSSLPrivateKeySource
+
+        var override: NIOSSLContextConfigurationOverride {
+            var override = NIOSSLContextConfigurationOverride()
+            override.certificateChain = chain
+            override.privateKey = key
+            return override
+        }
+    }
 
     init(files: TLSFiles) throws(ConiferError) {
         self.files = files
@@ -42,10 +55,10 @@ final class ServerCertificate: Sendable {
     }
 
     /// TLS 1.2 and 1.3 only (BoringSSL's suites, AES-256-GCM among them); with a client CA, a client
-    /// certificate from that CA is required.
+    /// certificate from that CA is required. Each handshake takes the pair loaded last.
     func configuration() throws(ConiferError) -> TLSConfiguration {
         let loaded = current.withLock { $0 }
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: loaded.certificateChain ?? [], privateKey: loaded.privateKey!)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: loaded.chain, privateKey: loaded.key)
         configuration.minimumTLSVersion = .tlsv12
         if let clientCA = files.clientCA {
             do {
@@ -56,34 +69,35 @@ final class ServerCertificate: Sendable {
             configuration.certificateVerification = .noHostnameVerification
         }
         configuration.sslContextCallback = { [self] _, promise in
-            promise.succeed(current.withLock { $0 })
+            promise.succeed(current.withLock { $0.override })
         }
         return configuration
     }
 
-    private static func load(_ files: TLSFiles) throws(ConiferError) -> NIOSSLContextConfigurationOverride {
-        var loaded = NIOSSLContextConfigurationOverride()
+    private static func load(_ files: TLSFiles) throws(ConiferError) -> Pair {
+        let chain: [NIOSSLCertificateSource]
         do {
-            let chain = try NIOSSLCertificate.fromPEMFile(files.certificate.path)
-            guard !chain.isEmpty else { throw ConiferError.invalidArgument("no certificate in the file") }
-            loaded.certificateChain = chain.map { .certificate($0) }
+            let certificates = try NIOSSLCertificate.fromPEMFile(files.certificate.path)
+            guard !certificates.isEmpty else { throw ConiferError.invalidArgument("no certificate in the file") }
+            chain = certificates.map { .certificate($0) }
         } catch {
             throw .invalidArgument("--tls-cert \(files.certificate.path): \(error)")
         }
+        let key: NIOSSLPrivateKeySource
         do {
-            loaded.privateKey = .privateKey(try NIOSSLPrivateKey(file: files.key.path, format: .pem))
+            key = .privateKey(try NIOSSLPrivateKey(file: files.key.path, format: .pem))
         } catch {
             throw .invalidArgument("--tls-key \(files.key.path): \(error)")
         }
         // A key that does not belong to the certificate fails here, not in every handshake after.
         do {
-            var probe = TLSConfiguration.makeServerConfiguration(certificateChain: loaded.certificateChain!, privateKey: loaded.privateKey!)
+            var probe = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
             probe.minimumTLSVersion = .tlsv12
             _ = try NIOSSLContext(configuration: probe)
         } catch {
             throw .invalidArgument("--tls-key \(files.key.path) does not match --tls-cert \(files.certificate.path): \(error)")
         }
-        return loaded
+        return Pair(chain: chain, key: key)
     }
 }
 
