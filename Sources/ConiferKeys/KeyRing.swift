@@ -2,7 +2,7 @@ import ConiferCore
 import Crypto
 import Foundation
 
-/// Where the master key comes from: `CONIFER_MASTER_KEY`, then `--master-key-file`, then `master.key` in
+/// Where the master key comes from: `--master-key-file`, then `CONIFER_MASTER_KEY`, then `master.key` in
 /// the data directory (generated there, mode 0600, when a new data directory starts).
 public enum MasterKeySource: Sendable, Equatable, CustomStringConvertible {
     case environment(String)
@@ -10,8 +10,8 @@ public enum MasterKeySource: Sendable, Equatable, CustomStringConvertible {
     case dataDirectory(URL)
 
     public static func resolve(dataDirectory: URL, file: String?, environment: [String: String]) -> MasterKeySource {
-        if let value = environment["CONIFER_MASTER_KEY"], !value.isEmpty { return .environment(value) }
         if let file { return .file(URL(fileURLWithPath: file)) }
+        if let value = environment["CONIFER_MASTER_KEY"], !value.isEmpty { return .environment(value) }
         return .dataDirectory(dataDirectory.appendingPathComponent("master.key"))
     }
 

@@ -10,7 +10,7 @@ struct DataDirectoryOptions: ParsableArguments {
     @Option(help: "The data directory: catalog, index files, keys (serve creates it if missing).")
     var dataDir: String = "./conifer-data"
 
-    @Option(help: "File holding the master key, base64 or hex (default: CONIFER_MASTER_KEY, else master.key in the data directory, made on first start).")
+    @Option(help: "File holding the master key, base64 or hex (without it: CONIFER_MASTER_KEY, else master.key in the data directory, made on first start).")
     var masterKeyFile: String?
 
     var directory: URL { URL(fileURLWithPath: dataDir) }
@@ -44,7 +44,7 @@ struct AdminCommand: AsyncParsableCommand {
             commandName: "rotate-master-key",
             abstract: "Re-wrap every data key under a new master key (data files are not rewritten).",
             discussion: """
-                The current key comes from --master-key-file, CONIFER_MASTER_KEY or master.key in the data directory. \
+                The current key comes from --master-key-file, else CONIFER_MASTER_KEY, else master.key in the data directory. \
                 The new key comes from --new-master-key-file; without it a new key is generated and, when the current \
                 key is the data directory's master.key, written there in its place (otherwise the command refuses, \
                 since the new key would have nowhere to go). Safe to interrupt: run it again with the same keys.

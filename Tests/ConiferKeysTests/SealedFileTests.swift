@@ -128,7 +128,9 @@ import Testing
         let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("master.key").path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         #expect(try source.load(mayCreate: true).id == key.id)
-        #expect(MasterKeySource.resolve(dataDirectory: directory, file: "/x", environment: ["CONIFER_MASTER_KEY": key.encoded]) == .environment(key.encoded))
+        // The flag wins over the environment, which wins over the data directory's file.
+        #expect(MasterKeySource.resolve(dataDirectory: directory, file: "/x", environment: ["CONIFER_MASTER_KEY": key.encoded]) == .file(URL(fileURLWithPath: "/x")))
+        #expect(MasterKeySource.resolve(dataDirectory: directory, file: nil, environment: ["CONIFER_MASTER_KEY": key.encoded]) == .environment(key.encoded))
     }
 
     @Test func theKeyringRefusesAnotherMasterKeyAndNamesTheExpectedOne() throws {
