@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "ConiferIndex", dependencies: ["ConiferCore", "ConiferPrefetch"], swiftSettings: strict + engineSettings),
         // One C inline function: the prefetch hint the graph search needs (Swift has no spelling for it).
         .target(name: "ConiferPrefetch"),
-        // What Conifer says to AWS-speaking services: SigV4 signing, S3 PutObject, STS AssumeRole (KMS later).
+        // What Conifer says to AWS-speaking services: SigV4 signing, S3 PutObject, STS AssumeRole, KMS data keys.
         .target(
             name: "ConiferAWS",
             dependencies: [
@@ -72,7 +72,7 @@ let package = Package(
         // Keys and sealed files: the master key and keyring, key wrapping, AES-256-GCM file format, durable writes.
         .target(
             name: "ConiferKeys",
-            dependencies: ["ConiferCore", "ConiferAWS", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ConiferCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // Audit events in Pinecone's schema, the catalogue of audited actions, the recorder and the S3 exporter.
@@ -103,11 +103,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The services the edges call: the data plane through `IndexReader`, index lifecycle. Every entry
-        // point takes an authorization pass.
+        // The services the edges call: the data plane through `IndexReader`, index lifecycle, where data keys
+        // come from (local master key or AWS KMS). Every entry point takes an authorization pass.
         .target(
             name: "ConiferDatabase",
-            dependencies: ["ConiferCore", "ConiferIndex", "ConiferStorage", "ConiferAccess"],
+            dependencies: [
+                "ConiferCore", "ConiferIndex", "ConiferStorage", "ConiferAccess", "ConiferAWS", "ConiferKeys",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         // The Hummingbird application: routes, middleware, API-version dialects.
@@ -119,6 +122,7 @@ let package = Package(
                 "ConiferDatabase",
                 "ConiferStorage",
                 "ConiferAudit",
+                "ConiferAWS",
                 "ConiferKeys",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -14,6 +14,13 @@ public struct KMSClient: Sendable {
         self.transport = transport
     }
 
+    /// The region of a key ARN (`arn:aws:kms:<region>:<account>:key/<id>`), or nil for anything else.
+    public static func region(ofKeyARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", parts[2] == "kms", !parts[3].isEmpty else { return nil }
+        return String(parts[3])
+    }
+
     /// A new 256-bit data key: its plaintext, and the same key encrypted under `keyID` (what is stored).
     public func generateDataKey(keyID: String, context: [String: String], credentials: AWSCredentials) async throws -> (plaintext: [UInt8], ciphertext: [UInt8]) {
         let reply = try await call("GenerateDataKey", ["KeyId": keyID, "KeySpec": "AES_256", "EncryptionContext": context], credentials: credentials)

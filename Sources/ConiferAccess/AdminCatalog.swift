@@ -10,6 +10,29 @@ public struct ProjectInfo: Sendable, Equatable {
     public var createdAt: Date
 }
 
+/// A project's customer-managed encryption key: a key in AWS KMS that wraps the data keys of the project's
+/// indexes, reached through `roleARN` (assumed with `externalID`) when one is given. Fixed once set.
+public struct CMEKKey: Sendable, Equatable {
+    public var id: UUID
+    public var projectID: UUID
+    public var name: String
+    public var roleARN: String?
+    public var keyARN: String
+    /// Never shown by the Admin API; stored sealed.
+    public var externalID: String?
+    public var createdAt: Date
+
+    public init(id: UUID, projectID: UUID, name: String, roleARN: String?, keyARN: String, externalID: String?, createdAt: Date) {
+        self.id = id
+        self.projectID = projectID
+        self.name = name
+        self.roleARN = roleARN
+        self.keyARN = keyARN
+        self.externalID = externalID
+        self.createdAt = createdAt
+    }
+}
+
 public struct OrganizationInfo: Sendable, Equatable {
     public var id: UUID
     public var name: String
@@ -150,6 +173,14 @@ public protocol AdminCatalog: Sendable {
     func updateProject(_ id: UUID, _ change: ProjectChange, for pass: AdminPass) async throws -> ProjectInfo
     func deleteProject(_ id: UUID, for pass: AdminPass) async throws
 
+    /// The project's customer-managed key, as a list of at most one.
+    func cmekKeys(inProject project: UUID, for pass: AdminPass) async throws -> [CMEKKey]
+    /// Sets the project's customer-managed key: Enterprise plan only, one per project, only before the
+    /// project has indexes (so that all of them are under it).
+    func createCMEKKey(inProject project: UUID, name: String, roleARN: String?, keyARN: String, externalID: String?, for pass: AdminPass) async throws -> CMEKKey
+    /// Removes the project's customer-managed key, only while the project has no indexes.
+    func deleteCMEKKey(_ id: UUID, inProject project: UUID, for pass: AdminPass) async throws -> CMEKKey
+
     func apiKeys(inProject project: UUID, for pass: AdminPass) async throws -> [APIKeyInfo]
     func apiKey(_ id: UUID, for pass: AdminPass) async throws -> APIKeyInfo
     func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], for pass: AdminPass) async throws -> CreatedAPIKey
@@ -216,6 +247,25 @@ public enum AdminRules {
     public static func validateName(_ name: String, what: String) throws(ConiferError) {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= maxKeyName else {
             throw .invalidArgument("A \(what) name must be 1 to \(maxKeyName) characters.")
+        }
+    }
+
+    /// A KMS key ARN (`arn:<partition>:kms:<region>:<account>:key/<key id>`) and, when given, an IAM role ARN
+    /// (`arn:<partition>:iam::<account>:role/<path and name>`) and an external id (2–1224 characters of
+    /// `[A-Za-z0-9+=,.@:/-]`, AWS's rule).
+    public static func validateCMEK(roleARN: String?, keyARN: String, externalID: String?) throws(ConiferError) {
+        guard keyARN.count <= 2048, keyARN.wholeMatch(of: #/arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+/#) != nil else {
+            throw .invalidArgument("key_arn must be the ARN of a KMS key: arn:aws:kms:<region>:<account>:key/<key id>.")
+        }
+        if let roleARN {
+            guard roleARN.count <= 2048, roleARN.wholeMatch(of: #/arn:aws[a-z-]*:iam::[0-9]{12}:role\/[A-Za-z0-9+=,.@_\/-]+/#) != nil else {
+                throw .invalidArgument("role_arn must be the ARN of an IAM role: arn:aws:iam::<account>:role/<name>.")
+            }
+        }
+        if let externalID {
+            guard (2...1224).contains(externalID.count), externalID.wholeMatch(of: #/[A-Za-z0-9+=,.@:\/_-]+/#) != nil else {
+                throw .invalidArgument("external_id must be 2 to 1224 characters: letters, digits and +=,.@:/_-.")
+            }
         }
     }
 

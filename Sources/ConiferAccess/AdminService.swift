@@ -236,6 +236,62 @@ public struct AdminService: AdminCatalog {
         }
     }
 
+    // MARK: Customer-managed keys
+
+    public func cmekKeys(inProject project: UUID, for pass: AdminPass) async throws -> [CMEKKey] {
+        let identity = pass.identity
+        return try await store.read { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .projectRead)
+            return try rows.cmekKey(project: row.id).map { [$0] } ?? []
+        }
+    }
+
+    public func createCMEKKey(
+        inProject project: UUID, name: String, roleARN: String?, keyARN: String, externalID: String?, for pass: AdminPass
+    ) async throws -> CMEKKey {
+        let identity = pass.identity
+        try AdminRules.validateName(name, what: "CMEK key")
+        try AdminRules.validateCMEK(roleARN: roleARN, keyARN: keyARN, externalID: externalID)
+        return try await store.write { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .projectWrite)
+            guard try Self.plan(rows, organization: identity.organizationID) == .enterprise else {
+                throw ConiferError(.paymentRequired, "Customer-managed encryption keys need the Enterprise plan.")
+            }
+            if let existing = try rows.cmekKey(project: row.id) {
+                throw ConiferError.alreadyExists("Project \(row.name) already has its customer-managed key (\(existing.id.lowercasedString)); it cannot be changed.")
+            }
+            let indexes = try rows.indexCount(project: row.id)
+            guard indexes == 0 else {
+                throw ConiferError.failedPrecondition(
+                    "Project \(row.name) already holds \(indexes) index(es); a customer-managed key is set before the first index."
+                )
+            }
+            let key = CMEKKey(
+                id: UUID(), projectID: project, name: name, roleARN: roleARN, keyARN: keyARN, externalID: externalID, createdAt: Date()
+            )
+            try rows.insert(key)
+            return key
+        }
+    }
+
+    public func deleteCMEKKey(_ id: UUID, inProject project: UUID, for pass: AdminPass) async throws -> CMEKKey {
+        let identity = pass.identity
+        return try await store.write { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .projectWrite)
+            guard let key = try rows.cmekKey(project: row.id), key.id == id else {
+                throw ConiferError.notFound("CMEK key \(id.lowercasedString) not found.")
+            }
+            let indexes = try rows.indexCount(project: row.id)
+            guard indexes == 0 else {
+                throw ConiferError.failedPrecondition(
+                    "Project \(row.name) still holds \(indexes) index(es) under this key; delete them before the key."
+                )
+            }
+            try rows.deleteCMEKKey(id)
+            return key
+        }
+    }
+
     /// A project of the identity's organization that it can see, after checking `needs`; otherwise not found / denied.
     static func visibleProject(_ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: Permission) throws -> ProjectRow {
         guard identity.canSee(project: id),

@@ -46,6 +46,14 @@ public protocol Catalog: Sendable {
     /// Deletes an index definition and returns it, so that its data can be dropped.
     func deleteIndex(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition
 
+    /// Removes an index definition whatever its settings: the creation that made it is being undone (its data
+    /// key could not be made). A system call.
+    func removeIndex(_ id: UUID) async throws
+
+    /// The customer-managed key of a project, if it has one. A system call (the key provider's, when it opens
+    /// an index of the project).
+    func cmekKey(project: UUID) async throws -> CMEKKey?
+
     /// Every index of every project. A system call (start-up work on index files: clean-up, sealing).
     func allIndexes() async throws -> [IndexDefinition]
 }

@@ -35,6 +35,11 @@ protocol CatalogRows {
     func delete(_ row: ProjectRow) throws
     func indexCount(project: String) throws -> Int
 
+    /// The project's customer-managed key (at most one), its external id unsealed.
+    func cmekKey(project: String) throws -> CMEKKey?
+    func insert(_ key: CMEKKey) throws
+    func deleteCMEKKey(_ id: UUID) throws
+
     func apiKey(_ id: String) throws -> APIKeyRow?
     func apiKeys(project: String) throws -> [APIKeyRow]
     func save(_ row: APIKeyRow) throws

@@ -12,6 +12,7 @@ struct ColumnSealer: Sendable {
         case auditEvent = "audit_event.body"
         case auditBatch = "audit_batch.body"
         case auditDestination = "audit_export.destination"
+        case cmekExternalID = "cmek_key.external_id"
     }
 
     func seal(_ value: Data, _ column: Column) throws -> Data {

@@ -145,6 +145,7 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
     var deployment: Deployment
     var readCapacity: ReadCapacity
     var createdAt: Date
+    var cmekID: String?
 
     /// Typed column names for queries.
     enum Columns {
@@ -154,6 +155,7 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
 
     enum CodingKeys: String, CodingKey {
         case id, name, dimension, metric, tags, deployment
+        case cmekID = "cmek_id"
         case projectID = "project_id"
         case vectorType = "vector_type"
         case deletionProtection = "deletion_protection"
@@ -173,6 +175,7 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
         deployment = definition.deployment
         readCapacity = definition.readCapacity
         createdAt = definition.createdAt
+        cmekID = definition.cmekID?.lowercasedString
     }
 
     func definition() throws -> IndexDefinition {
@@ -182,8 +185,33 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
         return IndexDefinition(
             id: id, projectID: projectID, name: name, vectorType: vectorType, dimension: dimension,
             metric: metric, deletionProtection: deletionProtection, tags: tags, deployment: deployment,
-            readCapacity: readCapacity, createdAt: createdAt
+            readCapacity: readCapacity, createdAt: createdAt, cmekID: cmekID.flatMap(UUID.init(uuidString:))
         )
+    }
+}
+
+/// A project's customer-managed key; `externalID` is sealed (`ColumnSealer`).
+struct CMEKKeyRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "cmek_key"
+    var id: String
+    var projectID: String
+    var name: String
+    var roleARN: String?
+    var keyARN: String
+    var externalID: Data?
+    var createdAt: Date
+
+    enum Columns {
+        static let projectID = Column(CodingKeys.projectID)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name
+        case projectID = "project_id"
+        case roleARN = "role_arn"
+        case keyARN = "key_arn"
+        case externalID = "external_id"
+        case createdAt = "created_at"
     }
 }
 

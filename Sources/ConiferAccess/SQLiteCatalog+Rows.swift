@@ -3,17 +3,18 @@ import GRDB
 
 extension SQLiteCatalog: CatalogStore {
     func read<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T {
-        try await database.read { db in try work(SQLiteRows(db: db)) }
+        try await database.read { db in try work(SQLiteRows(db: db, sealer: sealer)) }
     }
 
     func write<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T {
-        try await database.write { db in try work(SQLiteRows(db: db)) }
+        try await database.write { db in try work(SQLiteRows(db: db, sealer: sealer)) }
     }
 }
 
 /// The catalog's rows in one GRDB transaction.
 struct SQLiteRows: CatalogRows {
     let db: Database
+    let sealer: ColumnSealer
 
     func organization(_ id: String) throws -> OrganizationRow? { try OrganizationRow.fetchOne(db, key: id) }
     func firstOrganization() throws -> OrganizationRow? { try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db) }
@@ -44,6 +45,27 @@ struct SQLiteRows: CatalogRows {
     }
 
     func indexCount(project: String) throws -> Int { try IndexRow.filter(IndexRow.Columns.projectID == project).fetchCount(db) }
+
+    func cmekKey(project: String) throws -> CMEKKey? {
+        try CMEKKeyRow.filter(CMEKKeyRow.Columns.projectID == project).fetchOne(db).map(key)
+    }
+
+    func insert(_ key: CMEKKey) throws {
+        try CMEKKeyRow(
+            id: key.id.lowercasedString, projectID: key.projectID.lowercasedString, name: key.name, roleARN: key.roleARN, keyARN: key.keyARN,
+            externalID: try key.externalID.map { try sealer.seal(Data($0.utf8), .cmekExternalID) }, createdAt: key.createdAt
+        ).insert(db)
+    }
+
+    func deleteCMEKKey(_ id: UUID) throws { _ = try CMEKKeyRow.deleteOne(db, key: id.lowercasedString) }
+
+    private func key(_ row: CMEKKeyRow) throws -> CMEKKey {
+        CMEKKey(
+            id: try SQLiteCatalog.uuid(row.id), projectID: try SQLiteCatalog.uuid(row.projectID), name: row.name, roleARN: row.roleARN,
+            keyARN: row.keyARN, externalID: try row.externalID.map { String(decoding: try sealer.open($0, .cmekExternalID), as: UTF8.self) },
+            createdAt: row.createdAt
+        )
+    }
 
     func apiKey(_ id: String) throws -> APIKeyRow? { try APIKeyRow.fetchOne(db, key: id) }
 

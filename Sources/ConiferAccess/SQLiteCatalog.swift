@@ -135,6 +135,18 @@ public final class SQLiteCatalog: Catalog {
         }
         registerAuditMigration(&migrator)
         registerSealingMigration(&migrator, sealer: sealer)
+        migrator.registerMigration("v6 customer-managed keys") { db in
+            try db.create(table: "cmek_key") { t in
+                t.primaryKey("id", .text)
+                t.column("project_id", .text).notNull().unique().references("project", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("role_arn", .text)
+                t.column("key_arn", .text).notNull()
+                t.column("external_id", .blob)
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.alter(table: "index_definition") { t in t.add(column: "cmek_id", .text) }
+        }
         return migrator
     }
 
@@ -203,15 +215,39 @@ public final class SQLiteCatalog: Catalog {
 
     public func createIndex(_ creation: IndexCreation, pass: AuthorizationPass) async throws -> IndexDefinition {
         let principal = try pass.principal(requiring: .indexesWrite)
-        let definition = try IndexRules.definition(for: creation, projectID: principal.projectID)
-        try await database.write { db in
+        let requested = try IndexRules.definition(for: creation, projectID: principal.projectID)
+        let sealer = sealer
+        return try await database.write { db in
+            var definition = requested
             let existing = IndexRow.filter(IndexRow.Columns.projectID == definition.projectID.lowercasedString && IndexRow.Columns.name == definition.name)
             guard try existing.fetchCount(db) == 0 else {
                 throw ConiferError.alreadyExists("Resource \(definition.name) already exists.")
             }
+            // A project with a customer-managed key puts every index under it; one that forces CMEK has no
+            // index until the key is set.
+            let rows = SQLiteRows(db: db, sealer: sealer)
+            let key = try rows.cmekKey(project: definition.projectID.lowercasedString)
+            if let requested = creation.cmekID, requested != key?.id {
+                throw ConiferError.invalidArgument("cmek_id names no customer-managed key known to this project.")
+            }
+            if key == nil, try rows.project(definition.projectID.lowercasedString)?.forceEncryptionWithCMEK == true {
+                throw ConiferError.failedPrecondition(
+                    "This project requires encryption with a customer-managed key: add one (POST /admin/projects/{project_id}/cmek-keys) before creating indexes."
+                )
+            }
+            definition.cmekID = key?.id
             try IndexRow(definition).insert(db)
+            return definition
         }
-        return definition
+    }
+
+    public func removeIndex(_ id: UUID) async throws {
+        _ = try await database.write { db in try IndexRow.deleteOne(db, key: id.lowercasedString) }
+    }
+
+    public func cmekKey(project: UUID) async throws -> CMEKKey? {
+        let sealer = sealer
+        return try await database.read { db in try SQLiteRows(db: db, sealer: sealer).cmekKey(project: project.lowercasedString) }
     }
 
     public func configureIndex(named name: String, _ change: IndexConfiguration, pass: AuthorizationPass) async throws -> IndexDefinition {

@@ -29,6 +29,8 @@ public enum AuditCatalogue {
         row("create project", "create", "project", "project name", "POST /admin/projects"),
         row("update project", "update", "project", "project name", "PATCH /admin/projects/:project_id"),
         row("delete project", "delete", "project", "project name", "DELETE /admin/projects/:project_id"),
+        row("create CMEK key", "create", "cmek-key", "CMEK key id", "POST /admin/projects/:project_id/cmek-keys"),
+        row("delete CMEK key", "delete", "cmek-key", "CMEK key id", "DELETE /admin/projects/:project_id/cmek-keys/:cmek_key_id"),
         row("invite project member", "create", "user", "array of emails"),
         row("update project member role", "update", "user", #"{"user": email, "role": new role}"#),
         row("remove project member", "delete", "user", #"{"user": email, "project": project name}"#),

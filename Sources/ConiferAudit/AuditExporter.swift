@@ -90,40 +90,21 @@ public actor AuditExporter {
     }
 }
 
-/// Writes audit objects to S3 (or an S3-compatible endpoint) with credentials from the standard environment
-/// variables, assuming the destination's role through STS when it names one (temporary credentials are kept
-/// until five minutes before they expire).
-public actor S3AuditUploader: AuditUploader {
-    let transport: AWSTransport
-    let environment: [String: String]
-    private var assumed: [String: (credentials: AWSCredentials, expiration: Date)] = [:]
+/// Writes audit objects to S3 (or an S3-compatible endpoint) with Conifer's AWS credentials, assuming the
+/// destination's role through STS when it names one (`AWSSessions`).
+public struct S3AuditUploader: AuditUploader {
+    let sessions: AWSSessions
 
-    /// Requests give up after 15 s (AsyncHTTPClient keeps retrying a refused connection until then), so an
-    /// outage shows in the status soon and a bad destination is refused before a client times out. Server
-    /// certificates are verified, against `AWS_CA_BUNDLE` when the environment names one.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.transport = AWSTransport(environment: environment, timeoutSeconds: 15)
-        self.environment = environment
+    public init(sessions: AWSSessions = AWSSessions()) {
+        self.sessions = sessions
     }
 
     public func put(_ body: Data, key: String, to destination: AuditDestination) async throws {
-        let credentials = try await credentials(for: destination)
-        let endpoint = AWSEndpoint.override(service: "s3", configured: destination.endpointURL, environment: environment)
-        let s3 = S3Client(region: destination.region, endpoint: endpoint, transport: transport)
+        let credentials = try await sessions.credentials(
+            role: destination.roleARN, externalID: destination.externalID, region: destination.region, sessionName: "conifer-audit-log",
+            stsEndpoint: destination.endpointURL
+        )
+        let s3 = S3Client(region: destination.region, endpoint: sessions.endpoint("s3", configured: destination.endpointURL), transport: sessions.transport)
         try await s3.putObject(bucket: destination.bucket, key: key, body: body, contentType: "application/json", credentials: credentials)
-    }
-
-    private func credentials(for destination: AuditDestination) async throws -> AWSCredentials {
-        guard let base = AWSCredentials.fromEnvironment(environment) else {
-            throw AWSError(status: nil, code: nil, message: "No AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for conifer serve.")
-        }
-        guard let role = destination.roleARN else { return base }
-        let cacheKey = "\(role)\n\(destination.externalID ?? "")"
-        if let cached = assumed[cacheKey], cached.expiration.timeIntervalSinceNow > 300 { return cached.credentials }
-        let endpoint = AWSEndpoint.override(service: "sts", configured: destination.endpointURL, environment: environment)
-        let sts = STSClient(region: destination.region, endpoint: endpoint, transport: transport)
-        let fresh = try await sts.assumeRole(roleARN: role, externalID: destination.externalID, sessionName: "conifer-audit-log", credentials: base)
-        assumed[cacheKey] = fresh
-        return fresh.credentials
     }
 }

@@ -74,6 +74,9 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
     public var deployment: Deployment
     public var readCapacity: ReadCapacity
     public var createdAt: Date
+    /// The project's customer-managed key that wraps this index's data key (set at creation, when the
+    /// project has one); nil when the local master key does.
+    public var cmekID: UUID?
 
     public init(
         id: UUID = UUID(),
@@ -86,7 +89,8 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
         tags: [String: String] = [:],
         deployment: Deployment = .defaultServerless,
         readCapacity: ReadCapacity = .onDemand,
-        createdAt: Date = Date()
+        createdAt: Date = Date(),
+        cmekID: UUID? = nil
     ) {
         self.id = id
         self.projectID = projectID
@@ -99,5 +103,6 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
         self.deployment = deployment
         self.readCapacity = readCapacity
         self.createdAt = createdAt
+        self.cmekID = cmekID
     }
 }

@@ -10,6 +10,8 @@ public struct IndexCreation: Sendable, Equatable {
     public var tags: [String: String]
     public var deployment: Deployment
     public var readCapacity: ReadCapacity
+    /// The customer-managed key the request names (API 2026-07 `cmek_id`): it must be the project's.
+    public var cmekID: UUID?
 
     public init(
         name: String,
@@ -19,8 +21,10 @@ public struct IndexCreation: Sendable, Equatable {
         deletionProtection: DeletionProtection = .disabled,
         tags: [String: String] = [:],
         deployment: Deployment = .defaultServerless,
-        readCapacity: ReadCapacity = .onDemand
+        readCapacity: ReadCapacity = .onDemand,
+        cmekID: UUID? = nil
     ) {
+        self.cmekID = cmekID
         self.name = name
         self.vectorType = vectorType
         self.dimension = dimension

@@ -22,8 +22,19 @@ public struct IndexService: Sendable {
         return try await catalog.index(named: name, pass: pass)
     }
 
+    /// Creates the definition. An index under a customer-managed key gets its data key from KMS at once, so
+    /// a key Conifer cannot use refuses the creation (and leaves no index) instead of its first write.
     public func create(_ pass: AuthorizationPass, _ creation: IndexCreation) async throws -> IndexDefinition {
-        try await catalog.createIndex(creation, pass: pass)
+        let definition = try await catalog.createIndex(creation, pass: pass)
+        guard definition.cmekID != nil else { return definition }
+        do {
+            _ = try await registry.store(for: definition, pass: pass)
+        } catch {
+            try await catalog.removeIndex(definition.id)
+            try await registry.drop(indexID: definition.id, pass: pass)
+            throw error
+        }
+        return definition
     }
 
     public func configure(_ pass: AuthorizationPass, name: String, _ change: IndexConfiguration) async throws -> IndexDefinition {

@@ -1,7 +1,8 @@
 import ConiferStorage
 import ServiceLifecycle
 
-/// Folds write logs into segments in the background, every couple of seconds, until graceful shutdown.
+/// Folds write logs into segments in the background, every couple of seconds, until graceful shutdown; first
+/// renews the data keys whose lease has ended (closing indexes whose customer-managed key was revoked).
 struct CompactionService: Service {
     let registry: StoreRegistry
     var interval: Duration = .seconds(2)
@@ -13,6 +14,7 @@ struct CompactionService: Service {
             } catch {
                 return
             }
+            await registry.renewKeys(pass: .system(.compaction))
             await registry.compactWhereNeeded(pass: .system(.compaction))
         }
     }

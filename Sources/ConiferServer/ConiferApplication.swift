@@ -5,6 +5,7 @@
 
 import ConiferAccess
 import ConiferAudit
+import ConiferAWS
 import ConiferCore
 import ConiferDatabase
 import ConiferKeys
@@ -67,7 +68,8 @@ public struct ConiferApplication: Sendable {
             clientID: configuration.bootstrapClientID, clientSecret: configuration.bootstrapClientSecret
         )
         self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
-        let indexKeys = LocalIndexKeys(master: keyring.master)
+        let localKeys = LocalIndexKeys(master: keyring.master)
+        let indexKeys = ProjectIndexKeys(local: localKeys, catalog: catalog, sessions: AWSSessions(), cacheLifetime: configuration.dekCacheLifetime)
         let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
         let logger = Logger(label: "conifer.storage")
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
@@ -75,7 +77,7 @@ public struct ConiferApplication: Sendable {
         let indexes = try await catalog.allIndexes()
         await registry.retireOrphans(keeping: Set(indexes.map(\.id)), pass: .system(.purge))
         if !keyring.indexesSealed {
-            let sealed = try await StoreRegistry.sealUnsealedIndexes(root: indexRoot, definitions: indexes, keys: indexKeys)
+            let sealed = try await StoreRegistry.sealUnsealedIndexes(root: indexRoot, definitions: indexes, keys: localKeys)
             try keyring.markIndexesSealed()
             if !sealed.isEmpty { logger.notice("sealed the files of indexes written before encryption at rest", metadata: ["indexes": "\(sealed.count)"]) }
         }

@@ -53,6 +53,9 @@ public struct ServerConfiguration: Sendable {
     public var auditRetentionDays: Int
     /// Where the master key comes from (default: `master.key` in the data directory, made on first start).
     public var masterKey: MasterKeySource?
+    /// How long a data key unwrapped by a customer-managed key (AWS KMS) is used before KMS is asked again:
+    /// the longest a disabled or revoked key leaves its indexes serving.
+    public var dekCacheLifetime: Duration
 
     public init(
         dataDirectory: URL,
@@ -69,7 +72,8 @@ public struct ServerConfiguration: Sendable {
         connections: ConnectionLimits = .init(),
         loginThrottle: LoginThrottle.Policy = .init(),
         auditRetentionDays: Int = 90,
-        masterKey: MasterKeySource? = nil
+        masterKey: MasterKeySource? = nil,
+        dekCacheLifetime: Duration = .seconds(300)
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -86,6 +90,7 @@ public struct ServerConfiguration: Sendable {
         self.loginThrottle = loginThrottle
         self.auditRetentionDays = auditRetentionDays
         self.masterKey = masterKey
+        self.dekCacheLifetime = dekCacheLifetime
     }
 
     /// Whether the listen address only accepts connections from this machine.
@@ -103,6 +108,9 @@ public struct ServerConfiguration: Sendable {
         }
         guard (1...36_500).contains(auditRetentionDays) else {
             throw .invalidArgument("--audit-retention-days must be 1 to 36500.")
+        }
+        guard dekCacheLifetime >= .seconds(1), dekCacheLifetime <= .seconds(86_400) else {
+            throw .invalidArgument("--dek-cache-seconds must be 1 to 86400.")
         }
         guard (0...65_535).contains(port) else {
             throw .invalidArgument("Port \(port) is out of range.")

@@ -71,6 +71,19 @@ public protocol IndexKeyProvider: Sendable {
     func lifetime(of file: IndexKeyFile) -> Duration?
 }
 
+/// A data key that cannot be had now (its customer-managed key is disabled, access to it was revoked, or KMS
+/// is unreachable): the index refuses reads and writes with `error` and asks again after `retryAfter`.
+/// Nothing stored is lost; service resumes once the key is usable.
+public struct KeyUnavailable: Error, Sendable {
+    public var error: ConiferError
+    public var retryAfter: Duration
+
+    public init(_ error: ConiferError, retryAfter: Duration) {
+        self.error = error
+        self.retryAfter = retryAfter
+    }
+}
+
 /// Data keys wrapped under a project key derived from the local master key.
 public struct LocalIndexKeys: IndexKeyProvider {
     let master: MasterKey

@@ -117,5 +117,10 @@ public struct IndexCorruption: Error, CustomStringConvertible {
     public var file: String
     public var reason: String
 
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+
     public var description: String { "\(file): \(reason)" }
 }

@@ -9,6 +9,11 @@ import Logging
 /// Index directories live at `<root>/<index-id>`; each holds its data key, wrapped (`IndexKeyFile`), and
 /// files sealed under it. A dropped index's key is destroyed at once and its directory moved to
 /// `<root>/deleted/<index-id>`, where `purgeDeleted` removes it once the purge window has passed.
+///
+/// A data key with a lifetime (one a customer-managed key wraps) is unwrapped again when its lifetime ends,
+/// at the first request after or by `renewKeys`, once however many callers wait. When that fails the store is
+/// closed (its key leaves memory) and the index refuses service with the provider's error until the key
+/// unwraps again.
 public actor StoreRegistry {
     let root: URL
     let keys: any IndexKeyProvider
@@ -17,6 +22,18 @@ public actor StoreRegistry {
     private var stores: [UUID: Task<IndexStore, any Error>] = [:]
     /// Indexes whose files failed an integrity check; they refuse service until repaired and restarted.
     private var corrupt: Set<UUID> = []
+    /// Open indexes whose data key must be unwrapped again when its lease ends.
+    private var leases: [UUID: KeyLease] = [:]
+    /// Indexes whose data key could not be had, and until when that answer stands.
+    private var refusals: [UUID: (error: ConiferError, until: ContinuousClock.Instant)] = [:]
+
+    struct KeyLease {
+        var file: IndexKeyFile
+        var lifetime: Duration
+        var until: ContinuousClock.Instant
+        /// The unwrap in flight, which every caller arriving meanwhile waits for.
+        var renewal: Task<Void, any Error>?
+    }
 
     public init(root: URL, keys: any IndexKeyProvider, policy: CompactionPolicy = .init(), logger: Logger) {
         self.root = root
@@ -31,8 +48,18 @@ public actor StoreRegistry {
     public func store(for definition: IndexDefinition, pass: AuthorizationPass) async throws -> IndexStore {
         let indexID = definition.id
         if corrupt.contains(indexID) { throw Self.refusal }
+        if let refusal = refusals[indexID] {
+            guard ContinuousClock.now >= refusal.until else { throw refusal.error }
+            refusals[indexID] = nil
+        }
         if let opening = stores[indexID] {
-            return try await opening.value
+            do {
+                let store = try await opening.value
+                try await renewKeyIfDue(indexID)
+                return store
+            } catch let unavailable as KeyUnavailable {
+                throw unavailable.error  // another caller's opening, which recorded the refusal
+            }
         }
         let directory = directory(of: indexID)
         let policy = self.policy
@@ -40,12 +67,21 @@ public actor StoreRegistry {
         let keys = self.keys
         let settings = EngineSettings(metric: definition.metric)
         let opening = Task {
-            let cipher = try await Self.cipher(for: definition, directory: directory, keys: keys)
-            return try await IndexStore.open(indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger)
+            let (cipher, file) = try await Self.cipher(for: definition, directory: directory, keys: keys)
+            let store = try await IndexStore.open(indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger)
+            return (store, file)
         }
-        stores[indexID] = opening
+        stores[indexID] = Task { try await opening.value.0 }
         do {
-            return try await opening.value
+            let (store, file) = try await opening.value
+            if let lifetime = keys.lifetime(of: file) {
+                leases[indexID] = KeyLease(file: file, lifetime: lifetime, until: .now + lifetime)
+            }
+            return store
+        } catch let unavailable as KeyUnavailable {
+            stores[indexID] = nil
+            refusals[indexID] = (unavailable.error, .now + unavailable.retryAfter)
+            throw unavailable.error
         } catch let damage as IndexCorruption {
             stores[indexID] = nil
             if corrupt.insert(indexID).inserted {
@@ -65,13 +101,54 @@ public actor StoreRegistry {
         .unavailable, "This index is unavailable: its stored data failed an integrity check. An operator must repair it; see the server log."
     )
 
-    /// The index's data key: unwrapped from its key file, or made (and stored wrapped) for a new index.
-    static func cipher(for definition: IndexDefinition, directory: URL, keys: any IndexKeyProvider) async throws -> FileCipher {
+    /// Unwraps the data key of an open index again once its lease has ended; on failure closes the store and
+    /// refuses service (see the type's comment).
+    private func renewKeyIfDue(_ indexID: UUID) async throws {
+        guard let lease = leases[indexID], ContinuousClock.now >= lease.until else { return }
+        let renewal = lease.renewal ?? Task { [keys] in _ = try await keys.unwrap(lease.file) }
+        leases[indexID]?.renewal = renewal
+        do {
+            try await renewal.value
+            if leases[indexID]?.renewal == renewal {
+                leases[indexID]?.until = .now + lease.lifetime
+                leases[indexID]?.renewal = nil
+            }
+        } catch {
+            let refusal = (error as? KeyUnavailable) ?? KeyUnavailable(
+                ConiferError(.unavailable, "The data key of this index could not be unwrapped: \(error)"), retryAfter: lease.lifetime
+            )
+            if leases[indexID]?.renewal == renewal {
+                leases[indexID] = nil
+                refusals[indexID] = (refusal.error, .now + refusal.retryAfter)
+                if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
+                    await store.close()
+                }
+                logger.warning("an index's data key could not be unwrapped again; the index refuses service until it can", metadata: [
+                    "index": "\(indexID)", "error": "\(refusal.error.message)",
+                ])
+            }
+            throw refusal.error
+        }
+    }
+
+    /// Renews every lease that has ended, so an idle index whose key was revoked is closed too (the
+    /// compaction service's periodic work).
+    public func renewKeys(pass: AuthorizationPass) async {
+        guard pass == .system(.compaction) else { return }
+        let due = leases.filter { ContinuousClock.now >= $0.value.until }.keys
+        for indexID in due {
+            try? await renewKeyIfDue(indexID)
+        }
+    }
+
+    /// The index's data key, unwrapped from its key file or made (and stored wrapped) for a new index, and
+    /// the key file.
+    static func cipher(for definition: IndexDefinition, directory: URL, keys: any IndexKeyProvider) async throws -> (FileCipher, IndexKeyFile) {
         if let file = try IndexKeyFile.read(in: directory) {
             guard file.indexID == definition.id, file.projectID == definition.projectID else {
                 throw IndexCorruption(file: IndexKeyFile.fileName, reason: "the key file belongs to index \(file.indexID) of project \(file.projectID)")
             }
-            return FileCipher(key: try await keys.unwrap(file))
+            return (FileCipher(key: try await keys.unwrap(file)), file)
         }
         // A new index; a directory with files but no key has lost its key (or was never sealed): refused.
         let fileManager = FileManager.default
@@ -87,7 +164,7 @@ public actor StoreRegistry {
         let (key, file) = try await keys.newKey(for: definition)
         try file.write(in: directory)
         try DurableFile.syncDirectory(directory.deletingLastPathComponent())
-        return FileCipher(key: key)
+        return (FileCipher(key: key), file)
     }
 
     /// Stops serving an index at once, destroys its data key (so its files are unreadable from here on) and
@@ -95,6 +172,8 @@ public actor StoreRegistry {
     public func drop(indexID: UUID, pass: AuthorizationPass) async throws {
         try pass.require(.indexesWrite)
         corrupt.remove(indexID)
+        leases[indexID] = nil
+        refusals[indexID] = nil
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
         }

@@ -66,8 +66,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds after which deleted data is permanently removed: deleted indexes' files, deleted records' bytes (default 90 days).")
     var purgeAfterSeconds: Int = 90 * 86_400
 
+    @Option(help: ArgumentHelp(
+        "Seconds a data key unwrapped by a customer-managed key (AWS KMS) is used before KMS is asked again: the longest a disabled or revoked key leaves its indexes serving (default 300, or CONIFER_DEK_CACHE_SECONDS).",
+        valueName: "seconds"
+    ))
+    var dekCacheSeconds: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    /// `--dek-cache-seconds`, else `CONIFER_DEK_CACHE_SECONDS`, else 300 (a flag over the environment).
+    func dekCacheLifetimeSeconds() throws -> Int {
+        if let dekCacheSeconds { return dekCacheSeconds }
+        guard let text = ProcessInfo.processInfo.environment["CONIFER_DEK_CACHE_SECONDS"] else { return 300 }
+        guard let seconds = Int(text) else { throw ValidationError("CONIFER_DEK_CACHE_SECONDS must be a whole number of seconds, got '\(text.prefix(32))'.") }
+        return seconds
+    }
 
     func run() async throws {
         try requireEngineCPU()
@@ -100,7 +114,8 @@ struct ServeCommand: AsyncParsableCommand {
             ),
             loginThrottle: LoginThrottle.Policy(accountLimit: max(1, loginFailuresPerAccount), sourceLimit: max(1, loginFailuresPerSource)),
             auditRetentionDays: auditRetentionDays,
-            masterKey: storage.masterKeySource
+            masterKey: storage.masterKeySource,
+            dekCacheLifetime: .seconds(try dekCacheLifetimeSeconds())
         )
         let server: ConiferApplication
         do {

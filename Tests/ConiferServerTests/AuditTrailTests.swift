@@ -25,6 +25,7 @@ import Testing
         "create service account": ("create", "service-account"), "update service account": ("update", "service-account"),
         "rotate service account secret": ("rotate-secret", "service-account"), "delete service account": ("delete", "service-account"),
         "create role binding": ("create", "role-binding"), "delete role binding": ("delete", "role-binding"),
+        "create CMEK key": ("create", "cmek-key"), "delete CMEK key": ("delete", "cmek-key"),
         "enable audit log": ("create", "audit-log"), "update audit log": ("update", "audit-log"), "remove audit log": ("delete", "audit-log"),
     ]
 
@@ -144,6 +145,17 @@ import Testing
             try await trail.expectOne("delete API key", id: .string(keyID), success: false, errorCode: "NOT_FOUND")
             #expect(try await client.admin(.delete, "/admin/api-keys/\(keyID)", token: owner).status == 202)
             try await trail.expectOne("delete API key", id: .string(keyID))
+
+            // The project's customer-managed key: its external id is never in an event.
+            let cmekBody = #"{"name":"kms","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k-1","role_arn":"arn:aws:iam::123456789012:role/r","external_id":"ext-secret-77"}"#
+            #expect(try await client.admin(.post, "/admin/projects/\(projectID)/cmek-keys", token: member.token, body: cmekBody).status == 404)
+            try await trail.expectOne("create CMEK key", success: false, errorCode: "NOT_FOUND")
+            let cmek = try await client.admin(.post, "/admin/projects/\(projectID)/cmek-keys", token: owner, body: cmekBody)
+            let cmekID = try #require(cmek.json["id"] as? String, "\(cmek.text)")
+            let cmekEvent = try await trail.expectOne("create CMEK key", id: .string(cmekID))
+            #expect(!"\(cmekEvent)".contains("ext-secret-77"), "the external id is never in an event")
+            #expect(try await client.admin(.delete, "/admin/projects/\(projectID)/cmek-keys/\(cmekID)", token: owner).status == 202)
+            try await trail.expectOne("delete CMEK key", id: .string(cmekID))
 
             // Indexes, with API keys (the bootstrap key is a ProjectEditor of the default project)
             try await client.createIndex("audited-index")
@@ -392,6 +404,8 @@ import Testing
                 ("enable audit log", .put, "/admin/audit-log", #"{"bucket":"audit"}"#, "PERMISSION_DENIED"),
                 ("update audit log", .patch, "/admin/audit-log", #"{"paused":true}"#, "PERMISSION_DENIED"),
                 ("remove audit log", .delete, "/admin/audit-log", nil, "PERMISSION_DENIED"),
+                ("create CMEK key", .post, "/admin/projects/\(project)/cmek-keys", #"{"name":"k","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k"}"#, "NOT_FOUND"),
+                ("delete CMEK key", .delete, "/admin/projects/\(project)/cmek-keys/\(UUID().lowercasedString)", nil, "NOT_FOUND"),
             ]
             for (kind, method, path, body, code) in refused {
                 let reply = try await client.admin(method, path, token: member.token, body: body)

@@ -315,6 +315,17 @@ import Testing
                     }
                     target["doomed"] = doomed
                 }
+                // The CMEK cells act on the empty project, which holds one customer-managed key.
+                let keys = try await client.admin(.get, "/admin/projects/\(target["doomed"]!)/cmek-keys", token: owner)
+                if let key = (keys.json["data"] as? [[String: Any]])?.first?["id"] as? String {
+                    target[":cmek_key_id"] = key
+                } else {
+                    let created = try await client.admin(
+                        .post, "/admin/projects/\(target["doomed"]!)/cmek-keys", token: owner,
+                        body: #"{"name":"matrix","key_arn":"arn:aws:kms:us-east-1:123456789012:key/matrix-\#(made)"}"#
+                    )
+                    target[":cmek_key_id"] = try #require(created.json["id"] as? String, "\(created.text)")
+                }
             }
 
             /// Everything a write could change: every index, namespace and record of both projects, and every
@@ -332,7 +343,10 @@ import Testing
                     views.append(try await client.call(.get, "\(data)/vectors/list?namespace=\(namespace)", key: key).text)
                     views.append(try await client.call(.get, "\(data)/vectors/fetch?ids=m&namespace=\(namespace)", key: key).text)
                 }
-                for collection in ["organizations", "projects", "projects/\(project)/api-keys", "service-accounts", "role-bindings", "users", "invites"] {
+                for collection in [
+                    "organizations", "projects", "projects/\(project)/api-keys", "projects/\(target["doomed"]!)/cmek-keys", "service-accounts", "role-bindings",
+                    "users", "invites",
+                ] {
                     views.append(try await client.admin(.get, "/admin/\(collection)", token: owner).text)
                 }
                 views.append(try await client.admin(.get, "/admin/organizations/\(organization)", token: owner).text)
@@ -353,6 +367,7 @@ import Testing
                 case (.post, "namespaces"): return #"{"name":"created-\#(made)"}"#
                 case (.post, "projects"): return #"{"name":"matrix-\#(made)"}"#
                 case (.patch, ":project_id"): return #"{"max_pods":\#(made)}"#
+                case (.post, "cmek-keys"): return #"{"name":"made-\#(made)","key_arn":"arn:aws:kms:us-east-1:123456789012:key/made-\#(made)"}"#
                 case (.post, "api-keys"): return #"{"name":"made-\#(made)","roles":["DataPlaneViewer"]}"#
                 case (.patch, ":api_key_id"): return #"{"name":"renamed-\#(made)"}"#
                 case (.post, "service-accounts"): return #"{"name":"made-\#(made)","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
@@ -382,7 +397,9 @@ import Testing
                     for (parameter, value) in target { path = path.replacingOccurrences(of: parameter, with: value) }
                     path = path
                         .replacingOccurrences(of: ":organization_id", with: organization)
-                        .replacingOccurrences(of: ":project_id", with: route == "DELETE /admin/projects/:project_id" ? target["doomed"]! : project)
+                        .replacingOccurrences(
+                            of: ":project_id", with: route == "DELETE /admin/projects/:project_id" || route.contains("cmek-keys") ? target["doomed"]! : project
+                        )
                         .replacingOccurrences(of: ":index_name", with: "matrix-idx")
                         .replacingOccurrences(of: ":namespace", with: "ns")
                         .replacingOccurrences(of: ":import_id", with: "1")

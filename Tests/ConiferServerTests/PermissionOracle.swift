@@ -35,8 +35,12 @@ enum PermissionOracle {
     static let publicRoutes: Set<String> = ["GET /health", "POST /oauth/token", "POST /oauth/accept-invite"]
 
     /// Routes whose allowed callers meet a precondition of the matrix's fixture instead: the main organization
-    /// still has projects, so deleting it answers 412 (and changes nothing).
-    static let preconditionRoutes: [String: Int] = ["DELETE /admin/organizations/:organization_id": 412]
+    /// still has projects, so deleting it answers 412; the project of the CMEK cells already has its one
+    /// customer-managed key, so adding another answers 409 (both change nothing).
+    static let preconditionRoutes: [String: Int] = [
+        "DELETE /admin/organizations/:organization_id": 412,
+        "POST /admin/projects/:project_id/cmek-keys": 409,
+    ]
 
     /// Routes whose handler answers 501 by design in this version (allowed callers get exactly 501).
     static let unimplementedRoutes: Set<String> = [
@@ -92,6 +96,11 @@ enum PermissionOracle {
         "GET /admin/projects/:project_id": adminOnly + "AAHHAAAH",
         "PATCH /admin/projects/:project_id": adminOnly + "ADHHADDH",
         "DELETE /admin/projects/:project_id": adminOnly + "ADHHADDH",
+
+        // Customer-managed keys are project settings: ProjectOwner (and OrgOwner) set them, members see them.
+        "GET /admin/projects/:project_id/cmek-keys": adminOnly + "AAHHAAAH",
+        "POST /admin/projects/:project_id/cmek-keys": adminOnly + "ADHHADDH",
+        "DELETE /admin/projects/:project_id/cmek-keys/:cmek_key_id": adminOnly + "ADHHADDH",
 
         "GET /admin/projects/:project_id/api-keys": adminOnly + "AAHHAAAH",
         "POST /admin/projects/:project_id/api-keys": adminOnly + "AAHHAADH",

@@ -24,6 +24,10 @@ struct AdminController {
         routes.admin(.patch, "/admin/projects/:project_id", .projectAdmin(.projectWrite), handler: updateProject)
         routes.admin(.delete, "/admin/projects/:project_id", .projectAdmin(.projectDelete), handler: deleteProject)
 
+        routes.admin(.get, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectRead), handler: listCMEKKeys)
+        routes.admin(.post, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectWrite), handler: createCMEKKey)
+        routes.admin(.delete, "/admin/projects/:project_id/cmek-keys/:cmek_key_id", .projectAdmin(.projectWrite), handler: deleteCMEKKey)
+
         routes.admin(.get, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysRead), handler: listAPIKeys)
         routes.admin(.post, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysWrite), handler: createAPIKey)
         routes.admin(.get, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysRead), handler: describeAPIKey)
@@ -122,6 +126,35 @@ struct AdminController {
         let project = try await admin.project(id, for: call.pass)
         call.context.audit(id: .string(project.name), name: project.name)
         try await admin.deleteProject(id, for: call.pass)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    // MARK: Customer-managed keys
+
+    @Sendable func listCMEKKeys(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.cmekKeys(inProject: project, for: call.pass).map(CMEKKeyWire.init)))
+    }
+
+    @Sendable func createCMEKKey(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let body = try await call.decode(CreateCMEKKeyRequestWire.self)
+        var parameters: [String: JSONValue] = ["name": .string(body.name), "key_arn": .string(body.key_arn)]
+        if let role = body.role_arn { parameters["role_arn"] = .string(role) }
+        call.context.audit(name: body.name, parameters)
+        let key = try await admin.createCMEKKey(
+            inProject: project, name: body.name, roleARN: body.role_arn, keyARN: body.key_arn, externalID: body.external_id, for: call.pass
+        )
+        call.context.audit(id: .string(key.id.lowercasedString))
+        return try WireJSON.response(status: .created, CMEKKeyWire(key))
+    }
+
+    @Sendable func deleteCMEKKey(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let id = try call.uuid("cmek_key_id", notFound: "CMEK key")
+        call.context.audit(id: .string(id.lowercasedString))
+        let key = try await admin.deleteCMEKKey(id, inProject: project, for: call.pass)
+        call.context.audit(name: key.name, ["key_arn": .string(key.keyARN)])
         return WireJSON.empty(status: .accepted)
     }
 

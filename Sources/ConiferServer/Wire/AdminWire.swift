@@ -54,6 +54,32 @@ struct APIKeyWire: Encodable {
     }
 }
 
+/// A project's customer-managed key; the external id is never shown.
+struct CMEKKeyWire: Encodable {
+    var id: String
+    var name: String
+    var role_arn: String?
+    var key_arn: String
+    var created_at: Date
+
+    init(_ key: CMEKKey) {
+        id = key.id.lowercasedString
+        name = key.name
+        role_arn = key.roleARN
+        key_arn = key.keyARN
+        created_at = key.createdAt
+    }
+}
+
+struct CreateCMEKKeyRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["name", "role_arn", "key_arn", "external_id"]
+
+    var name: String
+    var role_arn: String?
+    var key_arn: String
+    var external_id: String?
+}
+
 struct APIKeyWithSecretWire: Encodable {
     var key: APIKeyWire
     var value: String

@@ -61,8 +61,9 @@ struct CreateIndexRequest2026: Decodable {
     var deletion_protection: String?
 
     func domain() throws(ConiferError) -> IndexCreation {
-        if cmek_id != nil {
-            throw .invalidArgument("cmek_id names no customer-managed key known to this project.")
+        let cmekID = try cmek_id.map { text throws(ConiferError) -> UUID in
+            guard let id = UUID(uuidString: text) else { throw .invalidArgument("cmek_id names no customer-managed key known to this project.") }
+            return id
         }
         let fields = schema.fields
         guard !fields.isEmpty else { throw .invalidArgument("schema.fields must contain at least one field.") }
@@ -96,7 +97,8 @@ struct CreateIndexRequest2026: Decodable {
             deletionProtection: try WireEnum.parse(deletion_protection, field: "deletion_protection", as: DeletionProtection.self) ?? .disabled,
             tags: tags ?? [:],
             deployment: try deployment?.domain() ?? .defaultServerless,
-            readCapacity: try read_capacity?.domain() ?? .onDemand
+            readCapacity: try read_capacity?.domain() ?? .onDemand,
+            cmekID: cmekID
         )
     }
 }
@@ -141,7 +143,7 @@ struct IndexModel2026: Encodable {
     var host: String
 
     enum Keys: String, CodingKey {
-        case name, host, status, deployment, read_capacity, schema, tags, deletion_protection
+        case name, host, status, deployment, read_capacity, schema, tags, deletion_protection, cmek_id
         case fields, type, dimension, metric
         case deployment_type, cloud, region, environment, pod_type, replicas, shards
     }
@@ -182,6 +184,7 @@ struct IndexModel2026: Encodable {
         try sparse.encode("sparse_vector", forKey: .type)
         try container.encode(definition.tags.isEmpty ? nil : definition.tags, forKey: .tags)
         try container.encode(definition.deletionProtection.rawValue, forKey: .deletion_protection)
+        try container.encodeIfPresent(definition.cmekID?.lowercasedString, forKey: .cmek_id)
     }
 }
 
