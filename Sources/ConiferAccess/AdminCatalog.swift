@@ -33,6 +33,13 @@ public struct CMEKKey: Sendable, Equatable {
     }
 }
 
+/// An organization that was deleted, and the ids of the indexes deleted with it (whose files the caller
+/// retires: data key destroyed at once, files purged after the window).
+public struct DeletedOrganization: Sendable {
+    public var organization: OrganizationInfo
+    public var indexIDs: [UUID]
+}
+
 public struct OrganizationInfo: Sendable, Equatable {
     public var id: UUID
     public var name: String
@@ -163,9 +170,11 @@ public protocol AdminCatalog: Sendable {
     func organizations(for pass: AdminPass) async throws -> [OrganizationInfo]
     func organization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo
     func renameOrganization(_ id: UUID, to name: String, for pass: AdminPass) async throws -> OrganizationInfo
-    /// Deletes the caller's organization once it has no projects (412 otherwise): its service accounts,
-    /// invites and role bindings go with it; users stay, without membership. Returns what was deleted.
-    func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo
+    /// Deletes the caller's organization with everything under it, in one transaction: its projects with
+    /// their indexes, API keys, customer-managed keys and role bindings, its service accounts and invites;
+    /// users stay, without membership. Refused (412, nothing deleted) while an index under it has deletion
+    /// protection. Returns what was deleted; the caller retires the deleted indexes' files.
+    func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> DeletedOrganization
 
     func projects(for pass: AdminPass) async throws -> [ProjectInfo]
     func project(_ id: UUID, for pass: AdminPass) async throws -> ProjectInfo

@@ -158,7 +158,7 @@ public struct AdminService: AdminCatalog {
         }
     }
 
-    public func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo {
+    public func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> DeletedOrganization {
         let identity = pass.identity
         guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
         try identity.require(.organizationDelete)
@@ -166,11 +166,18 @@ public struct AdminService: AdminCatalog {
             guard let row = try rows.organization(id.lowercasedString) else {
                 throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
             }
-            guard try rows.projects(organization: row.id).isEmpty else {
-                throw ConiferError(.failedPrecondition, "Delete every project of the organization (with its indexes) before the organization.")
+            let projects = try rows.projects(organization: row.id)
+            let indexes = try projects.flatMap { try rows.indexes(project: $0.id) }
+            let guarded = indexes.filter { $0.deletionProtection == .enabled }.map(\.name)
+            guard guarded.isEmpty else {
+                throw ConiferError.failedPrecondition(
+                    "Deletion protection is enabled for index(es) \(guarded.sorted().prefix(10).joined(separator: ", ")); disable it before deleting the organization."
+                )
             }
+            for index in indexes { try rows.deleteIndex(index.id) }
+            for project in projects { try rows.delete(project) }
             try rows.delete(row)
-            return try Self.info(row)
+            return DeletedOrganization(organization: try Self.info(row), indexIDs: indexes.map(\.id))
         }
     }
 

@@ -34,6 +34,8 @@ protocol CatalogRows {
     /// Deletes a project, its API keys and the role bindings on it.
     func delete(_ row: ProjectRow) throws
     func indexCount(project: String) throws -> Int
+    func indexes(project: String) throws -> [IndexDefinition]
+    func deleteIndex(_ id: UUID) throws
 
     /// The project's customer-managed key (at most one), its external id unsealed.
     func cmekKey(project: String) throws -> CMEKKey?

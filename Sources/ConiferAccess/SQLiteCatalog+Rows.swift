@@ -1,3 +1,4 @@
+import ConiferCore
 import Foundation
 import GRDB
 
@@ -45,6 +46,12 @@ struct SQLiteRows: CatalogRows {
     }
 
     func indexCount(project: String) throws -> Int { try IndexRow.filter(IndexRow.Columns.projectID == project).fetchCount(db) }
+
+    func indexes(project: String) throws -> [IndexDefinition] {
+        try IndexRow.filter(IndexRow.Columns.projectID == project).fetchAll(db).map { try $0.definition() }
+    }
+
+    func deleteIndex(_ id: UUID) throws { _ = try IndexRow.deleteOne(db, key: id.lowercasedString) }
 
     func cmekKey(project: String) throws -> CMEKKey? {
         try CMEKKeyRow.filter(CMEKKeyRow.Columns.projectID == project).fetchOne(db).map(key)

@@ -242,7 +242,8 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func removeIndex(_ id: UUID) async throws {
-        _ = try await database.write { db in try IndexRow.deleteOne(db, key: id.lowercasedString) }
+        let sealer = sealer
+        try await database.write { db in try SQLiteRows(db: db, sealer: sealer).deleteIndex(id) }
     }
 
     public func cmekKey(project: UUID) async throws -> CMEKKey? {

@@ -1,6 +1,7 @@
 import ConiferAccess
 import ConiferCore
 import ConiferStorage
+import Foundation
 
 /// Index lifecycle, the catalog and the stores in one flow: list, describe, create, configure and delete
 /// (and later backup, restore and purge), each for the pass's project.
@@ -39,6 +40,15 @@ public struct IndexService: Sendable {
 
     public func configure(_ pass: AuthorizationPass, name: String, _ change: IndexConfiguration) async throws -> IndexDefinition {
         try await catalog.configureIndex(named: name, change, pass: pass)
+    }
+
+    /// Retires the files of indexes whose definitions were deleted with their organization: data keys
+    /// destroyed at once, files purged after the window. One that cannot be retired now is retired at the
+    /// next start (`retireOrphans`).
+    public func retire(deleted indexIDs: [UUID]) async {
+        for id in indexIDs {
+            try? await registry.drop(indexID: id, pass: .system(.purge))
+        }
     }
 
     /// Removes the definition first, so no request can reach the index, then stops its store and removes

@@ -448,8 +448,10 @@ import Testing
             let trail = Trail(client: client, owner: owner)
             _ = try await trail.new()
             let main = "/admin/organizations/\(boot.organizationID.lowercasedString)"
+            #expect(try await client.createIndex("guarded", extra: #","deletion_protection":"enabled""#).status == 201)
+            _ = try await trail.new()
             let refused = try await client.admin(.delete, main, token: owner)
-            #expect(refused.status == 412 && refused.errorCode == "FAILED_PRECONDITION", "the organization still has projects")
+            #expect(refused.status == 412 && refused.errorCode == "FAILED_PRECONDITION", "an index under it has deletion protection")
             try await trail.expectOne("delete organization", id: .string("default"), success: false, errorCode: "FAILED_PRECONDITION")
             #expect(try await client.admin(.delete, main, token: member.token).status == 403)
             try await trail.expectOne("delete organization", success: false, errorCode: "PERMISSION_DENIED")

@@ -265,6 +265,10 @@ import Testing
                 if try await client.call(.get, "/indexes/matrix-idx", key: key).status == 404 {
                     _ = try await client.createIndex("matrix-idx", dimension: 2, key: key)
                 }
+                // Deletion protection on this one keeps the organization from being deleted under the matrix.
+                if try await client.call(.get, "/indexes/matrix-guard", key: key).status == 404 {
+                    _ = try await client.createIndex("matrix-guard", dimension: 2, key: key, extra: #","deletion_protection":"enabled""#)
+                }
                 let data = "/data/\(project)/matrix-idx"
                 for namespace in ["", "ns"] {
                     _ = try await client.call(.post, "\(data)/vectors/upsert", key: key, body: #"{"vectors":[{"id":"m","values":[1,0],"metadata":{"a":0}}],"namespace":"\#(namespace)"}"#)

@@ -35,7 +35,7 @@ enum PermissionOracle {
     static let publicRoutes: Set<String> = ["GET /health", "POST /oauth/token", "POST /oauth/accept-invite"]
 
     /// Routes whose allowed callers meet a precondition of the matrix's fixture instead: the main organization
-    /// still has projects, so deleting it answers 412; the project of the CMEK cells already has its one
+    /// holds an index with deletion protection, so deleting it answers 412; the project of the CMEK cells already has its one
     /// customer-managed key, so adding another answers 409 (both change nothing).
     static let preconditionRoutes: [String: Int] = [
         "DELETE /admin/organizations/:organization_id": 412,

@@ -1,6 +1,7 @@
 import ConiferAccess
 import ConiferAudit
 import ConiferCore
+import ConiferDatabase
 import Foundation
 import Hummingbird
 
@@ -11,6 +12,7 @@ import Hummingbird
 struct AdminController {
     let admin: any AdminCatalog
     let audit: AuditLogService
+    let indexes: IndexService
 
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/organizations", .authenticated, handler: listOrganizations)
@@ -76,13 +78,15 @@ struct AdminController {
         return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.pass)))
     }
 
-    /// Deletes the caller's organization (no projects left). Its audit export first delivers what is pending
-    /// and then, like a removed export, the deletion event itself.
+    /// Deletes the caller's organization with everything under it; its indexes' data keys are destroyed at
+    /// once. Its audit export first delivers what is pending and then, like a removed export, the deletion
+    /// event itself.
     @Sendable func deleteOrganization(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
         let organization = try await admin.organization(id, for: call.pass)
         call.context.audit(id: .string(organization.name), name: organization.name, organizationName: organization.name)
-        _ = try await admin.deleteOrganization(id, for: call.pass)
+        let deleted = try await admin.deleteOrganization(id, for: call.pass)
+        await indexes.retire(deleted: deleted.indexIDs)
         _ = try await audit.remove(organization: id)
         return WireJSON.empty(status: .accepted)
     }
