@@ -194,6 +194,8 @@ def test_cmek_role_with_external_id_and_without_role(aws, root):
         for name, body, works in [
             # The role whose trust policy asks for the external id, given it.
             ("external", {"name": "ext", "role_arn": aws["roles"]["cmek-external"], "key_arn": key_arn, "external_id": "conifer-ext-7"}, True),
+            # The same role with another external id: STS refuses to assume it (so the id is really sent).
+            ("wrong-external", {"name": "wrong", "role_arn": aws["roles"]["cmek-external"], "key_arn": key_arn, "external_id": "not-the-one"}, False),
             # No role: Conifer's own credentials, which the key's IAM policy does not allow — the creation is refused
             # with KMS's answer and leaves no index.
             ("direct", {"name": "direct", "key_arn": key_arn}, False),

@@ -31,6 +31,10 @@ extension SQLiteCatalog {
         return CreatedAPIKey(id: id, projectID: projectID, name: name, roles: roles, value: value)
     }
 
+    func deleteAPIKeyRow(_ id: UUID) async throws {
+        _ = try await database.write { db in try APIKeyRow.deleteOne(db, key: id.lowercasedString) }
+    }
+
     func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
         try AdminRules.validateProjectName(name)
         return try await write { rows in

@@ -29,6 +29,13 @@ public final class SQLiteCatalog: Catalog {
         try self.init(database: pool, sealer: ColumnSealer(key: sealingKey))
     }
 
+    /// Moves every committed change out of the write-ahead log into the database file and empties the log, so
+    /// what deleted rows held (which `secure_delete` zeroes in the database file) does not linger in earlier
+    /// log frames. The purge service's periodic work.
+    public func checkpoint() async throws {
+        try await database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
     /// SQLite's `synchronous` level on the connection that commits (2 is FULL).
     var synchronousLevel: Int {
         get throws { try database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 } }

@@ -1,4 +1,6 @@
+import ConiferAccess
 import ConiferStorage
+import Logging
 import ServiceLifecycle
 
 /// Folds write logs into segments in the background, every couple of seconds, until graceful shutdown; first
@@ -21,15 +23,25 @@ struct CompactionService: Service {
 }
 
 /// Permanently removes the files of deleted indexes once the purge window has passed since their deletion
-/// (their data keys were destroyed at deletion). Checks every minute, or more often for a short window.
+/// (their data keys were destroyed at deletion), and empties the catalog's write-ahead log, so deleted
+/// catalog rows leave no copy in it. Checks every minute, or more often for a short window.
 struct PurgeService: Service {
     let registry: StoreRegistry
+    let catalog: (any Catalog)?
     let window: Duration
+    let logger: Logger
 
     func run() async throws {
         let interval = min(Duration.seconds(60), max(.seconds(1), window / 4))
         while !Task.isShuttingDownGracefully {
             await registry.purgeDeleted(olderThan: window, pass: .system(.purge))
+            if let catalog = catalog as? SQLiteCatalog {
+                do {
+                    try await catalog.checkpoint()
+                } catch {
+                    logger.warning("could not checkpoint the catalog's write-ahead log", metadata: ["error": "\(error)"])
+                }
+            }
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {

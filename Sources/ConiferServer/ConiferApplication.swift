@@ -124,7 +124,7 @@ public struct ConiferApplication: Sendable {
         var services: [any Service] = [
             CompactionService(registry: registry),
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
-            PurgeService(registry: registry, window: configuration.compaction.purgeAfter),
+            PurgeService(registry: registry, catalog: catalog, window: configuration.compaction.purgeAfter, logger: logger),
         ]
         var server = http
         if let files = configuration.tls {

@@ -18,6 +18,28 @@ import Testing
         #expect(try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey).synchronousLevel == 2)
     }
 
+    /// A deleted row leaves no copy in the catalog's files once the log is checkpointed: `secure_delete`
+    /// zeroes it in the database file and the checkpoint empties the write-ahead log.
+    @Test func aDeletedRowLeavesNoCopyInTheCatalogFilesAfterACheckpoint() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
+        let marker = "deleted-key-QUOKKA-4471"
+        let created = try await catalog.createAPIKey(projectID: boot.projectID, name: marker, roles: [.projectViewer])
+        func present() throws -> Bool {
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).contains { name in
+                let bytes = try Data(contentsOf: directory.appendingPathComponent(name))
+                return bytes.range(of: Data(marker.utf8)) != nil
+            }
+        }
+        #expect(try present())
+        try await catalog.deleteAPIKeyRow(created.id)
+        try await catalog.checkpoint()
+        #expect(try !present())
+    }
+
     let bootstrapKey = "pcsk_testboot_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
     @Test func bootstrapHappensOnceAndItsKeyAuthenticates() async throws {
