@@ -124,6 +124,10 @@ def test_rotating_the_master_key_rewraps_keys_without_touching_data_files(root):
     server = Server(data_dir, api_key).start()
     try:
         write_canaries(server, canary)
+        # Not beside a running server: it would keep using the old key for new indexes.
+        busy = subprocess.run([conifer_binary(), "admin", "rotate-master-key", "--data-dir", data_dir], capture_output=True, text=True, timeout=60)
+        assert busy.returncode != 0 and "in use by another Conifer process" in busy.stderr, busy.stderr
+        assert not os.path.exists(os.path.join(data_dir, "master.key.next"))
     finally:
         assert server.stop() == 0
     master_file = os.path.join(data_dir, "master.key")

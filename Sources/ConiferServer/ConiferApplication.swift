@@ -35,6 +35,8 @@ public struct ConiferApplication: Sendable {
     let observer: any ActionObserver
     /// The audit log's settings, export and events.
     let audit: AuditLogService
+    /// Held while this server exists: no other server or operator command uses the data directory meanwhile.
+    let lock: DataDirectoryLock
 
     /// Opens the data directory and catalog, bootstrapping them on first start. Audit batches go to S3 unless
     /// another uploader is given (tests).
@@ -43,19 +45,21 @@ public struct ConiferApplication: Sendable {
     ) async throws {
         try configuration.validate()
         try DataDirectory.prepare(configuration.dataDirectory)
+        let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
         let keyring = try KeyRing.open(dataDirectory: configuration.dataDirectory, source: configuration.masterKey)
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         let tokens = try await TokenService.open(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         try await self.init(
             configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), auditSpool: catalog, auditUploader: auditUploader,
-            tokens: tokens, keyring: keyring, observer: observer
+            tokens: tokens, keyring: keyring, observer: observer, lock: lock
         )
     }
 
     init(
         configuration: ServerConfiguration, catalog: any Catalog, admin: any AdminCatalog, auditSpool: any AuditSpool & AuditDirectory,
-        auditUploader: any AuditUploader, tokens: TokenService, keyring: KeyRing, observer: any ActionObserver
+        auditUploader: any AuditUploader, tokens: TokenService, keyring: KeyRing, observer: any ActionObserver, lock: DataDirectoryLock
     ) async throws {
+        self.lock = lock
         self.configuration = configuration
         self.observer = ObserverChain(first: AuditRecorder(spool: auditSpool, directory: auditSpool), then: observer)
         self.audit = AuditLogService(spool: auditSpool, exporter: AuditExporter(spool: auditSpool, uploader: auditUploader))

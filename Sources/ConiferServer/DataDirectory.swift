@@ -31,3 +31,28 @@ enum DataDirectory {
         }
     }
 }
+
+/// An exclusive lock on a data directory (`flock` on its `lock` file), held by `conifer serve` for as long
+/// as it runs and by the operator commands that rewrite files (repair, master-key rotation), so none of them
+/// runs beside another on the same files. The kernel drops it when the process ends, however it ends.
+public final class DataDirectoryLock: Sendable {
+    private let descriptor: Int32
+
+    /// Takes the lock, or throws naming the directory when another process holds it.
+    public init(directory: URL) throws(ConiferError) {
+        let path = directory.appendingPathComponent("lock").path
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ConiferError(.internalError, "Cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw ConiferError.failedPrecondition(
+                "The data directory \(directory.path) is in use by another Conifer process (a running `conifer serve`?); stop it first."
+            )
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConiferCore
 import ConiferKeys
+import ConiferServer
 import ConiferStorage
 import Foundation
 
@@ -17,6 +18,15 @@ struct DataDirectoryOptions: ParsableArguments {
 
     var masterKeySource: MasterKeySource {
         .resolve(dataDirectory: directory, file: masterKeyFile, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The data directory's lock, for a command that must not run beside a server on it.
+    func lock() throws -> DataDirectoryLock {
+        do {
+            return try DataDirectoryLock(directory: directory)
+        } catch {
+            throw ClientError(error.message)
+        }
     }
 
     /// The keyring, for an operator command on an existing data directory.
@@ -55,6 +65,8 @@ struct AdminCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
+                let lock = try storage.lock()
+                defer { withExtendedLifetime(lock) {} }
                 let source = storage.masterKeySource
                 let generatedFile = storage.directory.appendingPathComponent("master.key.next")
                 let new: MasterKey

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConiferCore
 import ConiferKeys
+import ConiferServer
 import ConiferStorage
 import Foundation
 
@@ -26,6 +27,8 @@ struct RepairCommand: AsyncParsableCommand {
         try await runReportingErrors {
             guard let id = UUID(uuidString: index) else { throw ClientError("--index must be the index id (a UUID) the server's log names.") }
             let directory = storage.directory.appendingPathComponent("indexes").appendingPathComponent(id.uuidString.lowercased())
+            let lock = try storage.lock()
+            defer { withExtendedLifetime(lock) {} }
             let keys = LocalIndexKeys(master: try storage.keyring().master)
             let report: IndexRepair.Report
             do {
