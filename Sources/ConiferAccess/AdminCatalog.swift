@@ -21,16 +21,6 @@ public struct CMEKKey: Sendable, Equatable {
     /// Never shown by the Admin API; stored sealed.
     public var externalID: String?
     public var createdAt: Date
-
-    public init(id: UUID, projectID: UUID, name: String, roleARN: String?, keyARN: String, externalID: String?, createdAt: Date) {
-        self.id = id
-        self.projectID = projectID
-        self.name = name
-        self.roleARN = roleARN
-        self.keyARN = keyARN
-        self.externalID = externalID
-        self.createdAt = createdAt
-    }
 }
 
 /// An organization that was deleted, and the ids of the indexes deleted with it (whose files the caller
