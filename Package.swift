@@ -143,6 +143,8 @@ let package = Package(
             dependencies: [
                 "ConiferCore",
                 "ConiferAccess",
+                "ConiferAWS",
+                "ConiferDatabase",
                 "ConiferServer",
                 "ConiferStorage",
                 "ConiferAudit",

@@ -1,5 +1,8 @@
 import ArgumentParser
+import ConiferAccess
+import ConiferAWS
 import ConiferCore
+import ConiferDatabase
 import ConiferKeys
 import ConiferServer
 import ConiferStorage
@@ -29,12 +32,19 @@ struct RepairCommand: AsyncParsableCommand {
             let directory = storage.directory.appendingPathComponent("indexes").appendingPathComponent(id.uuidString.lowercased())
             let lock = try storage.lock()
             defer { withExtendedLifetime(lock) {} }
-            let keys = LocalIndexKeys(master: try storage.keyring().master)
+            // An index under a customer-managed key is unwrapped through KMS, with the server's AWS settings.
+            let keyring = try storage.keyring()
+            let keys = ProjectIndexKeys(
+                local: LocalIndexKeys(master: keyring.master), catalog: try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey),
+                sessions: AWSSessions(), cacheLifetime: .seconds(300)
+            )
             let report: IndexRepair.Report
             do {
                 report = try await IndexRepair.run(directory: directory, keys: keys)
             } catch let error as ConiferError {
                 throw ClientError(error.message)
+            } catch let unavailable as KeyUnavailable {
+                throw ClientError(unavailable.error.message)
             }
             guard let damaged = report.damagedFile else {
                 print("Index \(id.uuidString.lowercased()) is intact (\(report.keptRecords) records); nothing to repair.")
