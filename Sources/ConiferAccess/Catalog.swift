@@ -46,6 +46,9 @@ public protocol Catalog: Sendable {
     /// Deletes an index definition and returns it, so that its data can be dropped.
     func deleteIndex(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition
 
+    /// The plan of an organization (Starter when it no longer exists).
+    func plan(of organization: UUID) async throws -> Plan
+
     /// Removes an index definition whatever its settings: the creation that made it is being undone (its data
     /// key could not be made). A system call.
     func removeIndex(_ id: UUID) async throws

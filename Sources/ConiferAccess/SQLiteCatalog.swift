@@ -248,6 +248,10 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func plan(of organization: UUID) async throws -> Plan {
+        try await database.read { db in try OrganizationRow.fetchOne(db, key: organization.lowercasedString)?.plan ?? .starter }
+    }
+
     public func removeIndex(_ id: UUID) async throws {
         let sealer = sealer
         try await database.write { db in try SQLiteRows(db: db, sealer: sealer).deleteIndex(id) }

@@ -294,4 +294,6 @@ public enum Plan: String, Codable, Sendable, CaseIterable {
     /// Starter keys are ProjectEditor only, and their roles are fixed.
     public var allowsKeyRoles: Bool { self != .starter }
     public var allowsServiceAccounts: Bool { self == .enterprise }
+    /// Prometheus metrics are on the Standard and Enterprise plans.
+    public var allowsMetrics: Bool { self != .starter }
 }

@@ -62,6 +62,8 @@ public enum SystemTask: String, Sendable, Equatable {
     case purge
     /// An operator's command on the data directory (`conifer org plan set`).
     case operatorCommand = "operator"
+    /// Counting an index's records and bytes for its metrics, for a caller that may read its metrics (not its data).
+    case metrics
 }
 
 extension Principal {

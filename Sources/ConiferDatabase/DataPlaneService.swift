@@ -21,10 +21,13 @@ public struct DataPlaneService: Sendable {
     let registry: StoreRegistry
     /// Where namespace scans run, off the request threads.
     let scans = ScanThreads()
+    /// Requests and their time per index and operation, for the Prometheus series.
+    let metrics: IndexMetrics
 
-    public init(catalog: any Catalog, registry: StoreRegistry) {
+    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics()) {
         self.catalog = catalog
         self.registry = registry
+        self.metrics = metrics
     }
 
     /// An index as the data-plane path names it.
@@ -130,6 +133,8 @@ public struct DataPlaneService: Sendable {
 
     /// Stores the records (inserting or replacing by id); returns how many were written.
     public func upsert(_ index: OpenIndex, namespace: NamespaceName, records: [VectorRecord]) async throws -> Int {
+        let started = ContinuousClock.now
+        defer { metrics.record(.upsert, for: index.definition, since: started) }
         let definition = index.definition
         guard (1...DataLimits.maxUpsertBatch).contains(records.count) else {
             throw ConiferError.invalidArgument("An upsert carries 1 to \(DataLimits.maxUpsertBatch) vectors, got \(records.count).")
@@ -140,6 +145,8 @@ public struct DataPlaneService: Sendable {
 
     /// The best `topK` records for a vector, a sparse vector or a stored record's values, best first.
     public func query(_ index: OpenIndex, _ query: Query) async throws -> [Match] {
+        let started = ContinuousClock.now
+        defer { metrics.record(.query, for: index.definition, since: started) }
         let definition = index.definition
         guard (1...DataLimits.maxTopK).contains(query.topK) else {
             throw ConiferError.invalidArgument("topK must be between 1 and \(DataLimits.maxTopK), got \(query.topK).")
@@ -184,6 +191,8 @@ public struct DataPlaneService: Sendable {
 
     /// The records with these ids that exist.
     public func fetch(_ index: OpenIndex, namespace: NamespaceName, ids: [String]) async throws -> [VectorRecord] {
+        let started = ContinuousClock.now
+        defer { metrics.record(.fetch, for: index.definition, since: started) }
         guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
             throw ConiferError.invalidArgument("fetch takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
         }
@@ -196,6 +205,8 @@ public struct DataPlaneService: Sendable {
     public func fetch(
         _ index: OpenIndex, namespace: NamespaceName, matching filter: MetadataFilter, limit: Int, after: String?
     ) async throws -> Page<VectorRecord> {
+        let started = ContinuousClock.now
+        defer { metrics.record(.fetch, for: index.definition, since: started) }
         guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
         guard (1...DataLimits.maxFetchByMetadataLimit).contains(limit) else {
             throw ConiferError.invalidArgument("limit must be between 1 and \(DataLimits.maxFetchByMetadataLimit), got \(limit).")
@@ -209,6 +220,8 @@ public struct DataPlaneService: Sendable {
     /// Changes one record's values or metadata, or the metadata of every record matching a filter; returns
     /// the number of records matched by a filter (nil for an update by id).
     public func update(_ index: OpenIndex, namespace: NamespaceName, _ update: Update) async throws -> Int? {
+        let started = ContinuousClock.now
+        defer { metrics.record(.update, for: index.definition, since: started) }
         let definition = index.definition
         switch update {
         case .byFilter(let filter, let setMetadata, let dryRun):
@@ -235,6 +248,8 @@ public struct DataPlaneService: Sendable {
     }
 
     public func delete(_ index: OpenIndex, namespace: NamespaceName, _ deletion: Deletion) async throws {
+        let started = ContinuousClock.now
+        defer { metrics.record(.delete, for: index.definition, since: started) }
         let request: WriteRequest
         switch deletion {
         case .ids(let ids):
@@ -269,6 +284,18 @@ public struct DataPlaneService: Sendable {
             counts[name] = reader.namespace(name)?.count(matching: filter) ?? 0
         }
         return Statistics(definition: definition, namespaces: counts)
+    }
+
+    // MARK: Metrics
+
+    /// The index's Prometheus series in text format, with its record count and size on disk read now.
+    public func metricsExposition(_ pass: AuthorizationPass, indexName: String) async throws -> [UInt8] {
+        try pass.require(.indexesRead)
+        let definition = try await catalog.index(named: indexName, pass: pass)
+        let reader = try await registry.store(for: definition, pass: pass).reader(.system(.metrics))
+        let records = reader.namespaceNames.reduce(0) { $0 + (reader.namespace($1)?.recordCount ?? 0) }
+        let bytes = await registry.diskUsage(of: definition.id)
+        return metrics.exposition(for: definition, records: records, storageBytes: bytes)
     }
 
     // MARK: Namespaces

@@ -8,10 +8,12 @@ import Foundation
 public struct IndexService: Sendable {
     let catalog: any Catalog
     let registry: StoreRegistry
+    let metrics: IndexMetrics
 
-    public init(catalog: any Catalog, registry: StoreRegistry) {
+    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics()) {
         self.catalog = catalog
         self.registry = registry
+        self.metrics = metrics
     }
 
     public func list(_ pass: AuthorizationPass) async throws -> [IndexDefinition] {
@@ -48,6 +50,7 @@ public struct IndexService: Sendable {
     public func retire(deleted indexIDs: [UUID]) async {
         for id in indexIDs {
             try? await registry.drop(indexID: id, pass: .system(.purge))
+            metrics.remove(id)
         }
     }
 
@@ -55,6 +58,7 @@ public struct IndexService: Sendable {
     /// its files.
     public func delete(_ pass: AuthorizationPass, name: String) async throws -> IndexDefinition {
         let deleted = try await catalog.deleteIndex(named: name, pass: pass)
+        metrics.remove(deleted.id)
         try await registry.drop(indexID: deleted.id, pass: pass)
         return deleted
     }

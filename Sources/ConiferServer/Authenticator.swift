@@ -4,8 +4,9 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 
-/// Turns request credentials into a caller: an `Api-Key` into a project principal, an `Authorization:
-/// Bearer` access token into an identity (and, with `X-Project-Id`, into a principal in that project).
+/// Turns request credentials into a caller: an `Api-Key` (or an API key as `Authorization: Bearer`) into a
+/// project principal, an `Authorization: Bearer` access token into an identity (and, with `X-Project-Id`,
+/// into a principal in that project).
 /// Every lookup goes to the catalog, so a deleted key, account or rotated secret stops working at once.
 struct Authenticator: Sendable {
     let catalog: any Catalog
@@ -24,7 +25,16 @@ struct Authenticator: Sendable {
             }
             return principal
         }
-        if request.headers[.authorization] != nil {
+        if let header = request.headers[.authorization] {
+            // `Authorization: Bearer <API key>`, as Prometheus sends it: a credential that is not an access
+            // token (a JWT has three dot-separated parts) is taken for an API key.
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer", parts[1].split(separator: ".", omittingEmptySubsequences: false).count != 3 {
+                guard let principal = try await catalog.authenticate(apiKey: String(parts[1])) else {
+                    throw ConiferError.unauthenticated("Invalid API key.")
+                }
+                return principal
+            }
             let identity = try await identity(for: request)
             guard let raw = request.headers[Self.projectHeader], let project = UUID(uuidString: raw) else {
                 throw ConiferError.invalidArgument("A bearer token needs an X-Project-Id header naming the project to act in.")

@@ -35,6 +35,10 @@ public struct ConiferApplication: Sendable {
     let observer: any ActionObserver
     /// The audit log's settings, export and events.
     let audit: AuditLogService
+    /// Per-index request counts and times, for the Prometheus series.
+    let metrics = IndexMetrics()
+    /// HTTP and process metrics for the operator's `/metrics`.
+    let serverMetrics: ServerMetrics
     /// Held while this server exists: no other server or operator command uses the data directory meanwhile.
     let lock: DataDirectoryLock
 
@@ -61,6 +65,7 @@ public struct ConiferApplication: Sendable {
     ) async throws {
         self.lock = lock
         self.configuration = configuration
+        self.serverMetrics = ServerMetrics(token: configuration.metricsToken)
         self.observer = ObserverChain(first: AuditRecorder(spool: auditSpool, directory: auditSpool), then: observer)
         self.audit = AuditLogService(spool: auditSpool, exporter: AuditExporter(spool: auditSpool, uploader: auditUploader))
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
@@ -90,13 +95,26 @@ public struct ConiferApplication: Sendable {
     /// The router with every route and its permission-table entry.
     func buildRouter() -> (Router<ConiferRequestContext>, RouteTable) {
         let router = Router(context: ConiferRequestContext.self)
+        router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics))
         router.add(middleware: ErrorMiddleware())
         let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer)
         routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
-        let indexes = IndexService(catalog: catalog, registry: registry)
+        // The operator's metrics: checks its own token (not a project credential).
+        routes.open(.get, "/metrics") { [serverMetrics] request, _ in
+            guard serverMetrics.token != nil else { throw ConiferError.notFound("Not found: set CONIFER_METRICS_TOKEN to serve /metrics.") }
+            guard serverMetrics.admits(request.headers[.authorization]) else {
+                throw ConiferError.unauthenticated("GET /metrics needs the operator's metrics token as a bearer token.")
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: serverMetrics.exposition()))
+            )
+        }
+        let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
+        let dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics)
         IndexesController(indexes: indexes, hosts: hosts).register(in: routes)
-        DataPlaneController(service: DataPlaneService(catalog: catalog, registry: registry), maxRequestBytes: configuration.maxRequestBytes)
-            .register(in: routes)
+        DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes).register(in: routes)
+        MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
         AdminController(admin: admin, audit: audit, indexes: indexes).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)

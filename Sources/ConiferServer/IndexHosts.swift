@@ -19,6 +19,9 @@ final class IndexHosts: Sendable {
         self.origin.withValue { $0 = trimmed }
     }
 
+    /// Where clients reach this server: `scheme://host[:port]`.
+    var currentOrigin: String { origin.value }
+
     func host(for index: IndexDefinition) -> String {
         "\(origin.value)\(Self.pathPrefix(projectID: index.projectID, indexName: index.name))"
     }

@@ -56,6 +56,8 @@ public struct ServerConfiguration: Sendable {
     /// How long a data key unwrapped by a customer-managed key (AWS KMS) is used before KMS is asked again:
     /// the longest a disabled or revoked key leaves its indexes serving.
     public var dekCacheLifetime: Duration
+    /// The bearer token of the operator's `GET /metrics` (`CONIFER_METRICS_TOKEN`); without one it is not served.
+    public var metricsToken: String?
 
     public init(
         dataDirectory: URL,
@@ -73,7 +75,8 @@ public struct ServerConfiguration: Sendable {
         loginThrottle: LoginThrottle.Policy = .init(),
         auditRetentionDays: Int = 90,
         masterKey: MasterKeySource? = nil,
-        dekCacheLifetime: Duration = .seconds(300)
+        dekCacheLifetime: Duration = .seconds(300),
+        metricsToken: String? = nil
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -91,6 +94,7 @@ public struct ServerConfiguration: Sendable {
         self.auditRetentionDays = auditRetentionDays
         self.masterKey = masterKey
         self.dekCacheLifetime = dekCacheLifetime
+        self.metricsToken = metricsToken
     }
 
     /// Whether the listen address only accepts connections from this machine.

@@ -290,6 +290,17 @@ public actor StoreRegistry {
         }
     }
 
+    /// Bytes the index's files take on disk (what its directory holds).
+    public func diskUsage(of indexID: UUID) -> Int {
+        let enumerator = FileManager.default.enumerator(at: directory(of: indexID), includingPropertiesForKeys: [.fileAllocatedSizeKey, .fileSizeKey])
+        var total = 0
+        while let url = enumerator?.nextObject() as? URL {
+            let values = try? url.resourceValues(forKeys: [.fileAllocatedSizeKey, .fileSizeKey])
+            total += values?.fileAllocatedSize ?? values?.fileSize ?? 0
+        }
+        return total
+    }
+
     private func directory(of indexID: UUID) -> URL {
         root.appendingPathComponent(indexID.uuidString.lowercased())
     }

@@ -115,7 +115,8 @@ struct ServeCommand: AsyncParsableCommand {
             loginThrottle: LoginThrottle.Policy(accountLimit: max(1, loginFailuresPerAccount), sourceLimit: max(1, loginFailuresPerSource)),
             auditRetentionDays: auditRetentionDays,
             masterKey: storage.masterKeySource,
-            dekCacheLifetime: .seconds(try dekCacheLifetimeSeconds())
+            dekCacheLifetime: .seconds(try dekCacheLifetimeSeconds()),
+            metricsToken: ProcessInfo.processInfo.environment["CONIFER_METRICS_TOKEN"]
         )
         let server: ConiferApplication
         do {

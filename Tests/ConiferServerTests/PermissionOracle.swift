@@ -32,7 +32,8 @@ enum PermissionOracle {
     }
 
     /// Routes anyone may call without credentials.
-    static let publicRoutes: Set<String> = ["GET /health", "POST /oauth/token", "POST /oauth/accept-invite"]
+    /// `GET /metrics` checks the operator's own token (MetricsTests).
+    static let publicRoutes: Set<String> = ["GET /health", "GET /metrics", "POST /oauth/token", "POST /oauth/accept-invite"]
 
     /// Routes whose allowed callers meet a precondition of the matrix's fixture instead: the main organization
     /// holds an index with deletion protection, so deleting it answers 412; the project of the CMEK cells already has its one
@@ -66,6 +67,11 @@ enum PermissionOracle {
         "GET /indexes/:index_name": "AAAADD AAAA H AADDAAAD",
         "PATCH /indexes/:index_name": "ADADDD AADD H AADDAAAD",
         "DELETE /indexes/:index_name": "ADADDD AADD H AADDAAAD",
+
+        // Prometheus: an API key of the project the path names, with the right to list its indexes; another
+        // project's metrics are hidden like its indexes.
+        "GET /prometheus/projects/:project_id/metrics/discovery": "AAAADD AAAA H AADDAAAD",
+        "GET /prometheus/projects/:project_id/metrics/indexes/:index_name": "AAAADD AAAA H AADDAAAD",
 
         "POST /data/:project_id/:index_name/vectors/upsert": dataWrite,
         "POST /data/:project_id/:index_name/query": dataRead,
