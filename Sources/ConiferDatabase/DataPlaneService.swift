@@ -140,11 +140,13 @@ public struct DataPlaneService: Sendable {
             throw ConiferError.invalidArgument("An upsert carries 1 to \(DataLimits.maxUpsertBatch) vectors, got \(records.count).")
         }
         for record in records { try definition.validate(record) }
-        return try await index.write(.upsert(namespace: namespace.stored, records: records)).matchedRecords
+        let written = try await index.write(.upsert(namespace: namespace.stored, records: records)).matchedRecords
+        metrics.charge(write: Units.write(bytes: records.reduce(0) { $0 + Units.bytes(of: $1) }), for: definition)
+        return written
     }
 
     /// The best `topK` records for a vector, a sparse vector or a stored record's values, best first.
-    public func query(_ index: OpenIndex, _ query: Query) async throws -> [Match] {
+    public func query(_ index: OpenIndex, _ query: Query) async throws -> QueryAnswer {
         let started = ContinuousClock.now
         defer { metrics.record(.query, for: index.definition, since: started) }
         let definition = index.definition
@@ -165,7 +167,7 @@ public struct DataPlaneService: Sendable {
                 throw ConiferError.invalidArgument("A query takes exactly one of vector, sparseVector or id.")
             }
             try DataLimits.validateID(id)
-            guard let stored = namespace?.record(id) else { return [] }
+            guard let stored = namespace?.record(id) else { return charge(QueryAnswer(matches: [], readUnits: Units.query(namespaceBytes: 0))) }
             vector = stored.values.isEmpty ? nil : stored.values
             sparse = definition.vectorType == .sparse ? stored.sparse : nil
         }
@@ -182,11 +184,24 @@ public struct DataPlaneService: Sendable {
                 throw ConiferError.invalidArgument("A query on a sparse index needs a non-empty sparseVector (or an id).")
             }
         }
-        guard let namespace else { return [] }
+        guard let namespace else { return charge(QueryAnswer(matches: [], readUnits: Units.query(namespaceBytes: 0))) }
+        let readUnits = Units.query(namespaceBytes: Units.namespaceBytes(records: namespace.recordCount, dimension: definition.dimension))
         let search = SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter, ef: definition.efSearch)
         let metric = definition.metric
         let results = namespace.searchIsQuick(search, metric: metric) ? namespace.search(search, metric: metric) : await scans.run { namespace.search(search, metric: metric) }
-        return results.compactMap { result in namespace.record(result.id).map { Match(record: $0, score: result.score) } }
+        let matches = results.compactMap { result in namespace.record(result.id).map { Match(record: $0, score: result.score) } }
+        return charge(QueryAnswer(matches: matches, readUnits: readUnits))
+
+        func charge(_ answer: QueryAnswer) -> QueryAnswer {
+            metrics.charge(read: answer.readUnits, for: definition)
+            return answer
+        }
+    }
+
+    /// A query's matches and the read units it used.
+    public struct QueryAnswer: Sendable {
+        public var matches: [Match]
+        public var readUnits: Double
     }
 
     /// The records with these ids that exist.
@@ -197,8 +212,9 @@ public struct DataPlaneService: Sendable {
             throw ConiferError.invalidArgument("fetch takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
         }
         for id in ids { try DataLimits.validateID(id) }
-        guard let reader = try index.reader().namespace(namespace.stored) else { return [] }
-        return ids.compactMap { reader.record($0) }
+        let records = try index.reader().namespace(namespace.stored).map { reader in Set(ids).compactMap { reader.record($0) } } ?? []
+        metrics.charge(read: Units.fetch(records: records.count), for: index.definition)
+        return records
     }
 
     /// The records whose metadata matches a non-empty filter, a page at a time in id order.
@@ -211,10 +227,15 @@ public struct DataPlaneService: Sendable {
         guard (1...DataLimits.maxFetchByMetadataLimit).contains(limit) else {
             throw ConiferError.invalidArgument("limit must be between 1 and \(DataLimits.maxFetchByMetadataLimit), got \(limit).")
         }
-        guard let reader = try index.reader().namespace(namespace.stored) else { return Page(items: [], nextAfter: nil) }
+        guard let reader = try index.reader().namespace(namespace.stored) else {
+            metrics.charge(read: Units.fetch(records: 0), for: index.definition)
+            return Page(items: [], nextAfter: nil)
+        }
         let matching = await scans.run { reader.ids(matching: filter) }
         let page = Self.page(matching, after: after, limit: limit)
-        return Page(items: page.items.compactMap { reader.record($0) }, nextAfter: page.nextAfter)
+        let records = page.items.compactMap { reader.record($0) }
+        metrics.charge(read: Units.fetch(records: records.count), for: index.definition)
+        return Page(items: records, nextAfter: page.nextAfter)
     }
 
     /// Changes one record's values or metadata, or the metadata of every record matching a filter; returns
@@ -227,7 +248,12 @@ public struct DataPlaneService: Sendable {
         case .byFilter(let filter, let setMetadata, let dryRun):
             guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
             let request = WriteRequest.updateByFilter(namespace: namespace.stored, filter: filter, setMetadata: setMetadata, dryRun: dryRun)
-            return try await index.write(request).matchedRecords
+            let matched = try await index.write(request).matchedRecords
+            if !dryRun {
+                let recordBytes = 4 * (definition.dimension ?? 0) + setMetadata.byteSize
+                metrics.charge(write: Units.write(bytes: 2 * matched * recordBytes), for: definition)
+            }
+            return matched
         case .byID(let id, let values, let sparse, let setMetadata):
             try DataLimits.validateID(id)
             guard values != nil || sparse != nil || setMetadata != nil else {
@@ -242,7 +268,10 @@ public struct DataPlaneService: Sendable {
                 throw ConiferError.invalidArgument("A sparse index needs non-empty sparse values.")
             }
             let request = WriteRequest.updateByID(namespace: namespace.stored, id: id, values: values, sparse: sparse, setMetadata: setMetadata)
+            let before = try index.reader().namespace(namespace.stored)?.record(id)
             _ = try await index.write(request)
+            let after = try index.reader().namespace(namespace.stored)?.record(id)
+            metrics.charge(write: Units.write(bytes: (before.map(Units.bytes) ?? 0) + (after.map(Units.bytes) ?? 0)), for: definition)
             return nil
         }
     }
@@ -251,6 +280,11 @@ public struct DataPlaneService: Sendable {
         let started = ContinuousClock.now
         defer { metrics.record(.delete, for: index.definition, since: started) }
         let request: WriteRequest
+        // What the deletion removes, for its write units: the stored records' sizes when named by id, an
+        // estimate at the index's dense record size otherwise.
+        let stored = try index.reader().namespace(namespace.stored)
+        let estimate = 4 * (index.definition.dimension ?? 0)
+        let deletedBytes: Int
         switch deletion {
         case .ids(let ids):
             guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
@@ -258,13 +292,17 @@ public struct DataPlaneService: Sendable {
             }
             for id in ids { try DataLimits.validateID(id) }
             request = .deleteIDs(namespace: namespace.stored, ids: ids)
+            deletedBytes = Set(ids).reduce(0) { $0 + (stored?.record($1).map(Units.bytes) ?? 0) }
         case .all:
             request = .deleteAll(namespace: namespace.stored)
+            deletedBytes = (stored?.recordCount ?? 0) * estimate
         case .matching(let filter):
             guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
             request = .deleteByFilter(namespace: namespace.stored, filter: filter)
+            deletedBytes = (stored?.count(matching: filter) ?? 0) * estimate
         }
         _ = try await index.write(request)
+        metrics.charge(write: Units.write(bytes: deletedBytes), for: index.definition)
     }
 
     /// Ids starting with `prefix`, a page at a time in id order.
@@ -272,6 +310,7 @@ public struct DataPlaneService: Sendable {
         _ index: OpenIndex, namespace: NamespaceName, prefix: String, limit: Int, after: String?
     ) async throws -> Page<String> {
         let ids = try index.reader().namespace(namespace.stored)?.ids(prefix: prefix) ?? []
+        metrics.charge(read: Units.list, for: index.definition)
         return Self.page(ids, after: after, limit: limit)
     }
 

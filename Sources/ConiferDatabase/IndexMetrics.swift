@@ -20,6 +20,8 @@ public final class IndexMetrics: Sendable {
         let storageBytes: Gauge
         let requests: [Operation: Counter]
         let milliseconds: [Operation: Counter]
+        let readUnits: Counter
+        let writeUnits: Counter
 
         init(_ definition: IndexDefinition) {
             let labels = IndexMetrics.labels(definition)
@@ -28,6 +30,8 @@ public final class IndexMetrics: Sendable {
             }
             records = registry.makeGauge(descriptor: name("record", "total", "Records stored in the index."), labels: labels)
             storageBytes = registry.makeGauge(descriptor: name("storage_size", "bytes", "Bytes the index's files take on disk."), labels: labels)
+            readUnits = registry.makeCounter(descriptor: name("read_unit", "total", "Read units used by the index's requests."), labels: labels)
+            writeUnits = registry.makeCounter(descriptor: name("write_unit", "total", "Write units used by the index's requests."), labels: labels)
             var requests: [Operation: Counter] = [:]
             var milliseconds: [Operation: Counter] = [:]
             for operation in Operation.allCases {
@@ -71,6 +75,13 @@ public final class IndexMetrics: Sendable {
         series.requests[operation]?.increment()
         let (seconds, attoseconds) = duration.components
         series.milliseconds[operation]?.increment(by: Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+    }
+
+    /// Adds the read and write units of a request (see `Units`).
+    public func charge(read: Double = 0, write: Double = 0, for definition: IndexDefinition) {
+        let series = series(for: definition)
+        if read > 0 { series.readUnits.increment(by: read) }
+        if write > 0 { series.writeUnits.increment(by: write) }
     }
 
     /// The index's series in Prometheus's text format, with the gauges set to `records` and `storageBytes`.

@@ -52,7 +52,7 @@ import Testing
             namespace: try .init("__default__"), topK: 2, vector: [1, 0], sparse: nil, id: nil,
             filter: .field("even", .equal(.bool(true))), includesData: true
         )
-        let matches = try await f.data.query(try await f.open(.dataRead), query)
+        let matches = try await f.data.query(try await f.open(.dataRead), query).matches
         #expect(matches.map(\.record.id) == ["r4", "r2"])
         #expect(matches.map(\.score) == [4, 2])
 

@@ -58,6 +58,36 @@ import Testing
         }
     }
 
+    /// Read and write units after Pinecone's cost model: a query at least 0.25 RU, a fetch 1 RU per 10 records
+    /// (at least 1), a list page 1 RU, writes 1 WU per KB of records written (at least 5); responses round up.
+    @Test func readAndWriteUnitsFollowTheCostModel() async throws {
+        try await TestServer.run { server, client in
+            let project = try #require(server.bootstrap).projectID.lowercasedString
+            #expect(try await client.createIndex("units", dimension: 256).status == 201)
+            let data = "/data/\(project)/units"
+            func vector(_ i: Int) -> String { "[" + (0..<256).map { _ in String(Double(i) + 0.5) }.joined(separator: ",") + "]" }
+            // 15 records of 256 floats (1,024 bytes) and a 3-byte id each: ceil(15,405 / 1024) = 16 WU.
+            let records = (0..<15).map { #"{"id":"r\#(String(format: "%02d", $0))","values":\#(vector($0))}"# }.joined(separator: ",")
+            #expect(try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[\#(records)]}"#).status == 200)
+            // One small record: the 5 WU minimum.
+            #expect(try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"x","values":\#(vector(1))}]}"#).status == 200)
+            let query = try await client.call(.post, "\(data)/query", body: #"{"topK":3,"vector":\#(vector(2))}"#)
+            #expect(((query.json["usage"] as? [String: Any])?["readUnits"] as? Int) == 1, "0.25 RU, reported as 1")
+            let ids = (0..<15).map { "ids=r\(String(format: "%02d", $0))" }.joined(separator: "&")
+            let fetched = try await client.call(.get, "\(data)/vectors/fetch?\(ids)&ids=missing")
+            #expect(((fetched.json["usage"] as? [String: Any])?["readUnits"] as? Int) == 2, "15 records found: 2 RU")
+            let listed = try await client.call(.get, "\(data)/vectors/list")
+            #expect(((listed.json["usage"] as? [String: Any])?["readUnits"] as? Int) == 1)
+            #expect(try await client.call(.post, "\(data)/vectors/delete", body: #"{"ids":["r00","missing"]}"#).status == 200)
+
+            let scrape = try await client.call(.get, "/prometheus/projects/\(project)/metrics/indexes/units", key: nil, headers: [("Authorization", "Bearer \(TestServer.bootstrapKey)")])
+            let samples = Self.samples(scrape.text)
+            func value(_ name: String) -> Double? { samples.first { $0.name == name }?.value }
+            #expect(value("pinecone_db_read_unit_total") == 0.25 + 2 + 1)
+            #expect(value("pinecone_db_write_unit_total") == 16.0 + 5 + 5, "upserts 16 + 5, the delete's 5 minimum")
+        }
+    }
+
     @Test func discoveryListsTheProjectsIndexesForItsOwnKeysOnly() async throws {
         try await TestServer.run { server, client in
             let boot = try #require(server.bootstrap)

@@ -73,10 +73,13 @@ struct DataPlaneController {
             sparse: try body.sparseVector?.domain(), id: body.id, filter: try Self.filter(body.filter),
             includesData: includeValues || includeMetadata
         )
-        let matches = try await service.query(index, query).map {
+        let answer = try await service.query(index, query)
+        let matches = answer.matches.map {
             VectorOutWire($0.record, score: $0.score, includeValues: includeValues, includeMetadata: includeMetadata)
         }
-        return try WireJSON.response(status: .ok, QueryResponseWire(matches: matches, namespace: body.namespace ?? "", usage: UsageWire(readUnits: 1)))
+        return try WireJSON.response(
+            status: .ok, QueryResponseWire(matches: matches, namespace: body.namespace ?? "", usage: UsageWire(readUnits: Units.reported(answer.readUnits)))
+        )
     }
 
     func fetch(_ call: AuthorizedCall, _ index: DataPlaneService.OpenIndex) async throws -> Response {
@@ -85,7 +88,9 @@ struct DataPlaneController {
         let ids = parameters[values: "ids"].map(String.init)
         let records = try await service.fetch(index, namespace: try DataPlaneService.NamespaceName(namespace), ids: ids)
         let vectors = Dictionary(records.map { ($0.id, VectorOutWire($0)) }, uniquingKeysWith: { first, _ in first })
-        return try WireJSON.response(status: .ok, FetchResponseWire(vectors: vectors, namespace: namespace ?? "", usage: UsageWire(readUnits: 1)))
+        return try WireJSON.response(
+            status: .ok, FetchResponseWire(vectors: vectors, namespace: namespace ?? "", usage: UsageWire(readUnits: Units.reported(Units.fetch(records: records.count))))
+        )
     }
 
     func fetchByMetadata(_ call: AuthorizedCall, _ index: DataPlaneService.OpenIndex) async throws -> Response {
@@ -96,7 +101,8 @@ struct DataPlaneController {
         )
         return try WireJSON.response(status: .ok, FetchResponseWire(
             vectors: Dictionary(page.items.map { ($0.id, VectorOutWire($0)) }, uniquingKeysWith: { first, _ in first }),
-            namespace: body.namespace ?? "", usage: UsageWire(readUnits: 1), pagination: PageToken.pagination(page.nextAfter)
+            namespace: body.namespace ?? "", usage: UsageWire(readUnits: Units.reported(Units.fetch(records: page.items.count))),
+            pagination: PageToken.pagination(page.nextAfter)
         ))
     }
 
@@ -144,7 +150,7 @@ struct DataPlaneController {
         )
         return try WireJSON.response(status: .ok, ListResponseWire(
             vectors: page.items.map { .init(id: $0) }, pagination: PageToken.pagination(page.nextAfter),
-            namespace: namespace ?? "", usage: UsageWire(readUnits: 1)
+            namespace: namespace ?? "", usage: UsageWire(readUnits: Units.reported(Units.list))
         ))
     }
 
