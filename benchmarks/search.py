@@ -152,7 +152,7 @@ def start_server(binary, data_dir, key):
     env = dict(os.environ, CONIFER_BOOTSTRAP_API_KEY=key)
     # Batches of 1,000 vectors exceed Pinecone's 2 MB request limit (Conifer's default) from 128 dimensions on.
     process = subprocess.Popen([binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "warning",
-                                "--max-request-bytes", str(64 << 20)],
+                                "--max-request-bytes", str(64 << 20), "--rate-limits", "upsert=0,query=0,fetch=0,update=0,delete=0,list=0,control=0"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     for line in process.stdout:
         match = re.match(r"Conifer listening on http://\S+:(\d+)", line)

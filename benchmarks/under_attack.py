@@ -22,11 +22,14 @@ import time
 KEY = "pcsk_bench_" + "a" * 40
 CLIENT_ID, CLIENT_SECRET = "bench-owner", "bench-owner-secret-0123456789abcdef"
 
+# Conifer enforces Pinecone's per-second rate limits by default; a benchmark measures the engine, not them.
+UNLIMITED = "upsert=0,query=0,fetch=0,update=0,delete=0,list=0,control=0"
+
 
 def start(binary, data_dir, *extra):
     env = dict(os.environ, CONIFER_BOOTSTRAP_API_KEY=KEY, CONIFER_BOOTSTRAP_CLIENT_ID=CLIENT_ID, CONIFER_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET)
     process = subprocess.Popen(
-        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "error", *extra],
+        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "error", *extra, "--rate-limits", UNLIMITED],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )
     for line in process.stdout:

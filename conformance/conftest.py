@@ -33,14 +33,18 @@ class Server:
 
     client_id = "conformance-owner"
 
-    def __init__(self, data_dir: str, api_key, *extra_args: str, prefix=()):
+    # Pinecone's per-second rate limits are Conifer's defaults; tests that do not test them (and the benchmarks)
+    # lift them, so a fast loop of requests is not throttled.
+    UNLIMITED = "upsert=0,query=0,fetch=0,update=0,delete=0,list=0,control=0"
+
+    def __init__(self, data_dir: str, api_key, *extra_args: str, prefix=(), rate_limits=UNLIMITED):
         """`api_key` fixes the bootstrap key; None lets the server generate one (read back from its output).
-        `prefix` runs the server under another command (strace)."""
+        `prefix` runs the server under another command (strace). `rate_limits` is `--rate-limits`."""
         self.data_dir = data_dir
         self.api_key = api_key
         self.prefix = list(prefix)
         self.client_secret = "cs_" + secrets.token_urlsafe(32)
-        self.extra_args = list(extra_args)
+        self.extra_args = list(extra_args) + ["--rate-limits", rate_limits]
         self.process = None
         self.url = None
         self.output = []

@@ -29,10 +29,13 @@ public struct ConiferError: Error, Equatable, Sendable, CustomStringConvertible 
 
     public let code: Code
     public let message: String
+    /// Whole seconds a client should wait before retrying (`Retry-After`), for a rate limit.
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

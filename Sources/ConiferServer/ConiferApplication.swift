@@ -112,8 +112,9 @@ public struct ConiferApplication: Sendable {
         }
         let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
         let dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics)
-        IndexesController(indexes: indexes, hosts: hosts).register(in: routes)
-        DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes).register(in: routes)
+        let limiter = RateLimiter(limits: configuration.rateLimits)
+        IndexesController(indexes: indexes, hosts: hosts, limiter: limiter).register(in: routes)
+        DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
         MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
         AdminController(admin: admin, audit: audit, indexes: indexes).register(in: routes)

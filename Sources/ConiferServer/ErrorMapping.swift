@@ -86,7 +86,7 @@ enum ErrorMapping {
         }
         var response = WireJSON.response(status: status, body: body ?? Data())
         if status == .tooManyRequests, response.headers[.retryAfter] == nil {
-            response.headers[.retryAfter] = "1"
+            response.headers[.retryAfter] = String(error.retryAfterSeconds ?? 1)
         }
         return response
     }

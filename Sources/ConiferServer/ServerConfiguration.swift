@@ -58,6 +58,8 @@ public struct ServerConfiguration: Sendable {
     public var dekCacheLifetime: Duration
     /// The bearer token of the operator's `GET /metrics` (`CONIFER_METRICS_TOKEN`); without one it is not served.
     public var metricsToken: String?
+    /// Requests per second per index and operation class, and per project on the control plane.
+    public var rateLimits: RateLimits
 
     public init(
         dataDirectory: URL,
@@ -76,7 +78,8 @@ public struct ServerConfiguration: Sendable {
         auditRetentionDays: Int = 90,
         masterKey: MasterKeySource? = nil,
         dekCacheLifetime: Duration = .seconds(300),
-        metricsToken: String? = nil
+        metricsToken: String? = nil,
+        rateLimits: RateLimits = .defaults
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -95,6 +98,7 @@ public struct ServerConfiguration: Sendable {
         self.masterKey = masterKey
         self.dekCacheLifetime = dekCacheLifetime
         self.metricsToken = metricsToken
+        self.rateLimits = rateLimits
     }
 
     /// Whether the listen address only accepts connections from this machine.

@@ -72,6 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
     ))
     var dekCacheSeconds: Int?
 
+    @Option(help: ArgumentHelp(
+        "Requests per second per index (upsert, query, fetch, update, delete, list) and per project (control), e.g. query=100,upsert=50; 0 is unlimited. Default: Pinecone's serverless limits, or CONIFER_RATE_LIMITS.",
+        valueName: "limits"
+    ))
+    var rateLimits: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -116,7 +122,8 @@ struct ServeCommand: AsyncParsableCommand {
             auditRetentionDays: auditRetentionDays,
             masterKey: storage.masterKeySource,
             dekCacheLifetime: .seconds(try dekCacheLifetimeSeconds()),
-            metricsToken: ProcessInfo.processInfo.environment["CONIFER_METRICS_TOKEN"]
+            metricsToken: ProcessInfo.processInfo.environment["CONIFER_METRICS_TOKEN"],
+            rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? "")
         )
         let server: ConiferApplication
         do {

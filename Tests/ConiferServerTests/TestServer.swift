@@ -30,9 +30,10 @@ enum TestServer {
         let ownsDirectory = directory == nil
         let directory = directory ?? temporaryDirectory()
         defer { if ownsDirectory { try? FileManager.default.removeItem(at: directory) } }
+        // Without rate limits unless a test sets them (RateLimitTests): the matrix and others send bursts.
         var configuration = ServerConfiguration(
             dataDirectory: directory, host: "127.0.0.1", port: 0, bootstrapAPIKey: bootstrapKey,
-            bootstrapClientID: clientID, bootstrapClientSecret: clientSecret
+            bootstrapClientID: clientID, bootstrapClientSecret: clientSecret, rateLimits: RateLimits(perSecond: [:])
         )
         configure(&configuration)
         let server = try await ConiferApplication(configuration: configuration, observer: observer, auditUploader: auditUploader)

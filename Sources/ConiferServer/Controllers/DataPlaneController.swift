@@ -8,6 +8,13 @@ import Hummingbird
 struct DataPlaneController {
     let service: DataPlaneService
     let maxRequestBytes: Int
+    let limiter: RateLimiter
+
+    /// The rate-limit class of each route that has one.
+    static let rateClasses: [String: RateLimits.Operation] = [
+        "vectors/upsert": .upsert, "query": .query, "vectors/fetch": .fetch, "vectors/fetch_by_metadata": .fetch,
+        "vectors/update": .update, "vectors/delete": .delete, "vectors/list": .list,
+    ]
 
     static let prefix = "/data/:project_id/:index_name"
 
@@ -38,10 +45,16 @@ struct DataPlaneController {
     func register(in routes: RouteTable) {
         for operation in Self.operations {
             let handler = operation.handler
+            let rateClass = Self.rateClasses[operation.path]
             routes.add(operation.method, "\(Self.prefix)/\(operation.path)", operation.permission) { [self] call in
-                // The index first: a missing or invisible one answers 404 before the body is read.
+                // The index first: a missing or invisible one answers 404 before the body is read. Then its rate
+                // limit (keyed by the index, so only existing indexes get a bucket).
                 let address = DataPlaneService.IndexAddress(projectID: try call.parameter("project_id"), name: try call.parameter("index_name"))
-                return try await handler(self, call, try await service.open(call.pass, address))
+                let index = try await service.open(call.pass, address)
+                if let rateClass {
+                    try limiter.take(rateClass, key: index.definition.id.uuidString, what: "index \(index.definition.name)")
+                }
+                return try await handler(self, call, index)
             }
         }
     }
