@@ -233,11 +233,20 @@ public final class SQLiteCatalog: Catalog {
             // A project with a customer-managed key puts every index under it; one that forces CMEK has no
             // index until the key is set.
             let rows = SQLiteRows(db: db, sealer: sealer)
+            let project = try rows.project(definition.projectID.lowercasedString)
+            let plan = try project.flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
+            let count = try rows.indexCount(project: definition.projectID.lowercasedString)
+            guard count < plan.maxIndexesPerProject else {
+                throw ConiferError(
+                    .quotaExceeded,
+                    "The project has reached its quota of \(plan.maxIndexesPerProject) serverless indexes on the \(plan.rawValue) plan; delete an index or upgrade the plan."
+                )
+            }
             let key = try rows.cmekKey(project: definition.projectID.lowercasedString)
             if let requested = creation.cmekID, requested != key?.id {
                 throw ConiferError.invalidArgument("cmek_id names no customer-managed key known to this project.")
             }
-            if key == nil, try rows.project(definition.projectID.lowercasedString)?.forceEncryptionWithCMEK == true {
+            if key == nil, project?.forceEncryptionWithCMEK == true {
                 throw ConiferError.failedPrecondition(
                     "This project requires encryption with a customer-managed key: add one (POST /admin/projects/{project_id}/cmek-keys) before creating indexes."
                 )

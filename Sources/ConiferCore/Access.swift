@@ -296,4 +296,12 @@ public enum Plan: String, Codable, Sendable, CaseIterable {
     public var allowsServiceAccounts: Bool { self == .enterprise }
     /// Prometheus metrics are on the Standard and Enterprise plans.
     public var allowsMetrics: Bool { self != .starter }
+    /// Serverless indexes per project (Pinecone's object limits).
+    public var maxIndexesPerProject: Int {
+        switch self {
+        case .starter: 5
+        case .standard: 20
+        case .enterprise: 200
+        }
+    }
 }

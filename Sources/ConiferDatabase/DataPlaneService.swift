@@ -24,7 +24,7 @@ public struct DataPlaneService: Sendable {
     /// Requests and their time per index and operation, for the Prometheus series.
     let metrics: IndexMetrics
 
-    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics()) {
+    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics(enabled: true)) {
         self.catalog = catalog
         self.registry = registry
         self.metrics = metrics

@@ -47,8 +47,12 @@ public final class IndexMetrics: Sendable {
     }
 
     private let series = Mutex<[UUID: Series]>([:])
+    /// Off, requests are neither counted nor charged (`conifer serve --metrics off`); the gauges still answer.
+    let enabled: Bool
 
-    public init() {}
+    public init(enabled: Bool = true) {
+        self.enabled = enabled
+    }
 
     static func labels(_ definition: IndexDefinition) -> [(String, String)] {
         let (mode, cloud, region): (String, String, String) = switch definition.deployment {
@@ -70,6 +74,7 @@ public final class IndexMetrics: Sendable {
 
     /// Counts one request of `operation` on the index, begun at `started`, and the time it took.
     public func record(_ operation: Operation, for definition: IndexDefinition, since started: ContinuousClock.Instant) {
+        guard enabled else { return }
         let duration = ContinuousClock.now - started
         let series = series(for: definition)
         series.requests[operation]?.increment()
@@ -79,6 +84,7 @@ public final class IndexMetrics: Sendable {
 
     /// Adds the read and write units of a request (see `Units`).
     public func charge(read: Double = 0, write: Double = 0, for definition: IndexDefinition) {
+        guard enabled else { return }
         let series = series(for: definition)
         if read > 0 { series.readUnits.increment(by: read) }
         if write > 0 { series.writeUnits.increment(by: write) }

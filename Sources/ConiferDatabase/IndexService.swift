@@ -10,7 +10,7 @@ public struct IndexService: Sendable {
     let registry: StoreRegistry
     let metrics: IndexMetrics
 
-    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics()) {
+    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics(enabled: true)) {
         self.catalog = catalog
         self.registry = registry
         self.metrics = metrics

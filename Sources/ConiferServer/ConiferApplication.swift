@@ -35,8 +35,8 @@ public struct ConiferApplication: Sendable {
     let observer: any ActionObserver
     /// The audit log's settings, export and events.
     let audit: AuditLogService
-    /// Per-index request counts and times, for the Prometheus series.
-    let metrics = IndexMetrics()
+    /// Per-index request counts, times and units, for the Prometheus series.
+    let metrics: IndexMetrics
     /// HTTP and process metrics for the operator's `/metrics`.
     let serverMetrics: ServerMetrics
     /// Held while this server exists: no other server or operator command uses the data directory meanwhile.
@@ -66,6 +66,7 @@ public struct ConiferApplication: Sendable {
         self.lock = lock
         self.configuration = configuration
         self.serverMetrics = ServerMetrics(token: configuration.metricsToken)
+        self.metrics = IndexMetrics(enabled: configuration.metricsEnabled)
         self.observer = ObserverChain(first: AuditRecorder(spool: auditSpool, directory: auditSpool), then: observer)
         self.audit = AuditLogService(spool: auditSpool, exporter: AuditExporter(spool: auditSpool, uploader: auditUploader))
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
@@ -95,7 +96,7 @@ public struct ConiferApplication: Sendable {
     /// The router with every route and its permission-table entry.
     func buildRouter() -> (Router<ConiferRequestContext>, RouteTable) {
         let router = Router(context: ConiferRequestContext.self)
-        router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics))
+        if configuration.metricsEnabled { router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics)) }
         router.add(middleware: ErrorMiddleware())
         let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer)
         routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }

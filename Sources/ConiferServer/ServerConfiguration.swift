@@ -60,6 +60,9 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: String?
     /// Requests per second per index and operation class, and per project on the control plane.
     public var rateLimits: RateLimits
+    /// Whether requests are counted for the metrics (per index and per HTTP route); off only to measure what
+    /// counting costs.
+    public var metricsEnabled: Bool
 
     public init(
         dataDirectory: URL,
@@ -79,7 +82,8 @@ public struct ServerConfiguration: Sendable {
         masterKey: MasterKeySource? = nil,
         dekCacheLifetime: Duration = .seconds(300),
         metricsToken: String? = nil,
-        rateLimits: RateLimits = .defaults
+        rateLimits: RateLimits = .defaults,
+        metricsEnabled: Bool = true
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -99,6 +103,7 @@ public struct ServerConfiguration: Sendable {
         self.dekCacheLifetime = dekCacheLifetime
         self.metricsToken = metricsToken
         self.rateLimits = rateLimits
+        self.metricsEnabled = metricsEnabled
     }
 
     /// Whether the listen address only accepts connections from this machine.

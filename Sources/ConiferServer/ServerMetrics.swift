@@ -72,12 +72,15 @@ final class ServerMetrics: Sendable {
 /// Records every request's method, matched route pattern (`unmatched` when none), final status and latency.
 struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
+    static var methods: Set<HTTPRequest.Method> { [.get, .head, .post, .put, .patch, .delete, .options] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         // Errors are answers by now: `ErrorMiddleware` runs inside this one.
         let response = try await next(request, context)
-        metrics.record(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: Int(response.status.code), duration: .now - started)
+        // Labels from a fixed set only (known methods, route patterns), so no client can grow the series.
+        let method = Self.methods.contains(request.method) ? request.method.rawValue : "other"
+        metrics.record(method: method, route: context.endpointPath ?? "unmatched", status: Int(response.status.code), duration: .now - started)
         return response
     }
 }

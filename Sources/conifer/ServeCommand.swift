@@ -78,6 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
     ))
     var rateLimits: String?
 
+    @Option(help: "Count requests for the metrics (per index, per HTTP route): on or off (off only to measure what counting costs).")
+    var metrics: String = "on"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -87,6 +90,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard let text = ProcessInfo.processInfo.environment["CONIFER_DEK_CACHE_SECONDS"] else { return 300 }
         guard let seconds = Int(text) else { throw ValidationError("CONIFER_DEK_CACHE_SECONDS must be a whole number of seconds, got '\(text.prefix(32))'.") }
         return seconds
+    }
+
+    func metricsSwitch() throws -> Bool {
+        guard ["on", "off"].contains(metrics) else { throw ValidationError("--metrics must be on or off, got '\(metrics.prefix(16))'.") }
+        return metrics == "on"
     }
 
     func run() async throws {
@@ -123,7 +131,8 @@ struct ServeCommand: AsyncParsableCommand {
             masterKey: storage.masterKeySource,
             dekCacheLifetime: .seconds(try dekCacheLifetimeSeconds()),
             metricsToken: ProcessInfo.processInfo.environment["CONIFER_METRICS_TOKEN"],
-            rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? "")
+            rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? ""),
+            metricsEnabled: try metricsSwitch()
         )
         let server: ConiferApplication
         do {

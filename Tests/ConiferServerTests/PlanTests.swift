@@ -7,6 +7,22 @@ import Testing
 @testable import ConiferServer
 
 @Suite struct PlanTests {
+    /// Serverless indexes per project by plan (Starter 5): the next creation is refused with 403
+    /// QUOTA_EXCEEDED naming the quota, and deleting one makes room again.
+    @Test func indexesPerProjectFollowThePlansQuota() async throws {
+        try await TestServer.run { server, client in
+            _ = try await server.admin.setPlan(.starter, organization: nil)
+            for i in 0..<5 { #expect(try await client.createIndex("quota-\(i)").status == 201) }
+            let refused = try await client.createIndex("quota-5")
+            #expect(refused.status == 403 && refused.errorCode == "QUOTA_EXCEEDED" && refused.message?.contains("5 serverless indexes") == true, "\(refused.text)")
+            #expect(try await client.call(.get, "/indexes/quota-5").status == 404)
+            #expect(try await client.call(.delete, "/indexes/quota-0").status == 202)
+            #expect(try await client.createIndex("quota-5").status == 201)
+            _ = try await server.admin.setPlan(.standard, organization: nil)
+            #expect(try await client.createIndex("quota-6").status == 201, "Standard allows 20")
+        }
+    }
+
     @Test func plansGateKeyRolesAndServiceAccounts() async throws {
         try await TestServer.run { server, client in
             let owner = try await client.token()
