@@ -281,10 +281,10 @@ public struct DataPlaneService: Sendable {
         defer { metrics.record(.delete, for: index.definition, since: started) }
         let request: WriteRequest
         // What the deletion removes, for its write units: the stored records' sizes when named by id, an
-        // estimate at the index's dense record size otherwise.
+        // estimate at the index's dense record size otherwise (by filter: for the records the delete matched).
         let stored = try index.reader().namespace(namespace.stored)
         let estimate = 4 * (index.definition.dimension ?? 0)
-        let deletedBytes: Int
+        let deletedBytes: Int?
         switch deletion {
         case .ids(let ids):
             guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
@@ -299,10 +299,10 @@ public struct DataPlaneService: Sendable {
         case .matching(let filter):
             guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
             request = .deleteByFilter(namespace: namespace.stored, filter: filter)
-            deletedBytes = (stored?.count(matching: filter) ?? 0) * estimate
+            deletedBytes = nil
         }
-        _ = try await index.write(request)
-        metrics.charge(write: Units.write(bytes: deletedBytes), for: index.definition)
+        let result = try await index.write(request)
+        metrics.charge(write: Units.write(bytes: deletedBytes ?? result.matchedRecords * estimate), for: index.definition)
     }
 
     /// Ids starting with `prefix`, a page at a time in id order.
