@@ -23,7 +23,15 @@ struct KMSClientTests {
             try process.run()
         }
 
-        deinit { process.terminate() }
+        /// Stops the server and waits for it. SIGKILL: a process started from the test runner inherits its
+        /// blocked signal mask, so SIGTERM never arrives (moto keeps nothing worth a clean exit).
+        func stop() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        deinit { stop() }
 
         /// One KMS call, unsigned (moto accepts any signature in its default mode): how a test sets keys up.
         func kms(_ action: String, _ body: [String: Any]) async throws -> [String: Any] {
@@ -51,6 +59,7 @@ struct KMSClientTests {
 
     @Test func dataKeysRoundTripAndAnotherKeyOrContextIsRefusedWithKMSCode() async throws {
         let moto = try Moto()
+        defer { moto.stop() }
         let created = try await moto.kms("CreateKey", ["Description": "conifer test"])
         let arn = try #require((created["KeyMetadata"] as? [String: Any])?["Arn"] as? String)
         let client = KMSClient(region: "us-east-1", endpoint: moto.url)
