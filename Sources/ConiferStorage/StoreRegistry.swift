@@ -35,11 +35,18 @@ public actor StoreRegistry {
         var renewal: Task<Void, any Error>?
     }
 
-    public init(root: URL, keys: any IndexKeyProvider, policy: CompactionPolicy = .init(), logger: Logger) {
+    /// The time key leases and refusals are measured by (a test's own clock; the continuous clock otherwise).
+    let now: @Sendable () -> ContinuousClock.Instant
+
+    public init(
+        root: URL, keys: any IndexKeyProvider, policy: CompactionPolicy = .init(), logger: Logger,
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.root = root
         self.keys = keys
         self.policy = policy
         self.logger = logger
+        self.now = clock
     }
 
     /// The store of an index, recovering it from disk the first time. A damaged index answers 503 with a
@@ -49,7 +56,7 @@ public actor StoreRegistry {
         let indexID = definition.id
         if corrupt.contains(indexID) { throw Self.refusal }
         if let refusal = refusals[indexID] {
-            guard ContinuousClock.now >= refusal.until else { throw refusal.error }
+            guard now() >= refusal.until else { throw refusal.error }
             refusals[indexID] = nil
         }
         if let opening = stores[indexID] {
@@ -75,12 +82,12 @@ public actor StoreRegistry {
         do {
             let (store, file) = try await opening.value
             if let lifetime = keys.lifetime(of: file) {
-                leases[indexID] = KeyLease(file: file, lifetime: lifetime, until: .now + lifetime)
+                leases[indexID] = KeyLease(file: file, lifetime: lifetime, until: now() + lifetime)
             }
             return store
         } catch let unavailable as KeyUnavailable {
             stores[indexID] = nil
-            refusals[indexID] = (unavailable.error, .now + unavailable.retryAfter)
+            refusals[indexID] = (unavailable.error, now() + unavailable.retryAfter)
             throw unavailable.error
         } catch let damage as IndexCorruption {
             stores[indexID] = nil
@@ -104,13 +111,13 @@ public actor StoreRegistry {
     /// Unwraps the data key of an open index again once its lease has ended; on failure closes the store and
     /// refuses service (see the type's comment).
     private func renewKeyIfDue(_ indexID: UUID) async throws {
-        guard let lease = leases[indexID], ContinuousClock.now >= lease.until else { return }
+        guard let lease = leases[indexID], now() >= lease.until else { return }
         let renewal = lease.renewal ?? Task { [keys] in _ = try await keys.unwrap(lease.file) }
         leases[indexID]?.renewal = renewal
         do {
             try await renewal.value
             if leases[indexID]?.renewal == renewal {
-                leases[indexID]?.until = .now + lease.lifetime
+                leases[indexID]?.until = now() + lease.lifetime
                 leases[indexID]?.renewal = nil
             }
         } catch {
@@ -119,7 +126,7 @@ public actor StoreRegistry {
             )
             if leases[indexID]?.renewal == renewal {
                 leases[indexID] = nil
-                refusals[indexID] = (refusal.error, .now + refusal.retryAfter)
+                refusals[indexID] = (refusal.error, now() + refusal.retryAfter)
                 if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
                     await store.close()
                 }
@@ -135,7 +142,7 @@ public actor StoreRegistry {
     /// compaction service's periodic work).
     public func renewKeys(pass: AuthorizationPass) async {
         guard pass == .system(.compaction) else { return }
-        let due = leases.filter { ContinuousClock.now >= $0.value.until }.keys
+        let due = leases.filter { now() >= $0.value.until }.keys
         for indexID in due {
             try? await renewKeyIfDue(indexID)
         }

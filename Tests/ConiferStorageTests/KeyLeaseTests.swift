@@ -10,8 +10,16 @@ import Testing
 /// The registry's handling of data keys with a lifetime (those a customer-managed key in KMS wraps): the
 /// provider is asked once per lifetime however many requests come, a refusal closes the index and stands for
 /// its retry time, and service resumes with the data intact once the key unwraps again. The provider here
-/// counts calls and can be told to refuse; the real one (AWS KMS through moto) is in conformance/test_cmek.py.
+/// counts calls and can be told to refuse, and time is a clock the test moves (no sleeps: the counts hold on a
+/// loaded machine); the real provider (AWS KMS through moto) is in conformance/test_cmek.py.
 @Suite struct KeyLeaseTests {
+    /// A clock that moves only when the test says.
+    final class ManualClock: Sendable {
+        private let current = Mutex(ContinuousClock.now)
+        func now() -> ContinuousClock.Instant { current.withLock { $0 } }
+        func advance(by duration: Duration) { current.withLock { $0 = $0 + duration } }
+    }
+
     final class CountingKeys: IndexKeyProvider {
         let local = LocalIndexKeys(master: .generate())
         let unwraps = Atomic<Int>(0)
@@ -38,8 +46,9 @@ import Testing
 
     @Test func theProviderIsAskedOncePerLifetimeAndARefusalStopsTheIndexUntilTheKeyUnwraps() async throws {
         let root = TemporaryDirectory()
-        let keys = CountingKeys(lifetime: .milliseconds(400))
-        let registry = StoreRegistry(root: root.url, keys: keys, policy: .never, logger: Logger(label: "test"))
+        let keys = CountingKeys(lifetime: .seconds(300))
+        let clock = ManualClock()
+        let registry = StoreRegistry(root: root.url, keys: keys, policy: .never, logger: Logger(label: "test"), clock: clock.now)
         let definition = IndexDefinition(projectID: UUID(), name: "lease", vectorType: .dense, dimension: 3, metric: .euclidean)
         let store = try await registry.store(for: definition, pass: .dataEditor)
         _ = try await store.write(.upsert(namespace: "", records: [record("kept", [1, 2, 3])]))
@@ -49,7 +58,7 @@ import Testing
         #expect(keys.unwraps.load(ordering: .relaxed) == 0)
 
         // After it: one call for all the requests that arrive together.
-        try await Task.sleep(for: .milliseconds(450))
+        clock.advance(by: .seconds(301))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<20 { group.addTask { _ = try await registry.store(for: definition, pass: .dataEditor) } }
             try await group.waitForAll()
@@ -59,7 +68,7 @@ import Testing
         // Revoked: the next request after the lifetime fails with the provider's error, the index is closed,
         // and the refusal stands without asking again until its retry time.
         keys.refusing.store(true, ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(450))
+        clock.advance(by: .seconds(301))
         let refused = await #expect(throws: ConiferError.self) { try await registry.store(for: definition, pass: .dataEditor) }
         #expect(refused?.code == .failedPrecondition && refused?.message == "the test key is revoked")
         for _ in 0..<10 { await #expect(throws: ConiferError.self) { try await registry.store(for: definition, pass: .dataEditor) } }
@@ -68,7 +77,7 @@ import Testing
 
         // Restored: after the retry time the index opens again with everything acknowledged before.
         keys.refusing.store(false, ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(450))
+        clock.advance(by: .seconds(301))
         let reopened = try await registry.store(for: definition, pass: .dataEditor)
         #expect(try reopened.snapshot().totalRecordCount == 1)
         #expect(keys.unwraps.load(ordering: .relaxed) == 3)
@@ -76,14 +85,15 @@ import Testing
 
     @Test func renewKeysClosesAnIdleIndexWhoseKeyWasRevoked() async throws {
         let root = TemporaryDirectory()
-        let keys = CountingKeys(lifetime: .milliseconds(200))
-        let registry = StoreRegistry(root: root.url, keys: keys, policy: .never, logger: Logger(label: "test"))
+        let keys = CountingKeys(lifetime: .seconds(300))
+        let clock = ManualClock()
+        let registry = StoreRegistry(root: root.url, keys: keys, policy: .never, logger: Logger(label: "test"), clock: clock.now)
         let definition = IndexDefinition(projectID: UUID(), name: "idle", vectorType: .dense, dimension: 3, metric: .euclidean)
         let store = try await registry.store(for: definition, pass: .dataEditor)
         keys.refusing.store(true, ordering: .relaxed)
         await registry.renewKeys(pass: .system(.compaction))
         #expect(keys.unwraps.load(ordering: .relaxed) == 0, "not before the lifetime ends")
-        try await Task.sleep(for: .milliseconds(250))
+        clock.advance(by: .seconds(301))
         await registry.renewKeys(pass: .system(.compaction))
         #expect(keys.unwraps.load(ordering: .relaxed) == 1)
         await #expect(throws: (any Error).self) { try await store.write(.upsert(namespace: "", records: [record("x", [1, 1, 1])])) }
