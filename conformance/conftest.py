@@ -51,9 +51,12 @@ class Server:
         self.log_path = os.path.join(data_dir + "-logs", "server.log")
         # The client side of TLS (an `ssl.SSLContext` trusting the test CA) when the server serves HTTPS.
         self.ssl_context = None
+        # An owner access token for this start, fetched by the tests that need one (`test_audit_export.token`).
+        self.owner_token = None
 
     def start(self) -> "Server":
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        self.owner_token = None
         env = dict(os.environ)
         env.pop("CONIFER_BOOTSTRAP_API_KEY", None)
         if self.api_key is not None:

@@ -96,16 +96,14 @@ def audited(monkeypatch):
     shutil.rmtree(root, ignore_errors=True)
 
 
-TOKENS = {}
-
-
 def token(server):
-    """One owner token per server start (each sign-in is itself an audit event)."""
-    if server.url not in TOKENS:
+    """One owner token per server start (each sign-in is itself an audit event). Kept on the server, not by URL: a
+    later server on a fresh data directory can be given the same port, and its signing key differs."""
+    if server.owner_token is None:
         _, reply = raw_request(server, "POST", "/oauth/token", {
             "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
-        TOKENS[server.url] = reply["access_token"]
-    return TOKENS[server.url]
+        server.owner_token = reply["access_token"]
+    return server.owner_token
 
 
 def admin(server, method, path, body=None):
