@@ -262,6 +262,44 @@ def test_request_size_limit(pc, server, index_name):
     assert index.describe_index_stats().total_vector_count == 0
 
 
+def send_partial_body(server, path, head_lines, body_part, chunked_parts=0):
+    """Sends a request's head and only part of its body, then returns (status, json) of the answer, which must
+    come while the rest of the body has not been sent."""
+    import json
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(server.url)
+    with socket.create_connection((url.hostname, url.port), timeout=20) as connection:
+        head = [f"POST {path} HTTP/1.1", f"Host: {url.netloc}", f"Api-Key: {server.api_key}", "Content-Type: application/json", *head_lines]
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body_part)
+        for _ in range(chunked_parts):  # more chunks, never the last one
+            connection.sendall(b"%x\r\n%s\r\n" % (1 << 20, b" " * (1 << 20)))
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += connection.recv(65536)
+        head_part, _, rest = answer.partition(b"\r\n\r\n")
+        status = int(head_part.split(b" ")[1])
+        length = int(next(line.split(b":")[1] for line in head_part.split(b"\r\n") if line.lower().startswith(b"content-length:")))
+        while len(rest) < length:
+            rest += connection.recv(65536)
+        return status, json.loads(rest[:length])
+
+
+def test_oversized_bodies_are_answered_before_they_are_read(pc, server, index_name):
+    """A body over the limit is refused with 413 in each plane's error shape while most of it is unsent: by its
+    Content-Length at once, or (chunked) as soon as the limit is passed."""
+    make_index(pc, index_name)
+    path = data_path(pc.describe_index(index_name).host) + "/vectors/upsert"
+    status, reply = send_partial_body(server, path, ["Content-Length: 1073741824"], b'{"vectors": [')
+    assert status == 413 and reply["code"] == 3 and "at most" in reply["message"], reply
+    status, reply = send_partial_body(server, path, ["Transfer-Encoding: chunked"], b"", chunked_parts=3)
+    assert status == 413 and reply["code"] == 3, reply
+    status, reply = send_partial_body(server, "/indexes", ["Content-Length: 1073741824"], b'{"name": "')
+    assert status == 413 and reply["error"]["code"] == "PAYLOAD_TOO_LARGE" and reply["status"] == 413, reply
+    assert pc.Index(name=index_name).describe_index_stats().total_vector_count == 0
+
+
 def test_namespace_listing_paginates(pc, index_name):
     index = make_index(pc, index_name)
     for name in ["team-a", "team-b", "team-c", "team-d", "team-e", "other"]:

@@ -59,4 +59,51 @@ public protocol Catalog: Sendable {
 
     /// Every index of every project. A system call (start-up work on index files: clean-up, sealing).
     func allIndexes() async throws -> [IndexDefinition]
+
+    /// An index of the pass's project for its data plane, with the plan of the project's organization (for
+    /// the plan's quotas), in one read.
+    func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> (definition: IndexDefinition, plan: Plan)
+
+    // MARK: Usage ledger (system calls: the usage meter's)
+
+    /// Adds units to the ledger, each to what its index's hour already holds.
+    func recordUsage(_ hours: [UsageHour]) async throws
+    /// The units of each organization in the hours from `start` on.
+    func usageTotals(since start: Date) async throws -> [UUID: UnitTotals]
+    /// An organization's hours from `from` up to `to`, oldest first.
+    func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageHour]
+}
+
+/// Read and write units that one index used in one hour (UTC): a row of the usage ledger.
+public struct UsageHour: Sendable, Equatable {
+    public var organizationID: UUID
+    public var projectID: UUID
+    public var indexID: UUID
+    /// The index's name when the units were used (the ledger outlives the index).
+    public var indexName: String
+    /// The start of the hour.
+    public var hour: Date
+    public var readUnits: Double
+    public var writeUnits: Double
+
+    public init(organizationID: UUID, projectID: UUID, indexID: UUID, indexName: String, hour: Date, readUnits: Double, writeUnits: Double) {
+        self.organizationID = organizationID
+        self.projectID = projectID
+        self.indexID = indexID
+        self.indexName = indexName
+        self.hour = hour
+        self.readUnits = readUnits
+        self.writeUnits = writeUnits
+    }
+}
+
+/// Read and write units summed over some hours.
+public struct UnitTotals: Sendable, Equatable {
+    public var read: Double
+    public var write: Double
+
+    public init(read: Double = 0, write: Double = 0) {
+        self.read = read
+        self.write = write
+    }
 }

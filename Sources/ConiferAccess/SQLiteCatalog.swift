@@ -154,6 +154,7 @@ public final class SQLiteCatalog: Catalog {
             }
             try db.alter(table: "index_definition") { t in t.add(column: "cmek_id", .text) }
         }
+        registerUsageMigration(&migrator)
         return migrator
     }
 
@@ -172,7 +173,8 @@ public final class SQLiteCatalog: Catalog {
             let now = Date()
             let organization = OrganizationRow(id: UUID().lowercasedString, name: "default", plan: .enterprise, createdAt: now)
             try organization.insert(db)
-            let project = ProjectRow(id: UUID().lowercasedString, organizationID: organization.id, name: "default", createdAt: now)
+            // Room for pod-based indexes, as a new Standard or Enterprise project on Pinecone would ask for.
+            let project = ProjectRow(id: UUID().lowercasedString, organizationID: organization.id, name: "default", createdAt: now, maxPods: Self.bootstrapMaxPods)
             try project.insert(db)
             let value = apiKeyValue ?? APIKeySecret.generate().value
             try APIKeyRow(
@@ -185,6 +187,9 @@ public final class SQLiteCatalog: Catalog {
             )
         }
     }
+
+    /// The first project's `max_pods`.
+    static let bootstrapMaxPods = 100
 
     public func authenticate(apiKey: String) async throws -> Principal? {
         guard APIKeySecret.isPlausible(apiKey) else { return nil }
@@ -220,6 +225,15 @@ public final class SQLiteCatalog: Catalog {
         return try await database.read { db in try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition() }
     }
 
+    public func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> (definition: IndexDefinition, plan: Plan) {
+        guard let principal = pass.principal else { throw ConiferError(.internalError, "An index is looked up for a caller's pass.") }
+        return try await database.read { db in
+            let definition = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
+            let plan = try OrganizationRow.fetchOne(db, key: principal.organizationID.lowercasedString)?.plan ?? .starter
+            return (definition, plan)
+        }
+    }
+
     public func createIndex(_ creation: IndexCreation, pass: AuthorizationPass) async throws -> IndexDefinition {
         let principal = try pass.principal(requiring: .indexesWrite)
         let requested = try IndexRules.definition(for: creation, projectID: principal.projectID)
@@ -235,12 +249,17 @@ public final class SQLiteCatalog: Catalog {
             let rows = SQLiteRows(db: db, sealer: sealer)
             let project = try rows.project(definition.projectID.lowercasedString)
             let plan = try project.flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
-            let count = try rows.indexCount(project: definition.projectID.lowercasedString)
-            guard count < plan.maxIndexesPerProject else {
-                throw ConiferError(
-                    .quotaExceeded,
-                    "The project has reached its quota of \(plan.maxIndexesPerProject) serverless indexes on the \(plan.rawValue) plan; delete an index or upgrade the plan."
-                )
+            let indexes = try rows.indexes(project: definition.projectID.lowercasedString)
+            if definition.deployment.podCount > 0 {
+                try Self.checkPods(project: project, plan: plan, indexes: indexes, adding: definition.deployment.podCount)
+            } else {
+                let count = indexes.filter { $0.deployment.podCount == 0 }.count
+                guard count < plan.maxIndexesPerProject else {
+                    throw ConiferError(
+                        .quotaExceeded,
+                        "The project has reached its quota of \(plan.maxIndexesPerProject) serverless indexes on the \(plan.rawValue) plan; delete an index or upgrade the plan."
+                    )
+                }
             }
             let key = try rows.cmekKey(project: definition.projectID.lowercasedString)
             if let requested = creation.cmekID, requested != key?.id {
@@ -254,6 +273,19 @@ public final class SQLiteCatalog: Catalog {
             definition.cmekID = key?.id
             try IndexRow(definition).insert(db)
             return definition
+        }
+    }
+
+    /// Refuses `adding` more pods when the project's pod-based indexes would then take more than its `max_pods`
+    /// (none on the Starter plan).
+    static func checkPods(project: ProjectRow?, plan: Plan, indexes: [IndexDefinition], adding: Int) throws {
+        let limit = plan.allowsPods ? project?.maxPods ?? 0 : 0
+        let used = indexes.reduce(0) { $0 + $1.deployment.podCount }
+        guard used + adding <= limit else {
+            let reason = plan.allowsPods
+                ? "its max_pods is \(limit) and its pod-based indexes take \(used); raise max_pods (PATCH /admin/projects/{project_id}) or delete a pod-based index"
+                : "the \(plan.rawValue) plan has no pod-based indexes; use a serverless index or upgrade the plan"
+            throw ConiferError(.quotaExceeded, "The project has reached its pod quota: this needs \(adding) more pods, but \(reason).")
         }
     }
 
@@ -273,9 +305,17 @@ public final class SQLiteCatalog: Catalog {
 
     public func configureIndex(named name: String, _ change: IndexConfiguration, pass: AuthorizationPass) async throws -> IndexDefinition {
         let principal = try pass.principal(requiring: .indexesWrite)
+        let sealer = sealer
         return try await database.write { db in
             let current = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
             let next = try current.configured(with: change)
+            let added = next.deployment.podCount - current.deployment.podCount
+            if added > 0 {
+                let rows = SQLiteRows(db: db, sealer: sealer)
+                let project = try rows.project(principal.projectID.lowercasedString)
+                let plan = try rows.organization(principal.organizationID.lowercasedString)?.plan ?? .starter
+                try Self.checkPods(project: project, plan: plan, indexes: try rows.indexes(project: principal.projectID.lowercasedString), adding: added)
+            }
             try IndexRow(next).update(db)
             return next
         }

@@ -304,4 +304,15 @@ public enum Plan: String, Codable, Sendable, CaseIterable {
         case .enterprise: 200
         }
     }
+
+    /// Namespaces per serverless index.
+    public var maxNamespacesPerIndex: Int { self == .starter ? 100 : 100_000 }
+
+    /// Whether the plan has pod-based indexes at all (up to each project's `max_pods`).
+    public var allowsPods: Bool { self != .starter }
+
+    /// Read units an organization may use in a calendar month (UTC); nil for no limit.
+    public var monthlyReadUnits: Double? { self == .starter ? 1_000_000 : nil }
+    /// Write units an organization may use in a calendar month (UTC); nil for no limit.
+    public var monthlyWriteUnits: Double? { self == .starter ? 2_000_000 : nil }
 }

@@ -35,6 +35,12 @@ public enum Deployment: Codable, Sendable, Equatable {
         let shards = shards ?? 1
         return .pod(environment: environment, podType: podType ?? "p1.x1", replicas: replicas, shards: shards, pods: pods ?? replicas * shards)
     }
+
+    /// The pods the deployment takes from its project's `max_pods` (none for serverless and BYOC).
+    public var podCount: Int {
+        guard case .pod(_, _, let replicas, let shards, let pods) = self else { return 0 }
+        return max(pods, replicas * shards)
+    }
 }
 
 /// The read capacity mode of a serverless or BYOC index (API 2025-10 and later).

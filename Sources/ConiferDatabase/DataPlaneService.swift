@@ -23,11 +23,15 @@ public struct DataPlaneService: Sendable {
     let scans = ScanThreads()
     /// Requests and their time per index and operation, for the Prometheus series.
     let metrics: IndexMetrics
+    /// Units per index and hour for the usage ledger, and per organization and month for the Starter plan's
+    /// quotas; nil when metering is off (`conifer serve --metrics off`).
+    let usage: UsageMeter?
 
-    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics(enabled: true)) {
+    public init(catalog: any Catalog, registry: StoreRegistry, metrics: IndexMetrics = IndexMetrics(enabled: true), usage: UsageMeter? = nil) {
         self.catalog = catalog
         self.registry = registry
         self.metrics = metrics
+        self.usage = usage
     }
 
     /// An index as the data-plane path names it.
@@ -45,11 +49,15 @@ public struct DataPlaneService: Sendable {
     /// and found inside the pass's project. Handlers open the index before they read the request body.
     public struct OpenIndex: Sendable {
         public let definition: IndexDefinition
+        /// The plan of the index's organization, whose quotas apply.
+        let plan: Plan
         let store: IndexStore
         let pass: AuthorizationPass
 
         func reader() throws -> any IndexReader { try store.reader(pass) }
-        func write(_ request: WriteRequest) async throws -> WriteResult { try await store.write(request, pass: pass) }
+        func write(_ request: WriteRequest) async throws -> WriteResult {
+            try await store.write(request, pass: pass, namespaceLimit: plan.maxNamespacesPerIndex)
+        }
     }
 
     /// The index the address names, if it belongs to the pass's project (another project's index answers
@@ -58,8 +66,8 @@ public struct DataPlaneService: Sendable {
         guard let principal = pass.principal, address.projectID == principal.projectID.lowercasedString else {
             throw ConiferError.indexNotFound(address.name)
         }
-        let definition = try await catalog.index(named: address.name, pass: pass)
-        return OpenIndex(definition: definition, store: try await registry.store(for: definition, pass: pass), pass: pass)
+        let (definition, plan) = try await catalog.dataPlaneIndex(named: address.name, pass: pass)
+        return OpenIndex(definition: definition, plan: plan, store: try await registry.store(for: definition, pass: pass), pass: pass)
     }
 
     /// A namespace as the client names it: absent and `__default__` both mean the default namespace.
@@ -135,13 +143,14 @@ public struct DataPlaneService: Sendable {
     public func upsert(_ index: OpenIndex, namespace: NamespaceName, records: [VectorRecord]) async throws -> Int {
         let started = ContinuousClock.now
         defer { metrics.record(.upsert, for: index.definition, since: started) }
+        try checkMonthlyUnits(index, .write)
         let definition = index.definition
         guard (1...DataLimits.maxUpsertBatch).contains(records.count) else {
             throw ConiferError.invalidArgument("An upsert carries 1 to \(DataLimits.maxUpsertBatch) vectors, got \(records.count).")
         }
         for record in records { try definition.validate(record) }
         let written = try await index.write(.upsert(namespace: namespace.stored, records: records)).matchedRecords
-        metrics.charge(write: Units.write(bytes: records.reduce(0) { $0 + Units.bytes(of: $1) }), for: definition)
+        charge(index, write: Units.write(bytes: records.reduce(0) { $0 + Units.bytes(of: $1) }))
         return written
     }
 
@@ -149,6 +158,7 @@ public struct DataPlaneService: Sendable {
     public func query(_ index: OpenIndex, _ query: Query) async throws -> QueryAnswer {
         let started = ContinuousClock.now
         defer { metrics.record(.query, for: index.definition, since: started) }
+        try checkMonthlyUnits(index, .read)
         let definition = index.definition
         guard (1...DataLimits.maxTopK).contains(query.topK) else {
             throw ConiferError.invalidArgument("topK must be between 1 and \(DataLimits.maxTopK), got \(query.topK).")
@@ -193,7 +203,7 @@ public struct DataPlaneService: Sendable {
         return charge(QueryAnswer(matches: matches, readUnits: readUnits))
 
         func charge(_ answer: QueryAnswer) -> QueryAnswer {
-            metrics.charge(read: answer.readUnits, for: definition)
+            self.charge(index, read: answer.readUnits)
             return answer
         }
     }
@@ -208,12 +218,13 @@ public struct DataPlaneService: Sendable {
     public func fetch(_ index: OpenIndex, namespace: NamespaceName, ids: [String]) async throws -> [VectorRecord] {
         let started = ContinuousClock.now
         defer { metrics.record(.fetch, for: index.definition, since: started) }
+        try checkMonthlyUnits(index, .read)
         guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
             throw ConiferError.invalidArgument("fetch takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
         }
         for id in ids { try DataLimits.validateID(id) }
         let records = try index.reader().namespace(namespace.stored).map { reader in Set(ids).compactMap { reader.record($0) } } ?? []
-        metrics.charge(read: Units.fetch(records: records.count), for: index.definition)
+        charge(index, read: Units.fetch(records: records.count))
         return records
     }
 
@@ -223,18 +234,19 @@ public struct DataPlaneService: Sendable {
     ) async throws -> Page<VectorRecord> {
         let started = ContinuousClock.now
         defer { metrics.record(.fetch, for: index.definition, since: started) }
+        try checkMonthlyUnits(index, .read)
         guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
         guard (1...DataLimits.maxFetchByMetadataLimit).contains(limit) else {
             throw ConiferError.invalidArgument("limit must be between 1 and \(DataLimits.maxFetchByMetadataLimit), got \(limit).")
         }
         guard let reader = try index.reader().namespace(namespace.stored) else {
-            metrics.charge(read: Units.fetch(records: 0), for: index.definition)
+            charge(index, read: Units.fetch(records: 0))
             return Page(items: [], nextAfter: nil)
         }
         let matching = await scans.run { reader.ids(matching: filter) }
         let page = Self.page(matching, after: after, limit: limit)
         let records = page.items.compactMap { reader.record($0) }
-        metrics.charge(read: Units.fetch(records: records.count), for: index.definition)
+        charge(index, read: Units.fetch(records: records.count))
         return Page(items: records, nextAfter: page.nextAfter)
     }
 
@@ -243,6 +255,7 @@ public struct DataPlaneService: Sendable {
     public func update(_ index: OpenIndex, namespace: NamespaceName, _ update: Update) async throws -> Int? {
         let started = ContinuousClock.now
         defer { metrics.record(.update, for: index.definition, since: started) }
+        try checkMonthlyUnits(index, .write)
         let definition = index.definition
         switch update {
         case .byFilter(let filter, let setMetadata, let dryRun):
@@ -251,7 +264,7 @@ public struct DataPlaneService: Sendable {
             let matched = try await index.write(request).matchedRecords
             if !dryRun {
                 let recordBytes = 4 * (definition.dimension ?? 0) + setMetadata.byteSize
-                metrics.charge(write: Units.write(bytes: 2 * matched * recordBytes), for: definition)
+                charge(index, write: Units.write(bytes: 2 * matched * recordBytes))
             }
             return matched
         case .byID(let id, let values, let sparse, let setMetadata):
@@ -271,7 +284,7 @@ public struct DataPlaneService: Sendable {
             let before = try index.reader().namespace(namespace.stored)?.record(id)
             _ = try await index.write(request)
             let after = try index.reader().namespace(namespace.stored)?.record(id)
-            metrics.charge(write: Units.write(bytes: (before.map(Units.bytes) ?? 0) + (after.map(Units.bytes) ?? 0)), for: definition)
+            charge(index, write: Units.write(bytes: (before.map(Units.bytes) ?? 0) + (after.map(Units.bytes) ?? 0)))
             return nil
         }
     }
@@ -279,6 +292,7 @@ public struct DataPlaneService: Sendable {
     public func delete(_ index: OpenIndex, namespace: NamespaceName, _ deletion: Deletion) async throws {
         let started = ContinuousClock.now
         defer { metrics.record(.delete, for: index.definition, since: started) }
+        try checkMonthlyUnits(index, .write)
         let request: WriteRequest
         // What the deletion removes, for its write units: the stored records' sizes when named by id, an
         // estimate at the index's dense record size otherwise (by filter: for the records the delete matched).
@@ -302,15 +316,16 @@ public struct DataPlaneService: Sendable {
             deletedBytes = nil
         }
         let result = try await index.write(request)
-        metrics.charge(write: Units.write(bytes: deletedBytes ?? result.matchedRecords * estimate), for: index.definition)
+        charge(index, write: Units.write(bytes: deletedBytes ?? result.matchedRecords * estimate))
     }
 
     /// Ids starting with `prefix`, a page at a time in id order.
     public func list(
         _ index: OpenIndex, namespace: NamespaceName, prefix: String, limit: Int, after: String?
     ) async throws -> Page<String> {
+        try checkMonthlyUnits(index, .read)
         let ids = try index.reader().namespace(namespace.stored)?.ids(prefix: prefix) ?? []
-        metrics.charge(read: Units.list, for: index.definition)
+        charge(index, read: Units.list)
         return Self.page(ids, after: after, limit: limit)
     }
 
@@ -323,6 +338,34 @@ public struct DataPlaneService: Sendable {
             counts[name] = reader.namespace(name)?.count(matching: filter) ?? 0
         }
         return Statistics(definition: definition, namespaces: counts)
+    }
+
+    // MARK: Units
+
+    /// Adds a request's units to the index's series and to the usage ledger.
+    func charge(_ index: OpenIndex, read: Double = 0, write: Double = 0) {
+        metrics.charge(read: read, write: write, for: index.definition)
+        if let usage, let organization = index.pass.principal?.organizationID {
+            usage.charge(read: read, write: write, on: index.definition, organization: organization)
+        }
+    }
+
+    enum UnitKind: String {
+        case read, write
+    }
+
+    /// Refuses a request once the organization has used its plan's read or write units for the month.
+    func checkMonthlyUnits(_ index: OpenIndex, _ kind: UnitKind) throws(ConiferError) {
+        guard let usage, let organization = index.pass.principal?.organizationID,
+              let limit = kind == .read ? index.plan.monthlyReadUnits : index.plan.monthlyWriteUnits
+        else { return }
+        let used = usage.monthToDate(organization: organization)
+        guard (kind == .read ? used.read : used.write) < limit else {
+            throw ConiferError(
+                .quotaExceeded,
+                "The organization has used the \(Int(limit)) \(kind.rawValue) units a month of the \(index.plan.rawValue) plan; \(kind.rawValue)s resume on the first of next month (UTC) or after an upgrade of the plan."
+            )
+        }
     }
 
     // MARK: Metrics

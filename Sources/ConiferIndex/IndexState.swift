@@ -82,6 +82,7 @@ public struct IndexView: IndexReader {
     let namespaces: [String: NamespaceStore]
 
     public var namespaceNames: [String] { Array(namespaces.keys) }
+    public var namespaceCount: Int { namespaces.count }
 
     public func namespace(_ name: String) -> (any NamespaceReader)? { snapshot(name) }
 

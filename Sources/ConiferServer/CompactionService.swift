@@ -1,4 +1,5 @@
 import ConiferAccess
+import ConiferDatabase
 import ConiferStorage
 import Logging
 import ServiceLifecycle
@@ -46,6 +47,29 @@ struct PurgeService: Service {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
+            }
+        }
+    }
+}
+
+/// Writes the units metered since the last flush to the catalog's usage ledger every ten seconds (the server
+/// flushes once more after it stops serving).
+struct UsageFlushService: Service {
+    let usage: UsageMeter
+    let logger: Logger
+    var interval: Duration = .seconds(10)
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            do {
+                try await usage.flush()
+            } catch {
+                logger.warning("could not write metered units to the usage ledger; kept for the next flush", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -37,6 +37,8 @@ public struct ConiferApplication: Sendable {
     let audit: AuditLogService
     /// Per-index request counts, times and units, for the Prometheus series.
     let metrics: IndexMetrics
+    /// Units per index and hour (the usage ledger) and per organization and month (quotas); nil when off.
+    let usage: UsageMeter?
     /// HTTP and process metrics for the operator's `/metrics`.
     let serverMetrics: ServerMetrics
     /// Held while this server exists: no other server or operator command uses the data directory meanwhile.
@@ -74,6 +76,7 @@ public struct ConiferApplication: Sendable {
         self.admin = admin
         self.tokens = tokens
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
+        self.usage = configuration.metricsEnabled ? try await UsageMeter.load(catalog: catalog) : nil
         self.bootstrapServiceAccount = try await admin.bootstrapServiceAccount(
             clientID: configuration.bootstrapClientID, clientSecret: configuration.bootstrapClientSecret
         )
@@ -112,7 +115,7 @@ public struct ConiferApplication: Sendable {
             )
         }
         let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
-        let dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics)
+        let dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
         let limiter = RateLimiter(limits: configuration.rateLimits)
         IndexesController(indexes: indexes, hosts: hosts, limiter: limiter).register(in: routes)
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
@@ -135,6 +138,8 @@ public struct ConiferApplication: Sendable {
     /// server accepts connections.
     public func run(logger: Logger, onListening: @escaping @Sendable (String) -> Void) async throws {
         try await makeApplication(logger: logger, onListening: onListening).runService()
+        // Every request has been answered: the units since the last periodic flush go to the ledger.
+        try await usage?.flush()
     }
 
     /// The runnable application: HTTPS when the configuration has TLS files (certificate reloaded on
@@ -150,6 +155,7 @@ public struct ConiferApplication: Sendable {
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
             PurgeService(registry: registry, catalog: catalog, window: configuration.compaction.purgeAfter, logger: logger),
         ]
+        if let usage { services.append(UsageFlushService(usage: usage, logger: logger)) }
         var server = http
         if let files = configuration.tls {
             let certificate = try ServerCertificate(files: files)

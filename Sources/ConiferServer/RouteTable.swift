@@ -176,7 +176,7 @@ final class RouteTable {
         _ type: T.Type, from request: Request, limit: Int, allowedKeys: Set<String>?, unknownKeyCode: ConiferError.Code = .unprocessableEntity
     ) async throws -> T {
         var request = request
-        let buffer = try await request.collectBody(upTo: limit)
+        let buffer = try await request.boundedBody(upTo: limit)
         if allowedKeys == nil, let scannable = T.self as? any ScannableWire.Type,
             let value = buffer.withUnsafeReadableBytes({ bytes in JSONScanner.decode(bytes) { scannable.scan(&$0) } }) as? T
         {
@@ -187,5 +187,16 @@ final class RouteTable {
             try WireJSON.rejectUnknownKeys(in: data, allowed: allowedKeys, code: unknownKeyCode)
         }
         return try WireJSON.decode(type, from: data)
+    }
+}
+
+extension Request {
+    /// The body, or 413 PAYLOAD_TOO_LARGE for one larger than `limit` without reading it: at once when its
+    /// Content-Length says so, else as soon as more than `limit` bytes have come (a chunked body).
+    mutating func boundedBody(upTo limit: Int) async throws -> ByteBuffer {
+        if let declared = headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw ConiferError(.payloadTooLarge, "The request body is \(declared) bytes; this endpoint accepts at most \(limit).")
+        }
+        return try await collectBody(upTo: limit)
     }
 }

@@ -60,8 +60,8 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: String?
     /// Requests per second per index and operation class, and per project on the control plane.
     public var rateLimits: RateLimits
-    /// Whether requests are counted for the metrics (per index and per HTTP route); off only to measure what
-    /// counting costs.
+    /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage
+    /// ledger and the monthly unit quotas; off only to measure what counting and metering cost.
     public var metricsEnabled: Bool
 
     public init(

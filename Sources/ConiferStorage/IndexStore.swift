@@ -33,7 +33,7 @@ public actor IndexStore {
     private var unfoldedLogs: [(sequence: UInt64, bytes: Int)]
     /// Since when the oldest unfolded log file has been waiting (since opening, for recovered ones).
     private var unfoldedSince: ContinuousClock.Instant?
-    private var pending: [(request: WriteRequest, continuation: CheckedContinuation<WriteResult, any Error>)] = []
+    private var pending: [(request: WriteRequest, namespaceLimit: Int, continuation: CheckedContinuation<WriteResult, any Error>)] = []
     private var flushing = false
     private var compacting = false
     /// A namespace was deleted since the last compaction: its records still sit in log files until then.
@@ -92,12 +92,14 @@ public actor IndexStore {
 
     // MARK: Writes
 
-    /// Resolves, logs durably and applies a write; returns once it is acknowledged.
-    public func write(_ request: WriteRequest, pass: AuthorizationPass) async throws -> WriteResult {
+    /// Resolves, logs durably and applies a write; returns once it is acknowledged. A write that would make a
+    /// namespace when the index already has `namespaceLimit` of them is refused (403 QUOTA_EXCEEDED): checked
+    /// as the write is resolved, so concurrent writes cannot pass it together.
+    public func write(_ request: WriteRequest, pass: AuthorizationPass, namespaceLimit: Int = .max) async throws -> WriteResult {
         try pass.require(.dataWrite)
         guard !closed else { throw ConiferError.notFound("Index not found.") }
         return try await withCheckedThrowingContinuation { continuation in
-            pending.append((request, continuation))
+            pending.append((request, namespaceLimit, continuation))
             if !flushing {
                 flushing = true
                 Task { await self.flushPending() }
@@ -115,6 +117,7 @@ public actor IndexStore {
             for entry in group {
                 do {
                     let (resolved, result) = try resolve(entry.request, changes: &changes, base: state.view)
+                    try Self.checkNamespaceLimit(entry.namespaceLimit, resolved, changes: changes, base: state.view)
                     for operation in resolved { changes.note(operation) }
                     operations += resolved
                     outcomes.append(.success(result))
@@ -155,6 +158,25 @@ public actor IndexStore {
     @concurrent
     private static func appendToLog(_ log: WriteLog, sequence: UInt64, operations: [WriteOperation]) async throws -> Int {
         try log.append(sequence: sequence, operations: operations)
+    }
+
+    /// Refuses operations that would bring a namespace into being when the index already has `limit`.
+    private static func checkNamespaceLimit(_ limit: Int, _ operations: [WriteOperation], changes: PendingChanges, base: IndexView) throws {
+        guard limit < .max else { return }
+        for operation in operations {
+            let namespace: String
+            switch operation {
+            case .upsert(let name, _), .createNamespace(let name): namespace = name
+            case .delete, .deleteNamespace: continue
+            }
+            guard !changes.namespaceExists(namespace, base: base) else { continue }
+            guard changes.namespaceCount(base: base) < limit else {
+                throw ConiferError(
+                    .quotaExceeded,
+                    "The index has reached its quota of \(limit) namespaces; delete a namespace, write into an existing one or upgrade the plan."
+                )
+            }
+        }
     }
 
     /// Turns a request into log operations, checking it against the state the group has built so far.

@@ -41,6 +41,18 @@ struct PendingChanges {
         return !cleared.contains(namespace) && base.snapshot(namespace) != nil
     }
 
+    /// How many namespaces exist with the group's changes applied.
+    func namespaceCount(base: IndexView) -> Int {
+        var count = base.namespaceCount
+        for name in cleared where base.snapshot(name) != nil { count -= 1 }
+        var appeared = created
+        for (name, local) in changes where local.values.contains(where: { if case .put = $0 { true } else { false } }) {
+            appeared.insert(name)
+        }
+        for name in appeared where cleared.contains(name) || base.snapshot(name) == nil { count += 1 }
+        return count
+    }
+
     func isExplicit(_ namespace: String, base: IndexView) -> Bool {
         created.contains(namespace) || (!cleared.contains(namespace) && base.snapshot(namespace)?.isExplicit == true)
     }

@@ -78,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
     ))
     var rateLimits: String?
 
-    @Option(help: "Count requests for the metrics (per index, per HTTP route): on or off (off only to measure what counting costs).")
+    @Option(help: "Count requests for the metrics (per index, per HTTP route) and meter units (usage ledger, monthly unit quotas): on or off (off only to measure what they cost).")
     var metrics: String = "on"
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")

@@ -169,7 +169,7 @@ struct DataPlaneController {
 
     func stats(_ call: AuthorizedCall, _ index: DataPlaneService.OpenIndex) async throws -> Response {
         var request = call.request
-        let raw = try await request.collectBody(upTo: maxRequestBytes)
+        let raw = try await request.boundedBody(upTo: maxRequestBytes)
         let body = raw.readableBytes == 0 ? StatsRequestWire() : try WireJSON.decode(StatsRequestWire.self, from: Data(raw.readableBytesView))
         let statistics = try await service.statistics(index, filter: try Self.filter(body.filter))
         let definition = statistics.definition

@@ -38,7 +38,7 @@ struct OAuthController {
 
     func token(_ request: Request, _ context: ConiferRequestContext) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
+        let body = try await request.boundedBody(upTo: 64 * 1024)
         let text = String(buffer: body)
         let form: TokenRequestWire
         do {

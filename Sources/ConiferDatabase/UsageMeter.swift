@@ -1,0 +1,113 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import Synchronization
+
+/// Meters read and write units per index per hour, for usage reports and the plans' monthly unit quotas.
+///
+/// Charges add to hourly totals in memory, which `flush()` adds to the catalog's usage ledger (the server
+/// flushes every few seconds and once more when it stops; a crash loses the units since the last flush).
+/// Each organization's units in the current calendar month (UTC) are kept in memory too: loaded from the
+/// ledger when the meter is made, then added to with every charge, so checking a monthly quota reads no
+/// database. One server uses a data directory at a time (`DataDirectoryLock`), so these totals are the
+/// whole month's.
+public final class UsageMeter: Sendable {
+    struct Key: Hashable {
+        let indexID: UUID
+        let hour: Int64
+    }
+
+    struct State {
+        var pending: [Key: UsageHour] = [:]
+        /// The month `monthToDate` counts: from `monthStart` up to `monthEnd` (seconds since 1970).
+        var monthStart: Int64
+        var monthEnd: Int64
+        var monthToDate: [UUID: UnitTotals]
+    }
+
+    let catalog: any Catalog
+    let now: @Sendable () -> Date
+    private let state: Mutex<State>
+
+    private init(catalog: any Catalog, now: @escaping @Sendable () -> Date, month: DateInterval, totals: [UUID: UnitTotals]) {
+        self.catalog = catalog
+        self.now = now
+        self.state = Mutex(State(monthStart: Self.seconds(month.start), monthEnd: Self.seconds(month.end), monthToDate: totals))
+    }
+
+    /// A meter over the catalog's ledger, with the current month's units read from it. `now` is the clock
+    /// (tests move it).
+    public static func load(catalog: any Catalog, now: @escaping @Sendable () -> Date = { Date() }) async throws -> UsageMeter {
+        let month = monthInterval(containing: now())
+        return UsageMeter(catalog: catalog, now: now, month: month, totals: try await catalog.usageTotals(since: month.start))
+    }
+
+    /// Adds units used on an index of the organization, to the current hour and month.
+    public func charge(read: Double, write: Double, on definition: IndexDefinition, organization: UUID) {
+        let time = Self.seconds(now())
+        let key = Key(indexID: definition.id, hour: time - time % 3600)
+        state.withLock { state in
+            Self.roll(&state, to: time)
+            state.monthToDate[organization, default: UnitTotals()].read += read
+            state.monthToDate[organization, default: UnitTotals()].write += write
+            if state.pending[key] == nil {
+                state.pending[key] = UsageHour(
+                    organizationID: organization, projectID: definition.projectID, indexID: definition.id, indexName: definition.name,
+                    hour: Date(timeIntervalSince1970: TimeInterval(key.hour)), readUnits: 0, writeUnits: 0
+                )
+            }
+            state.pending[key]?.readUnits += read
+            state.pending[key]?.writeUnits += write
+        }
+    }
+
+    /// The organization's units in the current calendar month (UTC).
+    public func monthToDate(organization: UUID) -> UnitTotals {
+        let time = Self.seconds(now())
+        return state.withLock { state in
+            Self.roll(&state, to: time)
+            return state.monthToDate[organization] ?? UnitTotals()
+        }
+    }
+
+    /// Adds the units charged since the last flush to the ledger. What could not be written stays pending.
+    public func flush() async throws {
+        let batch = state.withLock { state in
+            defer { state.pending = [:] }
+            return state.pending
+        }
+        guard !batch.isEmpty else { return }
+        do {
+            try await catalog.recordUsage(Array(batch.values))
+        } catch {
+            state.withLock { state in
+                for (key, hour) in batch {
+                    if state.pending[key] == nil {
+                        state.pending[key] = hour
+                    } else {
+                        state.pending[key]?.readUnits += hour.readUnits
+                        state.pending[key]?.writeUnits += hour.writeUnits
+                    }
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Starts a new month's totals once the clock has left the month they count.
+    private static func roll(_ state: inout State, to time: Int64) {
+        guard time < state.monthStart || time >= state.monthEnd else { return }
+        let month = monthInterval(containing: Date(timeIntervalSince1970: TimeInterval(time)))
+        state.monthStart = seconds(month.start)
+        state.monthEnd = seconds(month.end)
+        state.monthToDate = [:]
+    }
+
+    static func monthInterval(containing date: Date) -> DateInterval {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.dateInterval(of: .month, for: date)!
+    }
+
+    static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+}
