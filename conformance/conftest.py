@@ -84,6 +84,20 @@ class Server:
         self.stop()
         raise RuntimeError(f"conifer serve did not start; see {self.log_path}")
 
+    def private_url(self, timeout=30) -> str:
+        """The private listener's URL (`--private-listen`), from the server's output."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in self.output:
+                match = re.match(r"Conifer private listener on (https?)://(\S+)", line)
+                if match:
+                    return f"{match.group(1)}://{match.group(2)}"
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+        raise RuntimeError(f"no private listener in the output of conifer serve; see {self.log_path}")
+
     def stop(self):
         """Sends SIGTERM and returns the exit status (None if the server had to be killed)."""
         status = None
@@ -195,6 +209,20 @@ def raw_request(server, method: str, path: str, body=None, api_key=None, version
     except urllib.error.HTTPError as error:
         payload = error.read()
         return error.code, (json.loads(payload) if payload else None)
+
+
+def token(server):
+    """One owner token per server start (each sign-in is itself an audit event). Kept on the server, not by URL: a
+    later server on a fresh data directory can be given the same port, and its signing key differs."""
+    if server.owner_token is None:
+        _, reply = raw_request(server, "POST", "/oauth/token", {
+            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
+        server.owner_token = reply["access_token"]
+    return server.owner_token
+
+
+def admin(server, method, path, body=None):
+    return raw_request(server, method, path, body, bearer=token(server))
 
 
 def data_path(host: str) -> str:

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import Server, new_api_key, raw_request
+from conftest import Server, admin, new_api_key, raw_request, token
 
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto")
@@ -94,20 +94,6 @@ def audited(monkeypatch):
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
-
-
-def token(server):
-    """One owner token per server start (each sign-in is itself an audit event). Kept on the server, not by URL: a
-    later server on a fresh data directory can be given the same port, and its signing key differs."""
-    if server.owner_token is None:
-        _, reply = raw_request(server, "POST", "/oauth/token", {
-            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
-        server.owner_token = reply["access_token"]
-    return server.owner_token
-
-
-def admin(server, method, path, body=None):
-    return raw_request(server, method, path, body, bearer=token(server))
 
 
 def export_status(server):

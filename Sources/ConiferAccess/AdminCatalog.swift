@@ -7,6 +7,8 @@ public struct ProjectInfo: Sendable, Equatable {
     public var name: String
     public var maxPods: Int
     public var forceEncryptionWithCMEK: Bool
+    /// The data plane of the project's indexes answers only through its private endpoints.
+    public var privateEndpointAccessOnly: Bool
     public var createdAt: Date
 }
 
@@ -131,11 +133,13 @@ public struct ProjectChange: Sendable {
     public var name: String?
     public var maxPods: Int?
     public var forceEncryptionWithCMEK: Bool?
+    public var privateEndpointAccessOnly: Bool?
 
-    public init(name: String? = nil, maxPods: Int? = nil, forceEncryptionWithCMEK: Bool? = nil) {
+    public init(name: String? = nil, maxPods: Int? = nil, forceEncryptionWithCMEK: Bool? = nil, privateEndpointAccessOnly: Bool? = nil) {
         self.name = name
         self.maxPods = maxPods
         self.forceEncryptionWithCMEK = forceEncryptionWithCMEK
+        self.privateEndpointAccessOnly = privateEndpointAccessOnly
     }
 }
 
@@ -179,6 +183,16 @@ public protocol AdminCatalog: Sendable {
     func createCMEKKey(inProject project: UUID, name: String, roleARN: String?, keyARN: String, externalID: String?, for pass: AdminPass) async throws -> CMEKKey
     /// Removes the project's customer-managed key, only while the project has no indexes.
     func deleteCMEKKey(_ id: UUID, inProject project: UUID, for pass: AdminPass) async throws -> CMEKKey
+
+    /// The project's private endpoints, oldest first.
+    func privateEndpoints(inProject project: UUID, for pass: AdminPass) async throws -> [PrivateEndpoint]
+    func privateEndpoint(_ id: UUID, inProject project: UUID, for pass: AdminPass) async throws -> PrivateEndpoint
+    /// Adds a private endpoint: Enterprise plan only, at most `PrivateEndpoint.maxPerProject` per project; a VPC
+    /// endpoint id (`vpce-…`) or address blocks, not both.
+    func createPrivateEndpoint(
+        inProject project: UUID, name: String, region: String, vpcEndpointID: String?, allowedCIDRs: [String]?, for pass: AdminPass
+    ) async throws -> PrivateEndpoint
+    func deletePrivateEndpoint(_ id: UUID, inProject project: UUID, for pass: AdminPass) async throws -> PrivateEndpoint
 
     func apiKeys(inProject project: UUID, for pass: AdminPass) async throws -> [APIKeyInfo]
     func apiKey(_ id: UUID, for pass: AdminPass) async throws -> APIKeyInfo
@@ -246,6 +260,28 @@ public enum AdminRules {
     public static func validateName(_ name: String, what: String) throws(ConiferError) {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= maxKeyName else {
             throw .invalidArgument("A \(what) name must be 1 to \(maxKeyName) characters.")
+        }
+    }
+
+    /// A private endpoint's region (1–64 of `[a-z0-9-]`) and its network: a VPC endpoint id (`vpce-` and 8 to
+    /// 17 hexadecimal digits) or 1 to 50 CIDR blocks, not both. Returns the parsed blocks.
+    public static func validatePrivateEndpoint(region: String, vpcEndpointID: String?, allowedCIDRs: [String]?) throws(ConiferError) -> [CIDRBlock] {
+        guard region.wholeMatch(of: #/[a-z0-9-]{1,64}/#) != nil else {
+            throw .invalidArgument("region must be 1 to 64 lowercase letters, digits or dashes (like us-east-1).")
+        }
+        switch (vpcEndpointID, allowedCIDRs) {
+        case (let id?, nil):
+            guard id.wholeMatch(of: #/vpce-[0-9a-f]{8,17}/#) != nil else {
+                throw .invalidArgument("vpc_endpoint_id must be an AWS VPC endpoint id: vpce- and 8 to 17 hexadecimal digits.")
+            }
+            return []
+        case (nil, let cidrs?):
+            guard (1...50).contains(cidrs.count) else { throw .invalidArgument("allowed_cidrs takes 1 to 50 CIDR blocks.") }
+            var blocks: [CIDRBlock] = []
+            for text in cidrs { blocks.append(try CIDRBlock(text)) }
+            return blocks
+        default:
+            throw .invalidArgument("A private endpoint takes exactly one of vpc_endpoint_id and allowed_cidrs.")
         }
     }
 

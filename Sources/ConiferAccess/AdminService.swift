@@ -226,6 +226,12 @@ public struct AdminService: AdminCatalog {
             if let name = change.name { row.name = name }
             if let maxPods = change.maxPods { row.maxPods = maxPods }
             if let force = change.forceEncryptionWithCMEK { row.forceEncryptionWithCMEK = force }
+            if let privateOnly = change.privateEndpointAccessOnly {
+                if privateOnly, try Self.plan(rows, organization: identity.organizationID) != .enterprise {
+                    throw ConiferError(.paymentRequired, "Private endpoints need the Enterprise plan.")
+                }
+                row.privateEndpointAccessOnly = privateOnly
+            }
             try rows.save(row)
             return try Self.info(row)
         }
@@ -240,6 +246,64 @@ public struct AdminService: AdminCatalog {
                 throw ConiferError(.failedPrecondition, "Project \(row.name) still holds \(indexes) index(es); delete them before the project.")
             }
             try rows.delete(row)  // with its API keys and the bindings on it
+        }
+    }
+
+    // MARK: Private endpoints
+
+    public func privateEndpoints(inProject project: UUID, for pass: AdminPass) async throws -> [PrivateEndpoint] {
+        let identity = pass.identity
+        return try await store.read { rows in
+            try rows.privateEndpoints(project: try Self.visibleProject(rows, project, identity, needs: .projectRead).id)
+        }
+    }
+
+    public func privateEndpoint(_ id: UUID, inProject project: UUID, for pass: AdminPass) async throws -> PrivateEndpoint {
+        let identity = pass.identity
+        return try await store.read { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .projectRead)
+            guard let endpoint = try rows.privateEndpoints(project: row.id).first(where: { $0.id == id }) else {
+                throw ConiferError.notFound("Private endpoint \(id.lowercasedString) not found.")
+            }
+            return endpoint
+        }
+    }
+
+    public func createPrivateEndpoint(
+        inProject project: UUID, name: String, region: String, vpcEndpointID: String?, allowedCIDRs: [String]?, for pass: AdminPass
+    ) async throws -> PrivateEndpoint {
+        let identity = pass.identity
+        try AdminRules.validateName(name, what: "private endpoint")
+        let blocks = try AdminRules.validatePrivateEndpoint(region: region, vpcEndpointID: vpcEndpointID, allowedCIDRs: allowedCIDRs)
+        return try await store.write { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .projectWrite)
+            guard try Self.plan(rows, organization: identity.organizationID) == .enterprise else {
+                throw ConiferError(.paymentRequired, "Private endpoints need the Enterprise plan.")
+            }
+            let existing = try rows.privateEndpoints(project: row.id)
+            guard existing.count < PrivateEndpoint.maxPerProject else {
+                throw ConiferError(
+                    .quotaExceeded,
+                    "Project \(row.name) already has \(existing.count) private endpoints, the most a project may have (\(PrivateEndpoint.maxPerProject)); delete one first."
+                )
+            }
+            let endpoint = PrivateEndpoint(
+                id: UUID(), projectID: project, name: name, region: region, vpcEndpointID: vpcEndpointID, allowedCIDRs: blocks, createdAt: Date()
+            )
+            try rows.insert(endpoint)
+            return endpoint
+        }
+    }
+
+    public func deletePrivateEndpoint(_ id: UUID, inProject project: UUID, for pass: AdminPass) async throws -> PrivateEndpoint {
+        let identity = pass.identity
+        return try await store.write { rows in
+            let row = try Self.visibleProject(rows, project, identity, needs: .projectWrite)
+            guard let endpoint = try rows.privateEndpoints(project: row.id).first(where: { $0.id == id }) else {
+                throw ConiferError.notFound("Private endpoint \(id.lowercasedString) not found.")
+            }
+            try rows.deletePrivateEndpoint(id)
+            return endpoint
         }
     }
 
@@ -493,7 +557,7 @@ public struct AdminService: AdminCatalog {
     static func info(_ row: ProjectRow) throws -> ProjectInfo {
         ProjectInfo(
             id: try Self.uuid(row.id), organizationID: try Self.uuid(row.organizationID), name: row.name, maxPods: row.maxPods,
-            forceEncryptionWithCMEK: row.forceEncryptionWithCMEK, createdAt: row.createdAt
+            forceEncryptionWithCMEK: row.forceEncryptionWithCMEK, privateEndpointAccessOnly: row.privateEndpointAccessOnly, createdAt: row.createdAt
         )
     }
 

@@ -61,8 +61,10 @@ public protocol Catalog: Sendable {
     func allIndexes() async throws -> [IndexDefinition]
 
     /// An index of the pass's project for its data plane, with the plan of the project's organization (for
-    /// the plan's quotas), in one read.
-    func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> (definition: IndexDefinition, plan: Plan)
+    /// the plan's quotas) and the networks its project allows, in one read.
+    func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> DataPlaneIndex
+    /// The regions where the pass's project has private endpoints (its indexes there have a `private_host`).
+    func privateEndpointRegions(pass: AuthorizationPass) async throws -> Set<String>
 
     // MARK: Usage ledger (system calls: the usage meter's)
 
@@ -72,6 +74,15 @@ public protocol Catalog: Sendable {
     func usageTotals(since start: Date) async throws -> [UUID: UnitTotals]
     /// An organization's hours from `from` up to `to`, oldest first.
     func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageHour]
+}
+
+/// What the data plane needs to know of an index before it touches the index's data.
+public struct DataPlaneIndex: Sendable {
+    public var definition: IndexDefinition
+    /// The plan of the index's organization, whose quotas apply.
+    public var plan: Plan
+    /// The project's private endpoints in the index's region and its private-only setting.
+    public var network: PrivateNetworkPolicy
 }
 
 /// Read and write units that one index used in one hour (UTC): a row of the usage ledger.

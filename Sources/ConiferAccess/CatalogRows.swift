@@ -42,6 +42,11 @@ protocol CatalogRows {
     func insert(_ key: CMEKKey) throws
     func deleteCMEKKey(_ id: UUID) throws
 
+    /// The project's private endpoints, oldest first.
+    func privateEndpoints(project: String) throws -> [PrivateEndpoint]
+    func insert(_ endpoint: PrivateEndpoint) throws
+    func deletePrivateEndpoint(_ id: UUID) throws
+
     func apiKey(_ id: String) throws -> APIKeyRow?
     func apiKeys(project: String) throws -> [APIKeyRow]
     func save(_ row: APIKeyRow) throws

@@ -30,6 +30,7 @@ struct ProjectRow: Codable, FetchableRecord, PersistableRecord {
     var createdAt: Date
     var maxPods: Int = 0
     var forceEncryptionWithCMEK = false
+    var privateEndpointAccessOnly = false
 
     /// Typed column names for queries.
     enum Columns {
@@ -44,6 +45,7 @@ struct ProjectRow: Codable, FetchableRecord, PersistableRecord {
         case createdAt = "created_at"
         case maxPods = "max_pods"
         case forceEncryptionWithCMEK = "force_encryption_with_cmek"
+        case privateEndpointAccessOnly = "private_endpoint_access_only"
     }
 }
 
@@ -291,5 +293,30 @@ struct InviteRow: Codable, FetchableRecord, PersistableRecord {
         case expiresAt = "expires_at"
         case createdAt = "created_at"
         case processedAt = "processed_at"
+    }
+}
+
+struct PrivateEndpointRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "private_endpoint"
+    var id: String
+    var projectID: String
+    var name: String
+    var region: String
+    var vpcEndpointID: String?
+    var allowedCIDRs: [String]
+    var createdAt: Date
+
+    enum Columns {
+        static let projectID = Column(CodingKeys.projectID)
+        static let region = Column(CodingKeys.region)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, region
+        case projectID = "project_id"
+        case vpcEndpointID = "vpc_endpoint_id"
+        case allowedCIDRs = "allowed_cidrs"
+        case createdAt = "created_at"
     }
 }

@@ -74,6 +74,20 @@ struct SQLiteRows: CatalogRows {
         )
     }
 
+    func privateEndpoints(project: String) throws -> [PrivateEndpoint] {
+        try PrivateEndpointRow.filter(PrivateEndpointRow.Columns.projectID == project)
+            .order(PrivateEndpointRow.Columns.createdAt, Column("id")).fetchAll(db).map(SQLiteCatalog.endpoint)
+    }
+
+    func insert(_ endpoint: PrivateEndpoint) throws {
+        try PrivateEndpointRow(
+            id: endpoint.id.lowercasedString, projectID: endpoint.projectID.lowercasedString, name: endpoint.name, region: endpoint.region,
+            vpcEndpointID: endpoint.vpcEndpointID, allowedCIDRs: endpoint.allowedCIDRs.map(\.description), createdAt: endpoint.createdAt
+        ).insert(db)
+    }
+
+    func deletePrivateEndpoint(_ id: UUID) throws { _ = try PrivateEndpointRow.deleteOne(db, key: id.lowercasedString) }
+
     func apiKey(_ id: String) throws -> APIKeyRow? { try APIKeyRow.fetchOne(db, key: id) }
 
     func apiKeys(project: String) throws -> [APIKeyRow] {

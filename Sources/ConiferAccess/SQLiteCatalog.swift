@@ -155,6 +155,18 @@ public final class SQLiteCatalog: Catalog {
             try db.alter(table: "index_definition") { t in t.add(column: "cmek_id", .text) }
         }
         registerUsageMigration(&migrator)
+        migrator.registerMigration("v8 private endpoints") { db in
+            try db.create(table: "private_endpoint") { t in
+                t.primaryKey("id", .text)
+                t.column("project_id", .text).notNull().indexed().references("project", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("vpc_endpoint_id", .text)
+                t.column("allowed_cidrs", .jsonText).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.alter(table: "project") { t in t.add(column: "private_endpoint_access_only", .boolean).notNull().defaults(to: false) }
+        }
         return migrator
     }
 
@@ -225,13 +237,34 @@ public final class SQLiteCatalog: Catalog {
         return try await database.read { db in try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition() }
     }
 
-    public func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> (definition: IndexDefinition, plan: Plan) {
+    public func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> DataPlaneIndex {
         guard let principal = pass.principal else { throw ConiferError(.internalError, "An index is looked up for a caller's pass.") }
         return try await database.read { db in
             let definition = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
+            let project = principal.projectID.lowercasedString
             let plan = try OrganizationRow.fetchOne(db, key: principal.organizationID.lowercasedString)?.plan ?? .starter
-            return (definition, plan)
+            let endpoints = try PrivateEndpointRow
+                .filter(PrivateEndpointRow.Columns.projectID == project && PrivateEndpointRow.Columns.region == definition.region)
+                .fetchAll(db).map(Self.endpoint)
+            let privateOnly = try ProjectRow.fetchOne(db, key: project)?.privateEndpointAccessOnly ?? false
+            return DataPlaneIndex(definition: definition, plan: plan, network: PrivateNetworkPolicy(endpoints: endpoints, privateOnly: privateOnly))
         }
+    }
+
+    public func privateEndpointRegions(pass: AuthorizationPass) async throws -> Set<String> {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            Set(try String.fetchAll(
+                db, sql: "SELECT DISTINCT region FROM private_endpoint WHERE project_id = ?", arguments: [principal.projectID.lowercasedString]
+            ))
+        }
+    }
+
+    static func endpoint(_ row: PrivateEndpointRow) throws -> PrivateEndpoint {
+        PrivateEndpoint(
+            id: try uuid(row.id), projectID: try uuid(row.projectID), name: row.name, region: row.region, vpcEndpointID: row.vpcEndpointID,
+            allowedCIDRs: try row.allowedCIDRs.map { text throws(ConiferError) in try CIDRBlock(text) }, createdAt: row.createdAt
+        )
     }
 
     public func createIndex(_ creation: IndexCreation, pass: AuthorizationPass) async throws -> IndexDefinition {

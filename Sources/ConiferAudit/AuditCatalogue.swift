@@ -31,6 +31,11 @@ public enum AuditCatalogue {
         row("delete project", "delete", "project", "project name", "DELETE /admin/projects/:project_id"),
         row("create CMEK key", "create", "cmek-key", "CMEK key id", "POST /admin/projects/:project_id/cmek-keys"),
         row("delete CMEK key", "delete", "cmek-key", "CMEK key id", "DELETE /admin/projects/:project_id/cmek-keys/:cmek_key_id"),
+        row("create private endpoint", "create", "private-endpoints", "private endpoint id", "POST /admin/projects/:project_id/private-endpoints"),
+        row(
+            "delete private endpoint", "delete", "private-endpoints", "private endpoint id",
+            "DELETE /admin/projects/:project_id/private-endpoints/:private_endpoint_id"
+        ),
         row("invite project member", "create", "user", "array of emails"),
         row("update project member role", "update", "user", #"{"user": email, "role": new role}"#),
         row("remove project member", "delete", "user", #"{"user": email, "project": project name}"#),

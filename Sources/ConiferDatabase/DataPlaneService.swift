@@ -61,13 +61,14 @@ public struct DataPlaneService: Sendable {
     }
 
     /// The index the address names, if it belongs to the pass's project (another project's index answers
-    /// exactly like a missing one).
-    public func open(_ pass: AuthorizationPass, _ address: IndexAddress) async throws -> OpenIndex {
+    /// exactly like a missing one) and its project allows the network the request came from (403 otherwise).
+    public func open(_ pass: AuthorizationPass, _ address: IndexAddress, from origin: NetworkOrigin = .publicListener) async throws -> OpenIndex {
         guard let principal = pass.principal, address.projectID == principal.projectID.lowercasedString else {
             throw ConiferError.indexNotFound(address.name)
         }
-        let (definition, plan) = try await catalog.dataPlaneIndex(named: address.name, pass: pass)
-        return OpenIndex(definition: definition, plan: plan, store: try await registry.store(for: definition, pass: pass), pass: pass)
+        let index = try await catalog.dataPlaneIndex(named: address.name, pass: pass)
+        try index.network.check(origin, index: index.definition)
+        return OpenIndex(definition: index.definition, plan: index.plan, store: try await registry.store(for: index.definition, pass: pass), pass: pass)
     }
 
     /// A namespace as the client names it: absent and `__default__` both mean the default namespace.

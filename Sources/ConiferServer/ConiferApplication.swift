@@ -43,6 +43,9 @@ public struct ConiferApplication: Sendable {
     let serverMetrics: ServerMetrics
     /// Held while this server exists: no other server or operator command uses the data directory meanwhile.
     let lock: DataDirectoryLock
+    /// The data plane, shared by both listeners (one scan pool, one set of rate-limit buckets).
+    let dataPlane: DataPlaneService
+    let limiter: RateLimiter
 
     /// Opens the data directory and catalog, bootstrapping them on first start. Audit batches go to S3 unless
     /// another uploader is given (tests).
@@ -76,16 +79,22 @@ public struct ConiferApplication: Sendable {
         self.admin = admin
         self.tokens = tokens
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
-        self.usage = configuration.metricsEnabled ? try await UsageMeter.load(catalog: catalog) : nil
+        let usage = configuration.metricsEnabled ? try await UsageMeter.load(catalog: catalog) : nil
+        self.usage = usage
         self.bootstrapServiceAccount = try await admin.bootstrapServiceAccount(
             clientID: configuration.bootstrapClientID, clientSecret: configuration.bootstrapClientSecret
         )
-        self.hosts = IndexHosts(origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port))
+        self.hosts = IndexHosts(
+            origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port),
+            privateOrigin: configuration.privateListener.map { $0.advertiseURL ?? configuration.origin(host: $0.host, port: $0.port) }
+        )
         let localKeys = LocalIndexKeys(master: keyring.master)
         let indexKeys = ProjectIndexKeys(local: localKeys, catalog: catalog, sessions: AWSSessions(), cacheLifetime: configuration.dekCacheLifetime)
         let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
         let logger = Logger(label: "conifer.storage")
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
+        self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
+        self.limiter = RateLimiter(limits: configuration.rateLimits)
         // Files of indexes deleted while their retirement could not finish.
         let indexes = try await catalog.allIndexes()
         await registry.retireOrphans(keeping: Set(indexes.map(\.id)), pass: .system(.purge))
@@ -115,9 +124,7 @@ public struct ConiferApplication: Sendable {
             )
         }
         let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
-        let dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
-        let limiter = RateLimiter(limits: configuration.rateLimits)
-        IndexesController(indexes: indexes, hosts: hosts, limiter: limiter).register(in: routes)
+        IndexesController(indexes: indexes, catalog: catalog, hosts: hosts, limiter: limiter).register(in: routes)
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
         MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
@@ -125,6 +132,19 @@ public struct ConiferApplication: Sendable {
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
+    }
+
+    /// The private listener's router: the data plane only, each request checked against the projects' private
+    /// endpoints; everything else answers 404 there.
+    func buildPrivateRouter() -> Router<ConiferRequestContext> {
+        let router = Router(context: ConiferRequestContext.self)
+        if configuration.metricsEnabled { router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics)) }
+        router.add(middleware: ErrorMiddleware())
+        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer)
+        routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
+        DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter, privateListener: true).register(in: routes)
+        routes.addMethodFallbacks()
+        return router
     }
 
     /// The permission table: every route and what it needs, as a Markdown table.
@@ -136,15 +156,19 @@ public struct ConiferApplication: Sendable {
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully. `onListening` receives the URL once the
     /// server accepts connections.
-    public func run(logger: Logger, onListening: @escaping @Sendable (String) -> Void) async throws {
-        try await makeApplication(logger: logger, onListening: onListening).runService()
+    public func run(
+        logger: Logger, onListening: @escaping @Sendable (String) -> Void, onPrivateListening: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws {
+        try await makeApplication(logger: logger, onListening: onListening, onPrivateListening: onPrivateListening).runService()
         // Every request has been answered: the units since the last periodic flush go to the ledger.
         try await usage?.flush()
     }
 
     /// The runnable application: HTTPS when the configuration has TLS files (certificate reloaded on
     /// SIGHUP), plain HTTP otherwise. `onListening` receives the URL once the server accepts connections.
-    func makeApplication(logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws -> some ApplicationProtocol {
+    func makeApplication(
+        logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }, onPrivateListening: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
         let (router, _) = buildRouter()
         let hosts = self.hosts
         let configuration = self.configuration
@@ -157,10 +181,15 @@ public struct ConiferApplication: Sendable {
         ]
         if let usage { services.append(UsageFlushService(usage: usage, logger: logger)) }
         var server = http
+        var tlsConfiguration: TLSConfiguration?
         if let files = configuration.tls {
             let certificate = try ServerCertificate(files: files)
+            tlsConfiguration = try certificate.configuration()
             server = try .tls(http, tlsConfiguration: try certificate.configuration())
             services.append(CertificateReloadService(certificate: certificate, logger: logger))
+        }
+        if let listener = configuration.privateListener {
+            services.append(try makePrivateApplication(listener, tls: tlsConfiguration, logger: logger, onListening: onPrivateListening))
         }
         var application = Application(
             router: router,
@@ -181,6 +210,42 @@ public struct ConiferApplication: Sendable {
         )
         application.addServices(services)
         return application
+    }
+}
+
+extension ConiferApplication {
+    /// The private listener as a service of the main application: the same TLS settings and connection limits,
+    /// and a PROXY protocol header read first on every connection when the listener expects one.
+    func makePrivateApplication(
+        _ listener: PrivateListener, tls: TLSConfiguration?, logger: Logger, onListening: @escaping @Sendable (String) -> Void
+    ) throws -> some ApplicationProtocol {
+        let limits = configuration.connections
+        let hosts = self.hosts
+        let configuration = self.configuration
+        let server = HTTPServerBuilder { responder in
+            let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)]))
+            switch (tls, listener.proxyProtocol) {
+            case (let tls?, true): return ProxyProtocolChannel(base: try TLSChannel(http, tlsConfiguration: tls), logger: logger)
+            case (let tls?, false): return try TLSChannel(http, tlsConfiguration: tls)
+            case (nil, true): return ProxyProtocolChannel(base: http, logger: logger)
+            case (nil, false): return http
+            }
+        }
+        return Application(
+            router: buildPrivateRouter(),
+            server: server,
+            configuration: .init(
+                address: .hostname(listener.host, port: listener.port), serverName: "Conifer",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)
+            ),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? listener.port
+                if listener.advertiseURL == nil { hosts.setPrivateOrigin(configuration.origin(host: listener.host, port: port)) }
+                let shownHost = listener.host.contains(":") ? "[\(listener.host)]" : listener.host
+                onListening("\(configuration.scheme)://\(shownHost):\(port)")
+            },
+            logger: logger
+        )
     }
 }
 

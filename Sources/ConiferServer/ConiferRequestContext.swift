@@ -6,6 +6,8 @@ struct ConiferRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The peer's IP address (no port), for per-source limits; "unknown" when the channel has none.
     let sourceAddress: String
+    /// The connection, to find what its PROXY protocol header said (private listener).
+    let connection: ObjectIdentifier
     /// The authenticated caller and its route's decision; set by `AccessMiddleware` on protected routes.
     var caller: Caller?
     /// What the handler adds to its call's outcome for the audit log (a box: the middleware reads it after
@@ -15,6 +17,16 @@ struct ConiferRequestContext: RequestContext {
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         sourceAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        connection = ObjectIdentifier(source.channel)
+    }
+
+    /// Where a request on the private listener comes from: what the connection's PROXY header said when the
+    /// listener expects one (no header is ever read on another listener), else the connection's peer.
+    var privateOrigin: NetworkOrigin {
+        if let header = ProxiedConnections.shared.header(for: connection) {
+            return .privateListener(source: header.source ?? IPAddress(sourceAddress), vpcEndpointID: header.vpcEndpointID)
+        }
+        return .privateListener(source: IPAddress(sourceAddress), vpcEndpointID: nil)
     }
 }
 

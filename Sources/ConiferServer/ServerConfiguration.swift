@@ -58,6 +58,8 @@ public struct ServerConfiguration: Sendable {
     public var dekCacheLifetime: Duration
     /// The bearer token of the operator's `GET /metrics` (`CONIFER_METRICS_TOKEN`); without one it is not served.
     public var metricsToken: String?
+    /// A second listener serving only the data plane, for private endpoints (`--private-listen`).
+    public var privateListener: PrivateListener? = nil
     /// Requests per second per index and operation class, and per project on the control plane.
     public var rateLimits: RateLimits
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage
@@ -107,9 +109,9 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Whether the listen address only accepts connections from this machine.
-    public var listensOnLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
+    public var listensOnLoopback: Bool { Self.isLoopback(host) }
+
+    static func isLoopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
 
     /// Checks the settings before anything is opened or bound.
     public func validate() throws(ConiferError) {
@@ -134,18 +136,34 @@ public struct ServerConfiguration: Sendable {
                     + "Give --tls-cert and --tls-key, listen on 127.0.0.1, or pass --insecure-public if a TLS proxy sits in front of Conifer."
             )
         }
-        if let advertiseURL {
-            guard let url = URL(string: advertiseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-                throw .invalidArgument("--advertise-url must be an absolute http:// or https:// URL, got '\(advertiseURL)'.")
+        try Self.validateAdvertised(advertiseURL, flag: "--advertise-url")
+        if let privateListener {
+            guard (0...65_535).contains(privateListener.port) else { throw .invalidArgument("Port \(privateListener.port) of --private-listen is out of range.") }
+            guard Self.isLoopback(privateListener.host) || insecurePublic || tls != nil else {
+                throw .invalidArgument(
+                    "Refusing to listen on \(privateListener.host) (--private-listen) without TLS: clients would send API keys in clear text. "
+                        + "Give --tls-cert and --tls-key (they apply to both listeners), or pass --insecure-public if a TLS proxy sits in front of Conifer."
+                )
             }
+            try Self.validateAdvertised(privateListener.advertiseURL, flag: "--private-advertise-url")
+        }
+    }
+
+    private static func validateAdvertised(_ advertised: String?, flag: String) throws(ConiferError) {
+        guard let advertised else { return }
+        guard let url = URL(string: advertised), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw .invalidArgument("\(flag) must be an absolute http:// or https:// URL, got '\(advertised.prefix(200))'.")
         }
     }
 
     /// The origin index hosts use when no `--advertise-url` is set: `localhost` for loopback and wildcard
     /// listeners (the SDKs require a dot or `localhost` in a host), the listen address otherwise.
-    public func defaultOrigin(port: Int) -> String {
+    public func defaultOrigin(port: Int) -> String { origin(host: host, port: port) }
+
+    /// The origin of a listener on `host` and `port` as clients name it.
+    func origin(host: String, port: Int) -> String {
         let wildcard = host == "0.0.0.0" || host == "::"
-        if listensOnLoopback || wildcard {
+        if Self.isLoopback(host) || wildcard {
             return "\(scheme)://localhost:\(port)"
         }
         return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
@@ -153,4 +171,40 @@ public struct ServerConfiguration: Sendable {
 
     /// `https` when the server serves TLS.
     public var scheme: String { tls == nil ? "http" : "https" }
+}
+
+/// The private listener: the data plane only, for clients in the networks of the projects' private endpoints.
+public struct PrivateListener: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// The origin of `private_host` (default: from the address bound).
+    public var advertiseURL: String?
+    /// Every connection starts with a PROXY protocol v1 or v2 header (an AWS NLB endpoint service in front).
+    public var proxyProtocol: Bool
+
+    public init(host: String, port: Int, advertiseURL: String? = nil, proxyProtocol: Bool = false) {
+        self.host = host
+        self.port = port
+        self.advertiseURL = advertiseURL
+        self.proxyProtocol = proxyProtocol
+    }
+
+    /// Parses `HOST:PORT` (`[IPv6]:PORT` for IPv6).
+    public init(address: String, advertiseURL: String? = nil, proxyProtocol: Bool = false) throws(ConiferError) {
+        let host: Substring
+        let port: Substring
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]"), address[address.index(after: close)...].hasPrefix(":") {
+            host = address[address.index(after: address.startIndex)..<close]
+            port = address[address.index(close, offsetBy: 2)...]
+        } else if let colon = address.lastIndex(of: ":"), !address[..<colon].contains(":") {
+            host = address[..<colon]
+            port = address[address.index(after: colon)...]
+        } else {
+            throw .invalidArgument("--private-listen must be HOST:PORT (or [IPv6]:PORT), got '\(address.prefix(100))'.")
+        }
+        guard !host.isEmpty, let number = Int(port) else {
+            throw .invalidArgument("--private-listen must be HOST:PORT (or [IPv6]:PORT), got '\(address.prefix(100))'.")
+        }
+        self.init(host: String(host), port: number, advertiseURL: advertiseURL, proxyProtocol: proxyProtocol)
+    }
 }

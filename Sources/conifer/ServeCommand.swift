@@ -81,6 +81,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Count requests for the metrics (per index, per HTTP route) and meter units (usage ledger, monthly unit quotas): on or off (off only to measure what they cost).")
     var metrics: String = "on"
 
+    @Option(help: ArgumentHelp(
+        "Open a second listener serving only the data plane, for projects' private endpoints (HOST:PORT, [IPv6]:PORT); the TLS flags apply to it too.",
+        valueName: "address"
+    ))
+    var privateListen: String?
+
+    @Option(help: "Origin clients in private networks reach the private listener at; private_host is built from it (default: its address).")
+    var privateAdvertiseUrl: String?
+
+    @Flag(help: "Every connection to the private listener starts with a PROXY protocol v1 or v2 header (an AWS NLB endpoint service in front); others are closed.")
+    var privateProxyProtocol = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -108,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "conifer")
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             dataDirectory: storage.directory,
             host: host,
             port: port,
@@ -134,6 +146,11 @@ struct ServeCommand: AsyncParsableCommand {
             rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? ""),
             metricsEnabled: try metricsSwitch()
         )
+        if let privateListen {
+            configuration.privateListener = try PrivateListener(address: privateListen, advertiseURL: privateAdvertiseUrl, proxyProtocol: privateProxyProtocol)
+        } else if privateAdvertiseUrl != nil || privateProxyProtocol {
+            throw ValidationError("--private-advertise-url and --private-proxy-protocol need --private-listen.")
+        }
         let server: ConiferApplication
         do {
             server = try await ConiferApplication(configuration: configuration)
@@ -166,8 +183,8 @@ struct ServeCommand: AsyncParsableCommand {
                 say("Conifer created the org-owner service account from CONIFER_BOOTSTRAP_CLIENT_ID / CONIFER_BOOTSTRAP_CLIENT_SECRET.")
             }
         }
-        try await server.run(logger: logger) { url in
-            say("Conifer listening on \(url)")
+        try await server.run(logger: logger, onListening: { url in say("Conifer listening on \(url)") }) { url in
+            say("Conifer private listener on \(url)")
         }
     }
 }

@@ -26,6 +26,7 @@ import Testing
         "rotate service account secret": ("rotate-secret", "service-account"), "delete service account": ("delete", "service-account"),
         "create role binding": ("create", "role-binding"), "delete role binding": ("delete", "role-binding"),
         "create CMEK key": ("create", "cmek-key"), "delete CMEK key": ("delete", "cmek-key"),
+        "create private endpoint": ("create", "private-endpoints"), "delete private endpoint": ("delete", "private-endpoints"),
         "enable audit log": ("create", "audit-log"), "update audit log": ("update", "audit-log"), "remove audit log": ("delete", "audit-log"),
     ]
 
@@ -156,6 +157,14 @@ import Testing
             #expect(!"\(cmekEvent)".contains("ext-secret-77"), "the external id is never in an event")
             #expect(try await client.admin(.delete, "/admin/projects/\(projectID)/cmek-keys/\(cmekID)", token: owner).status == 202)
             try await trail.expectOne("delete CMEK key", id: .string(cmekID))
+
+            // Private endpoints.
+            let endpointBody = #"{"name":"office","region":"us-east-1","allowed_cidrs":["10.1.0.0/16"]}"#
+            let endpoint = try await client.admin(.post, "/admin/projects/\(projectID)/private-endpoints", token: owner, body: endpointBody)
+            let endpointID = try #require(endpoint.json["id"] as? String, "\(endpoint.text)")
+            try await trail.expectOne("create private endpoint", id: .string(endpointID))
+            #expect(try await client.admin(.delete, "/admin/projects/\(projectID)/private-endpoints/\(endpointID)", token: owner).status == 202)
+            try await trail.expectOne("delete private endpoint", id: .string(endpointID))
 
             // Indexes, with API keys (the bootstrap key is a ProjectEditor of the default project)
             try await client.createIndex("audited-index")
@@ -406,6 +415,9 @@ import Testing
                 ("remove audit log", .delete, "/admin/audit-log", nil, "PERMISSION_DENIED"),
                 ("create CMEK key", .post, "/admin/projects/\(project)/cmek-keys", #"{"name":"k","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k"}"#, "NOT_FOUND"),
                 ("delete CMEK key", .delete, "/admin/projects/\(project)/cmek-keys/\(UUID().lowercasedString)", nil, "NOT_FOUND"),
+                ("create private endpoint", .post, "/admin/projects/\(project)/private-endpoints",
+                 #"{"name":"e","region":"us-east-1","vpc_endpoint_id":"vpce-0123456789abcdef0"}"#, "NOT_FOUND"),
+                ("delete private endpoint", .delete, "/admin/projects/\(project)/private-endpoints/\(UUID().lowercasedString)", nil, "NOT_FOUND"),
             ]
             for (kind, method, path, body, code) in refused {
                 let reply = try await client.admin(method, path, token: member.token, body: body)

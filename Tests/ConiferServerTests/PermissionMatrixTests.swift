@@ -330,6 +330,17 @@ import Testing
                     )
                     target[":cmek_key_id"] = try #require(created.json["id"] as? String, "\(created.text)")
                 }
+                // A private endpoint of the main project, in a region without indexes.
+                let endpoints = try await client.admin(.get, "/admin/projects/\(project)/private-endpoints", token: owner)
+                if let endpoint = (endpoints.json["data"] as? [[String: Any]])?.first?["id"] as? String {
+                    target[":private_endpoint_id"] = endpoint
+                } else {
+                    let created = try await client.admin(
+                        .post, "/admin/projects/\(project)/private-endpoints", token: owner,
+                        body: #"{"name":"matrix","region":"eu-central-9","allowed_cidrs":["192.0.2.0/24"]}"#
+                    )
+                    target[":private_endpoint_id"] = try #require(created.json["id"] as? String, "\(created.text)")
+                }
             }
 
             /// Everything a write could change: every index, namespace and record of both projects, and every
@@ -348,7 +359,8 @@ import Testing
                     views.append(try await client.call(.get, "\(data)/vectors/fetch?ids=m&namespace=\(namespace)", key: key).text)
                 }
                 for collection in [
-                    "organizations", "projects", "projects/\(project)/api-keys", "projects/\(target["doomed"]!)/cmek-keys", "service-accounts", "role-bindings",
+                    "organizations", "projects", "projects/\(project)/api-keys", "projects/\(target["doomed"]!)/cmek-keys",
+                    "projects/\(project)/private-endpoints", "service-accounts", "role-bindings",
                     "users", "invites",
                 ] {
                     views.append(try await client.admin(.get, "/admin/\(collection)", token: owner).text)
@@ -372,6 +384,7 @@ import Testing
                 case (.post, "projects"): return #"{"name":"matrix-\#(made)"}"#
                 case (.patch, ":project_id"): return #"{"max_pods":\#(made)}"#
                 case (.post, "cmek-keys"): return #"{"name":"made-\#(made)","key_arn":"arn:aws:kms:us-east-1:123456789012:key/made-\#(made)"}"#
+                case (.post, "private-endpoints"): return #"{"name":"made-\#(made)","region":"us-west-2","allowed_cidrs":["198.51.100.0/24"]}"#
                 case (.post, "api-keys"): return #"{"name":"made-\#(made)","roles":["DataPlaneViewer"]}"#
                 case (.patch, ":api_key_id"): return #"{"name":"renamed-\#(made)"}"#
                 case (.post, "service-accounts"): return #"{"name":"made-\#(made)","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#

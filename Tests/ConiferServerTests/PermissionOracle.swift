@@ -108,6 +108,12 @@ enum PermissionOracle {
         "POST /admin/projects/:project_id/cmek-keys": adminOnly + "ADHHADDH",
         "DELETE /admin/projects/:project_id/cmek-keys/:cmek_key_id": adminOnly + "ADHHADDH",
 
+        // Private endpoints are project settings too.
+        "GET /admin/projects/:project_id/private-endpoints": adminOnly + "AAHHAAAH",
+        "POST /admin/projects/:project_id/private-endpoints": adminOnly + "ADHHADDH",
+        "GET /admin/projects/:project_id/private-endpoints/:private_endpoint_id": adminOnly + "AAHHAAAH",
+        "DELETE /admin/projects/:project_id/private-endpoints/:private_endpoint_id": adminOnly + "ADHHADDH",
+
         "GET /admin/projects/:project_id/api-keys": adminOnly + "AAHHAAAH",
         "POST /admin/projects/:project_id/api-keys": adminOnly + "AAHHAADH",
         "GET /admin/api-keys/:api_key_id": adminOnly + "AAHHAAAH",

@@ -29,6 +29,14 @@ struct AdminController {
         routes.admin(.get, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectRead), handler: listCMEKKeys)
         routes.admin(.post, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectWrite), handler: createCMEKKey)
         routes.admin(.delete, "/admin/projects/:project_id/cmek-keys/:cmek_key_id", .projectAdmin(.projectWrite), handler: deleteCMEKKey)
+        routes.admin(.get, "/admin/projects/:project_id/private-endpoints", .projectAdmin(.projectRead), handler: listPrivateEndpoints)
+        routes.admin(.post, "/admin/projects/:project_id/private-endpoints", .projectAdmin(.projectWrite), handler: createPrivateEndpoint)
+        routes.admin(
+            .get, "/admin/projects/:project_id/private-endpoints/:private_endpoint_id", .projectAdmin(.projectRead), handler: describePrivateEndpoint
+        )
+        routes.admin(
+            .delete, "/admin/projects/:project_id/private-endpoints/:private_endpoint_id", .projectAdmin(.projectWrite), handler: deletePrivateEndpoint
+        )
 
         routes.admin(.get, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysRead), handler: listAPIKeys)
         routes.admin(.post, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysWrite), handler: createAPIKey)
@@ -114,11 +122,15 @@ struct AdminController {
     @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(UpdateProjectRequestWire.self)
-        let change = ProjectChange(name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek)
+        let change = ProjectChange(
+            name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek,
+            privateEndpointAccessOnly: body.private_endpoint_access_only
+        )
         var parameters: [String: JSONValue] = [:]
         if let name = body.name { parameters["name"] = .string(name) }
         if let pods = body.max_pods { parameters["max_pods"] = .number(Double(pods)) }
         if let cmek = body.force_encryption_with_cmek { parameters["force_encryption_with_cmek"] = .bool(cmek) }
+        if let privateOnly = body.private_endpoint_access_only { parameters["private_endpoint_access_only"] = .bool(privateOnly) }
         call.context.audit(parameters)
         let project = try await admin.updateProject(id, change, for: call.pass)
         call.context.audit(id: .string(project.name), name: project.name)
@@ -159,6 +171,43 @@ struct AdminController {
         call.context.audit(id: .string(id.lowercasedString))
         let key = try await admin.deleteCMEKKey(id, inProject: project, for: call.pass)
         call.context.audit(name: key.name, ["key_arn": .string(key.keyARN)])
+        return WireJSON.empty(status: .accepted)
+    }
+
+    // MARK: Private endpoints
+
+    @Sendable func listPrivateEndpoints(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let endpoints = try await admin.privateEndpoints(inProject: project, for: call.pass)
+        return try WireJSON.response(status: .ok, DataListWire(data: endpoints.map(PrivateEndpointWire.init)))
+    }
+
+    @Sendable func describePrivateEndpoint(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let id = try call.uuid("private_endpoint_id", notFound: "Private endpoint")
+        return try WireJSON.response(status: .ok, PrivateEndpointWire(try await admin.privateEndpoint(id, inProject: project, for: call.pass)))
+    }
+
+    @Sendable func createPrivateEndpoint(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let body = try await call.decode(CreatePrivateEndpointRequestWire.self)
+        var parameters: [String: JSONValue] = ["name": .string(body.name), "region": .string(body.region)]
+        if let id = body.vpc_endpoint_id { parameters["vpc_endpoint_id"] = .string(id) }
+        if let cidrs = body.allowed_cidrs { parameters["allowed_cidrs"] = .array(cidrs.prefix(50).map { .string(String($0.prefix(64))) }) }
+        call.context.audit(name: body.name, parameters)
+        let endpoint = try await admin.createPrivateEndpoint(
+            inProject: project, name: body.name, region: body.region, vpcEndpointID: body.vpc_endpoint_id, allowedCIDRs: body.allowed_cidrs, for: call.pass
+        )
+        call.context.audit(id: .string(endpoint.id.lowercasedString))
+        return try WireJSON.response(status: .created, PrivateEndpointWire(endpoint))
+    }
+
+    @Sendable func deletePrivateEndpoint(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let id = try call.uuid("private_endpoint_id", notFound: "Private endpoint")
+        call.context.audit(id: .string(id.lowercasedString))
+        let endpoint = try await admin.deletePrivateEndpoint(id, inProject: project, for: call.pass)
+        call.context.audit(name: endpoint.name, ["region": .string(endpoint.region)])
         return WireJSON.empty(status: .accepted)
     }
 

@@ -9,6 +9,8 @@ struct DataPlaneController {
     let service: DataPlaneService
     let maxRequestBytes: Int
     let limiter: RateLimiter
+    /// Serving the private listener: requests are checked against the projects' private endpoints.
+    var privateListener = false
 
     /// The rate-limit class of each route that has one.
     static let rateClasses: [String: RateLimits.Operation] = [
@@ -50,7 +52,7 @@ struct DataPlaneController {
                 // The index first: a missing or invisible one answers 404 before the body is read. Then its rate
                 // limit (keyed by the index, so only existing indexes get a bucket).
                 let address = DataPlaneService.IndexAddress(projectID: try call.parameter("project_id"), name: try call.parameter("index_name"))
-                let index = try await service.open(call.pass, address)
+                let index = try await service.open(call.pass, address, from: privateListener ? call.context.privateOrigin : .publicListener)
                 if let rateClass {
                     try limiter.take(rateClass, key: index.definition.id.uuidString, what: "index \(index.definition.name)")
                 }

@@ -1,3 +1,4 @@
+import ConiferAccess
 import ConiferCore
 import ConiferDatabase
 import Hummingbird
@@ -5,6 +6,8 @@ import Hummingbird
 /// The control plane for indexes: `/indexes` and `/indexes/{name}` in every API dialect.
 struct IndexesController {
     let indexes: IndexService
+    /// For the regions of the project's private endpoints (`private_host`).
+    let catalog: any Catalog
     let hosts: IndexHosts
     let limiter: RateLimiter
 
@@ -28,7 +31,8 @@ struct IndexesController {
 
     @Sendable func list(_ call: AuthorizedCall) async throws -> Response {
         let indexes = try await indexes.list(call.pass)
-        return try WireJSON.response(status: .ok, IndexListWire(indexes: indexes.map { model($0, call.version) }))
+        let regions = try await endpointRegions(call)
+        return try WireJSON.response(status: .ok, IndexListWire(indexes: indexes.map { model($0, call.version, regions) }))
     }
 
     @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
@@ -41,12 +45,12 @@ struct IndexesController {
         }
         call.context.audit(id: .string(creation.name), name: creation.name)
         let definition = try await indexes.create(call.pass, creation)
-        return try WireJSON.response(status: .created, model(definition, call.version))
+        return try WireJSON.response(status: .created, model(definition, call.version, try await endpointRegions(call)))
     }
 
     @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
         let definition = try await indexes.describe(call.pass, name: try call.parameter("index_name"))
-        return try WireJSON.response(status: .ok, model(definition, call.version))
+        return try WireJSON.response(status: .ok, model(definition, call.version, try await endpointRegions(call)))
     }
 
     @Sendable func configure(_ call: AuthorizedCall) async throws -> Response {
@@ -62,7 +66,7 @@ struct IndexesController {
             status = .ok
         }
         let definition = try await indexes.configure(call.pass, name: name, change)
-        return try WireJSON.response(status: status, model(definition, call.version))
+        return try WireJSON.response(status: status, model(definition, call.version, try await endpointRegions(call)))
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
@@ -70,11 +74,17 @@ struct IndexesController {
         return WireJSON.empty(status: .accepted)
     }
 
-    private func model(_ definition: IndexDefinition, _ version: APIVersion) -> IndexModelWire {
+    /// The regions where the caller's project has private endpoints (none to look up without a private listener).
+    private func endpointRegions(_ call: AuthorizedCall) async throws -> Set<String> {
+        hosts.hasPrivateListener ? try await catalog.privateEndpointRegions(pass: call.pass) : []
+    }
+
+    private func model(_ definition: IndexDefinition, _ version: APIVersion, _ endpointRegions: Set<String>) -> IndexModelWire {
         let host = hosts.host(for: definition)
+        let privateHost = hosts.privateHost(for: definition, endpointRegions: endpointRegions)
         switch version {
-        case .v2025_04, .v2025_10: return .legacy(LegacyIndexModel(definition: definition, host: host, version: version))
-        case .v2026_07: return .current(IndexModel2026(definition: definition, host: host))
+        case .v2025_04, .v2025_10: return .legacy(LegacyIndexModel(definition: definition, host: host, privateHost: privateHost, version: version))
+        case .v2026_07: return .current(IndexModel2026(definition: definition, host: host, privateHost: privateHost))
         }
     }
 }

@@ -9,6 +9,8 @@ struct ProjectWire: Encodable {
     var name: String
     var max_pods: Int
     var force_encryption_with_cmek: Bool
+    /// Conifer's: the project's data plane answers only through its private endpoints.
+    var private_endpoint_access_only: Bool
     var organization_id: String
     var created_at: Date
 
@@ -17,6 +19,7 @@ struct ProjectWire: Encodable {
         name = project.name
         max_pods = project.maxPods
         force_encryption_with_cmek = project.forceEncryptionWithCMEK
+        private_endpoint_access_only = project.privateEndpointAccessOnly
         organization_id = project.organizationID.lowercasedString
         created_at = project.createdAt
     }
@@ -80,6 +83,35 @@ struct CreateCMEKKeyRequestWire: AdminRequestWire {
     var external_id: String?
 }
 
+struct PrivateEndpointWire: Encodable {
+    var id: String
+    var name: String
+    var region: String
+    var vpc_endpoint_id: String?
+    var allowed_cidrs: [String]?
+    var project_id: String
+    var created_at: Date
+
+    init(_ endpoint: PrivateEndpoint) {
+        id = endpoint.id.lowercasedString
+        name = endpoint.name
+        region = endpoint.region
+        vpc_endpoint_id = endpoint.vpcEndpointID
+        allowed_cidrs = endpoint.vpcEndpointID == nil ? endpoint.allowedCIDRs.map(\.description) : nil
+        project_id = endpoint.projectID.lowercasedString
+        created_at = endpoint.createdAt
+    }
+}
+
+struct CreatePrivateEndpointRequestWire: AdminRequestWire {
+    static let fields: Set<String> = ["name", "region", "vpc_endpoint_id", "allowed_cidrs"]
+
+    var name: String
+    var region: String
+    var vpc_endpoint_id: String?
+    var allowed_cidrs: [String]?
+}
+
 struct APIKeyWithSecretWire: Encodable {
     var key: APIKeyWire
     var value: String
@@ -119,11 +151,12 @@ struct CreateProjectRequestWire: AdminRequestWire {
 }
 
 struct UpdateProjectRequestWire: AdminRequestWire {
-    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek"]
+    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek", "private_endpoint_access_only"]
 
     var name: String?
     var max_pods: Int?
     var force_encryption_with_cmek: Bool?
+    var private_endpoint_access_only: Bool?
 }
 
 struct NameRequestWire: AdminRequestWire {

@@ -141,9 +141,10 @@ struct ConfigureIndexRequest2026: Decodable {
 struct IndexModel2026: Encodable {
     var definition: IndexDefinition
     var host: String
+    var privateHost: String?
 
     enum Keys: String, CodingKey {
-        case name, host, status, deployment, read_capacity, schema, tags, deletion_protection, cmek_id
+        case name, host, private_host, status, deployment, read_capacity, schema, tags, deletion_protection, cmek_id
         case fields, type, dimension, metric
         case deployment_type, cloud, region, environment, pod_type, replicas, shards
     }
@@ -152,6 +153,7 @@ struct IndexModel2026: Encodable {
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(definition.name, forKey: .name)
         try container.encode(host, forKey: .host)
+        try container.encodeIfPresent(privateHost, forKey: .private_host)
         try container.encode(IndexStatusWire.ready, forKey: .status)
         var deployment = container.nestedContainer(keyedBy: Keys.self, forKey: .deployment)
         switch definition.deployment {

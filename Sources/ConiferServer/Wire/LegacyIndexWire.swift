@@ -118,10 +118,12 @@ struct LegacyConfigureIndexRequest: Decodable {
 struct LegacyIndexModel: Encodable {
     var definition: IndexDefinition
     var host: String
+    /// The data-plane base on the private listener, for indexes in a region of the project's private endpoints.
+    var privateHost: String?
     var version: APIVersion
 
     enum Keys: String, CodingKey {
-        case name, dimension, metric, host, vector_type, deletion_protection, tags, spec, status
+        case name, dimension, metric, host, private_host, vector_type, deletion_protection, tags, spec, status
         case serverless, pod, byoc
         case cloud, region, read_capacity
         case environment, pod_type, replicas, shards, pods
@@ -133,6 +135,7 @@ struct LegacyIndexModel: Encodable {
         try container.encodeIfPresent(definition.dimension, forKey: .dimension)
         try container.encode(definition.metric.rawValue, forKey: .metric)
         try container.encode(host, forKey: .host)
+        try container.encodeIfPresent(privateHost, forKey: .private_host)
         try container.encode(definition.vectorType.rawValue, forKey: .vector_type)
         try container.encode(definition.deletionProtection.rawValue, forKey: .deletion_protection)
         try container.encode(definition.tags.isEmpty ? nil : definition.tags, forKey: .tags)
