@@ -116,3 +116,20 @@ def test_audit_events_status_and_plan_changes(cli, server):
     assert refused.returncode != 0 and "audit-log-access-test" in refused.stderr
     bad = cli("audit", "events", "--since", "yesterday", check=False)
     assert bad.returncode != 0 and "RFC 3339" in bad.stderr
+
+
+def test_private_endpoints_and_private_only(cli, server):
+    project = json.loads(cli("project", "create", "--name", "cli-private", "--json").stdout)["id"]
+    made = json.loads(cli("private-endpoint", "create", "-n", "office", "--region", "us-east-1", "--cidr", "10.1.0.0/16", "--cidr", "fd00::/8",
+                          "--project", project, "--json").stdout)
+    assert made["allowed_cidrs"] == ["10.1.0.0/16", "fd00::/8"]
+    cli("private-endpoint", "create", "-n", "link", "--region", "us-east-1", "--vpc-endpoint-id", "vpce-0123456789abcdef0", "--project", project)
+    listed = cli("private-endpoint", "list", "--project", project).stdout
+    assert "office" in listed and "vpce-0123456789abcdef0" in listed
+    bad = cli("private-endpoint", "create", "-n", "x", "--region", "us-east-1", "--cidr", "10.1.2.3/16", "--project", project, check=False)
+    assert bad.returncode != 0 and "did you mean 10.1.0.0/16" in bad.stderr
+
+    assert json.loads(cli("project", "update", "-i", project, "--private-only", "--json").stdout)["private_endpoint_access_only"] is True
+    assert json.loads(cli("project", "update", "-i", project, "--no-private-only", "--json").stdout)["private_endpoint_access_only"] is False
+    cli("private-endpoint", "delete", "--id", made["id"], "--project", project)
+    assert "office" not in cli("private-endpoint", "list", "--project", project).stdout

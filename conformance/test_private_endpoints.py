@@ -9,6 +9,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -170,6 +171,89 @@ def test_proxy_protocol_carries_the_source_and_the_vpc_endpoint(private_server):
         # The listener without the flag never reads a header: the bytes are an HTTP request line it rejects.
         plain = private_server
         assert send(plain.private, proxy_v1("192.0.2.9"), path, plain.api_key, query) == 400
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- Real source addresses: network namespaces --------------------------------------------------------------------
+
+CLIENT = """
+import json, sys, urllib.error, urllib.request
+url, key = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(url, data=json.dumps({"vector": [1.0, 0.0], "topK": 1}).encode(), method="POST",
+                                 headers={"Api-Key": key, "Content-Type": "application/json"})
+try:
+    print(urllib.request.urlopen(request, timeout=20).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+"""
+
+
+def ip(*args, netns=None):
+    command = (["ip", "netns", "exec", netns] if netns else []) + ["ip", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture
+def two_networks():
+    """Two network namespaces, each linked to this one by a veth pair: 10.231.1.2 and 10.231.2.2 reach this host at
+    10.231.1.1 and 10.231.2.1. Skipped where namespaces cannot be made (not root, no iproute2, a container without
+    CAP_NET_ADMIN)."""
+    if shutil.which("ip") is None:
+        pytest.skip("iproute2's ip is not installed, so no network namespaces; the PROXY protocol test covers the decision")
+    tag = str(os.getpid() % 100000)
+    names = [f"cnf{tag}a", f"cnf{tag}b"]
+    made = []
+    try:
+        for i, name in enumerate(names, start=1):
+            probe = ip("netns", "add", name)
+            if probe.returncode != 0:
+                pytest.skip(f"network namespaces are not permitted here ({probe.stderr.strip()}); the PROXY protocol test covers the decision")
+            made.append(name)
+            host, peer = f"v{tag}{i}h", f"v{tag}{i}p"
+            for step in [("link", "add", host, "type", "veth", "peer", "name", peer), ("link", "set", peer, "netns", name),
+                         ("addr", "add", f"10.231.{i}.1/24", "dev", host), ("link", "set", host, "up")]:
+                assert ip(*step).returncode == 0, step
+            for step in [("addr", "add", f"10.231.{i}.2/24", "dev", peer), ("link", "set", peer, "up"), ("link", "set", "lo", "up")]:
+                assert ip(*step, netns=name).returncode == 0, step
+        yield names
+    finally:
+        for name in made:
+            ip("netns", "del", name)
+
+
+def test_requests_from_two_real_networks(two_networks):
+    inside, outside = two_networks
+    root = tempfile.mkdtemp(prefix="conifer-netns-")
+    server = Server(os.path.join(root, "data"), new_api_key(), "--host", "0.0.0.0", "--insecure-public", "--private-listen", "0.0.0.0:0").start()
+    try:
+        public_port, private_port = urlparse(server.url).port, urlparse(server.private_url()).port
+        pc = Pinecone(api_key=server.api_key, host=server.url)
+        pc.create_index(name="netns", dimension=2, metric="cosine", spec=SERVERLESS)
+        pc.Index(host=pc.describe_index("netns").host).upsert(vectors=[("a", [1.0, 0.0])])
+        project = project_of(pc, "netns")
+        path = urlparse(pc.describe_index("netns").host).path + "/query"
+        assert admin(server, "POST", f"/admin/projects/{project}/private-endpoints",
+                     {"name": "inside", "region": "us-east-1", "allowed_cidrs": ["10.231.1.0/24"]})[0] == 201
+
+        def status(network, port):
+            host = "10.231.1.1" if network == inside else "10.231.2.1"
+            result = subprocess.run(["ip", "netns", "exec", network, sys.executable, "-c", CLIENT, f"http://{host}:{port}{path}", server.api_key],
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            return int(result.stdout)
+
+        def statuses():
+            return {(net, listener): status(net, port) for net in (inside, outside)
+                    for listener, port in (("private", private_port), ("public", public_port))}
+
+        open_public = {(inside, "private"): 200, (outside, "private"): 403, (inside, "public"): 200, (outside, "public"): 200}
+        assert statuses() == open_public
+        assert admin(server, "PATCH", f"/admin/projects/{project}", {"private_endpoint_access_only": True})[0] == 200
+        assert statuses() == {(inside, "private"): 200, (outside, "private"): 403, (inside, "public"): 403, (outside, "public"): 403}
+        assert admin(server, "PATCH", f"/admin/projects/{project}", {"private_endpoint_access_only": False})[0] == 200
+        assert statuses() == open_public
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

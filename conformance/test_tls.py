@@ -109,6 +109,31 @@ def test_the_sdk_works_over_https_with_a_test_ca(root, pki):
         server.stop()
 
 
+def test_the_private_listener_serves_tls_too(root, pki):
+    """The TLS flags apply to the private listener: the SDK reaches an index through its https private_host."""
+    from conftest import admin
+
+    server = tls_server(root, pki, "--private-listen", "127.0.0.1:0")
+    try:
+        private = server.private_url()
+        assert private.startswith("https://")
+        pc = Pinecone(api_key=server.api_key, host=server.url, ssl_ca_certs=pki.ca)
+        pc.create_index(name="secure-private", dimension=2, metric="cosine", spec=SERVERLESS)
+        project = pc.describe_index("secure-private").host.split("/data/")[1].split("/")[0]
+        status, _ = admin(server, "POST", f"/admin/projects/{project}/private-endpoints",
+                          {"name": "loopback", "region": "us-east-1", "allowed_cidrs": ["127.0.0.0/8"]})
+        assert status == 201
+        host = pc.describe_index("secure-private").private_host
+        assert host.startswith("https://localhost:") and host != pc.describe_index("secure-private").host, host
+        index = pc.Index(host=host)
+        index.upsert(vectors=[("a", [1.0, 0.0])])
+        assert index.query(vector=[1.0, 0.0], top_k=1).matches[0].id == "a"
+        with pytest.raises(Exception):
+            urllib.request.urlopen(private.replace("https", "http") + "/health", timeout=5).read()
+    finally:
+        server.stop()
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_only_tls_12_and_13_with_aes_256_gcm_available(root, pki):
     server = tls_server(root, pki)

@@ -3,6 +3,7 @@ import ConiferKeys
 import Crypto
 import Foundation
 import GRDB
+import Synchronization
 
 /// The catalog in SQLite through GRDB: a `DatabasePool` on a file in the data directory, or an in-memory
 /// queue in tests, with the same migrations.
@@ -14,6 +15,9 @@ import GRDB
 public final class SQLiteCatalog: Catalog {
     let database: any DatabaseWriter
     let sealer: ColumnSealer
+    /// Private endpoints' address blocks as parsed, by their stored text: every data-plane request reads its
+    /// project's endpoints, and parsing up to 500 blocks each time would cost more than the request.
+    let parsedBlocks = ParsedBlocks()
 
     /// Opens (creating if needed) `catalog.sqlite` in `directory` and migrates it; `sealingKey` seals the
     /// sensitive columns.
@@ -239,13 +243,20 @@ public final class SQLiteCatalog: Catalog {
 
     public func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> DataPlaneIndex {
         guard let principal = pass.principal else { throw ConiferError(.internalError, "An index is looked up for a caller's pass.") }
+        let blocks = parsedBlocks
         return try await database.read { db in
             let definition = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
             let project = principal.projectID.lowercasedString
             let plan = try OrganizationRow.fetchOne(db, key: principal.organizationID.lowercasedString)?.plan ?? .starter
-            let endpoints = try PrivateEndpointRow
-                .filter(PrivateEndpointRow.Columns.projectID == project && PrivateEndpointRow.Columns.region == definition.region)
-                .fetchAll(db).map(Self.endpoint)
+            let endpoints = try Row.fetchAll(
+                db, sql: "SELECT id, name, vpc_endpoint_id, allowed_cidrs, created_at FROM private_endpoint WHERE project_id = ? AND region = ?",
+                arguments: [project, definition.region]
+            ).map { row in
+                PrivateEndpoint(
+                    id: try Self.uuid(row["id"]), projectID: principal.projectID, name: row["name"], region: definition.region,
+                    vpcEndpointID: row["vpc_endpoint_id"], allowedCIDRs: try blocks.parse(row["allowed_cidrs"]), createdAt: row["created_at"]
+                )
+            }
             let privateOnly = try ProjectRow.fetchOne(db, key: project)?.privateEndpointAccessOnly ?? false
             return DataPlaneIndex(definition: definition, plan: plan, network: PrivateNetworkPolicy(endpoints: endpoints, privateOnly: privateOnly))
         }
@@ -383,5 +394,24 @@ public final class SQLiteCatalog: Catalog {
     static func uuid(_ text: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw ConiferError(.internalError, "Corrupt id in catalog") }
         return id
+    }
+}
+
+/// A cache of parsed address-block lists, keyed by the JSON text they are stored as (so a changed list is a new
+/// key, and nothing needs invalidating); emptied when it grows past `limit` lists.
+final class ParsedBlocks: Sendable {
+    private let lists = Mutex<[String: [CIDRBlock]]>([:])
+    let limit = 4096
+
+    func parse(_ json: String) throws -> [CIDRBlock] {
+        if let known = lists.withLock({ $0[json] }) { return known }
+        let texts = try JSONDecoder().decode([String].self, from: Data(json.utf8))
+        var blocks: [CIDRBlock] = []
+        for text in texts { blocks.append(try CIDRBlock(text)) }
+        lists.withLock { lists in
+            if lists.count >= limit { lists.removeAll() }
+            lists[json] = blocks
+        }
+        return blocks
     }
 }

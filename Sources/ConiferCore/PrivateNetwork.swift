@@ -66,7 +66,14 @@ public struct CIDRBlock: Sendable, Hashable, CustomStringConvertible {
     /// Whether the address lies in the block (never across IPv4 and IPv6).
     public func contains(_ other: IPAddress) -> Bool {
         guard other.bytes.count == address.bytes.count else { return false }
-        return Self.masked(other.bytes, prefixLength) == Self.masked(address.bytes, prefixLength)
+        var remaining = prefixLength
+        for (mine, theirs) in zip(address.bytes, other.bytes) where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask: UInt8 = bits == 8 ? 0xFF : ~(0xFF >> UInt8(bits))
+            if (mine ^ theirs) & mask != 0 { return false }
+            remaining -= bits
+        }
+        return true
     }
 
     public var description: String { "\(address)/\(prefixLength)" }

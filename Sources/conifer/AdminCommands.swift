@@ -153,7 +153,7 @@ struct ProjectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project", abstract: "Manage projects.", subcommands: [Create.self, List.self, Describe.self, Update.self, Delete.self]
     )
-    static let columns = ["id", "name", "max_pods", "force_encryption_with_cmek"]
+    static let columns = ["id", "name", "max_pods", "force_encryption_with_cmek", "private_endpoint_access_only"]
 
     struct Create: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
@@ -196,11 +196,13 @@ struct ProjectCommand: AsyncParsableCommand {
         @Option(name: [.customShort("i"), .long], help: "Project id or name.") var id: String
         @Option(name: .shortAndLong, help: "New name.") var name: String?
         @Option(help: "Maximum pods.") var maxPods: Int?
+        @Flag(inversion: .prefixedNo, help: "Serve the project's data plane only through its private endpoints (or again publicly too).")
+        var privateOnly: Bool?
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let project = try await resolveProject(id, session: &session)
-                let body = ProjectBody(name: name, maxPods: maxPods)
+                let body = ProjectBody(name: name, maxPods: maxPods, privateEndpointAccessOnly: privateOnly)
                 show(try await session.client().send(.PATCH, "/admin/projects/\(project)", body: body), json: options.json, columns: ProjectCommand.columns, list: false)
             }
         }
@@ -290,6 +292,58 @@ struct APIKeyCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 _ = try await session.client().send(.DELETE, "/admin/api-keys/\(pathComponent(id))")
                 print("Deleted API key \(id).")
+            }
+        }
+    }
+}
+
+struct PrivateEndpointCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "private-endpoint", abstract: "Manage a project's private endpoints (networks allowed on the private listener).",
+        subcommands: [Create.self, List.self, Delete.self]
+    )
+    static let columns = ["id", "name", "region", "vpc_endpoint_id", "allowed_cidrs"]
+
+    struct Create: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: .shortAndLong, help: "Endpoint name.") var name: String
+        @Option(help: "Region of the indexes it reaches (a serverless index's region, a pod index's environment).") var region: String
+        @Option(help: "An AWS VPC endpoint id (vpce-…), read from the PROXY protocol header of an NLB endpoint service.") var vpcEndpointId: String?
+        @Option(help: "An address block allowed (repeatable), e.g. 10.1.0.0/16.") var cidr: [String] = []
+        @Option(name: [.customShort("i"), .customLong("project")], help: "Project id or name (default: the target).") var project: String?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let projectID = try await projectOrTarget(project, session: &session)
+                let body = PrivateEndpointBody(name: name, region: region, vpcEndpointID: vpcEndpointId, allowedCIDRs: cidr.isEmpty ? nil : cidr)
+                let reply = try await session.client().send(.POST, "/admin/projects/\(projectID)/private-endpoints", body: body)
+                show(reply, json: options.json, columns: PrivateEndpointCommand.columns, list: false)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var options: AdminOptions
+        @Option(name: [.customShort("i"), .customLong("project")], help: "Project id or name (default: the target).") var project: String?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let projectID = try await projectOrTarget(project, session: &session)
+                let reply = try await session.client().send(.GET, "/admin/projects/\(projectID)/private-endpoints")
+                show(reply, json: options.json, columns: PrivateEndpointCommand.columns, list: true)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        @Option(name: .long, help: "Endpoint id.") var id: String
+        @Option(name: [.customShort("i"), .customLong("project")], help: "Project id or name (default: the target).") var project: String?
+        func run() async throws {
+            try await runReportingErrors {
+                var session = try CLISession.load()
+                let projectID = try await projectOrTarget(project, session: &session)
+                _ = try await session.client().send(.DELETE, "/admin/projects/\(projectID)/private-endpoints/\(pathComponent(id))")
+                print("Deleted private endpoint \(id).")
             }
         }
     }

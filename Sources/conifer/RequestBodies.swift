@@ -24,9 +24,22 @@ struct ProjectBody: Encodable {
     var name: String?
     var maxPods: Int?
     var forceEncryptionWithCMEK: Bool?
+    var privateEndpointAccessOnly: Bool?
 
     enum CodingKeys: String, CodingKey {
         case name, maxPods = "max_pods", forceEncryptionWithCMEK = "force_encryption_with_cmek"
+        case privateEndpointAccessOnly = "private_endpoint_access_only"
+    }
+}
+
+struct PrivateEndpointBody: Encodable {
+    var name: String
+    var region: String
+    var vpcEndpointID: String?
+    var allowedCIDRs: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case name, region, vpcEndpointID = "vpc_endpoint_id", allowedCIDRs = "allowed_cidrs"
     }
 }
 
