@@ -9,7 +9,6 @@ Prints requests per second and median latency of each, and the ratios.
 """
 import argparse
 import http.client
-import json
 import os
 import random
 import shutil
@@ -21,16 +20,9 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "conformance"))
 from conftest import Server, admin, new_api_key  # noqa: E402
+from metering import request  # noqa: E402  (the checked JSON request of the metering benchmark)
 
 DIMENSION = 64
-
-
-def request(conn, method, path, key, body=None):
-    conn.request(method, path, body=None if body is None else json.dumps(body), headers={"Api-Key": key, "Content-Type": "application/json"})
-    response = conn.getresponse()
-    payload = response.read()
-    assert response.status in (200, 201), (response.status, payload[:200])
-    return json.loads(payload) if payload else None
 
 
 def main():

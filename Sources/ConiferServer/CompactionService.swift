@@ -11,12 +11,7 @@ struct CompactionService: Service {
     var interval: Duration = .seconds(2)
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return
-            }
+        await repeatUntilShutdown(every: interval) {
             await registry.renewKeys(pass: .system(.compaction))
             await registry.compactWhereNeeded(pass: .system(.compaction))
         }
@@ -60,17 +55,24 @@ struct UsageFlushService: Service {
     var interval: Duration = .seconds(10)
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return
-            }
+        await repeatUntilShutdown(every: interval) {
             do {
                 try await usage.flush()
             } catch {
                 logger.warning("could not write metered units to the usage ledger; kept for the next flush", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// Runs `work` every `interval` (the first time after one interval) until graceful shutdown begins.
+func repeatUntilShutdown(every interval: Duration, _ work: () async -> Void) async {
+    while !Task.isShuttingDownGracefully {
+        do {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        } catch {
+            return
+        }
+        await work()
     }
 }

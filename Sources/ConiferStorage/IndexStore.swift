@@ -162,7 +162,8 @@ public actor IndexStore {
 
     /// Refuses operations that would bring a namespace into being when the index already has `limit`.
     private static func checkNamespaceLimit(_ limit: Int, _ operations: [WriteOperation], changes: PendingChanges, base: IndexView) throws {
-        guard limit < .max else { return }
+        // Far from the limit (every namespace the group touched, and each of these operations, new): nothing to check.
+        guard base.namespaceCount + changes.namespacesTouched + operations.count >= limit else { return }
         for operation in operations {
             let namespace: String
             switch operation {

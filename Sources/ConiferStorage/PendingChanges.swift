@@ -41,6 +41,9 @@ struct PendingChanges {
         return !cleared.contains(namespace) && base.snapshot(namespace) != nil
     }
 
+    /// Namespaces the group has written to or created (at most this many are new).
+    var namespacesTouched: Int { changes.count + created.count }
+
     /// How many namespaces exist with the group's changes applied.
     func namespaceCount(base: IndexView) -> Int {
         var count = base.namespaceCount
