@@ -108,8 +108,10 @@ import Testing
             let other = try await server.sqliteCatalog.createProject(name: "other", organizationID: boot.organizationID)
             let otherKey = try await server.sqliteCatalog.createAPIKey(projectID: other, name: "k", roles: [.projectEditor])
             let refused = try await client.call(.get, path, key: nil, headers: [("Authorization", "Bearer \(otherKey.value)")])
-            #expect(refused.status == 404 && !refused.text.contains("first"), "another project's metrics are hidden: \(refused.text)")
-            #expect(try await client.call(.get, "/prometheus/projects/\(project)/metrics/indexes/first", key: nil, headers: [("Authorization", "Bearer \(otherKey.value)")]).status == 404)
+            #expect(refused.status == 403 && !refused.text.contains("first"), "another project's metrics are refused: \(refused.text)")
+            #expect(try await client.call(.get, "/prometheus/projects/\(project)/metrics/indexes/first", key: nil, headers: [("Authorization", "Bearer \(otherKey.value)")]).status == 403)
+            let unknown = "/prometheus/projects/\(UUID().uuidString.lowercased())/metrics/discovery"
+            #expect(try await client.call(.get, unknown, key: nil, headers: [("Authorization", "Bearer \(otherKey.value)")]).status == 403, "the same for a project that does not exist")
             #expect(try await client.call(.get, path, key: nil, headers: [("Authorization", "Bearer pcsk_not_a_key_0123456789abcdefghij")]).status == 401)
             #expect(try await client.call(.get, path, key: nil).status == 401)
             // The Api-Key header works too; a data-plane-only key cannot read the project's index list.

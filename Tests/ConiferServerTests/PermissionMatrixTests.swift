@@ -70,7 +70,8 @@ import Testing
             case .open: return nil
             case .project(let permission):
                 guard keyRoles.contains(where: { roles.key[$0]!.contains(permission) }) else { return .denied }
-                return own || !resourcePath ? .allowed : .hidden
+                // Another project's resources are hidden; its Prometheus endpoints refuse the key (403).
+                return own || !resourcePath ? .allowed : path.hasPrefix("/prometheus/") ? .denied : .hidden
             default: return .unauthenticated
             }
         case .identity(let organizationRole, let projectRole, let same):

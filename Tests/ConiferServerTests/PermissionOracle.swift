@@ -68,10 +68,10 @@ enum PermissionOracle {
         "PATCH /indexes/:index_name": "ADADDD AADD H AADDAAAD",
         "DELETE /indexes/:index_name": "ADADDD AADD H AADDAAAD",
 
-        // Prometheus: an API key of the project the path names, with the right to list its indexes; another
-        // project's metrics are hidden like its indexes.
-        "GET /prometheus/projects/:project_id/metrics/discovery": "AAAADD AAAA H AADDAAAD",
-        "GET /prometheus/projects/:project_id/metrics/indexes/:index_name": "AAAADD AAAA H AADDAAAD",
+        // Prometheus: an API key of the project the path names, with the right to list its indexes; a key of
+        // another project is refused (403, whatever the project id), as the issue asks of Pinecone's endpoint.
+        "GET /prometheus/projects/:project_id/metrics/discovery": "AAAADD AAAA D AADDAAAD",
+        "GET /prometheus/projects/:project_id/metrics/indexes/:index_name": "AAAADD AAAA D AADDAAAD",
 
         "POST /data/:project_id/:index_name/vectors/upsert": dataWrite,
         "POST /data/:project_id/:index_name/query": dataRead,

@@ -43,13 +43,13 @@ struct MetricsController {
         )
     }
 
-    /// The path's project, when it is the caller's (404 otherwise) and its plan includes metrics (402 otherwise).
+    /// The path's project, when it is the caller's (403 otherwise) and its plan includes metrics (402 otherwise).
     private func allowedProject(_ call: AuthorizedCall) async throws -> String {
         let principal = try call.pass.principal(requiring: .indexesRead)
         let project = try call.parameter("project_id")
-        // Another project's metrics are hidden like its indexes: a key of another project gets 404.
+        // A key of another project gets 403 for any project id, existing or not: it learns nothing.
         guard project.lowercased() == principal.projectID.lowercasedString else {
-            throw ConiferError.notFound("Project \(project.prefix(64)) not found.")
+            throw ConiferError.permissionDenied("This API key belongs to another project; a project's metrics are served to its own keys only.")
         }
         guard try await catalog.plan(of: principal.organizationID).allowsMetrics else {
             throw ConiferError(.paymentRequired, "Prometheus metrics need the Standard or Enterprise plan.")
