@@ -24,6 +24,7 @@ public enum SealedFile {
         case segment = 2
         case manifest = 3
         case secret = 4
+        case backup = 5
     }
 
     /// Whether `bytes` start like a sealed file (to tell one from a file written before encryption).
