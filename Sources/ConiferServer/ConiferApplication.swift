@@ -184,8 +184,9 @@ public struct ConiferApplication: Sendable {
         var tlsConfiguration: TLSConfiguration?
         if let files = configuration.tls {
             let certificate = try ServerCertificate(files: files)
-            tlsConfiguration = try certificate.configuration()
-            server = try .tls(http, tlsConfiguration: try certificate.configuration())
+            let tls = try certificate.configuration()
+            tlsConfiguration = tls
+            server = try .tls(http, tlsConfiguration: tls)
             services.append(CertificateReloadService(certificate: certificate, logger: logger))
         }
         if let listener = configuration.privateListener {
