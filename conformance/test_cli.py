@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import time
 
 from conftest import conifer_binary
 
@@ -60,3 +61,30 @@ def test_cli_reports_server_errors(server):
     unauthorized = cli(server, "list", api_key="pcsk_wrong_" + "y" * 40)
     assert unauthorized.returncode != 0
     assert "Invalid API key" in unauthorized.stderr
+
+
+def test_backups_from_the_cli(server):
+    assert cli(server, "create", "cli-backed", "--dimension", "2", "--metric", "cosine").returncode == 0
+    made = subprocess.run([conifer_binary(), "backup", "create", "cli-backed", "-n", "cli-nightly", "--json"], capture_output=True, text=True,
+                          env=dict(os.environ, CONIFER_URL=server.url, CONIFER_API_KEY=server.api_key), timeout=60)
+    assert made.returncode == 0, made.stderr
+    backup = json.loads(made.stdout)
+    assert backup["name"] == "cli-nightly" and backup["source_index_name"] == "cli-backed"
+
+    def run(*args):
+        result = subprocess.run([conifer_binary(), *args], capture_output=True, text=True,
+                                env=dict(os.environ, CONIFER_URL=server.url, CONIFER_API_KEY=server.api_key), timeout=60)
+        assert result.returncode == 0, (args, result.stderr)
+        return result.stdout
+
+    assert "cli-nightly" in run("backup", "list", "--index", "cli-backed")
+    assert "cli-nightly" in run("backup", "describe", backup["backup_id"])
+    started = run("backup", "restore", backup["backup_id"], "-n", "cli-restored")
+    assert "Restore job" in started and "cli-restored" in started
+    deadline = time.time() + 30
+    while "Completed" not in run("restore-job", "list") and time.time() < deadline:
+        time.sleep(0.1)
+    assert "Completed" in run("restore-job", "list")
+    assert cli(server, "describe", "cli-restored").returncode == 0
+    run("backup", "delete", backup["backup_id"])
+    assert "cli-nightly" not in run("backup", "list")

@@ -30,6 +30,8 @@ public struct CMEKKey: Sendable, Equatable {
 public struct DeletedOrganization: Sendable {
     public var organization: OrganizationInfo
     public var indexIDs: [UUID]
+    /// Its backups, whose data keys went with their rows; the caller removes their files.
+    public var backupIDs: [UUID] = []
 }
 
 public struct OrganizationInfo: Sendable, Equatable {

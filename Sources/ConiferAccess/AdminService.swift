@@ -175,9 +175,10 @@ public struct AdminService: AdminCatalog {
                 )
             }
             for index in indexes { try rows.deleteIndex(index.id) }
+            let backupIDs = try projects.flatMap { try rows.deleteBackups(project: $0.id) }
             for project in projects { try rows.delete(project) }
             try rows.delete(row)
-            return DeletedOrganization(organization: try Self.info(row), indexIDs: indexes.map(\.id))
+            return DeletedOrganization(organization: try Self.info(row), indexIDs: indexes.map(\.id), backupIDs: backupIDs)
         }
     }
 
@@ -244,6 +245,10 @@ public struct AdminService: AdminCatalog {
             let indexes = try rows.indexCount(project: row.id)
             guard indexes == 0 else {
                 throw ConiferError(.failedPrecondition, "Project \(row.name) still holds \(indexes) index(es); delete them before the project.")
+            }
+            let backups = try rows.backupCount(project: row.id)
+            guard backups == 0 else {
+                throw ConiferError(.failedPrecondition, "Project \(row.name) still holds \(backups) backup(s); delete them before the project.")
             }
             try rows.delete(row)  // with its API keys and the bindings on it
         }

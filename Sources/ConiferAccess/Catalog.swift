@@ -4,6 +4,7 @@
 // imports GRDB. Depends on ConiferCore.
 
 import ConiferCore
+import Crypto
 import Foundation
 
 /// What the first start of a data directory created.
@@ -66,6 +67,29 @@ public protocol Catalog: Sendable {
     /// The regions where the pass's project has private endpoints (its indexes there have a `private_host`).
     func privateEndpointRegions(pass: AuthorizationPass) async throws -> Set<String>
 
+    // MARK: Backups and restore jobs
+
+    /// Records a backup whose file is written, with the data key that file is sealed under. A system call.
+    func insertBackup(_ backup: BackupRecord, dataKey: SymmetricKey) async throws
+    /// The pass's project's backups, newest first (of one index when `indexName` is given).
+    func backups(pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord]
+    func backup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord
+    /// The data key of a backup's file. A system call (the restore job's).
+    func backupKey(_ id: UUID) async throws -> SymmetricKey
+    /// Removes a backup's row and with it its data key.
+    func deleteBackup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord
+    func insertRestoreJob(_ job: RestoreJob) async throws
+    func updateRestoreJob(_ id: UUID, status: RestoreJob.Status, percentComplete: Double, error: String?) async throws
+    func restoreJobs(pass: AuthorizationPass) async throws -> [RestoreJob]
+    func restoreJob(_ id: UUID, pass: AuthorizationPass) async throws -> RestoreJob
+    /// Marks the jobs a stopped server left unfinished as failed (at start); returns how many.
+    func failInterruptedRestoreJobs() async throws -> Int
+    /// Adds the index a restore job writes (with its `restoreJobID`: listed, not ready): refused when its name
+    /// is taken or the project is at its quota. A system call.
+    func insertRestoredIndex(_ definition: IndexDefinition) async throws
+    /// Marks a restored index complete; fails when it was deleted meanwhile. A system call.
+    func finishRestoredIndex(_ id: UUID) async throws
+
     // MARK: Usage ledger (system calls: the usage meter's)
 
     /// Adds units to the ledger, each to what its index's hour already holds.
@@ -74,6 +98,64 @@ public protocol Catalog: Sendable {
     func usageTotals(since start: Date) async throws -> [UUID: UnitTotals]
     /// An organization's hours from `from` up to `to`, oldest first.
     func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageHour]
+}
+
+/// A backup: a point-in-time copy of an index's records (`IndexBackup`), kept after the index is deleted.
+public struct BackupRecord: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var description: String?
+    /// The source index's definition when the backup was taken.
+    public var source: IndexDefinition
+    public var recordCount: Int
+    public var namespaceCount: Int
+    public var sizeBytes: Int
+    public var createdAt: Date
+
+    public init(id: UUID, name: String, description: String?, source: IndexDefinition, recordCount: Int, namespaceCount: Int, sizeBytes: Int, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.source = source
+        self.recordCount = recordCount
+        self.namespaceCount = namespaceCount
+        self.sizeBytes = sizeBytes
+        self.createdAt = createdAt
+    }
+}
+
+/// A job creating an index from a backup. The index becomes visible only when the job completes.
+public struct RestoreJob: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case pending = "Pending", inProgress = "InProgress", completed = "Completed", failed = "Failed"
+    }
+
+    public var id: UUID
+    public var projectID: UUID
+    public var backupID: UUID
+    public var targetIndexID: UUID
+    public var targetIndexName: String
+    public var status: Status
+    public var percentComplete: Double
+    public var error: String?
+    public var createdAt: Date
+    public var completedAt: Date?
+
+    public init(
+        id: UUID, projectID: UUID, backupID: UUID, targetIndexID: UUID, targetIndexName: String, status: Status, percentComplete: Double,
+        error: String?, createdAt: Date, completedAt: Date?
+    ) {
+        self.id = id
+        self.projectID = projectID
+        self.backupID = backupID
+        self.targetIndexID = targetIndexID
+        self.targetIndexName = targetIndexName
+        self.status = status
+        self.percentComplete = percentComplete
+        self.error = error
+        self.createdAt = createdAt
+        self.completedAt = completedAt
+    }
 }
 
 /// What the data plane needs to know of an index before it touches the index's data.

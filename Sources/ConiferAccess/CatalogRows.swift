@@ -34,6 +34,9 @@ protocol CatalogRows {
     /// Deletes a project, its API keys and the role bindings on it.
     func delete(_ row: ProjectRow) throws
     func indexCount(project: String) throws -> Int
+    func backupCount(project: String) throws -> Int
+    /// Deletes the project's backups (their data keys with them); returns their ids, for their files.
+    func deleteBackups(project: String) throws -> [UUID]
     func indexes(project: String) throws -> [IndexDefinition]
     func deleteIndex(_ id: UUID) throws
 

@@ -13,6 +13,7 @@ struct ColumnSealer: Sendable {
         case auditBatch = "audit_batch.body"
         case auditDestination = "audit_export.destination"
         case cmekExternalID = "cmek_key.external_id"
+        case backupKey = "backup.data_key"
     }
 
     func seal(_ value: Data, _ column: Column) throws -> Data {

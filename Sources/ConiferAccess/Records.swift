@@ -148,6 +148,7 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
     var readCapacity: ReadCapacity
     var createdAt: Date
     var cmekID: String?
+    var restoreJobID: String?
 
     /// Typed column names for queries.
     enum Columns {
@@ -158,6 +159,7 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
     enum CodingKeys: String, CodingKey {
         case id, name, dimension, metric, tags, deployment
         case cmekID = "cmek_id"
+        case restoreJobID = "restore_job_id"
         case projectID = "project_id"
         case vectorType = "vector_type"
         case deletionProtection = "deletion_protection"
@@ -178,17 +180,20 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
         readCapacity = definition.readCapacity
         createdAt = definition.createdAt
         cmekID = definition.cmekID?.lowercasedString
+        restoreJobID = definition.restoreJobID?.lowercasedString
     }
 
     func definition() throws -> IndexDefinition {
         guard let id = UUID(uuidString: id), let projectID = UUID(uuidString: projectID) else {
             throw ConiferError(.internalError, "Corrupt index row \(name)")
         }
-        return IndexDefinition(
+        var definition = IndexDefinition(
             id: id, projectID: projectID, name: name, vectorType: vectorType, dimension: dimension,
             metric: metric, deletionProtection: deletionProtection, tags: tags, deployment: deployment,
             readCapacity: readCapacity, createdAt: createdAt, cmekID: cmekID.flatMap(UUID.init(uuidString:))
         )
+        definition.restoreJobID = restoreJobID.flatMap(UUID.init(uuidString:))
+        return definition
     }
 }
 

@@ -47,6 +47,16 @@ struct SQLiteRows: CatalogRows {
 
     func indexCount(project: String) throws -> Int { try IndexRow.filter(IndexRow.Columns.projectID == project).fetchCount(db) }
 
+    func deleteBackups(project: String) throws -> [UUID] {
+        let ids = try String.fetchAll(db, sql: "SELECT id FROM backup WHERE project_id = ?", arguments: [project]).map(SQLiteCatalog.uuid)
+        try db.execute(sql: "DELETE FROM backup WHERE project_id = ?", arguments: [project])
+        return ids
+    }
+
+    func backupCount(project: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup WHERE project_id = ?", arguments: [project]) ?? 0
+    }
+
     func indexes(project: String) throws -> [IndexDefinition] {
         try IndexRow.filter(IndexRow.Columns.projectID == project).fetchAll(db).map { try $0.definition() }
     }

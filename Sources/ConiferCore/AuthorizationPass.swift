@@ -64,6 +64,8 @@ public enum SystemTask: String, Sendable, Equatable {
     case operatorCommand = "operator"
     /// Counting an index's records and bytes for its metrics, for a caller that may read its metrics (not its data).
     case metrics
+    /// Taking a backup of an index for a caller that may manage its indexes, and restoring one into a new index.
+    case backup
 }
 
 extension Principal {

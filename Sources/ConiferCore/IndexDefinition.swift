@@ -83,6 +83,9 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
     /// The project's customer-managed key that wraps this index's data key (set at creation, when the
     /// project has one); nil when the local master key does.
     public var cmekID: UUID?
+    /// The restore job writing the index from a backup, until it completes: the index is listed and described
+    /// (not ready) but serves no data meanwhile.
+    public var restoreJobID: UUID?
 
     public init(
         id: UUID = UUID(),

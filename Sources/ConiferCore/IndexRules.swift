@@ -70,8 +70,9 @@ public enum IndexRules {
     public static let clouds: Set<String> = ["aws", "gcp", "azure"]
     public static let dedicatedNodeTypes: Set<String> = ["b1", "t1"]
 
-    /// Checks an index name: 1–45 characters, lowercase alphanumerics or '-', starting and ending alphanumeric.
-    public static func validateName(_ name: String) throws(ConiferError) {
+    /// Checks an index (or backup, or collection) name: 1–45 characters, lowercase alphanumerics or '-',
+    /// starting and ending alphanumeric.
+    public static func validateName(_ name: String, what: String = "index") throws(ConiferError) {
         let bytes = Array(name.utf8)
         func isAlnum(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 48 && b <= 57) }
         guard !bytes.isEmpty, bytes.count <= maxNameLength,
@@ -79,7 +80,7 @@ public enum IndexRules {
               let first = bytes.first, let last = bytes.last, isAlnum(first), isAlnum(last)
         else {
             throw .invalidArgument(
-                "Invalid index name '\(name.prefix(64))': it must be 1 to \(maxNameLength) characters long, "
+                "Invalid \(what) name '\(name.prefix(64))': it must be 1 to \(maxNameLength) characters long, "
                     + "consist of lowercase alphanumeric characters or '-', and start and end with an alphanumeric character."
             )
         }

@@ -68,6 +68,9 @@ public struct DataPlaneService: Sendable {
         }
         let index = try await catalog.dataPlaneIndex(named: address.name, pass: pass)
         try index.network.check(origin, index: index.definition)
+        guard index.definition.restoreJobID == nil else {
+            throw ConiferError(.unavailable, "Index \(address.name) is being restored from a backup; it serves data once its restore job completes.")
+        }
         return OpenIndex(definition: index.definition, plan: index.plan, store: try await registry.store(for: index.definition, pass: pass), pass: pass)
     }
 

@@ -46,6 +46,7 @@ public struct ConiferApplication: Sendable {
     /// The data plane, shared by both listeners (one scan pool, one set of rate-limit buckets).
     let dataPlane: DataPlaneService
     let limiter: RateLimiter
+    let backups: BackupService
 
     /// Opens the data directory and catalog, bootstrapping them on first start. Audit batches go to S3 unless
     /// another uploader is given (tests).
@@ -95,6 +96,14 @@ public struct ConiferApplication: Sendable {
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
         self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
         self.limiter = RateLimiter(limits: configuration.rateLimits)
+        self.backups = BackupService(
+            catalog: catalog, registry: registry, directory: configuration.backupDirectory ?? configuration.dataDirectory.appendingPathComponent("backups"),
+            logger: logger
+        )
+        // Restore jobs a stopped server left unfinished: their indexes were never made visible, and their files
+        // are retired below with the other orphans.
+        let interrupted = try await catalog.failInterruptedRestoreJobs()
+        if interrupted > 0 { logger.notice("restore jobs interrupted by a stop are marked failed", metadata: ["jobs": "\(interrupted)"]) }
         // Files of indexes deleted while their retirement could not finish.
         let indexes = try await catalog.allIndexes()
         await registry.retireOrphans(keeping: Set(indexes.map(\.id)), pass: .system(.purge))
@@ -127,8 +136,9 @@ public struct ConiferApplication: Sendable {
         IndexesController(indexes: indexes, catalog: catalog, hosts: hosts, limiter: limiter).register(in: routes)
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
         MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
+        BackupsController(backups: backups).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
-        AdminController(admin: admin, audit: audit, indexes: indexes).register(in: routes)
+        AdminController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)

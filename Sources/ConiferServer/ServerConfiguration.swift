@@ -60,6 +60,8 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: String?
     /// A second listener serving only the data plane, for private endpoints (`--private-listen`).
     public var privateListener: PrivateListener? = nil
+    /// Where backup files are kept (`--backup-dir`; default `backups` in the data directory).
+    public var backupDirectory: URL? = nil
     /// Requests per second per index and operation class, and per project on the control plane.
     public var rateLimits: RateLimits
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage

@@ -87,7 +87,7 @@ public enum IndexBackup {
     /// Writes a backup's namespaces into an empty store, a batch at a time; `progress` gets the share of
     /// records written so far (0 to 1).
     public static func restore(
-        _ namespaces: [Namespace], into store: IndexStore, pass: AuthorizationPass, batch: Int = 1000, progress: (Double) -> Void = { _ in }
+        _ namespaces: [Namespace], into store: IndexStore, pass: AuthorizationPass, batch: Int = 1000, progress: (Double) async -> Void = { _ in }
     ) async throws {
         let total = max(1, namespaces.reduce(0) { $0 + $1.records.count })
         var written = 0
@@ -97,9 +97,9 @@ public enum IndexBackup {
                 let records = Array(namespace.records[start..<min(start + batch, namespace.records.count)])
                 _ = try await store.write(.upsert(namespace: namespace.name, records: records), pass: pass)
                 written += records.count
-                progress(Double(written) / Double(total))
+                await progress(Double(written) / Double(total))
             }
         }
-        progress(1)
+        await progress(1)
     }
 }

@@ -11,7 +11,7 @@ struct Conifer: AsyncParsableCommand {
         commandName: "conifer",
         abstract: "A self-hosted vector database that speaks Pinecone's API.",
         subcommands: [
-            ServeCommand.self, IndexCommand.self, LoginCommand.self, TargetCommand.self, ProjectCommand.self, APIKeyCommand.self, PrivateEndpointCommand.self,
+            ServeCommand.self, IndexCommand.self, BackupCommand.self, RestoreJobCommand.self, LoginCommand.self, TargetCommand.self, ProjectCommand.self, APIKeyCommand.self, PrivateEndpointCommand.self,
             ServiceAccountCommand.self, MemberCommand.self, AuditCommand.self, OrgCommand.self, PermissionsCommand.self, RepairCommand.self,
             AdminCommand.self,
         ]

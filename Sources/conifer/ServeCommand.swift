@@ -93,6 +93,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Every connection to the private listener starts with a PROXY protocol v1 or v2 header (an AWS NLB endpoint service in front); others are closed.")
     var privateProxyProtocol = false
 
+    @Option(help: "Directory for backup files (default: backups in the data directory).")
+    var backupDir: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -146,6 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
             rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? ""),
             metricsEnabled: try metricsSwitch()
         )
+        configuration.backupDirectory = backupDir.map { URL(fileURLWithPath: $0) }
         if let privateListen {
             configuration.privateListener = try PrivateListener(address: privateListen, advertiseURL: privateAdvertiseUrl, proxyProtocol: privateProxyProtocol)
         } else if privateAdvertiseUrl != nil || privateProxyProtocol {

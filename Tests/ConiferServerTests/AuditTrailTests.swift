@@ -26,6 +26,7 @@ import Testing
         "rotate service account secret": ("rotate-secret", "service-account"), "delete service account": ("delete", "service-account"),
         "create role binding": ("create", "role-binding"), "delete role binding": ("delete", "role-binding"),
         "create CMEK key": ("create", "cmek-key"), "delete CMEK key": ("delete", "cmek-key"),
+        "create backup": ("create", "backup"), "delete backup": ("delete", "backup"),
         "create private endpoint": ("create", "private-endpoints"), "delete private endpoint": ("delete", "private-endpoints"),
         "enable audit log": ("create", "audit-log"), "update audit log": ("update", "audit-log"), "remove audit log": ("delete", "audit-log"),
     ]

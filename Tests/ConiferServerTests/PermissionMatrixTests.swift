@@ -331,6 +331,18 @@ import Testing
                     )
                     target[":cmek_key_id"] = try #require(created.json["id"] as? String, "\(created.text)")
                 }
+                // A backup of the matrix index and a restore job from it.
+                let backups = try await client.call(.get, "/backups", key: key)
+                if let backup = (backups.json["data"] as? [[String: Any]])?.first?["backup_id"] as? String {
+                    target[":backup_id"] = backup
+                } else {
+                    let created = try await client.call(.post, "/indexes/matrix-idx/backups", key: key, body: #"{"name":"matrix"}"#)
+                    target[":backup_id"] = try #require(created.json["backup_id"] as? String, "\(created.text)")
+                }
+                if target[":job_id"] == nil {
+                    let job = try await client.call(.post, "/backups/\(target[":backup_id"]!)/create-index", key: key, body: #"{"name":"matrix-restored"}"#)
+                    target[":job_id"] = try #require(job.json["restore_job_id"] as? String, "\(job.text)")
+                }
                 // A private endpoint of the main project, in a region without indexes.
                 let endpoints = try await client.admin(.get, "/admin/projects/\(project)/private-endpoints", token: owner)
                 if let endpoint = (endpoints.json["data"] as? [[String: Any]])?.first?["id"] as? String {
@@ -344,6 +356,16 @@ import Testing
                 }
             }
 
+            /// Waits until no restore job is running: a job ending inside a denied cell would change the index list.
+            func restoresFinished() async throws {
+                for _ in 0..<500 {
+                    let jobs = try await client.call(.get, "/restore-jobs?limit=100", key: key).json["data"] as? [[String: Any]] ?? []
+                    if !jobs.contains(where: { ["Pending", "InProgress"].contains($0["status"] as? String ?? "") }) { return }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                Issue.record("a restore job did not end")
+            }
+
             /// Everything a write could change: every index, namespace and record of both projects, and every
             /// Admin API collection of the organization.
             func fingerprint() async throws -> [String] {
@@ -352,6 +374,7 @@ import Testing
                     try await client.call(.get, "/indexes", key: key).text,
                     try await client.call(.get, "/indexes/matrix-idx", key: key).text,
                     try await client.call(.get, "/indexes", key: otherKey.value).text,
+                    try await client.call(.get, "/backups?limit=100", key: key).text,
                     try await client.call(.post, "\(data)/describe_index_stats", key: key, body: "{}").text,
                     try await client.call(.get, "\(data)/namespaces", key: key).text,
                 ]
@@ -385,6 +408,8 @@ import Testing
                 case (.post, "projects"): return #"{"name":"matrix-\#(made)"}"#
                 case (.patch, ":project_id"): return #"{"max_pods":\#(made)}"#
                 case (.post, "cmek-keys"): return #"{"name":"made-\#(made)","key_arn":"arn:aws:kms:us-east-1:123456789012:key/made-\#(made)"}"#
+                case (.post, "backups"): return #"{"name":"made-\#(made)"}"#
+                case (.post, "create-index"): return #"{"name":"restored-\#(made)"}"#
                 case (.post, "private-endpoints"): return #"{"name":"made-\#(made)","region":"us-west-2","allowed_cidrs":["198.51.100.0/24"]}"#
                 case (.post, "api-keys"): return #"{"name":"made-\#(made)","roles":["DataPlaneViewer"]}"#
                 case (.patch, ":api_key_id"): return #"{"name":"renamed-\#(made)"}"#
@@ -411,6 +436,7 @@ import Testing
                     + Column.allCases.map { ("\($0)", headers[$0]!, PermissionOracle.expected(route, $0)!) }
                 for (name, callerHeaders, outcome) in callers {
                     try await ensureFixtures()
+                    try await restoresFinished()
                     var path = entry.path
                     for (parameter, value) in target { path = path.replacingOccurrences(of: parameter, with: value) }
                     path = path

@@ -68,6 +68,16 @@ enum PermissionOracle {
         "PATCH /indexes/:index_name": "ADADDD AADD H AADDAAAD",
         "DELETE /indexes/:index_name": "ADADDD AADD H AADDAAAD",
 
+        // Backups and restore jobs follow the control plane's roles.
+        "POST /indexes/:index_name/backups": "ADADDD AADD H AADDAAAD",
+        "GET /indexes/:index_name/backups": "AAAADD AAAA H AADDAAAD",
+        "GET /backups": "AAAADD AAAA A AADDAAAD",
+        "GET /backups/:backup_id": "AAAADD AAAA H AADDAAAD",
+        "DELETE /backups/:backup_id": "ADADDD AADD H AADDAAAD",
+        "POST /backups/:backup_id/create-index": "ADADDD AADD H AADDAAAD",
+        "GET /restore-jobs": "AAAADD AAAA A AADDAAAD",
+        "GET /restore-jobs/:job_id": "AAAADD AAAA H AADDAAAD",
+
         // Prometheus: an API key of the project the path names, with the right to list its indexes; a key of
         // another project is refused (403, whatever the project id), as the issue asks of Pinecone's endpoint.
         "GET /prometheus/projects/:project_id/metrics/discovery": "AAAADD AAAA D AADDAAAD",

@@ -13,6 +13,7 @@ struct AdminController {
     let admin: any AdminCatalog
     let audit: AuditLogService
     let indexes: IndexService
+    let backups: BackupService
 
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/organizations", .authenticated, handler: listOrganizations)
@@ -95,6 +96,7 @@ struct AdminController {
         call.context.audit(id: .string(organization.name), name: organization.name, organizationName: organization.name)
         let deleted = try await admin.deleteOrganization(id, for: call.pass)
         await indexes.retire(deleted: deleted.indexIDs)
+        backups.removeFiles(deleted.backupIDs)
         _ = try await audit.remove(organization: id)
         return WireJSON.empty(status: .accepted)
     }

@@ -154,7 +154,7 @@ struct IndexModel2026: Encodable {
         try container.encode(definition.name, forKey: .name)
         try container.encode(host, forKey: .host)
         try container.encodeIfPresent(privateHost, forKey: .private_host)
-        try container.encode(IndexStatusWire.ready, forKey: .status)
+        try container.encode(IndexStatusWire(definition), forKey: .status)
         var deployment = container.nestedContainer(keyedBy: Keys.self, forKey: .deployment)
         switch definition.deployment {
         case .serverless(let cloud, let region):

@@ -162,14 +162,18 @@ struct LegacyIndexModel: Encodable {
                 try byoc.encode(ReadCapacityResponse(definition.readCapacity), forKey: .read_capacity)
             }
         }
-        try container.encode(IndexStatusWire.ready, forKey: .status)
+        try container.encode(IndexStatusWire(definition), forKey: .status)
     }
 }
 
-/// `status` of every index model: Conifer builds an index synchronously, so it is ready when created.
+/// `status` of every index model: Conifer builds an index synchronously, so it is ready when created; one
+/// being restored from a backup is `Initializing` until its restore job completes.
 struct IndexStatusWire: Encodable {
     var ready: Bool
     var state: String
 
-    static let ready = IndexStatusWire(ready: true, state: "Ready")
+    init(_ definition: IndexDefinition) {
+        ready = definition.restoreJobID == nil
+        state = ready ? "Ready" : "Initializing"
+    }
 }

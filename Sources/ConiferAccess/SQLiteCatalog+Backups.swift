@@ -1,0 +1,208 @@
+import ConiferCore
+import Crypto
+import Foundation
+import GRDB
+
+// Backups and restore jobs in the catalog. A backup's file is sealed under its own data key, which is kept
+// here sealed under the server key (so the backup outlives its index, whose key is destroyed with it, and a
+// master-key rotation re-wraps it with the server key); deleting the row destroys the key.
+
+extension SQLiteCatalog {
+    static func registerBackupMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v9 backups and restore jobs") { db in
+            try db.create(table: "backup") { t in
+                t.primaryKey("id", .text)
+                // A project with backups is not deleted (as Pinecone: the project must be empty of them).
+                t.column("project_id", .text).notNull().indexed().references("project", onDelete: .restrict)
+                t.column("name", .text).notNull()
+                t.column("description", .text)
+                t.column("source", .jsonText).notNull()  // the source index's definition at backup time
+                t.column("record_count", .integer).notNull()
+                t.column("namespace_count", .integer).notNull()
+                t.column("size_bytes", .integer).notNull()
+                t.column("data_key", .blob).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "restore_job") { t in
+                t.primaryKey("id", .text)
+                t.column("project_id", .text).notNull().indexed().references("project", onDelete: .cascade)
+                t.column("backup_id", .text).notNull()
+                t.column("target_index_id", .text).notNull()
+                t.column("target_index_name", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("percent_complete", .double).notNull()
+                t.column("error", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("completed_at", .datetime)
+            }
+            try db.alter(table: "index_definition") { t in t.add(column: "restore_job_id", .text) }
+        }
+    }
+
+    // MARK: Backups
+
+    public func insertBackup(_ backup: BackupRecord, dataKey: SymmetricKey) async throws {
+        let sealer = sealer
+        try await database.write { db in
+            let key = try sealer.seal(dataKey.withUnsafeBytes { Data($0) }, .backupKey)
+            try db.execute(
+                sql: """
+                    INSERT INTO backup (id, project_id, name, description, source, record_count, namespace_count, size_bytes, data_key, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    backup.id.lowercasedString, backup.source.projectID.lowercasedString, backup.name, backup.description,
+                    String(decoding: try JSONEncoder().encode(backup.source), as: UTF8.self), backup.recordCount, backup.namespaceCount,
+                    backup.sizeBytes, key, backup.createdAt,
+                ]
+            )
+        }
+    }
+
+    public func backups(pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM backup WHERE project_id = ? ORDER BY created_at DESC, id", arguments: [principal.projectID.lowercasedString]
+            ).map(Self.backup).filter { indexName == nil || $0.source.name == indexName }
+        }
+    }
+
+    public func backup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in try Self.fetchBackup(db, id, project: principal.projectID) }
+    }
+
+    public func backupKey(_ id: UUID) async throws -> SymmetricKey {
+        let sealer = sealer
+        return try await database.read { db in
+            guard let sealed = try Data.fetchOne(db, sql: "SELECT data_key FROM backup WHERE id = ?", arguments: [id.lowercasedString]) else {
+                throw ConiferError.notFound("Backup \(id.lowercasedString) not found.")
+            }
+            return SymmetricKey(data: try sealer.open(sealed, .backupKey))
+        }
+    }
+
+    public func deleteBackup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord {
+        let principal = try pass.principal(requiring: .indexesWrite)
+        return try await database.write { db in
+            let backup = try Self.fetchBackup(db, id, project: principal.projectID)
+            try db.execute(sql: "DELETE FROM backup WHERE id = ?", arguments: [id.lowercasedString])
+            return backup
+        }
+    }
+
+    private static func fetchBackup(_ db: Database, _ id: UUID, project: UUID) throws -> BackupRecord {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT * FROM backup WHERE id = ? AND project_id = ?", arguments: [id.lowercasedString, project.lowercasedString]
+        ) else { throw ConiferError.notFound("Backup \(id.lowercasedString) not found.") }
+        return try backup(row)
+    }
+
+    private static func backup(_ row: Row) throws -> BackupRecord {
+        BackupRecord(
+            id: try uuid(row["id"]), name: row["name"], description: row["description"],
+            source: try JSONDecoder().decode(IndexDefinition.self, from: Data((row["source"] as String).utf8)),
+            recordCount: row["record_count"], namespaceCount: row["namespace_count"], sizeBytes: row["size_bytes"], createdAt: row["created_at"]
+        )
+    }
+
+    // MARK: Restore jobs
+
+    public func insertRestoreJob(_ job: RestoreJob) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO restore_job (id, project_id, backup_id, target_index_id, target_index_name, status, percent_complete, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    job.id.lowercasedString, job.projectID.lowercasedString, job.backupID.lowercasedString, job.targetIndexID.lowercasedString,
+                    job.targetIndexName, job.status.rawValue, job.percentComplete, job.createdAt,
+                ]
+            )
+        }
+    }
+
+    public func updateRestoreJob(_ id: UUID, status: RestoreJob.Status, percentComplete: Double, error: String?) async throws {
+        let done = status == .completed || status == .failed
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE restore_job SET status = ?, percent_complete = ?, error = ?, completed_at = ? WHERE id = ?",
+                arguments: [status.rawValue, percentComplete, error, done ? Date() : nil, id.lowercasedString]
+            )
+        }
+    }
+
+    public func restoreJobs(pass: AuthorizationPass) async throws -> [RestoreJob] {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM restore_job WHERE project_id = ? ORDER BY created_at DESC, id", arguments: [principal.projectID.lowercasedString]
+            ).map(Self.restoreJob)
+        }
+    }
+
+    public func restoreJob(_ id: UUID, pass: AuthorizationPass) async throws -> RestoreJob {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM restore_job WHERE id = ? AND project_id = ?", arguments: [id.lowercasedString, principal.projectID.lowercasedString]
+            ) else { throw ConiferError.notFound("Restore job \(id.lowercasedString) not found.") }
+            return try Self.restoreJob(row)
+        }
+    }
+
+    public func failInterruptedRestoreJobs() async throws -> Int {
+        try await database.write { db in
+            // Their indexes were never complete: gone from the catalog (their files are orphans, retired at start).
+            try db.execute(
+                sql: "DELETE FROM index_definition WHERE restore_job_id IN (SELECT id FROM restore_job WHERE status IN (?, ?))",
+                arguments: [RestoreJob.Status.pending.rawValue, RestoreJob.Status.inProgress.rawValue]
+            )
+            try db.execute(
+                sql: "UPDATE restore_job SET status = ?, error = ?, completed_at = ? WHERE status IN (?, ?)",
+                arguments: [
+                    RestoreJob.Status.failed.rawValue, "The server stopped while the index was being restored; nothing of it was kept. Create the index from the backup again.",
+                    Date(), RestoreJob.Status.pending.rawValue, RestoreJob.Status.inProgress.rawValue,
+                ]
+            )
+            return db.changesCount
+        }
+    }
+
+    private static func restoreJob(_ row: Row) throws -> RestoreJob {
+        RestoreJob(
+            id: try uuid(row["id"]), projectID: try uuid(row["project_id"]), backupID: try uuid(row["backup_id"]),
+            targetIndexID: try uuid(row["target_index_id"]), targetIndexName: row["target_index_name"],
+            status: RestoreJob.Status(rawValue: row["status"]) ?? .failed, percentComplete: row["percent_complete"], error: row["error"],
+            createdAt: row["created_at"], completedAt: row["completed_at"]
+        )
+    }
+
+    // MARK: Restored indexes
+
+    public func finishRestoredIndex(_ id: UUID) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE index_definition SET restore_job_id = NULL WHERE id = ?", arguments: [id.lowercasedString])
+            guard db.changesCount == 1 else { throw ConiferError.notFound("The index being restored was deleted meanwhile.") }
+        }
+    }
+
+    public func insertRestoredIndex(_ definition: IndexDefinition) async throws {
+        let sealer = sealer
+        try await database.write { db in
+            let project = definition.projectID.lowercasedString
+            guard try IndexRow.filter(IndexRow.Columns.projectID == project && IndexRow.Columns.name == definition.name).fetchCount(db) == 0 else {
+                throw ConiferError.alreadyExists("Resource \(definition.name) already exists.")
+            }
+            let rows = SQLiteRows(db: db, sealer: sealer)
+            let plan = try rows.project(project).flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
+            let count = try rows.indexes(project: project).filter { $0.deployment.podCount == 0 }.count
+            guard definition.deployment.podCount > 0 || count < plan.maxIndexesPerProject else {
+                throw ConiferError(.quotaExceeded, "The project has reached its quota of \(plan.maxIndexesPerProject) serverless indexes on the \(plan.rawValue) plan.")
+            }
+            try IndexRow(definition).insert(db)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import ConiferAccess
+import ConiferCore
+import ConiferStorage
+import Crypto
+import Foundation
+import Logging
+
+/// Backups of indexes and restore jobs: a backup is one sealed file (`IndexBackup`) in the backup directory
+/// under its own data key (kept sealed in the catalog); a restore job writes a backup into a new index that the
+/// catalog shows only once it is complete, so a failed or interrupted job leaves no index behind.
+public struct BackupService: Sendable {
+    let catalog: any Catalog
+    let registry: StoreRegistry
+    /// Where backup files are kept (`<backup id>.backup`).
+    let directory: URL
+    let logger: Logger
+
+    public init(catalog: any Catalog, registry: StoreRegistry, directory: URL, logger: Logger) {
+        self.catalog = catalog
+        self.registry = registry
+        self.directory = directory
+        self.logger = logger
+    }
+
+    func file(_ id: UUID) -> URL { directory.appendingPathComponent("\(id.lowercasedString).backup") }
+
+    /// Backups are on the Standard and Enterprise plans (402 on Starter).
+    func requirePlan(_ pass: AuthorizationPass) async throws {
+        let principal = try pass.principal(requiring: .indexesRead)
+        guard try await catalog.plan(of: principal.organizationID) != .starter else {
+            throw ConiferError(.paymentRequired, "Backups need the Standard or Enterprise plan.")
+        }
+    }
+
+    /// Takes a backup of the index now: every write acknowledged before this call, none after.
+    public func create(_ pass: AuthorizationPass, indexName: String, name: String?, description: String?) async throws -> BackupRecord {
+        try pass.require(.indexesWrite)
+        try await requirePlan(pass)
+        let source = try await catalog.index(named: indexName, pass: pass)
+        guard source.restoreJobID == nil else {
+            throw ConiferError.failedPrecondition("Index \(source.name) is being restored from a backup; back it up once it is ready.")
+        }
+        guard source.cmekID == nil else {
+            throw ConiferError.failedPrecondition("Backups are not available for indexes under a customer-managed key (CMEK).")
+        }
+        let name = name ?? "backup-\(Self.stamp.string(from: Date()))"
+        try IndexRules.validateName(name, what: "backup")
+        if let description, description.count > 1000 { throw ConiferError.invalidArgument("A backup description is at most 1000 characters.") }
+        let id = UUID()
+        let key = SymmetricKey(size: .bits256)
+        let store = try await registry.store(for: source, pass: .system(.backup))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = file(id)
+        do {
+            let summary = try IndexBackup.write(store, to: url, cipher: FileCipher(key: key), pass: .system(.backup))
+            let backup = BackupRecord(
+                id: id, name: name, description: description, source: source, recordCount: summary.recordCount,
+                namespaceCount: summary.namespaceCount, sizeBytes: summary.sizeBytes, createdAt: Date()
+            )
+            try await catalog.insertBackup(backup, dataKey: key)
+            return backup
+        } catch {
+            try? FileManager.default.removeItem(at: url)
+            throw error
+        }
+    }
+
+    /// Removes the files of backups whose rows (and keys) are gone.
+    public func removeFiles(_ ids: [UUID]) {
+        for id in ids { try? FileManager.default.removeItem(at: file(id)) }
+    }
+
+    public func list(_ pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {
+        if let indexName { _ = try await catalog.index(named: indexName, pass: pass) }
+        return try await catalog.backups(pass: pass, indexName: indexName)
+    }
+
+    public func describe(_ pass: AuthorizationPass, id: UUID) async throws -> BackupRecord {
+        try await catalog.backup(id, pass: pass)
+    }
+
+    /// Deletes the backup: its row (and with it its data key) first, then its file.
+    public func delete(_ pass: AuthorizationPass, id: UUID) async throws -> BackupRecord {
+        let deleted = try await catalog.deleteBackup(id, pass: pass)
+        try? FileManager.default.removeItem(at: file(id))
+        return deleted
+    }
+
+    /// Starts a job creating index `name` from the backup; the index is visible once the job completes.
+    public func restore(
+        _ pass: AuthorizationPass, backupID: UUID, name: String, tags: [String: String]?, deletionProtection: DeletionProtection?
+    ) async throws -> RestoreJob {
+        let principal = try pass.principal(requiring: .indexesWrite)
+        try await requirePlan(pass)
+        let backup = try await catalog.backup(backupID, pass: pass)
+        var definition = backup.source
+        definition.id = UUID()
+        definition.name = name
+        definition.tags = tags ?? backup.source.tags
+        definition.deletionProtection = deletionProtection ?? .disabled
+        definition.createdAt = Date()
+        definition.cmekID = nil
+        try IndexRules.validateName(name)
+        let job = RestoreJob(
+            id: UUID(), projectID: principal.projectID, backupID: backupID, targetIndexID: definition.id, targetIndexName: name,
+            status: .pending, percentComplete: 0, error: nil, createdAt: Date(), completedAt: nil
+        )
+        definition.restoreJobID = job.id
+        try await catalog.insertRestoreJob(job)
+        do {
+            try await catalog.insertRestoredIndex(definition)
+        } catch {
+            try? await catalog.updateRestoreJob(job.id, status: .failed, percentComplete: 0, error: "\(error)")
+            throw error
+        }
+        Task.detached { [self] in await run(job, definition: definition) }
+        return job
+    }
+
+    /// Writes the backup into the new index's store, then makes the index visible; on any failure removes
+    /// what was written and records why.
+    func run(_ job: RestoreJob, definition: IndexDefinition) async {
+        do {
+            try await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: 0, error: nil)
+            let key = try await catalog.backupKey(job.backupID)
+            let namespaces: [IndexBackup.Namespace]
+            do {
+                namespaces = try IndexBackup.read(file(job.backupID), cipher: FileCipher(key: key))
+            } catch {
+                throw ConiferError(.failedPrecondition, "Backup \(job.backupID.lowercasedString) cannot be read (\(error)); no index was created.")
+            }
+            let store = try await registry.store(for: definition, pass: .system(.backup))
+            var reported = 0.0
+            try await IndexBackup.restore(namespaces, into: store, pass: .system(.backup)) { share in
+                guard share - reported >= 0.1 || share == 1 else { return }
+                reported = share
+                try? await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: (share * 99).rounded(.down), error: nil)
+            }
+            try await catalog.finishRestoredIndex(definition.id)
+            try await catalog.updateRestoreJob(job.id, status: .completed, percentComplete: 100, error: nil)
+        } catch {
+            logger.warning("restore job failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            try? await catalog.removeIndex(definition.id)
+            try? await registry.drop(indexID: definition.id, pass: .system(.backup))
+            let message = (error as? ConiferError)?.message ?? "The restore failed: \(error)"
+            try? await catalog.updateRestoreJob(job.id, status: .failed, percentComplete: 0, error: message)
+        }
+    }
+
+    public func jobs(_ pass: AuthorizationPass) async throws -> [RestoreJob] { try await catalog.restoreJobs(pass: pass) }
+    public func job(_ pass: AuthorizationPass, id: UUID) async throws -> RestoreJob { try await catalog.restoreJob(id, pass: pass) }
+
+    static let stamp: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter
+    }()
+}

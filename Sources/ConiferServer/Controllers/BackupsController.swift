@@ -1,0 +1,178 @@
+import ConiferAccess
+import ConiferCore
+import ConiferDatabase
+import Foundation
+import Hummingbird
+
+/// Backups and restore jobs (`/indexes/{name}/backups`, `/backups`, `/restore-jobs`), with the control plane's
+/// roles: managing them needs `indexesWrite`, reading them `indexesRead`. Same shapes in every API dialect,
+/// except that creating a backup answers 201 before 2026-07 and 200 in it.
+struct BackupsController {
+    let backups: BackupService
+
+    func register(in routes: RouteTable) {
+        routes.add(.post, "/indexes/:index_name/backups", .indexesWrite, handler: create)
+        routes.add(.get, "/indexes/:index_name/backups", .indexesRead, handler: listOfIndex)
+        routes.add(.get, "/backups", .indexesRead, handler: listOfProject)
+        routes.add(.get, "/backups/:backup_id", .indexesRead, handler: describe)
+        routes.add(.delete, "/backups/:backup_id", .indexesWrite, handler: delete)
+        routes.add(.post, "/backups/:backup_id/create-index", .indexesWrite, handler: createIndex)
+        routes.add(.get, "/restore-jobs", .indexesRead, handler: listJobs)
+        routes.add(.get, "/restore-jobs/:job_id", .indexesRead, handler: describeJob)
+    }
+
+    @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
+        let body = try await call.decode(CreateBackupRequestWire.self, allowedKeys: CreateBackupRequestWire.fields)
+        let index = try call.parameter("index_name")
+        if let name = body.name { call.context.audit(id: .string(name), name: name, ["index_name": .string(index)]) }
+        let backup = try await backups.create(call.pass, indexName: index, name: body.name, description: body.description)
+        call.context.audit(id: .string(backup.name), name: backup.name, ["index_name": .string(index), "backup_id": .string(backup.id.lowercasedString)])
+        return try WireJSON.response(status: call.version == .v2026_07 ? .ok : .created, BackupWire(backup))
+    }
+
+    @Sendable func listOfIndex(_ call: AuthorizedCall) async throws -> Response {
+        try page(call, try await backups.list(call.pass, indexName: try call.parameter("index_name")).map(BackupWire.init))
+    }
+
+    @Sendable func listOfProject(_ call: AuthorizedCall) async throws -> Response {
+        try page(call, try await backups.list(call.pass, indexName: nil).map(BackupWire.init))
+    }
+
+    @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
+        try WireJSON.response(status: .ok, BackupWire(try await backups.describe(call.pass, id: try backupID(call))))
+    }
+
+    @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
+        let id = try backupID(call)
+        call.context.audit(id: .string(id.lowercasedString))
+        let deleted = try await backups.delete(call.pass, id: id)
+        call.context.audit(id: .string(deleted.name), name: deleted.name, ["backup_id": .string(id.lowercasedString)])
+        return WireJSON.empty(status: .accepted)
+    }
+
+    @Sendable func createIndex(_ call: AuthorizedCall) async throws -> Response {
+        let body = try await call.decode(CreateIndexFromBackupRequestWire.self, allowedKeys: CreateIndexFromBackupRequestWire.fields)
+        call.context.audit(id: .string(body.name), name: body.name)
+        if let tags = body.tags { try IndexRules.validateTags(tags) }
+        let job = try await backups.restore(
+            call.pass, backupID: try backupID(call), name: body.name, tags: body.tags,
+            deletionProtection: try WireEnum.parse(body.deletion_protection, field: "deletion_protection", as: DeletionProtection.self)
+        )
+        return try WireJSON.response(status: .accepted, ["restore_job_id": job.id.lowercasedString, "index_id": job.targetIndexID.lowercasedString])
+    }
+
+    @Sendable func listJobs(_ call: AuthorizedCall) async throws -> Response {
+        try page(call, try await backups.jobs(call.pass).map(RestoreJobWire.init))
+    }
+
+    @Sendable func describeJob(_ call: AuthorizedCall) async throws -> Response {
+        let raw = try call.parameter("job_id")
+        guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Restore job \(raw.prefix(64)) not found.") }
+        return try WireJSON.response(status: .ok, RestoreJobWire(try await backups.job(call.pass, id: id)))
+    }
+
+    private func backupID(_ call: AuthorizedCall) throws -> UUID {
+        let raw = try call.parameter("backup_id")
+        guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Backup \(raw.prefix(64)) not found.") }
+        return id
+    }
+
+    /// One page of `items` (`limit` 1–100, default 10; `paginationToken` is where the page starts).
+    private func page<Item: Encodable>(_ call: AuthorizedCall, _ items: [Item]) throws -> Response {
+        let query = call.request.uri.queryParameters
+        let limit = try query["limit"].map { text throws(ConiferError) -> Int in
+            guard let value = Int(text), (1...100).contains(value) else { throw .invalidArgument("limit must be between 1 and 100.") }
+            return value
+        } ?? 10
+        let start = try query["paginationToken"].map { text throws(ConiferError) -> Int in
+            guard let data = Data(base64Encoded: String(text)), let value = Int(String(decoding: data, as: UTF8.self)), value >= 0 else {
+                throw .invalidArgument("paginationToken is not one this server gave.")
+            }
+            return value
+        } ?? 0
+        let end = min(start + limit, items.count)
+        let next = end < items.count ? Data(String(end).utf8).base64EncodedString() : nil
+        return try WireJSON.response(status: .ok, PagedListWire(data: start < items.count ? Array(items[start..<end]) : [], pagination: next.map { .init(next: $0) }))
+    }
+}
+
+struct CreateBackupRequestWire: Decodable {
+    static let fields: Set<String> = ["name", "description"]
+    var name: String?
+    var description: String?
+}
+
+struct CreateIndexFromBackupRequestWire: Decodable {
+    static let fields: Set<String> = ["name", "tags", "deletion_protection", "read_capacity"]
+    var name: String
+    var tags: [String: String]?
+    var deletion_protection: String?
+}
+
+struct PagedListWire<Item: Encodable>: Encodable {
+    struct Pagination: Encodable { var next: String }
+    var data: [Item]
+    var pagination: Pagination?
+}
+
+/// `BackupModel`.
+struct BackupWire: Encodable {
+    var backup_id: String
+    var source_index_name: String
+    var source_index_id: String
+    var status = "Ready"
+    var cloud: String
+    var region: String
+    var name: String
+    var description: String?
+    var dimension: Int?
+    var metric: String
+    var record_count: Int
+    var namespace_count: Int
+    var size_bytes: Int
+    var tags: [String: String]?
+    var created_at: Date
+
+    init(_ backup: BackupRecord) {
+        backup_id = backup.id.lowercasedString
+        source_index_name = backup.source.name
+        source_index_id = backup.source.id.lowercasedString
+        if case .serverless(let cloud, _) = backup.source.deployment { self.cloud = cloud } else { cloud = "aws" }
+        region = backup.source.region
+        name = backup.name
+        description = backup.description
+        dimension = backup.source.dimension
+        metric = backup.source.metric.rawValue
+        record_count = backup.recordCount
+        namespace_count = backup.namespaceCount
+        size_bytes = backup.sizeBytes
+        tags = backup.source.tags.isEmpty ? nil : backup.source.tags
+        created_at = backup.createdAt
+    }
+}
+
+/// `RestoreJobModel`.
+struct RestoreJobWire: Encodable {
+    var restore_job_id: String
+    var backup_id: String
+    var target_index_name: String
+    var target_index_id: String
+    var status: String
+    var created_at: Date
+    var completed_at: Date?
+    var percent_complete: Double
+    /// Conifer's: why a failed job failed.
+    var error: String?
+
+    init(_ job: RestoreJob) {
+        restore_job_id = job.id.lowercasedString
+        backup_id = job.backupID.lowercasedString
+        target_index_name = job.targetIndexName
+        target_index_id = job.targetIndexID.lowercasedString
+        status = job.status.rawValue
+        created_at = job.createdAt
+        completed_at = job.completedAt
+        percent_complete = job.percentComplete
+        error = job.error
+    }
+}

@@ -1,0 +1,64 @@
+"""Backups and restore jobs through the official SDK (10.x speaks API 2026-07, 7.x 2025-04): create, list (per
+index and per project), describe, create an index from a backup (a restore job) that answers like the source
+did, describe and list restore jobs, delete; the errors Pinecone gives (404 unknown backup, 409 taken index
+name, 403 for a viewer key)."""
+import time
+
+from pinecone import Pinecone, ServerlessSpec
+
+from conftest import admin, expect_status
+
+SERVERLESS = ServerlessSpec(cloud="aws", region="us-east-1")
+
+
+def wait_ready(pc, name, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if pc.describe_index(name).status.ready:
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"index {name} did not appear")
+
+
+def test_backup_and_restore_through_the_sdk(pc, server, index_name):
+    pc.create_index(name=index_name, dimension=3, metric="cosine", spec=SERVERLESS)
+    index = pc.Index(host=pc.describe_index(index_name).host)
+    index.upsert(vectors=[(f"v{i}", [float(i), 1.0, float(i % 3)], {"n": i}) for i in range(30)], namespace="ns")
+    backup = pc.create_backup(index_name=index_name, backup_name=f"{index_name}-b", description="nightly")
+    assert backup.source_index_name == index_name and backup.status == "Ready"
+    assert backup.record_count == 30 and backup.namespace_count == 1
+    index.upsert(vectors=[("late", [1.0, 1.0, 1.0])], namespace="ns")  # after the backup: not in it
+
+    assert backup.backup_id in [b.backup_id for b in pc.list_backups(index_name=index_name).data]
+    assert backup.backup_id in [b.backup_id for b in pc.list_backups().data]
+    assert pc.describe_backup(backup_id=backup.backup_id).description == "nightly"
+
+    restored_name = f"{index_name}-r"
+    try:
+        pc.create_index_from_backup(name=restored_name, backup_id=backup.backup_id, timeout=-1)
+        wait_ready(pc, restored_name)
+        jobs = pc.list_restore_jobs().data
+        job = next(j for j in jobs if j.target_index_name == restored_name)
+        assert pc.describe_restore_job(job_id=job.restore_job_id).status == "Completed"
+        restored = pc.Index(host=pc.describe_index(restored_name).host)
+        assert restored.describe_index_stats().total_vector_count == 30
+        assert restored.fetch(ids=["v7", "late"], namespace="ns").vectors.keys() == {"v7"}
+        source_ids = [m.id for m in index.query(vector=[4.0, 1.0, 1.0], top_k=5, namespace="ns", filter={"n": {"$lt": 30}}).matches]
+        assert [m.id for m in restored.query(vector=[4.0, 1.0, 1.0], top_k=5, namespace="ns").matches] == source_ids
+
+        expect_status(409, pc.create_index_from_backup, name=restored_name, backup_id=backup.backup_id, timeout=-1)
+        expect_status(404, pc.describe_backup, backup_id="00000000-0000-0000-0000-000000000000")
+        project = pc.describe_index(index_name).host.split("/data/")[1].split("/")[0]
+        status, made = admin(server, "POST", f"/admin/projects/{project}/api-keys", {"name": "backup-viewer", "roles": ["ProjectViewer"]})
+        assert status == 201, made
+        viewer = Pinecone(api_key=made["value"], host=server.url)
+        expect_status(403, viewer.create_backup, index_name=index_name, backup_name="nope")
+        assert backup.backup_id in [b.backup_id for b in viewer.list_backups().data]  # viewers read them
+    finally:
+        if restored_name in [i.name for i in pc.list_indexes()]:
+            pc.delete_index(restored_name)
+    pc.delete_backup(backup_id=backup.backup_id)
+    expect_status(404, pc.describe_backup, backup_id=backup.backup_id)
