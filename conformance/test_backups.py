@@ -62,3 +62,48 @@ def test_backup_and_restore_through_the_sdk(pc, server, index_name):
             pc.delete_index(restored_name)
     pc.delete_backup(backup_id=backup.backup_id)
     expect_status(404, pc.describe_backup, backup_id=backup.backup_id)
+
+
+def test_a_restore_killed_midway_leaves_no_index():
+    """SIGKILL while a restore job writes the new index: after the restart the job reports Failed and no index
+    of that name exists (the source and its backup are intact, and a new job completes)."""
+    import os
+    import random
+    import shutil
+    import signal
+    import tempfile
+
+    from conftest import Server, new_api_key, raw_request
+
+    root = tempfile.mkdtemp(prefix="conifer-restore-kill-")
+    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    try:
+        pc = Pinecone(api_key=server.api_key, host=server.url)
+        pc.create_index(name="big", dimension=128, metric="cosine", spec=SERVERLESS)
+        index = pc.Index(host=pc.describe_index("big").host)
+        rng = random.Random(3)
+        for start in range(0, 30000, 500):
+            index.upsert(vectors=[(f"r{i}", [rng.random() for _ in range(128)]) for i in range(start, start + 500)])
+        backup = pc.create_backup(index_name="big", backup_name="big-b")
+        status, started = raw_request(server, "POST", f"/backups/{backup.backup_id}/create-index", {"name": "half"})
+        assert status == 202, started
+        job = started["restore_job_id"]
+        while raw_request(server, "GET", f"/restore-jobs/{job}")[1]["status"] == "Pending":
+            pass
+        state = raw_request(server, "GET", f"/restore-jobs/{job}")[1]
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+        assert state["status"] == "InProgress", f"the job ended before the kill ({state}); the test needs a larger backup"
+
+        server.start()
+        pc = Pinecone(api_key=server.api_key, host=server.url)
+        status, ended = raw_request(server, "GET", f"/restore-jobs/{job}")
+        assert status == 200 and ended["status"] == "Failed" and "stopped" in ended["error"], ended
+        assert "half" not in [i.name for i in pc.list_indexes()]
+        status, again = raw_request(server, "POST", f"/backups/{backup.backup_id}/create-index", {"name": "half"})
+        assert status == 202, again
+        wait_ready(pc, "half", timeout=120)
+        assert pc.Index(host=pc.describe_index("half").host).describe_index_stats().total_vector_count == 30000
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
