@@ -28,7 +28,7 @@ def request(conn, method, path, key, body=None):
     conn.request(method, path, body=None if body is None else json.dumps(body), headers={"Api-Key": key, "Content-Type": "application/json"})
     response = conn.getresponse()
     payload = response.read()
-    assert response.status in (200, 201), (response.status, payload[:200])
+    assert 200 <= response.status < 300, (response.status, payload[:200])
     return json.loads(payload) if payload else None
 
 
