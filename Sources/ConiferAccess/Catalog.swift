@@ -82,7 +82,8 @@ public protocol Catalog: Sendable {
     func updateRestoreJob(_ id: UUID, status: RestoreJob.Status, percentComplete: Double, error: String?) async throws
     func restoreJobs(pass: AuthorizationPass) async throws -> [RestoreJob]
     func restoreJob(_ id: UUID, pass: AuthorizationPass) async throws -> RestoreJob
-    /// Marks the jobs a stopped server left unfinished as failed (at start); returns how many.
+    /// Marks the jobs a stopped server left unfinished as failed and removes every index still being restored
+    /// (at start); returns how many jobs.
     func failInterruptedRestoreJobs() async throws -> Int
     /// Adds the index a restore job writes (with its `restoreJobID`: listed, not ready): refused when its name
     /// is taken or the project is at its quota. A system call.

@@ -155,11 +155,9 @@ extension SQLiteCatalog {
 
     public func failInterruptedRestoreJobs() async throws -> Int {
         try await database.write { db in
-            // Their indexes were never complete: gone from the catalog (their files are orphans, retired at start).
-            try db.execute(
-                sql: "DELETE FROM index_definition WHERE restore_job_id IN (SELECT id FROM restore_job WHERE status IN (?, ?))",
-                arguments: [RestoreJob.Status.pending.rawValue, RestoreJob.Status.inProgress.rawValue]
-            )
+            // An index still being restored at start is a half index: gone from the catalog (its files are orphans,
+            // retired at start). A completed job cleared its index's mark.
+            try db.execute(sql: "DELETE FROM index_definition WHERE restore_job_id IS NOT NULL")
             try db.execute(
                 sql: "UPDATE restore_job SET status = ?, error = ?, completed_at = ? WHERE status IN (?, ?)",
                 arguments: [
