@@ -107,3 +107,56 @@ def test_a_restore_killed_midway_leaves_no_index():
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_backup_under_concurrent_upserts_holds_exactly_the_writes_before_it(pc, index_name):
+    """Writers upsert while the backup is taken: the restored index holds every write acknowledged before the
+    backup request was sent and none sent after its answer (compared by fetch)."""
+    import threading
+
+    pc.create_index(name=index_name, dimension=2, metric="cosine", spec=SERVERLESS)
+    host = pc.describe_index(index_name).host
+    acknowledged_before, begun_after, phase, lock = set(), set(), ["before"], threading.Lock()
+
+    def writer(number):
+        index = pc.Index(host=host)
+        i = 0
+        while phase[0] != "stop":
+            ids = [f"w{number}-{i}-{k}" for k in range(20)]
+            started_after = phase[0] == "after"
+            index.upsert(vectors=[(vid, [1.0, float(k)]) for k, vid in enumerate(ids)])
+            with lock:
+                if phase[0] == "before":
+                    acknowledged_before.update(ids)
+                if started_after:
+                    begun_after.update(ids)
+                if len(begun_after) >= 200:
+                    phase[0] = "stop"
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    while len(acknowledged_before) < 300:
+        time.sleep(0.01)
+    with lock:
+        phase[0] = "during"
+    backup = pc.create_backup(index_name=index_name, backup_name=f"{index_name}-load")
+    with lock:
+        phase[0] = "after"
+    for thread in threads:
+        thread.join(timeout=60)
+    restored_name = f"{index_name}-l"
+    pc.create_index_from_backup(name=restored_name, backup_id=backup.backup_id, timeout=-1)
+    try:
+        wait_ready(pc, restored_name)
+        restored = pc.Index(host=pc.describe_index(restored_name).host)
+        before, after = sorted(acknowledged_before), sorted(begun_after)
+        found_before = set().union(*(restored.fetch(ids=before[i:i + 100]).vectors.keys() for i in range(0, len(before), 100)))
+        found_after = set().union(*(restored.fetch(ids=after[i:i + 100]).vectors.keys() for i in range(0, len(after), 100)))
+        assert found_before == acknowledged_before, f"{len(acknowledged_before - found_before)} acknowledged writes missing"
+        assert not found_after, f"{len(found_after)} writes begun after the backup are in it"
+        assert restored.describe_index_stats().total_vector_count == backup.record_count
+    finally:
+        pc.delete_index(restored_name)
+        pc.delete_backup(backup_id=backup.backup_id)
