@@ -72,9 +72,22 @@ struct AuthorizedCall: Sendable {
         return value
     }
 
+    func uuid(_ name: String, notFound what: String) throws(ConiferError) -> UUID {
+        try context.uuidParameter(name, notFound: what)
+    }
+
     /// Reads the body (at most `limit` bytes) and decodes it as JSON.
     func decode<T: Decodable>(_ type: T.Type, limit: Int = RouteTable.controlPlaneBodyLimit, allowedKeys: Set<String>? = nil) async throws -> T {
         try await RouteTable.decode(type, from: request, limit: limit, allowedKeys: allowedKeys)
+    }
+}
+
+extension ConiferRequestContext {
+    /// A path parameter that must be a UUID; anything else is a resource that cannot exist (404).
+    func uuidParameter(_ name: String, notFound what: String) throws(ConiferError) -> UUID {
+        let raw = parameters.get(name) ?? ""
+        guard let id = UUID(uuidString: raw) else { throw .notFound("\(what) \(raw.prefix(64)) not found.") }
+        return id
     }
 }
 
@@ -85,11 +98,8 @@ struct AdminCall: Sendable {
     var pass: AdminPass
     var version: APIVersion
 
-    /// A path parameter that must be a UUID; anything else is a resource that cannot exist.
     func uuid(_ name: String, notFound what: String) throws(ConiferError) -> UUID {
-        let raw = context.parameters.get(name) ?? ""
-        guard let id = UUID(uuidString: raw) else { throw .notFound("\(what) \(raw.prefix(64)) not found.") }
-        return id
+        try context.uuidParameter(name, notFound: what)
     }
 
     func decode<T: AdminRequestWire>(_ type: T.Type) async throws -> T {

@@ -66,16 +66,11 @@ struct BackupsController {
     }
 
     @Sendable func describeJob(_ call: AuthorizedCall) async throws -> Response {
-        let raw = try call.parameter("job_id")
-        guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Restore job \(raw.prefix(64)) not found.") }
+        let id = try call.uuid("job_id", notFound: "Restore job")
         return try WireJSON.response(status: .ok, RestoreJobWire(try await backups.job(call.pass, id: id)))
     }
 
-    private func backupID(_ call: AuthorizedCall) throws -> UUID {
-        let raw = try call.parameter("backup_id")
-        guard let id = UUID(uuidString: raw) else { throw ConiferError.notFound("Backup \(raw.prefix(64)) not found.") }
-        return id
-    }
+    private func backupID(_ call: AuthorizedCall) throws -> UUID { try call.uuid("backup_id", notFound: "Backup") }
 
     /// One page of `items` (`limit` 1–100, default 10; `paginationToken` is where the page starts).
     private func page<Item: Encodable>(_ call: AuthorizedCall, _ items: [Item]) throws -> Response {
