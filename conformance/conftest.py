@@ -37,10 +37,12 @@ class Server:
     # lift them, so a fast loop of requests is not throttled.
     UNLIMITED = "upsert=0,query=0,fetch=0,update=0,delete=0,list=0,control=0"
 
-    def __init__(self, data_dir: str, api_key, *extra_args: str, prefix=(), rate_limits=UNLIMITED):
+    def __init__(self, data_dir: str, api_key, *extra_args: str, prefix=(), rate_limits=UNLIMITED, env=None):
         """`api_key` fixes the bootstrap key; None lets the server generate one (read back from its output).
-        `prefix` runs the server under another command (strace). `rate_limits` is `--rate-limits`."""
+        `prefix` runs the server under another command (strace). `rate_limits` is `--rate-limits`. `env` adds
+        environment variables."""
         self.data_dir = data_dir
+        self.extra_env = dict(env or {})
         self.api_key = api_key
         self.prefix = list(prefix)
         self.client_secret = "cs_" + secrets.token_urlsafe(32)
@@ -57,7 +59,7 @@ class Server:
     def start(self) -> "Server":
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self.owner_token = None
-        env = dict(os.environ)
+        env = dict(os.environ) | self.extra_env
         env.pop("CONIFER_BOOTSTRAP_API_KEY", None)
         if self.api_key is not None:
             env["CONIFER_BOOTSTRAP_API_KEY"] = self.api_key

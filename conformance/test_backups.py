@@ -160,3 +160,113 @@ def test_a_backup_under_concurrent_upserts_holds_exactly_the_writes_before_it(pc
     finally:
         pc.delete_index(restored_name)
         pc.delete_backup(backup_id=backup.backup_id)
+
+
+def test_backup_schedules_run_on_cadence_across_a_restart_and_expire():
+    """SDK 10's `pc.backup_schedules` against a server whose schedule clock runs 43,200 times faster (a day in
+    2 s, `CONIFER_TEST_SCHEDULE_CLOCK`): a daily schedule takes a backup per day, named after its slot; a
+    restart over a missed slot takes it once (not skipped, not doubled); backups go after their retention; a
+    scheduled backup restores; update, disable and delete; 409 for a second enabled schedule, 403 for a viewer."""
+    import datetime
+    import os
+    import shutil
+    import tempfile
+
+    import pytest
+
+    from conftest import SDK_MAJOR, Server, new_api_key
+
+    if SDK_MAJOR < 10:
+        pytest.skip("backup schedules are API 2026-07 (SDK 10)")
+    from pinecone.errors import ConflictError, ForbiddenError, NotFoundError
+
+    scale = 43_200  # one real second is half a day
+    anchor = datetime.datetime.fromtimestamp(int(time.time()), tz=datetime.timezone.utc)
+    root = tempfile.mkdtemp(prefix="conifer-schedules-")
+    server = Server(os.path.join(root, "data"), new_api_key(), env={"CONIFER_TEST_SCHEDULE_CLOCK": f"{int(anchor.timestamp())}:{scale}"})
+    server.start()
+
+    def slot(name):
+        return datetime.datetime.strptime(name.rsplit("-", 1)[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+
+    def created(backup):
+        return datetime.datetime.fromisoformat(str(backup.created_at).replace("Z", "+00:00"))
+
+    def taken(pc, schedule_id):
+        return [r for r in pc.backup_schedules.iter_history(schedule_id=schedule_id) if r.status == "Ready"]
+
+    def wait_for(condition, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError("timed out")
+
+    try:
+        pc = Pinecone(api_key=server.api_key, host=server.url)
+        pc.create_index(name="ledger", dimension=3, metric="cosine", spec=SERVERLESS)
+        index = pc.Index(host=pc.describe_index("ledger").host)
+        index.upsert(vectors=[(f"v{i}", [float(i), 1.0, 2.0]) for i in range(12)])
+
+        schedule = pc.backup_schedules.create(index_name="ledger", name="nightly", frequency="daily", retention_days=3)
+        assert schedule.frequency == "daily" and schedule.retention_expire_after_days == 3 and schedule.enabled
+        assert schedule.schedule_type == "time-based" and schedule.next_scheduled_run - schedule.created_at == datetime.timedelta(days=1)
+        with pytest.raises(ConflictError):
+            pc.backup_schedules.create(index_name="ledger", name="second", frequency="weekly", retention_days=3)
+        project = pc.describe_index("ledger").host.split("/data/")[1].split("/")[0]
+        status, made = admin(server, "POST", f"/admin/projects/{project}/api-keys", {"name": "schedule-viewer", "roles": ["ProjectViewer"]})
+        assert status == 201, made
+        viewer = Pinecone(api_key=made["value"], host=server.url)
+        with pytest.raises(ForbiddenError):
+            viewer.backup_schedules.update(schedule_id=schedule.schedule_id, enabled=False)
+        assert [s.schedule_id for s in viewer.backup_schedules.iter_schedules(index_name="ledger")] == [schedule.schedule_id]
+
+        planned = list(pc.backup_schedules.iter_history(schedule_id=schedule.schedule_id))
+        assert [r.status for r in planned] == ["Initializing"] and slot(planned[0].name) == schedule.next_scheduled_run, planned
+
+        # On cadence: one backup a day, each named after its slot, a day apart.
+        before = wait_for(lambda: (rows := taken(pc, schedule.schedule_id)) and len(rows) >= 2 and rows)
+        assert all(b.record_count == 12 for b in before)
+        slots = sorted(slot(b.name) for b in before)
+        assert all(later - earlier == datetime.timedelta(days=1) for earlier, later in zip(slots, slots[1:])), slots
+
+        # A restart over missed slots (3 s stopped: a day and a half): the one backup taken for them is created
+        # after the start for a slot before it (not skipped, not doubled); later runs are for slots after it.
+        assert server.stop() == 0
+        time.sleep(3)
+        restart = anchor + datetime.timedelta(seconds=(time.time() - anchor.timestamp()) * scale)
+        server.start()
+        pc = Pinecone(api_key=server.api_key, host=server.url)
+        after = wait_for(lambda: (rows := taken(pc, schedule.schedule_id)) and max(slot(b.name) for b in rows) > restart and rows)
+        assert len({b.name for b in after}) == len(after), [b.name for b in after]
+        caught_up = [b for b in after if created(b) >= restart and slot(b.name) < restart]
+        assert len(caught_up) == 1, [(b.name, b.created_at) for b in after]
+        assert all(slot(b.name) > restart for b in after if created(b) >= restart and b is not caught_up[0])
+
+        # Retention: the first backups go three days after they were taken.
+        first = min(before, key=lambda b: slot(b.name))
+        wait_for(lambda: first.backup_id not in [b.backup_id for b in taken(pc, schedule.schedule_id)])
+        expect_status(404, pc.describe_backup, backup_id=first.backup_id)
+
+        # A scheduled backup is an ordinary one: it restores.
+        latest = max(taken(pc, schedule.schedule_id), key=lambda b: slot(b.name))
+        pc.create_index_from_backup(name="ledger-restored", backup_id=latest.backup_id, timeout=-1)
+        wait_ready(pc, "ledger-restored")
+        assert pc.Index(host=pc.describe_index("ledger-restored").host).describe_index_stats().total_vector_count == 12
+
+        paused = pc.backup_schedules.update(schedule_id=schedule.schedule_id, enabled=False, retention_days=30)
+        assert not paused.enabled and paused.next_scheduled_run is None and paused.retention_expire_after_days == 30
+        count = len(taken(pc, schedule.schedule_id))
+        time.sleep(2.5)
+        assert len(taken(pc, schedule.schedule_id)) == count, "a disabled schedule takes nothing"
+        weekly = pc.backup_schedules.update(schedule_id=schedule.schedule_id, enabled=True, frequency="weekly")
+        assert weekly.enabled and weekly.frequency == "weekly" and pc.backup_schedules.describe(schedule_id=schedule.schedule_id).next_scheduled_run
+        pc.backup_schedules.delete(schedule_id=schedule.schedule_id)
+        with pytest.raises(NotFoundError):
+            pc.backup_schedules.describe(schedule_id=schedule.schedule_id)
+        assert pc.describe_backup(backup_id=latest.backup_id).name == latest.name  # its backups stay
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

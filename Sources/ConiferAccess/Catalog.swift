@@ -91,6 +91,34 @@ public protocol Catalog: Sendable {
     /// Marks a restored index complete; fails when it was deleted meanwhile. A system call.
     func finishRestoredIndex(_ id: UUID) async throws
 
+    // MARK: Backup schedules
+
+    /// Adds a schedule; refused (409) when it is enabled and its index already has an enabled one.
+    func insertBackupSchedule(_ schedule: BackupSchedule) async throws
+    /// The schedules of one index of the pass's project, oldest first.
+    func backupSchedules(indexID: UUID, pass: AuthorizationPass) async throws -> [BackupSchedule]
+    func backupSchedule(_ id: UUID, pass: AuthorizationPass) async throws -> BackupSchedule
+    /// Changes a schedule in one transaction: enabling refuses (409) while another schedule of the index is
+    /// enabled; a new retention re-times the expiry of the backups the schedule took.
+    func updateBackupSchedule(
+        _ id: UUID, pass: AuthorizationPass, _ change: @Sendable (inout BackupSchedule) throws -> Void
+    ) async throws -> BackupSchedule
+    /// Removes a schedule; the backups it took stay (until they expire).
+    func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws
+    /// The backups a schedule took, newest first.
+    func scheduledBackups(schedule: UUID, pass: AuthorizationPass) async throws -> [BackupRecord]
+    /// Enabled schedules whose next run is at or before `now`, with their index and its organization's plan. A
+    /// system call (the scheduler's).
+    func dueBackupSchedules(at now: Date) async throws -> [DueBackupSchedule]
+    /// Records the backup a schedule took for its run `slot` and plans its next run, in one transaction; false
+    /// (nothing recorded) when the schedule changed or went meanwhile. A system call.
+    func insertScheduledBackup(_ backup: BackupRecord, dataKey: SymmetricKey, slot: Date, next: BackupSchedule.NextRun) async throws -> Bool
+    /// Plans a schedule's next run without a backup (its run could not be taken). A system call.
+    func skipScheduledRun(_ schedule: UUID, slot: Date, next: BackupSchedule.NextRun) async throws
+    /// Deletes the rows (and data keys) of backups whose retention has ended by `now`; returns their ids. A
+    /// system call (the scheduler's, which then removes their files).
+    func deleteExpiredBackups(at now: Date) async throws -> [UUID]
+
     // MARK: Usage ledger (system calls: the usage meter's)
 
     /// Adds units to the ledger, each to what its index's hour already holds.
@@ -112,8 +140,17 @@ public struct BackupRecord: Sendable, Equatable {
     public var namespaceCount: Int
     public var sizeBytes: Int
     public var createdAt: Date
+    /// The schedule that took it (nil for one taken on request).
+    public var scheduleID: UUID?
+    /// When a scheduled backup's retention ends and it is deleted.
+    public var expiresAt: Date?
 
-    public init(id: UUID, name: String, description: String?, source: IndexDefinition, recordCount: Int, namespaceCount: Int, sizeBytes: Int, createdAt: Date) {
+    public init(
+        id: UUID, name: String, description: String?, source: IndexDefinition, recordCount: Int, namespaceCount: Int, sizeBytes: Int,
+        createdAt: Date, scheduleID: UUID? = nil, expiresAt: Date? = nil
+    ) {
+        self.scheduleID = scheduleID
+        self.expiresAt = expiresAt
         self.id = id
         self.name = name
         self.description = description
@@ -123,6 +160,84 @@ public struct BackupRecord: Sendable, Equatable {
         self.sizeBytes = sizeBytes
         self.createdAt = createdAt
     }
+}
+
+/// A schedule backing up one index on a fixed cadence and keeping each backup for `retentionDays`.
+public struct BackupSchedule: Sendable, Equatable {
+    public enum Frequency: String, Sendable, CaseIterable {
+        case daily, weekly, monthly
+
+        /// The run after `slot`: a day, a week or a calendar month (UTC) later.
+        public func run(after slot: Date) -> Date {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let step: DateComponents = switch self {
+            case .daily: DateComponents(day: 1)
+            case .weekly: DateComponents(day: 7)
+            case .monthly: DateComponents(month: 1)
+            }
+            return calendar.date(byAdding: step, to: slot) ?? slot.addingTimeInterval(86_400)
+        }
+
+        /// The first run after `slot` that is later than `now`: runs missed while the server was stopped are
+        /// one run (taken now), not one each.
+        public func run(after slot: Date, laterThan now: Date) -> Date {
+            var next = run(after: slot)
+            while next <= now { next = run(after: next) }
+            return next
+        }
+    }
+
+    /// A planned run: when, and the id its backup will have (listed in the history before it is taken).
+    public struct NextRun: Sendable, Equatable {
+        public var at: Date
+        public var backupID: UUID
+        public init(at: Date, backupID: UUID = UUID()) {
+            self.at = at
+            self.backupID = backupID
+        }
+    }
+
+    /// When a backup taken at `taken` by a schedule keeping backups `retentionDays` days is deleted.
+    public static func expiry(of taken: Date, retentionDays: Int) -> Date {
+        taken.addingTimeInterval(Double(retentionDays) * 86_400)
+    }
+
+    public var id: UUID
+    public var projectID: UUID
+    public var indexID: UUID
+    public var indexName: String
+    public var name: String
+    public var frequency: Frequency
+    public var retentionDays: Int
+    public var enabled: Bool
+    /// Nil while disabled.
+    public var next: NextRun?
+    public var createdAt: Date
+
+    public init(
+        id: UUID, projectID: UUID, indexID: UUID, indexName: String, name: String, frequency: Frequency, retentionDays: Int, enabled: Bool,
+        next: NextRun?, createdAt: Date
+    ) {
+        self.id = id
+        self.projectID = projectID
+        self.indexID = indexID
+        self.indexName = indexName
+        self.name = name
+        self.frequency = frequency
+        self.retentionDays = retentionDays
+        self.enabled = enabled
+        self.next = next
+        self.createdAt = createdAt
+    }
+}
+
+/// A schedule whose run is due, with what taking it needs.
+public struct DueBackupSchedule: Sendable {
+    public var schedule: BackupSchedule
+    /// The index as it is now.
+    public var index: IndexDefinition
+    public var plan: Plan
 }
 
 /// A job creating an index from a backup. The index becomes visible only when the job completes.

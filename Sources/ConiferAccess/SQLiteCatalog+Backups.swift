@@ -37,26 +37,48 @@ extension SQLiteCatalog {
             }
             try db.alter(table: "index_definition") { t in t.add(column: "restore_job_id", .text) }
         }
+        migrator.registerMigration("v10 backup schedules") { db in
+            try db.create(table: "backup_schedule") { t in
+                t.primaryKey("id", .text)
+                t.column("project_id", .text).notNull().indexed().references("project", onDelete: .cascade)
+                // A schedule belongs to one index (by id: a new index of the same name has none) and goes with it.
+                t.column("index_id", .text).notNull().indexed().references("index_definition", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("frequency", .text).notNull()
+                t.column("retention_days", .integer).notNull()
+                t.column("enabled", .boolean).notNull()
+                t.column("next_run", .datetime)
+                t.column("next_backup_id", .text)
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.alter(table: "backup") { t in
+                t.add(column: "schedule_id", .text).indexed()
+                t.add(column: "expires_at", .datetime).indexed()
+            }
+        }
     }
 
     // MARK: Backups
 
     public func insertBackup(_ backup: BackupRecord, dataKey: SymmetricKey) async throws {
         let sealer = sealer
-        try await database.write { db in
-            let key = try sealer.seal(dataKey.withUnsafeBytes { Data($0) }, .backupKey)
-            try db.execute(
-                sql: """
-                    INSERT INTO backup (id, project_id, name, description, source, record_count, namespace_count, size_bytes, data_key, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    backup.id.lowercasedString, backup.source.projectID.lowercasedString, backup.name, backup.description,
-                    String(decoding: try JSONEncoder().encode(backup.source), as: UTF8.self), backup.recordCount, backup.namespaceCount,
-                    backup.sizeBytes, key, backup.createdAt,
-                ]
-            )
-        }
+        try await database.write { db in try Self.insert(backup, dataKey: dataKey, db, sealer) }
+    }
+
+    private static func insert(_ backup: BackupRecord, dataKey: SymmetricKey, _ db: Database, _ sealer: ColumnSealer) throws {
+        let key = try sealer.seal(dataKey.withUnsafeBytes { Data($0) }, .backupKey)
+        try db.execute(
+            sql: """
+                INSERT INTO backup (id, project_id, name, description, source, record_count, namespace_count, size_bytes, data_key, created_at,
+                    schedule_id, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                backup.id.lowercasedString, backup.source.projectID.lowercasedString, backup.name, backup.description,
+                String(decoding: try JSONEncoder().encode(backup.source), as: UTF8.self), backup.recordCount, backup.namespaceCount,
+                backup.sizeBytes, key, backup.createdAt, backup.scheduleID?.lowercasedString, backup.expiresAt,
+            ]
+        )
     }
 
     public func backups(pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {
@@ -103,7 +125,8 @@ extension SQLiteCatalog {
         BackupRecord(
             id: try uuid(row["id"]), name: row["name"], description: row["description"],
             source: try JSONDecoder().decode(IndexDefinition.self, from: Data((row["source"] as String).utf8)),
-            recordCount: row["record_count"], namespaceCount: row["namespace_count"], sizeBytes: row["size_bytes"], createdAt: row["created_at"]
+            recordCount: row["record_count"], namespaceCount: row["namespace_count"], sizeBytes: row["size_bytes"], createdAt: row["created_at"],
+            scheduleID: (row["schedule_id"] as String?).flatMap(UUID.init(uuidString:)), expiresAt: row["expires_at"]
         )
     }
 
@@ -202,5 +225,166 @@ extension SQLiteCatalog {
             }
             try IndexRow(definition).insert(db)
         }
+    }
+}
+
+// MARK: Backup schedules
+
+extension SQLiteCatalog {
+    /// A schedule's row with its index's name.
+    private static let scheduleSelect = "SELECT s.*, i.name AS index_name FROM backup_schedule s JOIN index_definition i ON i.id = s.index_id"
+
+    public func insertBackupSchedule(_ schedule: BackupSchedule) async throws {
+        try await database.write { db in
+            if schedule.enabled { try Self.requireNoOtherEnabledSchedule(db, index: schedule.indexID, except: schedule.id) }
+            try db.execute(
+                sql: """
+                    INSERT INTO backup_schedule (id, project_id, index_id, name, frequency, retention_days, enabled, next_run, next_backup_id, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    schedule.id.lowercasedString, schedule.projectID.lowercasedString, schedule.indexID.lowercasedString, schedule.name,
+                    schedule.frequency.rawValue, schedule.retentionDays, schedule.enabled, schedule.next?.at,
+                    schedule.next?.backupID.lowercasedString, schedule.createdAt,
+                ]
+            )
+        }
+    }
+
+    public func backupSchedules(indexID: UUID, pass: AuthorizationPass) async throws -> [BackupSchedule] {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "\(Self.scheduleSelect) WHERE s.index_id = ? AND s.project_id = ? ORDER BY s.created_at, s.id",
+                arguments: [indexID.lowercasedString, principal.projectID.lowercasedString]
+            ).map(Self.schedule)
+        }
+    }
+
+    public func backupSchedule(_ id: UUID, pass: AuthorizationPass) async throws -> BackupSchedule {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in try Self.fetchSchedule(db, id, project: principal.projectID) }
+    }
+
+    public func updateBackupSchedule(
+        _ id: UUID, pass: AuthorizationPass, _ change: @Sendable (inout BackupSchedule) throws -> Void
+    ) async throws -> BackupSchedule {
+        let principal = try pass.principal(requiring: .indexesWrite)
+        return try await database.write { db in
+            let current = try Self.fetchSchedule(db, id, project: principal.projectID)
+            var next = current
+            try change(&next)
+            if next.enabled && !current.enabled { try Self.requireNoOtherEnabledSchedule(db, index: next.indexID, except: id) }
+            try db.execute(
+                sql: "UPDATE backup_schedule SET frequency = ?, retention_days = ?, enabled = ?, next_run = ?, next_backup_id = ? WHERE id = ?",
+                arguments: [
+                    next.frequency.rawValue, next.retentionDays, next.enabled, next.next?.at, next.next?.backupID.lowercasedString, id.lowercasedString,
+                ]
+            )
+            if next.retentionDays != current.retentionDays {
+                // The backups it took keep for the new number of days from when each was taken.
+                for row in try Row.fetchAll(db, sql: "SELECT id, created_at FROM backup WHERE schedule_id = ?", arguments: [id.lowercasedString]) {
+                    try db.execute(
+                        sql: "UPDATE backup SET expires_at = ? WHERE id = ?",
+                        arguments: [BackupSchedule.expiry(of: row["created_at"], retentionDays: next.retentionDays), row["id"] as String]
+                    )
+                }
+            }
+            return next
+        }
+    }
+
+    public func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws {
+        let principal = try pass.principal(requiring: .indexesWrite)
+        try await database.write { db in
+            _ = try Self.fetchSchedule(db, id, project: principal.projectID)
+            try db.execute(sql: "DELETE FROM backup_schedule WHERE id = ?", arguments: [id.lowercasedString])
+        }
+    }
+
+    public func scheduledBackups(schedule: UUID, pass: AuthorizationPass) async throws -> [BackupRecord] {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM backup WHERE schedule_id = ? AND project_id = ? ORDER BY created_at DESC, id",
+                arguments: [schedule.lowercasedString, principal.projectID.lowercasedString]
+            ).map(Self.backup)
+        }
+    }
+
+    public func dueBackupSchedules(at now: Date) async throws -> [DueBackupSchedule] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "\(Self.scheduleSelect) WHERE s.enabled AND s.next_run <= ? ORDER BY s.next_run, s.id", arguments: [now]
+            ).map { row in
+                let schedule = try Self.schedule(row)
+                guard let index = try IndexRow.fetchOne(db, key: schedule.indexID.lowercasedString)?.definition() else {
+                    throw ConiferError(.internalError, "A backup schedule without its index")
+                }
+                let plan = try String.fetchOne(
+                    db, sql: "SELECT o.plan FROM organization o JOIN project p ON p.organization_id = o.id WHERE p.id = ?",
+                    arguments: [schedule.projectID.lowercasedString]
+                ).flatMap(Plan.init(rawValue:)) ?? .starter
+                return DueBackupSchedule(schedule: schedule, index: index, plan: plan)
+            }
+        }
+    }
+
+    public func insertScheduledBackup(_ backup: BackupRecord, dataKey: SymmetricKey, slot: Date, next: BackupSchedule.NextRun) async throws -> Bool {
+        let sealer = sealer
+        guard let schedule = backup.scheduleID else { throw ConiferError(.internalError, "A scheduled backup without its schedule") }
+        return try await database.write { db in
+            guard try Self.advance(db, schedule, from: slot, to: next) else { return false }
+            try Self.insert(backup, dataKey: dataKey, db, sealer)
+            return true
+        }
+    }
+
+    public func skipScheduledRun(_ schedule: UUID, slot: Date, next: BackupSchedule.NextRun) async throws {
+        try await database.write { db in _ = try Self.advance(db, schedule, from: slot, to: next) }
+    }
+
+    public func deleteExpiredBackups(at now: Date) async throws -> [UUID] {
+        try await database.write { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM backup WHERE expires_at <= ?", arguments: [now])
+            try db.execute(sql: "DELETE FROM backup WHERE expires_at <= ?", arguments: [now])
+            return try ids.map(Self.uuid)
+        }
+    }
+
+    /// Moves an enabled schedule's next run from `slot` to `next`; false when the schedule is gone, disabled or
+    /// planned differently meanwhile (a change through the API wins over a run in progress).
+    private static func advance(_ db: Database, _ schedule: UUID, from slot: Date, to next: BackupSchedule.NextRun) throws -> Bool {
+        try db.execute(
+            sql: "UPDATE backup_schedule SET next_run = ?, next_backup_id = ? WHERE id = ? AND enabled AND next_run = ?",
+            arguments: [next.at, next.backupID.lowercasedString, schedule.lowercasedString, slot]
+        )
+        return db.changesCount == 1
+    }
+
+    private static func requireNoOtherEnabledSchedule(_ db: Database, index: UUID, except id: UUID) throws {
+        let enabled = try String.fetchOne(
+            db, sql: "SELECT name FROM backup_schedule WHERE index_id = ? AND enabled AND id != ?", arguments: [index.lowercasedString, id.lowercasedString]
+        )
+        if let enabled {
+            throw ConiferError.alreadyExists("The index already has an enabled backup schedule (\(enabled)); disable or delete it first.")
+        }
+    }
+
+    private static func fetchSchedule(_ db: Database, _ id: UUID, project: UUID) throws -> BackupSchedule {
+        guard let row = try Row.fetchOne(
+            db, sql: "\(scheduleSelect) WHERE s.id = ? AND s.project_id = ?", arguments: [id.lowercasedString, project.lowercasedString]
+        ) else { throw ConiferError.notFound("Backup schedule \(id.lowercasedString) not found.") }
+        return try schedule(row)
+    }
+
+    private static func schedule(_ row: Row) throws -> BackupSchedule {
+        let nextRun: Date? = row["next_run"]
+        let nextBackup = (row["next_backup_id"] as String?).flatMap(UUID.init(uuidString:))
+        return BackupSchedule(
+            id: try uuid(row["id"]), projectID: try uuid(row["project_id"]), indexID: try uuid(row["index_id"]), indexName: row["index_name"],
+            name: row["name"], frequency: BackupSchedule.Frequency(rawValue: row["frequency"]) ?? .daily, retentionDays: row["retention_days"],
+            enabled: row["enabled"], next: nextRun.map { BackupSchedule.NextRun(at: $0, backupID: nextBackup ?? UUID()) }, createdAt: row["created_at"]
+        )
     }
 }

@@ -13,12 +13,15 @@ public struct BackupService: Sendable {
     let registry: StoreRegistry
     /// Where backup files are kept (`<backup id>.backup`).
     let directory: URL
+    /// The time backup schedules go by.
+    public let clock: ScheduleClock
     let logger: Logger
 
-    public init(catalog: any Catalog, registry: StoreRegistry, directory: URL, logger: Logger) {
+    public init(catalog: any Catalog, registry: StoreRegistry, directory: URL, clock: ScheduleClock = .wall, logger: Logger) {
         self.catalog = catalog
         self.registry = registry
         self.directory = directory
+        self.clock = clock
         self.logger = logger
     }
 
@@ -37,31 +40,47 @@ public struct BackupService: Sendable {
         try pass.require(.indexesWrite)
         try await requirePlan(pass)
         let source = try await catalog.index(named: indexName, pass: pass)
-        guard source.restoreJobID == nil else {
-            throw ConiferError.failedPrecondition("Index \(source.name) is being restored from a backup; back it up once it is ready.")
-        }
-        guard source.cmekID == nil else {
-            throw ConiferError.failedPrecondition("Backups are not available for indexes under a customer-managed key (CMEK).")
-        }
+        try Self.requireBackupable(source)
         let name = name ?? "backup-\(Self.stamp.string(from: Date()))"
         try IndexRules.validateName(name, what: "backup")
         if let description, description.count > 1000 { throw ConiferError.invalidArgument("A backup description is at most 1000 characters.") }
-        let id = UUID()
+        let taken = try await take(source, as: BackupRecord(
+            id: UUID(), name: name, description: description, source: source, recordCount: 0, namespaceCount: 0, sizeBytes: 0, createdAt: Date()
+        ))
+        do {
+            try await catalog.insertBackup(taken.backup, dataKey: taken.key)
+            return taken.backup
+        } catch {
+            removeFiles([taken.backup.id])
+            throw error
+        }
+    }
+
+    static func requireBackupable(_ index: IndexDefinition) throws {
+        guard index.restoreJobID == nil else {
+            throw ConiferError.failedPrecondition("Index \(index.name) is being restored from a backup; back it up once it is ready.")
+        }
+        guard index.cmekID == nil else {
+            throw ConiferError.failedPrecondition("Backups are not available for indexes under a customer-managed key (CMEK).")
+        }
+    }
+
+    /// Writes the backup file of `source` under a new data key: `backup` with its counts and size filled in.
+    func take(_ source: IndexDefinition, as backup: BackupRecord) async throws -> (backup: BackupRecord, key: SymmetricKey) {
         let key = SymmetricKey(size: .bits256)
         let store = try await registry.store(for: source, pass: .system(.backup))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let url = file(id)
+        let url = file(backup.id)
         do {
             // Seconds of encoding, sealing and fsync for a large index: on a thread of its own, off the request pool.
             let summary = try await ScanThreads().run {
                 Result { try IndexBackup.write(store, to: url, cipher: FileCipher(key: key), pass: .system(.backup)) }
             }.get()
-            let backup = BackupRecord(
-                id: id, name: name, description: description, source: source, recordCount: summary.recordCount,
-                namespaceCount: summary.namespaceCount, sizeBytes: summary.sizeBytes, createdAt: Date()
-            )
-            try await catalog.insertBackup(backup, dataKey: key)
-            return backup
+            var backup = backup
+            backup.recordCount = summary.recordCount
+            backup.namespaceCount = summary.namespaceCount
+            backup.sizeBytes = summary.sizeBytes
+            return (backup, key)
         } catch {
             try? FileManager.default.removeItem(at: url)
             throw error
@@ -154,6 +173,14 @@ public struct BackupService: Sendable {
 
     public func jobs(_ pass: AuthorizationPass) async throws -> [RestoreJob] { try await catalog.restoreJobs(pass: pass) }
     public func job(_ pass: AuthorizationPass, id: UUID) async throws -> RestoreJob { try await catalog.restoreJob(id, pass: pass) }
+
+    static let runStamp: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter
+    }()
 
     static let stamp: DateFormatter = {
         let formatter = DateFormatter()

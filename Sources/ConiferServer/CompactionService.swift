@@ -76,3 +76,12 @@ func repeatUntilShutdown(every interval: Duration, _ work: () async -> Void) asy
         await work()
     }
 }
+
+/// Takes the scheduled backups when they fall due and deletes those past their retention (`BackupService.runSchedules`).
+struct BackupScheduleService: Service {
+    let backups: BackupService
+
+    func run() async throws {
+        await repeatUntilShutdown(every: backups.clock.checkEvery) { await backups.runSchedules() }
+    }
+}

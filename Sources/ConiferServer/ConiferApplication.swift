@@ -98,7 +98,7 @@ public struct ConiferApplication: Sendable {
         self.limiter = RateLimiter(limits: configuration.rateLimits)
         self.backups = BackupService(
             catalog: catalog, registry: registry, directory: configuration.backupDirectory ?? configuration.dataDirectory.appendingPathComponent("backups"),
-            logger: logger
+            clock: configuration.scheduleClock, logger: logger
         )
         // Restore jobs a stopped server left unfinished: their indexes were never made visible, and their files
         // are retired below with the other orphans.
@@ -137,6 +137,7 @@ public struct ConiferApplication: Sendable {
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
         MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         BackupsController(backups: backups).register(in: routes)
+        BackupSchedulesController(backups: backups).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
         AdminController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
@@ -188,6 +189,7 @@ public struct ConiferApplication: Sendable {
             CompactionService(registry: registry),
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
             PurgeService(registry: registry, catalog: catalog, window: configuration.compaction.purgeAfter, logger: logger),
+            BackupScheduleService(backups: backups),
         ]
         if let usage { services.append(UsageFlushService(usage: usage, logger: logger)) }
         var server = http

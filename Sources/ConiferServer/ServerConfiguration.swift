@@ -1,5 +1,6 @@
 import ConiferAccess
 import ConiferCore
+import ConiferDatabase
 import ConiferKeys
 import ConiferStorage
 import Foundation
@@ -62,6 +63,8 @@ public struct ServerConfiguration: Sendable {
     public var privateListener: PrivateListener? = nil
     /// Where backup files are kept (`--backup-dir`; default `backups` in the data directory).
     public var backupDirectory: URL? = nil
+    /// The time backup schedules go by (a compressed one only in tests: `CONIFER_TEST_SCHEDULE_CLOCK`).
+    public var scheduleClock: ScheduleClock = .wall
     /// Requests per second per index and operation class, and per project on the control plane.
     public var rateLimits: RateLimits
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage

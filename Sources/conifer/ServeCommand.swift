@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConiferAccess
 import ConiferCore
+import ConiferDatabase
 import ConiferServer
 import ConiferStorage
 import Foundation
@@ -150,6 +151,13 @@ struct ServeCommand: AsyncParsableCommand {
             metricsEnabled: try metricsSwitch()
         )
         configuration.backupDirectory = backupDir.map { URL(fileURLWithPath: $0) }
+        // Tests only: a compressed clock for backup schedules ("ANCHOR:SCALE"), so days pass in seconds.
+        if let text = ProcessInfo.processInfo.environment["CONIFER_TEST_SCHEDULE_CLOCK"] {
+            guard let clock = ScheduleClock(compressed: text) else {
+                throw ValidationError("CONIFER_TEST_SCHEDULE_CLOCK must be ANCHOR:SCALE (Unix seconds, a factor of at least 1), got '\(text.prefix(32))'.")
+            }
+            configuration.scheduleClock = clock
+        }
         if let privateListen {
             configuration.privateListener = try PrivateListener(address: privateListen, advertiseURL: privateAdvertiseUrl, proxyProtocol: privateProxyProtocol)
         } else if privateAdvertiseUrl != nil || privateProxyProtocol {

@@ -343,6 +343,21 @@ import Testing
                     let job = try await client.call(.post, "/backups/\(target[":backup_id"]!)/create-index", key: key, body: #"{"name":"matrix-restored"}"#)
                     target[":job_id"] = try #require(job.json["restore_job_id"] as? String, "\(job.text)")
                 }
+                // A disabled backup schedule of the matrix index; one a create cell made enabled is disabled again
+                // (an index has one enabled schedule at most, so the next create cell would meet a conflict).
+                let schedules = try await client.call(.get, "/indexes/matrix-idx/backup-schedules?limit=100", key: key).json["data"] as? [[String: Any]] ?? []
+                for schedule in schedules where schedule["enabled"] as? Bool == true {
+                    _ = try await client.call(.patch, "/backup-schedules/\(schedule["schedule_id"] as? String ?? "")", key: key, body: #"{"enabled":false}"#)
+                }
+                if !schedules.contains(where: { $0["schedule_id"] as? String == target[":schedule_id"] }) {
+                    let created = try await client.call(
+                        .post, "/indexes/matrix-idx/backup-schedules", key: key,
+                        body: #"{"name":"matrix","schedule":{"type":"time-based","frequency":"daily"},"retention":{"expire_after_days":7}}"#
+                    )
+                    let schedule = try #require(created.json["schedule_id"] as? String, "\(created.text)")
+                    _ = try await client.call(.patch, "/backup-schedules/\(schedule)", key: key, body: #"{"enabled":false}"#)
+                    target[":schedule_id"] = schedule
+                }
                 // A private endpoint of the main project, in a region without indexes.
                 let endpoints = try await client.admin(.get, "/admin/projects/\(project)/private-endpoints", token: owner)
                 if let endpoint = (endpoints.json["data"] as? [[String: Any]])?.first?["id"] as? String {
@@ -375,6 +390,7 @@ import Testing
                     try await client.call(.get, "/indexes/matrix-idx", key: key).text,
                     try await client.call(.get, "/indexes", key: otherKey.value).text,
                     try await client.call(.get, "/backups?limit=100", key: key).text,
+                    try await client.call(.get, "/indexes/matrix-idx/backup-schedules?limit=100", key: key).text,
                     try await client.call(.post, "\(data)/describe_index_stats", key: key, body: "{}").text,
                     try await client.call(.get, "\(data)/namespaces", key: key).text,
                 ]
@@ -410,6 +426,9 @@ import Testing
                 case (.post, "cmek-keys"): return #"{"name":"made-\#(made)","key_arn":"arn:aws:kms:us-east-1:123456789012:key/made-\#(made)"}"#
                 case (.post, "backups"): return #"{"name":"made-\#(made)"}"#
                 case (.post, "create-index"): return #"{"name":"restored-\#(made)"}"#
+                case (.post, "backup-schedules"):
+                    return #"{"name":"made-\#(made)","schedule":{"type":"time-based","frequency":"weekly"},"retention":{"expire_after_days":3}}"#
+                case (.patch, ":schedule_id"): return #"{"retention":{"expire_after_days":\#(made % 100 + 1)}}"#
                 case (.post, "private-endpoints"): return #"{"name":"made-\#(made)","region":"us-west-2","allowed_cidrs":["198.51.100.0/24"]}"#
                 case (.post, "api-keys"): return #"{"name":"made-\#(made)","roles":["DataPlaneViewer"]}"#
                 case (.patch, ":api_key_id"): return #"{"name":"renamed-\#(made)"}"#

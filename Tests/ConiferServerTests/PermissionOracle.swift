@@ -68,7 +68,7 @@ enum PermissionOracle {
         "PATCH /indexes/:index_name": "ADADDD AADD H AADDAAAD",
         "DELETE /indexes/:index_name": "ADADDD AADD H AADDAAAD",
 
-        // Backups and restore jobs follow the control plane's roles.
+        // Backups, restore jobs and backup schedules follow the control plane's roles.
         "POST /indexes/:index_name/backups": "ADADDD AADD H AADDAAAD",
         "GET /indexes/:index_name/backups": "AAAADD AAAA H AADDAAAD",
         "GET /backups": "AAAADD AAAA A AADDAAAD",
@@ -77,6 +77,12 @@ enum PermissionOracle {
         "POST /backups/:backup_id/create-index": "ADADDD AADD H AADDAAAD",
         "GET /restore-jobs": "AAAADD AAAA A AADDAAAD",
         "GET /restore-jobs/:job_id": "AAAADD AAAA H AADDAAAD",
+        "POST /indexes/:index_name/backup-schedules": "ADADDD AADD H AADDAAAD",
+        "GET /indexes/:index_name/backup-schedules": "AAAADD AAAA H AADDAAAD",
+        "GET /backup-schedules/:schedule_id": "AAAADD AAAA H AADDAAAD",
+        "PATCH /backup-schedules/:schedule_id": "ADADDD AADD H AADDAAAD",
+        "DELETE /backup-schedules/:schedule_id": "ADADDD AADD H AADDAAAD",
+        "GET /backup-schedules/:schedule_id/history": "AAAADD AAAA H AADDAAAD",
 
         // Prometheus: an API key of the project the path names, with the right to list its indexes; a key of
         // another project is refused (403, whatever the project id), as the issue asks of Pinecone's endpoint.

@@ -31,11 +31,11 @@ struct BackupsController {
     }
 
     @Sendable func listOfIndex(_ call: AuthorizedCall) async throws -> Response {
-        try page(call, try await backups.list(call.pass, indexName: try call.parameter("index_name")).map(BackupWire.init))
+        try call.page(try await backups.list(call.pass, indexName: try call.parameter("index_name")).map(BackupWire.init))
     }
 
     @Sendable func listOfProject(_ call: AuthorizedCall) async throws -> Response {
-        try page(call, try await backups.list(call.pass, indexName: nil).map(BackupWire.init))
+        try call.page(try await backups.list(call.pass, indexName: nil).map(BackupWire.init))
     }
 
     @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
@@ -62,7 +62,7 @@ struct BackupsController {
     }
 
     @Sendable func listJobs(_ call: AuthorizedCall) async throws -> Response {
-        try page(call, try await backups.jobs(call.pass).map(RestoreJobWire.init))
+        try call.page(try await backups.jobs(call.pass).map(RestoreJobWire.init))
     }
 
     @Sendable func describeJob(_ call: AuthorizedCall) async throws -> Response {
@@ -71,10 +71,12 @@ struct BackupsController {
     }
 
     private func backupID(_ call: AuthorizedCall) throws -> UUID { try call.uuid("backup_id", notFound: "Backup") }
+}
 
+extension AuthorizedCall {
     /// One page of `items` (`limit` 1–100, default 10; `paginationToken` is where the page starts).
-    private func page<Item: Encodable>(_ call: AuthorizedCall, _ items: [Item]) throws -> Response {
-        let query = call.request.uri.queryParameters
+    func page<Item: Encodable>(_ items: [Item]) throws -> Response {
+        let query = request.uri.queryParameters
         let limit = try query["limit"].map { text throws(ConiferError) -> Int in
             guard let value = Int(text), (1...100).contains(value) else { throw .invalidArgument("limit must be between 1 and 100.") }
             return value

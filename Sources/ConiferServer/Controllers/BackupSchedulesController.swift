@@ -1,0 +1,145 @@
+import ConiferAccess
+import ConiferCore
+import ConiferDatabase
+import Foundation
+import Hummingbird
+
+/// Backup schedules (API 2026-07, SDK 10's `pc.backup_schedules`), with the control plane's roles like backups:
+/// `/indexes/{name}/backup-schedules` to create and list, `/backup-schedules/{id}` to read, change and delete
+/// one, `/backup-schedules/{id}/history` for the backups it took.
+struct BackupSchedulesController {
+    let backups: BackupService
+
+    func register(in routes: RouteTable) {
+        routes.add(.post, "/indexes/:index_name/backup-schedules", .indexesWrite, handler: create)
+        routes.add(.get, "/indexes/:index_name/backup-schedules", .indexesRead, handler: list)
+        routes.add(.get, "/backup-schedules/:schedule_id", .indexesRead, handler: describe)
+        routes.add(.patch, "/backup-schedules/:schedule_id", .indexesWrite, handler: update)
+        routes.add(.delete, "/backup-schedules/:schedule_id", .indexesWrite, handler: delete)
+        routes.add(.get, "/backup-schedules/:schedule_id/history", .indexesRead, handler: history)
+    }
+
+    @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
+        let body = try await call.decode(CreateBackupScheduleRequestWire.self, allowedKeys: CreateBackupScheduleRequestWire.fields)
+        guard body.schedule.type == "time-based" else {
+            throw ConiferError.invalidArgument("Invalid value '\(body.schedule.type.prefix(64))' for schedule.type: expected time-based.")
+        }
+        let schedule = try await backups.createSchedule(
+            call.pass, indexName: try call.parameter("index_name"), name: body.name,
+            frequency: try Self.frequency(body.schedule.frequency), retentionDays: body.retention.expire_after_days
+        )
+        return try WireJSON.response(status: .created, BackupScheduleWire(schedule))
+    }
+
+    @Sendable func list(_ call: AuthorizedCall) async throws -> Response {
+        try call.page(try await backups.schedules(call.pass, indexName: try call.parameter("index_name")).map(BackupScheduleWire.init))
+    }
+
+    @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
+        try WireJSON.response(status: .ok, BackupScheduleWire(try await backups.schedule(call.pass, id: try scheduleID(call))))
+    }
+
+    @Sendable func update(_ call: AuthorizedCall) async throws -> Response {
+        let body = try await call.decode(UpdateBackupScheduleRequestWire.self, allowedKeys: UpdateBackupScheduleRequestWire.fields)
+        let schedule = try await backups.updateSchedule(
+            call.pass, id: try scheduleID(call), frequency: try body.frequency.map(Self.frequency),
+            retentionDays: body.retention?.expire_after_days, enabled: body.enabled
+        )
+        return try WireJSON.response(status: .ok, BackupScheduleWire(schedule))
+    }
+
+    @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
+        try await backups.deleteSchedule(call.pass, id: try scheduleID(call))
+        return WireJSON.empty(status: .noContent)
+    }
+
+    /// The planned run first (status `Initializing`, with the id its backup will have), then the backups taken, newest first.
+    @Sendable func history(_ call: AuthorizedCall) async throws -> Response {
+        let (planned, taken) = try await backups.history(call.pass, id: try scheduleID(call))
+        let next = planned.map { backup in
+            var row = BackupWire(backup)
+            row.status = "Initializing"
+            return row
+        }
+        return try call.page((next.map { [$0] } ?? []) + taken.map(BackupWire.init))
+    }
+
+    private func scheduleID(_ call: AuthorizedCall) throws -> UUID { try call.uuid("schedule_id", notFound: "Backup schedule") }
+
+    private static func frequency(_ text: String) throws -> BackupSchedule.Frequency {
+        try WireEnum.parse(text, field: "frequency", as: BackupSchedule.Frequency.self) ?? .daily
+    }
+}
+
+/// `CreateBackupScheduleRequest`: `{name, schedule: {type: "time-based", frequency}, retention: {expire_after_days}}`.
+struct CreateBackupScheduleRequestWire: Decodable {
+    static let fields: Set<String> = ["name", "schedule", "retention"]
+    struct Schedule: Decodable {
+        var type: String
+        var frequency: String
+    }
+    var name: String
+    var schedule: Schedule
+    var retention: RetentionWire
+}
+
+struct RetentionWire: Decodable {
+    var expire_after_days: Int
+}
+
+/// `UpdateBackupScheduleRequest`: any of `frequency`, `retention`, `enabled`.
+struct UpdateBackupScheduleRequestWire: Decodable {
+    static let fields: Set<String> = ["frequency", "retention", "enabled"]
+    var frequency: String?
+    var retention: RetentionWire?
+    var enabled: Bool?
+}
+
+/// `BackupScheduleResponse`.
+struct BackupScheduleWire: Encodable {
+    var schedule_id: String
+    var name: String
+    var index_id: String
+    var index_name: String
+    var project_id: String
+    var schedule_type = "time-based"
+    var frequency: String
+    var retention_expire_after_days: Int
+    var enabled: Bool
+    var next_scheduled_run: Date?
+    var created_at: Date
+
+    init(_ schedule: BackupSchedule) {
+        schedule_id = schedule.id.lowercasedString
+        name = schedule.name
+        index_id = schedule.indexID.lowercasedString
+        index_name = schedule.indexName
+        project_id = schedule.projectID.lowercasedString
+        frequency = schedule.frequency.rawValue
+        retention_expire_after_days = schedule.retentionDays
+        enabled = schedule.enabled
+        next_scheduled_run = schedule.next?.at
+        created_at = schedule.createdAt
+    }
+
+    /// `next_scheduled_run` is written as null while the schedule is disabled (the SDK's model requires the key).
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(schedule_id, forKey: .schedule_id)
+        try container.encode(name, forKey: .name)
+        try container.encode(index_id, forKey: .index_id)
+        try container.encode(index_name, forKey: .index_name)
+        try container.encode(project_id, forKey: .project_id)
+        try container.encode(schedule_type, forKey: .schedule_type)
+        try container.encode(frequency, forKey: .frequency)
+        try container.encode(retention_expire_after_days, forKey: .retention_expire_after_days)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encode(next_scheduled_run, forKey: .next_scheduled_run)
+        try container.encode(created_at, forKey: .created_at)
+    }
+
+    enum Keys: String, CodingKey {
+        case schedule_id, name, index_id, index_name, project_id, schedule_type, frequency, retention_expire_after_days, enabled
+        case next_scheduled_run, created_at
+    }
+}
