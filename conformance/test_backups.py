@@ -6,7 +6,7 @@ import time
 
 from pinecone import Pinecone, ServerlessSpec
 
-from conftest import admin, expect_status
+from conftest import admin, cleanup, expect_status
 
 SERVERLESS = ServerlessSpec(cloud="aws", region="us-east-1")
 
@@ -270,3 +270,49 @@ def test_backup_schedules_run_on_cadence_across_a_restart_and_expire():
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_collections_through_the_sdk(pc, index_name):
+    """Collections of a pod-based index: SDK 10's `pc.collections` (create, list, describe, delete) and SDK 7's
+    `create_collection`/`list_collections`/`describe_collection`/`delete_collection`, and in SDK 7 (API 2025-04;
+    the 2026-07 API has no `source_collection`) an index created from the collection answers like the source."""
+    from pinecone import PodSpec
+
+    from conftest import SDK_MAJOR
+
+    pc.create_index(name=index_name, dimension=3, metric="cosine", spec=PodSpec(environment="us-east1-gcp", pod_type="p1.x1"))
+    index = pc.Index(host=pc.describe_index(index_name).host)
+    index.upsert(vectors=[(f"v{i}", [float(i), 1.0, float(i % 3)], {"n": i}) for i in range(25)], namespace="ns")
+    collection, seeded = f"{index_name}-c", f"{index_name}-s"
+    try:
+        if SDK_MAJOR >= 10:
+            made = pc.collections.create(name=collection, source=index_name)
+            assert made.name == collection and made.status == "Ready" and made.environment == "us-east1-gcp"
+            assert made.dimension == 3 and made.vector_count == 25 and made.size > 0
+            assert collection in [c.name for c in pc.collections.list()]
+            assert pc.collections.describe(collection).vector_count == 25
+            expect_status(409, pc.collections.create, name=collection, source=index_name)
+            expect_status(404, pc.collections.describe, "no-such-collection")
+            pc.collections.delete(collection)
+            expect_status(404, pc.collections.describe, collection)
+            return
+        pc.create_collection(name=collection, source=index_name)  # SDK 7 answers None
+        made = pc.describe_collection(collection)  # a dict in SDK 7
+        assert made["name"] == collection and made["status"] == "Ready" and made["vector_count"] == 25 and made["dimension"] == 3
+        assert collection in pc.list_collections().names()
+        index.upsert(vectors=[("late", [1.0, 1.0, 1.0])], namespace="ns")  # after the collection: not in it
+        pc.create_index(name=seeded, dimension=3, metric="cosine", spec=PodSpec(environment="us-east1-gcp", source_collection=collection))
+        copy = pc.Index(host=pc.describe_index(seeded).host)
+        assert copy.describe_index_stats().total_vector_count == 25
+        assert copy.fetch(ids=["v4", "late"], namespace="ns").vectors.keys() == {"v4"}
+        query = dict(vector=[4.0, 1.0, 1.0], top_k=5, namespace="ns", filter={"n": {"$lt": 25}})
+        assert [m.id for m in copy.query(**query).matches] == [m.id for m in index.query(**query).matches]
+        expect_status(404, pc.create_index, name=f"{index_name}-x", dimension=3, metric="cosine",
+                      spec=PodSpec(environment="us-east1-gcp", source_collection="no-such-collection"))
+        pc.delete_collection(collection)
+        expect_status(404, pc.describe_collection, collection)
+    finally:
+        cleanup(pc, seeded)
+        for name in [c["name"] if isinstance(c, dict) else c.name for c in (pc.collections.list() if SDK_MAJOR >= 10 else pc.list_collections())]:
+            if name == collection:
+                (pc.collections.delete if SDK_MAJOR >= 10 else pc.delete_collection)(name)

@@ -64,20 +64,32 @@ public struct AWSTransport: Sendable {
 
     /// Signs and sends one request; returns the body of a 2xx answer, throws `AWSError` otherwise.
     func send(_ method: HTTPMethod, _ url: URL, headers: [(name: String, value: String)], body: Data, signer: SigV4Signer) async throws -> Data {
-        let signed = signer.signedHeaders(method: method.rawValue, url: url, headers: headers, payloadHash: SigV4Signer.payloadHash(body))
+        let response = try await execute(
+            method, url, headers: headers, body: .bytes(ByteBuffer(bytes: body)), payloadHash: SigV4Signer.payloadHash(body), signer: signer,
+            timeout: timeout
+        )
+        return Data(try await response.body.collect(upTo: 4 << 20).readableBytesView)
+    }
+
+    /// Signs and sends one request whose body is streamed (`payloadHash` is its SHA-256) and whose answer the
+    /// caller reads; throws `AWSError` unless the answer is 2xx.
+    func execute(
+        _ method: HTTPMethod, _ url: URL, headers: [(name: String, value: String)], body: HTTPClientRequest.Body, payloadHash: String,
+        signer: SigV4Signer, timeout: TimeAmount
+    ) async throws -> HTTPClientResponse {
+        let signed = signer.signedHeaders(method: method.rawValue, url: url, headers: headers, payloadHash: payloadHash)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
         for header in signed where header.name != "host" { request.headers.add(name: header.name, value: header.value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        request.body = body
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: timeout)
         } catch {
             throw AWSError(status: nil, code: nil, message: "\(signer.service) at \(url.host ?? "?") unreachable: \(error)")
         }
-        let buffer = try await response.body.collect(upTo: 4 << 20)
-        let data = Data(buffer.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
+            let data = Data(try await response.body.collect(upTo: 4 << 20).readableBytesView)
             // JSON-protocol services (KMS) answer `{"__type": "...#Code", "message": "..."}`; the others XML.
             if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let type = object["__type"] as? String {
                 throw AWSError(
@@ -91,7 +103,7 @@ public struct AWSTransport: Sendable {
                 message: XMLText.first("Message", in: text) ?? response.status.reasonPhrase
             )
         }
-        return data
+        return response
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// S3 PutObject, signed with SigV4. Addresses the bucket virtual-hosted on AWS
+/// S3 PutObject (and, in `S3Objects.swift`, objects as files), signed with SigV4. Addresses the bucket virtual-hosted on AWS
 /// (`https://BUCKET.s3.REGION.amazonaws.com/KEY`) and path-style on an endpoint override (MinIO, moto:
 /// `ENDPOINT/BUCKET/KEY`).
 public struct S3Client: Sendable {
@@ -15,11 +15,8 @@ public struct S3Client: Sendable {
     }
 
     public func putObject(bucket: String, key: String, body: Data, contentType: String, credentials: AWSCredentials) async throws {
-        guard let url = objectURL(bucket: bucket, key: key) else {
-            throw AWSError(status: nil, code: nil, message: "No valid S3 URL for bucket \(bucket.prefix(64)) at \(endpoint?.absoluteString ?? region)")
-        }
         let signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
-        _ = try await transport.send(.PUT, url, headers: [("content-type", contentType)], body: body, signer: signer)
+        _ = try await transport.send(.PUT, try requireURL(bucket: bucket, key: key), headers: [("content-type", contentType)], body: body, signer: signer)
     }
 
     /// The object's URL, each key segment percent-encoded as S3 signs it.

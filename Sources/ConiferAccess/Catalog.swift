@@ -71,7 +71,8 @@ public protocol Catalog: Sendable {
 
     /// Records a backup whose file is written, with the data key that file is sealed under. A system call.
     func insertBackup(_ backup: BackupRecord, dataKey: SymmetricKey) async throws
-    /// The pass's project's backups, newest first (of one index when `indexName` is given).
+    /// The pass's project's backups, newest first (of one index when `indexName` is given); collections are
+    /// not among them.
     func backups(pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord]
     func backup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord
     /// The data key of a backup's file. A system call (the restore job's).
@@ -90,6 +91,14 @@ public protocol Catalog: Sendable {
     func insertRestoredIndex(_ definition: IndexDefinition) async throws
     /// Marks a restored index complete; fails when it was deleted meanwhile. A system call.
     func finishRestoredIndex(_ id: UUID) async throws
+
+    // MARK: Collections (backups of pod-based indexes, by name; `insertBackup` adds them)
+
+    /// The pass's project's collections, by name.
+    func collections(pass: AuthorizationPass) async throws -> [BackupRecord]
+    func collection(named name: String, pass: AuthorizationPass) async throws -> BackupRecord
+    /// Removes a collection's row and with it its data key.
+    func deleteCollection(named name: String, pass: AuthorizationPass) async throws -> BackupRecord
 
     // MARK: Backup schedules
 
@@ -144,11 +153,14 @@ public struct BackupRecord: Sendable, Equatable {
     public var scheduleID: UUID?
     /// When a scheduled backup's retention ends and it is deleted.
     public var expiresAt: Date?
+    /// A collection (Pinecone's backups of pod-based indexes: named, unique per project, not listed as backups).
+    public var isCollection: Bool
 
     public init(
         id: UUID, name: String, description: String?, source: IndexDefinition, recordCount: Int, namespaceCount: Int, sizeBytes: Int,
-        createdAt: Date, scheduleID: UUID? = nil, expiresAt: Date? = nil
+        createdAt: Date, scheduleID: UUID? = nil, expiresAt: Date? = nil, isCollection: Bool = false
     ) {
+        self.isCollection = isCollection
         self.scheduleID = scheduleID
         self.expiresAt = expiresAt
         self.id = id

@@ -56,6 +56,9 @@ extension SQLiteCatalog {
                 t.add(column: "expires_at", .datetime).indexed()
             }
         }
+        migrator.registerMigration("v11 collections") { db in
+            try db.alter(table: "backup") { t in t.add(column: "is_collection", .boolean).notNull().defaults(to: false) }
+        }
     }
 
     // MARK: Backups
@@ -65,27 +68,69 @@ extension SQLiteCatalog {
         try await database.write { db in try Self.insert(backup, dataKey: dataKey, db, sealer) }
     }
 
+    /// Adds a backup's row; a collection's name must be free in its project (409).
     private static func insert(_ backup: BackupRecord, dataKey: SymmetricKey, _ db: Database, _ sealer: ColumnSealer) throws {
+        let project = backup.source.projectID.lowercasedString
+        if backup.isCollection, try fetchCollection(db, name: backup.name, project: project) != nil {
+            throw ConiferError.alreadyExists("Resource \(backup.name) already exists.")
+        }
         let key = try sealer.seal(dataKey.withUnsafeBytes { Data($0) }, .backupKey)
         try db.execute(
             sql: """
                 INSERT INTO backup (id, project_id, name, description, source, record_count, namespace_count, size_bytes, data_key, created_at,
-                    schedule_id, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    schedule_id, expires_at, is_collection)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                backup.id.lowercasedString, backup.source.projectID.lowercasedString, backup.name, backup.description,
+                backup.id.lowercasedString, project, backup.name, backup.description,
                 String(decoding: try JSONEncoder().encode(backup.source), as: UTF8.self), backup.recordCount, backup.namespaceCount,
-                backup.sizeBytes, key, backup.createdAt, backup.scheduleID?.lowercasedString, backup.expiresAt,
+                backup.sizeBytes, key, backup.createdAt, backup.scheduleID?.lowercasedString, backup.expiresAt, backup.isCollection,
             ]
         )
+    }
+
+    // MARK: Collections
+
+    public func collections(pass: AuthorizationPass) async throws -> [BackupRecord] {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM backup WHERE project_id = ? AND is_collection ORDER BY name", arguments: [principal.projectID.lowercasedString]
+            ).map(Self.backup)
+        }
+    }
+
+    public func collection(named name: String, pass: AuthorizationPass) async throws -> BackupRecord {
+        let principal = try pass.principal(requiring: .indexesRead)
+        return try await database.read { db in
+            guard let collection = try Self.fetchCollection(db, name: name, project: principal.projectID.lowercasedString) else {
+                throw ConiferError.notFound("Collection \(name.prefix(64)) not found.")
+            }
+            return collection
+        }
+    }
+
+    public func deleteCollection(named name: String, pass: AuthorizationPass) async throws -> BackupRecord {
+        let principal = try pass.principal(requiring: .indexesWrite)
+        return try await database.write { db in
+            guard let collection = try Self.fetchCollection(db, name: name, project: principal.projectID.lowercasedString) else {
+                throw ConiferError.notFound("Collection \(name.prefix(64)) not found.")
+            }
+            try db.execute(sql: "DELETE FROM backup WHERE id = ?", arguments: [collection.id.lowercasedString])
+            return collection
+        }
+    }
+
+    static func fetchCollection(_ db: Database, name: String, project: String) throws -> BackupRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM backup WHERE project_id = ? AND is_collection AND name = ?", arguments: [project, name]).map(backup)
     }
 
     public func backups(pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {
         let principal = try pass.principal(requiring: .indexesRead)
         return try await database.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM backup WHERE project_id = ? ORDER BY created_at DESC, id", arguments: [principal.projectID.lowercasedString]
+                db, sql: "SELECT * FROM backup WHERE project_id = ? AND NOT is_collection ORDER BY created_at DESC, id",
+                arguments: [principal.projectID.lowercasedString]
             ).map(Self.backup).filter { indexName == nil || $0.source.name == indexName }
         }
     }
@@ -116,7 +161,7 @@ extension SQLiteCatalog {
 
     private static func fetchBackup(_ db: Database, _ id: UUID, project: UUID) throws -> BackupRecord {
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT * FROM backup WHERE id = ? AND project_id = ?", arguments: [id.lowercasedString, project.lowercasedString]
+            db, sql: "SELECT * FROM backup WHERE id = ? AND project_id = ? AND NOT is_collection", arguments: [id.lowercasedString, project.lowercasedString]
         ) else { throw ConiferError.notFound("Backup \(id.lowercasedString) not found.") }
         return try backup(row)
     }
@@ -126,7 +171,7 @@ extension SQLiteCatalog {
             id: try uuid(row["id"]), name: row["name"], description: row["description"],
             source: try JSONDecoder().decode(IndexDefinition.self, from: Data((row["source"] as String).utf8)),
             recordCount: row["record_count"], namespaceCount: row["namespace_count"], sizeBytes: row["size_bytes"], createdAt: row["created_at"],
-            scheduleID: (row["schedule_id"] as String?).flatMap(UUID.init(uuidString:)), expiresAt: row["expires_at"]
+            scheduleID: (row["schedule_id"] as String?).flatMap(UUID.init(uuidString:)), expiresAt: row["expires_at"], isCollection: row["is_collection"]
         )
     }
 

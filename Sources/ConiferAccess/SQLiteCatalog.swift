@@ -316,6 +316,13 @@ public final class SQLiteCatalog: Catalog {
                 )
             }
             definition.cmekID = key?.id
+            if let name = creation.sourceCollection {
+                // Not ready until the collection's records are written (`finishRestoredIndex`).
+                guard let collection = try Self.fetchCollection(db, name: name, project: definition.projectID.lowercasedString) else {
+                    throw ConiferError.notFound("Collection \(name.prefix(64)) not found.")
+                }
+                definition.restoreJobID = collection.id
+            }
             try IndexRow(definition).insert(db)
             return definition
         }

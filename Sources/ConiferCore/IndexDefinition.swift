@@ -83,8 +83,9 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
     /// The project's customer-managed key that wraps this index's data key (set at creation, when the
     /// project has one); nil when the local master key does.
     public var cmekID: UUID?
-    /// The restore job writing the index from a backup, until it completes: the index is listed and described
-    /// (not ready) but serves no data meanwhile.
+    /// The restore job writing the index from a backup (or the collection it is created from), until the
+    /// records are written: the index is listed and described (not ready) but serves no data meanwhile, and a
+    /// server stopped before then removes it at the next start.
     public var restoreJobID: UUID?
 
     public init(

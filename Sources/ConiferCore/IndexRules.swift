@@ -12,6 +12,8 @@ public struct IndexCreation: Sendable, Equatable {
     public var readCapacity: ReadCapacity
     /// The customer-managed key the request names (API 2026-07 `cmek_id`): it must be the project's.
     public var cmekID: UUID?
+    /// The collection whose records the new index starts with (`spec.pod.source_collection`).
+    public var sourceCollection: String?
 
     public init(
         name: String,
@@ -22,9 +24,11 @@ public struct IndexCreation: Sendable, Equatable {
         tags: [String: String] = [:],
         deployment: Deployment = .defaultServerless,
         readCapacity: ReadCapacity = .onDemand,
-        cmekID: UUID? = nil
+        cmekID: UUID? = nil,
+        sourceCollection: String? = nil
     ) {
         self.cmekID = cmekID
+        self.sourceCollection = sourceCollection
         self.name = name
         self.vectorType = vectorType
         self.dimension = dimension

@@ -129,7 +129,7 @@ extension BackupService {
         }
         do {
             let expired = try await catalog.deleteExpiredBackups(at: clock.now())
-            removeFiles(expired)
+            await removeFiles(expired)
             return (taken, expired.count)
         } catch {
             logger.warning("could not delete expired backups", metadata: ["error": "\(error)"])
@@ -151,7 +151,7 @@ extension BackupService {
             backup.expiresAt = BackupSchedule.expiry(of: now, retentionDays: schedule.retentionDays)
             let taken = try await take(due.index, as: backup)
             guard try await catalog.insertScheduledBackup(taken.backup, dataKey: taken.key, slot: planned.at, next: next) else {
-                removeFiles([planned.backupID])  // the schedule changed or went while the backup was written
+                await removeFiles([planned.backupID])  // the schedule changed or went while the backup was written
                 return false
             }
             return true

@@ -11,21 +11,19 @@ import Logging
 public struct BackupService: Sendable {
     let catalog: any Catalog
     let registry: StoreRegistry
-    /// Where backup files are kept (`<backup id>.backup`).
-    let directory: URL
+    /// Where backup files are kept (a directory or an S3 bucket).
+    let files: BackupFiles
     /// The time backup schedules go by.
     public let clock: ScheduleClock
     let logger: Logger
 
-    public init(catalog: any Catalog, registry: StoreRegistry, directory: URL, clock: ScheduleClock = .wall, logger: Logger) {
+    public init(catalog: any Catalog, registry: StoreRegistry, files: BackupFiles, clock: ScheduleClock = .wall, logger: Logger) {
         self.catalog = catalog
         self.registry = registry
-        self.directory = directory
+        self.files = files
         self.clock = clock
         self.logger = logger
     }
-
-    func file(_ id: UUID) -> URL { directory.appendingPathComponent("\(id.lowercasedString).backup") }
 
     /// Backups are on the Standard and Enterprise plans (402 on Starter).
     func requirePlan(_ pass: AuthorizationPass) async throws {
@@ -51,7 +49,7 @@ public struct BackupService: Sendable {
             try await catalog.insertBackup(taken.backup, dataKey: taken.key)
             return taken.backup
         } catch {
-            removeFiles([taken.backup.id])
+            await removeFiles([taken.backup.id])
             throw error
         }
     }
@@ -65,17 +63,19 @@ public struct BackupService: Sendable {
         }
     }
 
-    /// Writes the backup file of `source` under a new data key: `backup` with its counts and size filled in.
+    /// Writes the backup file of `source` under a new data key and puts it in the store: `backup` with its
+    /// counts and size filled in.
     func take(_ source: IndexDefinition, as backup: BackupRecord) async throws -> (backup: BackupRecord, key: SymmetricKey) {
         let key = SymmetricKey(size: .bits256)
         let store = try await registry.store(for: source, pass: .system(.backup))
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let url = file(backup.id)
+        try FileManager.default.createDirectory(at: files.directory, withIntermediateDirectories: true)
+        let url = files.staging(backup.id)
         do {
             // Seconds of encoding, sealing and fsync for a large index: on a thread of its own, off the request pool.
             let summary = try await ScanThreads().run {
                 Result { try IndexBackup.write(store, to: url, cipher: FileCipher(key: key), pass: .system(.backup)) }
             }.get()
+            try await files.keep(backup.id)
             var backup = backup
             backup.recordCount = summary.recordCount
             backup.namespaceCount = summary.namespaceCount
@@ -87,10 +87,21 @@ public struct BackupService: Sendable {
         }
     }
 
-    /// Removes the files of backups whose rows (and keys) are gone.
-    public func removeFiles(_ ids: [UUID]) {
-        for id in ids { try? FileManager.default.removeItem(at: file(id)) }
+    /// Reads a backup's (or collection's) records through its seal; a damaged, cut or altered file fails with a
+    /// message naming it before anything is written.
+    func read(_ id: UUID, what: String) async throws -> [IndexBackup.Namespace] {
+        let key = try await catalog.backupKey(id)
+        do {
+            return try await files.withLocalFile(id) { url in
+                try await ScanThreads().run { Result { try IndexBackup.read(url, cipher: FileCipher(key: key)) } }.get()
+            }
+        } catch {
+            throw ConiferError(.failedPrecondition, "\(what) cannot be read (\(error)); no index was created.")
+        }
     }
+
+    /// Removes the files of backups whose rows (and keys) are gone.
+    public func removeFiles(_ ids: [UUID]) async { await files.remove(ids) }
 
     public func list(_ pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {
         if let indexName { _ = try await catalog.index(named: indexName, pass: pass) }
@@ -104,7 +115,7 @@ public struct BackupService: Sendable {
     /// Deletes the backup: its row (and with it its data key) first, then its file.
     public func delete(_ pass: AuthorizationPass, id: UUID) async throws -> BackupRecord {
         let deleted = try await catalog.deleteBackup(id, pass: pass)
-        try? FileManager.default.removeItem(at: file(id))
+        await removeFiles([id])
         return deleted
     }
 
@@ -145,14 +156,7 @@ public struct BackupService: Sendable {
     func run(_ job: RestoreJob, definition: IndexDefinition) async {
         do {
             try await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: 0, error: nil)
-            let key = try await catalog.backupKey(job.backupID)
-            let namespaces: [IndexBackup.Namespace]
-            do {
-                let url = file(job.backupID)
-                namespaces = try await ScanThreads().run { Result { try IndexBackup.read(url, cipher: FileCipher(key: key)) } }.get()
-            } catch {
-                throw ConiferError(.failedPrecondition, "Backup \(job.backupID.lowercasedString) cannot be read (\(error)); no index was created.")
-            }
+            let namespaces = try await read(job.backupID, what: "Backup \(job.backupID.lowercasedString)")
             let store = try await registry.store(for: definition, pass: .system(.backup))
             var reported = 0.0
             try await IndexBackup.restore(namespaces, into: store, pass: .system(.backup)) { share in

@@ -90,14 +90,19 @@ public struct ConiferApplication: Sendable {
             privateOrigin: configuration.privateListener.map { $0.advertiseURL ?? configuration.origin(host: $0.host, port: $0.port) }
         )
         let localKeys = LocalIndexKeys(master: keyring.master)
-        let indexKeys = ProjectIndexKeys(local: localKeys, catalog: catalog, sessions: AWSSessions(), cacheLifetime: configuration.dekCacheLifetime)
+        let sessions = AWSSessions()
+        let indexKeys = ProjectIndexKeys(local: localKeys, catalog: catalog, sessions: sessions, cacheLifetime: configuration.dekCacheLifetime)
         let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
         let logger = Logger(label: "conifer.storage")
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
         self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
         self.limiter = RateLimiter(limits: configuration.rateLimits)
         self.backups = BackupService(
-            catalog: catalog, registry: registry, directory: configuration.backupDirectory ?? configuration.dataDirectory.appendingPathComponent("backups"),
+            catalog: catalog, registry: registry,
+            files: BackupFiles(
+                directory: configuration.backupDirectory ?? configuration.dataDirectory.appendingPathComponent("backups"),
+                location: configuration.backupStore, sessions: sessions
+            ),
             clock: configuration.scheduleClock, logger: logger
         )
         // Restore jobs a stopped server left unfinished: their indexes were never made visible, and their files
@@ -133,11 +138,12 @@ public struct ConiferApplication: Sendable {
             )
         }
         let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
-        IndexesController(indexes: indexes, catalog: catalog, hosts: hosts, limiter: limiter).register(in: routes)
+        IndexesController(indexes: indexes, backups: backups, catalog: catalog, hosts: hosts, limiter: limiter).register(in: routes)
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
         MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         BackupsController(backups: backups).register(in: routes)
         BackupSchedulesController(backups: backups).register(in: routes)
+        CollectionsController(backups: backups).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
         AdminController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)

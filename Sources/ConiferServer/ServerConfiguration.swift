@@ -61,8 +61,11 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: String?
     /// A second listener serving only the data plane, for private endpoints (`--private-listen`).
     public var privateListener: PrivateListener? = nil
-    /// Where backup files are kept (`--backup-dir`; default `backups` in the data directory).
+    /// Where backup files are kept (`--backup-dir`; default `backups` in the data directory); with an S3 store,
+    /// where they are written before the upload.
     public var backupDirectory: URL? = nil
+    /// A local directory (default) or an S3 bucket (`--backup-store s3://bucket/prefix`).
+    public var backupStore: BackupStoreLocation = .directory
     /// The time backup schedules go by (a compressed one only in tests: `CONIFER_TEST_SCHEDULE_CLOCK`).
     public var scheduleClock: ScheduleClock = .wall
     /// Requests per second per index and operation class, and per project on the control plane.

@@ -94,8 +94,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Every connection to the private listener starts with a PROXY protocol v1 or v2 header (an AWS NLB endpoint service in front); others are closed.")
     var privateProxyProtocol = false
 
-    @Option(help: "Directory for backup files (default: backups in the data directory).")
+    @Option(help: "Directory for backup files (default: backups in the data directory); with --backup-store, where they are written before the upload.")
     var backupDir: String?
+
+    @Option(help: "Keep backup files in an S3 bucket: s3://BUCKET[/PREFIX] (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL).")
+    var backupStore: String?
+
+    @Option(help: "The region of the --backup-store bucket (default: AWS_REGION, else us-east-1).")
+    var backupStoreRegion: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -151,6 +157,13 @@ struct ServeCommand: AsyncParsableCommand {
             metricsEnabled: try metricsSwitch()
         )
         configuration.backupDirectory = backupDir.map { URL(fileURLWithPath: $0) }
+        if let backupStore {
+            let region = backupStoreRegion ?? ProcessInfo.processInfo.environment["AWS_REGION"] ?? "us-east-1"
+            guard let location = BackupStoreLocation(s3: backupStore, region: region) else {
+                throw ValidationError("--backup-store must be s3://BUCKET[/PREFIX], got '\(backupStore.prefix(64))'.")
+            }
+            configuration.backupStore = location
+        }
         // Tests only: a compressed clock for backup schedules ("ANCHOR:SCALE"), so days pass in seconds.
         if let text = ProcessInfo.processInfo.environment["CONIFER_TEST_SCHEDULE_CLOCK"] {
             guard let clock = ScheduleClock(compressed: text) else {

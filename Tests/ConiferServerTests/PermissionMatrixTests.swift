@@ -70,8 +70,10 @@ import Testing
             case .open: return nil
             case .project(let permission):
                 guard keyRoles.contains(where: { roles.key[$0]!.contains(permission) }) else { return .denied }
-                // Another project's resources are hidden; its Prometheus endpoints refuse the key (403).
-                return own || !resourcePath ? .allowed : path.hasPrefix("/prometheus/") ? .denied : .hidden
+                // Another project's resources are hidden (so is the source index a new collection names in its
+                // body); its Prometheus endpoints refuse the key (403).
+                let namesResource = resourcePath || (path == "/collections" && !permission.isRead)
+                return own || !namesResource ? .allowed : path.hasPrefix("/prometheus/") ? .denied : .hidden
             default: return .unauthenticated
             }
         case .identity(let organizationRole, let projectRole, let same):
@@ -358,6 +360,17 @@ import Testing
                     _ = try await client.call(.patch, "/backup-schedules/\(schedule)", key: key, body: #"{"enabled":false}"#)
                     target[":schedule_id"] = schedule
                 }
+                // A collection of a pod-based index (the create cells name that index as their source).
+                if try await client.call(.get, "/indexes/matrix-pod", key: key).status == 404 {
+                    _ = try await client.call(
+                        .post, "/indexes", key: key,
+                        body: #"{"name":"matrix-pod","dimension":2,"metric":"cosine","spec":{"pod":{"environment":"us-east1-gcp","pod_type":"p1.x1"}}}"#
+                    )
+                }
+                if try await client.call(.get, "/collections/matrix-col", key: key).status == 404 {
+                    let created = try await client.call(.post, "/collections", key: key, body: #"{"name":"matrix-col","source":"matrix-pod"}"#)
+                    #expect(created.status == 201, "\(created.text)")
+                }
                 // A private endpoint of the main project, in a region without indexes.
                 let endpoints = try await client.admin(.get, "/admin/projects/\(project)/private-endpoints", token: owner)
                 if let endpoint = (endpoints.json["data"] as? [[String: Any]])?.first?["id"] as? String {
@@ -391,6 +404,7 @@ import Testing
                     try await client.call(.get, "/indexes", key: otherKey.value).text,
                     try await client.call(.get, "/backups?limit=100", key: key).text,
                     try await client.call(.get, "/indexes/matrix-idx/backup-schedules?limit=100", key: key).text,
+                    try await client.call(.get, "/collections", key: key).text,
                     try await client.call(.post, "\(data)/describe_index_stats", key: key, body: "{}").text,
                     try await client.call(.get, "\(data)/namespaces", key: key).text,
                 ]
@@ -426,6 +440,7 @@ import Testing
                 case (.post, "cmek-keys"): return #"{"name":"made-\#(made)","key_arn":"arn:aws:kms:us-east-1:123456789012:key/made-\#(made)"}"#
                 case (.post, "backups"): return #"{"name":"made-\#(made)"}"#
                 case (.post, "create-index"): return #"{"name":"restored-\#(made)"}"#
+                case (.post, "collections"): return #"{"name":"made-\#(made)","source":"matrix-pod"}"#
                 case (.post, "backup-schedules"):
                     return #"{"name":"made-\#(made)","schedule":{"type":"time-based","frequency":"weekly"},"retention":{"expire_after_days":3}}"#
                 case (.patch, ":schedule_id"): return #"{"retention":{"expire_after_days":\#(made % 100 + 1)}}"#
@@ -464,6 +479,7 @@ import Testing
                             of: ":project_id", with: route == "DELETE /admin/projects/:project_id" || route.contains("cmek-keys") ? target["doomed"]! : project
                         )
                         .replacingOccurrences(of: ":index_name", with: "matrix-idx")
+                        .replacingOccurrences(of: ":collection_name", with: "matrix-col")
                         .replacingOccurrences(of: ":namespace", with: "ns")
                         .replacingOccurrences(of: ":import_id", with: "1")
                     if entry.path.hasSuffix("vectors/fetch") { path += "?ids=m" }

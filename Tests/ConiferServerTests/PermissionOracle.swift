@@ -68,7 +68,7 @@ enum PermissionOracle {
         "PATCH /indexes/:index_name": "ADADDD AADD H AADDAAAD",
         "DELETE /indexes/:index_name": "ADADDD AADD H AADDAAAD",
 
-        // Backups, restore jobs and backup schedules follow the control plane's roles.
+        // Backups, restore jobs, backup schedules and collections follow the control plane's roles.
         "POST /indexes/:index_name/backups": "ADADDD AADD H AADDAAAD",
         "GET /indexes/:index_name/backups": "AAAADD AAAA H AADDAAAD",
         "GET /backups": "AAAADD AAAA A AADDAAAD",
@@ -83,6 +83,11 @@ enum PermissionOracle {
         "PATCH /backup-schedules/:schedule_id": "ADADDD AADD H AADDAAAD",
         "DELETE /backup-schedules/:schedule_id": "ADADDD AADD H AADDAAAD",
         "GET /backup-schedules/:schedule_id/history": "AAAADD AAAA H AADDAAAD",
+        // The source index of a new collection is named in the body: another project's key finds none (404).
+        "POST /collections": "ADADDD AADD H AADDAAAD",
+        "GET /collections": "AAAADD AAAA A AADDAAAD",
+        "GET /collections/:collection_name": "AAAADD AAAA H AADDAAAD",
+        "DELETE /collections/:collection_name": "ADADDD AADD H AADDAAAD",
 
         // Prometheus: an API key of the project the path names, with the right to list its indexes; a key of
         // another project is refused (403, whatever the project id), as the issue asks of Pinecone's endpoint.

@@ -96,7 +96,7 @@ struct AdminController {
         call.context.audit(id: .string(organization.name), name: organization.name, organizationName: organization.name)
         let deleted = try await admin.deleteOrganization(id, for: call.pass)
         await indexes.retire(deleted: deleted.indexIDs)
-        backups.removeFiles(deleted.backupIDs)
+        await backups.removeFiles(deleted.backupIDs)
         _ = try await audit.remove(organization: id)
         return WireJSON.empty(status: .accepted)
     }

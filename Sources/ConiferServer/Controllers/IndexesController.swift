@@ -6,6 +6,8 @@ import Hummingbird
 /// The control plane for indexes: `/indexes` and `/indexes/{name}` in every API dialect.
 struct IndexesController {
     let indexes: IndexService
+    /// Creates indexes from collections.
+    let backups: BackupService
     /// For the regions of the project's private endpoints (`private_host`).
     let catalog: any Catalog
     let hosts: IndexHosts
@@ -44,7 +46,11 @@ struct IndexesController {
             creation = try await call.decode(CreateIndexRequest2026.self, allowedKeys: CreateIndexRequest2026.allowedKeys).domain()
         }
         call.context.audit(id: .string(creation.name), name: creation.name)
-        let definition = try await indexes.create(call.pass, creation)
+        let definition = if creation.sourceCollection != nil {
+            try await backups.createIndex(call.pass, fromCollection: creation)
+        } else {
+            try await indexes.create(call.pass, creation)
+        }
         return try WireJSON.response(status: .created, model(definition, call.version, try await endpointRegions(call)))
     }
 

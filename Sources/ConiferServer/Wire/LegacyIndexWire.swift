@@ -57,9 +57,6 @@ struct LegacyCreateIndexRequest: Decodable {
             deployment = .byoc(environment: byoc.environment)
             readCapacity = try byoc.read_capacity?.domain() ?? .onDemand
         }
-        if let sourceCollection {
-            throw .notFound("Collection \(sourceCollection.prefix(64)) not found.")
-        }
         return IndexCreation(
             name: name,
             vectorType: try WireEnum.parse(vector_type, field: "vector_type", as: VectorType.self) ?? .dense,
@@ -68,7 +65,8 @@ struct LegacyCreateIndexRequest: Decodable {
             deletionProtection: try WireEnum.parse(deletion_protection, field: "deletion_protection", as: DeletionProtection.self) ?? .disabled,
             tags: tags ?? [:],
             deployment: deployment,
-            readCapacity: readCapacity
+            readCapacity: readCapacity,
+            sourceCollection: sourceCollection
         )
     }
 }

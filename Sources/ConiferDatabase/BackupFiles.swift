@@ -1,0 +1,74 @@
+import ConiferAWS
+import Foundation
+
+/// Where backup files are kept: a local directory, or an S3 bucket (`--backup-store s3://bucket/prefix`).
+public enum BackupStoreLocation: Sendable, Equatable {
+    case directory
+    case s3(bucket: String, prefix: String, region: String)
+
+    /// `s3://bucket[/prefix]`, in `region`; nil for anything else.
+    public init?(s3 text: String, region: String) {
+        guard text.hasPrefix("s3://") else { return nil }
+        let path = text.dropFirst(5).split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let bucket = path.first, !bucket.isEmpty else { return nil }
+        let prefix = path.count > 1 ? path[1].trimmingCharacters(in: CharacterSet(charactersIn: "/")) : ""
+        self = .s3(bucket: String(bucket), prefix: prefix, region: region)
+    }
+}
+
+/// The files of backups and collections. Each is written to `directory` first (`staging`); with an S3 store it
+/// is then uploaded as `<prefix>/<id>.backup` and the local copy removed, and read back through a temporary
+/// download. Files are sealed (`IndexBackup`), so a store sees only ciphertext, and a changed byte fails the read.
+public struct BackupFiles: Sendable {
+    /// The local store, or the staging area of the S3 one.
+    public let directory: URL
+    let location: BackupStoreLocation
+    let sessions: AWSSessions?
+
+    public init(directory: URL, location: BackupStoreLocation = .directory, sessions: AWSSessions? = nil) {
+        self.directory = directory
+        self.location = location
+        self.sessions = sessions
+    }
+
+    /// Where backup `id` is written before `keep`.
+    func staging(_ id: UUID) -> URL { directory.appendingPathComponent("\(id.lowercasedString).backup") }
+
+    /// Puts the written file of backup `id` in the store.
+    func keep(_ id: UUID) async throws {
+        guard case .s3(let bucket, _, _) = location else { return }
+        let (client, credentials) = try await s3()
+        defer { try? FileManager.default.removeItem(at: staging(id)) }
+        try await client.putObject(bucket: bucket, key: key(id), file: staging(id), credentials: credentials)
+    }
+
+    /// Runs `body` with a local file holding backup `id`'s bytes (the stored file itself, or a download removed after).
+    func withLocalFile<T: Sendable>(_ id: UUID, _ body: @Sendable (URL) async throws -> T) async throws -> T {
+        guard case .s3(let bucket, _, _) = location else { return try await body(staging(id)) }
+        let (client, credentials) = try await s3()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let download = directory.appendingPathComponent("\(id.lowercasedString).\(UUID().lowercasedString).download")
+        defer { try? FileManager.default.removeItem(at: download) }
+        try await client.getObject(bucket: bucket, key: key(id), to: download, credentials: credentials)
+        return try await body(download)
+    }
+
+    /// Removes the files of backups whose rows (and keys) are gone; one that cannot be removed now is left
+    /// (it is ciphertext whose key was destroyed with the row).
+    public func remove(_ ids: [UUID]) async {
+        for id in ids { try? FileManager.default.removeItem(at: staging(id)) }
+        guard case .s3(let bucket, _, _) = location, !ids.isEmpty, let (client, credentials) = try? await s3() else { return }
+        for id in ids { try? await client.deleteObject(bucket: bucket, key: key(id), credentials: credentials) }
+    }
+
+    func key(_ id: UUID) -> String {
+        guard case .s3(_, let prefix, _) = location, !prefix.isEmpty else { return "\(id.lowercasedString).backup" }
+        return "\(prefix)/\(id.lowercasedString).backup"
+    }
+
+    private func s3() async throws -> (S3Client, AWSCredentials) {
+        guard case .s3(_, _, let region) = location, let sessions else { throw AWSError(status: nil, code: nil, message: "No S3 backup store") }
+        let credentials = try await sessions.credentials(role: nil, externalID: nil, region: region, sessionName: "conifer-backups")
+        return (S3Client(region: region, endpoint: sessions.endpoint("s3"), transport: sessions.transport), credentials)
+    }
+}
