@@ -1,10 +1,11 @@
-"""Backup and restore time and throughput for an index of 100,000 × 768 vectors (local backup store), and the
-backup's size against the index's size on disk.
+"""Backup and restore time and throughput for an index of 100,000 × 768 vectors, with the local backup store and
+with an S3 store (moto's server on loopback, `--backup-store s3://…`; the same data directory restarted with it),
+and the backup's size against the index's size on disk.
 
-    CONIFER_BIN=.build/release/conifer python benchmarks/backups.py [--records 100000] [--dimension 768]
+    CONIFER_BIN=.build/release/conifer python benchmarks/backups.py [--records 100000] [--dimension 768] [--stores local s3]
 
-Prints the upload time (for scale), the backup's time, records/s and MB/s, the restore job's time and
-records/s (until the restored index is Ready), and both sizes.
+Prints the upload time (for scale), then per store the backup's time, records/s and MB/s, the restore job's time
+and records/s (until the restored index is Ready), and both sizes.
 """
 import argparse
 import http.client
@@ -26,14 +27,46 @@ def size_of(path):
     return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
 
 
+def measure(server, label, records):
+    """Takes a backup of `bench` and restores it into `bench-restored` (deleted afterwards); prints the figures."""
+    conn = http.client.HTTPConnection("localhost", urlparse(server.url).port, timeout=1800)
+    path = urlparse(request(conn, "GET", "/indexes/bench", server.api_key)["host"]).path
+    started = time.perf_counter()
+    backup = request(conn, "POST", "/indexes/bench/backups", server.api_key, {"name": f"bench-{label}"})
+    taken = time.perf_counter() - started
+    index_bytes = size_of(os.path.join(server.data_dir, "indexes", backup["source_index_id"]))
+    assert backup["record_count"] == records, backup
+    print(f"{label:5s} backup:  {taken:6.2f} s, {records / taken:9.0f} records/s, {backup['size_bytes'] / taken / 1e6:7.1f} MB/s")
+    print(f"{label:5s} sizes:   backup {backup['size_bytes'] / 1e6:.1f} MB, index on disk {index_bytes / 1e6:.1f} MB "
+          f"(backup/index {backup['size_bytes'] / index_bytes:.2f})")
+    started = time.perf_counter()
+    job = request(conn, "POST", f"/backups/{backup['backup_id']}/create-index", server.api_key, {"name": "bench-restored"})
+    while True:
+        state = request(conn, "GET", f"/restore-jobs/{job['restore_job_id']}", server.api_key)
+        if state["status"] in ("Completed", "Failed"):
+            break
+        time.sleep(0.05)
+    restored = time.perf_counter() - started
+    assert state["status"] == "Completed", state
+    stats = request(conn, "POST", f"{path.replace('/bench', '/bench-restored')}/describe_index_stats", server.api_key, {})
+    assert stats["totalVectorCount"] == records, stats
+    print(f"{label:5s} restore: {restored:6.2f} s, {records / restored:9.0f} records/s (job to Ready)")
+    request(conn, "DELETE", "/indexes/bench-restored", server.api_key)
+    conn.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--dimension", type=int, default=768)
+    parser.add_argument("--stores", nargs="+", default=["local", "s3"], choices=["local", "s3"])
     args = parser.parse_args()
     rng = random.Random(9)
     root = tempfile.mkdtemp(prefix="conifer-backup-bench-")
-    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    data = os.path.join(root, "data")
+    api_key = new_api_key()
+    server = Server(data, api_key).start()
+    moto = None
     try:
         conn = http.client.HTTPConnection("localhost", urlparse(server.url).port, timeout=600)
         request(conn, "POST", "/indexes", server.api_key, {"name": "bench", "dimension": args.dimension, "metric": "cosine",
@@ -45,32 +78,20 @@ def main():
             vectors = [{"id": f"r{i}", "values": [round(rng.random(), 6) for _ in range(args.dimension)]}
                        for i in range(first, min(first + batch, args.records))]
             request(conn, "POST", f"{path}/vectors/upsert", server.api_key, {"vectors": vectors})
-        print(f"{args.records} records of {args.dimension} dimensions uploaded in {time.perf_counter() - started:.1f} s")
-
-        started = time.perf_counter()
-        backup = request(conn, "POST", "/indexes/bench/backups", server.api_key, {"name": "bench-b"})
-        taken = time.perf_counter() - started
-        index_bytes = size_of(os.path.join(server.data_dir, "indexes", backup["source_index_id"]))
-        assert backup["record_count"] == args.records, backup
-        print(f"backup:  {taken:6.2f} s, {args.records / taken:9.0f} records/s, {backup['size_bytes'] / taken / 1e6:7.1f} MB/s")
-        print(f"sizes:   backup {backup['size_bytes'] / 1e6:.1f} MB, index on disk {index_bytes / 1e6:.1f} MB "
-              f"(backup/index {backup['size_bytes'] / index_bytes:.2f})")
-
-        started = time.perf_counter()
-        job = request(conn, "POST", f"/backups/{backup['backup_id']}/create-index", server.api_key, {"name": "bench-restored"})
-        while True:
-            state = request(conn, "GET", f"/restore-jobs/{job['restore_job_id']}", server.api_key)
-            if state["status"] in ("Completed", "Failed"):
-                break
-            time.sleep(0.05)
-        restored = time.perf_counter() - started
-        assert state["status"] == "Completed", state
-        stats = request(conn, "POST", f"{path.replace('/bench', '/bench-restored')}/describe_index_stats", server.api_key, {})
-        assert stats["totalVectorCount"] == args.records, stats
-        print(f"restore: {restored:6.2f} s, {args.records / restored:9.0f} records/s (job to Ready)")
         conn.close()
+        print(f"{args.records} records of {args.dimension} dimensions uploaded in {time.perf_counter() - started:.1f} s")
+        for store in args.stores:
+            if store == "s3":
+                from test_audit_export import AWS_ENV, Moto  # noqa: E402
+                moto = Moto().start()
+                moto.s3.create_bucket(Bucket="bench-backups")
+                server.stop()
+                server = Server(data, api_key, "--backup-store", "s3://bench-backups/conifer", env=dict(AWS_ENV, AWS_ENDPOINT_URL=moto.url)).start()
+            measure(server, store, args.records)
     finally:
         server.stop()
+        if moto:
+            moto.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

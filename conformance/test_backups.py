@@ -6,7 +6,7 @@ import time
 
 from pinecone import Pinecone, ServerlessSpec
 
-from conftest import admin, cleanup, expect_status
+from conftest import admin, cleanup, expect_status, raw_request
 
 SERVERLESS = ServerlessSpec(cloud="aws", region="us-east-1")
 
@@ -316,3 +316,66 @@ def test_collections_through_the_sdk(pc, index_name):
         for name in [c["name"] if isinstance(c, dict) else c.name for c in (pc.collections.list() if SDK_MAJOR >= 10 else pc.list_collections())]:
             if name == collection:
                 (pc.collections.delete if SDK_MAJOR >= 10 else pc.delete_collection)(name)
+
+
+def test_backups_in_an_s3_store():
+    """`--backup-store s3://bucket/prefix` against moto's S3 (loopback): a backup is one object under the prefix
+    (ciphertext: no record id in it) and nothing stays in the local directory; it restores into an index that
+    answers like the source; a flipped byte in the object fails the restore job with a clear message and leaves
+    no index; deleting the backup deletes the object."""
+    import os
+    import shutil
+    import tempfile
+
+    from conftest import Server, new_api_key
+    from test_audit_export import AWS_ENV, Moto
+
+    moto = Moto().start()
+    moto.s3.create_bucket(Bucket="backup-bucket")
+    root = tempfile.mkdtemp(prefix="conifer-s3-backups-")
+    env = dict(AWS_ENV, AWS_ENDPOINT_URL=moto.url)
+    server = Server(os.path.join(root, "data"), new_api_key(), "--backup-store", "s3://backup-bucket/conifer/prod", env=env).start()
+
+    def objects():
+        listed = moto.s3.list_objects_v2(Bucket="backup-bucket", Prefix="conifer/prod/").get("Contents", [])
+        return {item["Key"]: moto.s3.get_object(Bucket="backup-bucket", Key=item["Key"])["Body"].read() for item in listed}
+
+    try:
+        pc = Pinecone(api_key=server.api_key, host=server.url)
+        pc.create_index(name="stored", dimension=3, metric="cosine", spec=SERVERLESS)
+        index = pc.Index(host=pc.describe_index("stored").host)
+        index.upsert(vectors=[(f"s3-record-{i}", [float(i), 1.0, float(i % 3)], {"n": i}) for i in range(40)], namespace="ns")
+        backup = pc.create_backup(index_name="stored", backup_name="offsite")
+        stored = objects()
+        assert list(stored) == [f"conifer/prod/{backup.backup_id}.backup"], list(stored)
+        assert b"s3-record-" not in stored[f"conifer/prod/{backup.backup_id}.backup"], "the object is sealed"
+        local = os.path.join(root, "data", "backups")
+        assert not [name for name in (os.listdir(local) if os.path.isdir(local) else []) if name.endswith(".backup")]
+
+        pc.create_index_from_backup(name="stored-restored", backup_id=backup.backup_id, timeout=-1)
+        wait_ready(pc, "stored-restored")
+        restored = pc.Index(host=pc.describe_index("stored-restored").host)
+        query = dict(vector=[5.0, 1.0, 1.0], top_k=5, namespace="ns")
+        assert [m.id for m in restored.query(**query).matches] == [m.id for m in index.query(**query).matches]
+        assert restored.describe_index_stats().total_vector_count == 40
+
+        # One flipped byte in the object: the job fails, saying so, and no index appears.
+        key = f"conifer/prod/{backup.backup_id}.backup"
+        damaged = bytearray(stored[key])
+        damaged[len(damaged) // 2] ^= 0x01
+        moto.s3.put_object(Bucket="backup-bucket", Key=key, Body=bytes(damaged))
+        status, started = raw_request(server, "POST", f"/backups/{backup.backup_id}/create-index", {"name": "from-damaged"})
+        assert status == 202, started
+        deadline = time.time() + 30
+        while (job := raw_request(server, "GET", f"/restore-jobs/{started['restore_job_id']}")[1])["status"] not in ("Completed", "Failed"):
+            assert time.time() < deadline, job
+            time.sleep(0.1)
+        assert job["status"] == "Failed" and "cannot be read" in job["error"], job
+        assert "from-damaged" not in [i.name for i in pc.list_indexes()]
+
+        pc.delete_backup(backup_id=backup.backup_id)
+        assert objects() == {}
+    finally:
+        server.stop()
+        moto.stop()
+        shutil.rmtree(root, ignore_errors=True)
