@@ -77,6 +77,8 @@ public protocol Catalog: Sendable {
     func backup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord
     /// The data key of a backup's file. A system call (the restore job's).
     func backupKey(_ id: UUID) async throws -> SymmetricKey
+    /// The ids of every backup and collection. A system call (start-up clean-up of files).
+    func backupIDs() async throws -> Set<UUID>
     /// Removes a backup's row and with it its data key.
     func deleteBackup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord
     func insertRestoreJob(_ job: RestoreJob) async throws

@@ -150,6 +150,10 @@ extension SQLiteCatalog {
         }
     }
 
+    public func backupIDs() async throws -> Set<UUID> {
+        try await database.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM backup").compactMap(UUID.init(uuidString:))) }
+    }
+
     public func deleteBackup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord {
         let principal = try pass.principal(requiring: .indexesWrite)
         return try await database.write { db in

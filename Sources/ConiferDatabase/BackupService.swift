@@ -103,6 +103,21 @@ public struct BackupService: Sendable {
     /// Removes the files of backups whose rows (and keys) are gone.
     public func removeFiles(_ ids: [UUID]) async { await files.remove(ids) }
 
+    /// At start: removes the local files no backup row names (one written when the server stopped before
+    /// recording it, whose key was never kept) and unfinished downloads from an S3 store; returns how many.
+    public func removeOrphanFiles() async throws -> Int {
+        let known = try await catalog.backupIDs()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: files.directory.path)) ?? []
+        let orphans = names.filter { name in
+            guard name.hasSuffix(".backup"), let id = UUID(uuidString: String(name.dropLast(".backup".count))) else {
+                return name.hasSuffix(".download")
+            }
+            return !known.contains(id)
+        }
+        for name in orphans { try? FileManager.default.removeItem(at: files.directory.appendingPathComponent(name)) }
+        return orphans.count
+    }
+
     public func list(_ pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {
         if let indexName { _ = try await catalog.index(named: indexName, pass: pass) }
         return try await catalog.backups(pass: pass, indexName: indexName)

@@ -109,6 +109,9 @@ public struct ConiferApplication: Sendable {
         // are retired below with the other orphans.
         let interrupted = try await catalog.failInterruptedRestoreJobs()
         if interrupted > 0 { logger.notice("restore jobs interrupted by a stop are marked failed", metadata: ["jobs": "\(interrupted)"]) }
+        // Backup files a stop left without their row (written, not yet recorded) and unfinished downloads.
+        let orphans = try await backups.removeOrphanFiles()
+        if orphans > 0 { logger.notice("removed backup files a stop left unrecorded", metadata: ["files": "\(orphans)"]) }
         // Files of indexes deleted while their retirement could not finish.
         let indexes = try await catalog.allIndexes()
         await registry.retireOrphans(keeping: Set(indexes.map(\.id)), pass: .system(.purge))

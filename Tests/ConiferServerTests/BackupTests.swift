@@ -149,4 +149,25 @@ import Testing
             #expect(try await client.call(.get, "/indexes/half").status == 404)
         }
     }
+
+    @Test func filesAStopLeftWithoutTheirBackupAreRemovedAtStart() async throws {
+        let directory = TestServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let backups = directory.appendingPathComponent("backups")
+        let kept = BackupScheduleTests.Text()
+        try await TestServer.run(directory: directory) { _, client in
+            #expect(try await client.createIndex("src").status == 201)
+            let id = try #require(try await client.call(.post, "/indexes/src/backups", body: "{}").json["backup_id"] as? String)
+            kept.value.withLock { $0 = id }
+        }
+        // As a stop between writing a backup's file and recording it leaves it, and an unfinished S3 download.
+        let stray = ["\(UUID().uuidString.lowercased()).backup", "\(UUID().uuidString.lowercased()).\(UUID().uuidString.lowercased()).download"]
+        for name in stray + ["notes.txt"] { try Data("x".utf8).write(to: backups.appendingPathComponent(name)) }
+        try await TestServer.run(directory: directory) { _, client in
+            let names = Set(try FileManager.default.contentsOfDirectory(atPath: backups.path))
+            #expect(names == ["\(kept.value.withLock { $0 }).backup", "notes.txt"])
+            let backup = kept.value.withLock { $0 }
+            #expect(try await client.call(.post, "/backups/\(backup)/create-index", body: #"{"name":"back"}"#).status == 202)
+        }
+    }
 }
