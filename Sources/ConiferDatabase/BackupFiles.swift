@@ -43,7 +43,7 @@ public struct BackupFiles: Sendable {
     }
 
     /// Runs `body` with a local file holding backup `id`'s bytes (the stored file itself, or a download removed after).
-    func withLocalFile<T: Sendable>(_ id: UUID, _ body: @Sendable (URL) async throws -> T) async throws -> T {
+    func withLocalFile<T>(_ id: UUID, _ body: (URL) async throws -> T) async throws -> T {
         guard case .s3(let bucket, _, _) = location else { return try await body(staging(id)) }
         let (client, credentials) = try await s3()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -87,16 +87,19 @@ public struct BackupService: Sendable {
         }
     }
 
-    /// Reads a backup's (or collection's) records through its seal; a damaged, cut or altered file fails with a
-    /// message naming it before anything is written.
-    func read(_ id: UUID, what: String) async throws -> [IndexBackup.Namespace] {
-        let key = try await catalog.backupKey(id)
-        do {
-            return try await files.withLocalFile(id) { url in
-                try await ScanThreads().run { Result { try IndexBackup.read(url, cipher: FileCipher(key: key)) } }.get()
+    /// Writes a backup's (or collection's) records into `store`: the file is read through its seal first (on
+    /// a thread of its own), so a damaged, cut or altered one fails with a message naming it before anything is
+    /// written; then it is read again a chunk at a time as the records are written.
+    func restore(_ id: UUID, what: String, into store: IndexStore, progress: (Double) async -> Void = { _ in }) async throws {
+        let cipher = FileCipher(key: try await catalog.backupKey(id))
+        try await files.withLocalFile(id) { url in
+            let verified: IndexBackup.Verified
+            do {
+                verified = try await ScanThreads().run { Result { try IndexBackup.verify(url, cipher: cipher) } }.get()
+            } catch {
+                throw ConiferError(.failedPrecondition, "\(what) cannot be read (\(error)); no index was created.")
             }
-        } catch {
-            throw ConiferError(.failedPrecondition, "\(what) cannot be read (\(error)); no index was created.")
+            try await IndexBackup.restore(verified, cipher: cipher, into: store, pass: .system(.backup), progress: progress)
         }
     }
 
@@ -171,10 +174,9 @@ public struct BackupService: Sendable {
     func run(_ job: RestoreJob, definition: IndexDefinition) async {
         do {
             try await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: 0, error: nil)
-            let namespaces = try await read(job.backupID, what: "Backup \(job.backupID.lowercasedString)")
             let store = try await registry.store(for: definition, pass: .system(.backup))
             var reported = 0.0
-            try await IndexBackup.restore(namespaces, into: store, pass: .system(.backup)) { share in
+            try await restore(job.backupID, what: "Backup \(job.backupID.lowercasedString)", into: store) { share in
                 guard share - reported >= 0.1 || share == 1 else { return }
                 reported = share
                 try? await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: (share * 99).rounded(.down), error: nil)

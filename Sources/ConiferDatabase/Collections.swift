@@ -59,9 +59,8 @@ extension BackupService {
         creation.dimension = collection.source.dimension
         let definition = try await catalog.createIndex(creation, pass: pass)
         do {
-            let namespaces = try await read(collection.id, what: "Collection \(name)")
             let store = try await registry.store(for: definition, pass: .system(.backup))
-            try await IndexBackup.restore(namespaces, into: store, pass: .system(.backup)) { _ in }
+            try await restore(collection.id, what: "Collection \(name)", into: store)
             try await catalog.finishRestoredIndex(definition.id)
         } catch {
             try? await catalog.removeIndex(definition.id)

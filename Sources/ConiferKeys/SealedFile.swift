@@ -46,53 +46,89 @@ public enum SealedFile {
     /// Opens a sealed file held in memory.
     public static func open(_ sealed: [UInt8], key: SymmetricKey, purpose: Purpose) throws(SealError) -> [UInt8] {
         var offset = 0
-        return try open(length: sealed.count, key: key, purpose: purpose) { count throws(SealError) in
+        var reader = try Reader(length: sealed.count, key: key, purpose: purpose) { count throws(SealError) in
             guard offset + count <= sealed.count else { throw SealError("sealed file truncated") }
             defer { offset += count }
             return Array(sealed[offset..<(offset + count)])
         }
+        var plaintext: [UInt8] = []
+        plaintext.reserveCapacity(sealed.count)
+        while try reader.next(appendingTo: &plaintext) {}
+        return plaintext
     }
 
     /// Opens the sealed file at `url`, reading it chunk by chunk (a large segment is never in memory twice).
     public static func read(_ url: URL, key: SymmetricKey, purpose: Purpose) throws -> [UInt8] {
+        var reader = try reader(url, key: key, purpose: purpose)
+        var plaintext: [UInt8] = []
+        plaintext.reserveCapacity(reader.length)
+        while try reader.next(appendingTo: &plaintext) {}
+        return plaintext
+    }
+
+    /// A reader of the sealed file at `url` one chunk at a time (at most one chunk in memory).
+    public static func reader(_ url: URL, key: SymmetricKey, purpose: Purpose) throws -> Reader {
         let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
         let length = Int(try handle.seekToEnd())
         try handle.seek(toOffset: 0)
-        return try open(length: length, key: key, purpose: purpose) { count throws(SealError) in
+        return try Reader(length: length, key: key, purpose: purpose) { count throws(SealError) in
             guard let data = try? handle.read(upToCount: count), data.count == count else { throw SealError("\(url.lastPathComponent) is truncated") }
             return [UInt8](data)
         }
     }
 
-    private static func open(length: Int, key: SymmetricKey, purpose: Purpose, next: (Int) throws(SealError) -> [UInt8]) throws(SealError) -> [UInt8] {
-        guard length >= headerLength + tagLength else { throw SealError("not a sealed file (too short)") }
-        let header = try next(headerLength)
-        guard header.starts(with: magic) else { throw SealError("not a sealed file") }
-        guard header[8] == purpose.rawValue else { throw SealError("sealed for another purpose") }
-        let chunkSize = Int(header[41]) << 24 | Int(header[42]) << 16 | Int(header[43]) << 8 | Int(header[44])
-        guard chunkSize > 0, chunkSize <= 64 << 20 else { throw SealError("implausible chunk size") }
-        let fileKey = derive(key, salt: header[9..<41], purpose: purpose)
-        let body = length - headerLength
-        let sealedChunk = chunkSize + tagLength
-        let chunks = max(1, (body + sealedChunk - 1) / sealedChunk)
-        var plaintext: [UInt8] = []
-        plaintext.reserveCapacity(body - chunks * tagLength)
-        for number in 0..<chunks {
+    /// Opens a sealed file a chunk at a time: `next()` authenticates and decrypts the following chunk. A failing
+    /// chunk throws when it is reached; what came before it is authentic, but the file as a whole is not, so
+    /// act on a file only once every chunk was read.
+    public struct Reader {
+        /// The sealed file's length in bytes.
+        public let length: Int
+        private let header: [UInt8]
+        private let fileKey: SymmetricKey
+        private let sealedChunk: Int
+        private let chunks: Int
+        private var number = 0
+        private let source: (Int) throws(SealError) -> [UInt8]
+
+        init(length: Int, key: SymmetricKey, purpose: Purpose, source: @escaping (Int) throws(SealError) -> [UInt8]) throws(SealError) {
+            guard length >= headerLength + tagLength else { throw SealError("not a sealed file (too short)") }
+            let header = try source(headerLength)
+            guard header.starts(with: magic) else { throw SealError("not a sealed file") }
+            guard header[8] == purpose.rawValue else { throw SealError("sealed for another purpose") }
+            let chunkSize = Int(header[41]) << 24 | Int(header[42]) << 16 | Int(header[43]) << 8 | Int(header[44])
+            guard chunkSize > 0, chunkSize <= 64 << 20 else { throw SealError("implausible chunk size") }
+            self.length = length
+            self.header = header
+            self.fileKey = derive(key, salt: header[9..<41], purpose: purpose)
+            self.sealedChunk = chunkSize + tagLength
+            self.chunks = max(1, (length - headerLength + sealedChunk - 1) / sealedChunk)
+            self.source = source
+        }
+
+        /// The next chunk's plaintext, or nil after the last.
+        public mutating func next() throws(SealError) -> [UInt8]? {
+            var chunk: [UInt8] = []
+            return try next(appendingTo: &chunk) ? chunk : nil
+        }
+
+        /// Appends the next chunk's plaintext to `buffer` (no copy in between); false after the last.
+        public mutating func next(appendingTo buffer: inout [UInt8]) throws(SealError) -> Bool {
+            guard number < chunks else { return false }
             let last = number == chunks - 1
-            let count = last ? body - number * sealedChunk : sealedChunk
+            let count = last ? length - headerLength - number * sealedChunk : sealedChunk
             guard count >= tagLength else { throw SealError("sealed file truncated") }
-            let sealed = try next(count)
+            let sealed = try source(count)
+            defer { number += 1 }
             do {
                 let box = try AES.GCM.SealedBox(
                     nonce: try nonce(number, last: last), ciphertext: Data(sealed[..<(count - tagLength)]), tag: Data(sealed[(count - tagLength)...])
                 )
-                try AES.GCM.open(box, using: fileKey, authenticating: Data(header)).withUnsafeBytes { plaintext.append(contentsOf: $0) }
+                try AES.GCM.open(box, using: fileKey, authenticating: Data(header)).withUnsafeBytes { buffer.append(contentsOf: $0) }
+                return true
             } catch {
                 throw SealError("chunk \(number) failed authentication (damaged, altered, or sealed under another key)")
             }
         }
-        return plaintext
     }
 
     /// Seals a stream: plaintext goes in by `write` in pieces of any size, sealed chunks come out to the sink.

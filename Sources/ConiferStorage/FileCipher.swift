@@ -35,12 +35,46 @@ public struct FileCipher: Sendable {
         try write(purpose, to: url) { sink in try sink(bytes) }
     }
 
+    /// Reads a file a chunk at a time (`SealedFile.Reader`; a plain file is one chunk).
+    func chunks(_ purpose: SealedFile.Purpose, _ url: URL) throws -> FileChunks {
+        guard let key else { return FileChunks(plain: try DurableFile.read(url)) }
+        do {
+            return FileChunks(sealed: try SealedFile.reader(url, key: key, purpose: purpose))
+        } catch let error as SealError {
+            throw StorageCorruption(error.description)
+        }
+    }
+
     /// Reads a file, opening its seal: a damaged or altered file throws `StorageCorruption`, never returns bytes.
     func read(_ purpose: SealedFile.Purpose, _ url: URL) throws -> [UInt8] {
         guard let key else { return try DurableFile.read(url) }
         do {
             return try SealedFile.read(url, key: key, purpose: purpose)
         } catch let error as SealError {
+            throw StorageCorruption(error.description)
+        }
+    }
+}
+
+/// A file's plaintext a chunk at a time; a damaged or altered chunk throws `StorageCorruption` when reached.
+struct FileChunks {
+    private var sealed: SealedFile.Reader?
+    private var plain: [UInt8]?
+
+    init(sealed: SealedFile.Reader) { self.sealed = sealed }
+    init(plain: [UInt8]) { self.plain = plain }
+
+    /// Appends the next chunk's plaintext to `buffer`; false after the last.
+    mutating func next(appendingTo buffer: inout [UInt8]) throws -> Bool {
+        guard sealed != nil else {
+            defer { plain = nil }
+            guard let plain else { return false }
+            buffer.append(contentsOf: plain)
+            return true
+        }
+        do {
+            return try sealed?.next(appendingTo: &buffer) ?? false
+        } catch {
             throw StorageCorruption(error.description)
         }
     }

@@ -8,8 +8,8 @@ import Foundation
 ///
 /// It is taken from a reader's view, which holds every write acknowledged before it was taken and none
 /// after (the store publishes a group's view before it acknowledges the group): no lock, and writes and
-/// queries go on meanwhile. A restore reads the whole file through its seal first, so a damaged or altered
-/// backup fails before anything is written.
+/// queries go on meanwhile. A restore reads the whole file through its seal first (`verify`), so a damaged or
+/// altered backup fails before anything is written; both passes hold one chunk and one batch in memory.
 public enum IndexBackup {
     /// What a backup holds.
     public struct Summary: Sendable, Equatable {
@@ -64,42 +64,140 @@ public enum IndexBackup {
         return Summary(recordCount: records, namespaceCount: names.count, sizeBytes: size)
     }
 
-    /// The backup at `url`, opened through its seal: a damaged, cut or altered file throws `StorageCorruption`.
-    public static func read(_ url: URL, cipher: FileCipher) throws -> [Namespace] {
-        var reader = BinaryReader(try cipher.read(.backup, url))
-        guard try reader.u32() == format else { throw StorageCorruption("backup \(url.lastPathComponent) has an unknown format") }
-        let count = Int(try reader.u32())
-        var namespaces: [Namespace] = []
-        for _ in 0..<count {
-            let name = try reader.string()
-            let explicit = try reader.u8() == 1
-            let size = try reader.u64()
-            guard size <= UInt64(Int32.max) else { throw StorageCorruption("backup namespace \(name) claims \(size) records") }
-            var records: [VectorRecord] = []
-            records.reserveCapacity(Int(size))
-            for _ in 0..<size { records.append(try reader.record()) }
-            namespaces.append(Namespace(name: name, explicit: explicit, records: records))
+    /// A backup file read through once: every chunk authentic and the layout whole, with what it holds.
+    public struct Verified: Sendable {
+        let url: URL
+        public let recordCount: Int
+        public let namespaceCount: Int
+    }
+
+    /// Reads the backup at `url` through its seal, a chunk at a time (constant memory), without keeping its
+    /// records: a damaged, cut or altered file, or one sealed under another key, throws `StorageCorruption`.
+    public static func verify(_ url: URL, cipher: FileCipher) throws -> Verified {
+        var decoder = try Decoder(url, cipher: cipher)
+        var records = 0
+        var namespaces = 0
+        while let part = try decoder.next() {
+            if case .namespace = part { namespaces += 1 } else { records += 1 }
         }
-        guard reader.isAtEnd else { throw StorageCorruption("backup \(url.lastPathComponent) has bytes after its last namespace") }
+        return Verified(url: url, recordCount: records, namespaceCount: namespaces)
+    }
+
+    /// The backup at `url`, whole in memory (for tests and small backups; a restore streams it).
+    public static func read(_ url: URL, cipher: FileCipher) throws -> [Namespace] {
+        var decoder = try Decoder(url, cipher: cipher)
+        var namespaces: [Namespace] = []
+        while let part = try decoder.next() {
+            switch part {
+            case .namespace(let name, let explicit): namespaces.append(Namespace(name: name, explicit: explicit, records: []))
+            case .record(let record): namespaces[namespaces.count - 1].records.append(record)
+            }
+        }
         return namespaces
     }
 
-    /// Writes a backup's namespaces into an empty store, a batch at a time; `progress` gets the share of
-    /// records written so far (0 to 1).
+    /// Writes a verified backup into an empty store, `batch` records at a time, reading it a chunk at a time
+    /// again (each chunk authenticated again: a file changed since it was verified fails here, and the caller
+    /// removes what was written); `progress` gets the share of records written so far (0 to 1).
     public static func restore(
-        _ namespaces: [Namespace], into store: IndexStore, pass: AuthorizationPass, batch: Int = 1000, progress: (Double) async -> Void = { _ in }
+        _ backup: Verified, cipher: FileCipher, into store: IndexStore, pass: AuthorizationPass, batch: Int = 1000,
+        progress: (Double) async -> Void = { _ in }
     ) async throws {
-        let total = max(1, namespaces.reduce(0) { $0 + $1.records.count })
+        var decoder = try Decoder(backup.url, cipher: cipher)
+        let total = Double(max(1, backup.recordCount))
         var written = 0
-        for namespace in namespaces {
-            if namespace.explicit { _ = try await store.write(.createNamespace(namespace.name), pass: pass) }
-            for start in stride(from: 0, to: namespace.records.count, by: batch) {
-                let records = Array(namespace.records[start..<min(start + batch, namespace.records.count)])
-                _ = try await store.write(.upsert(namespace: namespace.name, records: records), pass: pass)
+        var namespace = ""
+        var records: [VectorRecord] = []
+        records.reserveCapacity(batch)
+        while true {
+            let part = try decoder.next()
+            if case .record(let record) = part {
+                records.append(record)
+                guard records.count == batch else { continue }
+            }
+            if !records.isEmpty {
+                _ = try await store.write(.upsert(namespace: namespace, records: records), pass: pass)
                 written += records.count
-                await progress(Double(written) / Double(total))
+                records.removeAll(keepingCapacity: true)
+                await progress(Double(written) / total)
+            }
+            switch part {
+            case .namespace(let name, let explicit)?:
+                namespace = name
+                if explicit { _ = try await store.write(.createNamespace(name), pass: pass) }
+            case .record?: continue
+            case nil:
+                await progress(1)
+                return
             }
         }
-        await progress(1)
+    }
+
+    /// A backup's parts in file order, decoded from its plaintext a chunk at a time.
+    struct Decoder {
+        enum Part {
+            case namespace(name: String, explicit: Bool)
+            case record(VectorRecord)
+        }
+
+        /// The most bytes one part may take (a record is far smaller); a part still cut off beyond it is damage.
+        static let maxPart = 16 << 20
+
+        private var chunks: FileChunks
+        private let file: String
+        private var pending: [UInt8] = []
+        private var position = 0
+        private var exhausted = false
+        private var namespacesLeft: Int?
+        private var recordsLeft: UInt64 = 0
+
+        init(_ url: URL, cipher: FileCipher) throws {
+            chunks = try cipher.chunks(.backup, url)
+            file = url.lastPathComponent
+        }
+
+        /// The next part, or nil at the end of a complete backup.
+        mutating func next() throws -> Part? {
+            if namespacesLeft == nil {
+                let (format, count) = try parse { reader in (try reader.u32(), try reader.u32()) }
+                guard format == IndexBackup.format else { throw StorageCorruption("backup \(file) has an unknown format") }
+                namespacesLeft = Int(count)
+            }
+            if recordsLeft > 0 {
+                recordsLeft -= 1
+                return .record(try parse { try $0.record() })
+            }
+            if let left = namespacesLeft, left > 0 {
+                namespacesLeft = left - 1
+                let (name, explicit, size) = try parse { reader in (try reader.string(), try reader.u8() == 1, try reader.u64()) }
+                guard size <= UInt64(Int32.max) else { throw StorageCorruption("backup namespace \(name) claims \(size) records") }
+                recordsLeft = size
+                return .namespace(name: name, explicit: explicit)
+            }
+            while !exhausted { try refill() }
+            guard position == pending.count else { throw StorageCorruption("backup \(file) has bytes after its last namespace") }
+            return nil
+        }
+
+        /// Decodes one part from the bytes at hand, reading further chunks while it runs past their end.
+        private mutating func parse<T>(_ decode: (inout BinaryReader) throws -> T) throws -> T {
+            while true {
+                do {
+                    var reader = BinaryReader(pending, offset: position)
+                    let value = try decode(&reader)
+                    position = reader.offset
+                    return value
+                } catch {
+                    if exhausted || pending.count - position > Self.maxPart { throw error }
+                }
+                try refill()
+            }
+        }
+
+        private mutating func refill() throws {
+            pending.removeFirst(position)
+            position = 0
+            exhausted = try !chunks.next(appendingTo: &pending)
+        }
     }
 }

@@ -72,7 +72,9 @@ import Testing
         let target = TemporaryDirectory()
         let restored = try await openStore(target)
         var reported: [Double] = []
-        try await IndexBackup.restore(namespaces, into: restored, pass: .dataEditor, batch: 64) { reported.append($0) }
+        let verified = try IndexBackup.verify(backupURL, cipher: source.cipher)
+        #expect(verified.recordCount == summary.recordCount && verified.namespaceCount == 3)
+        try await IndexBackup.restore(verified, cipher: source.cipher, into: restored, pass: .dataEditor, batch: 64) { reported.append($0) }
         #expect(reported.last == 1 && reported == reported.sorted())
         let view = try restored.snapshot()
         #expect(Set(view.namespaceNames) == ["empty", "seed", "live"])
@@ -83,6 +85,40 @@ import Testing
         let expected = try #require(try store.snapshot().snapshot("seed")).search(query, metric: .cosine).map(\.id)
         #expect(answered.count == 5)
         #expect(answered == expected)
+    }
+
+    /// A backup of several sealed chunks (records cut across chunk ends) restores every record as it was, a
+    /// batch at a time; a byte flipped in its last chunk fails the verification, before anything is written.
+    @Test func aBackupOfManyChunksStreamsIntoTheStore() async throws {
+        let source = TemporaryDirectory()
+        let store = try await openStore(source)
+        let pad = String(repeating: "p", count: 1000)
+        for start in stride(from: 0, to: 4200, by: 600) {
+            let records = (start..<start + 600).map { record("r\($0)", Self.vector($0), ["i": .number(Double($0)), "pad": .string("\($0)\(pad)")]) }
+            _ = try await store.write(.upsert(namespace: start < 2400 ? "a" : "b", records: records))
+        }
+        let url = source.url.appendingPathComponent("backup")
+        let summary = try IndexBackup.write(store, to: url, cipher: source.cipher, pass: .dataEditor)
+        #expect(summary.sizeBytes > 4 * SealedFile.defaultChunkSize, "several chunks")
+        let verified = try IndexBackup.verify(url, cipher: source.cipher)
+        #expect(verified.recordCount == 4200 && verified.namespaceCount == 2)
+
+        let target = TemporaryDirectory()
+        let restored = try await openStore(target)
+        try await IndexBackup.restore(verified, cipher: source.cipher, into: restored, pass: .dataEditor, batch: 333)
+        let view = try restored.snapshot()
+        let original = try store.snapshot()
+        #expect(view.snapshot("a")?.recordCount == 2400 && view.snapshot("b")?.recordCount == 1800)
+        for i in [0, 1, 999, 2399, 2400, 3333, 4199] {
+            let namespace = i < 2400 ? "a" : "b"
+            let expected = try #require(original.record(namespace: namespace, id: "r\(i)"))
+            #expect(view.record(namespace: namespace, id: "r\(i)") == expected, "r\(i)")
+        }
+
+        var damaged = try Data(contentsOf: url)
+        damaged[damaged.count - 100] ^= 0x01
+        try damaged.write(to: url)
+        #expect(throws: StorageCorruption.self) { try IndexBackup.verify(url, cipher: source.cipher) }
     }
 
     /// A flipped byte, a cut file or a file sealed under another key is refused with a clear error.
@@ -99,6 +135,7 @@ import Testing
         flipped[good.count / 2] ^= 0x01
         try flipped.write(to: url)
         #expect(throws: StorageCorruption.self) { try IndexBackup.read(url, cipher: source.cipher) }
+        #expect(throws: StorageCorruption.self) { try IndexBackup.verify(url, cipher: source.cipher) }
         try good.prefix(good.count - 7).write(to: url)
         #expect(throws: StorageCorruption.self) { try IndexBackup.read(url, cipher: source.cipher) }
         try good.write(to: url)
