@@ -5,7 +5,8 @@ and the backup's size against the index's size on disk.
     CONIFER_BIN=.build/release/conifer python benchmarks/backups.py [--records 100000] [--dimension 768] [--stores local s3]
 
 Prints the upload time (for scale), then per store the backup's time, records/s and MB/s, the restore job's time
-and records/s (until the restored index is Ready), and both sizes.
+and records/s (until the restored index is Ready) with the server's memory before and at most during it, and
+both sizes.
 """
 import argparse
 import http.client
@@ -27,6 +28,12 @@ def size_of(path):
     return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
 
 
+def rss(server):
+    """The server process's resident memory in bytes."""
+    with open(f"/proc/{server.process.pid}/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
 def measure(server, label, records):
     """Takes a backup of `bench` and restores it into `bench-restored` (deleted afterwards); prints the figures."""
     conn = http.client.HTTPConnection("localhost", urlparse(server.url).port, timeout=1800)
@@ -39,10 +46,13 @@ def measure(server, label, records):
     print(f"{label:5s} backup:  {taken:6.2f} s, {records / taken:9.0f} records/s, {backup['size_bytes'] / taken / 1e6:7.1f} MB/s")
     print(f"{label:5s} sizes:   backup {backup['size_bytes'] / 1e6:.1f} MB, index on disk {index_bytes / 1e6:.1f} MB "
           f"(backup/index {backup['size_bytes'] / index_bytes:.2f})")
+    before = rss(server)
+    peak = before
     started = time.perf_counter()
     job = request(conn, "POST", f"/backups/{backup['backup_id']}/create-index", server.api_key, {"name": "bench-restored"})
     while True:
         state = request(conn, "GET", f"/restore-jobs/{job['restore_job_id']}", server.api_key)
+        peak = max(peak, rss(server))
         if state["status"] in ("Completed", "Failed"):
             break
         time.sleep(0.05)
@@ -50,7 +60,8 @@ def measure(server, label, records):
     assert state["status"] == "Completed", state
     stats = request(conn, "POST", f"{path.replace('/bench', '/bench-restored')}/describe_index_stats", server.api_key, {})
     assert stats["totalVectorCount"] == records, stats
-    print(f"{label:5s} restore: {restored:6.2f} s, {records / restored:9.0f} records/s (job to Ready)")
+    print(f"{label:5s} restore: {restored:6.2f} s, {records / restored:9.0f} records/s (job to Ready); "
+          f"server memory {before / 1e6:.0f} MB before, {peak / 1e6:.0f} MB at most during it")
     request(conn, "DELETE", "/indexes/bench-restored", server.api_key)
     conn.close()
 
