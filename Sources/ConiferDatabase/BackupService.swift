@@ -42,9 +42,15 @@ public struct BackupService: Sendable {
         let name = name ?? "backup-\(Self.stamp.string(from: Date()))"
         try IndexRules.validateName(name, what: "backup")
         if let description, description.count > 1000 { throw ConiferError.invalidArgument("A backup description is at most 1000 characters.") }
-        let taken = try await take(source, as: BackupRecord(
+        return try await record(source, as: BackupRecord(
             id: UUID(), name: name, description: description, source: source, recordCount: 0, namespaceCount: 0, sizeBytes: 0, createdAt: Date()
         ))
+    }
+
+    /// Takes `backup` of `source` and records it in the catalog; a refused row (a taken collection name)
+    /// removes the file again.
+    func record(_ source: IndexDefinition, as backup: BackupRecord) async throws -> BackupRecord {
+        let taken = try await take(source, as: backup)
         do {
             try await catalog.insertBackup(taken.backup, dataKey: taken.key)
             return taken.backup
@@ -195,19 +201,15 @@ public struct BackupService: Sendable {
     public func jobs(_ pass: AuthorizationPass) async throws -> [RestoreJob] { try await catalog.restoreJobs(pass: pass) }
     public func job(_ pass: AuthorizationPass, id: UUID) async throws -> RestoreJob { try await catalog.restoreJob(id, pass: pass) }
 
-    static let runStamp: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter
-    }()
+    /// Names of scheduled runs (`20261208T000000Z`) and default backup names (`20261208-000000`), in UTC.
+    static let runStamp = utcFormatter("yyyyMMdd'T'HHmmss'Z'")
+    static let stamp = utcFormatter("yyyyMMdd-HHmmss")
 
-    static let stamp: DateFormatter = {
+    static func utcFormatter(_ format: String) -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.dateFormat = format
         return formatter
-    }()
+    }
 }

@@ -17,17 +17,10 @@ extension BackupService {
             throw ConiferError.invalidArgument("Collections are made from pod-based indexes; back up index \(source.name) with a backup instead.")
         }
         try Self.requireBackupable(source)
-        let taken = try await take(source, as: BackupRecord(
+        return try await record(source, as: BackupRecord(
             id: UUID(), name: name, description: nil, source: source, recordCount: 0, namespaceCount: 0, sizeBytes: 0, createdAt: Date(),
             isCollection: true
         ))
-        do {
-            try await catalog.insertBackup(taken.backup, dataKey: taken.key)
-            return taken.backup
-        } catch {
-            await removeFiles([taken.backup.id])
-            throw error
-        }
     }
 
     public func collections(_ pass: AuthorizationPass) async throws -> [BackupRecord] { try await catalog.collections(pass: pass) }
