@@ -375,6 +375,12 @@ def test_backups_in_an_s3_store():
 
         pc.delete_backup(backup_id=backup.backup_id)
         assert objects() == {}
+
+        # The store unreachable: 503 naming it, and no backup recorded.
+        moto.stop()
+        status, refused = raw_request(server, "POST", "/indexes/stored/backups", {"name": "unreachable"})
+        assert status == 503 and "backup store s3://backup-bucket" in refused["error"]["message"], (status, refused)
+        assert pc.list_backups(index_name="stored").data == []
     finally:
         server.stop()
         moto.stop()

@@ -1,4 +1,5 @@
 import ConiferAWS
+import ConiferCore
 import Foundation
 
 /// Where backup files are kept: a local directory, or an S3 bucket (`--backup-store s3://bucket/prefix`).
@@ -37,19 +38,17 @@ public struct BackupFiles: Sendable {
     /// Puts the written file of backup `id` in the store.
     func keep(_ id: UUID) async throws {
         guard case .s3(let bucket, _, _) = location else { return }
-        let (client, credentials) = try await s3()
         defer { try? FileManager.default.removeItem(at: staging(id)) }
-        try await client.putObject(bucket: bucket, key: key(id), file: staging(id), credentials: credentials)
+        try await s3 { client, credentials in try await client.putObject(bucket: bucket, key: key(id), file: staging(id), credentials: credentials) }
     }
 
     /// Runs `body` with a local file holding backup `id`'s bytes (the stored file itself, or a download removed after).
     func withLocalFile<T>(_ id: UUID, _ body: (URL) async throws -> T) async throws -> T {
         guard case .s3(let bucket, _, _) = location else { return try await body(staging(id)) }
-        let (client, credentials) = try await s3()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let download = directory.appendingPathComponent("\(id.lowercasedString).\(UUID().lowercasedString).download")
         defer { try? FileManager.default.removeItem(at: download) }
-        try await client.getObject(bucket: bucket, key: key(id), to: download, credentials: credentials)
+        try await s3 { client, credentials in try await client.getObject(bucket: bucket, key: key(id), to: download, credentials: credentials) }
         return try await body(download)
     }
 
@@ -57,8 +56,8 @@ public struct BackupFiles: Sendable {
     /// (it is ciphertext whose key was destroyed with the row).
     public func remove(_ ids: [UUID]) async {
         for id in ids { try? FileManager.default.removeItem(at: staging(id)) }
-        guard case .s3(let bucket, _, _) = location, !ids.isEmpty, let (client, credentials) = try? await s3() else { return }
-        for id in ids { try? await client.deleteObject(bucket: bucket, key: key(id), credentials: credentials) }
+        guard case .s3(let bucket, _, _) = location else { return }
+        for id in ids { try? await s3 { client, credentials in try await client.deleteObject(bucket: bucket, key: key(id), credentials: credentials) } }
     }
 
     func key(_ id: UUID) -> String {
@@ -66,9 +65,16 @@ public struct BackupFiles: Sendable {
         return "\(prefix)/\(id.lowercasedString).backup"
     }
 
-    private func s3() async throws -> (S3Client, AWSCredentials) {
-        guard case .s3(_, _, let region) = location, let sessions else { throw AWSError(status: nil, code: nil, message: "No S3 backup store") }
-        let credentials = try await sessions.credentials(role: nil, externalID: nil, region: region, sessionName: "conifer-backups")
-        return (S3Client(region: region, endpoint: sessions.endpoint("s3"), transport: sessions.transport), credentials)
+    /// One call to the S3 store. Its refusals and outages become errors naming the bucket and S3's answer
+    /// (never a credential): 400 FAILED_PRECONDITION when S3 refused, 503 UNAVAILABLE when it could not be reached.
+    private func s3(_ call: (S3Client, AWSCredentials) async throws -> Void) async throws {
+        guard case .s3(let bucket, _, let region) = location, let sessions else { return }
+        do {
+            let credentials = try await sessions.credentials(role: nil, externalID: nil, region: region, sessionName: "conifer-backups")
+            try await call(S3Client(region: region, endpoint: sessions.endpoint("s3"), transport: sessions.transport), credentials)
+        } catch let error as AWSError {
+            let refused = error.status.map { (400..<500).contains($0) } ?? false
+            throw ConiferError(refused ? .failedPrecondition : .unavailable, "The backup store s3://\(bucket) cannot be used now (\(error)).")
+        }
     }
 }
