@@ -77,9 +77,9 @@ public enum SealedFile {
         }
     }
 
-    /// Opens a sealed file a chunk at a time: `next()` authenticates and decrypts the following chunk. A failing
-    /// chunk throws when it is reached; what came before it is authentic, but the file as a whole is not, so
-    /// act on a file only once every chunk was read.
+    /// Opens a sealed file a chunk at a time: `next(appendingTo:)` authenticates and decrypts the following
+    /// chunk. A failing chunk throws when it is reached; what came before it is authentic, but the file as a
+    /// whole is not, so act on a file only once every chunk was read.
     public struct Reader {
         /// The sealed file's length in bytes.
         public let length: Int
@@ -103,12 +103,6 @@ public enum SealedFile {
             self.sealedChunk = chunkSize + tagLength
             self.chunks = max(1, (length - headerLength + sealedChunk - 1) / sealedChunk)
             self.source = source
-        }
-
-        /// The next chunk's plaintext, or nil after the last.
-        public mutating func next() throws(SealError) -> [UInt8]? {
-            var chunk: [UInt8] = []
-            return try next(appendingTo: &chunk) ? chunk : nil
         }
 
         /// Appends the next chunk's plaintext to `buffer` (no copy in between); false after the last.
