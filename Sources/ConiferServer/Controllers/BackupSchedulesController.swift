@@ -106,7 +106,8 @@ struct BackupScheduleWire: Encodable {
     var frequency: String
     var retention_expire_after_days: Int
     var enabled: Bool
-    var next_scheduled_run: Date?
+    /// Null while the schedule is disabled (the SDK's model requires the key).
+    var next_scheduled_run: Nullable<Date>
     var created_at: Date
 
     init(_ schedule: BackupSchedule) {
@@ -118,28 +119,7 @@ struct BackupScheduleWire: Encodable {
         frequency = schedule.frequency.rawValue
         retention_expire_after_days = schedule.retentionDays
         enabled = schedule.enabled
-        next_scheduled_run = schedule.next?.at
+        next_scheduled_run = Nullable(schedule.next?.at)
         created_at = schedule.createdAt
-    }
-
-    /// `next_scheduled_run` is written as null while the schedule is disabled (the SDK's model requires the key).
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(schedule_id, forKey: .schedule_id)
-        try container.encode(name, forKey: .name)
-        try container.encode(index_id, forKey: .index_id)
-        try container.encode(index_name, forKey: .index_name)
-        try container.encode(project_id, forKey: .project_id)
-        try container.encode(schedule_type, forKey: .schedule_type)
-        try container.encode(frequency, forKey: .frequency)
-        try container.encode(retention_expire_after_days, forKey: .retention_expire_after_days)
-        try container.encode(enabled, forKey: .enabled)
-        try container.encode(next_scheduled_run, forKey: .next_scheduled_run)
-        try container.encode(created_at, forKey: .created_at)
-    }
-
-    enum Keys: String, CodingKey {
-        case schedule_id, name, index_id, index_name, project_id, schedule_type, frequency, retention_expire_after_days, enabled
-        case next_scheduled_run, created_at
     }
 }

@@ -82,3 +82,16 @@ enum WireJSON {
         }
     }
 }
+
+/// An optional written as `null` when absent (synthesized encoding leaves an absent optional out), for fields a
+/// client's model requires to be present.
+struct Nullable<Value: Encodable>: Encodable {
+    var value: Value?
+
+    init(_ value: Value?) { self.value = value }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
+}
