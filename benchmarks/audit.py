@@ -32,7 +32,7 @@ os.environ.setdefault("CONIFER_BIN", str(REPO / ".build" / "release" / "conifer"
 
 import boto3  # noqa: E402
 from conftest import Server, new_api_key, raw_request  # noqa: E402
-from test_audit_export import AWS_ENV, Moto  # noqa: E402
+from test_audit_export import AWS_ENV, Moto, operator_allows  # noqa: E402
 
 
 def main():
@@ -52,7 +52,7 @@ def main():
     os.environ.update(AWS_ENV)
     moto = Moto().start()
     root = tempfile.mkdtemp(prefix="conifer-audit-bench-")
-    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    server = Server(os.path.join(root, "data"), new_api_key(), *operator_allows(moto)).start()
     try:
         _, reply = raw_request(server, "POST", "/oauth/token", {
             "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})

@@ -84,13 +84,20 @@ def moto():
     server.stop()
 
 
+def operator_allows(moto):
+    """The flags of an operator who lets organizations export to moto's endpoint, and into its bucket with the
+    server's own credentials (by default neither is allowed: tests/OutboundCallTests.swift)."""
+    return ["--audit-endpoints", moto.url, "--audit-server-credential-buckets", "audit-bucket"]
+
+
 @pytest.fixture
-def audited(monkeypatch):
-    """A Conifer server with AWS credentials in its environment, restartable on the same data directory."""
+def audited(monkeypatch, moto):
+    """A Conifer server with AWS credentials in its environment, restartable on the same data directory, whose
+    operator allows moto's endpoint and bucket."""
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
     root = tempfile.mkdtemp(prefix="conifer-audit-")
-    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    server = Server(os.path.join(root, "data"), new_api_key(), *operator_allows(moto)).start()
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
@@ -274,7 +281,8 @@ def test_sigkill_after_acknowledged_actions_loses_no_event(audited, moto):
 
 
 def test_unreachable_or_missing_bucket_is_a_clear_400(audited, moto):
-    status, reply = admin(audited, "PUT", "/admin/audit-log", {"bucket": "no-such-bucket", "endpoint_url": moto.url})
+    status, reply = admin(audited, "PUT", "/admin/audit-log", {"bucket": "no-such-bucket", "endpoint_url": moto.url,
+                                                             "role_arn": "arn:aws:iam::123456789012:role/audit"})
     assert status == 400 and "audit-log-access-test" in reply["error"]["message"] and "NoSuchBucket" in reply["error"]["message"], reply
     assert export_status(audited)["enabled"] is False
 
@@ -295,7 +303,7 @@ def test_signatures_are_checked_by_an_independent_sigv4_implementation(monkeypat
             monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
             monkeypatch.setenv("AWS_REGION", "us-east-1")
             root = tempfile.mkdtemp(prefix="conifer-audit-strict-")
-            server = Server(os.path.join(root, "data"), new_api_key()).start()
+            server = Server(os.path.join(root, "data"), new_api_key(), *operator_allows(moto)).start()
             try:
                 status, reply = admin(server, "PUT", "/admin/audit-log", {"bucket": "audit-bucket/strict", "endpoint_url": moto.url})
                 assert status == expected, reply

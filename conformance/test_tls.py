@@ -222,7 +222,7 @@ def test_a_public_listener_is_allowed_with_tls(root, pki):
 
 @pytest.mark.skipif(SDK_MAJOR < 10, reason="moto is installed with the 10.x SDK's requirements")
 def test_outbound_calls_verify_the_certificate_against_the_ca_bundle(root, pki, monkeypatch):
-    from test_audit_export import AWS_ENV, Moto, admin
+    from test_audit_export import AWS_ENV, Moto, admin, operator_allows
 
     moto = Moto(tls=(*pki.server, pki.ca)).start()
     try:
@@ -235,7 +235,7 @@ def test_outbound_calls_verify_the_certificate_against_the_ca_bundle(root, pki, 
             else:
                 monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
             data = os.path.join(root, f"data-{trusted}")
-            server = Server(data, new_api_key()).start()
+            server = Server(data, new_api_key(), *operator_allows(moto)).start()
             try:
                 results[trusted] = admin(server, "PUT", "/admin/audit-log", {"bucket": "audit-bucket", "endpoint_url": moto.url, "region": "us-east-1"})
             finally:

@@ -5,27 +5,34 @@ import NIOHTTP1
 import NIOSSL
 import Synchronization
 
-/// An AWS service answered with an error, or could not be reached. The message names the service's error
-/// code and message (never a credential), for an operator to act on.
+/// An AWS service answered with an error, or could not be reached. Its description, which is what callers see,
+/// names the service's error code and HTTP status and Conifer's own words: never the upstream's answer body (an
+/// endpoint could fill it with anything) and never a credential (SECURITY.md rule 13). What the upstream said is
+/// kept in `detail`, for the operator's log only.
 public struct AWSError: Error, Sendable, CustomStringConvertible {
     /// The HTTP status, or nil when no answer came (connection refused, timeout).
     public var status: Int?
-    /// AWS's error code (`AccessDenied`, `NoSuchBucket`, ...) when the answer had one.
+    /// AWS's error code (`AccessDenied`, `NoSuchBucket`, ...) when the answer had one shaped like one.
     public var code: String?
+    /// Conifer's own account of the failure ("" when the status and code say it all).
     public var message: String
+    /// What the upstream said, or the transport's error: for logs, never for callers.
+    public var detail: String
 
-    public init(status: Int?, code: String?, message: String) {
+    public init(status: Int?, code: String?, message: String, detail: String = "") {
         self.status = status
-        self.code = code
+        self.code = code.flatMap { $0.wholeMatch(of: /[A-Za-z0-9.:_-]{1,64}/) != nil ? $0 : nil }
         self.message = message
+        self.detail = detail
     }
 
     public var description: String {
-        switch (status, code) {
-        case (let status?, let code?): "\(code) (HTTP \(status)): \(message)"
-        case (let status?, nil): "HTTP \(status): \(message)"
-        default: message
+        let answer = switch (status, code) {
+        case (let status?, let code?): "\(code) (HTTP \(status))"
+        case (let status?, nil): "HTTP \(status)"
+        default: ""
         }
+        return [answer, message].filter { !$0.isEmpty }.joined(separator: ": ")
     }
 }
 
@@ -35,7 +42,7 @@ public struct AWSTransport: Sendable {
     let timeout: TimeAmount
 
     /// Each request gives up after `timeoutSeconds`, connecting included.
-    public init(client: HTTPClient = .shared, timeoutSeconds: Int64 = 30) {
+    public init(client: HTTPClient = AWSTransport.client(caBundle: nil), timeoutSeconds: Int64 = 30) {
         self.client = client
         self.timeout = .seconds(timeoutSeconds)
     }
@@ -46,17 +53,22 @@ public struct AWSTransport: Sendable {
         self.init(client: Self.client(caBundle: environment["AWS_CA_BUNDLE"]), timeoutSeconds: timeoutSeconds)
     }
 
-    /// One client per CA bundle, for the life of the process.
+    /// One client per CA bundle ("" for the system's trust store), for the life of the process.
     private static let clients = Mutex<[String: HTTPClient]>([:])
 
-    static func client(caBundle: String?) -> HTTPClient {
-        guard let caBundle, !caBundle.isEmpty else { return .shared }
+    /// A client that never follows a redirect (an AWS endpoint has no reason to send one, and following it would
+    /// deliver a signed request wherever the answer points) and verifies certificates against `caBundle`, or
+    /// the system's trust store.
+    public static func client(caBundle: String?) -> HTTPClient {
+        let caBundle = caBundle ?? ""
         return clients.withLock { clients in
             if let client = clients[caBundle] { return client }
             var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caBundle)
+            if !caBundle.isEmpty { tls.trustRoots = .file(caBundle) }
             tls.minimumTLSVersion = .tlsv12
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            let client = HTTPClient(
+                eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow)
+            )
             clients[caBundle] = client
             return client
         }
@@ -86,22 +98,24 @@ public struct AWSTransport: Sendable {
         do {
             response = try await client.execute(request, timeout: timeout)
         } catch {
-            throw AWSError(status: nil, code: nil, message: "\(signer.service) at \(url.host ?? "?") unreachable: \(error)")
+            // The same words for a refused connection and a timeout (which one it was is for the log); a failed TLS
+            // handshake is named, as the operator's certificate set-up is then what to check.
+            // (AsyncHTTPClient wraps NIOSSL's errors, so the wording is what tells.)
+            let tls = error is NIOSSLError || String(describing: error).localizedCaseInsensitiveContains("certificate")
+            let reason = tls ? "the TLS handshake failed (check its certificate, and AWS_CA_BUNDLE)" : "could not be reached"
+            throw AWSError(status: nil, code: nil, message: "\(signer.service) \(reason)", detail: "\(url.host ?? "?"): \(error)")
         }
         guard (200..<300).contains(response.status.code) else {
-            let data = Data(try await response.body.collect(upTo: 4 << 20).readableBytesView)
+            let data = (try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data()
             // JSON-protocol services (KMS) answer `{"__type": "...#Code", "message": "..."}`; the others XML.
             if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let type = object["__type"] as? String {
                 throw AWSError(
-                    status: Int(response.status.code), code: String(type.split(separator: "#").last ?? Substring(type)),
-                    message: (object["message"] ?? object["Message"]) as? String ?? response.status.reasonPhrase
+                    status: Int(response.status.code), code: String(type.split(separator: "#").last ?? Substring(type)), message: "",
+                    detail: (object["message"] ?? object["Message"]) as? String ?? ""
                 )
             }
             let text = String(decoding: data, as: UTF8.self)
-            throw AWSError(
-                status: Int(response.status.code), code: XMLText.first("Code", in: text),
-                message: XMLText.first("Message", in: text) ?? response.status.reasonPhrase
-            )
+            throw AWSError(status: Int(response.status.code), code: XMLText.first("Code", in: text), message: "", detail: XMLText.first("Message", in: text) ?? "")
         }
         return response
     }

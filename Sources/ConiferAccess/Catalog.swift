@@ -88,9 +88,6 @@ public protocol Catalog: Sendable {
     /// Marks the jobs a stopped server left unfinished as failed and removes every index still being restored
     /// (at start); returns how many jobs.
     func failInterruptedRestoreJobs() async throws -> Int
-    /// Adds the index a restore job writes (with its `restoreJobID`: listed, not ready): refused when its name
-    /// is taken or the project is at its quota. A system call.
-    func insertRestoredIndex(_ definition: IndexDefinition) async throws
     /// Marks a restored index complete; fails when it was deleted meanwhile. A system call.
     func finishRestoredIndex(_ id: UUID) async throws
 

@@ -258,23 +258,6 @@ extension SQLiteCatalog {
             guard db.changesCount == 1 else { throw ConiferError.notFound("The index being restored was deleted meanwhile.") }
         }
     }
-
-    public func insertRestoredIndex(_ definition: IndexDefinition) async throws {
-        let sealer = sealer
-        try await database.write { db in
-            let project = definition.projectID.lowercasedString
-            guard try IndexRow.filter(IndexRow.Columns.projectID == project && IndexRow.Columns.name == definition.name).fetchCount(db) == 0 else {
-                throw ConiferError.alreadyExists("Resource \(definition.name) already exists.")
-            }
-            let rows = SQLiteRows(db: db, sealer: sealer)
-            let plan = try rows.project(project).flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
-            let count = try rows.indexes(project: project).filter { $0.deployment.podCount == 0 }.count
-            guard definition.deployment.podCount > 0 || count < plan.maxIndexesPerProject else {
-                throw ConiferError(.quotaExceeded, "The project has reached its quota of \(plan.maxIndexesPerProject) serverless indexes on the \(plan.rawValue) plan.")
-            }
-            try IndexRow(definition).insert(db)
-        }
-    }
 }
 
 // MARK: Backup schedules

@@ -323,6 +323,7 @@ public final class SQLiteCatalog: Catalog {
                 }
                 definition.restoreJobID = collection.id
             }
+            if let job = creation.restoreJobID { definition.restoreJobID = job }
             try IndexRow(definition).insert(db)
             return definition
         }

@@ -90,16 +90,21 @@ public actor AuditExporter {
     }
 }
 
-/// Writes audit objects to S3 (or an S3-compatible endpoint) with Conifer's AWS credentials, assuming the
-/// destination's role through STS when it names one (`AWSSessions`).
+/// Writes audit objects to S3 (or an S3-compatible endpoint the operator allows) through the destination's role,
+/// assumed with Conifer's AWS credentials (`AWSSessions`), or with those credentials themselves for a bucket the
+/// operator allows that for. The policy is checked again before every write, so an export enabled under a wider
+/// policy stops at the next batch once the operator narrows it.
 public struct S3AuditUploader: AuditUploader {
     let sessions: AWSSessions
+    let policy: AuditDestinationPolicy
 
-    public init(sessions: AWSSessions = AWSSessions()) {
+    public init(sessions: AWSSessions = AWSSessions(), policy: AuditDestinationPolicy) {
         self.sessions = sessions
+        self.policy = policy
     }
 
     public func put(_ body: Data, key: String, to destination: AuditDestination) async throws {
+        try policy.check(destination)
         let credentials = try await sessions.credentials(
             role: destination.roleARN, externalID: destination.externalID, region: destination.region, sessionName: "conifer-audit-log",
             stsEndpoint: destination.endpointURL

@@ -21,11 +21,14 @@ public struct AuditExportChange: Sendable {
 public struct AuditLogService: Sendable {
     public let spool: any AuditSpool
     public let exporter: AuditExporter
+    /// The destinations the operator allows.
+    let policy: AuditDestinationPolicy
     let clock: @Sendable () -> Date
 
-    public init(spool: any AuditSpool, exporter: AuditExporter, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(spool: any AuditSpool, exporter: AuditExporter, policy: AuditDestinationPolicy, clock: @escaping @Sendable () -> Date = Date.init) {
         self.spool = spool
         self.exporter = exporter
+        self.policy = policy
         self.clock = clock
     }
 
@@ -71,12 +74,15 @@ public struct AuditLogService: Sendable {
         return try await spool.setExport(organization: organization, destination: current.destination, state: .removing)
     }
 
+    /// Checks the destination against the operator's policy, then writes the access-test object. A refusal names
+    /// the bucket and S3's error code, never the upstream's answer body or a credential.
     private func testAccess(_ destination: AuditDestination) async throws {
+        try policy.check(destination)
         do {
             try await exporter.testAccess(destination)
         } catch {
             throw ConiferError.invalidArgument(
-                "Cannot write s3://\(destination.location)/\(AuditExporter.accessTestObject): \(error). Check the bucket, region and the credentials' s3:PutObject permission."
+                "Cannot write s3://\(destination.location)/\(AuditExporter.accessTestObject): \(error). Check the bucket, region and the role's s3:PutObject permission."
             )
         }
     }

@@ -14,6 +14,8 @@ public struct IndexCreation: Sendable, Equatable {
     public var cmekID: UUID?
     /// The collection whose records the new index starts with (`spec.pod.source_collection`).
     public var sourceCollection: String?
+    /// The restore job that fills the new index from a backup (the index is not ready until it completes).
+    public var restoreJobID: UUID?
 
     public init(
         name: String,
@@ -25,10 +27,12 @@ public struct IndexCreation: Sendable, Equatable {
         deployment: Deployment = .defaultServerless,
         readCapacity: ReadCapacity = .onDemand,
         cmekID: UUID? = nil,
-        sourceCollection: String? = nil
+        sourceCollection: String? = nil,
+        restoreJobID: UUID? = nil
     ) {
         self.cmekID = cmekID
         self.sourceCollection = sourceCollection
+        self.restoreJobID = restoreJobID
         self.name = name
         self.vectorType = vectorType
         self.dimension = dimension
@@ -37,6 +41,19 @@ public struct IndexCreation: Sendable, Equatable {
         self.tags = tags
         self.deployment = deployment
         self.readCapacity = readCapacity
+    }
+}
+
+extension IndexCreation {
+    /// The creation of an index like `source` (a backup's), named `name`: the same shape and deployment, with
+    /// the request's tags (the source's when it gives none) and deletion protection. It goes through the same
+    /// rules as any creation (plan, quotas, pods, CMEK), so a restore can do nothing a create could not.
+    public init(restoring source: IndexDefinition, name: String, tags: [String: String]?, deletionProtection: DeletionProtection?, job: UUID) {
+        self.init(
+            name: name, vectorType: source.vectorType, dimension: source.dimension, metric: source.metric,
+            deletionProtection: deletionProtection ?? .disabled, tags: tags ?? source.tags, deployment: source.deployment,
+            readCapacity: source.readCapacity, restoreJobID: job
+        )
     }
 }
 

@@ -17,6 +17,9 @@ public struct BackupService: Sendable {
     public let clock: ScheduleClock
     let logger: Logger
 
+    /// Creates the indexes restores and collections fill, by the rules of every creation.
+    var indexes: IndexService { IndexService(catalog: catalog, registry: registry) }
+
     public init(catalog: any Catalog, registry: StoreRegistry, files: BackupFiles, clock: ScheduleClock = .wall, logger: Logger) {
         self.catalog = catalog
         self.registry = registry
@@ -150,21 +153,16 @@ public struct BackupService: Sendable {
         let principal = try pass.principal(requiring: .indexesWrite)
         try await requirePlan(pass)
         let backup = try await catalog.backup(backupID, pass: pass)
-        var definition = backup.source
-        definition.id = UUID()
-        definition.name = name
-        definition.tags = tags ?? backup.source.tags
-        definition.deletionProtection = deletionProtection ?? .disabled
-        definition.createdAt = Date()
-        definition.cmekID = nil
-        try IndexRules.validateName(name)
+        let jobID = UUID()
+        // The index first, through the rules of every creation: a taken name, a full project or a key KMS
+        // refuses answers the request before any job exists.
+        let definition = try await indexes.create(
+            pass, IndexCreation(restoring: backup.source, name: name, tags: tags, deletionProtection: deletionProtection, job: jobID)
+        )
         let job = RestoreJob(
-            id: UUID(), projectID: principal.projectID, backupID: backupID, targetIndexID: definition.id, targetIndexName: name,
+            id: jobID, projectID: principal.projectID, backupID: backupID, targetIndexID: definition.id, targetIndexName: name,
             status: .pending, percentComplete: 0, error: nil, createdAt: Date(), completedAt: nil
         )
-        definition.restoreJobID = job.id
-        // The index first: a taken name or a full project refuses the request before any job exists.
-        try await catalog.insertRestoredIndex(definition)
         do {
             try await catalog.insertRestoreJob(job)
         } catch {

@@ -50,7 +50,7 @@ extension BackupService {
             )
         }
         creation.dimension = collection.source.dimension
-        let definition = try await catalog.createIndex(creation, pass: pass)
+        let definition = try await indexes.create(pass, creation)
         do {
             let store = try await registry.store(for: definition, pass: .system(.backup))
             try await restore(collection.id, what: "Collection \(name)", into: store)

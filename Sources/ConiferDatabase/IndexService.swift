@@ -25,7 +25,8 @@ public struct IndexService: Sendable {
         return try await catalog.index(named: name, pass: pass)
     }
 
-    /// Creates the definition. An index under a customer-managed key gets its data key from KMS at once, so
+    /// Creates the definition: every way an index comes to exist (a create, a restore from a backup, a create
+    /// from a collection) goes through here and the catalog's one rule set (name, plan, quotas, pods, CMEK). An index under a customer-managed key gets its data key from KMS at once, so
     /// a key Conifer cannot use refuses the creation (and leaves no index) instead of its first write.
     public func create(_ pass: AuthorizationPass, _ creation: IndexCreation) async throws -> IndexDefinition {
         let definition = try await catalog.createIndex(creation, pass: pass)

@@ -51,7 +51,7 @@ public struct ConiferApplication: Sendable {
     /// Opens the data directory and catalog, bootstrapping them on first start. Audit batches go to S3 unless
     /// another uploader is given (tests).
     public init(
-        configuration: ServerConfiguration, observer: any ActionObserver = NoActionObserver(), auditUploader: any AuditUploader = S3AuditUploader()
+        configuration: ServerConfiguration, observer: any ActionObserver = NoActionObserver(), auditUploader: (any AuditUploader)? = nil
     ) async throws {
         try configuration.validate()
         try DataDirectory.prepare(configuration.dataDirectory)
@@ -60,7 +60,8 @@ public struct ConiferApplication: Sendable {
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         let tokens = try await TokenService.open(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         try await self.init(
-            configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), auditSpool: catalog, auditUploader: auditUploader,
+            configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), auditSpool: catalog,
+            auditUploader: auditUploader ?? S3AuditUploader(policy: configuration.auditPolicy),
             tokens: tokens, keyring: keyring, observer: observer, lock: lock
         )
     }
@@ -74,7 +75,9 @@ public struct ConiferApplication: Sendable {
         self.serverMetrics = ServerMetrics(token: configuration.metricsToken)
         self.metrics = IndexMetrics(enabled: configuration.metricsEnabled)
         self.observer = ObserverChain(first: AuditRecorder(spool: auditSpool, directory: auditSpool), then: observer)
-        self.audit = AuditLogService(spool: auditSpool, exporter: AuditExporter(spool: auditSpool, uploader: auditUploader))
+        self.audit = AuditLogService(
+            spool: auditSpool, exporter: AuditExporter(spool: auditSpool, uploader: auditUploader), policy: configuration.auditPolicy
+        )
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.catalog = catalog
         self.admin = admin

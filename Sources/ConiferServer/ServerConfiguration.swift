@@ -1,4 +1,5 @@
 import ConiferAccess
+import ConiferAudit
 import ConiferCore
 import ConiferDatabase
 import ConiferKeys
@@ -68,6 +69,9 @@ public struct ServerConfiguration: Sendable {
     public var backupStore: BackupStoreLocation = .directory
     /// The time backup schedules go by (a compressed one only in tests: `CONIFER_TEST_SCHEDULE_CLOCK`).
     public var scheduleClock: ScheduleClock = .wall
+    /// Which audit-export destinations tenants may name (S3-compatible endpoints, buckets written with the
+    /// server's own credentials); by default only AWS's S3 through the tenant's role.
+    public var auditPolicy: AuditDestinationPolicy = .awsThroughTenantRoles
     /// Requests per second per index and operation class, and per project on the control plane.
     public var rateLimits: RateLimits
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage

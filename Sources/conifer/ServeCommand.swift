@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConiferAccess
+import ConiferAudit
 import ConiferCore
 import ConiferDatabase
 import ConiferServer
@@ -103,6 +104,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The region of the --backup-store bucket (default: AWS_REGION, else us-east-1).")
     var backupStoreRegion: String?
 
+    @Option(help: "S3-compatible endpoints (http(s) origins, comma-separated) that organizations may name as their audit export's endpoint_url; none by default, so exports go to AWS S3 only.")
+    var auditEndpoints: String?
+
+    @Option(help: "Buckets (comma-separated) that audit exports may write with this server's own AWS credentials, without a role_arn of the organization's; none by default.")
+    var auditServerCredentialBuckets: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -112,6 +119,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard let text = ProcessInfo.processInfo.environment["CONIFER_DEK_CACHE_SECONDS"] else { return 300 }
         guard let seconds = Int(text) else { throw ValidationError("CONIFER_DEK_CACHE_SECONDS must be a whole number of seconds, got '\(text.prefix(32))'.") }
         return seconds
+    }
+
+    /// The items of a comma-separated option.
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func metricsSwitch() throws -> Bool {
@@ -155,6 +167,9 @@ struct ServeCommand: AsyncParsableCommand {
             metricsToken: ProcessInfo.processInfo.environment["CONIFER_METRICS_TOKEN"],
             rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? ""),
             metricsEnabled: try metricsSwitch()
+        )
+        configuration.auditPolicy = try AuditDestinationPolicy(
+            allowedEndpoints: Self.list(auditEndpoints), serverCredentialBuckets: Self.list(auditServerCredentialBuckets)
         )
         configuration.backupDirectory = backupDir.map { URL(fileURLWithPath: $0) }
         if let backupStore {

@@ -123,7 +123,8 @@ import Testing
         // Removal delivers what is pending at once, what was recorded while paused included; the export stays
         // until the removal's own event is delivered too, and events after it are not exported. Enabling again
         // never reuses a batch name.
-        let service = AuditLogService(spool: catalog, exporter: exporter, clock: { clock.now })
+        let policy = try AuditDestinationPolicy(allowedEndpoints: [], serverCredentialBuckets: ["b"])
+        let service = AuditLogService(spool: catalog, exporter: exporter, policy: policy, clock: { clock.now })
         _ = try await service.change(organization: organization, AuditExportChange(destination: export.destination, paused: true))
         try await record(5)
         #expect(try await service.remove(organization: organization)?.state == .removing)

@@ -102,8 +102,10 @@ import Testing
     }
 
     @Test func everyCataloguedActionLeavesOneEventAndEveryDenialAFailureEvent() async throws {
-        // The real S3 uploader: the destination at the end is unreachable (export itself: test_audit_export.py).
-        try await TestServer.run(auditUploader: S3AuditUploader()) { server, client in
+        // The real S3 uploader (without AWS credentials: the destination at the end cannot be written; the export
+        // itself: test_audit_export.py), allowed to try an endpoint and the server's credentials on one bucket.
+        let policy = try AuditDestinationPolicy(allowedEndpoints: ["http://127.0.0.1:9"], serverCredentialBuckets: ["audit"])
+        try await TestServer.run(configure: { $0.auditPolicy = policy }, auditUploader: S3AuditUploader(policy: policy)) { server, client in
             let boot = try #require(server.bootstrap)
             let organization = boot.organizationID.lowercasedString
             let project = boot.projectID.lowercasedString
@@ -440,7 +442,7 @@ import Testing
             }
 
             // The settings themselves, by the owner (the objects go to memory here; to S3 in test_audit_export.py).
-            #expect(try await client.admin(.put, "/admin/audit-log", token: owner, body: #"{"bucket":"audit/sub","region":"eu-west-1"}"#).status == 200)
+            #expect(try await client.admin(.put, "/admin/audit-log", token: owner, body: #"{"bucket":"audit/sub","region":"eu-west-1","role_arn":"arn:aws:iam::123456789012:role/audit"}"#).status == 200)
             try await trail.expectOne("enable audit log", id: .string("audit/sub"))
             #expect(try await client.admin(.patch, "/admin/audit-log", token: owner, body: #"{"paused":true}"#).json["state"] as? String == "paused")
             let paused = try await trail.expectOne("update audit log", id: .string("audit/sub"))
@@ -471,7 +473,7 @@ import Testing
 
             let (doomed, doomedOwner) = try await server.sqliteCatalog.createOrganization(name: "doomed", plan: .enterprise)
             let token = try await client.token(clientID: doomedOwner.account.clientID, secret: doomedOwner.clientSecret)
-            #expect(try await client.admin(.put, "/admin/audit-log", token: token, body: #"{"bucket":"doomed-audit","batch_interval_seconds":3600}"#).status == 200)
+            #expect(try await client.admin(.put, "/admin/audit-log", token: token, body: #"{"bucket":"doomed-audit","batch_interval_seconds":3600,"role_arn":"arn:aws:iam::123456789012:role/audit"}"#).status == 200)
             #expect(try await client.admin(.delete, "/admin/organizations/\(doomed.id.lowercasedString)", token: token).status == 202)
             #expect(try await client.admin(.get, "/admin/organizations", token: token).status == 401, "its accounts went with it")
             let events = try await server.sqliteCatalog.events(AuditQuery(organizationID: doomed.id, limit: 10)).events

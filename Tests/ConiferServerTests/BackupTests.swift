@@ -136,9 +136,10 @@ import Testing
                 id: jobID, projectID: project, backupID: try #require(UUID(uuidString: backupID)), targetIndexID: UUID(), targetIndexName: "half",
                 status: .inProgress, percentComplete: 40, error: nil, createdAt: Date(), completedAt: nil
             ))
-            var half = IndexDefinition(projectID: project, name: "half", vectorType: .dense, dimension: 3, metric: .cosine)
-            half.restoreJobID = jobID
-            try await server.catalog.insertRestoredIndex(half)
+            let principal = try #require(try await server.catalog.authenticate(apiKey: TestServer.bootstrapKey))
+            _ = try await server.catalog.createIndex(
+                IndexCreation(name: "half", dimension: 3, restoreJobID: jobID), pass: principal.authorize(.indexesWrite)
+            )
             let listed = try await client.call(.get, "/indexes/half").json
             #expect((listed["status"] as? [String: Any])?["state"] as? String == "Initializing", "listed, not ready, while restoring")
             #expect(try await client.call(.post, "/data/\(project.uuidString.lowercased())/half/query", body: #"{"vector":[1,0,0],"topK":1}"#).status == 503)

@@ -454,7 +454,7 @@ import Testing
                 case (.post, "role-bindings"):
                     return TargetRoleTests.binding(target[":service_account_id"]!, "project", project, "ProjectMember")
                 case (.post, "imports"): return #"{"uri":"s3://bucket/path"}"#
-                case (.put, "audit-log"): return #"{"bucket":"matrix-audit/\#(made)","region":"us-east-1"}"#
+                case (.put, "audit-log"): return #"{"bucket":"matrix-audit/\#(made)","region":"us-east-1","role_arn":"arn:aws:iam::123456789012:role/audit"}"#
                 case (.patch, "audit-log"): return #"{"batch_interval_seconds":\#(made)}"#
                 case (.get, _), (.delete, _), (.post, "rotate-secret"), (.post, "resend"): return nil
                 default: Issue.record("no request body for \(entry.method.rawValue) \(entry.path)"); return "{}"
