@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(SDK_MAJOR < 10, reason="the 7.x SDK does not ret
 def test_the_sdk_retries_past_the_query_limit(monkeypatch):
     monkeypatch.setenv("CONIFER_METRICS_TOKEN", "rate-test-metrics-token")
     root = tempfile.mkdtemp(prefix="conifer-rate-")
-    server = Server(os.path.join(root, "data"), new_api_key(), rate_limits="query=2").start()
+    server = Server(os.path.join(root, "data"), new_api_key(), rate_limits="query=0.5").start()  # one query per 2 s: a burst is refused however slow the machine
     try:
         pc = Pinecone(api_key=server.api_key, host=server.url)
         pc.create_index(name="limited", dimension=3, metric="cosine", spec=ServerlessSpec(cloud="aws", region="us-east-1"))

@@ -88,6 +88,9 @@ public protocol Catalog: Sendable {
     /// Marks the jobs a stopped server left unfinished as failed and removes every index still being restored
     /// (at start); returns how many jobs.
     func failInterruptedRestoreJobs() async throws -> Int
+    /// Throws 403 QUOTA_EXCEEDED when the project holds its plan's number of backups (or collections); the
+    /// insert checks again, this only spares writing a backup that could not be kept.
+    func requireRoom(forCollection: Bool, project: UUID) async throws
     /// Marks a restored index complete; fails when it was deleted meanwhile. A system call.
     func finishRestoredIndex(_ id: UUID) async throws
 
@@ -112,7 +115,7 @@ public protocol Catalog: Sendable {
         _ id: UUID, pass: AuthorizationPass, _ change: @Sendable (inout BackupSchedule) throws -> Void
     ) async throws -> BackupSchedule
     /// Removes a schedule; the backups it took stay (until they expire).
-    func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws
+    func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws -> BackupSchedule
     /// The backups a schedule took, newest first.
     func scheduledBackups(schedule: UUID, pass: AuthorizationPass) async throws -> [BackupRecord]
     /// Enabled schedules whose next run is at or before `now`, with their index and its organization's plan. A
@@ -125,7 +128,7 @@ public protocol Catalog: Sendable {
     func skipScheduledRun(_ schedule: UUID, slot: Date, next: BackupSchedule.NextRun) async throws
     /// Deletes the rows (and data keys) of backups whose retention has ended by `now`; returns their ids. A
     /// system call (the scheduler's, which then removes their files).
-    func deleteExpiredBackups(at now: Date) async throws -> [UUID]
+    func deleteExpiredBackups(at now: Date) async throws -> [ExpiredBackup]
 
     // MARK: Usage ledger (system calls: the usage meter's)
 
@@ -249,6 +252,15 @@ public struct DueBackupSchedule: Sendable {
     /// The index as it is now.
     public var index: IndexDefinition
     public var plan: Plan
+    public var organizationID: UUID
+}
+
+/// A backup deleted because its retention ran out: what its audit event names.
+public struct ExpiredBackup: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var projectID: UUID
+    public var organizationID: UUID
 }
 
 /// A job creating an index from a backup. The index becomes visible only when the job completes.

@@ -62,6 +62,8 @@ public final class PasswordHashingQueue: Sendable {
 
     /// How many pieces of work have run (tests prove that a request did no password work).
     public var runs: Int { completed.withLock { $0 } }
+    /// Callers admitted and not yet finished.
+    public var admitted: Int { waiting.withLock { $0 } }
 
     /// By default half the cores (at least one) hash, and 32 callers may wait.
     public init(lanes: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2), maxWaiting: Int = 32) {

@@ -68,12 +68,14 @@ extension SQLiteCatalog {
         try await database.write { db in try Self.insert(backup, dataKey: dataKey, db, sealer) }
     }
 
-    /// Adds a backup's row; a collection's name must be free in its project (409).
+    /// Adds a backup's row; a collection's name must be free in its project (409), and the project below its
+    /// plan's count of backups or collections (403).
     private static func insert(_ backup: BackupRecord, dataKey: SymmetricKey, _ db: Database, _ sealer: ColumnSealer) throws {
         let project = backup.source.projectID.lowercasedString
         if backup.isCollection, try fetchCollection(db, name: backup.name, project: project) != nil {
             throw ConiferError.alreadyExists("Resource \(backup.name) already exists.")
         }
+        try requireRoom(forCollection: backup.isCollection, project: project, db, sealer)
         let key = try sealer.seal(dataKey.withUnsafeBytes { Data($0) }, .backupKey)
         try db.execute(
             sql: """
@@ -87,6 +89,23 @@ extension SQLiteCatalog {
                 backup.sizeBytes, key, backup.createdAt, backup.scheduleID?.lowercasedString, backup.expiresAt, backup.isCollection,
             ]
         )
+    }
+
+    public func requireRoom(forCollection: Bool, project: UUID) async throws {
+        let sealer = sealer
+        try await database.read { db in try Self.requireRoom(forCollection: forCollection, project: project.lowercasedString, db, sealer) }
+    }
+
+    /// Throws 403 QUOTA_EXCEEDED when the project holds its plan's number of backups (or collections).
+    private static func requireRoom(forCollection: Bool, project: String, _ db: Database, _ sealer: ColumnSealer) throws {
+        let rows = SQLiteRows(db: db, sealer: sealer)
+        let plan = try rows.project(project).flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
+        let limit = forCollection ? plan.maxCollectionsPerProject : plan.maxBackupsPerProject
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup WHERE project_id = ? AND is_collection = ?", arguments: [project, forCollection]) ?? 0
+        guard count < limit else {
+            let what = forCollection ? "collections" : "backups"
+            throw ConiferError(.quotaExceeded, "The project has reached its quota of \(limit) \(what) on the \(plan.rawValue) plan; delete one first.")
+        }
     }
 
     // MARK: Collections
@@ -326,11 +345,12 @@ extension SQLiteCatalog {
         }
     }
 
-    public func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws {
+    public func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws -> BackupSchedule {
         let principal = try pass.principal(requiring: .indexesWrite)
-        try await database.write { db in
-            _ = try Self.fetchSchedule(db, id, project: principal.projectID)
+        return try await database.write { db in
+            let schedule = try Self.fetchSchedule(db, id, project: principal.projectID)
             try db.execute(sql: "DELETE FROM backup_schedule WHERE id = ?", arguments: [id.lowercasedString])
+            return schedule
         }
     }
 
@@ -353,11 +373,12 @@ extension SQLiteCatalog {
                 guard let index = try IndexRow.fetchOne(db, key: schedule.indexID.lowercasedString)?.definition() else {
                     throw ConiferError(.internalError, "A backup schedule without its index")
                 }
-                let plan = try String.fetchOne(
-                    db, sql: "SELECT o.plan FROM organization o JOIN project p ON p.organization_id = o.id WHERE p.id = ?",
+                guard let owner = try Row.fetchOne(
+                    db, sql: "SELECT o.id, o.plan FROM organization o JOIN project p ON p.organization_id = o.id WHERE p.id = ?",
                     arguments: [schedule.projectID.lowercasedString]
-                ).flatMap(Plan.init(rawValue:)) ?? .starter
-                return DueBackupSchedule(schedule: schedule, index: index, plan: plan)
+                ) else { throw ConiferError(.internalError, "A backup schedule without its organization") }
+                let plan = Plan(rawValue: owner["plan"] as String) ?? .starter
+                return DueBackupSchedule(schedule: schedule, index: index, plan: plan, organizationID: try Self.uuid(owner["id"]))
             }
         }
     }
@@ -376,11 +397,19 @@ extension SQLiteCatalog {
         try await database.write { db in _ = try Self.advance(db, schedule, from: slot, to: next) }
     }
 
-    public func deleteExpiredBackups(at now: Date) async throws -> [UUID] {
+    public func deleteExpiredBackups(at now: Date) async throws -> [ExpiredBackup] {
         try await database.write { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM backup WHERE expires_at <= ?", arguments: [now])
+            let expired = try Row.fetchAll(
+                db, sql: "SELECT b.id, b.name, b.project_id, p.organization_id FROM backup b JOIN project p ON p.id = b.project_id WHERE b.expires_at <= ?",
+                arguments: [now]
+            ).map { row in
+                ExpiredBackup(
+                    id: try Self.uuid(row["id"]), name: row["name"], projectID: try Self.uuid(row["project_id"]),
+                    organizationID: try Self.uuid(row["organization_id"])
+                )
+            }
             try db.execute(sql: "DELETE FROM backup WHERE expires_at <= ?", arguments: [now])
-            return try ids.map(Self.uuid)
+            return expired
         }
     }
 

@@ -305,6 +305,18 @@ public enum Plan: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// Backups per project, scheduled ones included (Pinecone's object limits; none on Starter).
+    public var maxBackupsPerProject: Int {
+        switch self {
+        case .starter: 0
+        case .standard: 500
+        case .enterprise: 1000
+        }
+    }
+
+    /// Collections per project (Pinecone's object limit).
+    public var maxCollectionsPerProject: Int { 100 }
+
     /// Namespaces per serverless index.
     public var maxNamespacesPerIndex: Int { self == .starter ? 100 : 100_000 }
 

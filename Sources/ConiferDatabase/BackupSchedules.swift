@@ -99,10 +99,11 @@ extension BackupService {
         }
     }
 
-    public func deleteSchedule(_ pass: AuthorizationPass, id: UUID) async throws {
+    @discardableResult
+    public func deleteSchedule(_ pass: AuthorizationPass, id: UUID) async throws -> BackupSchedule {
         try pass.require(.indexesWrite)
         try await requireSchedulePlan(pass)
-        try await catalog.deleteBackupSchedule(id, pass: pass)
+        return try await catalog.deleteBackupSchedule(id, pass: pass)
     }
 
     /// The schedule's planned run (a backup record with the id and name its backup will have, nil while the
@@ -129,7 +130,13 @@ extension BackupService {
         }
         do {
             let expired = try await catalog.deleteExpiredBackups(at: clock.now())
-            await removeFiles(expired)
+            for backup in expired {
+                await reportSystemAction(
+                    "delete expired backup", task: .backup, organization: backup.organizationID,
+                    resource: ["project_id": backup.projectID.lowercasedString, "backup_id": backup.id.lowercasedString], name: backup.name
+                )
+            }
+            await removeFiles(expired.map(\.id))
             return (taken, expired.count)
         } catch {
             logger.warning("could not delete expired backups", metadata: ["error": "\(error)"])
@@ -154,11 +161,34 @@ extension BackupService {
                 await removeFiles([planned.backupID])  // the schedule changed or went while the backup was written
                 return false
             }
+            await reportSystemAction(
+                "create scheduled backup", task: .backup, organization: due.organizationID,
+                resource: [
+                    "project_id": due.index.projectID.lowercasedString, "index_name": due.index.name, "schedule_id": schedule.id.lowercasedString,
+                    "backup_id": taken.backup.id.lowercasedString,
+                ],
+                name: taken.backup.name
+            )
             return true
         } catch {
             logger.warning("scheduled backup not taken", metadata: ["schedule": "\(schedule.id)", "index": "\(due.index.name)", "error": "\(error)"])
             try? await catalog.skipScheduledRun(schedule.id, slot: planned.at, next: next)
+            await removeFiles([planned.backupID])  // written, but not kept (a full project, a stop of the catalog)
             return false
+        }
+    }
+
+    /// Tells the action observers (the audit log) what the scheduler did, as the system actor. An observer that
+    /// fails is logged: the backup or deletion itself has happened.
+    func reportSystemAction(_ kind: String, task: SystemTask, organization: UUID, resource: [String: String], name: String) async {
+        let outcome = ActionOutcome(
+            actor: .system(task), action: kind, resource: resource, result: .succeeded, organizationID: organization,
+            details: ActionDetails(kind: kind, resourceID: .string(name), resourceName: name)
+        )
+        do {
+            try await observer.observe(outcome)
+        } catch {
+            logger.error("a system action was not recorded", metadata: ["kind": "\(kind)", "error": "\(error)"])
         }
     }
 

@@ -16,11 +16,17 @@ public struct BackupService: Sendable {
     /// The time backup schedules go by.
     public let clock: ScheduleClock
     let logger: Logger
+    /// Told what the scheduler does on its own (the audit log).
+    let observer: any ActionObserver
 
     /// Creates the indexes restores and collections fill, by the rules of every creation.
     var indexes: IndexService { IndexService(catalog: catalog, registry: registry) }
 
-    public init(catalog: any Catalog, registry: StoreRegistry, files: BackupFiles, clock: ScheduleClock = .wall, logger: Logger) {
+    public init(
+        catalog: any Catalog, registry: StoreRegistry, files: BackupFiles, clock: ScheduleClock = .wall, logger: Logger,
+        observer: any ActionObserver = NoActionObserver()
+    ) {
+        self.observer = observer
         self.catalog = catalog
         self.registry = registry
         self.files = files
@@ -42,6 +48,7 @@ public struct BackupService: Sendable {
         try await requirePlan(pass)
         let source = try await catalog.index(named: indexName, pass: pass)
         try Self.requireBackupable(source)
+        try await catalog.requireRoom(forCollection: false, project: source.projectID)
         let name = name ?? "backup-\(Self.stamp.string(from: Date()))"
         try IndexRules.validateName(name, what: "backup")
         if let description, description.count > 1000 { throw ConiferError.invalidArgument("A backup description is at most 1000 characters.") }

@@ -17,6 +17,7 @@ extension BackupService {
             throw ConiferError.invalidArgument("Collections are made from pod-based indexes; back up index \(source.name) with a backup instead.")
         }
         try Self.requireBackupable(source)
+        try await catalog.requireRoom(forCollection: true, project: source.projectID)
         return try await record(source, as: BackupRecord(
             id: UUID(), name: name, description: nil, source: source, recordCount: 0, namespaceCount: 0, sizeBytes: 0, createdAt: Date(),
             isCollection: true

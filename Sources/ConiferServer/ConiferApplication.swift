@@ -99,14 +99,14 @@ public struct ConiferApplication: Sendable {
         let logger = Logger(label: "conifer.storage")
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
         self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
-        self.limiter = RateLimiter(limits: configuration.rateLimits)
+        self.limiter = RateLimiter(limits: configuration.rateLimits, clock: configuration.rateLimitClock)
         self.backups = BackupService(
             catalog: catalog, registry: registry,
             files: BackupFiles(
                 directory: configuration.backupDirectory ?? configuration.dataDirectory.appendingPathComponent("backups"),
                 location: configuration.backupStore, sessions: sessions
             ),
-            clock: configuration.scheduleClock, logger: logger
+            clock: configuration.scheduleClock, logger: logger, observer: self.observer
         )
         // Restore jobs a stopped server left unfinished: their indexes were never made visible, and their files
         // are retired below with the other orphans.
@@ -130,10 +130,12 @@ public struct ConiferApplication: Sendable {
         let router = Router(context: ConiferRequestContext.self)
         if configuration.metricsEnabled { router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics)) }
         router.add(middleware: ErrorMiddleware())
-        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer)
-        routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
+        let routes = RouteTable(
+            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, limiter: limiter
+        )
+        routes.open(.get, "/health", rate: .exempt("load balancers' health checks")) { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
         // The operator's metrics: checks its own token (not a project credential).
-        routes.open(.get, "/metrics") { [serverMetrics] request, _ in
+        routes.open(.get, "/metrics", rate: .exempt("the operator's scraper, with the operator's token")) { [serverMetrics] request, _ in
             guard serverMetrics.token != nil else { throw ConiferError.notFound("Not found: set CONIFER_METRICS_TOKEN to serve /metrics.") }
             guard serverMetrics.admits(request.headers[.authorization]) else {
                 throw ConiferError.unauthenticated("GET /metrics needs the operator's metrics token as a bearer token.")
@@ -144,7 +146,7 @@ public struct ConiferApplication: Sendable {
             )
         }
         let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
-        IndexesController(indexes: indexes, backups: backups, catalog: catalog, hosts: hosts, limiter: limiter).register(in: routes)
+        IndexesController(indexes: indexes, backups: backups, catalog: catalog, hosts: hosts).register(in: routes)
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
         MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         BackupsController(backups: backups).register(in: routes)
@@ -163,8 +165,10 @@ public struct ConiferApplication: Sendable {
         let router = Router(context: ConiferRequestContext.self)
         if configuration.metricsEnabled { router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics)) }
         router.add(middleware: ErrorMiddleware())
-        let routes = RouteTable(router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer)
-        routes.open(.get, "/health") { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
+        let routes = RouteTable(
+            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, limiter: limiter
+        )
+        routes.open(.get, "/health", rate: .exempt("load balancers' health checks")) { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter, privateListener: true).register(in: routes)
         routes.addMethodFallbacks()
         return router
@@ -173,8 +177,8 @@ public struct ConiferApplication: Sendable {
     /// The permission table: every route and what it needs, as a Markdown table.
     public func permissionTable() -> String {
         let (_, routes) = buildRouter()
-        let rows = routes.entries.map { "| \($0.method.rawValue) | `\($0.path)` | \($0.access) |" }
-        return (["| method | path | needs |", "| --- | --- | --- |"] + rows).joined(separator: "\n")
+        let rows = routes.entries.map { "| \($0.method.rawValue) | `\($0.path)` | \($0.access) | \($0.rate) |" }
+        return (["| method | path | needs | rate limit |", "| --- | --- | --- | --- |"] + rows).joined(separator: "\n")
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully. `onListening` receives the URL once the

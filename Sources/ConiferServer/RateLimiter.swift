@@ -2,28 +2,58 @@ import ConiferCore
 import Foundation
 import Synchronization
 
-/// Requests per second allowed per index and operation class, and per project for control-plane calls.
-/// Defaults follow Pinecone's serverless limits (docs.pinecone.io, "Rate limits": 100 per second for query,
-/// upsert, update, delete and fetch, 200 for list); 0 means unlimited.
+/// Requests per second allowed per operation class, and what each class is counted by. A self-hosted server
+/// belongs to its operator, so by default nothing is limited; `pinecone` is Pinecone's serverless table
+/// (docs.pinecone.io, "Rate limits": 100 per second per namespace for query, upsert, update and delete; 100 per
+/// index for fetch and describe_index_stats, 200 for list; 100 per project on the control plane).
 public struct RateLimits: Sendable, Equatable {
     public enum Operation: String, Sendable, CaseIterable {
+        /// Data plane, per index (or per namespace, see `perNamespace`).
         case upsert, query, fetch, update, delete, list
-        /// Control-plane calls of a project (`/indexes`).
+        /// `describe_index_stats`, per index.
+        case stats
+        /// The namespace routes (list, create, describe, delete), per index.
+        case namespaces
+        /// Control-plane calls (indexes, backups, restore jobs, schedules, collections, Prometheus), per project.
         case control
+        /// Admin API calls, per organization.
+        case admin
+        /// Sign-ins and invitation acceptances, per source address.
+        case signin
     }
 
+    /// 0 or absent: unlimited.
     public var perSecond: [Operation: Double]
+    /// Data-plane classes counted per namespace of an index rather than per index.
+    public var perNamespace: Set<Operation>
 
-    public static let defaults = RateLimits(perSecond: [.upsert: 100, .query: 100, .fetch: 100, .update: 100, .delete: 100, .list: 200, .control: 100])
+    public init(perSecond: [Operation: Double], perNamespace: Set<Operation> = []) {
+        self.perSecond = perSecond
+        self.perNamespace = perNamespace
+    }
 
-    /// `query=100,upsert=50,…` over `base`: the syntax of `--rate-limits` and `CONIFER_RATE_LIMITS`.
+    /// Nothing limited: the default.
+    public static let unlimited = RateLimits(perSecond: [:])
+    public static let defaults = unlimited
+    /// Pinecone's serverless limits, `--rate-limits pinecone`.
+    public static let pinecone = RateLimits(
+        perSecond: [.upsert: 100, .query: 100, .update: 100, .delete: 100, .fetch: 100, .list: 200, .stats: 100, .control: 100],
+        perNamespace: [.upsert, .query, .update, .delete]
+    )
+
+    /// The syntax of `--rate-limits` and `CONIFER_RATE_LIMITS`: comma-separated items, each `pinecone` (Pinecone's
+    /// table) or `name=requests-per-second` (0 unlimited), later items over earlier ones, all over `base`.
     public static func parse(_ text: String, over base: RateLimits = .defaults) throws(ConiferError) -> RateLimits {
         var limits = base
         for item in text.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {
+            if item.trimmingCharacters(in: .whitespaces) == "pinecone" {
+                limits = .pinecone
+                continue
+            }
             let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let operation = Operation(rawValue: parts[0]), let rate = Double(parts[1]), rate >= 0, rate.isFinite else {
                 throw .invalidArgument(
-                    "Rate limits are name=requests-per-second pairs separated by commas, names among \(Operation.allCases.map(\.rawValue).joined(separator: ", ")); got '\(item.prefix(64))'."
+                    "Rate limits are 'pinecone' or name=requests-per-second items separated by commas, names among \(Operation.allCases.map(\.rawValue).joined(separator: ", ")); got '\(item.prefix(64))'."
                 )
             }
             limits.perSecond[operation] = rate
@@ -32,27 +62,37 @@ public struct RateLimits: Sendable, Equatable {
     }
 }
 
-/// Token buckets, one per key (an index and operation class, or a project): each holds up to one second's
-/// worth of requests (at least one) and refills continuously at the limit's rate, so bursts up to the limit pass and the
-/// sustained rate never exceeds it. Taking a token is one step under a lock, so the limit holds under any
-/// concurrency.
+/// Token buckets, one per key (an index and operation class, a namespace, a project, an organization or a source
+/// address): each holds up to one second's worth of requests (at least one) and refills continuously at the
+/// limit's rate, so bursts up to the limit pass and the sustained rate never exceeds it. Taking a token is one
+/// step under a lock, so the limit holds under any concurrency. Time comes from `clock` (a clock the test moves
+/// in tests). Buckets that have refilled are dropped when there are many, so keys a client makes up cost nothing
+/// for long.
 final class RateLimiter: Sendable {
     let limits: RateLimits
+    let clock: @Sendable () -> ContinuousClock.Instant
     private let buckets = Mutex<[String: Bucket]>([:])
+    static let pruneAbove = 10_000
 
     struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
     }
 
-    init(limits: RateLimits) {
+    init(limits: RateLimits, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.limits = limits
+        self.clock = clock
     }
 
+    /// Whether `operation` is limited at all (so callers can skip working out its key).
+    func limits(_ operation: RateLimits.Operation) -> Bool { (limits.perSecond[operation] ?? 0) > 0 }
+
     /// Takes one request from the bucket of `operation` on `key`, or throws 429 with how long to wait.
-    func take(_ operation: RateLimits.Operation, key: String, what: @autoclosure () -> String, now: ContinuousClock.Instant = .now) throws(ConiferError) {
+    func take(_ operation: RateLimits.Operation, key: String, what: @autoclosure () -> String, now: ContinuousClock.Instant? = nil) throws(ConiferError) {
         guard let rate = limits.perSecond[operation], rate > 0 else { return }
+        let now = now ?? clock()
         let wait: Double? = buckets.withLock { buckets in
+            if buckets.count > Self.pruneAbove { Self.prune(&buckets, now: now, limits: limits) }
             let id = "\(operation.rawValue)\u{0}\(key)"
             let capacity = max(1, rate)
             var bucket = buckets[id] ?? Bucket(tokens: capacity, updated: now)
@@ -71,5 +111,16 @@ final class RateLimiter: Sendable {
             .resourceExhausted, "Request rate limit reached for \(operation.rawValue) requests on \(what()): \(limit) per second. Retry after the time in Retry-After.",
             retryAfterSeconds: max(1, Int(wait.rounded(.up)))
         )
+    }
+
+    /// Drops the buckets that would be full by now (as good as new).
+    private static func prune(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant, limits: RateLimits) {
+        buckets = buckets.filter { id, bucket in
+            let name = id.split(separator: "\u{0}", maxSplits: 1).first.map(String.init) ?? ""
+            let rate = RateLimits.Operation(rawValue: name).flatMap { limits.perSecond[$0] } ?? 1
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return bucket.tokens + seconds * rate < max(1, rate)
+        }
     }
 }

@@ -25,15 +25,43 @@ struct RouteEntry: Sendable, Hashable {
         case authenticated
     }
 
+    /// What a route's requests are counted against for rate limiting.
+    enum RateClass: Sendable, Hashable {
+        /// The bucket of the index the path names (per namespace where the limits say so): the data plane,
+        /// which takes it once the index is open.
+        case index(RateLimits.Operation)
+        /// The caller's project's control-plane bucket.
+        case project
+        /// The caller's organization's Admin API bucket.
+        case organization
+        /// The bucket of the request's source address (routes without credentials).
+        case source(RateLimits.Operation)
+        /// Never limited, for the reason given.
+        case exempt(String)
+    }
+
     var method: HTTPRequest.Method
     var path: String
     var access: Access
+    var rate: RateClass
 
     /// Whether a call can change state: data-plane reads are POSTs (query, stats), so a project route
     /// goes by its permission; every other route by its method.
     var changesState: Bool {
         if case .project(let permission) = access { return !permission.isRead }
         return method != .get
+    }
+}
+
+extension RouteEntry.RateClass: CustomStringConvertible {
+    var description: String {
+        switch self {
+        case .index(let operation): "\(operation.rawValue), per index"
+        case .project: "control, per project"
+        case .organization: "admin, per organization"
+        case .source(let operation): "\(operation.rawValue), per source address"
+        case .exempt(let reason): "none (\(reason))"
+        }
     }
 }
 
@@ -118,30 +146,46 @@ final class RouteTable {
     private let router: Router<ConiferRequestContext>
     private let authenticator: Authenticator
     private let observer: any ActionObserver
+    private let limiter: RateLimiter
 
-    init(router: Router<ConiferRequestContext>, authenticator: Authenticator, observer: any ActionObserver) {
+    init(router: Router<ConiferRequestContext>, authenticator: Authenticator, observer: any ActionObserver, limiter: RateLimiter) {
         self.router = router
         self.authenticator = authenticator
         self.observer = observer
+        self.limiter = limiter
     }
 
     /// Every registered route, in registration order.
     private(set) var entries: [RouteEntry] = []
 
-    func open(_ method: HTTPRequest.Method, _ path: String, handler: @escaping @Sendable (Request, ConiferRequestContext) async throws -> Response) {
-        entries.append(RouteEntry(method: method, path: path, access: .open))
-        router.on(RouterPath(path), method: method) { request, context in try await handler(request, context) }
+    /// Registers a route without credentials, counted against its source address's bucket of `rate` (or exempt).
+    func open(
+        _ method: HTTPRequest.Method, _ path: String, rate: RouteEntry.RateClass,
+        handler: @escaping @Sendable (Request, ConiferRequestContext) async throws -> Response
+    ) {
+        entries.append(RouteEntry(method: method, path: path, access: .open, rate: rate))
+        router.on(RouterPath(path), method: method) { [limiter] request, context in
+            if case .source(let operation) = rate {
+                try limiter.take(operation, key: context.sourceAddress, what: "source address \(context.sourceAddress)")
+            }
+            return try await handler(request, context)
+        }
     }
 
-    /// Registers a control- or data-plane route: its handler runs with the pass of the route's decision.
+    /// Registers a control- or data-plane route: its handler runs with the pass of the route's decision, after
+    /// the project's control-plane rate limit (data-plane routes name their index class and take it themselves).
     func add(
         _ method: HTTPRequest.Method,
         _ path: String,
         _ permission: Permission,
+        rate: RouteEntry.RateClass = .project,
         handler: @escaping @Sendable (AuthorizedCall) async throws -> Response
     ) {
-        protected(RouteEntry(method: method, path: path, access: .project(permission))) { request, context in
+        protected(RouteEntry(method: method, path: path, access: .project(permission), rate: rate)) { [limiter] request, context in
             guard case .project(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
+            if case .project = rate, let project = pass.principal?.projectID {
+                try limiter.take(.control, key: project.uuidString, what: "project \(project.lowercasedString)")
+            }
             let version = try APIVersion(headers: request.headers)
             return try await handler(AuthorizedCall(request: request, context: context, pass: pass, version: version))
         }
@@ -149,10 +193,12 @@ final class RouteTable {
 
     /// Registers an Admin API route: its handler runs with the pass of the route's decision (the organization
     /// permission or the permission in the project the path names, when the access names one; otherwise the
-    /// admin service decides on the resource before anything changes).
+    /// admin service decides on the resource before anything changes), after the organization's rate limit.
     func admin(_ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, handler: @escaping @Sendable (AdminCall) async throws -> Response) {
-        protected(RouteEntry(method: method, path: path, access: access)) { request, context in
+        protected(RouteEntry(method: method, path: path, access: access, rate: .organization)) { [limiter] request, context in
             guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
+            let organization = pass.identity.organizationID
+            try limiter.take(.admin, key: organization.uuidString, what: "organization \(organization.lowercasedString)")
             let version = try APIVersion(headers: request.headers)
             return try await handler(AdminCall(request: request, context: context, pass: pass, version: version))
         }

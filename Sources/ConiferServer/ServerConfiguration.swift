@@ -72,8 +72,10 @@ public struct ServerConfiguration: Sendable {
     /// Which audit-export destinations tenants may name (S3-compatible endpoints, buckets written with the
     /// server's own credentials); by default only AWS's S3 through the tenant's role.
     public var auditPolicy: AuditDestinationPolicy = .awsThroughTenantRoles
-    /// Requests per second per index and operation class, and per project on the control plane.
+    /// Requests per second per operation class (unlimited by default).
     public var rateLimits: RateLimits
+    /// The time rate limits go by (a clock the test moves in tests).
+    public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage
     /// ledger and the monthly unit quotas; off only to measure what counting and metering cost.
     public var metricsEnabled: Bool

@@ -24,8 +24,9 @@ import Testing
         async let first: Void = queue.run { started.signal(); release.wait() }
         started.wait()
         async let second: Void = queue.run { release.wait() }
-        // Two callers in: the third is refused at once with 429 rather than queued.
-        try await Task.sleep(for: .milliseconds(100))
+        // Two callers in (however long the second takes to arrive on a loaded machine): the third is refused at
+        // once with 429 rather than queued.
+        while queue.admitted < 2 { try await Task.sleep(for: .milliseconds(5)) }
         do {
             try await queue.run {}
             Issue.record("a third caller was queued")

@@ -121,6 +121,24 @@ import Testing
             let again = try await client.call(.post, "/indexes/orders/backup-schedules", body: body)
             #expect(try await client.call(.delete, "/indexes/orders").status == 202)
             #expect(try await client.call(.get, "/backup-schedules/\(try #require(again.json["schedule_id"] as? String))").status == 404)
+
+            // Audited: the schedules' changes by their callers, the scheduler's backups and retention's deletions by
+            // the system actor.
+            let owner = try await client.token()
+            func succeeded(_ type: String) async throws -> [(action: String, actor: String, id: String)] {
+                let events = try #require(try await client.admin(.get, "/admin/audit-events?limit=1000&resource_type=\(type)", token: owner).json["data"] as? [[String: Any]])
+                return events.compactMap { event in
+                    let body = event["event"] as? [String: Any]
+                    guard (body?["outcome"] as? [String: Any])?["result"] as? String == "success" else { return nil }
+                    return (body?["action"] as? String ?? "", (event["actor"] as? [String: Any])?["principal_type"] as? String ?? "", body?["resource_id"] as? String ?? "")
+                }
+            }
+            let schedules = try await succeeded("backup-schedule")
+            #expect(schedules.filter { $0.action == "create" }.count == 3 && schedules.filter { $0.action == "update" }.count == 4)
+            #expect(schedules.filter { $0.action == "delete" }.map(\.id).sorted() == ["other", "weekly"])
+            let system = try await succeeded("backup").filter { $0.actor == "system" }
+            #expect(system.filter { $0.action == "create" }.count == 4 && system.filter { $0.action == "delete" }.count == 3, "\(system)")
+            #expect(system.contains { $0.action == "delete" && $0.id == "weekly-20261208T000000Z" })
         }
     }
 

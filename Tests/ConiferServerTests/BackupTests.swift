@@ -12,7 +12,7 @@ import Testing
     static let vectors = (0..<40).map { #"{"id":"v\#($0)","values":[\#($0),1,\#($0 % 3)],"metadata":{"n":\#($0)}}"# }.joined(separator: ",")
 
     static func waitForJob(_ client: some TestClientProtocol, _ id: String) async throws -> [String: Any] {
-        for _ in 0..<500 {
+        for _ in 0..<3000 {  // up to a minute on a loaded machine
             let job = try await client.call(.get, "/restore-jobs/\(id)").json
             if ["Completed", "Failed"].contains(job["status"] as? String ?? "") { return job }
             try await Task.sleep(for: .milliseconds(20))
@@ -119,6 +119,39 @@ import Testing
             #expect(refused.status == 412 && refused.message?.contains("backup") == true, "\(refused.text)")
             #expect(try await client.call(.delete, "/backups/\(backupID)", key: key).status == 202)
             #expect(try await client.admin(.delete, "/admin/projects/\(kept)", token: owner).status == 202)
+        }
+    }
+
+    /// Pinecone's object limits: 500 backups per project on Standard (scheduled ones included), 100 collections.
+    /// At the limit a new one is refused with 403 before any file is written; deleting one makes room.
+    @Test func aProjectHoldsAtMostItsPlansNumberOfBackupsAndCollections() async throws {
+        let directory = TestServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await TestServer.run(directory: directory) { server, client in
+            _ = try await server.admin.setPlan(.standard, organization: nil)
+            #expect(try await client.call(.post, "/indexes", body: #"{"name":"pods","dimension":3,"metric":"cosine",\#(CollectionTests.podSpec)}"#).status == 201)
+            let source = try await server.catalog.index(named: "pods", pass: try #require(try await server.catalog.authenticate(apiKey: TestServer.bootstrapKey)).authorize(.indexesRead))
+            // Rows as earlier backups left them (their files do not matter here).
+            for (count, collection) in [(499, false), (99, true)] {
+                for i in 0..<count {
+                    try await server.catalog.insertBackup(BackupRecord(
+                        id: UUID(), name: "old-\(i)", description: nil, source: source, recordCount: 0, namespaceCount: 0, sizeBytes: 0, createdAt: Date(),
+                        isCollection: collection
+                    ), dataKey: .init(size: .bits256))
+                }
+            }
+            let files = { Set((try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("backups").path)) ?? []) }
+            let last = try await client.call(.post, "/indexes/pods/backups", body: #"{"name":"last"}"#)
+            #expect(last.status == 201, "\(last.text)")
+            #expect(try await client.call(.post, "/collections", body: #"{"name":"last","source":"pods"}"#).status == 201)
+            let before = files()
+            let backup = try await client.call(.post, "/indexes/pods/backups", body: #"{"name":"one-too-many"}"#)
+            #expect(backup.status == 403 && backup.message?.contains("500 backups") == true, "\(backup.text)")
+            let collection = try await client.call(.post, "/collections", body: #"{"name":"one-too-many","source":"pods"}"#)
+            #expect(collection.status == 403 && collection.message?.contains("100 collections") == true, "\(collection.text)")
+            #expect(files() == before, "nothing was written for the refused ones")
+            #expect(try await client.call(.delete, "/backups/\(try #require(last.json["backup_id"] as? String))").status == 202)
+            #expect(try await client.call(.post, "/indexes/pods/backups", body: #"{"name":"room-again"}"#).status == 201)
         }
     }
 

@@ -72,6 +72,15 @@ import Testing
             #expect(try await client.call(.delete, "/collections/snap").status == 202)
             #expect(try await client.call(.get, "/collections/snap").status == 404)
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".backup") }.isEmpty)
+            // Audited: the creation, the refused duplicate and the deletion, named by the collection.
+            let events = try #require(
+                try await client.admin(.get, "/admin/audit-events?resource_type=collection", token: try await client.token()).json["data"] as? [[String: Any]]
+            )
+            let seen = events.compactMap { event -> String? in
+                guard let body = event["event"] as? [String: Any] else { return nil }
+                return "\(body["action"] ?? "") \(body["resource_id"] ?? "") \((body["outcome"] as? [String: Any])?["result"] ?? "")"
+            }
+            #expect(seen.contains("create snap success") && seen.contains("create snap failure") && seen.contains("delete snap success"), "\(seen)")
             #expect(try await client.call(.delete, "/collections/snap").status == 404)
 
             _ = try await server.admin.setPlan(.starter, organization: nil)

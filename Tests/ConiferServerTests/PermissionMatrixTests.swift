@@ -386,7 +386,7 @@ import Testing
 
             /// Waits until no restore job is running: a job ending inside a denied cell would change the index list.
             func restoresFinished() async throws {
-                for _ in 0..<500 {
+                for _ in 0..<3000 {  // up to a minute on a loaded machine
                     let jobs = try await client.call(.get, "/restore-jobs?limit=100", key: key).json["data"] as? [[String: Any]] ?? []
                     if !jobs.contains(where: { ["Pending", "InProgress"].contains($0["status"] as? String ?? "") }) { return }
                     try await Task.sleep(for: .milliseconds(20))

@@ -21,13 +21,19 @@ struct BackupSchedulesController {
 
     @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
         let body = try await call.decode(CreateBackupScheduleRequestWire.self, allowedKeys: CreateBackupScheduleRequestWire.fields)
+        let index = try call.parameter("index_name")
+        call.context.audit(id: .string(body.name), name: body.name, [
+            "index_name": .string(index), "frequency": .string(body.schedule.frequency),
+            "expire_after_days": .number(Double(body.retention.expire_after_days)),
+        ])
         guard body.schedule.type == "time-based" else {
             throw ConiferError.invalidArgument("Invalid value '\(body.schedule.type.prefix(64))' for schedule.type: expected time-based.")
         }
         let schedule = try await backups.createSchedule(
-            call.pass, indexName: try call.parameter("index_name"), name: body.name,
+            call.pass, indexName: index, name: body.name,
             frequency: try Self.frequency(body.schedule.frequency), retentionDays: body.retention.expire_after_days
         )
+        call.context.audit(id: .string(schedule.name), name: schedule.name, ["index_name": .string(index), "schedule_id": .string(schedule.id.lowercasedString)])
         return try WireJSON.response(status: .created, BackupScheduleWire(schedule))
     }
 
@@ -41,15 +47,24 @@ struct BackupSchedulesController {
 
     @Sendable func update(_ call: AuthorizedCall) async throws -> Response {
         let body = try await call.decode(UpdateBackupScheduleRequestWire.self, allowedKeys: UpdateBackupScheduleRequestWire.fields)
+        let id = try scheduleID(call)
+        var changes: [String: JSONValue] = ["schedule_id": .string(id.lowercasedString)]
+        if let frequency = body.frequency { changes["frequency"] = .string(frequency) }
+        if let days = body.retention?.expire_after_days { changes["expire_after_days"] = .number(Double(days)) }
+        if let enabled = body.enabled { changes["enabled"] = .bool(enabled) }
+        call.context.audit(id: .string(id.lowercasedString), changes)
         let schedule = try await backups.updateSchedule(
-            call.pass, id: try scheduleID(call), frequency: try body.frequency.map(Self.frequency),
-            retentionDays: body.retention?.expire_after_days, enabled: body.enabled
+            call.pass, id: id, frequency: try body.frequency.map(Self.frequency), retentionDays: body.retention?.expire_after_days, enabled: body.enabled
         )
+        call.context.audit(id: .string(schedule.name), name: schedule.name, changes)
         return try WireJSON.response(status: .ok, BackupScheduleWire(schedule))
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
-        try await backups.deleteSchedule(call.pass, id: try scheduleID(call))
+        let id = try scheduleID(call)
+        call.context.audit(id: .string(id.lowercasedString))
+        let deleted = try await backups.deleteSchedule(call.pass, id: id)
+        call.context.audit(id: .string(deleted.name), name: deleted.name, ["schedule_id": .string(id.lowercasedString)])
         return WireJSON.empty(status: .noContent)
     }
 

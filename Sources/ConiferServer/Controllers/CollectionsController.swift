@@ -18,6 +18,7 @@ struct CollectionsController {
 
     @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
         let body = try await call.decode(CreateCollectionRequestWire.self, allowedKeys: CreateCollectionRequestWire.fields)
+        call.context.audit(id: .string(body.name), name: body.name, ["source": .string(body.source)])
         let collection = try await backups.createCollection(call.pass, name: body.name, sourceIndex: body.source)
         return try WireJSON.response(status: .created, CollectionWire(collection))
     }
@@ -31,7 +32,9 @@ struct CollectionsController {
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
-        try await backups.deleteCollection(call.pass, name: try call.parameter("collection_name"))
+        let name = try call.parameter("collection_name")
+        call.context.audit(id: .string(name), name: name)
+        try await backups.deleteCollection(call.pass, name: name)
         return WireJSON.empty(status: .accepted)
     }
 }

@@ -12,53 +12,56 @@ struct DataPlaneController {
     /// Serving the private listener: requests are checked against the projects' private endpoints.
     var privateListener = false
 
-    /// The rate-limit class of each route that has one.
-    static let rateClasses: [String: RateLimits.Operation] = [
-        "vectors/upsert": .upsert, "query": .query, "vectors/fetch": .fetch, "vectors/fetch_by_metadata": .fetch,
-        "vectors/update": .update, "vectors/delete": .delete, "vectors/list": .list,
-    ]
-
     static let prefix = "/data/:project_id/:index_name"
 
     typealias Handler = @Sendable (DataPlaneController, AuthorizedCall, DataPlaneService.OpenIndex) async throws -> Response
 
-    /// The data-plane operations: each route with the permission it needs and its handler.
-    static let operations: [(method: HTTPRequest.Method, path: String, permission: Permission, handler: Handler)] = [
-        (.post, "vectors/upsert", .dataWrite, { try await $0.upsert($1, $2) }),
-        (.post, "query", .dataRead, { try await $0.query($1, $2) }),
-        (.get, "vectors/fetch", .dataRead, { try await $0.fetch($1, $2) }),
-        (.post, "vectors/fetch_by_metadata", .dataRead, { try await $0.fetchByMetadata($1, $2) }),
-        (.post, "vectors/update", .dataWrite, { try await $0.update($1, $2) }),
-        (.post, "vectors/delete", .dataWrite, { try await $0.delete($1, $2) }),
-        (.get, "vectors/list", .dataRead, { try await $0.list($1, $2) }),
-        (.post, "describe_index_stats", .dataRead, { try await $0.stats($1, $2) }),
-        (.get, "namespaces", .dataRead, { try await $0.listNamespaces($1, $2) }),
-        (.post, "namespaces", .dataWrite, { try await $0.createNamespace($1, $2) }),
-        (.get, "namespaces/:namespace", .dataRead, { try await $0.describeNamespace($1, $2) }),
-        (.delete, "namespaces/:namespace", .dataWrite, { try await $0.deleteNamespace($1, $2) }),
-        (.post, "records/namespaces/:namespace/upsert", .dataWrite, unimplemented),
-        (.post, "records/namespaces/:namespace/search", .dataRead, unimplemented),
-        (.get, "bulk/imports", .dataRead, unimplemented),
-        (.post, "bulk/imports", .dataWrite, unimplemented),
-        (.get, "bulk/imports/:import_id", .dataRead, unimplemented),
-        (.delete, "bulk/imports/:import_id", .dataWrite, unimplemented),
+    /// The data-plane operations: each route with the permission it needs, its rate-limit class and its handler.
+    static let operations: [(method: HTTPRequest.Method, path: String, permission: Permission, rate: RateLimits.Operation, handler: Handler)] = [
+        (.post, "vectors/upsert", .dataWrite, .upsert, { try await $0.upsert($1, $2) }),
+        (.post, "query", .dataRead, .query, { try await $0.query($1, $2) }),
+        (.get, "vectors/fetch", .dataRead, .fetch, { try await $0.fetch($1, $2) }),
+        (.post, "vectors/fetch_by_metadata", .dataRead, .fetch, { try await $0.fetchByMetadata($1, $2) }),
+        (.post, "vectors/update", .dataWrite, .update, { try await $0.update($1, $2) }),
+        (.post, "vectors/delete", .dataWrite, .delete, { try await $0.delete($1, $2) }),
+        (.get, "vectors/list", .dataRead, .list, { try await $0.list($1, $2) }),
+        (.post, "describe_index_stats", .dataRead, .stats, { try await $0.stats($1, $2) }),
+        (.get, "namespaces", .dataRead, .namespaces, { try await $0.listNamespaces($1, $2) }),
+        (.post, "namespaces", .dataWrite, .namespaces, { try await $0.createNamespace($1, $2) }),
+        (.get, "namespaces/:namespace", .dataRead, .namespaces, { try await $0.describeNamespace($1, $2) }),
+        (.delete, "namespaces/:namespace", .dataWrite, .namespaces, { try await $0.deleteNamespace($1, $2) }),
+        (.post, "records/namespaces/:namespace/upsert", .dataWrite, .upsert, unimplemented),
+        (.post, "records/namespaces/:namespace/search", .dataRead, .query, unimplemented),
+        (.get, "bulk/imports", .dataRead, .list, unimplemented),
+        (.post, "bulk/imports", .dataWrite, .upsert, unimplemented),
+        (.get, "bulk/imports/:import_id", .dataRead, .list, unimplemented),
+        (.delete, "bulk/imports/:import_id", .dataWrite, .delete, unimplemented),
     ]
 
     func register(in routes: RouteTable) {
         for operation in Self.operations {
             let handler = operation.handler
-            let rateClass = Self.rateClasses[operation.path]
-            routes.add(operation.method, "\(Self.prefix)/\(operation.path)", operation.permission) { [self] call in
+            let rate = operation.rate
+            routes.add(operation.method, "\(Self.prefix)/\(operation.path)", operation.permission, rate: .index(rate)) { [self] call in
                 // The index first: a missing or invisible one answers 404 before the body is read. Then its rate
-                // limit (keyed by the index, so only existing indexes get a bucket).
+                // limit (keyed by the index, so only existing indexes get a bucket); a class counted per namespace
+                // is taken by the handler once it knows the namespace.
                 let address = DataPlaneService.IndexAddress(projectID: try call.parameter("project_id"), name: try call.parameter("index_name"))
                 let index = try await service.open(call.pass, address, from: privateListener ? call.context.privateOrigin : .publicListener)
-                if let rateClass {
-                    try limiter.take(rateClass, key: index.definition.id.uuidString, what: "index \(index.definition.name)")
+                if !limiter.limits.perNamespace.contains(rate) {
+                    try limiter.take(rate, key: index.definition.id.uuidString, what: "index \(index.definition.name)")
                 }
                 return try await handler(self, call, index)
             }
         }
+    }
+
+    /// Takes the request from its namespace's bucket when `operation` is counted per namespace.
+    func admit(_ operation: RateLimits.Operation, _ index: DataPlaneService.OpenIndex, _ namespace: DataPlaneService.NamespaceName) throws(ConiferError) {
+        guard limiter.limits.perNamespace.contains(operation), limiter.limits(operation) else { return }
+        try limiter.take(
+            operation, key: "\(index.definition.id.uuidString)\u{0}\(namespace.display)", what: "namespace \(namespace.display) of index \(index.definition.name)"
+        )
     }
 
     /// Routes of Pinecone's API that this version does not serve yet: an explicit 501 after authorization.
@@ -71,6 +74,7 @@ struct DataPlaneController {
     func upsert(_ call: AuthorizedCall, _ index: DataPlaneService.OpenIndex) async throws -> Response {
         let body = try await call.decode(UpsertRequestWire.self, limit: maxRequestBytes)
         let namespace = try DataPlaneService.NamespaceName(body.namespace)
+        try admit(.upsert, index, namespace)
         let records = try body.vectors.map { try $0.domain() }
         let count = try await service.upsert(index, namespace: namespace, records: records)
         return try WireJSON.response(status: .ok, UpsertResponseWire(upsertedCount: count))
@@ -83,8 +87,10 @@ struct DataPlaneController {
         }
         let includeValues = body.includeValues ?? false
         let includeMetadata = body.includeMetadata ?? false
+        let namespace = try DataPlaneService.NamespaceName(body.namespace)
+        try admit(.query, index, namespace)
         let query = DataPlaneService.Query(
-            namespace: try DataPlaneService.NamespaceName(body.namespace), topK: body.topK, vector: body.vector,
+            namespace: namespace, topK: body.topK, vector: body.vector,
             sparse: try body.sparseVector?.domain(), id: body.id, filter: try Self.filter(body.filter),
             includesData: includeValues || includeMetadata
         )
@@ -124,6 +130,7 @@ struct DataPlaneController {
     func update(_ call: AuthorizedCall, _ index: DataPlaneService.OpenIndex) async throws -> Response {
         let body = try await call.decode(UpdateRequestWire.self, limit: maxRequestBytes)
         let namespace = try DataPlaneService.NamespaceName(body.namespace)
+        try admit(.update, index, namespace)
         let setMetadata = try body.setMetadata.map { (m) throws(ConiferError) in try Metadata.validated(m) }
         let update: DataPlaneService.Update
         if body.filter != nil {
@@ -150,6 +157,7 @@ struct DataPlaneController {
             throw ConiferError.invalidArgument("A delete takes exactly one of ids, deleteAll or filter.")
         }
         let namespace = try DataPlaneService.NamespaceName(body.namespace)
+        try admit(.delete, index, namespace)
         let deletion: DataPlaneService.Deletion = if let ids = body.ids { .ids(ids) } else if deleteAll { .all } else { .matching(try Self.filter(body.filter)) }
         try await service.delete(index, namespace: namespace, deletion)
         return try WireJSON.response(status: .ok, EmptyWire())

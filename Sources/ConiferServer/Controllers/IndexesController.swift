@@ -11,24 +11,13 @@ struct IndexesController {
     /// For the regions of the project's private endpoints (`private_host`).
     let catalog: any Catalog
     let hosts: IndexHosts
-    let limiter: RateLimiter
 
     func register(in routes: RouteTable) {
-        routes.add(.get, "/indexes", .indexesRead, handler: limited(list))
-        routes.add(.post, "/indexes", .indexesWrite, handler: limited(create))
-        routes.add(.get, "/indexes/:index_name", .indexesRead, handler: limited(describe))
-        routes.add(.patch, "/indexes/:index_name", .indexesWrite, handler: limited(configure))
-        routes.add(.delete, "/indexes/:index_name", .indexesWrite, handler: limited(delete))
-    }
-
-    /// The handler behind the project's control-plane rate limit.
-    func limited(_ handler: @escaping @Sendable (AuthorizedCall) async throws -> Response) -> @Sendable (AuthorizedCall) async throws -> Response {
-        { [limiter] call in
-            if let project = call.pass.principal?.projectID {
-                try limiter.take(.control, key: project.uuidString, what: "project \(project.uuidString.lowercased())")
-            }
-            return try await handler(call)
-        }
+        routes.add(.get, "/indexes", .indexesRead, handler: list)
+        routes.add(.post, "/indexes", .indexesWrite, handler: create)
+        routes.add(.get, "/indexes/:index_name", .indexesRead, handler: describe)
+        routes.add(.patch, "/indexes/:index_name", .indexesWrite, handler: configure)
+        routes.add(.delete, "/indexes/:index_name", .indexesWrite, handler: delete)
     }
 
     @Sendable func list(_ call: AuthorizedCall) async throws -> Response {

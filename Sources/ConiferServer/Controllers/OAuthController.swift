@@ -17,8 +17,8 @@ struct OAuthController {
     let observer: any ActionObserver
 
     func register(in routes: RouteTable) {
-        routes.open(.post, "/oauth/token") { request, context in try await token(request, context) }
-        routes.open(.post, "/oauth/accept-invite") { request, _ in try await acceptInvite(request) }
+        routes.open(.post, "/oauth/token", rate: .source(.signin)) { request, context in try await token(request, context) }
+        routes.open(.post, "/oauth/accept-invite", rate: .source(.signin)) { request, _ in try await acceptInvite(request) }
     }
 
     /// Accepts an invite: the one-time token from `POST /admin/invites` and the new user's password. Only an
