@@ -8,7 +8,9 @@ import Synchronization
 /// Fixed windows: an account may fail `accountLimit` times per `accountWindow`, a source `sourceLimit`
 /// times per `sourceWindow`; past that every attempt is refused, right or wrong, until the window ends.
 /// A success clears the account's count (not the source's). Unknown accounts count like known ones, so
-/// throttling does not reveal which exist. State is in memory and bounded: past `maxTracked` keys the
+/// throttling does not reveal which exist. Service-account sign-ins pass no account: their client ids are not
+/// secret and their secrets are long random strings nobody guesses, so a per-account count would only let
+/// anyone lock a service out by its client id; they are counted by source only. State is in memory and bounded: past `maxTracked` keys the
 /// expired ones are dropped, and if none are, the oldest.
 public final class LoginThrottle: Sendable {
     public struct Policy: Sendable {
@@ -40,9 +42,10 @@ public final class LoginThrottle: Sendable {
     }
 
     /// Seconds to wait before trying again, or nil when an attempt may go ahead.
-    public func retryAfter(account: String, source: String, now: Date = Date()) -> Int? {
+    public func retryAfter(account: String?, source: String, now: Date = Date()) -> Int? {
         windows.withLock { windows in
-            let waits = [(Self.accountKey(account), policy.accountLimit), (Self.sourceKey(source), policy.sourceLimit)].compactMap { key, limit -> TimeInterval? in
+            let counted = [account.map { (Self.accountKey($0), policy.accountLimit) }, (Self.sourceKey(source), policy.sourceLimit)].compactMap { $0 }
+            let waits = counted.compactMap { key, limit -> TimeInterval? in
                 guard let window = windows[key], window.ends > now, window.failures >= limit else { return nil }
                 return window.ends.timeIntervalSince(now)
             }
@@ -50,7 +53,7 @@ public final class LoginThrottle: Sendable {
         }
     }
 
-    public func recordFailure(account: String, source: String, now: Date = Date()) {
+    public func recordFailure(account: String?, source: String, now: Date = Date()) {
         windows.withLock { windows in
             if windows.count >= policy.maxTracked {
                 windows = windows.filter { $0.value.ends > now }
@@ -58,7 +61,7 @@ public final class LoginThrottle: Sendable {
                     windows[oldest] = nil
                 }
             }
-            for (key, length) in [(Self.accountKey(account), policy.accountWindow), (Self.sourceKey(source), policy.sourceWindow)] {
+            for (key, length) in [account.map { (Self.accountKey($0), policy.accountWindow) }, (Self.sourceKey(source), policy.sourceWindow)].compactMap({ $0 }) {
                 var window = windows[key].flatMap { $0.ends > now ? $0 : nil } ?? Window(failures: 0, ends: now.addingTimeInterval(length))
                 window.failures += 1
                 windows[key] = window
@@ -66,7 +69,8 @@ public final class LoginThrottle: Sendable {
         }
     }
 
-    public func recordSuccess(account: String) {
+    public func recordSuccess(account: String?) {
+        guard let account else { return }
         _ = windows.withLock { $0.removeValue(forKey: Self.accountKey(account)) }
     }
 

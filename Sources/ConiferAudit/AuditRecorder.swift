@@ -6,7 +6,8 @@ import Foundation
 ///
 /// A call is audited when its handler names a catalogue kind or its route is in the catalogue. Calls without
 /// valid credentials are not recorded, so nobody can fill the spool anonymously; sign-ins are the exception
-/// (their handler names the account tried, and they are throttled).
+/// (their handler names the account tried, records failures naming unknown accounts once per source address and
+/// window, and they are throttled). Fields a caller chooses are bounded.
 public struct AuditRecorder: ActionObserver {
     let spool: any AuditSpool
     let directory: any AuditDirectory
@@ -17,6 +18,9 @@ public struct AuditRecorder: ActionObserver {
         self.directory = directory
         self.clock = clock
     }
+
+    /// The longest `User-Agent` kept (browsers' and SDKs' are far shorter).
+    static let maxUserAgent = 256
 
     public func observe(_ outcome: ActionOutcome) async throws {
         guard let event = try await event(for: outcome) else { return }
@@ -52,7 +56,7 @@ public struct AuditRecorder: ActionObserver {
         var actor = names.actor
         if case .anonymous = outcome.actor, case .string(let tried)? = details.resourceID {
             // A sign-in with an unknown name: the name tried is the only trace of who it was.
-            actor.principal_name = String(tried.prefix(256))
+            actor.principal_name = String(tried.prefix(128))
             actor.principal_type = kind.resourceType == "user" ? "user" : "service_account"
         }
         var parameters = details.parameters
@@ -66,7 +70,7 @@ public struct AuditRecorder: ActionObserver {
             id: UUID().uuidString.lowercased(),
             organization_id: organizationID.uuidString.lowercased(),
             organization_name: names.organization.isEmpty ? details.organizationName ?? "" : names.organization,
-            client: AuditEvent.Client(userAgent: String(outcome.userAgent.prefix(1024))),
+            client: AuditEvent.Client(userAgent: String(outcome.userAgent.prefix(Self.maxUserAgent))),
             actor: actor,
             event: AuditEvent.Event(
                 time: AuditTime.string(clock()), action: kind.action, resource_type: kind.resourceType,

@@ -20,3 +20,17 @@ import Testing
         #expect(throws: ConiferError.self) { try principal.require(.dataWrite) }
     }
 }
+
+/// What a caller typed as an account name, as an audit event or log line may carry it.
+@Suite struct RedactionTests {
+    @Test func secretsAndThingsUnlikeAnAccountNameAreRedacted() {
+        #expect(Redaction.clientID("Kx8vQ2-abc_def.1") == "Kx8vQ2-abc_def.1")
+        #expect(Redaction.email("ada@example.com") == "ada@example.com")
+        for secretLike in ["pcsa_" + String(repeating: "a", count: 40), "pcsk_abcd_efgh", "PCINV_token", "x" + String(repeating: "y", count: 128), "has space", "pass!word", ""] {
+            #expect(Redaction.clientID(secretLike) == Redaction.placeholder, "\(secretLike)")
+        }
+        for notAnEmail in ["Hunter2!hunter2", "pcsa_x@example.com", "a@b", "<script>@example.com", "ada@example.com\n"] {
+            #expect(Redaction.email(notAnEmail) == Redaction.placeholder, "\(notAnEmail)")
+        }
+    }
+}

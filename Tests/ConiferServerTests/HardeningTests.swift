@@ -25,9 +25,49 @@ import Testing
             // Unknown accounts are throttled the same way, so throttling does not reveal which exist.
             for _ in 0..<3 { #expect(try await login("nobody@example.com", "wrong-password-123").status == 401) }
             #expect(try await login("nobody@example.com", "wrong-password-123").status == 429)
-            // Service accounts too; another account is unaffected.
-            for _ in 0..<3 { #expect(try await client.call(.post, "/oauth/token", key: nil, body: Self.clientGrant(secret: "wrong-secret-0123456789abcdef")).status == 401) }
-            #expect(try await client.call(.post, "/oauth/token", key: nil, body: Self.clientGrant(secret: TestServer.clientSecret)).status == 429)
+            // Not service accounts (second attack run, finding 8): their client ids are not secret, so anyone could
+            // lock one out by it; failures against it are counted by source only, and the real client gets in.
+            for _ in 0..<10 { #expect(try await client.call(.post, "/oauth/token", key: nil, body: Self.clientGrant(secret: "wrong-secret-0123456789abcdef")).status == 401) }
+            #expect(try await client.call(.post, "/oauth/token", key: nil, body: Self.clientGrant(secret: TestServer.clientSecret)).status == 200)
+        }
+    }
+
+    /// Second attack run, findings 6 and 9: failed sign-ins naming accounts that do not exist become one event per
+    /// source address and window, not one per request; what the caller chose is bounded, and a secret typed into
+    /// the name field is redacted.
+    @Test func anonymousSignInsCannotGrowTheAuditLogOrLeakASecretIntoIt() async throws {
+        try await TestServer.run(configure: { $0.loginThrottle = .init(accountLimit: 1000, sourceLimit: 1000) }) { server, client in
+            let owner = try await client.token()
+            func events() async throws -> [[String: Any]] {
+                try #require(try await client.admin(.get, "/admin/audit-events?limit=1000&action=login", token: owner).json["data"] as? [[String: Any]])
+            }
+            let before = try await events().count
+            let agent = String(repeating: "A", count: 1024)
+            let secret = "pcsa_" + String(repeating: "s3cr3t", count: 8)
+            for i in 0..<40 {
+                let name = i == 0 ? secret : "nobody-\(i)-" + String(repeating: "x", count: 200)
+                let reply = try await client.call(
+                    .post, "/oauth/token", key: nil, headers: [("User-Agent", agent)], body: Self.clientGrant(id: name, secret: "wrong-secret-0123456789abcdef")
+                )
+                #expect(reply.status == 401)
+            }
+            for password in ["Hunter2!hunter2", "pcsk_abc_def"] {
+                let reply = try await client.call(.post, "/oauth/token", key: nil, body: #"{"grant_type":"password","username":"\#(password)","password":"x"}"#)
+                #expect(reply.status == 401)
+            }
+            let new = try await events().dropLast(before)
+            #expect(new.count == 1, "one event for 42 anonymous failures from one address: \(new.count)")
+            let event = try #require(new.first)
+            #expect((event["client"] as? [String: Any])?["userAgent"] as? String == String(repeating: "A", count: 256))
+            #expect((event["actor"] as? [String: Any])?["principal_name"] as? String == Redaction.placeholder)
+            #expect((event["event"] as? [String: Any])?["resource_id"] as? String == Redaction.placeholder)
+            let parameters = (event["event"] as? [String: Any])?["parameters"] as? [String: Any]
+            #expect(parameters?["source_address"] as? String == "127.0.0.1")
+            let all = try await client.admin(.get, "/admin/audit-events?limit=1000", token: owner).text
+            #expect(!all.contains("s3cr3t") && !all.contains("Hunter2") && !all.contains("pcsk_abc"), "a secret reached the audit log")
+            // Known accounts' failures are still recorded one by one.
+            #expect(try await client.call(.post, "/oauth/token", key: nil, body: Self.clientGrant(secret: "wrong-secret-0123456789abcdef")).status == 401)
+            #expect(try await events().count == before + 2)
         }
     }
 

@@ -6,15 +6,18 @@ import Hummingbird
 /// `POST /oauth/token`: the OAuth client-credentials and password grants, with a JSON or form body, and
 /// `POST /oauth/accept-invite`. Answers in OAuth's own error shape.
 ///
-/// Failed sign-ins are throttled per account and per source address before any secret is checked
-/// (429 with `Retry-After`), and each one is logged without the secret. Every sign-in that is checked, accepted
-/// or not, is an audit event (user login, service account token) stored before the answer; throttled ones are
-/// not (the failures that led to the throttle are), so a flood of them cannot fill the audit spool.
+/// Failed sign-ins are throttled per source address, and users' per account too, before any secret is checked
+/// (429 with `Retry-After`), and each one is logged without the secret (names shaped like one are redacted).
+/// Every sign-in that is checked, accepted or not, is an audit event (user login, service account token) stored
+/// before the answer, except failures naming no existing account: of those only the first per source address
+/// and window is recorded, so nobody without credentials can fill the audit log. Throttled ones are not
+/// recorded either (the failures that led to the throttle are).
 struct OAuthController {
     let admin: any AdminCatalog
     let tokens: TokenService
     let throttle: LoginThrottle
     let observer: any ActionObserver
+    var unknownAccounts = UnknownAccountSignIns()
 
     func register(in routes: RouteTable) {
         routes.open(.post, "/oauth/token", rate: .source(.signin)) { request, context in try await token(request, context) }
@@ -53,53 +56,69 @@ struct OAuthController {
         if let audience = form.audience, audience != TokenService.audience {
             return try Self.error(.forbidden, "access_denied", "Unknown audience.")
         }
-        let account: String
+        // Service accounts are throttled by source only (see LoginThrottle); users by account and source.
+        let account: String?
         let signIn: SignIn
         switch form.grant_type {
         case "client_credentials":
-            account = "client:" + (form.client_id ?? "")
-            signIn = SignIn(kind: "service account token", name: form.client_id ?? "", request: request, admin: admin, observer: observer)
+            account = nil
+            signIn = SignIn(kind: "service account token", typed: form.client_id ?? "", name: Redaction.clientID(form.client_id ?? ""), request: request, context: context)
         case "password":
             account = "user:" + (form.username ?? "")
-            signIn = SignIn(kind: "user login", name: form.username ?? "", request: request, admin: admin, observer: observer)
+            signIn = SignIn(kind: "user login", typed: form.username ?? "", name: Redaction.email(form.username ?? ""), request: request, context: context)
         default: return try Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials or password.")
         }
         let source = context.sourceAddress
         if let wait = throttle.retryAfter(account: account, source: source) {
-            context.logger.notice("sign-in throttled", metadata: ["account": "\(account.prefix(200))", "source": "\(source)"])
+            context.logger.notice("sign-in throttled", metadata: ["kind": "\(signIn.kind)", "account": "\(signIn.name)", "source": "\(source)"])
             var response = try Self.error(.tooManyRequests, "slow_down", "Too many failed sign-ins; retry after \(wait) seconds.")
             response.headers[.retryAfter] = String(wait)
             return response
         }
         guard let (subject, generation) = try await authenticate(form) else {
             throttle.recordFailure(account: account, source: source)
-            context.logger.notice("failed sign-in", metadata: ["grant": "\(form.grant_type ?? "")", "account": "\(account.prefix(200))", "source": "\(source)"])
-            try await signIn.record(.denied(.unauthenticated), reason: "Invalid credentials")
+            context.logger.notice("failed sign-in", metadata: ["kind": "\(signIn.kind)", "account": "\(signIn.name)", "source": "\(source)"])
+            try await record(signIn, .denied(.unauthenticated), reason: "Invalid credentials")
             return try Self.error(.unauthorized, "access_denied", "Unauthorized")
         }
         throttle.recordSuccess(account: account)
         let token = try await tokens.issue(for: subject, generation: generation)
-        try await signIn.record(.succeeded)
+        try await record(signIn, .succeeded)
         return try WireJSON.response(status: .ok, TokenResponseWire(access_token: token, expires_in: Int(TokenService.lifetime)))
     }
 
-    /// One sign-in attempt, for its audit event: the account it names (known or not) and how it ended.
+    /// One sign-in attempt, for its audit event: the account it names as it may be recorded (known or not, see
+    /// `Redaction`) and where it came from.
     struct SignIn {
         var kind: String
+        /// The name as typed: only looked up, never recorded.
+        var typed: String
+        /// The name as it may be recorded.
         var name: String
         var request: Request
-        var admin: any AdminCatalog
-        var observer: any ActionObserver
+        var context: ConiferRequestContext
+    }
 
-        func record(_ result: ActionOutcome.Result, reason: String? = nil) async throws {
-            let name = String(name.prefix(256))
-            let account = try await admin.signInAccount(email: kind == "user login" ? name : nil, clientID: kind == "user login" ? nil : name)
-            try await observer.observe(ActionOutcome(
-                actor: account?.actor ?? .anonymous, action: "POST /oauth/token", resource: [:], result: result, reason: reason,
-                organizationID: account?.organizationID, userAgent: request.headers[.userAgent] ?? "",
-                details: ActionDetails(kind: kind, resourceID: .string(name))
-            ))
+    /// Records a sign-in's event. A failure naming an account that does not exist is counted, not recorded, except
+    /// the first of each window per source address (`UnknownAccountSignIns`).
+    func record(_ signIn: SignIn, _ result: ActionOutcome.Result, reason: String? = nil) async throws {
+        let user = signIn.kind == "user login"
+        let account = try await admin.signInAccount(email: user ? signIn.typed : nil, clientID: user ? nil : signIn.typed)
+        var parameters: [String: JSONValue] = [:]
+        if account == nil, case .denied = result {
+            let counted = unknownAccounts.count(source: signIn.context.sourceAddress)
+            guard counted.record else { return }
+            parameters = [
+                "source_address": .string(signIn.context.sourceAddress),
+                "unknown_account_failures_before": .number(Double(counted.earlierUnrecorded)),
+            ]
         }
+        try await observer.observe(ActionOutcome(
+            actor: account?.actor ?? .anonymous, action: "POST /oauth/token", resource: [:], result: result, reason: reason,
+            organizationID: account?.organizationID, userAgent: signIn.request.headers[.userAgent] ?? "",
+            // An existing account's own name is safe to record as typed; any other is recorded redacted.
+            details: ActionDetails(kind: signIn.kind, resourceID: .string(account == nil ? signIn.name : signIn.typed), parameters: parameters)
+        ))
     }
 
     /// The subject a grant's credentials prove, or nil when they prove nothing.
