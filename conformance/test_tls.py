@@ -166,6 +166,39 @@ def test_only_tls_12_and_13_with_aes_256_gcm_available(root, pki):
         server.stop()
 
 
+@pytest.mark.parametrize("key", ["ec", "rsa"])
+def test_tls_12_offers_only_ecdhe_with_aead(root, pki, key):
+    """Mozilla's "intermediate" profile: with an EC or an RSA certificate, TLS 1.2 clients get ECDHE (forward
+    secrecy) with GCM or ChaCha20-Poly1305; CBC suites, SHA-1 MACs and static RSA key exchange are refused."""
+    cert = None
+    if key == "rsa":
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.pem", "-days", "2",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", cwd=root)
+        cert = (os.path.join(root, "rsa.pem"), os.path.join(root, "rsa.key"))
+    server = tls_server(root, pki, cert=cert)
+    trusted = cert[0] if cert else pki.ca
+
+    def tls12(ciphers):
+        context = ssl.create_default_context(cafile=trusted)
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(ciphers + ":@SECLEVEL=0")
+        return context
+
+    try:
+        auth = "ECDSA" if key == "ec" else "RSA"
+        for good in (f"ECDHE-{auth}-AES128-GCM-SHA256", f"ECDHE-{auth}-AES256-GCM-SHA384", f"ECDHE-{auth}-CHACHA20-POLY1305"):
+            assert handshake(server, tls12(good))[:2] == ("TLSv1.2", good)
+        weak = [f"ECDHE-{auth}-AES128-SHA", f"ECDHE-{auth}-AES256-SHA", f"ECDHE-{auth}-AES128-SHA256"]
+        if key == "rsa":
+            weak += ["AES256-SHA", "AES128-SHA", "AES128-GCM-SHA256", "AES256-GCM-SHA384"]
+        for bad in weak:
+            with pytest.raises(ssl.SSLError) as refused:
+                handshake(server, tls12(bad))
+            assert "HANDSHAKE_FAILURE" in str(refused.value) or "NO_SHARED_CIPHER" in str(refused.value), (bad, refused.value)
+    finally:
+        server.stop()
+
+
 def test_mutual_tls_accepts_the_cas_clients_only(root, pki):
     server = tls_server(root, pki, "--tls-client-ca", pki.ca)
     try:

@@ -1,5 +1,6 @@
 import ConiferAccess
 import ConiferCore
+import ConiferKeys
 import ConiferStorage
 import Crypto
 import Foundation
@@ -123,9 +124,11 @@ public struct BackupService: Sendable {
     public func removeFiles(_ ids: [UUID]) async { await files.remove(ids) }
 
     /// At start: removes the local files no backup row names (one written when the server stopped before
-    /// recording it, whose key was never kept) and unfinished downloads from an S3 store; returns how many.
+    /// recording it, whose key was never kept), unfinished downloads from an S3 store and files a stop left half
+    /// written; returns how many.
     public func removeOrphanFiles() async throws -> Int {
         let known = try await catalog.backupIDs()
+        let halfWritten = DurableFile.removeTemporaryFiles(in: files.directory)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: files.directory.path)) ?? []
         let orphans = names.filter { name in
             guard name.hasSuffix(".backup"), let id = UUID(uuidString: String(name.dropLast(".backup".count))) else {
@@ -134,7 +137,7 @@ public struct BackupService: Sendable {
             return !known.contains(id)
         }
         for name in orphans { try? FileManager.default.removeItem(at: files.directory.appendingPathComponent(name)) }
-        return orphans.count
+        return orphans.count + halfWritten
     }
 
     public func list(_ pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {

@@ -8,6 +8,18 @@ import Darwin
 /// Crash-safe file writes: a new file becomes visible under its name only once its bytes and the directory
 /// entry are on disk.
 public enum DurableFile {
+    /// The prefix of the temporary names `write` uses before the rename.
+    public static let temporaryPrefix = "tmp-"
+
+    /// Removes the temporary files a stop in the middle of a write left in `directory` (nothing in them was ever
+    /// visible under its name); returns how many. Only for a directory no write is going on in (at start).
+    @discardableResult
+    public static func removeTemporaryFiles(in directory: URL) -> Int {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasPrefix(temporaryPrefix) }
+        for name in names { try? FileManager.default.removeItem(at: directory.appendingPathComponent(name)) }
+        return names.count
+    }
+
     /// Writes `bytes` to a temporary name, fsyncs it, renames it to `url` and fsyncs the directory.
     public static func write(_ bytes: [UInt8], to url: URL) throws {
         try write(to: url) { sink in try sink(bytes) }
@@ -16,7 +28,7 @@ public enum DurableFile {
     /// The same for a file produced in pieces: `produce` hands each piece, in order, to the sink it is given.
     public static func write(to url: URL, _ produce: (_ sink: ([UInt8]) throws -> Void) throws -> Void) throws {
         let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent("tmp-\(UUID().uuidString)")
+        let temporary = directory.appendingPathComponent("\(temporaryPrefix)\(UUID().uuidString)")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw posixError("open \(temporary.path)") }
         do {

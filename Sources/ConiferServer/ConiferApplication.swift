@@ -56,6 +56,7 @@ public struct ConiferApplication: Sendable {
         try configuration.validate()
         try DataDirectory.prepare(configuration.dataDirectory)
         let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
+        DurableFile.removeTemporaryFiles(in: configuration.dataDirectory)  // a key file a stop left half written
         let keyring = try KeyRing.open(dataDirectory: configuration.dataDirectory, source: configuration.masterKey)
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         let tokens = try await TokenService.open(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)

@@ -54,12 +54,20 @@ final class ServerCertificate: Sendable {
         current.withLock { $0 = fresh }
     }
 
-    /// TLS 1.2 and 1.3 only (BoringSSL's suites, AES-256-GCM among them); with a client CA, a client
-    /// certificate from that CA is required. Each handshake takes the pair loaded last.
+    /// The TLS 1.2 suites offered: ECDHE key exchange (forward secrecy) with AEAD ciphers only, as Mozilla's
+    /// "intermediate" profile; no CBC, no SHA-1 MACs, no static RSA key exchange. TLS 1.3's suites are all AEAD.
+    static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
+    /// TLS 1.2 (ECDHE with AEAD) and 1.3 only; with a client CA, a client certificate from that CA is required.
+    /// Each handshake takes the pair loaded last.
     func configuration() throws(ConiferError) -> TLSConfiguration {
         let loaded = current.withLock { $0 }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: loaded.chain, privateKey: loaded.key)
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuites = Self.tls12CipherSuites
         if let clientCA = files.clientCA {
             do {
                 configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA.path))

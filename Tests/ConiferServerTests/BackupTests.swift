@@ -195,11 +195,19 @@ import Testing
             kept.value.withLock { $0 = id }
         }
         // As a stop between writing a backup's file and recording it leaves it, and an unfinished S3 download.
-        let stray = ["\(UUID().uuidString.lowercased()).backup", "\(UUID().uuidString.lowercased()).\(UUID().uuidString.lowercased()).download"]
+        // And a file a SIGKILL left half written (second attack run, finding 11), in the backup directory and in the
+        // data directory (key files).
+        let stray = [
+            "\(UUID().uuidString.lowercased()).backup", "\(UUID().uuidString.lowercased()).\(UUID().uuidString.lowercased()).download",
+            "tmp-\(UUID().uuidString)",
+        ]
         for name in stray + ["notes.txt"] { try Data("x".utf8).write(to: backups.appendingPathComponent(name)) }
+        let halfKey = directory.appendingPathComponent("tmp-\(UUID().uuidString)")
+        try Data("x".utf8).write(to: halfKey)
         try await TestServer.run(directory: directory) { _, client in
             let names = Set(try FileManager.default.contentsOfDirectory(atPath: backups.path))
             #expect(names == ["\(kept.value.withLock { $0 }).backup", "notes.txt"])
+            #expect(!FileManager.default.fileExists(atPath: halfKey.path))
             let backup = kept.value.withLock { $0 }
             #expect(try await client.call(.post, "/backups/\(backup)/create-index", body: #"{"name":"back"}"#).status == 202)
         }
