@@ -111,4 +111,44 @@ import Testing
             #expect((try await client.call(.get, "/indexes").json["indexes"] as? [Any])?.isEmpty == true)
         }
     }
+
+    /// Second attack run, finding 14: a body that repeats a key in one object (at any depth, however the key is
+    /// escaped) is refused with 400 by every decoder (the data plane's fast scanner and its fallback, the control
+    /// plane, the Admin API, the token endpoint's JSON and form bodies), and nothing is stored.
+    @Test func repeatedKeysAreRefusedByEveryDecoder() async throws {
+        try await TestServer.run { server, client in
+            let data = "/data/\(try #require(server.bootstrap).projectID.lowercasedString)/dups"
+            #expect(try await client.createIndex("dups").status == 201)
+            let owner = try await client.token()
+            let refused: [(String, Reply)] = [
+                ("upsert id", try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"dup1","values":[1,0,0],"id":"dup2"}]}"#)),
+                ("upsert escaped", try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"a","\u0069d":"b","values":[1,0,0]}]}"#)),
+                ("upsert namespace", try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"c","values":[1,0,0]}],"namespace":"a","namespace":"b"}"#)),
+                ("metadata", try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"d","values":[1,0,0],"metadata":{"k":1,"k":2}}]}"#)),
+                ("query", try await client.call(.post, "\(data)/query", body: #"{"topK":1,"vector":[1,0,0],"namespace":"a","namespace":"b"}"#)),
+                ("filter", try await client.call(.post, "\(data)/query", body: #"{"topK":1,"vector":[1,0,0],"filter":{"k":{"$eq":1},"k":{"$eq":2}}}"#)),
+                ("create index", try await client.call(.post, "/indexes", body: #"{"name":"a","name":"b","dimension":3,\#(Self.serverless)}"#)),
+                ("admin", try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"one","name":"two"}"#)),
+                ("audit log", try await client.admin(
+                    .put, "/admin/audit-log", token: owner, body: #"{"bucket":"b-one","bucket":"b-two","role_arn":"arn:aws:iam::123456789012:role/r"}"#
+                )),
+                ("token json", try await client.call(
+                    .post, "/oauth/token", key: nil,
+                    body: #"{"grant_type":"client_credentials","client_id":"nobody","client_id":"\#(TestServer.clientID)","client_secret":"\#(TestServer.clientSecret)"}"#
+                )),
+                ("token form", try await client.call(
+                    .post, "/oauth/token", key: nil, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                    body: "grant_type=client_credentials&client_id=nobody&client%5Fid=\(TestServer.clientID)&client_secret=\(TestServer.clientSecret)"
+                )),
+            ]
+            for (what, reply) in refused {
+                #expect(reply.status == 400, "\(what): \(reply.status) \(reply.text)")
+            }
+            let stats = try await client.call(.post, "\(data)/describe_index_stats", body: "{}")
+            #expect(stats.json["totalVectorCount"] as? Int == 0, "nothing was stored: \(stats.text)")
+            #expect(try await client.call(.get, "/indexes/a").status == 404)
+            // The same keys in different objects are fine.
+            #expect(try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"x","values":[1,0,0]},{"id":"y","values":[0,1,0]}]}"#).status == 200)
+        }
+    }
 }

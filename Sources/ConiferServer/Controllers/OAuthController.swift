@@ -46,8 +46,15 @@ struct OAuthController {
         let form: TokenRequestWire
         do {
             if request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
+                // A repeated field is refused, like a repeated JSON key: readers disagree on which one counts.
+                let names = text.split(separator: "&").map { field in
+                    let name = String(field.split(separator: "=", maxSplits: 1).first ?? "").replacingOccurrences(of: "+", with: " ")
+                    return name.removingPercentEncoding ?? name
+                }
+                guard Set(names).count == names.count else { throw ConiferError.invalidArgument("repeated field") }
                 form = try URLEncodedFormDecoder().decode(TokenRequestWire.self, from: text)
             } else {
+                try WireJSON.requireUniqueKeys(Data(text.utf8))
                 form = try JSONDecoder().decode(TokenRequestWire.self, from: Data(text.utf8))
             }
         } catch {

@@ -272,4 +272,45 @@ struct JSONScanner {
         default: return double().map(JSONValue.number)
         }
     }
+
+    // MARK: Repeated keys
+
+    /// The first key repeated within one object anywhere in `bytes` (compared after unescaping, so `"id"` and
+    /// `"\u0069d"` are the same key), or nil when there is none or the body is not JSON this reads (the decoder
+    /// then reports that). Decoders disagree on which of two values wins, so a proxy in front could read a body
+    /// differently from Conifer: every decoder refuses such bodies (SECURITY.md rule 16).
+    static func repeatedKey(in bytes: UnsafeRawBufferPointer) -> String? {
+        var scanner = JSONScanner(bytes)
+        var repeated: String?
+        _ = scanner.skipValue(depth: 0, repeated: &repeated)
+        return repeated
+    }
+
+    /// Consumes one value of any kind, noting the first repeated key; false when it is not JSON (or too deep).
+    private mutating func skipValue(depth: Int, repeated: inout String?) -> Bool {
+        guard depth < 512, repeated == nil else { return false }
+        skipWhitespace()
+        guard offset < bytes.count else { return false }
+        switch bytes[offset] {
+        case UInt8(ascii: "{"):
+            offset += 1
+            if take(UInt8(ascii: "}")) { return true }
+            var seen = SeenKeys()
+            repeat {
+                guard let key = string() else { return false }
+                guard seen.insert(key) else {
+                    repeated = key
+                    return false
+                }
+                guard take(UInt8(ascii: ":")), skipValue(depth: depth + 1, repeated: &repeated) else { return false }
+            } while take(UInt8(ascii: ","))
+            return take(UInt8(ascii: "}"))
+        case UInt8(ascii: "["):
+            return array { $0.skipValue(depth: depth + 1, repeated: &repeated) }
+        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return bool() != nil
+        case UInt8(ascii: "n"): return null()
+        default: return numberToken() != nil
+        }
+    }
 }

@@ -43,6 +43,7 @@ enum WireJSON {
         guard !data.isEmpty else {
             throw .invalidArgument("The request body is empty; a JSON object is required.")
         }
+        try requireUniqueKeys(data)
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
@@ -60,10 +61,17 @@ enum WireJSON {
 
     /// Top-level keys of a JSON object body, for requests whose schema forbids unknown properties.
     static func rejectUnknownKeys(in data: Data, allowed: Set<String>, code: ConiferError.Code = .unprocessableEntity) throws(ConiferError) {
+        try requireUniqueKeys(data)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
         if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
             throw ConiferError(code, "Failed to deserialize the JSON body into the target type: unknown field `\(unknown.prefix(64))`")
         }
+    }
+
+    /// Refuses a body that repeats a key within one object (400), whichever value another reader would take.
+    static func requireUniqueKeys(_ data: Data) throws(ConiferError) {
+        guard let key = data.withUnsafeBytes({ JSONScanner.repeatedKey(in: $0) }) else { return }
+        throw .invalidArgument("The request body repeats the key `\(key.prefix(64))` in one object; each key may appear once.")
     }
 
     private static func deserializeError(_ what: String, _ path: [any CodingKey]) -> ConiferError {
