@@ -141,7 +141,8 @@ def send(url, prefix, path, api_key, body):
 
 def test_proxy_protocol_carries_the_source_and_the_vpc_endpoint(private_server):
     root = tempfile.mkdtemp(prefix="conifer-proxy-")
-    server = Server(os.path.join(root, "data"), new_api_key(), "--private-listen", "127.0.0.1:0", "--private-proxy-protocol").start()
+    server = Server(os.path.join(root, "data"), new_api_key(), "--private-listen", "127.0.0.1:0", "--private-proxy-protocol",
+                    "--private-proxy-from", "127.0.0.0/8").start()
     try:
         private = server.private_url()
         pc = Pinecone(api_key=server.api_key, host=server.url)
@@ -163,10 +164,22 @@ def test_proxy_protocol_carries_the_source_and_the_vpc_endpoint(private_server):
         assert status(proxy_v2("198.51.100.7")) == 403
         assert status(proxy_v1("192.0.2.9")) == 200
         assert status(proxy_v1("203.0.113.5")) == 403
+        assert status(proxy_v2("198.51.100.7", vpce="vpce-0123456789abcdef0", command=0x20)) == 403  # LOCAL: no client
         assert status(b"") is None  # no header: closed
         assert status(b"PROXY TCP4 not-an-address 10.0.0.1 1 2\r\n") is None
         assert status(V2_SIGNATURE + b"\x21\x11\x00\x04abcd") is None  # too short for its addresses
         assert status(V2_SIGNATURE + b"\x21\x11\x00\x10" + b"\x00" * 12 + b"\xea\x00\x09") is None  # TLV past the end
+
+        # Headers are believed only from the load balancers' addresses: from anywhere else the connection is closed.
+        server.stop()
+        server.extra_args = [arg if arg != "127.0.0.0/8" else "10.99.0.0/16" for arg in server.extra_args]
+        server.output = []
+        server.start()
+        assert send(server.private_url(), proxy_v2("198.51.100.7", vpce="vpce-0123456789abcdef0"), path, server.api_key, query) is None
+        # Without --private-proxy-from the server refuses to start.
+        lone = Server(os.path.join(root, "lone"), new_api_key(), "--private-listen", "127.0.0.1:0", "--private-proxy-protocol")
+        with pytest.raises(RuntimeError):
+            lone.start()
 
         # The listener without the flag never reads a header: the bytes are an HTTP request line it rejects.
         plain = private_server

@@ -254,11 +254,11 @@ extension ConiferApplication {
         let configuration = self.configuration
         let server = HTTPServerBuilder { responder in
             let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)]))
-            switch (tls, listener.proxyProtocol) {
-            case (let tls?, true): return ProxyProtocolChannel(base: try TLSChannel(http, tlsConfiguration: tls), logger: logger)
-            case (let tls?, false): return try TLSChannel(http, tlsConfiguration: tls)
-            case (nil, true): return ProxyProtocolChannel(base: http, logger: logger)
-            case (nil, false): return http
+            switch (tls, listener.proxies) {
+            case (let tls?, let proxies?): return ProxyProtocolChannel(base: try TLSChannel(http, tlsConfiguration: tls), logger: logger, proxies: proxies)
+            case (let tls?, nil): return try TLSChannel(http, tlsConfiguration: tls)
+            case (nil, let proxies?): return ProxyProtocolChannel(base: http, logger: logger, proxies: proxies)
+            case (nil, nil): return http
             }
         }
         return Application(

@@ -193,18 +193,20 @@ public struct PrivateListener: Sendable, Equatable {
     public var port: Int
     /// The origin of `private_host` (default: from the address bound).
     public var advertiseURL: String?
-    /// Every connection starts with a PROXY protocol v1 or v2 header (an AWS NLB endpoint service in front).
-    public var proxyProtocol: Bool
+    /// When set, every connection starts with a PROXY protocol v1 or v2 header (an AWS NLB endpoint service in
+    /// front), and only connections from these address blocks (the load balancers') are accepted.
+    public var proxies: [CIDRBlock]?
+    public var proxyProtocol: Bool { proxies != nil }
 
-    public init(host: String, port: Int, advertiseURL: String? = nil, proxyProtocol: Bool = false) {
+    public init(host: String, port: Int, advertiseURL: String? = nil, proxies: [CIDRBlock]? = nil) {
         self.host = host
         self.port = port
         self.advertiseURL = advertiseURL
-        self.proxyProtocol = proxyProtocol
+        self.proxies = proxies
     }
 
     /// Parses `HOST:PORT` (`[IPv6]:PORT` for IPv6).
-    public init(address: String, advertiseURL: String? = nil, proxyProtocol: Bool = false) throws(ConiferError) {
+    public init(address: String, advertiseURL: String? = nil, proxies: [CIDRBlock]? = nil) throws(ConiferError) {
         let host: Substring
         let port: Substring
         if address.hasPrefix("["), let close = address.firstIndex(of: "]"), address[address.index(after: close)...].hasPrefix(":") {
@@ -219,6 +221,9 @@ public struct PrivateListener: Sendable, Equatable {
         guard !host.isEmpty, let number = Int(port) else {
             throw .invalidArgument("--private-listen must be HOST:PORT (or [IPv6]:PORT), got '\(address.prefix(100))'.")
         }
-        self.init(host: String(host), port: number, advertiseURL: advertiseURL, proxyProtocol: proxyProtocol)
+        if let proxies, proxies.isEmpty {
+            throw .invalidArgument("--private-proxy-protocol needs --private-proxy-from: the address blocks of the load balancers whose PROXY headers are believed.")
+        }
+        self.init(host: String(host), port: number, advertiseURL: advertiseURL, proxies: proxies)
     }
 }

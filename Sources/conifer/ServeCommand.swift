@@ -95,6 +95,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Every connection to the private listener starts with a PROXY protocol v1 or v2 header (an AWS NLB endpoint service in front); others are closed.")
     var privateProxyProtocol = false
 
+    @Option(help: "With --private-proxy-protocol: the address blocks (CIDR, comma-separated) of the load balancers whose PROXY headers are believed; connections from elsewhere are closed.")
+    var privateProxyFrom: String?
+
     @Option(help: "Directory for backup files (default: backups in the data directory); with --backup-store, where they are written before the upload.")
     var backupDir: String?
 
@@ -187,9 +190,11 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.scheduleClock = clock
         }
         if let privateListen {
-            configuration.privateListener = try PrivateListener(address: privateListen, advertiseURL: privateAdvertiseUrl, proxyProtocol: privateProxyProtocol)
-        } else if privateAdvertiseUrl != nil || privateProxyProtocol {
-            throw ValidationError("--private-advertise-url and --private-proxy-protocol need --private-listen.")
+            let proxies = try privateProxyProtocol ? Self.list(privateProxyFrom).map { text throws(ConiferError) in try CIDRBlock(text) } : nil
+            guard privateProxyProtocol || privateProxyFrom == nil else { throw ValidationError("--private-proxy-from needs --private-proxy-protocol.") }
+            configuration.privateListener = try PrivateListener(address: privateListen, advertiseURL: privateAdvertiseUrl, proxies: proxies)
+        } else if privateAdvertiseUrl != nil || privateProxyProtocol || privateProxyFrom != nil {
+            throw ValidationError("--private-advertise-url, --private-proxy-protocol and --private-proxy-from need --private-listen.")
         }
         let server: ConiferApplication
         do {

@@ -134,6 +134,9 @@ import Testing
         #expect(ProxyHeader.parse(ipv6) == .header(ProxyHeader(source: IPAddress("::1")), length: ipv6.count))
         let local = Self.v2(command: 0x20, family: 0x00, body: [])
         #expect(ProxyHeader.parse(local) == .header(ProxyHeader(source: nil), length: 16), "LOCAL: the proxy's own connection")
+        // A LOCAL header carries no client: its addresses and VPC endpoint id match nothing.
+        let localClaiming = Self.v2(command: 0x20, body: Self.ipv4Addresses + Self.awsTLV("vpce-0123456789abcdef0"))
+        #expect(ProxyHeader.parse(localClaiming) == .header(ProxyHeader(source: nil), length: localClaiming.count))
         for cut in [5, 12, 15, 20, linked.count - 1] {
             #expect(ProxyHeader.parse(linked.prefix(cut)) == .needMore, "truncated at \(cut)")
         }
@@ -145,6 +148,7 @@ import Testing
             Self.v2(body: Self.ipv4Addresses + [0xEA, 0x00, 0x09, 0x01]),  // TLV longer than the header
             Self.v2(body: Self.ipv4Addresses + [0xEA, 0x00]),  // truncated TLV
             Self.v2(body: Self.ipv4Addresses + [0xEA, 0x00, 0x01, 0x01]),  // empty VPC endpoint id
+            Self.v2(body: Self.ipv4Addresses + Self.awsTLV("vpce-0123456789abcdef0") + Self.awsTLV("vpce-0fedcba9876543210")),  // two ids
             Self.signature.prefix(11) + [0xFF],
         ]
         for header in malformed {

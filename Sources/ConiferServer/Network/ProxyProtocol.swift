@@ -102,10 +102,15 @@ struct ProxyHeader: Sendable, Equatable {
                 guard let id = String(bytes: body[(value + 1)..<(value + valueLength)], encoding: .ascii), !id.isEmpty else {
                     return .invalid("a PROXY v2 header with a malformed AWS VPC endpoint id")
                 }
+                // Two ids: which one a reader takes would decide which endpoint matches.
+                guard header.vpcEndpointID == nil else { return .invalid("a PROXY v2 header with two AWS VPC endpoint ids") }
                 header.vpcEndpointID = id
             }
             offset = value + valueLength
         }
+        // LOCAL is the proxy's own connection (a health check): it carries no client, so nothing in it may
+        // match an endpoint.
+        if command == 0 { header = ProxyHeader(source: nil) }
         return .header(header, length: 16 + length)
     }
 }
@@ -125,9 +130,10 @@ final class ProxiedConnections: Sendable {
     }
 }
 
-/// First on each connection of a listener that expects PROXY headers: reads the header (closing a connection
-/// that does not start with a valid one, or has not sent it within `deadline`), records it for the
-/// connection's requests, passes on what follows and leaves the pipeline.
+/// First on each connection of a listener that expects PROXY headers: closes a connection whose peer is not
+/// one of the proxies (`--private-proxy-from`: a header is a claim about the client, believed only from the load
+/// balancer), reads the header (closing a connection that does not start with a valid one, or has not sent it
+/// within `deadline`), records it for the connection's requests, passes on what follows and leaves the pipeline.
 final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -136,15 +142,25 @@ final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler
     private var timeout: Scheduled<Void>?
     private let logger: Logger
     private let deadline: TimeAmount
+    private let proxies: [CIDRBlock]
 
-    init(logger: Logger, deadline: TimeAmount = .seconds(10)) {
+    init(logger: Logger, proxies: [CIDRBlock], deadline: TimeAmount = .seconds(10)) {
         self.logger = logger
+        self.proxies = proxies
         self.deadline = deadline
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
         timeout = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
+        let peer = channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        guard let peer, proxies.contains(where: { $0.contains(peer) }) else {
+            logger.notice("closed a connection to the private listener", metadata: [
+                "reason": "its peer is not a proxy named by --private-proxy-from", "peer": "\(channel.remoteAddress?.ipAddress ?? "?")",
+            ])
+            context.close(promise: nil)
+            return
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -183,10 +199,12 @@ struct ProxyProtocolChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
     let logger: Logger
+    /// The load balancers' addresses.
+    let proxies: [CIDRBlock]
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(ProxyProtocolHandler(logger: self.logger), position: .first)
+            try channel.pipeline.syncOperations.addHandler(ProxyProtocolHandler(logger: self.logger, proxies: self.proxies), position: .first)
         }.flatMap {
             self.base.setup(channel: channel, logger: logger)
         }
