@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
         .testTarget(name: "ConiferKeysTests", dependencies: ["ConiferKeys", "ConiferCore"]),
-        .testTarget(name: "ConiferAuditTests", dependencies: ["ConiferAudit", "ConiferAccess", "ConiferCore"]),
+        .testTarget(name: "ConiferAuditTests", dependencies: ["ConiferAudit", "ConiferAccess", "ConiferCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore", "ConiferKeys"]),
         .testTarget(name: "ConiferDatabaseTests", dependencies: ["ConiferDatabase", "ConiferStorage", "ConiferAccess", "ConiferCore", "ConiferKeys"]),
         .testTarget(

@@ -74,15 +74,8 @@ extension SQLiteCatalog: AuditSpool {
 
     public func append(_ event: AuditEvent) async throws {
         let body = try sealer.seal(try event.encoded(), .auditEvent)
-        try await database.write { db in
-            try db.execute(
-                sql: "INSERT INTO audit_event (organization_id, time, action, resource_type, principal_id, result, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    event.organization_id, event.event.time, event.event.action, event.event.resource_type, event.actor.principal_id,
-                    event.event.outcome.result, body,
-                ]
-            )
-        }
+        let sealer = sealer
+        try await database.write { db in try Self.appendChained(db, event, body: body, sealer: sealer) }
     }
 
     public func events(_ query: AuditQuery) async throws -> AuditPage {
@@ -217,8 +210,7 @@ extension SQLiteCatalog: AuditSpool {
 
     public func purgeEvents(before date: Date) async throws -> Int {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM audit_event WHERE time < ?", arguments: [AuditTime.string(date)])
-            let deleted = db.changesCount
+            let deleted = try Self.purgeChained(db, before: date, sealer: sealer)
             try db.execute(sql: "DELETE FROM audit_batch WHERE delivered_at IS NOT NULL AND created_at < ?", arguments: [date])
             return deleted
         }

@@ -172,6 +172,7 @@ public final class SQLiteCatalog: Catalog {
             try db.alter(table: "project") { t in t.add(column: "private_endpoint_access_only", .boolean).notNull().defaults(to: false) }
         }
         registerBackupMigration(&migrator)
+        registerAuditChainMigration(&migrator, sealer: sealer)
         return migrator
     }
 

@@ -59,6 +59,11 @@ public struct ConiferApplication: Sendable {
         DurableFile.removeTemporaryFiles(in: configuration.dataDirectory)  // a key file a stop left half written
         let keyring = try KeyRing.open(dataDirectory: configuration.dataDirectory, source: configuration.masterKey)
         let catalog = try SQLiteCatalog(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
+        // A broken audit chain (a row deleted or edited in the data directory) is reported, loudly, not hidden;
+        // the server still serves, and `conifer audit verify` names the same event.
+        if let broken = try await catalog.verifyAuditChain() {
+            Logger(label: "conifer.audit").critical("the audit log was tampered with", metadata: ["first broken link": "\(broken)"])
+        }
         let tokens = try await TokenService.open(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         try await self.init(
             configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), auditSpool: catalog,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConiferAccess
 import Foundation
 
 /// `conifer audit …`: read the organization's audit events and manage their export to S3 (organization
@@ -6,8 +7,30 @@ import Foundation
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read audit events and manage their export to S3.",
-        subcommands: [Events.self, Status.self, Enable.self, Pause.self, Resume.self, Disable.self]
+        subcommands: [Events.self, Status.self, Enable.self, Pause.self, Resume.self, Disable.self, Verify.self]
     )
+
+    /// `conifer audit verify --data-dir DIR`: an operator command on the data directory (the server stopped) that
+    /// checks the audit log's hash chain and names the first event deleted or altered.
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the audit log in a data directory for deleted or altered events (run with the server stopped).",
+            discussion: "Exits 0 when every link verifies, 1 naming the first broken one."
+        )
+        @OptionGroup var storage: DataDirectoryOptions
+
+        func run() async throws {
+            try await runReportingErrors {
+                let lock = try storage.lock()
+                defer { withExtendedLifetime(lock) {} }
+                let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: try storage.keyring().serverKey)
+                if let broken = try await catalog.verifyAuditChain() {
+                    throw ClientError("The audit log is broken at \(broken).")
+                }
+                print("The audit log's chain holds.")
+            }
+        }
+    }
 
     struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List audit events, newest first.")
