@@ -168,7 +168,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
-        .testTarget(name: "ConiferAccessTests", dependencies: ["ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "ConiferAccessTests",
+            dependencies: ["ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
         .testTarget(name: "ConiferKeysTests", dependencies: ["ConiferKeys", "ConiferCore"]),

@@ -14,10 +14,22 @@ struct ColumnSealer: Sendable {
         case auditDestination = "audit_export.destination"
         case cmekExternalID = "cmek_key.external_id"
         case backupKey = "backup.data_key"
+        case indexTags = "index_definition.tags"
+        case backupDescription = "backup.description"
+        case backupSource = "backup.source"
     }
 
     func seal(_ value: Data, _ column: Column) throws -> Data {
         Data(try KeyWrap.seal(value, under: key, context: "conifer catalog \(column.rawValue)"))
+    }
+
+    /// A JSON value sealed (for a `Codable` value kept in one column).
+    func seal(json value: some Encodable, _ column: Column) throws -> Data {
+        try seal(try JSONEncoder.sortedKeys.encode(value), column)
+    }
+
+    func open<T: Decodable>(json sealed: Data, as type: T.Type, _ column: Column) throws -> T {
+        try JSONDecoder().decode(type, from: try open(sealed, column))
     }
 
     func open(_ sealed: Data, _ column: Column) throws -> Data {
@@ -26,6 +38,14 @@ struct ColumnSealer: Sendable {
         } catch {
             throw ConiferCatalogCorruption(description: "\(column.rawValue): \(error)")
         }
+    }
+}
+
+extension JSONEncoder {
+    static var sortedKeys: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
     }
 }
 

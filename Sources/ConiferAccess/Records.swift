@@ -143,7 +143,8 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
     var dimension: Int?
     var metric: Metric
     var deletionProtection: DeletionProtection
-    var tags: [String: String]
+    /// Customer free text: sealed (`ColumnSealer`), as JSON.
+    var tags: Data
     var deployment: Deployment
     var readCapacity: ReadCapacity
     var createdAt: Date
@@ -167,7 +168,7 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
         case createdAt = "created_at"
     }
 
-    init(_ definition: IndexDefinition) {
+    init(_ definition: IndexDefinition, _ sealer: ColumnSealer) throws {
         id = definition.id.lowercasedString
         projectID = definition.projectID.lowercasedString
         name = definition.name
@@ -175,7 +176,7 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
         dimension = definition.dimension
         metric = definition.metric
         deletionProtection = definition.deletionProtection
-        tags = definition.tags
+        tags = try sealer.seal(json: definition.tags, .indexTags)
         deployment = definition.deployment
         readCapacity = definition.readCapacity
         createdAt = definition.createdAt
@@ -183,13 +184,14 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
         restoreJobID = definition.restoreJobID?.lowercasedString
     }
 
-    func definition() throws -> IndexDefinition {
+    func definition(_ sealer: ColumnSealer) throws -> IndexDefinition {
         guard let id = UUID(uuidString: id), let projectID = UUID(uuidString: projectID) else {
             throw ConiferError(.internalError, "Corrupt index row \(name)")
         }
         var definition = IndexDefinition(
             id: id, projectID: projectID, name: name, vectorType: vectorType, dimension: dimension,
-            metric: metric, deletionProtection: deletionProtection, tags: tags, deployment: deployment,
+            metric: metric, deletionProtection: deletionProtection, tags: try sealer.open(json: tags, as: [String: String].self, .indexTags),
+            deployment: deployment,
             readCapacity: readCapacity, createdAt: createdAt, cmekID: cmekID.flatMap(UUID.init(uuidString:))
         )
         definition.restoreJobID = restoreJobID.flatMap(UUID.init(uuidString:))

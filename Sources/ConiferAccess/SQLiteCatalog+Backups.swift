@@ -72,7 +72,7 @@ extension SQLiteCatalog {
     /// plan's count of backups or collections (403).
     private static func insert(_ backup: BackupRecord, dataKey: SymmetricKey, _ db: Database, _ sealer: ColumnSealer) throws {
         let project = backup.source.projectID.lowercasedString
-        if backup.isCollection, try fetchCollection(db, name: backup.name, project: project) != nil {
+        if backup.isCollection, try fetchCollection(db, name: backup.name, project: project, sealer) != nil {
             throw ConiferError.alreadyExists("Resource \(backup.name) already exists.")
         }
         try requireRoom(forCollection: backup.isCollection, project: project, db, sealer)
@@ -84,8 +84,8 @@ extension SQLiteCatalog {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                backup.id.lowercasedString, project, backup.name, backup.description,
-                String(decoding: try JSONEncoder().encode(backup.source), as: UTF8.self), backup.recordCount, backup.namespaceCount,
+                backup.id.lowercasedString, project, backup.name, try backup.description.map { try sealer.seal(Data($0.utf8), .backupDescription) },
+                try sealer.seal(json: backup.source, .backupSource), backup.recordCount, backup.namespaceCount,
                 backup.sizeBytes, key, backup.createdAt, backup.scheduleID?.lowercasedString, backup.expiresAt, backup.isCollection,
             ]
         )
@@ -115,14 +115,14 @@ extension SQLiteCatalog {
         return try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM backup WHERE project_id = ? AND is_collection ORDER BY name", arguments: [principal.projectID.lowercasedString]
-            ).map(Self.backup)
+            ).map { try Self.backup($0, sealer) }
         }
     }
 
     public func collection(named name: String, pass: AuthorizationPass) async throws -> BackupRecord {
         let principal = try pass.principal(requiring: .indexesRead)
         return try await database.read { db in
-            guard let collection = try Self.fetchCollection(db, name: name, project: principal.projectID.lowercasedString) else {
+            guard let collection = try Self.fetchCollection(db, name: name, project: principal.projectID.lowercasedString, sealer) else {
                 throw ConiferError.notFound("Collection \(name.prefix(64)) not found.")
             }
             return collection
@@ -132,7 +132,7 @@ extension SQLiteCatalog {
     public func deleteCollection(named name: String, pass: AuthorizationPass) async throws -> BackupRecord {
         let principal = try pass.principal(requiring: .indexesWrite)
         return try await database.write { db in
-            guard let collection = try Self.fetchCollection(db, name: name, project: principal.projectID.lowercasedString) else {
+            guard let collection = try Self.fetchCollection(db, name: name, project: principal.projectID.lowercasedString, sealer) else {
                 throw ConiferError.notFound("Collection \(name.prefix(64)) not found.")
             }
             try db.execute(sql: "DELETE FROM backup WHERE id = ?", arguments: [collection.id.lowercasedString])
@@ -140,8 +140,9 @@ extension SQLiteCatalog {
         }
     }
 
-    static func fetchCollection(_ db: Database, name: String, project: String) throws -> BackupRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM backup WHERE project_id = ? AND is_collection AND name = ?", arguments: [project, name]).map(backup)
+    static func fetchCollection(_ db: Database, name: String, project: String, _ sealer: ColumnSealer) throws -> BackupRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM backup WHERE project_id = ? AND is_collection AND name = ?", arguments: [project, name])
+            .map { try backup($0, sealer) }
     }
 
     public func backups(pass: AuthorizationPass, indexName: String?) async throws -> [BackupRecord] {
@@ -150,13 +151,13 @@ extension SQLiteCatalog {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM backup WHERE project_id = ? AND NOT is_collection ORDER BY created_at DESC, id",
                 arguments: [principal.projectID.lowercasedString]
-            ).map(Self.backup).filter { indexName == nil || $0.source.name == indexName }
+            ).map { try Self.backup($0, sealer) }.filter { indexName == nil || $0.source.name == indexName }
         }
     }
 
     public func backup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord {
         let principal = try pass.principal(requiring: .indexesRead)
-        return try await database.read { db in try Self.fetchBackup(db, id, project: principal.projectID) }
+        return try await database.read { db in try Self.fetchBackup(db, id, project: principal.projectID, sealer) }
     }
 
     public func backupKey(_ id: UUID) async throws -> SymmetricKey {
@@ -176,23 +177,25 @@ extension SQLiteCatalog {
     public func deleteBackup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord {
         let principal = try pass.principal(requiring: .indexesWrite)
         return try await database.write { db in
-            let backup = try Self.fetchBackup(db, id, project: principal.projectID)
+            let backup = try Self.fetchBackup(db, id, project: principal.projectID, sealer)
             try db.execute(sql: "DELETE FROM backup WHERE id = ?", arguments: [id.lowercasedString])
             return backup
         }
     }
 
-    private static func fetchBackup(_ db: Database, _ id: UUID, project: UUID) throws -> BackupRecord {
+    private static func fetchBackup(_ db: Database, _ id: UUID, project: UUID, _ sealer: ColumnSealer) throws -> BackupRecord {
         guard let row = try Row.fetchOne(
             db, sql: "SELECT * FROM backup WHERE id = ? AND project_id = ? AND NOT is_collection", arguments: [id.lowercasedString, project.lowercasedString]
         ) else { throw ConiferError.notFound("Backup \(id.lowercasedString) not found.") }
-        return try backup(row)
+        return try backup(row, sealer)
     }
 
-    private static func backup(_ row: Row) throws -> BackupRecord {
+    /// A backup's row; its description and source definition (with the index's tags) are sealed.
+    private static func backup(_ row: Row, _ sealer: ColumnSealer) throws -> BackupRecord {
         BackupRecord(
-            id: try uuid(row["id"]), name: row["name"], description: row["description"],
-            source: try JSONDecoder().decode(IndexDefinition.self, from: Data((row["source"] as String).utf8)),
+            id: try uuid(row["id"]), name: row["name"],
+            description: try (row["description"] as Data?).map { String(decoding: try sealer.open($0, .backupDescription), as: UTF8.self) },
+            source: try sealer.open(json: row["source"] as Data, as: IndexDefinition.self, .backupSource),
             recordCount: row["record_count"], namespaceCount: row["namespace_count"], sizeBytes: row["size_bytes"], createdAt: row["created_at"],
             scheduleID: (row["schedule_id"] as String?).flatMap(UUID.init(uuidString:)), expiresAt: row["expires_at"], isCollection: row["is_collection"]
         )
@@ -360,7 +363,7 @@ extension SQLiteCatalog {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM backup WHERE schedule_id = ? AND project_id = ? ORDER BY created_at DESC, id",
                 arguments: [schedule.lowercasedString, principal.projectID.lowercasedString]
-            ).map(Self.backup)
+            ).map { try Self.backup($0, sealer) }
         }
     }
 
@@ -370,7 +373,7 @@ extension SQLiteCatalog {
                 db, sql: "\(Self.scheduleSelect) WHERE s.enabled AND s.next_run <= ? ORDER BY s.next_run, s.id", arguments: [now]
             ).map { row in
                 let schedule = try Self.schedule(row)
-                guard let index = try IndexRow.fetchOne(db, key: schedule.indexID.lowercasedString)?.definition() else {
+                guard let index = try IndexRow.fetchOne(db, key: schedule.indexID.lowercasedString)?.definition(sealer) else {
                     throw ConiferError(.internalError, "A backup schedule without its index")
                 }
                 guard let owner = try Row.fetchOne(

@@ -58,7 +58,7 @@ struct SQLiteRows: CatalogRows {
     }
 
     func indexes(project: String) throws -> [IndexDefinition] {
-        try IndexRow.filter(IndexRow.Columns.projectID == project).fetchAll(db).map { try $0.definition() }
+        try IndexRow.filter(IndexRow.Columns.projectID == project).fetchAll(db).map { try $0.definition(sealer) }
     }
 
     func deleteIndex(_ id: UUID) throws { _ = try IndexRow.deleteOne(db, key: id.lowercasedString) }

@@ -173,6 +173,23 @@ public final class SQLiteCatalog: Catalog {
         }
         registerBackupMigration(&migrator)
         registerAuditChainMigration(&migrator, sealer: sealer)
+        // Customer free text kept so far in clear: index tags, backup descriptions and the definitions backups
+        // keep (with their tags). Names stay in clear: they are what lookups and uniqueness go by.
+        migrator.registerMigration("v13 sealed tags and descriptions") { db in
+            for row in try Row.fetchAll(db, sql: "SELECT id, tags FROM index_definition") {
+                let tags = Data(((row["tags"] as String?) ?? "{}").utf8)
+                try db.execute(sql: "UPDATE index_definition SET tags = ? WHERE id = ?", arguments: [try sealer.seal(tags, .indexTags), row["id"] as String])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT id, description, source FROM backup") {
+                try db.execute(
+                    sql: "UPDATE backup SET description = ?, source = ? WHERE id = ?",
+                    arguments: [
+                        try (row["description"] as String?).map { try sealer.seal(Data($0.utf8), .backupDescription) },
+                        try sealer.seal(Data((row["source"] as String).utf8), .backupSource), row["id"] as String,
+                    ]
+                )
+            }
+        }
         return migrator
     }
 
@@ -234,20 +251,20 @@ public final class SQLiteCatalog: Catalog {
             try IndexRow.filter(IndexRow.Columns.projectID == principal.projectID.lowercasedString)
                 .order(IndexRow.Columns.name)
                 .fetchAll(db)
-                .map { try $0.definition() }
+                .map { try $0.definition(sealer) }
         }
     }
 
     public func index(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition {
         guard let principal = pass.principal else { throw ConiferError(.internalError, "An index is looked up for a caller's pass.") }
-        return try await database.read { db in try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition() }
+        return try await database.read { db in try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition(sealer) }
     }
 
     public func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> DataPlaneIndex {
         guard let principal = pass.principal else { throw ConiferError(.internalError, "An index is looked up for a caller's pass.") }
         let blocks = parsedBlocks
         return try await database.read { db in
-            let definition = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
+            let definition = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition(sealer)
             let project = principal.projectID.lowercasedString
             let plan = try OrganizationRow.fetchOne(db, key: principal.organizationID.lowercasedString)?.plan ?? .starter
             let endpoints = try Row.fetchAll(
@@ -319,13 +336,13 @@ public final class SQLiteCatalog: Catalog {
             definition.cmekID = key?.id
             if let name = creation.sourceCollection {
                 // Not ready until the collection's records are written (`finishRestoredIndex`).
-                guard let collection = try Self.fetchCollection(db, name: name, project: definition.projectID.lowercasedString) else {
+                guard let collection = try Self.fetchCollection(db, name: name, project: definition.projectID.lowercasedString, sealer) else {
                     throw ConiferError.notFound("Collection \(name.prefix(64)) not found.")
                 }
                 definition.restoreJobID = collection.id
             }
             if let job = creation.restoreJobID { definition.restoreJobID = job }
-            try IndexRow(definition).insert(db)
+            try IndexRow(definition, sealer).insert(db)
             return definition
         }
     }
@@ -361,7 +378,7 @@ public final class SQLiteCatalog: Catalog {
         let principal = try pass.principal(requiring: .indexesWrite)
         let sealer = sealer
         return try await database.write { db in
-            let current = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition()
+            let current = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition(sealer)
             let next = try current.configured(with: change)
             let added = next.deployment.podCount - current.deployment.podCount
             if added > 0 {
@@ -370,7 +387,7 @@ public final class SQLiteCatalog: Catalog {
                 let plan = try rows.organization(principal.organizationID.lowercasedString)?.plan ?? .starter
                 try Self.checkPods(project: project, plan: plan, indexes: try rows.indexes(project: principal.projectID.lowercasedString), adding: added)
             }
-            try IndexRow(next).update(db)
+            try IndexRow(next, sealer).update(db)
             return next
         }
     }
@@ -385,12 +402,12 @@ public final class SQLiteCatalog: Catalog {
                 )
             }
             try row.delete(db)
-            return try row.definition()
+            return try row.definition(sealer)
         }
     }
 
     public func allIndexes() async throws -> [IndexDefinition] {
-        try await database.read { db in try IndexRow.fetchAll(db).map { try $0.definition() } }
+        try await database.read { db in try IndexRow.fetchAll(db).map { try $0.definition(sealer) } }
     }
 
     // MARK: Helpers

@@ -2,6 +2,7 @@
 import ConiferCore
 import Crypto
 import Foundation
+import GRDB
 import Testing
 
 @Suite struct CatalogTests {
@@ -144,5 +145,30 @@ import Testing
         #expect(index.tags == ["a": "b"])
         let stored = try Data(contentsOf: directory.appendingPathComponent("catalog.sqlite"))
         #expect(stored.range(of: Data(bootstrapKey.utf8)) == nil)
+    }
+
+    /// Tags written in clear before they were sealed are sealed by the migration, and read back the same.
+    @Test func tagsStoredInClearBeforeAreSealedByTheMigration() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+            _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
+            let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
+            _ = try await catalog.createIndex(IndexCreation(name: "old", dimension: 3, tags: ["x": "y"]), pass: principal.authorize(.indexesWrite))
+        }
+        // As a catalog from before the migration holds it.
+        let raw = try DatabaseQueue(path: directory.appendingPathComponent("catalog.sqlite").path)
+        try await raw.write { db in
+            try db.execute(sql: #"UPDATE index_definition SET tags = '{"team":"clear-text-tag"}'"#)
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v13 sealed tags and descriptions'")
+        }
+        try raw.close()
+        let reopened = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        let principal = try #require(try await reopened.authenticate(apiKey: bootstrapKey))
+        #expect(try await reopened.index(named: "old", pass: principal.authorize(.indexesRead)).tags == ["team": "clear-text-tag"])
+        let stored = try await reopened.database.read { db in try Data.fetchOne(db, sql: "SELECT tags FROM index_definition") }
+        #expect(stored.map { $0.range(of: Data("clear-text-tag".utf8)) == nil } == true, "sealed now")
     }
 }

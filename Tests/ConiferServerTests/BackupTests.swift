@@ -155,6 +155,29 @@ import Testing
         }
     }
 
+    /// Second attack run, finding 13: customer free text (index tag values, backup descriptions, and the index
+    /// definitions backups keep) is sealed in the catalog; grep finds none of it in any file of the data directory,
+    /// and every answer still shows it.
+    @Test func tagValuesAndBackupDescriptionsAreNotStoredInClear() async throws {
+        let directory = TestServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (tag, description) = ("tagvalue7f3q9zk", "descriptionx8w2mv")
+        try await TestServer.run(directory: directory) { _, client in
+            #expect(try await client.createIndex("tagged", extra: #","tags":{"team":"\#(tag)"}"#).status == 201)
+            let backup = try await client.call(.post, "/indexes/tagged/backups", body: #"{"name":"b","description":"\#(description)"}"#)
+            #expect(backup.status == 201 && backup.json["description"] as? String == description, "\(backup.text)")
+            #expect(((try await client.call(.get, "/indexes/tagged").json["tags"] as? [String: String]))?["team"] == tag)
+            #expect(((try await client.call(.get, "/backups").json["data"] as? [[String: Any]])?.first?["description"] as? String) == description)
+        }
+        let files = try #require(FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)?.allObjects as? [URL])
+        for file in files where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let bytes = try Data(contentsOf: file)
+            for secret in [tag, description] {
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) in clear in \(file.lastPathComponent)")
+            }
+        }
+    }
+
     /// A job a stopped server left running is reported failed at the next start, and its index never appears.
     @Test func aJobInterruptedByAStopEndsFailed() async throws {
         let directory = TestServer.temporaryDirectory()
