@@ -34,7 +34,14 @@ def test_backup_and_restore_through_the_sdk(pc, server, index_name):
 
     assert backup.backup_id in [b.backup_id for b in pc.list_backups(index_name=index_name).data]
     assert backup.backup_id in [b.backup_id for b in pc.list_backups().data]
-    assert pc.describe_backup(backup_id=backup.backup_id).description == "nightly"
+    described = pc.describe_backup(backup_id=backup.backup_id)
+    assert described.description == "nightly"
+    from conftest import SDK_MAJOR
+    if SDK_MAJOR >= 10:  # API 2026-07: the source's shape as its schema, read through the SDK's own model
+        assert described.dense_dimension == 3 and backup.dense_dimension == 3, described
+        assert described.schema.fields["_values"].metric == "cosine"
+    else:
+        assert described.dimension == 3 and described.metric == "cosine"
 
     restored_name = f"{index_name}-r"
     try:
@@ -225,6 +232,7 @@ def test_backup_schedules_run_on_cadence_across_a_restart_and_expire():
 
         planned = list(pc.backup_schedules.iter_history(schedule_id=schedule.schedule_id))
         assert [r.status for r in planned] == ["Initializing"] and slot(planned[0].name) == schedule.next_scheduled_run, planned
+        assert planned[0].schema.fields["_values"].dimension == 3 and planned[0].scheduled_execution_at is not None, planned
 
         # On cadence: one backup a day, each named after its slot, a day apart.
         before = wait_for(lambda: (rows := taken(pc, schedule.schedule_id)) and len(rows) >= 2 and rows)

@@ -72,11 +72,16 @@ struct BackupSchedulesController {
     @Sendable func history(_ call: AuthorizedCall) async throws -> Response {
         let (planned, taken) = try await backups.history(call.pass, id: try scheduleID(call))
         let next = planned.map { backup in
-            var row = BackupWire(backup)
+            var row = BackupWire(backup, call.version)
             row.status = "Initializing"
+            row.scheduled_execution_at = backup.createdAt  // the planned run's time
             return row
         }
-        return try call.page((next.map { [$0] } ?? []) + taken.map(BackupWire.init))
+        return try call.page((next.map { [$0] } ?? []) + taken.map { backup in
+            var row = BackupWire(backup, call.version)
+            row.scheduled_execution_at = backup.createdAt  // taken at its slot, or at the start after a missed one
+            return row
+        })
     }
 
     private func scheduleID(_ call: AuthorizedCall) throws -> UUID { try call.uuid("schedule_id", notFound: "Backup schedule") }

@@ -27,19 +27,19 @@ struct BackupsController {
         if let name = body.name { call.context.audit(id: .string(name), name: name, ["index_name": .string(index)]) }
         let backup = try await backups.create(call.pass, indexName: index, name: body.name, description: body.description)
         call.context.audit(id: .string(backup.name), name: backup.name, ["index_name": .string(index), "backup_id": .string(backup.id.lowercasedString)])
-        return try WireJSON.response(status: call.version == .v2026_07 ? .ok : .created, BackupWire(backup))
+        return try WireJSON.response(status: call.version == .v2026_07 ? .ok : .created, BackupWire(backup, call.version))
     }
 
     @Sendable func listOfIndex(_ call: AuthorizedCall) async throws -> Response {
-        try call.page(try await backups.list(call.pass, indexName: try call.parameter("index_name")).map(BackupWire.init))
+        try call.page(try await backups.list(call.pass, indexName: try call.parameter("index_name")).map { BackupWire($0, call.version) })
     }
 
     @Sendable func listOfProject(_ call: AuthorizedCall) async throws -> Response {
-        try call.page(try await backups.list(call.pass, indexName: nil).map(BackupWire.init))
+        try call.page(try await backups.list(call.pass, indexName: nil).map { BackupWire($0, call.version) })
     }
 
     @Sendable func describe(_ call: AuthorizedCall) async throws -> Response {
-        try WireJSON.response(status: .ok, BackupWire(try await backups.describe(call.pass, id: try backupID(call))))
+        try WireJSON.response(status: .ok, BackupWire(try await backups.describe(call.pass, id: try backupID(call)), call.version))
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
@@ -112,7 +112,8 @@ struct PagedListWire<Item: Encodable>: Encodable {
     var pagination: Pagination?
 }
 
-/// `BackupModel`.
+/// `BackupModel`: the source index's shape as `dimension` and `metric` before API 2026-07, as its `schema` in it
+/// (SDK 10's `backup.dense_dimension` reads the schema). Schedule histories (2026-07) add `scheduled_execution_at`.
 struct BackupWire: Encodable {
     var backup_id: String
     var source_index_name: String
@@ -123,14 +124,16 @@ struct BackupWire: Encodable {
     var name: String
     var description: String?
     var dimension: Int?
-    var metric: String
+    var metric: String?
+    var schema: IndexSchemaWire?
     var record_count: Int
     var namespace_count: Int
     var size_bytes: Int
     var tags: [String: String]?
     var created_at: Date
+    var scheduled_execution_at: Date?
 
-    init(_ backup: BackupRecord) {
+    init(_ backup: BackupRecord, _ version: APIVersion) {
         backup_id = backup.id.lowercasedString
         source_index_name = backup.source.name
         source_index_id = backup.source.id.lowercasedString
@@ -138,8 +141,12 @@ struct BackupWire: Encodable {
         region = backup.source.region
         name = backup.name
         description = backup.description
-        dimension = backup.source.dimension
-        metric = backup.source.metric.rawValue
+        if version == .v2026_07 {
+            schema = IndexSchemaWire(backup.source)
+        } else {
+            dimension = backup.source.dimension
+            metric = backup.source.metric.rawValue
+        }
         record_count = backup.recordCount
         namespace_count = backup.namespaceCount
         size_bytes = backup.sizeBytes

@@ -145,7 +145,6 @@ struct IndexModel2026: Encodable {
 
     enum Keys: String, CodingKey {
         case name, host, private_host, status, deployment, read_capacity, schema, tags, deletion_protection, cmek_id
-        case fields, type, dimension, metric
         case deployment_type, cloud, region, environment, pod_type, replicas, shards
     }
 
@@ -173,7 +172,23 @@ struct IndexModel2026: Encodable {
             try deployment.encode(environment, forKey: .environment)
             try container.encode(ReadCapacityResponse(definition.readCapacity), forKey: .read_capacity)
         }
-        var schema = container.nestedContainer(keyedBy: Keys.self, forKey: .schema)
+        try container.encode(IndexSchemaWire(definition), forKey: .schema)
+        try container.encode(definition.tags.isEmpty ? nil : definition.tags, forKey: .tags)
+        try container.encode(definition.deletionProtection.rawValue, forKey: .deletion_protection)
+        try container.encodeIfPresent(definition.cmekID?.lowercasedString, forKey: .cmek_id)
+    }
+}
+
+/// The `schema` of an index (or of the index a backup was taken of) in API 2026-07: its vector fields.
+struct IndexSchemaWire: Encodable {
+    var definition: IndexDefinition
+
+    init(_ definition: IndexDefinition) { self.definition = definition }
+
+    enum Keys: String, CodingKey { case fields, type, dimension, metric }
+
+    func encode(to encoder: any Encoder) throws {
+        var schema = encoder.container(keyedBy: Keys.self)
         var fields = schema.nestedContainer(keyedBy: FieldName.self, forKey: .fields)
         if definition.vectorType == .dense, let dimension = definition.dimension {
             var dense = fields.nestedContainer(keyedBy: Keys.self, forKey: FieldName(VectorField.dense))
@@ -184,9 +199,6 @@ struct IndexModel2026: Encodable {
         // The 2026-07 spec: dense vectors-API indexes report both fields, sparse ones only the sparse field.
         var sparse = fields.nestedContainer(keyedBy: Keys.self, forKey: FieldName(VectorField.sparse))
         try sparse.encode("sparse_vector", forKey: .type)
-        try container.encode(definition.tags.isEmpty ? nil : definition.tags, forKey: .tags)
-        try container.encode(definition.deletionProtection.rawValue, forKey: .deletion_protection)
-        try container.encodeIfPresent(definition.cmekID?.lowercasedString, forKey: .cmek_id)
     }
 }
 
