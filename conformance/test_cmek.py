@@ -170,7 +170,7 @@ def test_cmek_index_through_kms_revoked_restored_and_restarted(aws, root):
         assert len(index.fetch(ids=[v[0] for v in VECTORS]).vectors) == len(VECTORS)
 
         # The rules: one key, immutable, deleted only once the project has no index.
-        status, reply = admin(server, "POST", f"/admin/projects/{project}/cmek-keys", {"name": "other", "key_arn": key_arn})
+        status, reply = admin(server, "POST", f"/admin/projects/{project}/cmek-keys", {"name": "other", "key_arn": key_arn, "role_arn": aws["roles"]["cmek"]})
         assert status == 409, reply
         status, reply = admin(server, "DELETE", f"/admin/projects/{project}/cmek-keys/{cmek['id']}")
         assert status == 412, reply
@@ -187,17 +187,18 @@ def test_cmek_index_through_kms_revoked_restored_and_restarted(aws, root):
 
 
 def test_cmek_role_with_external_id_and_without_role(aws, root):
-    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    key_arn = aws["key"]["Arn"]
+    # The operator lets this one key go without a role (the server's own credentials); no other key may.
+    server = Server(os.path.join(root, "data"), new_api_key(), "--cmek-server-credential-keys", key_arn).start()
     try:
-        key_arn = aws["key"]["Arn"]
         spec = ServerlessSpec(cloud="aws", region="us-east-1")
         for name, body, works in [
             # The role whose trust policy asks for the external id, given it.
             ("external", {"name": "ext", "role_arn": aws["roles"]["cmek-external"], "key_arn": key_arn, "external_id": "conifer-ext-7"}, True),
             # The same role with another external id: STS refuses to assume it (so the id is really sent).
             ("wrong-external", {"name": "wrong", "role_arn": aws["roles"]["cmek-external"], "key_arn": key_arn, "external_id": "not-the-one"}, False),
-            # No role: Conifer's own credentials, which the key's IAM policy does not allow — the creation is refused
-            # with KMS's answer and leaves no index.
+            # No role, on the key the operator allows: Conifer's own credentials, which the key's IAM policy does not
+            # allow — the creation is refused with KMS's answer and leaves no index.
             ("direct", {"name": "direct", "key_arn": key_arn}, False),
         ]:
             project, api_key, cmek = project_with_key(server, name, body)
@@ -214,5 +215,10 @@ def test_cmek_role_with_external_id_and_without_role(aws, root):
                     pc.create_index(name="kept", dimension=4, metric="euclidean", spec=spec)
                 assert status_of(refused.value) == 412 and "AccessDenied" in str(refused.value), refused.value
                 assert [i.name for i in pc.list_indexes()] == []
+        # Any other key without a role is refused at once: the server's own access is not the tenant's to use.
+        status, project = admin(server, "POST", "/admin/projects", {"name": "unlisted"})
+        other_key = aws["kms"].create_key(Description="another")["KeyMetadata"]["Arn"]
+        status, reply = admin(server, "POST", f"/admin/projects/{project['id']}/cmek-keys", {"name": "k", "key_arn": other_key})
+        assert status == 400 and "role_arn is required" in reply["error"]["message"], reply
     finally:
         server.stop()

@@ -18,11 +18,29 @@ public struct ProjectIndexKeys: IndexKeyProvider {
     let sessions: AWSSessions
     let cacheLifetime: Duration
 
-    public init(local: LocalIndexKeys, catalog: any Catalog, sessions: AWSSessions, cacheLifetime: Duration) {
+    /// The customer-managed keys KMS may be asked about with the server's own AWS credentials, without the
+    /// project's role: none for the server unless its operator lists them (a tenant must not make the server use
+    /// its own access on a key the tenant names); every key for the operator's own commands on the data directory.
+    public enum ServerCredentialKeys: Sendable {
+        case only(Set<String>)
+        case all
+
+        func allow(_ keyARN: String) -> Bool {
+            switch self {
+            case .only(let keys): keys.contains(keyARN)
+            case .all: true
+            }
+        }
+    }
+
+    let serverCredentialKeys: ServerCredentialKeys
+
+    public init(local: LocalIndexKeys, catalog: any Catalog, sessions: AWSSessions, cacheLifetime: Duration, serverCredentialKeys: ServerCredentialKeys) {
         self.local = local
         self.catalog = catalog
         self.sessions = sessions
         self.cacheLifetime = cacheLifetime
+        self.serverCredentialKeys = serverCredentialKeys
     }
 
     static let prefix = "kms:"
@@ -72,6 +90,12 @@ public struct ProjectIndexKeys: IndexKeyProvider {
     /// message naming the key and KMS's answer (never a credential), and is tried again after the cache
     /// lifetime. Assumed-role credentials are dropped after a refusal, so a restored role is seen at once.
     private func kms<T>(_ key: CMEKKey, _ call: (KMSClient, AWSCredentials) async throws -> T) async throws -> T {
+        guard key.roleARN != nil || serverCredentialKeys.allow(key.keyARN) else {
+            throw KeyUnavailable(
+                ConiferError(.failedPrecondition, "The customer-managed key \(key.keyARN) of this project has no role_arn, and this server's operator does not let it use its own AWS credentials on that key: replace the key with one that names your IAM role."),
+                retryAfter: min(cacheLifetime, .seconds(30))
+            )
+        }
         do {
             let region = KMSClient.region(ofKeyARN: key.keyARN) ?? "us-east-1"
             let credentials = try await sessions.credentials(role: key.roleARN, externalID: key.externalID, region: region, sessionName: "conifer-cmek")

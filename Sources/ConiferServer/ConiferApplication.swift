@@ -100,7 +100,10 @@ public struct ConiferApplication: Sendable {
         )
         let localKeys = LocalIndexKeys(master: keyring.master)
         let sessions = AWSSessions()
-        let indexKeys = ProjectIndexKeys(local: localKeys, catalog: catalog, sessions: sessions, cacheLifetime: configuration.dekCacheLifetime)
+        let indexKeys = ProjectIndexKeys(
+            local: localKeys, catalog: catalog, sessions: sessions, cacheLifetime: configuration.dekCacheLifetime,
+            serverCredentialKeys: .only(configuration.cmekServerCredentialKeys)
+        )
         let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
         let logger = Logger(label: "conifer.storage")
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
@@ -159,7 +162,9 @@ public struct ConiferApplication: Sendable {
         BackupSchedulesController(backups: backups).register(in: routes)
         CollectionsController(backups: backups).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
-        AdminController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
+        AdminController(
+            admin: admin, audit: audit, indexes: indexes, backups: backups, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys
+        ).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)

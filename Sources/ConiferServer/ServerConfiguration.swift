@@ -72,6 +72,9 @@ public struct ServerConfiguration: Sendable {
     /// Which audit-export destinations tenants may name (S3-compatible endpoints, buckets written with the
     /// server's own credentials); by default only AWS's S3 through the tenant's role.
     public var auditPolicy: AuditDestinationPolicy = .awsThroughTenantRoles
+    /// Customer-managed keys (ARNs) KMS may be asked about with the server's own AWS credentials, without the
+    /// project's role (`--cmek-server-credential-keys`); none by default.
+    public var cmekServerCredentialKeys: Set<String> = []
     /// Requests per second per operation class (unlimited by default).
     public var rateLimits: RateLimits
     /// The time rate limits go by (a clock the test moves in tests).

@@ -36,7 +36,7 @@ struct RepairCommand: AsyncParsableCommand {
             let keyring = try storage.keyring()
             let keys = ProjectIndexKeys(
                 local: LocalIndexKeys(master: keyring.master), catalog: try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey),
-                sessions: AWSSessions(), cacheLifetime: .seconds(300)
+                sessions: AWSSessions(), cacheLifetime: .seconds(300), serverCredentialKeys: .all
             )
             let report: IndexRepair.Report
             do {

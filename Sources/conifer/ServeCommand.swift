@@ -113,6 +113,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Buckets (comma-separated) that audit exports may write with this server's own AWS credentials, without a role_arn of the organization's; none by default.")
     var auditServerCredentialBuckets: String?
 
+    @Option(help: "Customer-managed KMS keys (ARNs, comma-separated) this server may use with its own AWS credentials, without the project's role_arn; none by default.")
+    var cmekServerCredentialKeys: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -174,6 +177,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auditPolicy = try AuditDestinationPolicy(
             allowedEndpoints: Self.list(auditEndpoints), serverCredentialBuckets: Self.list(auditServerCredentialBuckets)
         )
+        configuration.cmekServerCredentialKeys = Set(Self.list(cmekServerCredentialKeys))
         configuration.backupDirectory = backupDir.map { URL(fileURLWithPath: $0) }
         if let backupStore {
             let region = backupStoreRegion ?? ProcessInfo.processInfo.environment["AWS_REGION"] ?? "us-east-1"

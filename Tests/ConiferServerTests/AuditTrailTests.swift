@@ -436,7 +436,7 @@ import Testing
                 ("enable audit log", .put, "/admin/audit-log", #"{"bucket":"audit"}"#, "PERMISSION_DENIED"),
                 ("update audit log", .patch, "/admin/audit-log", #"{"paused":true}"#, "PERMISSION_DENIED"),
                 ("remove audit log", .delete, "/admin/audit-log", nil, "PERMISSION_DENIED"),
-                ("create CMEK key", .post, "/admin/projects/\(project)/cmek-keys", #"{"name":"k","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k"}"#, "NOT_FOUND"),
+                ("create CMEK key", .post, "/admin/projects/\(project)/cmek-keys", #"{"name":"k","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#, "NOT_FOUND"),
                 ("delete CMEK key", .delete, "/admin/projects/\(project)/cmek-keys/\(UUID().lowercasedString)", nil, "NOT_FOUND"),
                 ("create private endpoint", .post, "/admin/projects/\(project)/private-endpoints",
                  #"{"name":"e","region":"us-east-1","vpc_endpoint_id":"vpce-0123456789abcdef0"}"#, "NOT_FOUND"),

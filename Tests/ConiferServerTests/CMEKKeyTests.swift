@@ -29,6 +29,8 @@ import Testing
                 #"{"name":"","key_arn":"\#(Self.arn)"}"#,
                 #"{"name":"k","key_arn":"\#(Self.arn)","colour":"red"}"#,
                 #"{"name":"k"}"#,
+                // Without the project's role the server would use its own AWS access on a key the tenant names.
+                #"{"name":"k","key_arn":"\#(Self.arn)"}"#,
             ] {
                 let reply = try await client.admin(.post, keys, token: owner, body: body)
                 #expect([400, 422].contains(reply.status), "\(body): \(reply.text)")
@@ -49,7 +51,7 @@ import Testing
             #expect(try await server.catalog.cmekKey(project: try #require(UUID(uuidString: project)))?.externalID == "ext-42-secret")
 
             // One per project, and it cannot be changed.
-            let second = try await client.admin(.post, keys, token: owner, body: #"{"name":"other","key_arn":"\#(Self.arn)"}"#)
+            let second = try await client.admin(.post, keys, token: owner, body: #"{"name":"other","key_arn":"\#(Self.arn)","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#)
             #expect(second.status == 409, "\(second.text)")
             #expect(try await client.admin(.patch, "\(keys)/\(id)", token: owner, body: #"{"name":"renamed"}"#).status == 405)
             #expect(try await client.admin(.delete, "\(keys)/\(UUID().lowercasedString)", token: owner).status == 404)
@@ -62,7 +64,7 @@ import Testing
             let keyReply = try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"editor"}"#)
             let apiKey = try #require(keyReply.json["value"] as? String)
             #expect(try await client.createIndex("plain", key: apiKey).status == 201)
-            let late = try await client.admin(.post, keys, token: owner, body: #"{"name":"late","key_arn":"\#(Self.arn)"}"#)
+            let late = try await client.admin(.post, keys, token: owner, body: #"{"name":"late","key_arn":"\#(Self.arn)","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#)
             #expect(late.status == 412, "\(late.text)")
             let described = try await client.call(.get, "/indexes/plain", key: apiKey, version: "2026-07")
             #expect(described.status == 200 && described.json["cmek_id"] == nil)
@@ -85,7 +87,7 @@ import Testing
             // (no AWS credentials, or a key that does not exist): the creation is refused with the reason and
             // leaves no index, rather than an index whose first write fails.
             let cmek = try await client.admin(
-                .post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(Self.arn)"}"#
+                .post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(Self.arn)","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#
             )
             #expect(cmek.status == 201)
             let unreachable = try await client.createIndex("first", key: apiKey)
@@ -106,9 +108,37 @@ import Testing
             let owner = try await client.token()
             let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"p"}"#).json["id"] as? String)
             _ = try await server.admin.setPlan(.standard, organization: nil)
-            let reply = try await client.admin(.post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(Self.arn)"}"#)
+            let reply = try await client.admin(.post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(Self.arn)","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#)
             #expect(reply.status == 402, "\(reply.text)")
             #expect((try await client.admin(.get, "/admin/projects/\(project)/cmek-keys", token: owner).json["data"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    /// A key without a role is refused (400 naming role_arn) unless the server's operator lists it; one listed is
+    /// accepted, and a key stored earlier without a role and not listed stops its indexes (412), naming why.
+    @Test func aKeyWithoutARoleNeedsTheOperatorsLeave() async throws {
+        try await TestServer.run(configure: { $0.cmekServerCredentialKeys = [Self.arn] }) { server, client in
+            let owner = try await client.token()
+            let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"own"}"#).json["id"] as? String)
+            let other = "arn:aws:kms:us-east-1:123456789012:key/99999999-1111-2222-3333-444444444444"
+            let refused = try await client.admin(.post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(other)"}"#)
+            #expect(refused.status == 400 && refused.message?.contains("role_arn is required") == true, "\(refused.text)")
+            let allowed = try await client.admin(.post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(Self.arn)"}"#)
+            #expect(allowed.status == 201, "\(allowed.text)")
+        }
+        try await TestServer.run { server, client in
+            let owner = try await client.token()
+            let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"old"}"#).json["id"] as? String)
+            // As a key stored before roles were required holds it.
+            _ = try await server.sqliteCatalog.database.write { db in
+                try db.execute(
+                    sql: "INSERT INTO cmek_key (id, project_id, name, role_arn, key_arn, external_id, created_at) VALUES (?, ?, 'legacy', NULL, ?, NULL, ?)",
+                    arguments: [UUID().lowercasedString, project, Self.arn, Date()]
+                )
+            }
+            let key = try #require(try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"e"}"#).json["value"] as? String)
+            let index = try await client.createIndex("sealed", key: key)
+            #expect(index.status == 412 && index.message?.contains("no role_arn") == true, "\(index.text)")
         }
     }
 }

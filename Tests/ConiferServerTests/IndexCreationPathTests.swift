@@ -64,7 +64,7 @@ import Testing
             #expect(forced.status == 412 && forced.message?.contains("cmek-keys") == true, "\(path): \(forced.text)")
             // ...and with one, the new index is under it: its data key comes from KMS at once, and a key this
             // server cannot use (no KMS here) refuses the creation and leaves nothing.
-            #expect(try await client.admin(.post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(Self.arn)"}"#).status == 201)
+            #expect(try await client.admin(.post, "/admin/projects/\(project)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"\#(Self.arn)","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#).status == 201)
             let underKey = try await make("sealed")
             #expect([412, 503].contains(underKey.status) && underKey.message?.contains(Self.arn) == true, "\(path): \(underKey.text)")
             #expect(try await state() == ["jobs: 0"], "\(path)")

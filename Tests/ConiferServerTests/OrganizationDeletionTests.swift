@@ -16,7 +16,7 @@ import Testing
             let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"work"}"#).json["id"] as? String)
             let empty = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"empty"}"#).json["id"] as? String)
             let cmek = try await client.admin(
-                .post, "/admin/projects/\(empty)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k-1"}"#
+                .post, "/admin/projects/\(empty)/cmek-keys", token: owner, body: #"{"name":"k","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k-1","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#
             )
             #expect(cmek.status == 201)
             let apiKey = try #require(try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"e"}"#).json["value"] as? String)

@@ -329,7 +329,7 @@ import Testing
                 } else {
                     let created = try await client.admin(
                         .post, "/admin/projects/\(target["doomed"]!)/cmek-keys", token: owner,
-                        body: #"{"name":"matrix","key_arn":"arn:aws:kms:us-east-1:123456789012:key/matrix-\#(made)"}"#
+                        body: #"{"name":"matrix","key_arn":"arn:aws:kms:us-east-1:123456789012:key/matrix-\#(made)","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#
                     )
                     target[":cmek_key_id"] = try #require(created.json["id"] as? String, "\(created.text)")
                 }
@@ -437,7 +437,7 @@ import Testing
                 case (.post, "namespaces"): return #"{"name":"created-\#(made)"}"#
                 case (.post, "projects"): return #"{"name":"matrix-\#(made)"}"#
                 case (.patch, ":project_id"): return #"{"max_pods":\#(made)}"#
-                case (.post, "cmek-keys"): return #"{"name":"made-\#(made)","key_arn":"arn:aws:kms:us-east-1:123456789012:key/made-\#(made)"}"#
+                case (.post, "cmek-keys"): return #"{"name":"made-\#(made)","key_arn":"arn:aws:kms:us-east-1:123456789012:key/made-\#(made)","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#
                 case (.post, "backups"): return #"{"name":"made-\#(made)"}"#
                 case (.post, "create-index"): return #"{"name":"restored-\#(made)"}"#
                 case (.post, "collections"): return #"{"name":"made-\#(made)","source":"matrix-pod"}"#

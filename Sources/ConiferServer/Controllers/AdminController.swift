@@ -14,6 +14,8 @@ struct AdminController {
     let audit: AuditLogService
     let indexes: IndexService
     let backups: BackupService
+    /// Keys that may go without a role_arn (the operator's `--cmek-server-credential-keys`).
+    var cmekServerCredentialKeys: Set<String> = []
 
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/organizations", .authenticated, handler: listOrganizations)
@@ -160,6 +162,11 @@ struct AdminController {
         var parameters: [String: JSONValue] = ["name": .string(body.name), "key_arn": .string(body.key_arn)]
         if let role = body.role_arn { parameters["role_arn"] = .string(role) }
         call.context.audit(name: body.name, parameters)
+        guard body.role_arn != nil || cmekServerCredentialKeys.contains(body.key_arn) else {
+            throw ConiferError.invalidArgument(
+                "role_arn is required: Conifer uses your KMS key through your IAM role (with external_id), not with this server's own credentials."
+            )
+        }
         let key = try await admin.createCMEKKey(
             inProject: project, name: body.name, roleARN: body.role_arn, keyARN: body.key_arn, externalID: body.external_id, for: call.pass
         )
