@@ -36,3 +36,35 @@ def test_the_sdk_retries_past_the_query_limit(monkeypatch):
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_operator_limits_one_project_on_a_running_server():
+    """`conifer org rate-limits set|clear --project ID` on the data directory takes effect at once, for that project."""
+    import subprocess
+
+    from conftest import conifer_binary, raw_request
+
+    root = tempfile.mkdtemp(prefix="conifer-rate-project-")
+    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    try:
+        pc = Pinecone(api_key=server.api_key, host=server.url)
+        pc.create_index(name="limited", dimension=3, metric="cosine", spec=ServerlessSpec(cloud="aws", region="us-east-1"))
+        path = "/data/" + pc.describe_index("limited").host.split("/data/")[1] + "/query"
+        project = path.split("/")[2]
+
+        def statuses(count):
+            return [raw_request(server, "POST", path, {"vector": [1.0, 0.0, 0.0], "topK": 1})[0] for _ in range(count)]
+
+        def operator(*args):
+            return subprocess.run([conifer_binary(), "org", "rate-limits", *args, "--data-dir", server.data_dir, "--project", project],
+                                  capture_output=True, text=True, timeout=60)
+
+        assert statuses(4) == [200] * 4
+        assert operator("set", "query=fast").returncode == 1, "bad limits are refused"
+        assert operator("set", "query=0.1").returncode == 0
+        assert statuses(3) == [200, 429, 429]  # one query per 10 s: a burst is refused however slow the machine
+        assert operator("clear").returncode == 0
+        assert statuses(3) == [200] * 3
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -49,6 +49,8 @@ public protocol Catalog: Sendable {
 
     /// The plan of an organization (Starter when it no longer exists).
     func plan(of organization: UUID) async throws -> Plan
+    /// What a project's requests are rate-limited by: its organization's plan and the operator's limits for it.
+    func rateLimitSettings(project: UUID) async throws -> (plan: Plan, rateLimits: String?)
 
     /// Removes an index definition whatever its settings: the creation that made it is being undone (its data
     /// key could not be made). A system call.
@@ -304,6 +306,8 @@ public struct DataPlaneIndex: Sendable {
     public var plan: Plan
     /// The project's private endpoints in the index's region and its private-only setting.
     public var network: PrivateNetworkPolicy
+    /// The operator's rate limits for the project (`--rate-limits` syntax), over its plan's.
+    public var rateLimits: String?
 }
 
 /// Read and write units that one index used in one hour (UTC): a row of the usage ledger.

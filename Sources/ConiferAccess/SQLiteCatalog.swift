@@ -190,6 +190,9 @@ public final class SQLiteCatalog: Catalog {
                 )
             }
         }
+        migrator.registerMigration("v14 project rate limits") { db in
+            try db.alter(table: "project") { t in t.add(column: "rate_limits", .text) }
+        }
         return migrator
     }
 
@@ -276,8 +279,12 @@ public final class SQLiteCatalog: Catalog {
                     vpcEndpointID: row["vpc_endpoint_id"], allowedCIDRs: try blocks.parse(row["allowed_cidrs"]), createdAt: row["created_at"]
                 )
             }
-            let privateOnly = try ProjectRow.fetchOne(db, key: project)?.privateEndpointAccessOnly ?? false
-            return DataPlaneIndex(definition: definition, plan: plan, network: PrivateNetworkPolicy(endpoints: endpoints, privateOnly: privateOnly))
+            let settings = try Row.fetchOne(db, sql: "SELECT private_endpoint_access_only, rate_limits FROM project WHERE id = ?", arguments: [project])
+            return DataPlaneIndex(
+                definition: definition, plan: plan,
+                network: PrivateNetworkPolicy(endpoints: endpoints, privateOnly: settings?["private_endpoint_access_only"] ?? false),
+                rateLimits: settings?["rate_limits"]
+            )
         }
     }
 
@@ -357,6 +364,27 @@ public final class SQLiteCatalog: Catalog {
                 ? "its max_pods is \(limit) and its pod-based indexes take \(used); raise max_pods (PATCH /admin/projects/{project_id}) or delete a pod-based index"
                 : "the \(plan.rawValue) plan has no pod-based indexes; use a serverless index or upgrade the plan"
             throw ConiferError(.quotaExceeded, "The project has reached its pod quota: this needs \(adding) more pods, but \(reason).")
+        }
+    }
+
+    public func rateLimitSettings(project: UUID) async throws -> (plan: Plan, rateLimits: String?) {
+        try await database.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT o.plan, p.rate_limits FROM project p JOIN organization o ON o.id = p.organization_id WHERE p.id = ?",
+                arguments: [project.lowercasedString]
+            )
+            return ((row?["plan"] as String?).flatMap(Plan.init(rawValue:)) ?? .starter, row?["rate_limits"])
+        }
+    }
+
+    /// Sets (or, with nil, clears) the operator's rate limits of a project; returns its name and organization.
+    public func setRateLimits(project: UUID, _ limits: String?) async throws -> (name: String, organizationID: UUID) {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE project SET rate_limits = ? WHERE id = ?", arguments: [limits, project.lowercasedString])
+            guard db.changesCount == 1, let row = try ProjectRow.fetchOne(db, key: project.lowercasedString) else {
+                throw ConiferError.notFound("Project \(project.lowercasedString) not found.")
+            }
+            return (row.name, try Self.uuid(row.organizationID))
         }
     }
 

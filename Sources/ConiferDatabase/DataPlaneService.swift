@@ -50,7 +50,9 @@ public struct DataPlaneService: Sendable {
     public struct OpenIndex: Sendable {
         public let definition: IndexDefinition
         /// The plan of the index's organization, whose quotas apply.
-        let plan: Plan
+        public let plan: Plan
+        /// The operator's rate limits for the index's project, if any.
+        public let rateLimits: String?
         let store: IndexStore
         let pass: AuthorizationPass
 
@@ -71,7 +73,10 @@ public struct DataPlaneService: Sendable {
         guard index.definition.restoreJobID == nil else {
             throw ConiferError(.unavailable, "Index \(address.name) is being restored from a backup; it serves data once its restore job completes.")
         }
-        return OpenIndex(definition: index.definition, plan: index.plan, store: try await registry.store(for: index.definition, pass: pass), pass: pass)
+        return OpenIndex(
+            definition: index.definition, plan: index.plan, rateLimits: index.rateLimits, store: try await registry.store(for: index.definition, pass: pass),
+            pass: pass
+        )
     }
 
     /// A namespace as the client names it: absent and `__default__` both mean the default namespace.

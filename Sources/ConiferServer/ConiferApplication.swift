@@ -108,7 +108,7 @@ public struct ConiferApplication: Sendable {
         let logger = Logger(label: "conifer.storage")
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
         self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
-        self.limiter = RateLimiter(limits: configuration.rateLimits, clock: configuration.rateLimitClock)
+        self.limiter = RateLimiter(limits: configuration.rateLimits, plans: configuration.planRateLimits, clock: configuration.rateLimitClock)
         self.backups = BackupService(
             catalog: catalog, registry: registry,
             files: BackupFiles(
@@ -139,9 +139,7 @@ public struct ConiferApplication: Sendable {
         let router = Router(context: ConiferRequestContext.self)
         if configuration.metricsEnabled { router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics)) }
         router.add(middleware: ErrorMiddleware())
-        let routes = RouteTable(
-            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, limiter: limiter
-        )
+        let routes = makeRouteTable(router)
         routes.open(.get, "/health", rate: .exempt("load balancers' health checks")) { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
         // The operator's metrics: checks its own token (not a project credential).
         routes.open(.get, "/metrics", rate: .exempt("the operator's scraper, with the operator's token")) { [serverMetrics] request, _ in
@@ -176,13 +174,27 @@ public struct ConiferApplication: Sendable {
         let router = Router(context: ConiferRequestContext.self)
         if configuration.metricsEnabled { router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics)) }
         router.add(middleware: ErrorMiddleware())
-        let routes = RouteTable(
-            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, limiter: limiter
-        )
+        let routes = makeRouteTable(router)
         routes.open(.get, "/health", rate: .exempt("load balancers' health checks")) { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter, privateListener: true).register(in: routes)
         routes.addMethodFallbacks()
         return router
+    }
+
+    /// A route table over `router`, with the limits of each project's and organization's calls from the catalog:
+    /// the operator's limits for a project over its plan's over the server's.
+    func makeRouteTable(_ router: Router<ConiferRequestContext>) -> RouteTable {
+        let (catalog, limiter) = (self.catalog, self.limiter)
+        return RouteTable(
+            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, limiter: limiter,
+            projectLimits: { project in
+                let settings = try await catalog.rateLimitSettings(project: project)
+                return limiter.limits(plan: settings.plan, project: settings.rateLimits)
+            },
+            organizationLimits: { organization in
+                limiter.plans.isEmpty ? limiter.server : limiter.limits(plan: try await catalog.plan(of: organization), project: nil)
+            }
+        )
     }
 
     /// The permission table: every route and what it needs, as a Markdown table.

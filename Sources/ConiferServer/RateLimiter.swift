@@ -69,33 +69,54 @@ public struct RateLimits: Sendable, Equatable {
 /// in tests). Buckets that have refilled are dropped when there are many, so keys a client makes up cost nothing
 /// for long.
 final class RateLimiter: Sendable {
-    let limits: RateLimits
+    /// The server's limits (`--rate-limits`).
+    let server: RateLimits
+    /// Each plan's (`--starter-rate-limits` …), over the server's.
+    let plans: [Plan: RateLimits]
     let clock: @Sendable () -> ContinuousClock.Instant
     private let buckets = Mutex<[String: Bucket]>([:])
+    /// Projects' limits as parsed over their plans', by plan and text (few distinct ones).
+    private let parsed = Mutex<[String: RateLimits]>([:])
     static let pruneAbove = 10_000
 
     struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
+        var rate: Double
     }
 
-    init(limits: RateLimits, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
-        self.limits = limits
+    init(limits: RateLimits, plans: [Plan: RateLimits] = [:], clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.server = limits
+        self.plans = plans
         self.clock = clock
     }
 
-    /// Whether `operation` is limited at all (so callers can skip working out its key).
-    func limits(_ operation: RateLimits.Operation) -> Bool { (limits.perSecond[operation] ?? 0) > 0 }
+    /// The limits a project's requests are counted against: the operator's for the project (`conifer org rate-limits`),
+    /// item by item over its plan's, over the server's.
+    func limits(plan: Plan?, project: String?) -> RateLimits {
+        let base = plan.flatMap { plans[$0] } ?? server
+        guard let project, !project.isEmpty else { return base }
+        let key = "\(plan?.rawValue ?? "")\u{0}\(project)"
+        if let known = parsed.withLock({ $0[key] }) { return known }
+        // Stored texts were checked when set; one that no longer parses leaves the plan's limits.
+        let limits = (try? RateLimits.parse(project, over: base)) ?? base
+        parsed.withLock { $0[key] = limits }
+        return limits
+    }
 
     /// Takes one request from the bucket of `operation` on `key`, or throws 429 with how long to wait.
-    func take(_ operation: RateLimits.Operation, key: String, what: @autoclosure () -> String, now: ContinuousClock.Instant? = nil) throws(ConiferError) {
+    func take(
+        _ operation: RateLimits.Operation, key: String, what: @autoclosure () -> String, limits: RateLimits? = nil, now: ContinuousClock.Instant? = nil
+    ) throws(ConiferError) {
+        let limits = limits ?? server
         guard let rate = limits.perSecond[operation], rate > 0 else { return }
         let now = now ?? clock()
         let wait: Double? = buckets.withLock { buckets in
-            if buckets.count > Self.pruneAbove { Self.prune(&buckets, now: now, limits: limits) }
+            if buckets.count > Self.pruneAbove { Self.prune(&buckets, now: now) }
             let id = "\(operation.rawValue)\u{0}\(key)"
             let capacity = max(1, rate)
-            var bucket = buckets[id] ?? Bucket(tokens: capacity, updated: now)
+            var bucket = buckets[id] ?? Bucket(tokens: capacity, updated: now, rate: rate)
+            bucket.rate = rate
             let elapsed = now - bucket.updated
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             bucket.tokens = min(capacity, bucket.tokens + max(0, seconds) * rate)
@@ -114,13 +135,11 @@ final class RateLimiter: Sendable {
     }
 
     /// Drops the buckets that would be full by now (as good as new).
-    private static func prune(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant, limits: RateLimits) {
-        buckets = buckets.filter { id, bucket in
-            let name = id.split(separator: "\u{0}", maxSplits: 1).first.map(String.init) ?? ""
-            let rate = RateLimits.Operation(rawValue: name).flatMap { limits.perSecond[$0] } ?? 1
+    private static func prune(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
+        buckets = buckets.filter { _, bucket in
             let elapsed = now - bucket.updated
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return bucket.tokens + seconds * rate < max(1, rate)
+            return bucket.tokens + seconds * bucket.rate < max(1, bucket.rate)
         }
     }
 }

@@ -147,12 +147,20 @@ final class RouteTable {
     private let authenticator: Authenticator
     private let observer: any ActionObserver
     private let limiter: RateLimiter
+    /// The limits of a project's control-plane calls and of an organization's Admin API calls.
+    private let projectLimits: @Sendable (UUID) async throws -> RateLimits
+    private let organizationLimits: @Sendable (UUID) async throws -> RateLimits
 
-    init(router: Router<ConiferRequestContext>, authenticator: Authenticator, observer: any ActionObserver, limiter: RateLimiter) {
+    init(
+        router: Router<ConiferRequestContext>, authenticator: Authenticator, observer: any ActionObserver, limiter: RateLimiter,
+        projectLimits: @escaping @Sendable (UUID) async throws -> RateLimits, organizationLimits: @escaping @Sendable (UUID) async throws -> RateLimits
+    ) {
         self.router = router
         self.authenticator = authenticator
         self.observer = observer
         self.limiter = limiter
+        self.projectLimits = projectLimits
+        self.organizationLimits = organizationLimits
     }
 
     /// Every registered route, in registration order.
@@ -181,10 +189,10 @@ final class RouteTable {
         rate: RouteEntry.RateClass = .project,
         handler: @escaping @Sendable (AuthorizedCall) async throws -> Response
     ) {
-        protected(RouteEntry(method: method, path: path, access: .project(permission), rate: rate)) { [limiter] request, context in
+        protected(RouteEntry(method: method, path: path, access: .project(permission), rate: rate)) { [limiter, projectLimits] request, context in
             guard case .project(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
             if case .project = rate, let project = pass.principal?.projectID {
-                try limiter.take(.control, key: project.uuidString, what: "project \(project.lowercasedString)")
+                try limiter.take(.control, key: project.uuidString, what: "project \(project.lowercasedString)", limits: try await projectLimits(project))
             }
             let version = try APIVersion(headers: request.headers)
             return try await handler(AuthorizedCall(request: request, context: context, pass: pass, version: version))
@@ -195,10 +203,12 @@ final class RouteTable {
     /// permission or the permission in the project the path names, when the access names one; otherwise the
     /// admin service decides on the resource before anything changes), after the organization's rate limit.
     func admin(_ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, handler: @escaping @Sendable (AdminCall) async throws -> Response) {
-        protected(RouteEntry(method: method, path: path, access: access, rate: .organization)) { [limiter] request, context in
+        protected(RouteEntry(method: method, path: path, access: access, rate: .organization)) { [limiter, organizationLimits] request, context in
             guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
             let organization = pass.identity.organizationID
-            try limiter.take(.admin, key: organization.uuidString, what: "organization \(organization.lowercasedString)")
+            try limiter.take(
+                .admin, key: organization.uuidString, what: "organization \(organization.lowercasedString)", limits: try await organizationLimits(organization)
+            )
             let version = try APIVersion(headers: request.headers)
             return try await handler(AdminCall(request: request, context: context, pass: pass, version: version))
         }

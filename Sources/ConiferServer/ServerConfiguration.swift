@@ -77,6 +77,8 @@ public struct ServerConfiguration: Sendable {
     public var cmekServerCredentialKeys: Set<String> = []
     /// Requests per second per operation class (unlimited by default).
     public var rateLimits: RateLimits
+    /// Each plan's limits (over `rateLimits`), for the projects of organizations on it.
+    public var planRateLimits: [Plan: RateLimits] = [:]
     /// The time rate limits go by (a clock the test moves in tests).
     public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConiferAccess
 import ConiferAudit
 import ConiferCore
+import ConiferServer
 import Foundation
 
 struct ServiceAccountCommand: AsyncParsableCommand {
@@ -197,7 +198,63 @@ struct MemberCommand: AsyncParsableCommand {
 
 /// `conifer org plan set`: an operator command on the data directory itself (plans are not self-service).
 struct OrgCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "org", abstract: "Operator commands for organizations.", subcommands: [PlanCommand.self])
+    static let configuration = CommandConfiguration(
+        commandName: "org", abstract: "Operator commands for organizations and their projects.", subcommands: [PlanCommand.self, RateLimitsCommand.self]
+    )
+
+    /// `conifer org rate-limits set|clear --project ID`: the operator's rate limits for one project, over its plan's.
+    struct RateLimitsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rate-limits", abstract: "A project's rate limits (over its plan's and the server's).", subcommands: [Set.self, Clear.self]
+        )
+
+        struct Set: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Set a project's rate limits in a data directory, e.g. query=50,upsert=20 or pinecone (takes effect at once, also on a running server)."
+            )
+            @Argument(help: "Limits in --rate-limits syntax.") var limits: String
+            @OptionGroup var storage: DataDirectoryOptions
+            @Option(help: "Project id.") var project: String
+
+            func run() async throws {
+                try await runReportingErrors {
+                    do {
+                        _ = try RateLimits.parse(limits)
+                    } catch let error as ConiferError {
+                        throw ClientError(error.message)
+                    }
+                    try await RateLimitsCommand.apply(limits, project: project, storage: storage)
+                }
+            }
+        }
+
+        struct Clear: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a project's own rate limits (its plan's and the server's apply).")
+            @OptionGroup var storage: DataDirectoryOptions
+            @Option(help: "Project id.") var project: String
+
+            func run() async throws {
+                try await runReportingErrors { try await RateLimitsCommand.apply(nil, project: project, storage: storage) }
+            }
+        }
+
+        /// Stores the limits and records the change in the audit log (the operator as the system actor).
+        static func apply(_ limits: String?, project: String, storage: DataDirectoryOptions) async throws {
+            guard let id = UUID(uuidString: project) else { throw ClientError("--project must be a project id (a UUID).") }
+            do {
+                let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: try storage.keyring().serverKey)
+                let changed = try await catalog.setRateLimits(project: id, limits)
+                try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
+                    actor: .system(.operatorCommand), action: "conifer org rate-limits", resource: [:], result: .succeeded,
+                    organizationID: changed.organizationID, userAgent: "conifer-cli",
+                    details: ActionDetails(kind: "update project", resourceID: .string(changed.name), parameters: ["rate_limits": limits.map(JSONValue.string) ?? .null])
+                ))
+                print(limits.map { "Project \(changed.name) is now limited to \($0) (over its plan's limits)." } ?? "Project \(changed.name) has no rate limits of its own now.")
+            } catch let error as ConiferError {
+                throw ClientError(error.message)
+            }
+        }
+    }
 
     struct PlanCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "plan", abstract: "Organization plans.", subcommands: [Set.self])

@@ -75,10 +75,19 @@ struct ServeCommand: AsyncParsableCommand {
     var dekCacheSeconds: Int?
 
     @Option(help: ArgumentHelp(
-        "Requests per second per index (upsert, query, fetch, update, delete, list) and per project (control), e.g. query=100,upsert=50; 0 is unlimited. Default: Pinecone's serverless limits, or CONIFER_RATE_LIMITS.",
+        "Requests per second per class: 'pinecone' (Pinecone's serverless table) and/or items such as query=100,upsert=50,control=20,admin=10,signin=5; 0 is unlimited. Default: unlimited, or CONIFER_RATE_LIMITS.",
         valueName: "limits"
     ))
     var rateLimits: String?
+
+    @Option(help: "Rate limits of projects of organizations on the Starter plan, over --rate-limits (same syntax).")
+    var starterRateLimits: String?
+
+    @Option(help: "Rate limits of projects of organizations on the Standard plan, over --rate-limits (same syntax).")
+    var standardRateLimits: String?
+
+    @Option(help: "Rate limits of projects of organizations on the Enterprise plan, over --rate-limits (same syntax).")
+    var enterpriseRateLimits: String?
 
     @Option(help: "Count requests for the metrics (per index, per HTTP route) and meter units (usage ledger, monthly unit quotas): on or off (off only to measure what they cost).")
     var metrics: String = "on"
@@ -174,6 +183,9 @@ struct ServeCommand: AsyncParsableCommand {
             rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? ""),
             metricsEnabled: try metricsSwitch()
         )
+        for (plan, text) in [(Plan.starter, starterRateLimits), (.standard, standardRateLimits), (.enterprise, enterpriseRateLimits)] {
+            if let text { configuration.planRateLimits[plan] = try RateLimits.parse(text, over: configuration.rateLimits) }
+        }
         configuration.auditPolicy = try AuditDestinationPolicy(
             allowedEndpoints: Self.list(auditEndpoints), serverCredentialBuckets: Self.list(auditServerCredentialBuckets)
         )

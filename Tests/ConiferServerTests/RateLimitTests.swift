@@ -162,4 +162,35 @@ import Testing
             }
         }
     }
+
+    /// An organization's plan, then the operator for one project (`conifer org rate-limits`), set limits over the
+    /// server's (unlimited here); clearing a project's limits leaves its plan's.
+    @Test func plansAndTheOperatorSetLimitsPerProject() async throws {
+        let clock = TestClock()
+        try await TestServer.run(configure: {
+            $0.planRateLimits = [.standard: RateLimits(perSecond: [.query: 1, .admin: 1])]
+            $0.rateLimitClock = { clock.now }
+        }) { server, client in
+            let project = try #require(server.bootstrap).projectID
+            let data = "/data/\(project.lowercasedString)/planned"
+            #expect(try await client.createIndex("planned").status == 201)
+            func passed(_ count: Int) async throws -> Int {
+                var passed = 0
+                for _ in 0..<count where try await client.call(.post, "\(data)/query", body: #"{"topK":1,"vector":[1,0,0]}"#).status == 200 { passed += 1 }
+                return passed
+            }
+            #expect(try await passed(5) == 5, "Enterprise has no limits here")
+            _ = try await server.admin.setPlan(.standard, organization: nil)
+            #expect(try await passed(3) == 1, "the Standard plan's one query per second")
+            _ = try await server.sqliteCatalog.setRateLimits(project: project, "query=3")
+            clock.advance(.seconds(1))
+            #expect(try await passed(5) == 3, "the operator's limits for this project, over its plan's")
+            _ = try await server.sqliteCatalog.setRateLimits(project: project, nil)
+            clock.advance(.seconds(1))
+            #expect(try await passed(3) == 1, "cleared: the plan's again")
+            let owner = try await client.token()
+            #expect(try await client.admin(.get, "/admin/projects", token: owner).status == 200)
+            #expect(try await client.admin(.get, "/admin/projects", token: owner).status == 429, "the plan's Admin API limit")
+        }
+    }
 }

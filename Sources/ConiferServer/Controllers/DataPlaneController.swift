@@ -48,8 +48,9 @@ struct DataPlaneController {
                 // is taken by the handler once it knows the namespace.
                 let address = DataPlaneService.IndexAddress(projectID: try call.parameter("project_id"), name: try call.parameter("index_name"))
                 let index = try await service.open(call.pass, address, from: privateListener ? call.context.privateOrigin : .publicListener)
-                if !limiter.limits.perNamespace.contains(rate) {
-                    try limiter.take(rate, key: index.definition.id.uuidString, what: "index \(index.definition.name)")
+                let limits = limiter.limits(plan: index.plan, project: index.rateLimits)
+                if !limits.perNamespace.contains(rate) {
+                    try limiter.take(rate, key: index.definition.id.uuidString, what: "index \(index.definition.name)", limits: limits)
                 }
                 return try await handler(self, call, index)
             }
@@ -58,9 +59,11 @@ struct DataPlaneController {
 
     /// Takes the request from its namespace's bucket when `operation` is counted per namespace.
     func admit(_ operation: RateLimits.Operation, _ index: DataPlaneService.OpenIndex, _ namespace: DataPlaneService.NamespaceName) throws(ConiferError) {
-        guard limiter.limits.perNamespace.contains(operation), limiter.limits(operation) else { return }
+        let limits = limiter.limits(plan: index.plan, project: index.rateLimits)
+        guard limits.perNamespace.contains(operation), (limits.perSecond[operation] ?? 0) > 0 else { return }
         try limiter.take(
-            operation, key: "\(index.definition.id.uuidString)\u{0}\(namespace.display)", what: "namespace \(namespace.display) of index \(index.definition.name)"
+            operation, key: "\(index.definition.id.uuidString)\u{0}\(namespace.display)", what: "namespace \(namespace.display) of index \(index.definition.name)",
+            limits: limits
         )
     }
 
