@@ -74,7 +74,7 @@ final class RateLimiter: Sendable {
     /// Each plan's (`--starter-rate-limits` …), over the server's.
     let plans: [Plan: RateLimits]
     let clock: @Sendable () -> ContinuousClock.Instant
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let state = Mutex(State())
     /// Projects' limits as parsed over their plans', by plan and text (few distinct ones).
     private let parsed = Mutex<[String: RateLimits]>([:])
     static let pruneAbove = 10_000
@@ -83,6 +83,13 @@ final class RateLimiter: Sendable {
         var tokens: Double
         var updated: ContinuousClock.Instant
         var rate: Double
+    }
+
+    struct State {
+        var buckets: [String: Bucket] = [:]
+        /// Past this many buckets the full ones are dropped; it grows with the buckets still in use, so a busy
+        /// server does not scan them on every request.
+        var pruneAbove = RateLimiter.pruneAbove
     }
 
     init(limits: RateLimits, plans: [Plan: RateLimits] = [:], clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
@@ -111,17 +118,20 @@ final class RateLimiter: Sendable {
         let limits = limits ?? server
         guard let rate = limits.perSecond[operation], rate > 0 else { return }
         let now = now ?? clock()
-        let wait: Double? = buckets.withLock { buckets in
-            if buckets.count > Self.pruneAbove { Self.prune(&buckets, now: now) }
+        let wait: Double? = state.withLock { state in
+            if state.buckets.count > state.pruneAbove {
+                Self.prune(&state.buckets, now: now)
+                state.pruneAbove = max(Self.pruneAbove, state.buckets.count * 2)
+            }
             let id = "\(operation.rawValue)\u{0}\(key)"
             let capacity = max(1, rate)
-            var bucket = buckets[id] ?? Bucket(tokens: capacity, updated: now, rate: rate)
+            var bucket = state.buckets[id] ?? Bucket(tokens: capacity, updated: now, rate: rate)
             bucket.rate = rate
             let elapsed = now - bucket.updated
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             bucket.tokens = min(capacity, bucket.tokens + max(0, seconds) * rate)
             bucket.updated = now
-            defer { buckets[id] = bucket }
+            defer { state.buckets[id] = bucket }
             guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / rate }
             bucket.tokens -= 1
             return nil

@@ -127,16 +127,20 @@ import Testing
         #expect(try await catalog.listIndexes(pass: viewer.authorize(.indexesRead)).isEmpty)
     }
 
-    @Test func catalogPersistsAcrossReopen() async throws {
+    /// A new catalog directory, bootstrapped, with one index created in it (the catalog closed again).
+    func catalogDirectory(withIndex creation: IndexCreation) async throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
+        let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
+        _ = try await catalog.createIndex(creation, pass: principal.authorize(.indexesWrite))
+        return directory
+    }
+
+    @Test func catalogPersistsAcrossReopen() async throws {
+        let directory = try await catalogDirectory(withIndex: IndexCreation(name: "durable", dimension: 7, tags: ["a": "b"]))
         defer { try? FileManager.default.removeItem(at: directory) }
-        do {
-            let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
-            _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
-            let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
-            _ = try await catalog.createIndex(IndexCreation(name: "durable", dimension: 7, tags: ["a": "b"]), pass: principal.authorize(.indexesWrite))
-        }
         let reopened = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
         #expect(try await reopened.bootstrapIfNeeded(apiKeyValue: nil) == nil)
         let principal = try #require(try await reopened.authenticate(apiKey: bootstrapKey))
@@ -149,15 +153,8 @@ import Testing
 
     /// Tags written in clear before they were sealed are sealed by the migration, and read back the same.
     @Test func tagsStoredInClearBeforeAreSealedByTheMigration() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try await catalogDirectory(withIndex: IndexCreation(name: "old", dimension: 3, tags: ["x": "y"]))
         defer { try? FileManager.default.removeItem(at: directory) }
-        do {
-            let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
-            _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
-            let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
-            _ = try await catalog.createIndex(IndexCreation(name: "old", dimension: 3, tags: ["x": "y"]), pass: principal.authorize(.indexesWrite))
-        }
         // As a catalog from before the migration holds it.
         let raw = try DatabaseQueue(path: directory.appendingPathComponent("catalog.sqlite").path)
         try await raw.write { db in

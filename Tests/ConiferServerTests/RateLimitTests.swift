@@ -54,6 +54,18 @@ import Testing
         #expect(throws: Never.self) { try limiter.take(.query, key: "other", what: "index o", now: start + .milliseconds(500)) }
     }
 
+    /// Many buckets (made-up namespaces or addresses) are pruned, but only the ones that have refilled: a drained
+    /// bucket stays drained, whatever its rate.
+    @Test func pruningManyBucketsNeverRefillsADrainedOne() throws {
+        let limiter = RateLimiter(limits: try RateLimits.parse("query=0.5"))
+        let start = ContinuousClock.now
+        for i in 0...RateLimiter.pruneAbove { try limiter.take(.query, key: "k\(i)", what: "k", now: start) }
+        #expect(throws: ConiferError.self, "drained 1.5 s ago at one per 2 s") {
+            try limiter.take(.query, key: "k0", what: "k", now: start + .milliseconds(1500))
+        }
+        #expect(throws: Never.self, "refilled after 2 s") { try limiter.take(.query, key: "k1", what: "k", now: start + .seconds(2)) }
+    }
+
     /// A clock that stands still until the test moves it.
     final class TestClock: Sendable {
         private let instant = Mutex(ContinuousClock.now)
