@@ -42,6 +42,7 @@ public enum AuditCatalogue {
         row("create index", "create", "index", "index name", "POST /indexes", "POST /backups/:backup_id/create-index"),
         row("configure index", "update", "index", "index name", "PATCH /indexes/:index_name"),
         row("delete index", "delete", "index", "index name", "DELETE /indexes/:index_name"),
+        row("purge index", "purge", "index", "index name (a system actor: the purge of a deleted index's files)"),
         row("create backup", "create", "backup", "backup name", "POST /indexes/:index_name/backups"),
         row("delete backup", "delete", "backup", "backup name", "DELETE /backups/:backup_id"),
         row("create scheduled backup", "create", "backup", "backup name (a system actor: the scheduler)"),

@@ -48,9 +48,9 @@ public struct IndexService: Sendable {
     /// Retires the files of indexes whose definitions were deleted with their organization: data keys
     /// destroyed at once, files purged after the window. One that cannot be retired now is retired at the
     /// next start (`retireOrphans`).
-    public func retire(deleted indexIDs: [UUID]) async {
+    public func retire(deleted indexIDs: [UUID], organization: UUID) async {
         for id in indexIDs {
-            try? await registry.drop(indexID: id, pass: .system(.purge))
+            try? await registry.drop(indexID: id, pass: .system(.purge), owner: .init(organizationID: organization, projectID: nil, name: nil))
             metrics.remove(id)
         }
     }
@@ -60,7 +60,8 @@ public struct IndexService: Sendable {
     public func delete(_ pass: AuthorizationPass, name: String) async throws -> IndexDefinition {
         let deleted = try await catalog.deleteIndex(named: name, pass: pass)
         metrics.remove(deleted.id)
-        try await registry.drop(indexID: deleted.id, pass: pass)
+        let owner = pass.principal.map { RetiredIndex.Owner(organizationID: $0.organizationID, projectID: deleted.projectID, name: deleted.name) }
+        try await registry.drop(indexID: deleted.id, pass: pass, owner: owner)
         return deleted
     }
 }

@@ -1,6 +1,8 @@
 import ConiferAccess
+import ConiferCore
 import ConiferDatabase
 import ConiferStorage
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -26,11 +28,13 @@ struct PurgeService: Service {
     let catalog: (any Catalog)?
     let window: Duration
     let logger: Logger
+    /// Told of every index purged for good (the audit log, with the system actor).
+    var observer: any ActionObserver = NoActionObserver()
 
     func run() async throws {
         let interval = min(Duration.seconds(60), max(.seconds(1), window / 4))
         while !Task.isShuttingDownGracefully {
-            await registry.purgeDeleted(olderThan: window, pass: .system(.purge))
+            await purge()
             if let catalog = catalog as? SQLiteCatalog {
                 do {
                     try await catalog.checkpoint()
@@ -42,6 +46,26 @@ struct PurgeService: Service {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
+            }
+        }
+    }
+}
+
+extension PurgeService {
+    /// Removes the files of indexes deleted a window ago and records each purge whose owner is known.
+    func purge(now: Date = Date()) async {
+        for index in await registry.purgeDeleted(olderThan: window, now: now, pass: .system(.purge)) {
+            guard let owner = index.owner else { continue }
+            var resource = ["index_id": index.id.lowercasedString]
+            if let project = owner.projectID { resource["project_id"] = project.lowercasedString }
+            let name = owner.name ?? index.id.lowercasedString
+            do {
+                try await observer.observe(ActionOutcome(
+                    actor: .system(.purge), action: "purge index", resource: resource, result: .succeeded, organizationID: owner.organizationID,
+                    details: ActionDetails(kind: "purge index", resourceID: .string(name), resourceName: owner.name)
+                ))
+            } catch {
+                logger.error("a purge was not recorded", metadata: ["index": "\(index.id)", "error": "\(error)"])
             }
         }
     }

@@ -227,7 +227,7 @@ public struct ConiferApplication: Sendable {
         var services: [any Service] = [
             CompactionService(registry: registry),
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
-            PurgeService(registry: registry, catalog: catalog, window: configuration.compaction.purgeAfter, logger: logger),
+            PurgeService(registry: registry, catalog: catalog, window: configuration.compaction.purgeAfter, logger: logger, observer: observer),
             BackupScheduleService(backups: backups),
         ]
         if let usage { services.append(UsageFlushService(usage: usage, logger: logger)) }

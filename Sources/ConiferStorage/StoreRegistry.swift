@@ -176,7 +176,9 @@ public actor StoreRegistry {
 
     /// Stops serving an index at once, destroys its data key (so its files are unreadable from here on) and
     /// moves its files aside for the purge.
-    public func drop(indexID: UUID, pass: AuthorizationPass) async throws {
+    /// `owner` names whose index it was, for the audit event of the permanent purge (nil for an index that was
+    /// never visible, or when the caller's pass names the project).
+    public func drop(indexID: UUID, pass: AuthorizationPass, owner: RetiredIndex.Owner? = nil) async throws {
         try pass.require(.indexesWrite)
         corrupt.remove(indexID)
         leases[indexID] = nil
@@ -184,15 +186,17 @@ public actor StoreRegistry {
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
         }
-        try retire(indexID, at: Date())
+        let owner = owner ?? pass.principal.map { RetiredIndex.Owner(organizationID: $0.organizationID, projectID: $0.projectID, name: nil) }
+        try retire(indexID, at: Date(), owner: owner)
     }
 
-    /// Shreds the key, stamps the deletion time, and moves the directory under `deleted/`.
-    private func retire(_ indexID: UUID, at date: Date) throws {
+    /// Shreds the key, stamps the deletion time (and whose index it was), and moves the directory under `deleted/`.
+    private func retire(_ indexID: UUID, at date: Date, owner: RetiredIndex.Owner? = nil) throws {
         let directory = directory(of: indexID)
         guard FileManager.default.fileExists(atPath: directory.path) else { return }
         try IndexKeyFile.shred(in: directory)
-        try DurableFile.write(Array(String(Int(date.timeIntervalSince1970)).utf8), to: directory.appendingPathComponent(Self.deletedAtFile))
+        let stamp = RetiredIndex.Stamp(deletedAt: Int(date.timeIntervalSince1970), owner: owner)
+        try DurableFile.write(Array(try JSONEncoder().encode(stamp)), to: directory.appendingPathComponent(Self.deletedAtFile))
         let deleted = root.appendingPathComponent(Self.deletedFolder)
         try FileManager.default.createDirectory(at: deleted, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let target = deleted.appendingPathComponent(directory.lastPathComponent)
@@ -208,20 +212,20 @@ public actor StoreRegistry {
     /// Permanently removes the files of indexes deleted at least `window` ago; returns their ids. A system
     /// task (the purge service's).
     @discardableResult
-    public func purgeDeleted(olderThan window: Duration, now: Date = Date(), pass: AuthorizationPass) -> [UUID] {
+    public func purgeDeleted(olderThan window: Duration, now: Date = Date(), pass: AuthorizationPass) -> [RetiredIndex] {
         guard pass == .system(.purge) else { return [] }
         let deleted = root.appendingPathComponent(Self.deletedFolder)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: deleted.path) else { return [] }
-        var purged: [UUID] = []
+        var purged: [RetiredIndex] = []
         for name in names {
             let directory = deleted.appendingPathComponent(name)
-            let stamp = (try? String(contentsOf: directory.appendingPathComponent(Self.deletedAtFile), encoding: .utf8)).flatMap { Double($0) }
             // A directory without a readable stamp was moved by a crash-interrupted retire: its key is gone already.
-            let deletedAt = stamp.map(Date.init(timeIntervalSince1970:)) ?? .distantPast
+            let stamp = (try? Data(contentsOf: directory.appendingPathComponent(Self.deletedAtFile))).flatMap(RetiredIndex.Stamp.init(reading:))
+            let deletedAt = stamp.map { Date(timeIntervalSince1970: Double($0.deletedAt)) } ?? .distantPast
             guard now.timeIntervalSince(deletedAt) >= Double(window.components.seconds) else { continue }
             do {
                 try FileManager.default.removeItem(at: directory)
-                if let id = UUID(uuidString: name) { purged.append(id) }
+                if let id = UUID(uuidString: name) { purged.append(RetiredIndex(id: id, owner: stamp?.owner)) }
             } catch {
                 logger.error("could not purge deleted index files", metadata: ["directory": "\(directory.path)", "error": "\(error)"])
             }
@@ -310,5 +314,44 @@ public actor StoreRegistry {
 
     private func directory(of indexID: UUID) -> URL {
         root.appendingPathComponent(indexID.uuidString.lowercased())
+    }
+}
+
+/// An index whose files were purged for good, and whose it was (when its deletion recorded that).
+public struct RetiredIndex: Sendable, Equatable {
+    public struct Owner: Codable, Sendable, Equatable {
+        public var organizationID: UUID
+        public var projectID: UUID?
+        public var name: String?
+
+        public init(organizationID: UUID, projectID: UUID?, name: String?) {
+            self.organizationID = organizationID
+            self.projectID = projectID
+            self.name = name
+        }
+    }
+
+    public var id: UUID
+    public var owner: Owner?
+
+    /// The `deleted-at` file: the deletion time (Unix seconds) and the owner, as JSON; once just the seconds.
+    struct Stamp: Codable {
+        var deletedAt: Int
+        var owner: Owner?
+
+        init(deletedAt: Int, owner: Owner?) {
+            self.deletedAt = deletedAt
+            self.owner = owner
+        }
+
+        init?(reading data: Data) {
+            if let stamp = try? JSONDecoder().decode(Stamp.self, from: data) {
+                self = stamp
+            } else if let seconds = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+                self.init(deletedAt: seconds, owner: nil)
+            } else {
+                return nil
+            }
+        }
     }
 }

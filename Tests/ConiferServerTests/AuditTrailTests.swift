@@ -19,7 +19,7 @@ import Testing
         "resend invite": ("update", "invite"), "revoke invite": ("delete", "invite"), "accept invite": ("accept", "invite"),
         "create project": ("create", "project"), "update project": ("update", "project"), "delete project": ("delete", "project"),
         "invite project member": ("create", "user"), "update project member role": ("update", "user"), "remove project member": ("delete", "user"),
-        "create index": ("create", "index"), "configure index": ("update", "index"), "delete index": ("delete", "index"),
+        "create index": ("create", "index"), "configure index": ("update", "index"), "delete index": ("delete", "index"), "purge index": ("purge", "index"),
         "user login": ("login", "user"), "service account token": ("login", "service-account"),
         "create API key": ("create", "api-key"), "update API key": ("update", "api-key"), "delete API key": ("delete", "api-key"),
         "create service account": ("create", "service-account"), "update service account": ("update", "service-account"),

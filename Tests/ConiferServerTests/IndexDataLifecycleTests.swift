@@ -2,6 +2,7 @@ import ConiferAccess
 import ConiferCore
 import Foundation
 import HummingbirdTesting
+import Logging
 import Testing
 @testable import ConiferServer
 
@@ -35,6 +36,21 @@ import Testing
             let fetched = try await client.call(.get, "\(newPath)/vectors/fetch?ids=a&namespace=n")
             #expect(fetched.status == 200)
             #expect((fetched.json["vectors"] as? [String: Any])?.isEmpty == true)
+
+            // The purge of the deleted index's files, a window later, is audited with the system actor.
+            var logger = Logger(label: "purge-test")
+            logger.logLevel = .critical
+            let purge = PurgeService(registry: server.registry, catalog: server.catalog, window: .seconds(3600), logger: logger, observer: server.observer)
+            await purge.purge(now: Date())
+            #expect(FileManager.default.fileExists(atPath: retired.path), "not before the window")
+            await purge.purge(now: Date().addingTimeInterval(3601))
+            #expect(!FileManager.default.fileExists(atPath: retired.path))
+            let events = try #require(
+                try await client.admin(.get, "/admin/audit-events?action=purge", token: try await client.token()).json["data"] as? [[String: Any]]
+            )
+            #expect(events.count == 1, "\(events)")
+            #expect((events.first?["actor"] as? [String: Any])?["principal_type"] as? String == "system")
+            #expect((events.first?["event"] as? [String: Any])?["resource_id"] as? String == "doomed")
         }
     }
 

@@ -105,7 +105,7 @@ import Testing
         #expect(await registry.purgeDeleted(olderThan: .seconds(3600), pass: .system(.purge)) == [])
         #expect(await registry.purgeDeleted(olderThan: .seconds(0), pass: .dataEditor) == [])
         #expect(root.files("deleted") == [name])
-        #expect(await registry.purgeDeleted(olderThan: .seconds(3600), now: Date().addingTimeInterval(3601), pass: .system(.purge)) == [definition.id])
+        #expect(await registry.purgeDeleted(olderThan: .seconds(3600), now: Date().addingTimeInterval(3601), pass: .system(.purge)).map(\.id) == [definition.id])
         #expect(root.files("deleted") == [])
         // A new index gets a new directory and key; nothing of the old one is reused.
         _ = try await populate(registry, self.definition(definition.projectID))

@@ -97,7 +97,7 @@ struct AdminController {
         let organization = try await admin.organization(id, for: call.pass)
         call.context.audit(id: .string(organization.name), name: organization.name, organizationName: organization.name)
         let deleted = try await admin.deleteOrganization(id, for: call.pass)
-        await indexes.retire(deleted: deleted.indexIDs)
+        await indexes.retire(deleted: deleted.indexIDs, organization: id)
         await backups.removeFiles(deleted.backupIDs)
         _ = try await audit.remove(organization: id)
         return WireJSON.empty(status: .accepted)
