@@ -88,3 +88,21 @@ def test_backups_from_the_cli(server):
     assert cli(server, "describe", "cli-restored").returncode == 0
     run("backup", "delete", backup["backup_id"])
     assert "cli-nightly" not in run("backup", "list")
+
+
+def test_the_readme_lists_every_serve_flag():
+    """The README's `conifer serve` options table and `conifer serve --help` name the same flags."""
+    import pathlib
+    import re
+    import subprocess
+
+    from conftest import conifer_binary
+
+    shown = subprocess.run([conifer_binary(), "serve", "--help"], capture_output=True, text=True, timeout=60).stdout
+    flags = {flag for flag in re.findall(r"^\s+(?:-\w, )?(--[a-z0-9-]+)", shown, re.MULTILINE)} - {"--help"}
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## `conifer serve` options"):]
+    section = section[:section.index("\n## ", 5)]
+    documented = {flag for line in section.splitlines() if line.startswith("| `-")
+                  for flag in re.findall(r"--[a-z0-9-]*[a-z0-9]", line.split("|")[1])}
+    assert flags == documented, {"missing from the README": sorted(flags - documented), "not a flag": sorted(documented - flags)}
