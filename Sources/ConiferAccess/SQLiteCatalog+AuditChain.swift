@@ -47,18 +47,15 @@ extension SQLiteCatalog {
     static func appendChained(_ db: Database, _ event: AuditEvent, body: Data, sealer: ColumnSealer) throws {
         let chain = try AuditChain.load(db)
         let seq = chain.head.seq + 1
+        let columns = [
+            event.organization_id, event.event.time, event.event.action, event.event.resource_type, event.actor.principal_id,
+            event.event.outcome.result,
+        ]
+        let link = AuditChain.link(after: chain.head.link, seq: seq, columns: columns, body: body, sealer: sealer)
         try db.execute(
-            sql: "INSERT INTO audit_event (seq, organization_id, time, action, resource_type, principal_id, result, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
-                seq, event.organization_id, event.event.time, event.event.action, event.event.resource_type, event.actor.principal_id,
-                event.event.outcome.result, body,
-            ]
+            sql: "INSERT INTO audit_event (seq, organization_id, time, action, resource_type, principal_id, result, body, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: StatementArguments([seq] + columns.map { $0 as (any DatabaseValueConvertible) } + [body, link])
         )
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq = ?", arguments: [seq]) else {
-            throw ConiferError(.internalError, "The audit event just written is not there")
-        }
-        let link = AuditChain.link(after: chain.head.link, row, sealer: sealer)
-        try db.execute(sql: "UPDATE audit_event SET link = ? WHERE seq = ?", arguments: [link, seq])
         try AuditChain.store(db, anchor: chain.anchor, head: (seq, link), sealer: sealer)
     }
 
@@ -116,10 +113,15 @@ enum AuditChain {
     /// The link of `row` after `previous`: over the previous link, the position and every column, each
     /// length-prefixed so no two rows encode alike.
     static func link(after previous: Data, _ row: Row, sealer: ColumnSealer) -> Data {
+        link(after: previous, seq: row["seq"], columns: columns.map { (row[$0] as String?) ?? "" }, body: (row["body"] as Data?) ?? Data(), sealer: sealer)
+    }
+
+    /// The same from the values themselves (`columns` in the order of `AuditChain.columns`).
+    static func link(after previous: Data, seq: Int64, columns: [String], body: Data, sealer: ColumnSealer) -> Data {
         var hmac = HMAC<SHA256>(key: key(sealer))
         hmac.update(data: previous)
-        hmac.update(data: bigEndian(row["seq"] as Int64))
-        for value in columns.map({ Data(((row[$0] as String?) ?? "").utf8) }) + [(row["body"] as Data?) ?? Data()] {
+        hmac.update(data: bigEndian(seq))
+        for value in columns.map({ Data($0.utf8) }) + [body] {
             hmac.update(data: bigEndian(Int64(value.count)))
             hmac.update(data: value)
         }
