@@ -94,7 +94,7 @@ extension SQLiteCatalog: AuditSpool {
         add("time <= ?", query.until.map(AuditTime.string))
         arguments += [query.limit + 1]
         let sql = "SELECT seq, body FROM audit_event WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq DESC LIMIT ?"
-        let rows = try await database.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+        let rows = try database.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
         let page = rows.prefix(query.limit)
         return AuditPage(
             events: try page.map { try AuditEvent.decode(sealer.open($0["body"], .auditEvent)) },

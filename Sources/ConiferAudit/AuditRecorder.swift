@@ -4,7 +4,7 @@ import Foundation
 /// Turns the outcome of every audited call into an event and stores it in the spool before the call is
 /// answered (the server awaits `observe`, and an error here becomes the caller's answer).
 ///
-/// A call is audited when its handler names a catalogue kind or its route is in the catalogue. Calls without
+/// A call is audited when its outcome names a kind (its route's, its handler's, or the system work's). Calls without
 /// valid credentials are not recorded, so nobody can fill the spool anonymously; sign-ins are the exception
 /// (their handler names the account tried, records failures naming unknown accounts once per source address and
 /// window, and they are throttled). Fields a caller chooses are bounded.
@@ -30,16 +30,8 @@ public struct AuditRecorder: ActionObserver {
     /// The event for an outcome, or nil when the call is not audited.
     func event(for outcome: ActionOutcome) async throws -> AuditEvent? {
         let details = outcome.details
-        let kind: AuditKind
-        if let name = details.kind {
-            // Handlers name kinds by constant strings: an unknown one is a bug that must not drop the event silently.
-            guard let named = AuditCatalogue.kind(named: name) else { throw ConiferError(.internalError, "\(name) is not in the audit catalogue") }
-            kind = named
-        } else if let routed = AuditCatalogue.kind(route: outcome.action) {
-            kind = routed
-        } else {
-            return nil
-        }
+        guard let kind = details.kind ?? outcome.kind else { return nil }
+        // Without credentials only a handler's own record counts (a sign-in names the account tried).
         if case .anonymous = outcome.actor, details.kind == nil { return nil }
         // Only a sign-in with an unknown name has no organization: it goes to the first one. A known actor whose
         // organization is gone (a deleted account's revoked token) is not attributed to anyone else's.

@@ -174,12 +174,12 @@ public struct Identity: Sendable, Equatable {
         case user(UUID)
     }
 
-    public var kind: Kind
-    public var organizationID: UUID
-    public var organizationRole: OrganizationRole?
-    public var projectRoles: [UUID: ProjectRole]
+    public let kind: Kind
+    public let organizationID: UUID
+    public let organizationRole: OrganizationRole?
+    public let projectRoles: [UUID: ProjectRole]
 
-    public init(kind: Kind, organizationID: UUID, organizationRole: OrganizationRole?, projectRoles: [UUID: ProjectRole]) {
+    package init(kind: Kind, organizationID: UUID, organizationRole: OrganizationRole?, projectRoles: [UUID: ProjectRole]) {
         self.kind = kind
         self.organizationID = organizationID
         self.organizationRole = organizationRole
@@ -253,13 +253,13 @@ public struct Principal: Sendable, Equatable {
         case identity(Identity.Kind)
     }
 
-    public var kind: Kind
-    public var projectID: UUID
-    public var organizationID: UUID
+    public let kind: Kind
+    public let projectID: UUID
+    public let organizationID: UUID
     /// Every permission the principal holds in its project.
-    public var permissions: Set<Permission>
+    public let permissions: Set<Permission>
 
-    public init(kind: Kind, projectID: UUID, organizationID: UUID, permissions: Set<Permission>) {
+    package init(kind: Kind, projectID: UUID, organizationID: UUID, permissions: Set<Permission>) {
         self.kind = kind
         self.projectID = projectID
         self.organizationID = organizationID
@@ -267,7 +267,7 @@ public struct Principal: Sendable, Equatable {
     }
 
     /// An API key's principal: its roles' permissions in its project.
-    public static func apiKey(id: UUID, roles: Set<APIKeyRole>, projectID: UUID, organizationID: UUID) -> Principal {
+    package static func apiKey(id: UUID, roles: Set<APIKeyRole>, projectID: UUID, organizationID: UUID) -> Principal {
         Principal(
             kind: .apiKey(id: id, roles: roles), projectID: projectID, organizationID: organizationID,
             permissions: roles.reduce(into: []) { $0.formUnion($1.permissions) }

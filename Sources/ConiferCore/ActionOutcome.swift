@@ -29,8 +29,11 @@ public struct ActionOutcome: Sendable, Equatable {
     }
 
     public var actor: Actor
-    /// The route's method and path pattern, e.g. `POST /data/:project_id/:index_name/vectors/upsert`.
+    /// The route's method and path pattern, e.g. `POST /data/:project_id/:index_name/vectors/upsert`, or what the
+    /// system did.
     public var action: String
+    /// What the audit log records the call as (the route's kind, or the system work's); nil when not audited.
+    public var kind: AuditKind?
     /// What the call addressed: the path parameters (project, index, namespace, key, account, ...).
     public var resource: [String: String]
     public var result: Result
@@ -44,11 +47,12 @@ public struct ActionOutcome: Sendable, Equatable {
     public var details: ActionDetails
 
     public init(
-        actor: Actor, action: String, resource: [String: String], result: Result, reason: String? = nil,
+        actor: Actor, action: String, kind: AuditKind? = nil, resource: [String: String], result: Result, reason: String? = nil,
         organizationID: UUID? = nil, userAgent: String = "", details: ActionDetails = ActionDetails()
     ) {
         self.actor = actor
         self.action = action
+        self.kind = kind
         self.resource = resource
         self.result = result
         self.reason = reason
@@ -62,8 +66,8 @@ public struct ActionOutcome: Sendable, Equatable {
 /// catalogue kind (a role binding may be a member's new role), the resource as the catalogue names it, and
 /// the call's parameters. Never a secret.
 public struct ActionDetails: Sendable, Equatable {
-    /// The catalogue name of the kind, when it is not the route's default.
-    public var kind: String?
+    /// The kind, when it is more precise than the route's.
+    public var kind: AuditKind?
     /// `resource_id` in the catalogue's form for the kind.
     public var resourceID: JSONValue?
     public var resourceName: String?
@@ -72,7 +76,7 @@ public struct ActionDetails: Sendable, Equatable {
     public var organizationName: String?
 
     public init(
-        kind: String? = nil, resourceID: JSONValue? = nil, resourceName: String? = nil, parameters: [String: JSONValue] = [:],
+        kind: AuditKind? = nil, resourceID: JSONValue? = nil, resourceName: String? = nil, parameters: [String: JSONValue] = [:],
         organizationName: String? = nil
     ) {
         self.kind = kind

@@ -4,14 +4,19 @@ import Foundation
 /// permission in its project (in the spirit of Qdrant's `CollectionPass`).
 ///
 /// Other modules cannot build one: the only ways to get a pass are `Principal.authorize(_:)`, which is
-/// the decision, and `system(_:)`, which names the background task that acts without a caller. Every
-/// service and storage entry point that reaches data or catalog state takes a pass, so no path gets there
-/// without a decision made first.
+/// the decision (and a principal is made only by the access layer: its initializers are not public),
+/// `system(_:)`, which names the background task that acts without a caller, and `delegating(_:)`, which
+/// names the task a caller's request started and keeps the caller. Every service and storage entry point
+/// that reaches data or catalog state takes a pass, so no path gets there without a decision made first.
 public struct AuthorizationPass: Sendable, Equatable {
     /// Who holds the pass.
     public enum Holder: Sendable, Equatable {
         case principal(Principal)
+        /// Background work no caller asked for (the system actor).
         case system(SystemTask)
+        /// Work a caller's request started that reaches more than the caller's own permission (a backup reads
+        /// the records of an index its caller may manage but not read); the caller stays known.
+        case delegated(SystemTask, caller: Principal)
     }
 
     public let holder: Holder
@@ -28,9 +33,32 @@ public struct AuthorizationPass: Sendable, Equatable {
         AuthorizationPass(holder: .system(task), granted: nil)
     }
 
+    /// A pass for `task` on behalf of this pass's caller, who must hold the permission that starts the task
+    /// (a backup or restore needs `indexes:write`, an index's metrics `indexes:read`). A system pass stays itself.
+    public func delegating(_ task: SystemTask) throws(ConiferError) -> AuthorizationPass {
+        switch holder {
+        case .system, .delegated:
+            return self
+        case .principal(let caller):
+            guard let needed = task.startedBy else {
+                throw ConiferError(.internalError, "No caller can start the system task \(task.rawValue).")
+            }
+            try require(needed)
+            return AuthorizationPass(holder: .delegated(task, caller: caller), granted: nil)
+        }
+    }
+
     /// The caller, for a pass a request earned.
     public var principal: Principal? {
         if case .principal(let principal) = holder { principal } else { nil }
+    }
+
+    /// Whose request the work is for: the principal of a request's pass or of a delegated one (nil for the system).
+    public var caller: Principal? {
+        switch holder {
+        case .principal(let principal), .delegated(_, let principal): principal
+        case .system: nil
+        }
     }
 
     /// Throws 403 unless the pass allows `permission`: the decision granted it, or the principal holds it.
@@ -40,6 +68,10 @@ public struct AuthorizationPass: Sendable, Equatable {
         switch holder {
         case .system:
             return
+        case .delegated(let task, _):
+            guard task.grants.contains(permission) else {
+                throw .permissionDenied("The \(task.rawValue) task does not reach what this needs (\(permission.rawValue)).")
+            }
         case .principal(let principal):
             guard granted == permission || principal.permissions.contains(permission) else {
                 throw .permissionDenied("The caller does not have the permission this request needs (\(permission.rawValue)).")
@@ -64,8 +96,27 @@ public enum SystemTask: String, Sendable, Equatable {
     case operatorCommand = "operator"
     /// Counting an index's records and bytes for its metrics, for a caller that may read its metrics (not its data).
     case metrics
-    /// Taking a backup of an index for a caller that may manage its indexes, and restoring one into a new index.
+    /// Taking a backup of an index (for a caller that may manage its indexes, or for a schedule), and restoring
+    /// one into a new index.
     case backup
+
+    /// The permission a caller needs to start the task on its behalf (nil: only the system runs it).
+    var startedBy: Permission? {
+        switch self {
+        case .backup: .indexesWrite
+        case .metrics: .indexesRead
+        case .compaction, .purge, .operatorCommand: nil
+        }
+    }
+
+    /// What a delegated pass for the task may reach.
+    var grants: Set<Permission> {
+        switch self {
+        case .backup: [.indexesRead, .indexesWrite, .dataRead, .dataWrite]
+        case .metrics: [.dataRead]
+        case .compaction, .purge, .operatorCommand: []
+        }
+    }
 }
 
 extension Principal {
@@ -90,8 +141,9 @@ public struct AdminPass: Sendable, Equatable {
 
 extension Identity {
     /// The pass of an authenticated identity on a route whose resource decides (lists show only what the
-    /// identity may see; bindings, users and invites are checked on the resource).
-    public func admit() -> AdminPass { AdminPass(identity: self) }
+    /// identity may see; bindings, users and invites are checked on the resource). Only the access check
+    /// (in this package) admits.
+    package func admit() -> AdminPass { AdminPass(identity: self) }
 
     /// The decision for a route that needs an organization permission.
     public func authorize(_ permission: OrganizationPermission) throws(ConiferError) -> AdminPass {

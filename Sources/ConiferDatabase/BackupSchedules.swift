@@ -132,7 +132,7 @@ extension BackupService {
             let expired = try await catalog.deleteExpiredBackups(at: clock.now())
             for backup in expired {
                 await reportSystemAction(
-                    "delete expired backup", task: .backup, organization: backup.organizationID,
+                    .deleteExpiredBackup, task: .backup, organization: backup.organizationID,
                     resource: ["project_id": backup.projectID.lowercasedString, "backup_id": backup.id.lowercasedString], name: backup.name
                 )
             }
@@ -156,13 +156,13 @@ extension BackupService {
             var backup = scheduledBackup(of: due.index, schedule: schedule, run: planned)
             backup.createdAt = now
             backup.expiresAt = BackupSchedule.expiry(of: now, retentionDays: schedule.retentionDays)
-            let taken = try await take(due.index, as: backup)
+            let taken = try await take(due.index, as: backup, pass: .system(.backup))
             guard try await catalog.insertScheduledBackup(taken.backup, dataKey: taken.key, slot: planned.at, next: next) else {
                 await removeFiles([planned.backupID])  // the schedule changed or went while the backup was written
                 return false
             }
             await reportSystemAction(
-                "create scheduled backup", task: .backup, organization: due.organizationID,
+                .createScheduledBackup, task: .backup, organization: due.organizationID,
                 resource: [
                     "project_id": due.index.projectID.lowercasedString, "index_name": due.index.name, "schedule_id": schedule.id.lowercasedString,
                     "backup_id": taken.backup.id.lowercasedString,
@@ -180,15 +180,15 @@ extension BackupService {
 
     /// Tells the action observers (the audit log) what the scheduler did, as the system actor. An observer that
     /// fails is logged: the backup or deletion itself has happened.
-    func reportSystemAction(_ kind: String, task: SystemTask, organization: UUID, resource: [String: String], name: String) async {
+    func reportSystemAction(_ kind: AuditKind, task: SystemTask, organization: UUID, resource: [String: String], name: String) async {
         let outcome = ActionOutcome(
-            actor: .system(task), action: kind, resource: resource, result: .succeeded, organizationID: organization,
-            details: ActionDetails(kind: kind, resourceID: .string(name), resourceName: name)
+            actor: .system(task), action: kind.name, kind: kind, resource: resource, result: .succeeded, organizationID: organization,
+            details: ActionDetails(resourceID: .string(name), resourceName: name)
         )
         do {
             try await observer.observe(outcome)
         } catch {
-            logger.error("a system action was not recorded", metadata: ["kind": "\(kind)", "error": "\(error)"])
+            logger.error("a system action was not recorded", metadata: ["kind": "\(kind.name)", "error": "\(error)"])
         }
     }
 

@@ -55,13 +55,13 @@ public struct BackupService: Sendable {
         if let description, description.count > 1000 { throw ConiferError.invalidArgument("A backup description is at most 1000 characters.") }
         return try await record(source, as: BackupRecord(
             id: UUID(), name: name, description: description, source: source, recordCount: 0, namespaceCount: 0, sizeBytes: 0, createdAt: Date()
-        ))
+        ), pass: pass)
     }
 
     /// Takes `backup` of `source` and records it in the catalog; a refused row (a taken collection name)
     /// removes the file again.
-    func record(_ source: IndexDefinition, as backup: BackupRecord) async throws -> BackupRecord {
-        let taken = try await take(source, as: backup)
+    func record(_ source: IndexDefinition, as backup: BackupRecord, pass: AuthorizationPass) async throws -> BackupRecord {
+        let taken = try await take(source, as: backup, pass: pass.delegating(.backup))
         do {
             try await catalog.insertBackup(taken.backup, dataKey: taken.key)
             return taken.backup
@@ -81,16 +81,16 @@ public struct BackupService: Sendable {
     }
 
     /// Writes the backup file of `source` under a new data key and puts it in the store: `backup` with its
-    /// counts and size filled in.
-    func take(_ source: IndexDefinition, as backup: BackupRecord) async throws -> (backup: BackupRecord, key: SymmetricKey) {
+    /// counts and size filled in. `pass` is the caller's delegated to the backup task, or the scheduler's.
+    func take(_ source: IndexDefinition, as backup: BackupRecord, pass: AuthorizationPass) async throws -> (backup: BackupRecord, key: SymmetricKey) {
         let key = SymmetricKey(size: .bits256)
-        let store = try await registry.store(for: source, pass: .system(.backup))
+        let store = try await registry.store(for: source, pass: pass)
         try FileManager.default.createDirectory(at: files.directory, withIntermediateDirectories: true)
         let url = files.staging(backup.id)
         do {
             // Seconds of encoding, sealing and fsync for a large index: on a thread of its own, off the request pool.
             let summary = try await ScanThreads().run {
-                Result { try IndexBackup.write(store, to: url, cipher: FileCipher(key: key), pass: .system(.backup)) }
+                Result { try IndexBackup.write(store, to: url, cipher: FileCipher(key: key), pass: pass) }
             }.get()
             try await files.keep(backup.id)
             var backup = backup
@@ -107,7 +107,9 @@ public struct BackupService: Sendable {
     /// Writes a backup's (or collection's) records into `store`: the file is read through its seal first (on
     /// a thread of its own), so a damaged, cut or altered one fails with a message naming it before anything is
     /// written; then it is read again a chunk at a time as the records are written.
-    func restore(_ id: UUID, what: String, into store: IndexStore, progress: (Double) async -> Void = { _ in }) async throws {
+    func restore(
+        _ id: UUID, what: String, into store: IndexStore, pass: AuthorizationPass, progress: (Double) async -> Void = { _ in }
+    ) async throws {
         let cipher = FileCipher(key: try await catalog.backupKey(id))
         try await files.withLocalFile(id) { url in
             let verified: IndexBackup.Verified
@@ -116,7 +118,7 @@ public struct BackupService: Sendable {
             } catch {
                 throw ConiferError(.failedPrecondition, "\(what) cannot be read (\(error)); no index was created.")
             }
-            try await IndexBackup.restore(verified, cipher: cipher, into: store, pass: .system(.backup), progress: progress)
+            try await IndexBackup.restore(verified, cipher: cipher, into: store, pass: pass, progress: progress)
         }
     }
 
@@ -179,18 +181,19 @@ public struct BackupService: Sendable {
             try? await catalog.removeIndex(definition.id)
             throw error
         }
-        Task.detached { [self] in await run(job, definition: definition) }
+        let restoring = try pass.delegating(.backup)
+        Task.detached { [self] in await run(job, definition: definition, pass: restoring) }
         return job
     }
 
     /// Writes the backup into the new index's store, then makes the index visible; on any failure removes
     /// what was written and records why.
-    func run(_ job: RestoreJob, definition: IndexDefinition) async {
+    func run(_ job: RestoreJob, definition: IndexDefinition, pass: AuthorizationPass) async {
         do {
             try await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: 0, error: nil)
-            let store = try await registry.store(for: definition, pass: .system(.backup))
+            let store = try await registry.store(for: definition, pass: pass)
             var reported = 0.0
-            try await restore(job.backupID, what: "Backup \(job.backupID.lowercasedString)", into: store) { share in
+            try await restore(job.backupID, what: "Backup \(job.backupID.lowercasedString)", into: store, pass: pass) { share in
                 guard share - reported >= 0.1 || share == 1 else { return }
                 reported = share
                 try? await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: (share * 99).rounded(.down), error: nil)
@@ -200,7 +203,7 @@ public struct BackupService: Sendable {
         } catch {
             logger.warning("restore job failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
             try? await catalog.removeIndex(definition.id)
-            try? await registry.drop(indexID: definition.id, pass: .system(.backup))
+            try? await registry.drop(indexID: definition.id, pass: pass)
             let message = (error as? ConiferError)?.message ?? "The restore failed: \(error)"
             try? await catalog.updateRestoreJob(job.id, status: .failed, percentComplete: 0, error: message)
         }

@@ -21,7 +21,7 @@ extension BackupService {
         return try await record(source, as: BackupRecord(
             id: UUID(), name: name, description: nil, source: source, recordCount: 0, namespaceCount: 0, sizeBytes: 0, createdAt: Date(),
             isCollection: true
-        ))
+        ), pass: pass)
     }
 
     public func collections(_ pass: AuthorizationPass) async throws -> [BackupRecord] { try await catalog.collections(pass: pass) }
@@ -52,13 +52,14 @@ extension BackupService {
         }
         creation.dimension = collection.source.dimension
         let definition = try await indexes.create(pass, creation)
+        let restoring = try pass.delegating(.backup)
         do {
-            let store = try await registry.store(for: definition, pass: .system(.backup))
-            try await restore(collection.id, what: "Collection \(name)", into: store)
+            let store = try await registry.store(for: definition, pass: restoring)
+            try await restore(collection.id, what: "Collection \(name)", into: store, pass: restoring)
             try await catalog.finishRestoredIndex(definition.id)
         } catch {
             try? await catalog.removeIndex(definition.id)
-            try? await registry.drop(indexID: definition.id, pass: .system(.backup))
+            try? await registry.drop(indexID: definition.id, pass: restoring)
             throw error
         }
         var ready = definition

@@ -101,6 +101,14 @@ public struct DataPlaneService: Sendable {
     public struct Page<Item: Sendable>: Sendable {
         public var items: [Item]
         public var nextAfter: String?
+        /// What reading it cost (the `usage` the response reports).
+        public var readUnits: Double = 0
+    }
+
+    /// Fetched records and what reading them cost.
+    public struct Fetched: Sendable {
+        public var records: [VectorRecord]
+        public var readUnits: Double
     }
 
     /// A scored record of a query's result.
@@ -150,9 +158,10 @@ public struct DataPlaneService: Sendable {
 
     /// Stores the records (inserting or replacing by id); returns how many were written.
     public func upsert(_ index: OpenIndex, namespace: NamespaceName, records: [VectorRecord]) async throws -> Int {
-        let started = ContinuousClock.now
-        defer { metrics.record(.upsert, for: index.definition, since: started) }
-        try checkMonthlyUnits(index, .write)
+        try await metered(.upsert, index, .write) { try await upsertRecords(index, namespace: namespace, records: records) }
+    }
+
+    private func upsertRecords(_ index: OpenIndex, namespace: NamespaceName, records: [VectorRecord]) async throws -> Int {
         let definition = index.definition
         guard (1...DataLimits.maxUpsertBatch).contains(records.count) else {
             throw ConiferError.invalidArgument("An upsert carries 1 to \(DataLimits.maxUpsertBatch) vectors, got \(records.count).")
@@ -165,9 +174,10 @@ public struct DataPlaneService: Sendable {
 
     /// The best `topK` records for a vector, a sparse vector or a stored record's values, best first.
     public func query(_ index: OpenIndex, _ query: Query) async throws -> QueryAnswer {
-        let started = ContinuousClock.now
-        defer { metrics.record(.query, for: index.definition, since: started) }
-        try checkMonthlyUnits(index, .read)
+        try await metered(.query, index, .read) { try await answer(index, query) }
+    }
+
+    private func answer(_ index: OpenIndex, _ query: Query) async throws -> QueryAnswer {
         let definition = index.definition
         guard (1...DataLimits.maxTopK).contains(query.topK) else {
             throw ConiferError.invalidArgument("topK must be between 1 and \(DataLimits.maxTopK), got \(query.topK).")
@@ -224,47 +234,43 @@ public struct DataPlaneService: Sendable {
     }
 
     /// The records with these ids that exist.
-    public func fetch(_ index: OpenIndex, namespace: NamespaceName, ids: [String]) async throws -> [VectorRecord] {
-        let started = ContinuousClock.now
-        defer { metrics.record(.fetch, for: index.definition, since: started) }
-        try checkMonthlyUnits(index, .read)
-        guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
-            throw ConiferError.invalidArgument("fetch takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
+    public func fetch(_ index: OpenIndex, namespace: NamespaceName, ids: [String]) async throws -> Fetched {
+        try await metered(.fetch, index, .read) {
+            guard (1...DataLimits.maxIDsPerRequest).contains(ids.count) else {
+                throw ConiferError.invalidArgument("fetch takes 1 to \(DataLimits.maxIDsPerRequest) ids, got \(ids.count).")
+            }
+            for id in ids { try DataLimits.validateID(id) }
+            let records = try index.reader().namespace(namespace.stored).map { reader in Set(ids).compactMap { reader.record($0) } } ?? []
+            return Fetched(records: records, readUnits: charge(index, read: Units.fetch(records: records.count)))
         }
-        for id in ids { try DataLimits.validateID(id) }
-        let records = try index.reader().namespace(namespace.stored).map { reader in Set(ids).compactMap { reader.record($0) } } ?? []
-        charge(index, read: Units.fetch(records: records.count))
-        return records
     }
 
     /// The records whose metadata matches a non-empty filter, a page at a time in id order.
     public func fetch(
         _ index: OpenIndex, namespace: NamespaceName, matching filter: MetadataFilter, limit: Int, after: String?
     ) async throws -> Page<VectorRecord> {
-        let started = ContinuousClock.now
-        defer { metrics.record(.fetch, for: index.definition, since: started) }
-        try checkMonthlyUnits(index, .read)
-        guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
-        guard (1...DataLimits.maxFetchByMetadataLimit).contains(limit) else {
-            throw ConiferError.invalidArgument("limit must be between 1 and \(DataLimits.maxFetchByMetadataLimit), got \(limit).")
+        try await metered(.fetch, index, .read) {
+            guard !filter.isEmpty else { throw ConiferError.invalidArgument("A non-empty metadata filter is required.") }
+            guard (1...DataLimits.maxFetchByMetadataLimit).contains(limit) else {
+                throw ConiferError.invalidArgument("limit must be between 1 and \(DataLimits.maxFetchByMetadataLimit), got \(limit).")
+            }
+            guard let reader = try index.reader().namespace(namespace.stored) else {
+                return Page(items: [], nextAfter: nil, readUnits: charge(index, read: Units.fetch(records: 0)))
+            }
+            let matching = await scans.run { reader.ids(matching: filter) }
+            let page = Self.page(matching, after: after, limit: limit)
+            let records = page.items.compactMap { reader.record($0) }
+            return Page(items: records, nextAfter: page.nextAfter, readUnits: charge(index, read: Units.fetch(records: records.count)))
         }
-        guard let reader = try index.reader().namespace(namespace.stored) else {
-            charge(index, read: Units.fetch(records: 0))
-            return Page(items: [], nextAfter: nil)
-        }
-        let matching = await scans.run { reader.ids(matching: filter) }
-        let page = Self.page(matching, after: after, limit: limit)
-        let records = page.items.compactMap { reader.record($0) }
-        charge(index, read: Units.fetch(records: records.count))
-        return Page(items: records, nextAfter: page.nextAfter)
     }
 
     /// Changes one record's values or metadata, or the metadata of every record matching a filter; returns
     /// the number of records matched by a filter (nil for an update by id).
     public func update(_ index: OpenIndex, namespace: NamespaceName, _ update: Update) async throws -> Int? {
-        let started = ContinuousClock.now
-        defer { metrics.record(.update, for: index.definition, since: started) }
-        try checkMonthlyUnits(index, .write)
+        try await metered(.update, index, .write) { try await applyUpdate(index, namespace: namespace, update) }
+    }
+
+    private func applyUpdate(_ index: OpenIndex, namespace: NamespaceName, _ update: Update) async throws -> Int? {
         let definition = index.definition
         switch update {
         case .byFilter(let filter, let setMetadata, let dryRun):
@@ -299,9 +305,10 @@ public struct DataPlaneService: Sendable {
     }
 
     public func delete(_ index: OpenIndex, namespace: NamespaceName, _ deletion: Deletion) async throws {
-        let started = ContinuousClock.now
-        defer { metrics.record(.delete, for: index.definition, since: started) }
-        try checkMonthlyUnits(index, .write)
+        try await metered(.delete, index, .write) { try await applyDeletion(index, namespace: namespace, deletion) }
+    }
+
+    private func applyDeletion(_ index: OpenIndex, namespace: NamespaceName, _ deletion: Deletion) async throws {
         let request: WriteRequest
         // What the deletion removes, for its write units: the stored records' sizes when named by id, an
         // estimate at the index's dense record size otherwise (by filter: for the records the delete matched).
@@ -332,10 +339,12 @@ public struct DataPlaneService: Sendable {
     public func list(
         _ index: OpenIndex, namespace: NamespaceName, prefix: String, limit: Int, after: String?
     ) async throws -> Page<String> {
-        try checkMonthlyUnits(index, .read)
-        let ids = try index.reader().namespace(namespace.stored)?.ids(prefix: prefix) ?? []
-        charge(index, read: Units.list)
-        return Self.page(ids, after: after, limit: limit)
+        try await metered(nil, index, .read) {
+            let ids = try index.reader().namespace(namespace.stored)?.ids(prefix: prefix) ?? []
+            var page = Self.page(ids, after: after, limit: limit)
+            page.readUnits = charge(index, read: Units.list)
+            return page
+        }
     }
 
     /// Record counts per namespace, of the records matching `filter` (all of them for an empty filter).
@@ -351,12 +360,25 @@ public struct DataPlaneService: Sendable {
 
     // MARK: Units
 
-    /// Adds a request's units to the index's series and to the usage ledger.
-    func charge(_ index: OpenIndex, read: Double = 0, write: Double = 0) {
+    /// What every metered operation does around its work: refuse it once the organization has used the month's
+    /// units of `kind`, and record its time in the index's series (`operation`, when it has one).
+    private func metered<T>(
+        _ operation: IndexMetrics.Operation?, _ index: OpenIndex, _ kind: UnitKind, _ work: () async throws -> T
+    ) async throws -> T {
+        let started = ContinuousClock.now
+        defer { if let operation { metrics.record(operation, for: index.definition, since: started) } }
+        try checkMonthlyUnits(index, kind)
+        return try await work()
+    }
+
+    /// Adds a request's units to the index's series and to the usage ledger; returns the read units.
+    @discardableResult
+    func charge(_ index: OpenIndex, read: Double = 0, write: Double = 0) -> Double {
         metrics.charge(read: read, write: write, for: index.definition)
         if let usage, let organization = index.pass.principal?.organizationID {
             usage.charge(read: read, write: write, on: index.definition, organization: organization)
         }
+        return read
     }
 
     enum UnitKind: String {
@@ -383,7 +405,7 @@ public struct DataPlaneService: Sendable {
     public func metricsExposition(_ pass: AuthorizationPass, indexName: String) async throws -> [UInt8] {
         try pass.require(.indexesRead)
         let definition = try await catalog.index(named: indexName, pass: pass)
-        let reader = try await registry.store(for: definition, pass: pass).reader(.system(.metrics))
+        let reader = try await registry.store(for: definition, pass: pass).reader(pass.delegating(.metrics))
         let records = reader.namespaceNames.reduce(0) { $0 + (reader.namespace($1)?.recordCount ?? 0) }
         let bytes = await registry.diskUsage(of: definition.id)
         return metrics.exposition(for: definition, records: records, storageBytes: bytes)

@@ -20,6 +20,19 @@ public struct IndexService: Sendable {
         try await catalog.listIndexes(pass: pass)
     }
 
+    /// The regions where the pass's project has private endpoints (its indexes there have a `private_host`).
+    public func privateEndpointRegions(_ pass: AuthorizationPass) async throws -> Set<String> {
+        try await catalog.privateEndpointRegions(pass: pass)
+    }
+
+    /// Throws 402 unless the plan of the pass's organization includes Prometheus metrics.
+    public func requireMetricsPlan(_ pass: AuthorizationPass) async throws {
+        let principal = try pass.principal(requiring: .indexesRead)
+        guard try await catalog.plan(of: principal.organizationID).allowsMetrics else {
+            throw ConiferError(.paymentRequired, "Prometheus metrics need the Standard or Enterprise plan.")
+        }
+    }
+
     public func describe(_ pass: AuthorizationPass, name: String) async throws -> IndexDefinition {
         try pass.require(.indexesRead)
         return try await catalog.index(named: name, pass: pass)

@@ -61,8 +61,8 @@ extension PurgeService {
             let name = owner.name ?? index.id.lowercasedString
             do {
                 try await observer.observe(ActionOutcome(
-                    actor: .system(.purge), action: "purge index", resource: resource, result: .succeeded, organizationID: owner.organizationID,
-                    details: ActionDetails(kind: "purge index", resourceID: .string(name), resourceName: owner.name)
+                    actor: .system(.purge), action: "purge index", kind: .purgeIndex, resource: resource, result: .succeeded, organizationID: owner.organizationID,
+                    details: ActionDetails(resourceID: .string(name), resourceName: owner.name)
                 ))
             } catch {
                 logger.error("a purge was not recorded", metadata: ["index": "\(index.id)", "error": "\(error)"])

@@ -153,9 +153,9 @@ public struct ConiferApplication: Sendable {
             )
         }
         let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
-        IndexesController(indexes: indexes, backups: backups, catalog: catalog, hosts: hosts).register(in: routes)
+        IndexesController(indexes: indexes, backups: backups, hosts: hosts).register(in: routes)
         DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
-        MetricsController(catalog: catalog, dataPlane: dataPlane, hosts: hosts).register(in: routes)
+        MetricsController(indexes: indexes, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         BackupsController(backups: backups).register(in: routes)
         BackupSchedulesController(backups: backups).register(in: routes)
         CollectionsController(backups: backups).register(in: routes)
@@ -170,13 +170,13 @@ public struct ConiferApplication: Sendable {
 
     /// The private listener's router: the data plane only, each request checked against the projects' private
     /// endpoints; everything else answers 404 there.
-    func buildPrivateRouter() -> Router<ConiferRequestContext> {
+    func buildPrivateRouter(connections: ProxiedConnections) -> Router<ConiferRequestContext> {
         let router = Router(context: ConiferRequestContext.self)
         if configuration.metricsEnabled { router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics)) }
         router.add(middleware: ErrorMiddleware())
         let routes = makeRouteTable(router)
         routes.open(.get, "/health", rate: .exempt("load balancers' health checks")) { _, _ in try WireJSON.response(status: .ok, ["status": "ok"]) }
-        DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter, privateListener: true).register(in: routes)
+        DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter, privateListener: connections).register(in: routes)
         routes.addMethodFallbacks()
         return router
     }
@@ -274,17 +274,18 @@ extension ConiferApplication {
         let limits = configuration.connections
         let hosts = self.hosts
         let configuration = self.configuration
+        let connections = ProxiedConnections()
         let server = HTTPServerBuilder { responder in
             let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)]))
             switch (tls, listener.proxies) {
-            case (let tls?, let proxies?): return ProxyProtocolChannel(base: try TLSChannel(http, tlsConfiguration: tls), logger: logger, proxies: proxies)
+            case (let tls?, let proxies?): return ProxyProtocolChannel(base: try TLSChannel(http, tlsConfiguration: tls), logger: logger, proxies: proxies, connections: connections)
             case (let tls?, nil): return try TLSChannel(http, tlsConfiguration: tls)
-            case (nil, let proxies?): return ProxyProtocolChannel(base: http, logger: logger, proxies: proxies)
+            case (nil, let proxies?): return ProxyProtocolChannel(base: http, logger: logger, proxies: proxies, connections: connections)
             case (nil, nil): return http
             }
         }
         return Application(
-            router: buildPrivateRouter(),
+            router: buildPrivateRouter(connections: connections),
             server: server,
             configuration: .init(
                 address: .hostname(listener.host, port: listener.port), serverName: "Conifer",

@@ -20,14 +20,6 @@ struct ConiferRequestContext: RequestContext {
         connection = ObjectIdentifier(source.channel)
     }
 
-    /// Where a request on the private listener comes from: what the connection's PROXY header said when the
-    /// listener expects one (no header is ever read on another listener), else the connection's peer.
-    var privateOrigin: NetworkOrigin {
-        if let header = ProxiedConnections.shared.header(for: connection) {
-            return .privateListener(source: header.source ?? IPAddress(sourceAddress), vpcEndpointID: header.vpcEndpointID)
-        }
-        return .privateListener(source: IPAddress(sourceAddress), vpcEndpointID: nil)
-    }
 }
 
 extension ConiferRequestContext {
@@ -35,7 +27,7 @@ extension ConiferRequestContext {
     /// the catalogue's form, its name, the parameters (never a secret). Set as soon as known, so a call that
     /// fails later is recorded with what it was about.
     func audit(
-        kind: String? = nil, id: JSONValue? = nil, name: String? = nil, organizationName: String? = nil, _ parameters: [String: JSONValue] = [:]
+        kind: AuditKind? = nil, id: JSONValue? = nil, name: String? = nil, organizationName: String? = nil, _ parameters: [String: JSONValue] = [:]
     ) {
         actionDetails.withValue { details in
             if let kind { details.kind = kind }

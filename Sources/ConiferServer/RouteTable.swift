@@ -40,10 +40,27 @@ struct RouteEntry: Sendable, Hashable {
         case exempt(String)
     }
 
+    /// How a route's calls reach the audit log.
+    enum Audit: Sendable, Hashable {
+        /// Each call is recorded as this kind (its handler may name a more precise one).
+        case kind(AuditKind)
+        /// The handler records its own events, for the reason given.
+        case byHandler(String)
+        /// Not audited, for the reason given.
+        case exempt(String)
+    }
+
     var method: HTTPRequest.Method
     var path: String
     var access: Access
     var rate: RateClass
+    /// Nil for a route whose calls change nothing.
+    var audit: Audit? = nil
+
+    /// The kind its calls are recorded as by default.
+    var auditKind: AuditKind? {
+        if case .kind(let kind) = audit { kind } else { nil }
+    }
 
     /// Whether a call can change state: data-plane reads are POSTs (query, stats), so a project route
     /// goes by its permission; every other route by its method.
@@ -168,10 +185,10 @@ final class RouteTable {
 
     /// Registers a route without credentials, counted against its source address's bucket of `rate` (or exempt).
     func open(
-        _ method: HTTPRequest.Method, _ path: String, rate: RouteEntry.RateClass,
+        _ method: HTTPRequest.Method, _ path: String, rate: RouteEntry.RateClass, audit: RouteEntry.Audit? = nil,
         handler: @escaping @Sendable (Request, ConiferRequestContext) async throws -> Response
     ) {
-        entries.append(RouteEntry(method: method, path: path, access: .open, rate: rate))
+        entries.append(RouteEntry(method: method, path: path, access: .open, rate: rate, audit: audit))
         router.on(RouterPath(path), method: method) { [limiter] request, context in
             if case .source(let operation) = rate {
                 try limiter.take(operation, key: context.sourceAddress, what: "source address \(context.sourceAddress)")
@@ -187,9 +204,10 @@ final class RouteTable {
         _ path: String,
         _ permission: Permission,
         rate: RouteEntry.RateClass = .project,
+        audit: RouteEntry.Audit? = nil,
         handler: @escaping @Sendable (AuthorizedCall) async throws -> Response
     ) {
-        protected(RouteEntry(method: method, path: path, access: .project(permission), rate: rate)) { [limiter, projectLimits] request, context in
+        protected(RouteEntry(method: method, path: path, access: .project(permission), rate: rate, audit: audit)) { [limiter, projectLimits] request, context in
             guard case .project(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
             if case .project = rate, let project = pass.principal?.projectID {
                 try limiter.take(.control, key: project.uuidString, what: "project \(project.lowercasedString)", limits: try await projectLimits(project))
@@ -202,8 +220,11 @@ final class RouteTable {
     /// Registers an Admin API route: its handler runs with the pass of the route's decision (the organization
     /// permission or the permission in the project the path names, when the access names one; otherwise the
     /// admin service decides on the resource before anything changes), after the organization's rate limit.
-    func admin(_ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, handler: @escaping @Sendable (AdminCall) async throws -> Response) {
-        protected(RouteEntry(method: method, path: path, access: access, rate: .organization)) { [limiter, organizationLimits] request, context in
+    func admin(
+        _ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, audit: RouteEntry.Audit? = nil,
+        handler: @escaping @Sendable (AdminCall) async throws -> Response
+    ) {
+        protected(RouteEntry(method: method, path: path, access: access, rate: .organization, audit: audit)) { [limiter, organizationLimits] request, context in
             guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
             let organization = pass.identity.organizationID
             try limiter.take(

@@ -235,7 +235,7 @@ public actor IndexStore {
         guard !closed, !compacting else { return false }
         if !unfoldedLogs.isEmpty,
             deletedDataPending || unfoldedLogs.count >= policy.maxLogFiles || unfoldedLogs.reduce(0, { $0 + $1.bytes }) >= policy.maxLogBytes
-                || unfoldedSince.map { $0.duration(to: .now) >= policy.purgeAfter } == true
+                || unfoldedSince.map({ $0.duration(to: .now) >= policy.purgeAfter }) == true
         {
             return true
         }

@@ -186,7 +186,7 @@ public actor StoreRegistry {
         if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
             await store.close()
         }
-        let owner = owner ?? pass.principal.map { RetiredIndex.Owner(organizationID: $0.organizationID, projectID: $0.projectID, name: nil) }
+        let owner = owner ?? pass.caller.map { RetiredIndex.Owner(organizationID: $0.organizationID, projectID: $0.projectID, name: nil) }
         try retire(indexID, at: Date(), owner: owner)
     }
 

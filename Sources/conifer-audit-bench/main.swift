@@ -56,7 +56,7 @@ for round in 0..<(calls / block) {
         _ = try await admin.updateProject(boot.projectID, ProjectChange(name: name), for: pass)
         if audited {
             try await recorder.observe(ActionOutcome(
-                actor: ActionOutcome.Actor(identity.kind), action: "PATCH /admin/projects/:project_id",
+                actor: ActionOutcome.Actor(identity.kind), action: "PATCH /admin/projects/:project_id", kind: .updateProject,
                 resource: ["project_id": boot.projectID.lowercasedString], result: .succeeded, organizationID: identity.organizationID,
                 userAgent: "conifer-audit-bench", details: ActionDetails(resourceID: .string(name), resourceName: name, parameters: ["name": .string(name)])
             ))

@@ -32,7 +32,9 @@ struct CLISession: Codable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileManager.default.createFile(atPath: Self.file.path, contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: Self.file.path, contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("Could not write \(Self.file.path).")
+        }
     }
 
     /// A client with a fresh token (re-minted from the stored client credentials when it is about to expire).

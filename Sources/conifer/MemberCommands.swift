@@ -245,9 +245,9 @@ struct OrgCommand: AsyncParsableCommand {
                 let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: try storage.keyring().serverKey)
                 let changed = try await catalog.setRateLimits(project: id, limits)
                 try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
-                    actor: .system(.operatorCommand), action: "conifer org rate-limits", resource: [:], result: .succeeded,
+                    actor: .system(.operatorCommand), action: "conifer org rate-limits", kind: .updateProject, resource: [:], result: .succeeded,
                     organizationID: changed.organizationID, userAgent: "conifer-cli",
-                    details: ActionDetails(kind: "update project", resourceID: .string(changed.name), parameters: ["rate_limits": limits.map(JSONValue.string) ?? .null])
+                    details: ActionDetails(resourceID: .string(changed.name), parameters: ["rate_limits": limits.map(JSONValue.string) ?? .null])
                 ))
                 print(limits.map { "Project \(changed.name) is now limited to \($0) (over its plan's limits)." } ?? "Project \(changed.name) has no rate limits of its own now.")
             } catch let error as ConiferError {
@@ -278,9 +278,9 @@ struct OrgCommand: AsyncParsableCommand {
                         let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey)
                         let updated = try await AdminService(catalog: catalog).setPlan(parsed, organization: organizationID)
                         try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
-                            actor: .system(.operatorCommand), action: "conifer org plan set", resource: [:], result: .succeeded,
+                            actor: .system(.operatorCommand), action: "conifer org plan set", kind: .changePlan, resource: [:], result: .succeeded,
                             organizationID: updated.id, userAgent: "conifer-cli",
-                            details: ActionDetails(kind: "change plan", resourceID: .string(updated.name), parameters: ["plan": .string(parsed.rawValue)])
+                            details: ActionDetails(resourceID: .string(updated.name), parameters: ["plan": .string(parsed.rawValue)])
                         ))
                         print("Organization \(updated.name) (\(updated.id.lowercasedString)) is now on the \(updated.plan.rawValue) plan.")
                     } catch let error as ConiferError {

@@ -114,7 +114,7 @@ import Testing
         _ = try await catalog.createIndex(IndexCreation(name: "keep", dimension: 3, deletionProtection: .enabled), pass: principal.authorize(.indexesWrite))
         await #expect(throws: ConiferError.self) { try await catalog.deleteIndex(named: "keep", pass: principal.authorize(.indexesWrite)) }
         _ = try await catalog.configureIndex(named: "keep", IndexConfiguration(deletionProtection: .disabled), pass: principal.authorize(.indexesWrite))
-        try await catalog.deleteIndex(named: "keep", pass: principal.authorize(.indexesWrite))
+        _ = try await catalog.deleteIndex(named: "keep", pass: principal.authorize(.indexesWrite))
         await #expect(throws: ConiferError.indexNotFound("keep")) { try await catalog.index(named: "keep", pass: principal.authorize(.indexesRead)) }
     }
 

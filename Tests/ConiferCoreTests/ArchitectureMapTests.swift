@@ -51,4 +51,55 @@ import Testing
             #expect(disallowed.isEmpty, "\(module) imports \(disallowed), which docs/ARCHITECTURE.md does not allow")
         }
     }
+
+    /// The Swift files of the library modules (not the executables), by path under `Sources/`, with their lines.
+    static func librarySources() throws -> [(path: String, lines: [Substring])] {
+        let sources = root.appendingPathComponent("Sources")
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
+        return try files.filter { $0.pathExtension == "swift" && $0.path.contains("/Sources/Conifer") }.map { file in
+            (String(file.path.dropFirst(sources.path.count + 1)), try String(contentsOf: file, encoding: .utf8).split(separator: "\n"))
+        }
+    }
+
+    /// A principal, an identity and an admin pass are made only where credentials are checked; no initializer
+    /// of theirs (or of a pass) is public, so no module outside this package can make one.
+    @Test func onlyTheAccessCheckMintsPrincipalsIdentitiesAndPasses() throws {
+        let minting = ["Principal(", "Principal.apiKey(", "Identity(kind:", ".admit()", "AuthorizationPass(holder:", "AdminPass(identity:"]
+        let allowed: Set<String> = [
+            "ConiferCore/Access.swift", "ConiferCore/AuthorizationPass.swift",  // the types and their decisions
+            "ConiferAccess/SQLiteCatalog.swift",  // an API key's principal, once its hash matched
+            "ConiferAccess/AdminService.swift", "ConiferAccess/AdminService+Members.swift",  // a token's identity, from its account's bindings
+            "ConiferServer/Authenticator.swift", "ConiferServer/Middleware/AccessMiddleware.swift",  // the route's decision
+        ]
+        for (path, lines) in try Self.librarySources() where !allowed.contains(path) {
+            for line in lines where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                for call in minting where line.contains(call) {
+                    Issue.record("\(path) mints with \(call): \(line.trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+        for (path, lines) in try Self.librarySources() where path.hasPrefix("ConiferCore/A") {
+            for line in lines where line.contains("public init(") && (line.contains("kind: Kind") || line.contains("holder:") || line.contains("identity: Identity")) {
+                Issue.record("\(path) has a public initializer of a principal, identity or pass: \(line)")
+            }
+        }
+    }
+
+    /// No module keeps state for the whole process (each server, and each test's server, owns its own). The one
+    /// exception is AsyncHTTPClient's clients, kept per CA bundle for the process's life (a client must be shut
+    /// down before it goes, and every AWS call of every server shares the same trust settings).
+    @Test func noModuleKeepsProcessWideMutableState() throws {
+        let patterns = ["static let shared", "nonisolated(unsafe)", "static var", "= Mutex<", "= LockedBox("]
+        for (path, lines) in try Self.librarySources() {
+            for line in lines {
+                let code = line.trimmingCharacters(in: .whitespaces)
+                guard !code.hasPrefix("//"), let hit = patterns.first(where: { code.contains($0) }) else { continue }
+                let isStatic = code.contains("static ") || hit == "nonisolated(unsafe)"
+                // `static var x: T { … }` is a computed property; instance members are each object's own.
+                if !isStatic || (hit == "static var" && code.contains("{")) { continue }
+                if path == "ConiferAWS/HTTP.swift" && code.contains("static let clients = Mutex") { continue }
+                Issue.record("\(path) keeps process-wide state: \(code)")
+            }
+        }
+    }
 }

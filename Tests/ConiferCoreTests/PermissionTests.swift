@@ -19,6 +19,32 @@ import Testing
         #expect(throws: ConiferError.self) { try principal.require(.indexesWrite) }
         #expect(throws: ConiferError.self) { try principal.require(.dataWrite) }
     }
+
+    /// A backup reads the records of an index its caller may manage but not read: the pass for that work names
+    /// the task and keeps the caller, reaches only what the task needs, and only a caller who may start the task
+    /// gets one. The system's own passes stay the system's.
+    @Test func delegatedPassesKeepTheCallerAndReachOnlyTheTasksRights() throws {
+        let manager = Principal.apiKey(id: UUID(), roles: [.controlPlaneEditor], projectID: UUID(), organizationID: UUID())
+        let pass = try manager.authorize(.indexesWrite)
+        #expect(throws: ConiferError.self) { try pass.require(.dataRead) }
+        let backup = try pass.delegating(.backup)
+        #expect(backup.holder == .delegated(.backup, caller: manager))
+        #expect(backup.caller == manager && backup.principal == nil && backup != .system(.backup))
+        try backup.require(.dataRead)
+        try backup.require(.dataWrite)
+        #expect(throws: ConiferError.self) { try backup.require(.projectWrite) }
+        #expect(throws: ConiferError.self) { try backup.principal(requiring: .indexesRead) }
+
+        let viewer = try Principal.apiKey(id: UUID(), roles: [.controlPlaneViewer], projectID: UUID(), organizationID: UUID()).authorize(.indexesRead)
+        #expect(throws: ConiferError.self) { try viewer.delegating(.backup) }
+        let metrics = try viewer.delegating(.metrics)
+        try metrics.require(.dataRead)
+        #expect(throws: ConiferError.self) { try metrics.require(.dataWrite) }
+        #expect(throws: ConiferError.self) { try pass.delegating(.purge) }
+
+        #expect(try AuthorizationPass.system(.backup).delegating(.backup) == .system(.backup))
+        #expect(AuthorizationPass.system(.backup).caller == nil)
+    }
 }
 
 /// What a caller typed as an account name, as an audit event or log line may carry it.

@@ -56,7 +56,7 @@ import Testing
         #expect(matches.map(\.record.id) == ["r4", "r2"])
         #expect(matches.map(\.score) == [4, 2])
 
-        #expect(try await f.data.fetch(try await f.open(.dataRead), namespace: main, ids: ["r1", "nope"]).map(\.id) == ["r1"])
+        #expect(try await f.data.fetch(try await f.open(.dataRead), namespace: main, ids: ["r1", "nope"]).records.map(\.id) == ["r1"])
         let page = try await f.data.list(try await f.open(.dataRead), namespace: main, prefix: "r", limit: 2, after: nil)
         #expect(page.items == ["r0", "r1"])
         #expect(page.nextAfter == "r1")
@@ -81,7 +81,7 @@ import Testing
             try await f.data.upsert(try await f.data.open(viewer.authorize(.dataRead), f.address("svc")), namespace: main, records: record)
         }
         #expect(denied?.code == .permissionDenied)
-        #expect(try await f.data.fetch(try await f.open(.dataRead), namespace: main, ids: ["a"]).isEmpty)
+        #expect(try await f.data.fetch(try await f.open(.dataRead), namespace: main, ids: ["a"]).records.isEmpty)
 
         let elsewhere = DataPlaneService.IndexAddress(projectID: UUID().uuidString.lowercased(), name: "svc")
         let hidden = await #expect(throws: ConiferError.self) {

@@ -20,8 +20,8 @@ import Testing
 
     static let records: [VectorRecord] = {
         var generator = LinearCongruential(seed: 7)
-        let floats: [Float] = [0.1, 1e-5, 3, 1e20, -0.0, 123456.79, 1.1754944e-38, 1e-45, 3.4028235e38, 16777216, 1e7, 123456789]
-        let doubles: [Double] = [2020, 2.5, 1e300, -0.0, 0.1, 1e-7, 9007199254740993, 1e16, 1e15, 1e21]
+        let floats: [Float] = [0.1, 1e-5, 3, 1e20, -0.0, 123456.79, 1.1754944e-38, Float(bitPattern: 1), 3.4028235e38, 16777216, 1e7, 123456792]
+        let doubles: [Double] = [2020, 2.5, 1e300, -0.0, 0.1, 1e-7, 9007199254740992, 1e16, 1e15, 1e21]
         let texts = ["plain", "quote \" and \\ back", "slash/ok", "ctl \u{1}\u{1f}\n\t\r\u{8}\u{c}", "é ✓ 🌲", "\u{7f}\u{2028}"]
         return (0..<40).map { i in
             VectorRecord(

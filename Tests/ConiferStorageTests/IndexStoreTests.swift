@@ -11,13 +11,13 @@ import Testing
         do {
             let store = try await openStore(directory)
             _ = try await store.write(.upsert(namespace: "", records: [record("a", [1, 0]), record("b", [0, 1], ["k": .string("v")])]))
-            #expect(try await store.snapshot().record(namespace: "", id: "b")?.metadata == ["k": .string("v")])
+            #expect(try store.snapshot().record(namespace: "", id: "b")?.metadata == ["k": .string("v")])
             _ = try await store.write(.deleteIDs(namespace: "", ids: ["a", "missing"]))
-            #expect(try await store.snapshot().record(namespace: "", id: "a") == nil)
+            #expect(try store.snapshot().record(namespace: "", id: "a") == nil)
         }
         #expect(directory.files("wal").count == 2)
         let reopened = try await openStore(directory)
-        let state = try await reopened.snapshot()
+        let state = try reopened.snapshot()
         #expect(state.record(namespace: "", id: "a") == nil)
         #expect(state.record(namespace: "", id: "b") == record("b", [0, 1], ["k": .string("v")]))
     }
@@ -27,7 +27,7 @@ import Testing
         let store = try await openStore(directory)
         _ = try await store.write(.upsert(namespace: "n", records: [record("a", [1, 0], ["x": .number(1), "y": .string("keep")])]))
         _ = try await store.write(.updateByID(namespace: "n", id: "a", values: [0, 2], sparse: nil, setMetadata: ["x": .number(2), "z": .bool(true)]))
-        #expect(try await store.snapshot().record(namespace: "n", id: "a") == record("a", [0, 2], ["x": .number(2), "y": .string("keep"), "z": .bool(true)]))
+        #expect(try store.snapshot().record(namespace: "n", id: "a") == record("a", [0, 2], ["x": .number(2), "y": .string("keep"), "z": .bool(true)]))
         await #expect(throws: ConiferError.self) {
             try await store.write(.updateByID(namespace: "n", id: "nope", values: [1, 1], sparse: nil, setMetadata: nil))
         }
@@ -44,13 +44,13 @@ import Testing
         let even = MetadataFilter.field("even", .equal(.bool(true)))
         let dry = try await store.write(.updateByFilter(namespace: "", filter: even, setMetadata: ["tag": .string("x")], dryRun: true))
         #expect(dry.matchedRecords == 5)
-        #expect(try await store.snapshot().record(namespace: "", id: "r0")?.metadata["tag"] == nil)
+        #expect(try store.snapshot().record(namespace: "", id: "r0")?.metadata["tag"] == nil)
         let real = try await store.write(.updateByFilter(namespace: "", filter: even, setMetadata: ["tag": .string("x")], dryRun: false))
         #expect(real.matchedRecords == 5)
-        #expect(try await store.snapshot().record(namespace: "", id: "r4")?.metadata["tag"] == .string("x"))
+        #expect(try store.snapshot().record(namespace: "", id: "r4")?.metadata["tag"] == .string("x"))
         let deleted = try await store.write(.deleteByFilter(namespace: "", filter: .field("tag", .exists(true))))
         #expect(deleted.matchedRecords == 5)
-        #expect(try await store.snapshot().snapshot("")?.ids(prefix: "") == ["r1", "r3", "r5", "r7", "r9"])
+        #expect(try store.snapshot().snapshot("")?.ids(prefix: "") == ["r1", "r3", "r5", "r7", "r9"])
     }
 
     @Test func namespacesLifecycle() async throws {
@@ -61,13 +61,13 @@ import Testing
         await #expect(throws: ConiferError.self) { try await store.write(.deleteNamespace("never")) }
         _ = try await store.write(.upsert(namespace: "made", records: [record("a", [1, 1])]))
         _ = try await store.write(.deleteAll(namespace: "made"))
-        let afterDeleteAll = try await store.snapshot()
+        let afterDeleteAll = try store.snapshot()
         #expect(afterDeleteAll.snapshot("made")?.recordCount == 0)
         _ = try await store.write(.upsert(namespace: "implicit", records: [record("a", [1, 1])]))
         _ = try await store.write(.deleteIDs(namespace: "implicit", ids: ["a"]))
-        #expect(try await store.snapshot().snapshot("implicit") == nil)
+        #expect(try store.snapshot().snapshot("implicit") == nil)
         _ = try await store.write(.deleteNamespace("made"))
-        #expect(try await store.snapshot().namespaceNames.isEmpty)
+        #expect(try store.snapshot().namespaceNames.isEmpty)
     }
 
     @Test func concurrentWritesAreGroupedAndAllApplied() async throws {
@@ -79,11 +79,11 @@ import Testing
             }
             try await group.waitForAll()
         }
-        #expect(try await store.snapshot().totalRecordCount == 200)
+        #expect(try store.snapshot().totalRecordCount == 200)
         let logFiles = directory.files("wal").count
         #expect(logFiles < 200, "expected group commit to merge writes, got \(logFiles) log files")
         let reopened = try await openStore(directory)
-        #expect(try await reopened.snapshot().totalRecordCount == 200)
+        #expect(try reopened.snapshot().totalRecordCount == 200)
     }
 
     /// Two writes queued while a large one is being made durable form the next group: one log file holds
@@ -105,7 +105,7 @@ import Testing
             async let update = tag()
             _ = try await (blocker, upsert)
             let updated = await update
-            let stored = try await store.snapshot().record(namespace: "", id: "a")
+            let stored = try store.snapshot().record(namespace: "", id: "a")
             // Per log file, the ids of the records it upserts.
             let files = try directory.files("wal").map { name in
                 let sequence = UInt64(name.filter(\.isNumber))!
@@ -136,7 +136,7 @@ import Testing
         let torn = WriteLog.encode(sequence: 4, operations: [.upsert(namespace: "", records: [record("torn", [1, 1])])])
         try Data(torn.prefix(torn.count - 5)).write(to: directory.url.appendingPathComponent("wal/tmp-123"))
         let reopened = try await openStore(directory)
-        let state = try await reopened.snapshot()
+        let state = try reopened.snapshot()
         #expect(state.totalRecordCount == 3)
         #expect(state.record(namespace: "", id: "torn") == nil)
         #expect(directory.files("wal") == [WriteLog.fileName(1), WriteLog.fileName(2), WriteLog.fileName(3)])
@@ -181,7 +181,7 @@ import Testing
         #expect(aside.count == 1)
         #expect(directory.files(aside[0]).count == 4)
         let repaired = try await openStore(directory)
-        #expect(try await repaired.snapshot().snapshot("")?.ids(prefix: "") == ["r0"])
+        #expect(try repaired.snapshot().snapshot("")?.ids(prefix: "") == ["r0"])
         _ = try await repaired.write(.upsert(namespace: "", records: [record("after", [2, 2])]))
         #expect(directory.files("wal") == [WriteLog.fileName(6)])
         #expect(try await openStore(directory).snapshot().snapshot("")?.ids(prefix: "") == ["after", "r0"])
@@ -197,7 +197,7 @@ import Testing
         }
         _ = try await store.write(.createNamespace("empty"))
         _ = try await store.write(.deleteIDs(namespace: "even", ids: ["r0"]))
-        let before = try await store.snapshot()
+        let before = try store.snapshot()
         let query = SearchQuery(vector: [0.5, 1], sparse: nil, topK: 5, filter: .field("i", .greaterThan(3)))
         let resultsBefore = ExactSearch.search(before.snapshot("odd"), query: query, metric: .cosine)
         try await store.compact()
@@ -209,7 +209,7 @@ import Testing
         _ = try await store.write(.upsert(namespace: "odd", records: [record("later", [1, 9])]))
 
         let reopened = try await openStore(directory)
-        let after = try await reopened.snapshot()
+        let after = try reopened.snapshot()
         #expect(after.namespaceNames.sorted() == ["empty", "even", "odd"])
         #expect(after.snapshot("odd")?.recordCount == 12)
         #expect(after.snapshot("even")?.recordCount == 9)
@@ -221,7 +221,7 @@ import Testing
         let directory = TemporaryDirectory()
         let store = try await openStore(directory)
         await store.close()
-        await #expect(throws: ConiferError.self) { try await store.snapshot() }
+        #expect(throws: ConiferError.self) { try store.snapshot() }
         await #expect(throws: ConiferError.self) { try await store.write(.createNamespace("x")) }
     }
 }

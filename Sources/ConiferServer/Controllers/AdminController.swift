@@ -20,53 +20,53 @@ struct AdminController {
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/organizations", .authenticated, handler: listOrganizations)
         routes.admin(.get, "/admin/organizations/:organization_id", .organization(.organizationRead), handler: describeOrganization)
-        routes.admin(.patch, "/admin/organizations/:organization_id", .organization(.organizationWrite), handler: updateOrganization)
-        routes.admin(.delete, "/admin/organizations/:organization_id", .organization(.organizationDelete), handler: deleteOrganization)
+        routes.admin(.patch, "/admin/organizations/:organization_id", .organization(.organizationWrite), audit: .kind(.renameOrganization), handler: updateOrganization)
+        routes.admin(.delete, "/admin/organizations/:organization_id", .organization(.organizationDelete), audit: .kind(.deleteOrganization), handler: deleteOrganization)
 
         routes.admin(.get, "/admin/projects", .authenticated, handler: listProjects)
-        routes.admin(.post, "/admin/projects", .organization(.projectsCreate), handler: createProject)
+        routes.admin(.post, "/admin/projects", .organization(.projectsCreate), audit: .kind(.createProject), handler: createProject)
         routes.admin(.get, "/admin/projects/:project_id", .projectAdmin(.projectRead), handler: describeProject)
-        routes.admin(.patch, "/admin/projects/:project_id", .projectAdmin(.projectWrite), handler: updateProject)
-        routes.admin(.delete, "/admin/projects/:project_id", .projectAdmin(.projectDelete), handler: deleteProject)
+        routes.admin(.patch, "/admin/projects/:project_id", .projectAdmin(.projectWrite), audit: .kind(.updateProject), handler: updateProject)
+        routes.admin(.delete, "/admin/projects/:project_id", .projectAdmin(.projectDelete), audit: .kind(.deleteProject), handler: deleteProject)
 
         routes.admin(.get, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectRead), handler: listCMEKKeys)
-        routes.admin(.post, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectWrite), handler: createCMEKKey)
-        routes.admin(.delete, "/admin/projects/:project_id/cmek-keys/:cmek_key_id", .projectAdmin(.projectWrite), handler: deleteCMEKKey)
+        routes.admin(.post, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectWrite), audit: .kind(.createCMEKKey), handler: createCMEKKey)
+        routes.admin(.delete, "/admin/projects/:project_id/cmek-keys/:cmek_key_id", .projectAdmin(.projectWrite), audit: .kind(.deleteCMEKKey), handler: deleteCMEKKey)
         routes.admin(.get, "/admin/projects/:project_id/private-endpoints", .projectAdmin(.projectRead), handler: listPrivateEndpoints)
-        routes.admin(.post, "/admin/projects/:project_id/private-endpoints", .projectAdmin(.projectWrite), handler: createPrivateEndpoint)
+        routes.admin(.post, "/admin/projects/:project_id/private-endpoints", .projectAdmin(.projectWrite), audit: .kind(.createPrivateEndpoint), handler: createPrivateEndpoint)
         routes.admin(
             .get, "/admin/projects/:project_id/private-endpoints/:private_endpoint_id", .projectAdmin(.projectRead), handler: describePrivateEndpoint
         )
         routes.admin(
-            .delete, "/admin/projects/:project_id/private-endpoints/:private_endpoint_id", .projectAdmin(.projectWrite), handler: deletePrivateEndpoint
+            .delete, "/admin/projects/:project_id/private-endpoints/:private_endpoint_id", .projectAdmin(.projectWrite), audit: .kind(.deletePrivateEndpoint), handler: deletePrivateEndpoint
         )
 
         routes.admin(.get, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysRead), handler: listAPIKeys)
-        routes.admin(.post, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysWrite), handler: createAPIKey)
+        routes.admin(.post, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysWrite), audit: .kind(.createAPIKey), handler: createAPIKey)
         routes.admin(.get, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysRead), handler: describeAPIKey)
-        routes.admin(.patch, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), handler: updateAPIKey)
-        routes.admin(.delete, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), handler: deleteAPIKey)
+        routes.admin(.patch, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), audit: .kind(.updateAPIKey), handler: updateAPIKey)
+        routes.admin(.delete, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), audit: .kind(.deleteAPIKey), handler: deleteAPIKey)
 
         routes.admin(.get, "/admin/service-accounts", .organization(.serviceAccountsRead), handler: listServiceAccounts)
-        routes.admin(.post, "/admin/service-accounts", .organization(.serviceAccountsWrite), handler: createServiceAccount)
+        routes.admin(.post, "/admin/service-accounts", .organization(.serviceAccountsWrite), audit: .kind(.createServiceAccount), handler: createServiceAccount)
         routes.admin(.get, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsRead), handler: describeServiceAccount)
-        routes.admin(.patch, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), handler: updateServiceAccount)
-        routes.admin(.delete, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), handler: deleteServiceAccount)
-        routes.admin(.post, "/admin/service-accounts/:service_account_id/rotate-secret", .organization(.serviceAccountsWrite), handler: rotateSecret)
+        routes.admin(.patch, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), audit: .kind(.updateServiceAccount), handler: updateServiceAccount)
+        routes.admin(.delete, "/admin/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), audit: .kind(.deleteServiceAccount), handler: deleteServiceAccount)
+        routes.admin(.post, "/admin/service-accounts/:service_account_id/rotate-secret", .organization(.serviceAccountsWrite), audit: .kind(.rotateServiceAccountSecret), handler: rotateSecret)
 
         routes.admin(.get, "/admin/users", .organization(.membersRead), handler: listUsers)
         routes.admin(.get, "/admin/users/:user_id", .organization(.membersRead), handler: describeUser)
-        routes.admin(.delete, "/admin/users/:user_id", .selfOr(.membersWrite), handler: removeUser)
+        routes.admin(.delete, "/admin/users/:user_id", .selfOr(.membersWrite), audit: .kind(.removeOrgMember), handler: removeUser)
         routes.admin(.get, "/admin/invites", .organization(.membersRead), handler: listInvites)
-        routes.admin(.post, "/admin/invites", .organization(.membersWrite), handler: createInvite)
+        routes.admin(.post, "/admin/invites", .organization(.membersWrite), audit: .kind(.inviteOrgMember), handler: createInvite)
         routes.admin(.get, "/admin/invites/:invite_id", .organization(.membersRead), handler: describeInvite)
-        routes.admin(.delete, "/admin/invites/:invite_id", .organization(.membersWrite), handler: deleteInvite)
-        routes.admin(.post, "/admin/invites/:invite_id/resend", .organization(.membersWrite), handler: resendInvite)
+        routes.admin(.delete, "/admin/invites/:invite_id", .organization(.membersWrite), audit: .kind(.revokeInvite), handler: deleteInvite)
+        routes.admin(.post, "/admin/invites/:invite_id/resend", .organization(.membersWrite), audit: .kind(.resendInvite), handler: resendInvite)
 
         routes.admin(.get, "/admin/role-bindings", .authenticated, handler: listRoleBindings)
-        routes.admin(.post, "/admin/role-bindings", .membership(.membersWrite), handler: createRoleBinding)
+        routes.admin(.post, "/admin/role-bindings", .membership(.membersWrite), audit: .kind(.createRoleBinding), handler: createRoleBinding)
         routes.admin(.get, "/admin/role-bindings/:role_binding_id", .membership(.membersRead), handler: describeRoleBinding)
-        routes.admin(.delete, "/admin/role-bindings/:role_binding_id", .membership(.membersWrite), handler: deleteRoleBinding)
+        routes.admin(.delete, "/admin/role-bindings/:role_binding_id", .membership(.membersWrite), audit: .kind(.deleteRoleBinding), handler: deleteRoleBinding)
     }
 
     // MARK: Organizations
@@ -440,16 +440,16 @@ struct AdminController {
         let email = JSONValue.string((try? await admin.user(user, for: call.pass))?.email ?? user.lowercasedString)
         switch (resourceType, removed) {
         case (.organization, false):
-            call.context.audit(kind: "update org member role", id: .object(["user": email, "role": .string(role)]))
+            call.context.audit(kind: .updateOrgMemberRole, id: .object(["user": email, "role": .string(role)]))
         case (.organization, true):
-            call.context.audit(kind: "remove org member", id: email)
+            call.context.audit(kind: .removeOrgMember, id: email)
         case (.project, false) where replaces:
-            call.context.audit(kind: "update project member role", id: .object(["user": email, "role": .string(role)]))
+            call.context.audit(kind: .updateProjectMemberRole, id: .object(["user": email, "role": .string(role)]))
         case (.project, false):
-            call.context.audit(kind: "invite project member", id: .array([email]))
+            call.context.audit(kind: .inviteProjectMember, id: .array([email]))
         case (.project, true):
             let name = if let project { (try? await admin.project(project, for: call.pass))?.name ?? project.lowercasedString } else { "" }
-            call.context.audit(kind: "remove project member", id: .object(["user": email, "project": .string(name)]))
+            call.context.audit(kind: .removeProjectMember, id: .object(["user": email, "project": .string(name)]))
         }
     }
 }

@@ -13,9 +13,9 @@ struct AuditController {
 
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/audit-log", .organization(.auditLogRead), handler: settings)
-        routes.admin(.put, "/admin/audit-log", .organization(.auditLogWrite), handler: enable)
-        routes.admin(.patch, "/admin/audit-log", .organization(.auditLogWrite), handler: change)
-        routes.admin(.delete, "/admin/audit-log", .organization(.auditLogWrite), handler: remove)
+        routes.admin(.put, "/admin/audit-log", .organization(.auditLogWrite), audit: .kind(.enableAuditLog), handler: enable)
+        routes.admin(.patch, "/admin/audit-log", .organization(.auditLogWrite), audit: .kind(.updateAuditLog), handler: change)
+        routes.admin(.delete, "/admin/audit-log", .organization(.auditLogWrite), audit: .kind(.removeAuditLog), handler: remove)
         routes.admin(.get, "/admin/audit-events", .organization(.auditLogRead), handler: events)
     }
 

@@ -11,11 +11,11 @@ struct BackupSchedulesController {
     let backups: BackupService
 
     func register(in routes: RouteTable) {
-        routes.add(.post, "/indexes/:index_name/backup-schedules", .indexesWrite, handler: create)
+        routes.add(.post, "/indexes/:index_name/backup-schedules", .indexesWrite, audit: .kind(.createBackupSchedule), handler: create)
         routes.add(.get, "/indexes/:index_name/backup-schedules", .indexesRead, handler: list)
         routes.add(.get, "/backup-schedules/:schedule_id", .indexesRead, handler: describe)
-        routes.add(.patch, "/backup-schedules/:schedule_id", .indexesWrite, handler: update)
-        routes.add(.delete, "/backup-schedules/:schedule_id", .indexesWrite, handler: delete)
+        routes.add(.patch, "/backup-schedules/:schedule_id", .indexesWrite, audit: .kind(.updateBackupSchedule), handler: update)
+        routes.add(.delete, "/backup-schedules/:schedule_id", .indexesWrite, audit: .kind(.deleteBackupSchedule), handler: delete)
         routes.add(.get, "/backup-schedules/:schedule_id/history", .indexesRead, handler: history)
     }
 

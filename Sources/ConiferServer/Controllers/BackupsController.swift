@@ -11,12 +11,12 @@ struct BackupsController {
     let backups: BackupService
 
     func register(in routes: RouteTable) {
-        routes.add(.post, "/indexes/:index_name/backups", .indexesWrite, handler: create)
+        routes.add(.post, "/indexes/:index_name/backups", .indexesWrite, audit: .kind(.createBackup), handler: create)
         routes.add(.get, "/indexes/:index_name/backups", .indexesRead, handler: listOfIndex)
         routes.add(.get, "/backups", .indexesRead, handler: listOfProject)
         routes.add(.get, "/backups/:backup_id", .indexesRead, handler: describe)
-        routes.add(.delete, "/backups/:backup_id", .indexesWrite, handler: delete)
-        routes.add(.post, "/backups/:backup_id/create-index", .indexesWrite, handler: createIndex)
+        routes.add(.delete, "/backups/:backup_id", .indexesWrite, audit: .kind(.deleteBackup), handler: delete)
+        routes.add(.post, "/backups/:backup_id/create-index", .indexesWrite, audit: .kind(.createIndex), handler: createIndex)
         routes.add(.get, "/restore-jobs", .indexesRead, handler: listJobs)
         routes.add(.get, "/restore-jobs/:job_id", .indexesRead, handler: describeJob)
     }

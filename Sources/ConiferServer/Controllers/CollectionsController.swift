@@ -10,10 +10,10 @@ struct CollectionsController {
     let backups: BackupService
 
     func register(in routes: RouteTable) {
-        routes.add(.post, "/collections", .indexesWrite, handler: create)
+        routes.add(.post, "/collections", .indexesWrite, audit: .kind(.createCollection), handler: create)
         routes.add(.get, "/collections", .indexesRead, handler: list)
         routes.add(.get, "/collections/:collection_name", .indexesRead, handler: describe)
-        routes.add(.delete, "/collections/:collection_name", .indexesWrite, handler: delete)
+        routes.add(.delete, "/collections/:collection_name", .indexesWrite, audit: .kind(.deleteCollection), handler: delete)
     }
 
     @Sendable func create(_ call: AuthorizedCall) async throws -> Response {

@@ -9,8 +9,9 @@ struct DataPlaneController {
     let service: DataPlaneService
     let maxRequestBytes: Int
     let limiter: RateLimiter
-    /// Serving the private listener: requests are checked against the projects' private endpoints.
-    var privateListener = false
+    /// Serving the private listener: requests are checked against the projects' private endpoints, from where
+    /// their connections' PROXY headers say they come.
+    var privateListener: ProxiedConnections?
 
     static let prefix = "/data/:project_id/:index_name"
 
@@ -42,12 +43,15 @@ struct DataPlaneController {
         for operation in Self.operations {
             let handler = operation.handler
             let rate = operation.rate
-            routes.add(operation.method, "\(Self.prefix)/\(operation.path)", operation.permission, rate: .index(rate)) { [self] call in
+            routes.add(
+                operation.method, "\(Self.prefix)/\(operation.path)", operation.permission, rate: .index(rate),
+                audit: operation.permission.isRead ? nil : .exempt("the data plane is not audited, as in Pinecone")
+            ) { [self] call in
                 // The index first: a missing or invisible one answers 404 before the body is read. Then its rate
                 // limit (keyed by the index, so only existing indexes get a bucket); a class counted per namespace
                 // is taken by the handler once it knows the namespace.
                 let address = DataPlaneService.IndexAddress(projectID: try call.parameter("project_id"), name: try call.parameter("index_name"))
-                let index = try await service.open(call.pass, address, from: privateListener ? call.context.privateOrigin : .publicListener)
+                let index = try await service.open(call.pass, address, from: privateListener?.origin(of: call.context) ?? .publicListener)
                 let limits = limiter.limits(plan: index.plan, project: index.rateLimits)
                 if !limits.perNamespace.contains(rate) {
                     try limiter.take(rate, key: index.definition.id.uuidString, what: "index \(index.definition.name)", limits: limits)
@@ -110,10 +114,10 @@ struct DataPlaneController {
         let parameters = call.request.uri.queryParameters
         let namespace = parameters["namespace"].map(String.init)
         let ids = parameters[values: "ids"].map(String.init)
-        let records = try await service.fetch(index, namespace: try DataPlaneService.NamespaceName(namespace), ids: ids)
-        let vectors = Dictionary(records.map { ($0.id, VectorOutWire($0)) }, uniquingKeysWith: { first, _ in first })
+        let fetched = try await service.fetch(index, namespace: try DataPlaneService.NamespaceName(namespace), ids: ids)
+        let vectors = Dictionary(fetched.records.map { ($0.id, VectorOutWire($0)) }, uniquingKeysWith: { first, _ in first })
         return try WireJSON.response(
-            status: .ok, FetchResponseWire(vectors: vectors, namespace: namespace ?? "", usage: UsageWire(readUnits: Units.reported(Units.fetch(records: records.count))))
+            status: .ok, FetchResponseWire(vectors: vectors, namespace: namespace ?? "", usage: UsageWire(readUnits: Units.reported(fetched.readUnits)))
         )
     }
 
@@ -125,7 +129,7 @@ struct DataPlaneController {
         )
         return try WireJSON.response(status: .ok, FetchResponseWire(
             vectors: Dictionary(page.items.map { ($0.id, VectorOutWire($0)) }, uniquingKeysWith: { first, _ in first }),
-            namespace: body.namespace ?? "", usage: UsageWire(readUnits: Units.reported(Units.fetch(records: page.items.count))),
+            namespace: body.namespace ?? "", usage: UsageWire(readUnits: Units.reported(page.readUnits)),
             pagination: PageToken.pagination(page.nextAfter)
         ))
     }
@@ -176,7 +180,7 @@ struct DataPlaneController {
         )
         return try WireJSON.response(status: .ok, ListResponseWire(
             vectors: page.items.map { .init(id: $0) }, pagination: PageToken.pagination(page.nextAfter),
-            namespace: namespace ?? "", usage: UsageWire(readUnits: Units.reported(Units.list))
+            namespace: namespace ?? "", usage: UsageWire(readUnits: Units.reported(page.readUnits))
         ))
     }
 

@@ -8,16 +8,14 @@ struct IndexesController {
     let indexes: IndexService
     /// Creates indexes from collections.
     let backups: BackupService
-    /// For the regions of the project's private endpoints (`private_host`).
-    let catalog: any Catalog
     let hosts: IndexHosts
 
     func register(in routes: RouteTable) {
         routes.add(.get, "/indexes", .indexesRead, handler: list)
-        routes.add(.post, "/indexes", .indexesWrite, handler: create)
+        routes.add(.post, "/indexes", .indexesWrite, audit: .kind(.createIndex), handler: create)
         routes.add(.get, "/indexes/:index_name", .indexesRead, handler: describe)
-        routes.add(.patch, "/indexes/:index_name", .indexesWrite, handler: configure)
-        routes.add(.delete, "/indexes/:index_name", .indexesWrite, handler: delete)
+        routes.add(.patch, "/indexes/:index_name", .indexesWrite, audit: .kind(.configureIndex), handler: configure)
+        routes.add(.delete, "/indexes/:index_name", .indexesWrite, audit: .kind(.deleteIndex), handler: delete)
     }
 
     @Sendable func list(_ call: AuthorizedCall) async throws -> Response {
@@ -71,7 +69,7 @@ struct IndexesController {
 
     /// The regions where the caller's project has private endpoints (none to look up without a private listener).
     private func endpointRegions(_ call: AuthorizedCall) async throws -> Set<String> {
-        hosts.hasPrivateListener ? try await catalog.privateEndpointRegions(pass: call.pass) : []
+        hosts.hasPrivateListener ? try await indexes.privateEndpointRegions(call.pass) : []
     }
 
     private func model(_ definition: IndexDefinition, _ version: APIVersion, _ endpointRegions: Set<String>) -> IndexModelWire {

@@ -1,4 +1,3 @@
-import ConiferAccess
 import ConiferCore
 import ConiferDatabase
 import Foundation
@@ -9,7 +8,7 @@ import Hummingbird
 /// `Authorization: Bearer` (the `prometheus.yml` of Pinecone's docs works with only its URL changed). Standard
 /// and Enterprise plans only.
 struct MetricsController {
-    let catalog: any Catalog
+    let indexes: IndexService
     let dataPlane: DataPlaneService
     let hosts: IndexHosts
 
@@ -26,7 +25,7 @@ struct MetricsController {
         }
         let port = origin.port ?? (scheme == "https" ? 443 : 80)
         let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        let groups = try await catalog.listIndexes(pass: call.pass).map { index in
+        let groups = try await indexes.list(call.pass).map { index in
             TargetGroupWire(
                 targets: [address],
                 labels: ["__scheme__": scheme, "__metrics_path__": "/prometheus/projects/\(project)/metrics/indexes/\(index.name)"]
@@ -51,9 +50,7 @@ struct MetricsController {
         guard project.lowercased() == principal.projectID.lowercasedString else {
             throw ConiferError.permissionDenied("This API key belongs to another project; a project's metrics are served to its own keys only.")
         }
-        guard try await catalog.plan(of: principal.organizationID).allowsMetrics else {
-            throw ConiferError(.paymentRequired, "Prometheus metrics need the Standard or Enterprise plan.")
-        }
+        try await indexes.requireMetricsPlan(call.pass)
         return principal.projectID.lowercasedString
     }
 }

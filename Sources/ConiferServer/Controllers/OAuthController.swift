@@ -20,8 +20,8 @@ struct OAuthController {
     var unknownAccounts = UnknownAccountSignIns()
 
     func register(in routes: RouteTable) {
-        routes.open(.post, "/oauth/token", rate: .source(.signin)) { request, context in try await token(request, context) }
-        routes.open(.post, "/oauth/accept-invite", rate: .source(.signin)) { request, _ in try await acceptInvite(request) }
+        routes.open(.post, "/oauth/token", rate: .source(.signin), audit: .byHandler("a sign-in names the account tried: user login or service account token, by grant type")) { request, context in try await token(request, context) }
+        routes.open(.post, "/oauth/accept-invite", rate: .source(.signin), audit: .byHandler("accept invite: the token names the invite, not a caller")) { request, _ in try await acceptInvite(request) }
     }
 
     /// Accepts an invite: the one-time token from `POST /admin/invites` and the new user's password. Only an
@@ -31,9 +31,9 @@ struct OAuthController {
         let user = try await admin.acceptInvite(token: body.token, password: body.password, name: body.name)
         if let account = try await admin.signInAccount(email: user.email, clientID: nil) {
             try await observer.observe(ActionOutcome(
-                actor: account.actor, action: "POST /oauth/accept-invite", resource: [:], result: .succeeded,
+                actor: account.actor, action: "POST /oauth/accept-invite", kind: .acceptInvite, resource: [:], result: .succeeded,
                 organizationID: account.organizationID, userAgent: request.headers[.userAgent] ?? "",
-                details: ActionDetails(kind: "accept invite", resourceID: .string(user.email), resourceName: user.name)
+                details: ActionDetails(resourceID: .string(user.email), resourceName: user.name)
             ))
         }
         return try WireJSON.response(status: .ok, UserWire(user))
@@ -69,22 +69,22 @@ struct OAuthController {
         switch form.grant_type {
         case "client_credentials":
             account = nil
-            signIn = SignIn(kind: "service account token", typed: form.client_id ?? "", name: Redaction.clientID(form.client_id ?? ""), request: request, context: context)
+            signIn = SignIn(kind: .serviceAccountToken, typed: form.client_id ?? "", name: Redaction.clientID(form.client_id ?? ""), request: request, context: context)
         case "password":
             account = "user:" + (form.username ?? "")
-            signIn = SignIn(kind: "user login", typed: form.username ?? "", name: Redaction.email(form.username ?? ""), request: request, context: context)
+            signIn = SignIn(kind: .userLogin, typed: form.username ?? "", name: Redaction.email(form.username ?? ""), request: request, context: context)
         default: return try Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials or password.")
         }
         let source = context.sourceAddress
         if let wait = throttle.retryAfter(account: account, source: source) {
-            context.logger.notice("sign-in throttled", metadata: ["kind": "\(signIn.kind)", "account": "\(signIn.name)", "source": "\(source)"])
+            context.logger.notice("sign-in throttled", metadata: ["kind": "\(signIn.kind.name)", "account": "\(signIn.name)", "source": "\(source)"])
             var response = try Self.error(.tooManyRequests, "slow_down", "Too many failed sign-ins; retry after \(wait) seconds.")
             response.headers[.retryAfter] = String(wait)
             return response
         }
         guard let (subject, generation) = try await authenticate(form) else {
             throttle.recordFailure(account: account, source: source)
-            context.logger.notice("failed sign-in", metadata: ["kind": "\(signIn.kind)", "account": "\(signIn.name)", "source": "\(source)"])
+            context.logger.notice("failed sign-in", metadata: ["kind": "\(signIn.kind.name)", "account": "\(signIn.name)", "source": "\(source)"])
             try await record(signIn, .denied(.unauthenticated), reason: "Invalid credentials")
             return try Self.error(.unauthorized, "access_denied", "Unauthorized")
         }
@@ -97,7 +97,7 @@ struct OAuthController {
     /// One sign-in attempt, for its audit event: the account it names as it may be recorded (known or not, see
     /// `Redaction`) and where it came from.
     struct SignIn {
-        var kind: String
+        var kind: AuditKind
         /// The name as typed: only looked up, never recorded.
         var typed: String
         /// The name as it may be recorded.
@@ -109,7 +109,7 @@ struct OAuthController {
     /// Records a sign-in's event. A failure naming an account that does not exist is counted, not recorded, except
     /// the first of each window per source address (`UnknownAccountSignIns`).
     func record(_ signIn: SignIn, _ result: ActionOutcome.Result, reason: String? = nil) async throws {
-        let user = signIn.kind == "user login"
+        let user = signIn.kind == .userLogin
         let account = try await admin.signInAccount(email: user ? signIn.typed : nil, clientID: user ? nil : signIn.typed)
         var parameters: [String: JSONValue] = [:]
         if account == nil, case .denied = result {

@@ -79,7 +79,7 @@ struct AccessMiddleware: RouterMiddleware {
         for (name, value) in context.parameters { resource[String(name)] = String(value) }
         let answer = error.map { ErrorMapping.domainError($0, request: request) }
         try await observer.observe(ActionOutcome(
-            actor: actor, action: "\(entry.method.rawValue) \(entry.path)", resource: resource,
+            actor: actor, action: "\(entry.method.rawValue) \(entry.path)", kind: entry.auditKind, resource: resource,
             result: answer.map(ActionOutcome.Result.init) ?? .succeeded, reason: answer?.message,
             organizationID: organization, userAgent: request.headers[.userAgent] ?? "", details: context.actionDetails.value
         ))

@@ -116,12 +116,20 @@ struct ProxyHeader: Sendable, Equatable {
 }
 
 /// The PROXY headers of the private listener's open connections, by connection, for the requests on them.
-/// Only the handler of a listener told to expect headers (`--private-proxy-protocol`) adds to it.
+/// One per private listener (made with it); only that listener's handlers add to it.
 final class ProxiedConnections: Sendable {
-    static let shared = ProxiedConnections()
     private let headers = Mutex<[ObjectIdentifier: ProxyHeader]>([:])
 
     func header(for connection: ObjectIdentifier) -> ProxyHeader? { headers.withLock { $0[connection] } }
+
+    /// Where a request on the private listener comes from: what its connection's PROXY header said, else the
+    /// connection's peer.
+    func origin(of context: ConiferRequestContext) -> NetworkOrigin {
+        if let header = header(for: context.connection) {
+            return .privateListener(source: header.source ?? IPAddress(context.sourceAddress), vpcEndpointID: header.vpcEndpointID)
+        }
+        return .privateListener(source: IPAddress(context.sourceAddress), vpcEndpointID: nil)
+    }
 
     fileprivate func set(_ header: ProxyHeader, for channel: any Channel) {
         let key = ObjectIdentifier(channel)
@@ -143,10 +151,12 @@ final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler
     private let logger: Logger
     private let deadline: TimeAmount
     private let proxies: [CIDRBlock]
+    private let connections: ProxiedConnections
 
-    init(logger: Logger, proxies: [CIDRBlock], deadline: TimeAmount = .seconds(10)) {
+    init(logger: Logger, proxies: [CIDRBlock], connections: ProxiedConnections, deadline: TimeAmount = .seconds(10)) {
         self.logger = logger
         self.proxies = proxies
+        self.connections = connections
         self.deadline = deadline
     }
 
@@ -184,7 +194,7 @@ final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler
             buffered = nil
             context.close(promise: nil)
         case .header(let header, let length):
-            ProxiedConnections.shared.set(header, for: context.channel)
+            connections.set(header, for: context.channel)
             var rest = bytes
             rest.moveReaderIndex(forwardBy: length)
             buffered = nil
@@ -201,10 +211,12 @@ struct ProxyProtocolChannel<Base: ServerChildChannel>: ServerChildChannel {
     let logger: Logger
     /// The load balancers' addresses.
     let proxies: [CIDRBlock]
+    /// Where the headers read are kept for the requests.
+    let connections: ProxiedConnections
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(ProxyProtocolHandler(logger: self.logger, proxies: self.proxies), position: .first)
+            try channel.pipeline.syncOperations.addHandler(ProxyProtocolHandler(logger: self.logger, proxies: self.proxies, connections: self.connections), position: .first)
         }.flatMap {
             self.base.setup(channel: channel, logger: logger)
         }
