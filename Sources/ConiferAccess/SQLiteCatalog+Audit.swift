@@ -48,6 +48,19 @@ extension SQLiteCatalog {
     }
 }
 
+extension SQLiteCatalog {
+    /// The outbox: each audited call's event as staged in its change's transaction, until the call settles it.
+    static func registerAuditOutboxMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v15 audit outbox") { db in
+            try db.create(table: "audit_outbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("body", .blob).notNull()  // the event's JSON, sealed as audit_event's
+                t.column("staged_at", .datetime).notNull()
+            }
+        }
+    }
+}
+
 extension SQLiteCatalog: AuditSpool {
     /// Seals what rows written before encryption at rest hold in the columns sealed since.
     static func registerSealingMigration(_ migrator: inout DatabaseMigrator, sealer: ColumnSealer) {
@@ -76,6 +89,45 @@ extension SQLiteCatalog: AuditSpool {
         let body = try sealer.seal(try event.encoded(), .auditEvent)
         let sealer = sealer
         try await database.write { db in try Self.appendChained(db, event, body: body, sealer: sealer) }
+    }
+
+    public func settle(outbox id: Int64, with event: AuditEvent) async throws -> Bool {
+        let body = try sealer.seal(try event.encoded(), .auditEvent)
+        let sealer = sealer
+        return try await database.write { db in
+            try db.execute(sql: "DELETE FROM audit_outbox WHERE id = ?", arguments: [id])
+            guard db.changesCount == 1 else { return false }
+            try Self.appendChained(db, event, body: body, sealer: sealer)
+            return true
+        }
+    }
+
+    public func drainOutbox(stagedBefore date: Date) async throws -> Int {
+        let sealer = sealer
+        return try await database.write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, body FROM audit_outbox WHERE staged_at < ? ORDER BY id", arguments: [date])
+            for row in rows {
+                let body: Data = row["body"]
+                let event = try JSONDecoder().decode(AuditEvent.self, from: try sealer.open(body, .auditEvent))
+                try Self.appendChained(db, event, body: body, sealer: sealer)
+                try db.execute(sql: "DELETE FROM audit_outbox WHERE id = ?", arguments: [row["id"] as Int64])
+            }
+            return rows.count
+        }
+    }
+
+    /// One write transaction of a change. The first one an audited call makes (`AuditDraft.current`) also writes
+    /// the call's audit event to the outbox, so the change commits with its event or not at all.
+    func writeChange<T: Sendable>(_ change: @Sendable (Database) throws -> T) async throws -> T {
+        guard let draft = AuditDraft.current, draft.outboxID == nil else { return try await database.write(change) }
+        let body = try sealer.seal(try draft.event.encoded(), .auditEvent)
+        let (result, staged) = try await database.write { db in
+            let result = try change(db)
+            try db.execute(sql: "INSERT INTO audit_outbox (body, staged_at) VALUES (?, ?)", arguments: [body, Date()])
+            return (result, db.lastInsertedRowID)
+        }
+        draft.staged(as: staged)
+        return result
     }
 
     public func events(_ query: AuditQuery) async throws -> AuditPage {
@@ -113,7 +165,7 @@ extension SQLiteCatalog: AuditSpool {
     public func enableExport(organization: UUID, destination: AuditDestination, at date: Date) async throws -> AuditExport {
         let id = organization.lowercasedString
         let json = try sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
-        return try await database.write { db in
+        return try await writeChange { db in
             if try Self.exports(db, organization: id, sealer: sealer).isEmpty {
                 // Batch numbers go on from an earlier export's, so a re-enabled export never reuses a name.
                 try db.execute(
@@ -134,7 +186,7 @@ extension SQLiteCatalog: AuditSpool {
     public func setExport(organization: UUID, destination: AuditDestination, state: AuditExport.State) async throws -> AuditExport {
         let id = organization.lowercasedString
         let json = try sealer.seal(try JSONEncoder().encode(destination), .auditDestination)
-        return try await database.write { db in
+        return try await writeChange { db in
             try db.execute(sql: "UPDATE audit_export SET destination = ?, state = ? WHERE organization_id = ?", arguments: [json, state.rawValue, id])
             guard let export = try Self.exports(db, organization: id, sealer: sealer).first else {
                 throw ConiferError.notFound("The audit log is not enabled for this organization.")
@@ -144,7 +196,7 @@ extension SQLiteCatalog: AuditSpool {
     }
 
     public func deleteExport(organization: UUID) async throws {
-        try await database.write { db in
+        try await writeChange { db in
             try db.execute(sql: "DELETE FROM audit_export WHERE organization_id = ?", arguments: [organization.lowercasedString])
         }
     }

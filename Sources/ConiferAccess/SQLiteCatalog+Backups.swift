@@ -65,7 +65,7 @@ extension SQLiteCatalog {
 
     public func insertBackup(_ backup: BackupRecord, dataKey: SymmetricKey) async throws {
         let sealer = sealer
-        try await database.write { db in try Self.insert(backup, dataKey: dataKey, db, sealer) }
+        try await writeChange { db in try Self.insert(backup, dataKey: dataKey, db, sealer) }
     }
 
     /// Adds a backup's row; a collection's name must be free in its project (409), and the project below its
@@ -131,7 +131,7 @@ extension SQLiteCatalog {
 
     public func deleteCollection(named name: String, pass: AuthorizationPass) async throws -> BackupRecord {
         let principal = try pass.principal(requiring: .indexesWrite)
-        return try await database.write { db in
+        return try await writeChange { db in
             guard let collection = try Self.fetchCollection(db, name: name, project: principal.projectID.lowercasedString, sealer) else {
                 throw ConiferError.notFound("Collection \(name.prefix(64)) not found.")
             }
@@ -176,7 +176,7 @@ extension SQLiteCatalog {
 
     public func deleteBackup(_ id: UUID, pass: AuthorizationPass) async throws -> BackupRecord {
         let principal = try pass.principal(requiring: .indexesWrite)
-        return try await database.write { db in
+        return try await writeChange { db in
             let backup = try Self.fetchBackup(db, id, project: principal.projectID, sealer)
             try db.execute(sql: "DELETE FROM backup WHERE id = ?", arguments: [id.lowercasedString])
             return backup
@@ -204,7 +204,7 @@ extension SQLiteCatalog {
     // MARK: Restore jobs
 
     public func insertRestoreJob(_ job: RestoreJob) async throws {
-        try await database.write { db in
+        try await writeChange { db in
             try db.execute(
                 sql: """
                     INSERT INTO restore_job (id, project_id, backup_id, target_index_id, target_index_name, status, percent_complete, created_at)
@@ -220,7 +220,7 @@ extension SQLiteCatalog {
 
     public func updateRestoreJob(_ id: UUID, status: RestoreJob.Status, percentComplete: Double, error: String?) async throws {
         let done = status == .completed || status == .failed
-        try await database.write { db in
+        try await writeChange { db in
             try db.execute(
                 sql: "UPDATE restore_job SET status = ?, percent_complete = ?, error = ?, completed_at = ? WHERE id = ?",
                 arguments: [status.rawValue, percentComplete, error, done ? Date() : nil, id.lowercasedString]
@@ -248,7 +248,7 @@ extension SQLiteCatalog {
     }
 
     public func failInterruptedRestoreJobs() async throws -> Int {
-        try await database.write { db in
+        try await writeChange { db in
             // An index still being restored at start is a half index: gone from the catalog (its files are orphans,
             // retired at start). A completed job cleared its index's mark.
             try db.execute(sql: "DELETE FROM index_definition WHERE restore_job_id IS NOT NULL")
@@ -275,7 +275,7 @@ extension SQLiteCatalog {
     // MARK: Restored indexes
 
     public func finishRestoredIndex(_ id: UUID) async throws {
-        try await database.write { db in
+        try await writeChange { db in
             try db.execute(sql: "UPDATE index_definition SET restore_job_id = NULL WHERE id = ?", arguments: [id.lowercasedString])
             guard db.changesCount == 1 else { throw ConiferError.notFound("The index being restored was deleted meanwhile.") }
         }
@@ -289,7 +289,7 @@ extension SQLiteCatalog {
     private static let scheduleSelect = "SELECT s.*, i.name AS index_name FROM backup_schedule s JOIN index_definition i ON i.id = s.index_id"
 
     public func insertBackupSchedule(_ schedule: BackupSchedule) async throws {
-        try await database.write { db in
+        try await writeChange { db in
             if schedule.enabled { try Self.requireNoOtherEnabledSchedule(db, index: schedule.indexID, except: schedule.id) }
             try db.execute(
                 sql: """
@@ -324,7 +324,7 @@ extension SQLiteCatalog {
         _ id: UUID, pass: AuthorizationPass, _ change: @Sendable (inout BackupSchedule) throws -> Void
     ) async throws -> BackupSchedule {
         let principal = try pass.principal(requiring: .indexesWrite)
-        return try await database.write { db in
+        return try await writeChange { db in
             let current = try Self.fetchSchedule(db, id, project: principal.projectID)
             var next = current
             try change(&next)
@@ -350,7 +350,7 @@ extension SQLiteCatalog {
 
     public func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws -> BackupSchedule {
         let principal = try pass.principal(requiring: .indexesWrite)
-        return try await database.write { db in
+        return try await writeChange { db in
             let schedule = try Self.fetchSchedule(db, id, project: principal.projectID)
             try db.execute(sql: "DELETE FROM backup_schedule WHERE id = ?", arguments: [id.lowercasedString])
             return schedule
@@ -389,7 +389,7 @@ extension SQLiteCatalog {
     public func insertScheduledBackup(_ backup: BackupRecord, dataKey: SymmetricKey, slot: Date, next: BackupSchedule.NextRun) async throws -> Bool {
         let sealer = sealer
         guard let schedule = backup.scheduleID else { throw ConiferError(.internalError, "A scheduled backup without its schedule") }
-        return try await database.write { db in
+        return try await writeChange { db in
             guard try Self.advance(db, schedule, from: slot, to: next) else { return false }
             try Self.insert(backup, dataKey: dataKey, db, sealer)
             return true
@@ -397,11 +397,11 @@ extension SQLiteCatalog {
     }
 
     public func skipScheduledRun(_ schedule: UUID, slot: Date, next: BackupSchedule.NextRun) async throws {
-        try await database.write { db in _ = try Self.advance(db, schedule, from: slot, to: next) }
+        try await writeChange { db in _ = try Self.advance(db, schedule, from: slot, to: next) }
     }
 
     public func deleteExpiredBackups(at now: Date) async throws -> [ExpiredBackup] {
-        try await database.write { db in
+        try await writeChange { db in
             let expired = try Row.fetchAll(
                 db, sql: "SELECT b.id, b.name, b.project_id, p.organization_id FROM backup b JOIN project p ON p.id = b.project_id WHERE b.expires_at <= ?",
                 arguments: [now]

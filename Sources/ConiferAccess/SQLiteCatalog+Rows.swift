@@ -8,7 +8,7 @@ extension SQLiteCatalog: CatalogStore {
     }
 
     func write<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T {
-        try await database.write { db in try work(SQLiteRows(db: db, sealer: sealer)) }
+        try await writeChange { db in try work(SQLiteRows(db: db, sealer: sealer)) }
     }
 }
 

@@ -193,6 +193,7 @@ public final class SQLiteCatalog: Catalog {
         migrator.registerMigration("v14 project rate limits") { db in
             try db.alter(table: "project") { t in t.add(column: "rate_limits", .text) }
         }
+        registerAuditOutboxMigration(&migrator)
         return migrator
     }
 
@@ -308,7 +309,7 @@ public final class SQLiteCatalog: Catalog {
         let principal = try pass.principal(requiring: .indexesWrite)
         let requested = try IndexRules.definition(for: creation, projectID: principal.projectID)
         let sealer = sealer
-        return try await database.write { db in
+        return try await writeChange { db in
             var definition = requested
             let existing = IndexRow.filter(IndexRow.Columns.projectID == definition.projectID.lowercasedString && IndexRow.Columns.name == definition.name)
             guard try existing.fetchCount(db) == 0 else {
@@ -379,7 +380,7 @@ public final class SQLiteCatalog: Catalog {
 
     /// Sets (or, with nil, clears) the operator's rate limits of a project; returns its name and organization.
     public func setRateLimits(project: UUID, _ limits: String?) async throws -> (name: String, organizationID: UUID) {
-        try await database.write { db in
+        try await writeChange { db in
             try db.execute(sql: "UPDATE project SET rate_limits = ? WHERE id = ?", arguments: [limits, project.lowercasedString])
             guard db.changesCount == 1, let row = try ProjectRow.fetchOne(db, key: project.lowercasedString) else {
                 throw ConiferError.notFound("Project \(project.lowercasedString) not found.")
@@ -394,7 +395,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func removeIndex(_ id: UUID) async throws {
         let sealer = sealer
-        try await database.write { db in try SQLiteRows(db: db, sealer: sealer).deleteIndex(id) }
+        try await writeChange { db in try SQLiteRows(db: db, sealer: sealer).deleteIndex(id) }
     }
 
     public func cmekKey(project: UUID) async throws -> CMEKKey? {
@@ -405,7 +406,7 @@ public final class SQLiteCatalog: Catalog {
     public func configureIndex(named name: String, _ change: IndexConfiguration, pass: AuthorizationPass) async throws -> IndexDefinition {
         let principal = try pass.principal(requiring: .indexesWrite)
         let sealer = sealer
-        return try await database.write { db in
+        return try await writeChange { db in
             let current = try Self.fetchIndex(db, name: name, projectID: principal.projectID).definition(sealer)
             let next = try current.configured(with: change)
             let added = next.deployment.podCount - current.deployment.podCount
@@ -422,7 +423,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func deleteIndex(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition {
         let principal = try pass.principal(requiring: .indexesWrite)
-        return try await database.write { db in
+        return try await writeChange { db in
             let row = try Self.fetchIndex(db, name: name, projectID: principal.projectID)
             guard row.deletionProtection == .disabled else {
                 throw ConiferError.forbidden(

@@ -22,9 +22,22 @@ public struct AuditRecorder: ActionObserver {
     /// The longest `User-Agent` kept (browsers' and SDKs' are far shorter).
     static let maxUserAgent = 256
 
+    /// Stores the outcome's event: in place of the outbox row the call's change staged (`AuditDraft.current`),
+    /// or as a new event when the call changed nothing (a denial, a refusal before any change).
     public func observe(_ outcome: ActionOutcome) async throws {
-        guard let event = try await event(for: outcome) else { return }
-        try await spool.append(event)
+        guard var event = try await event(for: outcome) else { return }
+        if let draft = AuditDraft.current, let staged = draft.outboxID {
+            event.id = draft.event.id
+            _ = try await spool.settle(outbox: staged, with: event)
+        } else {
+            try await spool.append(event)
+        }
+    }
+
+    /// The draft of an audited call about to run, as if it succeeded with nothing more known than its route and
+    /// caller (nil when the call is not audited): what the outbox holds until the call settles it.
+    public func draft(for outcome: ActionOutcome) async throws -> AuditDraft? {
+        try await event(for: outcome).map(AuditDraft.init(event:))
     }
 
     /// The event for an outcome, or nil when the call is not audited.

@@ -158,6 +158,12 @@ public struct AuditBatch: Sendable, Equatable {
 public protocol AuditSpool: Sendable {
     /// Stores the event durably; returns only once it would survive a crash or power loss.
     func append(_ event: AuditEvent) async throws
+    /// Replaces the outbox row a change's transaction wrote (`AuditDraft`) with the event as the call ended, in
+    /// one transaction; false, recording nothing, when the row is gone (`drainOutbox` recorded it meanwhile).
+    func settle(outbox id: Int64, with event: AuditEvent) async throws -> Bool
+    /// Records, as they were staged, the outbox rows staged before `date` that no call settled (the server
+    /// stopped, or the settle failed, between a change and its answer); returns how many.
+    func drainOutbox(stagedBefore date: Date) async throws -> Int
     func events(_ query: AuditQuery) async throws -> AuditPage
 
     func export(organization: UUID) async throws -> AuditExport?

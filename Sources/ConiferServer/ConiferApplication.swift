@@ -33,6 +33,8 @@ public struct ConiferApplication: Sendable {
     let loginThrottle: LoginThrottle
     /// Receives every state-changing call and every denial: the audit recorder, then any other observer.
     let observer: any ActionObserver
+    /// Drafts audited calls' events before they run (the outbox of `AuditDraft`) and stores them as they ended.
+    let recorder: AuditRecorder
     /// The audit log's settings, export and events.
     let audit: AuditLogService
     /// Per-index request counts, times and units, for the Prometheus series.
@@ -80,7 +82,8 @@ public struct ConiferApplication: Sendable {
         self.configuration = configuration
         self.serverMetrics = ServerMetrics(token: configuration.metricsToken)
         self.metrics = IndexMetrics(enabled: configuration.metricsEnabled)
-        self.observer = ObserverChain(first: AuditRecorder(spool: auditSpool, directory: auditSpool), then: observer)
+        self.recorder = AuditRecorder(spool: auditSpool, directory: auditSpool)
+        self.observer = ObserverChain(first: recorder, then: observer)
         self.audit = AuditLogService(
             spool: auditSpool, exporter: AuditExporter(spool: auditSpool, uploader: auditUploader), policy: configuration.auditPolicy
         )
@@ -117,6 +120,10 @@ public struct ConiferApplication: Sendable {
             ),
             clock: configuration.scheduleClock, logger: logger, observer: self.observer
         )
+        // Audit events whose change committed but whose call was not answered (a stop between the two): recorded
+        // as staged, before anything else is recorded.
+        let unsettled = try await auditSpool.drainOutbox(stagedBefore: .distantFuture)
+        if unsettled > 0 { logger.notice("recorded audit events a stop left in the outbox", metadata: ["events": "\(unsettled)"]) }
         // Restore jobs a stopped server left unfinished: their indexes were never made visible, and their files
         // are retired below with the other orphans.
         let interrupted = try await catalog.failInterruptedRestoreJobs()
@@ -186,7 +193,8 @@ public struct ConiferApplication: Sendable {
     func makeRouteTable(_ router: Router<ConiferRequestContext>) -> RouteTable {
         let (catalog, limiter) = (self.catalog, self.limiter)
         return RouteTable(
-            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, limiter: limiter,
+            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, recorder: recorder,
+            limiter: limiter,
             projectLimits: { project in
                 let settings = try await catalog.rateLimitSettings(project: project)
                 return limiter.limits(plan: settings.plan, project: settings.rateLimits)

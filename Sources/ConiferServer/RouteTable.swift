@@ -1,4 +1,5 @@
 import ConiferAccess
+import ConiferAudit
 import ConiferCore
 import Foundation
 import HTTPTypes
@@ -163,18 +164,20 @@ final class RouteTable {
     private let router: Router<ConiferRequestContext>
     private let authenticator: Authenticator
     private let observer: any ActionObserver
+    private let recorder: AuditRecorder?
     private let limiter: RateLimiter
     /// The limits of a project's control-plane calls and of an organization's Admin API calls.
     private let projectLimits: @Sendable (UUID) async throws -> RateLimits
     private let organizationLimits: @Sendable (UUID) async throws -> RateLimits
 
     init(
-        router: Router<ConiferRequestContext>, authenticator: Authenticator, observer: any ActionObserver, limiter: RateLimiter,
-        projectLimits: @escaping @Sendable (UUID) async throws -> RateLimits, organizationLimits: @escaping @Sendable (UUID) async throws -> RateLimits
+        router: Router<ConiferRequestContext>, authenticator: Authenticator, observer: any ActionObserver, recorder: AuditRecorder?,
+        limiter: RateLimiter, projectLimits: @escaping @Sendable (UUID) async throws -> RateLimits, organizationLimits: @escaping @Sendable (UUID) async throws -> RateLimits
     ) {
         self.router = router
         self.authenticator = authenticator
         self.observer = observer
+        self.recorder = recorder
         self.limiter = limiter
         self.projectLimits = projectLimits
         self.organizationLimits = organizationLimits
@@ -240,7 +243,7 @@ final class RouteTable {
     private func protected(_ entry: RouteEntry, handler: @escaping @Sendable (Request, ConiferRequestContext) async throws -> Response) {
         entries.append(entry)
         router.group()
-            .add(middleware: AccessMiddleware(entry: entry, authenticator: authenticator, observer: observer))
+            .add(middleware: AccessMiddleware(entry: entry, authenticator: authenticator, observer: observer, recorder: recorder))
             .on(RouterPath(entry.path), method: entry.method) { request, context in try await handler(request, context) }
     }
 
