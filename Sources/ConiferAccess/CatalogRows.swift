@@ -1,8 +1,9 @@
 import ConiferCore
+import Crypto
 import Foundation
 
-/// Stores and loads the catalog's rows and decides nothing: the policy lives in `AdminService`. A
-/// PostgreSQL catalog (ARCHITECTURE.md §6) implements this beside the SQLite one.
+/// Stores and loads the catalog's rows and decides nothing: the policy lives in `AdminService` and
+/// `CatalogService`. A PostgreSQL catalog implements this beside the SQLite one.
 protocol CatalogStore: Sendable {
     /// Runs `work` in one read transaction.
     func read<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T
@@ -80,4 +81,78 @@ protocol CatalogRows {
     func invites(organization: String) throws -> [InviteRow]
     func save(_ row: InviteRow) throws
     func delete(_ row: InviteRow) throws
+
+    // MARK: Indexes
+
+    func index(named name: String, project: UUID) throws -> IndexDefinition?
+    func index(_ id: UUID) throws -> IndexDefinition?
+    /// Every index of every project.
+    func allIndexes() throws -> [IndexDefinition]
+    func insert(_ index: IndexDefinition) throws
+    func update(_ index: IndexDefinition) throws
+    /// Clears an index's mark of being restored; false when the index is gone.
+    func clearRestoreMark(_ id: UUID) throws -> Bool
+    /// Deletes every index still marked as being restored; returns how many.
+    func deleteIndexesBeingRestored() throws -> Int
+    /// An index with what its data plane needs, in one read: its organization's plan, its project's private
+    /// endpoints in its region, private-only setting and operator rate limits (nil when the index or the
+    /// organization is gone).
+    func dataPlaneIndex(named name: String, project: UUID, organization: UUID) throws -> DataPlaneIndex?
+    /// The regions of the project's private endpoints.
+    func privateEndpointRegions(project: UUID) throws -> Set<String>
+    /// The operator's rate limits of a project (`--rate-limits` syntax), and the plan of its organization.
+    func rateLimits(project: UUID) throws -> (plan: Plan?, rateLimits: String?)
+    /// Sets a project's operator rate limits; false when the project is gone.
+    func setRateLimits(_ limits: String?, project: UUID) throws -> Bool
+    /// The key whose secret has this hash, with its project's organization.
+    func apiKey(secretHash: String) throws -> (key: APIKeyRow, organizationID: String)?
+
+    // MARK: Backups and collections
+
+    func insert(_ backup: BackupRecord, dataKey: SymmetricKey) throws
+    /// The project's backups (newest first) or collections (by name).
+    func backups(project: UUID, collections: Bool) throws -> [BackupRecord]
+    func backupCount(project: UUID, collections: Bool) throws -> Int
+    /// A backup (not a collection) of the project.
+    func backup(_ id: UUID, project: UUID) throws -> BackupRecord?
+    func collection(named name: String, project: UUID) throws -> BackupRecord?
+    func backupKey(_ id: UUID) throws -> SymmetricKey?
+    func backupIDs() throws -> Set<UUID>
+    /// Deletes a backup's (or collection's) row and its data key.
+    func deleteBackup(_ id: UUID) throws
+    /// The backups a schedule took, newest first.
+    func backups(schedule: UUID) throws -> [BackupRecord]
+    func setExpiry(_ date: Date?, backup: UUID) throws
+    /// Backups whose expiry is at or before `date`, with their organization.
+    func backups(expiringBy date: Date) throws -> [ExpiredBackup]
+
+    // MARK: Restore jobs
+
+    func insert(_ job: RestoreJob) throws
+    func update(_ job: RestoreJob) throws
+    func restoreJob(_ id: UUID) throws -> RestoreJob?
+    /// The project's jobs, newest first.
+    func restoreJobs(project: UUID) throws -> [RestoreJob]
+    func restoreJobs(status: [RestoreJob.Status]) throws -> [RestoreJob]
+
+    // MARK: Backup schedules
+
+    func insert(_ schedule: BackupSchedule) throws
+    func update(_ schedule: BackupSchedule) throws
+    func deleteSchedule(_ id: UUID) throws
+    func schedule(_ id: UUID) throws -> BackupSchedule?
+    /// The index's schedules, oldest first.
+    func schedules(index: UUID) throws -> [BackupSchedule]
+    /// Enabled schedules whose next run is at or before `date`, soonest first.
+    func dueSchedules(at date: Date) throws -> [BackupSchedule]
+    /// Moves an enabled schedule's next run from `slot` to `next`; false when it is gone, disabled or planned
+    /// differently meanwhile (compare and set).
+    func advance(schedule: UUID, from slot: Date, to next: BackupSchedule.NextRun) throws -> Bool
+
+    // MARK: Usage ledger
+
+    /// Adds units to what each index's hour already holds (hours of a deleted organization are dropped).
+    func addUsage(_ hours: [UsageHour]) throws
+    func usageTotals(since start: Date) throws -> [UUID: UnitTotals]
+    func usage(organization: UUID, from: Date, to: Date) throws -> [UsageHour]
 }

@@ -4,11 +4,11 @@ import GRDB
 
 extension SQLiteCatalog: CatalogStore {
     func read<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T {
-        try await database.read { db in try work(SQLiteRows(db: db, sealer: sealer)) }
+        try await database.read { db in try work(SQLiteRows(db: db, sealer: sealer, blocks: parsedBlocks)) }
     }
 
     func write<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T {
-        try await writeChange { db in try work(SQLiteRows(db: db, sealer: sealer)) }
+        try await writeChange { db in try work(SQLiteRows(db: db, sealer: sealer, blocks: parsedBlocks)) }
     }
 }
 
@@ -16,6 +16,8 @@ extension SQLiteCatalog: CatalogStore {
 struct SQLiteRows: CatalogRows {
     let db: Database
     let sealer: ColumnSealer
+    /// Parsed address blocks of private endpoints, kept across transactions (the data plane reads them per request).
+    var blocks: ParsedBlocks? = nil
 
     func organization(_ id: String) throws -> OrganizationRow? { try OrganizationRow.fetchOne(db, key: id) }
     func firstOrganization() throws -> OrganizationRow? { try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db) }

@@ -25,7 +25,8 @@ struct CompactionService: Service {
 /// catalog rows leave no copy in it. Checks every minute, or more often for a short window.
 struct PurgeService: Service {
     let registry: StoreRegistry
-    let catalog: (any Catalog)?
+    /// The catalog's database, whose write-ahead log is emptied (none in tests of the purge alone).
+    let catalog: SQLiteCatalog?
     let window: Duration
     let logger: Logger
     /// Told of every index purged for good (the audit log, with the system actor).
@@ -35,7 +36,7 @@ struct PurgeService: Service {
         let interval = min(Duration.seconds(60), max(.seconds(1), window / 4))
         while !Task.isShuttingDownGracefully {
             await purge()
-            if let catalog = catalog as? SQLiteCatalog {
+            if let catalog {
                 do {
                     try await catalog.checkpoint()
                 } catch {

@@ -24,6 +24,8 @@ public struct ConiferApplication: Sendable {
     /// The first org-owner service account, when this start created it.
     public let bootstrapServiceAccount: CreatedServiceAccount?
     let catalog: any Catalog
+    /// The store of the audit log (and its outbox): the catalog's database.
+    let auditSpool: any AuditSpool & AuditDirectory
     /// The Admin API's rules over the catalog.
     let admin: any AdminCatalog
     let tokens: TokenService
@@ -68,7 +70,7 @@ public struct ConiferApplication: Sendable {
         }
         let tokens = try await TokenService.open(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         try await self.init(
-            configuration: configuration, catalog: catalog, admin: AdminService(catalog: catalog), auditSpool: catalog,
+            configuration: configuration, catalog: CatalogService(catalog: catalog), admin: AdminService(catalog: catalog), auditSpool: catalog,
             auditUploader: auditUploader ?? S3AuditUploader(policy: configuration.auditPolicy),
             tokens: tokens, keyring: keyring, observer: observer, lock: lock
         )
@@ -89,6 +91,7 @@ public struct ConiferApplication: Sendable {
         )
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.catalog = catalog
+        self.auditSpool = auditSpool
         self.admin = admin
         self.tokens = tokens
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
@@ -235,7 +238,7 @@ public struct ConiferApplication: Sendable {
         var services: [any Service] = [
             CompactionService(registry: registry),
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
-            PurgeService(registry: registry, catalog: catalog, window: configuration.compaction.purgeAfter, logger: logger, observer: observer),
+            PurgeService(registry: registry, catalog: auditSpool as? SQLiteCatalog, window: configuration.compaction.purgeAfter, logger: logger, observer: observer),
             BackupScheduleService(backups: backups),
         ]
         if let usage { services.append(UsageFlushService(usage: usage, logger: logger)) }

@@ -35,7 +35,7 @@ defer { try? FileManager.default.removeItem(at: directory) }
 
 let catalog = try SQLiteCatalog(directory: directory, sealingKey: KeyRing.open(dataDirectory: directory, source: nil).serverKey)
 let admin = AdminService(catalog: catalog)
-let boot = try require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil), "bootstrap")
+let boot = try require(try await CatalogService(catalog: catalog).bootstrapIfNeeded(apiKeyValue: nil), "bootstrap")
 let secret = "bench-secret-0123456789abcdefghijklmnop"
 _ = try await admin.bootstrapServiceAccount(clientID: "bench-owner", clientSecret: secret)
 let account = try require(try await admin.authenticateServiceAccount(clientID: "bench-owner", clientSecret: secret), "sign-in")

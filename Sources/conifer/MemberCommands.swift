@@ -243,7 +243,7 @@ struct OrgCommand: AsyncParsableCommand {
             guard let id = UUID(uuidString: project) else { throw ClientError("--project must be a project id (a UUID).") }
             do {
                 let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: try storage.keyring().serverKey)
-                let changed = try await catalog.setRateLimits(project: id, limits)
+                let changed = try await CatalogService(catalog: catalog).setRateLimits(project: id, limits)
                 try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
                     actor: .system(.operatorCommand), action: "conifer org rate-limits", kind: .updateProject, resource: [:], result: .succeeded,
                     organizationID: changed.organizationID, userAgent: "conifer-cli",

@@ -35,7 +35,7 @@ struct RepairCommand: AsyncParsableCommand {
             // An index under a customer-managed key is unwrapped through KMS, with the server's AWS settings.
             let keyring = try storage.keyring()
             let keys = ProjectIndexKeys(
-                local: LocalIndexKeys(master: keyring.master), catalog: try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey),
+                local: LocalIndexKeys(master: keyring.master), catalog: CatalogService(catalog: try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey)),
                 sessions: AWSSessions(), cacheLifetime: .seconds(300), serverCredentialKeys: .all
             )
             let report: IndexRepair.Report

@@ -26,7 +26,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
-        let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
+        let boot = try #require(try await CatalogService(catalog: catalog).bootstrapIfNeeded(apiKeyValue: nil))
         let marker = "deleted-key-QUOKKA-4471"
         let created = try await catalog.createAPIKey(projectID: boot.projectID, name: marker, roles: [.projectViewer])
         func present() throws -> Bool {
@@ -44,7 +44,8 @@ import Testing
     let bootstrapKey = "pcsk_testboot_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
     @Test func bootstrapHappensOnceAndItsKeyAuthenticates() async throws {
-        let catalog = try SQLiteCatalog.inMemory()
+        let sqlite = try SQLiteCatalog.inMemory()
+        let catalog = CatalogService(catalog: sqlite)
         let result = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
         #expect(result.apiKeyValue == bootstrapKey)
         #expect(!result.generatedKey)
@@ -59,7 +60,8 @@ import Testing
     }
 
     @Test func generatedBootstrapKeyWorks() async throws {
-        let catalog = try SQLiteCatalog.inMemory()
+        let sqlite = try SQLiteCatalog.inMemory()
+        let catalog = CatalogService(catalog: sqlite)
         let result = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
         #expect(result.generatedKey)
         #expect(result.apiKeyValue.hasPrefix("pcsk_"))
@@ -67,17 +69,19 @@ import Testing
     }
 
     @Test func weakBootstrapKeyIsRefused() async throws {
-        let catalog = try SQLiteCatalog.inMemory()
+        let sqlite = try SQLiteCatalog.inMemory()
+        let catalog = CatalogService(catalog: sqlite)
         await #expect(throws: ConiferError.self) { try await catalog.bootstrapIfNeeded(apiKeyValue: "short") }
         await #expect(throws: ConiferError.self) { try await catalog.bootstrapIfNeeded(apiKeyValue: "has spaces in the middle of it") }
     }
 
     @Test func indexesAreScopedToTheirProject() async throws {
-        let catalog = try SQLiteCatalog.inMemory()
+        let sqlite = try SQLiteCatalog.inMemory()
+        let catalog = CatalogService(catalog: sqlite)
         let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
         let a = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
-        let otherProject = try await catalog.createProject(name: "other", organizationID: boot.organizationID)
-        let keyB = try await catalog.createAPIKey(projectID: otherProject, name: "b", roles: [.projectEditor])
+        let otherProject = try await sqlite.createProject(name: "other", organizationID: boot.organizationID)
+        let keyB = try await sqlite.createAPIKey(projectID: otherProject, name: "b", roles: [.projectEditor])
         let b = try #require(try await catalog.authenticate(apiKey: keyB.value))
         #expect(b.projectID == otherProject)
 
@@ -95,7 +99,8 @@ import Testing
     }
 
     @Test func duplicateNamesConflictAndRejectedCreatesStoreNothing() async throws {
-        let catalog = try SQLiteCatalog.inMemory()
+        let sqlite = try SQLiteCatalog.inMemory()
+        let catalog = CatalogService(catalog: sqlite)
         _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
         _ = try await catalog.createIndex(IndexCreation(name: "one", dimension: 3), pass: principal.authorize(.indexesWrite))
@@ -108,7 +113,8 @@ import Testing
     }
 
     @Test func deletionProtectionBlocksDelete() async throws {
-        let catalog = try SQLiteCatalog.inMemory()
+        let sqlite = try SQLiteCatalog.inMemory()
+        let catalog = CatalogService(catalog: sqlite)
         _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
         _ = try await catalog.createIndex(IndexCreation(name: "keep", dimension: 3, deletionProtection: .enabled), pass: principal.authorize(.indexesWrite))
@@ -119,9 +125,10 @@ import Testing
     }
 
     @Test func rolesAreEnforcedInsideTheCatalog() async throws {
-        let catalog = try SQLiteCatalog.inMemory()
+        let sqlite = try SQLiteCatalog.inMemory()
+        let catalog = CatalogService(catalog: sqlite)
         let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
-        let viewerKey = try await catalog.createAPIKey(projectID: boot.projectID, name: "v", roles: [.controlPlaneViewer])
+        let viewerKey = try await sqlite.createAPIKey(projectID: boot.projectID, name: "v", roles: [.controlPlaneViewer])
         let viewer = try #require(try await catalog.authenticate(apiKey: viewerKey.value))
         await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "x", dimension: 3), pass: viewer.authorize(.indexesWrite)) }
         #expect(try await catalog.listIndexes(pass: viewer.authorize(.indexesRead)).isEmpty)
@@ -131,7 +138,7 @@ import Testing
     func catalogDirectory(withIndex creation: IndexCreation) async throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-catalog-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let catalog = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        let catalog = CatalogService(catalog: try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey))
         _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
         _ = try await catalog.createIndex(creation, pass: principal.authorize(.indexesWrite))
@@ -141,7 +148,8 @@ import Testing
     @Test func catalogPersistsAcrossReopen() async throws {
         let directory = try await catalogDirectory(withIndex: IndexCreation(name: "durable", dimension: 7, tags: ["a": "b"]))
         defer { try? FileManager.default.removeItem(at: directory) }
-        let reopened = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        let database = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        let reopened = CatalogService(catalog: database)
         #expect(try await reopened.bootstrapIfNeeded(apiKeyValue: nil) == nil)
         let principal = try #require(try await reopened.authenticate(apiKey: bootstrapKey))
         let index = try await reopened.index(named: "durable", pass: principal.authorize(.indexesRead))
@@ -162,10 +170,11 @@ import Testing
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v13 sealed tags and descriptions'")
         }
         try raw.close()
-        let reopened = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        let database = try SQLiteCatalog(directory: directory, sealingKey: Self.sealingKey)
+        let reopened = CatalogService(catalog: database)
         let principal = try #require(try await reopened.authenticate(apiKey: bootstrapKey))
         #expect(try await reopened.index(named: "old", pass: principal.authorize(.indexesRead)).tags == ["team": "clear-text-tag"])
-        let stored = try await reopened.database.read { db in try Data.fetchOne(db, sql: "SELECT tags FROM index_definition") }
+        let stored = try await database.database.read { db in try Data.fetchOne(db, sql: "SELECT tags FROM index_definition") }
         #expect(stored.map { $0.range(of: Data("clear-text-tag".utf8)) == nil } == true, "sealed now")
     }
 }

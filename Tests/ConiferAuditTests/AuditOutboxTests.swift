@@ -27,13 +27,14 @@ import Testing
 
     @Test func aChangeCommitsWithItsEventOrNotAtAll() async throws {
         let catalog = try SQLiteCatalog.inMemory()
-        let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
+        let service = CatalogService(catalog: catalog)
+        let boot = try #require(try await service.bootstrapIfNeeded(apiKeyValue: nil))
 
         // A change stages the call's event once, however many changes the call makes.
         let call = Self.draft("call")
         try await AuditDraft.$current.withValue(call) {
-            _ = try await catalog.setRateLimits(project: boot.projectID, "query=5")
-            _ = try await catalog.setRateLimits(project: boot.projectID, "query=6")
+            _ = try await service.setRateLimits(project: boot.projectID, "query=5")
+            _ = try await service.setRateLimits(project: boot.projectID, "query=6")
         }
         #expect(call.outboxID != nil)
         #expect(try await Self.outbox(catalog) == 1)
@@ -42,7 +43,7 @@ import Testing
         // A change that rolls back stages nothing.
         let refused = Self.draft("refused")
         await #expect(throws: ConiferError.self) {
-            try await AuditDraft.$current.withValue(refused) { _ = try await catalog.setRateLimits(project: UUID(), "query=1") }
+            try await AuditDraft.$current.withValue(refused) { _ = try await service.setRateLimits(project: UUID(), "query=1") }
         }
         #expect(refused.outboxID == nil)
         #expect(try await Self.outbox(catalog) == 1)
@@ -52,9 +53,9 @@ import Testing
             try db.execute(sql: "CREATE TRIGGER full_disk BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         }
         await #expect(throws: (any Error).self) {
-            try await AuditDraft.$current.withValue(Self.draft("lost")) { _ = try await catalog.setRateLimits(project: boot.projectID, "query=7") }
+            try await AuditDraft.$current.withValue(Self.draft("lost")) { _ = try await service.setRateLimits(project: boot.projectID, "query=7") }
         }
-        #expect(try await catalog.rateLimitSettings(project: boot.projectID).rateLimits == "query=6")
+        #expect(try await service.rateLimitSettings(project: boot.projectID).rateLimits == "query=6")
         try await catalog.database.write { db in try db.execute(sql: "DROP TRIGGER full_disk") }
 
         // The call settles its row into the log with the event as it ended; a second settle finds nothing.
@@ -69,7 +70,7 @@ import Testing
 
         // What no call settled is recorded as staged, once; a call settling it later records nothing more.
         let stopped = Self.draft("stopped")
-        try await AuditDraft.$current.withValue(stopped) { _ = try await catalog.setRateLimits(project: boot.projectID, nil) }
+        try await AuditDraft.$current.withValue(stopped) { _ = try await service.setRateLimits(project: boot.projectID, nil) }
         #expect(try await catalog.drainOutbox(stagedBefore: Date().addingTimeInterval(-60)) == 0, "a call in progress keeps its row")
         #expect(try await catalog.drainOutbox(stagedBefore: .distantFuture) == 1)
         #expect(try await catalog.drainOutbox(stagedBefore: .distantFuture) == 0)
@@ -78,7 +79,7 @@ import Testing
         #expect(try await catalog.verifyAuditChain() == nil)
 
         // Work no audited call started stages nothing.
-        _ = try await catalog.setRateLimits(project: boot.projectID, "query=8")
+        _ = try await service.setRateLimits(project: boot.projectID, "query=8")
         #expect(try await Self.outbox(catalog) == 0)
     }
 }

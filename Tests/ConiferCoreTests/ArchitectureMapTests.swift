@@ -67,7 +67,7 @@ import Testing
         let minting = ["Principal(", "Principal.apiKey(", "Identity(kind:", ".admit()", "AuthorizationPass(holder:", "AdminPass(identity:"]
         let allowed: Set<String> = [
             "ConiferCore/Access.swift", "ConiferCore/AuthorizationPass.swift",  // the types and their decisions
-            "ConiferAccess/SQLiteCatalog.swift",  // an API key's principal, once its hash matched
+            "ConiferAccess/CatalogService.swift",  // an API key's principal, once its hash matched
             "ConiferAccess/AdminService.swift", "ConiferAccess/AdminService+Members.swift",  // a token's identity, from its account's bindings
             "ConiferServer/Authenticator.swift", "ConiferServer/Middleware/AccessMiddleware.swift",  // the route's decision
         ]
@@ -100,6 +100,27 @@ import Testing
                 if !isStatic || (hit == "static var" && (code.contains("{") || code.hasPrefix("@TaskLocal"))) { continue }
                 if path == "ConiferAWS/HTTP.swift" && code.contains("static let clients = Mutex") { continue }
                 Issue.record("\(path) keeps process-wide state: \(code)")
+            }
+        }
+    }
+
+    /// The SQLite catalog stores and loads rows; every rule (who reaches what, the plan's quotas and pods, the
+    /// customer-managed-key policy, names that must be free, one enabled schedule per index, retention) is in the
+    /// services over it, so a PostgreSQL catalog has none to copy.
+    @Test func theSQLiteCatalogHoldsNoRule() throws {
+        let rules = [
+            "AuthorizationPass", "AdminPass", "Principal(", "Principal.", "Identity(", "principal(requiring", ".require(", "quotaExceeded", "permissionDenied",
+            "forbidden(", "failedPrecondition", "alreadyExists", "maxIndexesPerProject", "maxBackupsPerProject", "maxCollectionsPerProject",
+            "maxPods", "allowsPods", "allowsMetrics", "forceEncryptionWithCMEK", "BackupSchedule.expiry", ".starter", ".standard", ".enterprise",
+            "constantTimeEquals",
+        ]
+        let catalogFiles = try Self.librarySources().filter { $0.path.hasPrefix("ConiferAccess/SQLite") }
+        #expect(catalogFiles.count >= 5)
+        for (path, lines) in catalogFiles {
+            for line in lines where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                for rule in rules where line.contains(rule) {
+                    Issue.record("\(path) decides with \(rule): \(line.trimmingCharacters(in: .whitespaces))")
+                }
             }
         }
     }

@@ -12,7 +12,9 @@ import Testing
 @Suite struct DataPlaneServiceTests {
     /// A bootstrapped catalog, a registry over a fresh directory, and the bootstrap key's principal.
     struct Fixture {
-        let catalog: SQLiteCatalog
+        /// The catalog's database, for the seams that create rows without a caller.
+        let sqlite: SQLiteCatalog
+        let catalog: CatalogService
         let registry: StoreRegistry
         let principal: Principal
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-services-\(UUID().uuidString)")
@@ -20,7 +22,8 @@ import Testing
         var data: DataPlaneService { DataPlaneService(catalog: catalog, registry: registry) }
 
         init() async throws {
-            catalog = try SQLiteCatalog.inMemory()
+            sqlite = try SQLiteCatalog.inMemory()
+            catalog = CatalogService(catalog: sqlite)
             let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
             principal = try #require(try await catalog.authenticate(apiKey: boot.apiKeyValue))
             registry = StoreRegistry(root: directory, keys: LocalIndexKeys(master: .generate()), logger: Logger(label: "test"))
@@ -75,7 +78,7 @@ import Testing
         let main = try DataPlaneService.NamespaceName(nil)
         let record = [VectorRecord(id: "a", values: [1, 0])]
         // Even if a route granted a viewer's read pass to a write, the service refuses it.
-        let viewerKey = try await f.catalog.createAPIKey(projectID: f.principal.projectID, name: "viewer", roles: [.dataPlaneViewer])
+        let viewerKey = try await f.sqlite.createAPIKey(projectID: f.principal.projectID, name: "viewer", roles: [.dataPlaneViewer])
         let viewer = try #require(try await f.catalog.authenticate(apiKey: viewerKey.value))
         let denied = await #expect(throws: ConiferError.self) {
             try await f.data.upsert(try await f.data.open(viewer.authorize(.dataRead), f.address("svc")), namespace: main, records: record)

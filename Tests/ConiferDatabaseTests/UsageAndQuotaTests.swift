@@ -68,7 +68,7 @@ import Testing
         let f = try await Fixture()
         defer { f.remove() }
         _ = try await f.indexes.create(f.pass(.indexesWrite), IndexCreation(name: "svc", dimension: 2))
-        let admin = AdminService(catalog: f.catalog)
+        let admin = AdminService(catalog: f.sqlite)
         _ = try await admin.setPlan(.starter, organization: nil)
         let organization = f.principal.organizationID
         func used(_ hour: String, read: Double, write: Double) -> UsageHour {
@@ -135,7 +135,7 @@ import Testing
         let f = try await Fixture()
         defer { f.remove() }
         _ = try await f.indexes.create(f.pass(.indexesWrite), IndexCreation(name: "svc", dimension: 2))
-        _ = try await AdminService(catalog: f.catalog).setPlan(.starter, organization: nil)
+        _ = try await AdminService(catalog: f.sqlite).setPlan(.starter, organization: nil)
         let data = f.data
         func index() async throws -> DataPlaneService.OpenIndex { try await data.open(f.pass(.dataWrite), f.address("svc")) }
         func upsert(_ namespace: String) async throws {
@@ -165,7 +165,7 @@ import Testing
         #expect(try await stats().count == 100)
 
         // Other plans: 100,000.
-        _ = try await AdminService(catalog: f.catalog).setPlan(.standard, organization: nil)
+        _ = try await AdminService(catalog: f.sqlite).setPlan(.standard, organization: nil)
         try await upsert("standard")
         #expect(try await stats().count == 101)
     }

@@ -40,7 +40,7 @@ import Testing
             // The purge of the deleted index's files, a window later, is audited with the system actor.
             var logger = Logger(label: "purge-test")
             logger.logLevel = .critical
-            let purge = PurgeService(registry: server.registry, catalog: server.catalog, window: .seconds(3600), logger: logger, observer: server.observer)
+            let purge = PurgeService(registry: server.registry, catalog: server.sqliteCatalog, window: .seconds(3600), logger: logger, observer: server.observer)
             await purge.purge(now: Date())
             #expect(FileManager.default.fileExists(atPath: retired.path), "not before the window")
             await purge.purge(now: Date().addingTimeInterval(3601))

@@ -1,3 +1,4 @@
+import ConiferAccess
 import ConiferCore
 import Foundation
 import HTTPTypes
@@ -194,10 +195,10 @@ import Testing
             #expect(try await passed(5) == 5, "Enterprise has no limits here")
             _ = try await server.admin.setPlan(.standard, organization: nil)
             #expect(try await passed(3) == 1, "the Standard plan's one query per second")
-            _ = try await server.sqliteCatalog.setRateLimits(project: project, "query=3")
+            _ = try await CatalogService(catalog: server.sqliteCatalog).setRateLimits(project: project, "query=3")
             clock.advance(.seconds(1))
             #expect(try await passed(5) == 3, "the operator's limits for this project, over its plan's")
-            _ = try await server.sqliteCatalog.setRateLimits(project: project, nil)
+            _ = try await CatalogService(catalog: server.sqliteCatalog).setRateLimits(project: project, nil)
             clock.advance(.seconds(1))
             #expect(try await passed(3) == 1, "cleared: the plan's again")
             let owner = try await client.token()

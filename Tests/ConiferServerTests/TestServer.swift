@@ -46,7 +46,7 @@ enum TestServer {
 
 extension ConiferApplication {
     /// The catalog as the SQLite one it is, for the test seams that create rows without a caller.
-    var sqliteCatalog: SQLiteCatalog { catalog as! SQLiteCatalog }
+    var sqliteCatalog: SQLiteCatalog { auditSpool as! SQLiteCatalog }
 }
 
 /// Keeps the audit objects the server writes in memory, for tests of who may configure the export (the S3
