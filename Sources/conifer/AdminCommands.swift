@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConiferAccess
 import ConiferCore
+import ConiferServer
 import Foundation
 
 /// Where `conifer login` keeps its session: `$CONIFER_CONFIG_DIR` or `~/.config/conifer`, file mode 0600.
@@ -48,7 +49,7 @@ struct CLISession: Codable {
         return ServerClient(baseURL: url, credential: .bearer(accessToken))
     }
 
-    static func mint(url: String, body: TokenRequest) async throws -> (String, Date) {
+    static func mint(url: String, body: TokenRequestWire) async throws -> (String, Date) {
         let reply: ServerClient.Reply
         do {
             reply = try await ServerClient(baseURL: url, credential: .none).send(.POST, "/oauth/token", body: body)
@@ -165,7 +166,7 @@ struct ProjectCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                let reply = try await session.client().send(.POST, "/admin/projects", body: ProjectBody(name: name, maxPods: maxPods, forceEncryptionWithCMEK: forceEncryption))
+                let reply = try await session.client().send(.POST, "/admin/projects", body: CreateProjectRequestWire(name: name, max_pods: maxPods, force_encryption_with_cmek: forceEncryption))
                 show(reply, json: options.json, columns: ProjectCommand.columns, list: false)
             }
         }
@@ -204,7 +205,7 @@ struct ProjectCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let project = try await resolveProject(id, session: &session)
-                let body = ProjectBody(name: name, maxPods: maxPods, privateEndpointAccessOnly: privateOnly)
+                let body = UpdateProjectRequestWire(name: name, max_pods: maxPods, private_endpoint_access_only: privateOnly)
                 show(try await session.client().send(.PATCH, "/admin/projects/\(project)", body: body), json: options.json, columns: ProjectCommand.columns, list: false)
             }
         }
@@ -239,7 +240,7 @@ struct APIKeyCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 let projectID = try await projectOrTarget(project, session: &session)
                 let reply = try await session.client().send(
-                    .POST, "/admin/projects/\(projectID)/api-keys", body: APIKeyBody(name: name, roles: roles.split(separator: ",").map(String.init))
+                    .POST, "/admin/projects/\(projectID)/api-keys", body: APIKeyRequestWire(name: name, roles: roles.split(separator: ",").map(String.init))
                 )
                 if options.json { return printJSON(reply.raw) }
                 let object = reply.body as? [String: Any] ?? [:]
@@ -281,7 +282,7 @@ struct APIKeyCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                let body = APIKeyBody(name: name, roles: roles.map { $0.split(separator: ",").map(String.init) })
+                let body = APIKeyRequestWire(name: name, roles: roles.map { $0.split(separator: ",").map(String.init) })
                 show(try await session.client().send(.PATCH, "/admin/api-keys/\(pathComponent(id))", body: body), json: options.json, columns: APIKeyCommand.columns, list: false)
             }
         }
@@ -317,7 +318,7 @@ struct PrivateEndpointCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let projectID = try await projectOrTarget(project, session: &session)
-                let body = PrivateEndpointBody(name: name, region: region, vpcEndpointID: vpcEndpointId, allowedCIDRs: cidr.isEmpty ? nil : cidr)
+                let body = CreatePrivateEndpointRequestWire(name: name, region: region, vpc_endpoint_id: vpcEndpointId, allowed_cidrs: cidr.isEmpty ? nil : cidr)
                 let reply = try await session.client().send(.POST, "/admin/projects/\(projectID)/private-endpoints", body: body)
                 show(reply, json: options.json, columns: PrivateEndpointCommand.columns, list: false)
             }

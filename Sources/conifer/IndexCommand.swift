@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConiferServer
 import Foundation
 
 /// `conifer index …`: the control plane for indexes from the command line.
@@ -40,10 +41,9 @@ struct IndexCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let body = CreateIndexBody(
-                    name: name, vectorType: vectorType, deletionProtection: deletionProtection,
-                    spec: .init(serverless: .init(cloud: cloud, region: region)), dimension: dimension, metric: metric,
-                    tags: tags.isEmpty ? nil : try parseTags(tags)
+                let body = LegacyCreateIndexRequest(
+                    name: name, dimension: dimension, metric: metric, vector_type: vectorType, deletion_protection: deletionProtection,
+                    tags: tags.isEmpty ? nil : try parseTags(tags), cloud: cloud, region: region
                 )
                 let reply = try await options.client().send(.POST, "/indexes", body: body)
                 try printIndex(reply, json: options.json)
@@ -73,8 +73,8 @@ struct IndexCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let body = ConfigureIndexBody(deletionProtection: deletionProtection, tags: tags.isEmpty ? nil : try parseTags(tags))
-                guard body.deletionProtection != nil || body.tags != nil else { throw ClientError("Nothing to change: pass --deletion-protection or --tag.") }
+                guard deletionProtection != nil || !tags.isEmpty else { throw ClientError("Nothing to change: pass --deletion-protection or --tag.") }
+                let body = LegacyConfigureIndexRequest(deletion_protection: deletionProtection, tags: tags.isEmpty ? nil : try parseTags(tags))
                 let reply = try await options.client().send(.PATCH, "/indexes/\(pathComponent(name))", body: body)
                 try printIndex(reply, json: options.json)
             }

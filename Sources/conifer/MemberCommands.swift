@@ -29,7 +29,7 @@ struct ServiceAccountCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let reply = try await session.client().send(
-                    .POST, "/admin/service-accounts", body: ServiceAccountBody(name: name, roleBindings: [.organization(role)])
+                    .POST, "/admin/service-accounts", body: CreateServiceAccountRequestWire(name: name, role_bindings: [.organization(role)])
                 )
                 ServiceAccountCommand.printSecret(reply, json: options.json)
             }
@@ -56,10 +56,10 @@ struct ServiceAccountCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 let client = try await session.client()
                 if let role {
-                    _ = try await client.send(.POST, "/admin/role-bindings", body: RoleBindingBody(principalType: "service_account", principalID: id, binding: .organization(role)))
+                    _ = try await client.send(.POST, "/admin/role-bindings", body: CreateRoleBindingRequestWire(principal_type: "service_account", principal_id: id, binding: .organization(role)))
                 }
                 let path = "/admin/service-accounts/\(pathComponent(id))"
-                let reply = if let name { try await client.send(.PATCH, path, body: NameBody(name: name)) } else { try await client.send(.GET, path) }
+                let reply = if let name { try await client.send(.PATCH, path, body: NameRequestWire(name: name)) } else { try await client.send(.GET, path) }
                 show(reply, json: options.json, columns: ServiceAccountCommand.columns, list: false)
             }
         }
@@ -98,7 +98,7 @@ struct ServiceAccountCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 let projectID = try await projectOrTarget(project, session: &session)
                 _ = try await session.client().send(
-                    .POST, "/admin/role-bindings", body: RoleBindingBody(principalType: "service_account", principalID: id, binding: .project(projectID, role))
+                    .POST, "/admin/role-bindings", body: CreateRoleBindingRequestWire(principal_type: "service_account", principal_id: id, binding: .project(projectID, role))
                 )
                 print("Connected \(id) to project \(projectID) as \(role).")
             }
@@ -139,11 +139,11 @@ struct MemberCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                var bindings: [RoleBindingInput] = [.organization(role)]
+                var bindings: [RoleBindingInputWire] = [.organization(role)]
                 if let project {
                     bindings.append(.project(try await resolveProject(project, session: &session), projectRole))
                 }
-                let reply = try await session.client().send(.POST, "/admin/invites", body: InviteBody(email: email, roleBindings: bindings))
+                let reply = try await session.client().send(.POST, "/admin/invites", body: CreateInviteRequestWire(email: email, role_bindings: bindings))
                 if options.json { return printJSON(reply.raw) }
                 let object = reply.body as? [String: Any] ?? [:]
                 print("Invited \(describe(object["email"])) (expires \(describe(object["expires_at"]))). Conifer sends no email: pass on this one-time token,")
@@ -178,7 +178,7 @@ struct MemberCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                _ = try await session.client().send(.POST, "/admin/role-bindings", body: RoleBindingBody(principalType: "user", principalID: id, binding: .organization(role)))
+                _ = try await session.client().send(.POST, "/admin/role-bindings", body: CreateRoleBindingRequestWire(principal_type: "user", principal_id: id, binding: .organization(role)))
                 print("User \(id) is now \(role).")
             }
         }

@@ -103,13 +103,21 @@ struct PrivateEndpointWire: Encodable {
     }
 }
 
-struct CreatePrivateEndpointRequestWire: AdminRequestWire {
+/// The request bodies below are public and Encodable too: the command-line client sends them as they are.
+public struct CreatePrivateEndpointRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["name", "region", "vpc_endpoint_id", "allowed_cidrs"]
 
     var name: String
     var region: String
     var vpc_endpoint_id: String?
     var allowed_cidrs: [String]?
+
+    public init(name: String, region: String, vpc_endpoint_id: String?, allowed_cidrs: [String]?) {
+        self.name = name
+        self.region = region
+        self.vpc_endpoint_id = vpc_endpoint_id
+        self.allowed_cidrs = allowed_cidrs
+    }
 }
 
 struct APIKeyWithSecretWire: Encodable {
@@ -142,34 +150,53 @@ struct DataListWire<Item: Encodable>: Encodable {
     var data: [Item]
 }
 
-struct CreateProjectRequestWire: AdminRequestWire {
+public struct CreateProjectRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek"]
 
     var name: String
     var max_pods: Int?
     var force_encryption_with_cmek: Bool?
+
+    public init(name: String, max_pods: Int?, force_encryption_with_cmek: Bool?) {
+        self.name = name
+        self.max_pods = max_pods
+        self.force_encryption_with_cmek = force_encryption_with_cmek
+    }
 }
 
-struct UpdateProjectRequestWire: AdminRequestWire {
+public struct UpdateProjectRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek", "private_endpoint_access_only"]
 
     var name: String?
     var max_pods: Int?
     var force_encryption_with_cmek: Bool?
     var private_endpoint_access_only: Bool?
+
+    public init(name: String?, max_pods: Int?, private_endpoint_access_only: Bool?) {
+        self.name = name
+        self.max_pods = max_pods
+        self.private_endpoint_access_only = private_endpoint_access_only
+    }
 }
 
-struct NameRequestWire: AdminRequestWire {
+public struct NameRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["name"]
 
     var name: String?
+
+    public init(name: String) { self.name = name }
 }
 
-struct APIKeyRequestWire: AdminRequestWire {
+public struct APIKeyRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["name", "roles"]
 
     var name: String?
     var roles: [String]?
+
+    public init(name: String?, roles: [String]?) {
+        self.name = name
+        self.roles = roles
+    }
 
     func parsedRoles() throws(ConiferError) -> [APIKeyRole]? {
         guard let roles else { return nil }
@@ -184,17 +211,16 @@ struct APIKeyRequestWire: AdminRequestWire {
     }
 }
 
-struct CreateServiceAccountRequestWire: AdminRequestWire {
+public struct CreateServiceAccountRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["name", "role_bindings"]
 
-    struct Binding: Decodable {
-        var resource_type: String
-        var resource_id: String?
-        var role: String
-    }
-
     var name: String
-    var role_bindings: [Binding]?
+    var role_bindings: [RoleBindingInputWire]?
+
+    public init(name: String, role_bindings: [RoleBindingInputWire]) {
+        self.name = name
+        self.role_bindings = role_bindings
+    }
 
     /// The organization role among the bindings (OrgMember when none is given).
     func organizationRole() throws(ConiferError) -> OrganizationRole {
@@ -212,7 +238,7 @@ struct CreateServiceAccountRequestWire: AdminRequestWire {
 }
 
 /// The OAuth token request, from a JSON or form body.
-struct TokenRequestWire: Decodable {
+public struct TokenRequestWire: Codable {
     var grant_type: String?
     var client_id: String?
     var client_secret: String?
@@ -220,6 +246,14 @@ struct TokenRequestWire: Decodable {
     /// The password grant: a user's email and password.
     var username: String?
     var password: String?
+
+    public static func clientCredentials(_ id: String, _ secret: String) -> TokenRequestWire {
+        TokenRequestWire(grant_type: "client_credentials", client_id: id, client_secret: secret)
+    }
+
+    public static func password(_ email: String, _ password: String) -> TokenRequestWire {
+        TokenRequestWire(grant_type: "password", username: email, password: password)
+    }
 }
 
 struct AcceptInviteRequestWire: Decodable {
@@ -246,7 +280,7 @@ struct InviteWire: Encodable {
     var id: String
     var email: String
     var status: String
-    var role_bindings: [InviteBindingWire]
+    var role_bindings: [RoleBindingInputWire]
     var expires_at: Date
     var created_at: Date
     var processed_at: Date?
@@ -257,7 +291,7 @@ struct InviteWire: Encodable {
         id = invite.id.lowercasedString
         email = invite.email
         status = invite.status.rawValue
-        role_bindings = invite.roleBindings.map { InviteBindingWire(resource_type: $0.resourceType.rawValue, resource_id: $0.resourceID?.lowercasedString, role: $0.role) }
+        role_bindings = invite.roleBindings.map { RoleBindingInputWire(resource_type: $0.resourceType.rawValue, resource_id: $0.resourceID?.lowercasedString, role: $0.role) }
         expires_at = invite.expiresAt
         created_at = invite.createdAt
         processed_at = invite.processedAt
@@ -265,17 +299,28 @@ struct InviteWire: Encodable {
     }
 }
 
-struct InviteBindingWire: Codable {
+/// A role on the organization (no resource id) or on a project, as invites and service accounts name them.
+public struct RoleBindingInputWire: Codable {
     var resource_type: String
     var resource_id: String?
     var role: String
+
+    public static func organization(_ role: String) -> RoleBindingInputWire { RoleBindingInputWire(resource_type: "organization", role: role) }
+    public static func project(_ id: String, _ role: String) -> RoleBindingInputWire {
+        RoleBindingInputWire(resource_type: "project", resource_id: id, role: role)
+    }
 }
 
-struct CreateInviteRequestWire: AdminRequestWire {
+public struct CreateInviteRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["email", "role_bindings"]
 
     var email: String
-    var role_bindings: [InviteBindingWire]
+    var role_bindings: [RoleBindingInputWire]
+
+    public init(email: String, role_bindings: [RoleBindingInputWire]) {
+        self.email = email
+        self.role_bindings = role_bindings
+    }
 
     func bindings() throws(ConiferError) -> [InviteBinding] {
         var result: [InviteBinding] = []
@@ -326,7 +371,7 @@ struct RoleBindingWire: Encodable {
     }
 }
 
-struct CreateRoleBindingRequestWire: AdminRequestWire {
+public struct CreateRoleBindingRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["principal_type", "principal_id", "resource_type", "resource_id", "role"]
 
     var principal_type: String
@@ -334,6 +379,14 @@ struct CreateRoleBindingRequestWire: AdminRequestWire {
     var resource_type: String
     var resource_id: String?
     var role: String
+
+    public init(principal_type: String, principal_id: String, binding: RoleBindingInputWire) {
+        self.principal_type = principal_type
+        self.principal_id = principal_id
+        resource_type = binding.resource_type
+        resource_id = binding.resource_id
+        role = binding.role
+    }
 
     func principalType() throws(ConiferError) -> RoleBindingInfo.PrincipalType {
         guard let type = RoleBindingInfo.PrincipalType(rawValue: principal_type) else {

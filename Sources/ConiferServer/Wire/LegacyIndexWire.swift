@@ -2,14 +2,14 @@ import ConiferCore
 
 // Control-plane index shapes of API 2025-04 and 2025-10 (SDK 7.x–9.x): dimension, metric, vector_type, spec.
 
-struct LegacyServerlessSpec: Decodable {
+struct LegacyServerlessSpec: Codable {
     var cloud: String
     var region: String
     var source_collection: String?
     var read_capacity: ReadCapacityRequest?
 }
 
-struct LegacyPodSpec: Decodable {
+struct LegacyPodSpec: Codable {
     var environment: String
     var pod_type: String?
     var replicas: Int?
@@ -18,18 +18,19 @@ struct LegacyPodSpec: Decodable {
     var source_collection: String?
 }
 
-struct LegacyByocSpec: Decodable {
+struct LegacyByocSpec: Codable {
     var environment: String
     var read_capacity: ReadCapacityRequest?
 }
 
-struct LegacySpec: Decodable {
+struct LegacySpec: Codable {
     var serverless: LegacyServerlessSpec?
     var pod: LegacyPodSpec?
     var byoc: LegacyByocSpec?
 }
 
-struct LegacyCreateIndexRequest: Decodable {
+/// Public and Encodable too: the command-line client creates serverless indexes with it.
+public struct LegacyCreateIndexRequest: Codable {
     var name: String
     var dimension: Int?
     var metric: String?
@@ -37,6 +38,20 @@ struct LegacyCreateIndexRequest: Decodable {
     var deletion_protection: String?
     var tags: [String: String]?
     var spec: LegacySpec
+
+    /// A serverless index in `cloud` and `region`.
+    public init(
+        name: String, dimension: Int?, metric: String?, vector_type: String, deletion_protection: String, tags: [String: String]?, cloud: String,
+        region: String
+    ) {
+        self.name = name
+        self.dimension = dimension
+        self.metric = metric
+        self.vector_type = vector_type
+        self.deletion_protection = deletion_protection
+        self.tags = tags
+        spec = LegacySpec(serverless: LegacyServerlessSpec(cloud: cloud, region: region))
+    }
 
     func domain() throws(ConiferError) -> IndexCreation {
         let specs = [spec.serverless != nil, spec.pod != nil, spec.byoc != nil].filter { $0 }.count
@@ -71,14 +86,15 @@ struct LegacyCreateIndexRequest: Decodable {
     }
 }
 
-struct LegacyConfigureIndexRequest: Decodable {
-    struct Spec: Decodable {
-        struct Pod: Decodable {
+/// Public and Encodable too: the command-line client changes deletion protection and tags with it.
+public struct LegacyConfigureIndexRequest: Codable {
+    struct Spec: Codable {
+        struct Pod: Codable {
             var replicas: Int?
             var pod_type: String?
         }
 
-        struct Capacity: Decodable {
+        struct Capacity: Codable {
             var read_capacity: ReadCapacityRequest?
         }
 
@@ -96,6 +112,11 @@ struct LegacyConfigureIndexRequest: Decodable {
     var dimension: JSONValue?
     var metric: JSONValue?
     var vector_type: JSONValue?
+
+    public init(deletion_protection: String?, tags: [String: String]?) {
+        self.deletion_protection = deletion_protection
+        self.tags = tags
+    }
 
     func domain() throws(ConiferError) -> IndexConfiguration {
         try ImmutableIndexFields.reject(["name": name, "dimension": dimension, "metric": metric, "vector_type": vector_type])

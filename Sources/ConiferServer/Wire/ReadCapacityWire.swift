@@ -1,9 +1,9 @@
 import ConiferCore
 
 /// `ReadCapacity` as requests carry it (API 2025-10 and 2026-07).
-struct ReadCapacityRequest: Decodable {
-    struct Dedicated: Decodable {
-        struct Manual: Decodable {
+struct ReadCapacityRequest: Codable {
+    struct Dedicated: Codable {
+        struct Manual: Codable {
             var replicas: Int?
             var shards: Int?
         }
