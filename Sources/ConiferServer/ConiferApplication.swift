@@ -170,9 +170,9 @@ public struct ConiferApplication: Sendable {
         BackupSchedulesController(backups: backups).register(in: routes)
         CollectionsController(backups: backups).register(in: routes)
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
-        AdminController(
-            admin: admin, audit: audit, indexes: indexes, backups: backups, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys
-        ).register(in: routes)
+        OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
+        ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys).register(in: routes)
+        MembersController(admin: admin).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)

@@ -1,0 +1,198 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import Hummingbird
+
+/// The Admin API's project routes: projects, their customer-managed key, private endpoints and API keys. Routes
+/// that name a project are decided on it by `AccessMiddleware` (unknown and invisible projects answer 404 alike);
+/// the admin service checks the resource inside the project before anything changes.
+struct ProjectsController {
+    let admin: any AdminCatalog
+    /// Keys that may go without a role_arn (the operator's `--cmek-server-credential-keys`).
+    var cmekServerCredentialKeys: Set<String> = []
+
+    func register(in routes: RouteTable) {
+        routes.admin(.get, "/admin/projects", .authenticated, handler: listProjects)
+        routes.admin(.post, "/admin/projects", .organization(.projectsCreate), audit: .kind(.createProject), handler: createProject)
+        routes.admin(.get, "/admin/projects/:project_id", .projectAdmin(.projectRead), handler: describeProject)
+        routes.admin(.patch, "/admin/projects/:project_id", .projectAdmin(.projectWrite), audit: .kind(.updateProject), handler: updateProject)
+        routes.admin(.delete, "/admin/projects/:project_id", .projectAdmin(.projectDelete), audit: .kind(.deleteProject), handler: deleteProject)
+
+        routes.admin(.get, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectRead), handler: listCMEKKeys)
+        routes.admin(.post, "/admin/projects/:project_id/cmek-keys", .projectAdmin(.projectWrite), audit: .kind(.createCMEKKey), handler: createCMEKKey)
+        routes.admin(.delete, "/admin/projects/:project_id/cmek-keys/:cmek_key_id", .projectAdmin(.projectWrite), audit: .kind(.deleteCMEKKey), handler: deleteCMEKKey)
+        routes.admin(.get, "/admin/projects/:project_id/private-endpoints", .projectAdmin(.projectRead), handler: listPrivateEndpoints)
+        routes.admin(.post, "/admin/projects/:project_id/private-endpoints", .projectAdmin(.projectWrite), audit: .kind(.createPrivateEndpoint), handler: createPrivateEndpoint)
+        routes.admin(
+            .get, "/admin/projects/:project_id/private-endpoints/:private_endpoint_id", .projectAdmin(.projectRead), handler: describePrivateEndpoint
+        )
+        routes.admin(
+            .delete, "/admin/projects/:project_id/private-endpoints/:private_endpoint_id", .projectAdmin(.projectWrite), audit: .kind(.deletePrivateEndpoint), handler: deletePrivateEndpoint
+        )
+
+        routes.admin(.get, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysRead), handler: listAPIKeys)
+        routes.admin(.post, "/admin/projects/:project_id/api-keys", .projectAdmin(.apiKeysWrite), audit: .kind(.createAPIKey), handler: createAPIKey)
+        routes.admin(.get, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysRead), handler: describeAPIKey)
+        routes.admin(.patch, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), audit: .kind(.updateAPIKey), handler: updateAPIKey)
+        routes.admin(.delete, "/admin/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), audit: .kind(.deleteAPIKey), handler: deleteAPIKey)
+    }
+
+    // MARK: Projects
+
+    @Sendable func listProjects(_ call: AdminCall) async throws -> Response {
+        try WireJSON.response(status: .ok, DataListWire(data: try await admin.projects(for: call.pass).map(ProjectWire.init)))
+    }
+
+    @Sendable func createProject(_ call: AdminCall) async throws -> Response {
+        let body = try await call.decode(CreateProjectRequestWire.self)
+        call.context.audit(id: .string(body.name), name: body.name, ["name": .string(body.name)])
+        let project = try await admin.createProject(
+            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.pass
+        )
+        return try WireJSON.response(status: .ok, ProjectWire(project))
+    }
+
+    @Sendable func describeProject(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("project_id", notFound: "Project")
+        return try WireJSON.response(status: .ok, ProjectWire(try await admin.project(id, for: call.pass)))
+    }
+
+    @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("project_id", notFound: "Project")
+        let body = try await call.decode(UpdateProjectRequestWire.self)
+        let change = ProjectChange(
+            name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek,
+            privateEndpointAccessOnly: body.private_endpoint_access_only
+        )
+        var parameters: [String: JSONValue] = [:]
+        if let name = body.name { parameters["name"] = .string(name) }
+        if let pods = body.max_pods { parameters["max_pods"] = .number(Double(pods)) }
+        if let cmek = body.force_encryption_with_cmek { parameters["force_encryption_with_cmek"] = .bool(cmek) }
+        if let privateOnly = body.private_endpoint_access_only { parameters["private_endpoint_access_only"] = .bool(privateOnly) }
+        call.context.audit(parameters)
+        let project = try await admin.updateProject(id, change, for: call.pass)
+        call.context.audit(id: .string(project.name), name: project.name)
+        return try WireJSON.response(status: .ok, ProjectWire(project))
+    }
+
+    @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("project_id", notFound: "Project")
+        let project = try await admin.project(id, for: call.pass)
+        call.context.audit(id: .string(project.name), name: project.name)
+        try await admin.deleteProject(id, for: call.pass)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    // MARK: Customer-managed keys
+
+    @Sendable func listCMEKKeys(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.cmekKeys(inProject: project, for: call.pass).map(CMEKKeyWire.init)))
+    }
+
+    @Sendable func createCMEKKey(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let body = try await call.decode(CreateCMEKKeyRequestWire.self)
+        var parameters: [String: JSONValue] = ["name": .string(body.name), "key_arn": .string(body.key_arn)]
+        if let role = body.role_arn { parameters["role_arn"] = .string(role) }
+        call.context.audit(name: body.name, parameters)
+        guard body.role_arn != nil || cmekServerCredentialKeys.contains(body.key_arn) else {
+            throw ConiferError.invalidArgument(
+                "role_arn is required: Conifer uses your KMS key through your IAM role (with external_id), not with this server's own credentials."
+            )
+        }
+        let key = try await admin.createCMEKKey(
+            inProject: project, name: body.name, roleARN: body.role_arn, keyARN: body.key_arn, externalID: body.external_id, for: call.pass
+        )
+        call.context.audit(id: .string(key.id.lowercasedString))
+        return try WireJSON.response(status: .created, CMEKKeyWire(key))
+    }
+
+    @Sendable func deleteCMEKKey(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let id = try call.uuid("cmek_key_id", notFound: "CMEK key")
+        call.context.audit(id: .string(id.lowercasedString))
+        let key = try await admin.deleteCMEKKey(id, inProject: project, for: call.pass)
+        call.context.audit(name: key.name, ["key_arn": .string(key.keyARN)])
+        return WireJSON.empty(status: .accepted)
+    }
+
+    // MARK: Private endpoints
+
+    @Sendable func listPrivateEndpoints(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let endpoints = try await admin.privateEndpoints(inProject: project, for: call.pass)
+        return try WireJSON.response(status: .ok, DataListWire(data: endpoints.map(PrivateEndpointWire.init)))
+    }
+
+    @Sendable func describePrivateEndpoint(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let id = try call.uuid("private_endpoint_id", notFound: "Private endpoint")
+        return try WireJSON.response(status: .ok, PrivateEndpointWire(try await admin.privateEndpoint(id, inProject: project, for: call.pass)))
+    }
+
+    @Sendable func createPrivateEndpoint(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let body = try await call.decode(CreatePrivateEndpointRequestWire.self)
+        var parameters: [String: JSONValue] = ["name": .string(body.name), "region": .string(body.region)]
+        if let id = body.vpc_endpoint_id { parameters["vpc_endpoint_id"] = .string(id) }
+        if let cidrs = body.allowed_cidrs { parameters["allowed_cidrs"] = .array(cidrs.prefix(50).map { .string(String($0.prefix(64))) }) }
+        call.context.audit(name: body.name, parameters)
+        let endpoint = try await admin.createPrivateEndpoint(
+            inProject: project, name: body.name, region: body.region, vpcEndpointID: body.vpc_endpoint_id, allowedCIDRs: body.allowed_cidrs, for: call.pass
+        )
+        call.context.audit(id: .string(endpoint.id.lowercasedString))
+        return try WireJSON.response(status: .created, PrivateEndpointWire(endpoint))
+    }
+
+    @Sendable func deletePrivateEndpoint(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let id = try call.uuid("private_endpoint_id", notFound: "Private endpoint")
+        call.context.audit(id: .string(id.lowercasedString))
+        let endpoint = try await admin.deletePrivateEndpoint(id, inProject: project, for: call.pass)
+        call.context.audit(name: endpoint.name, ["region": .string(endpoint.region)])
+        return WireJSON.empty(status: .accepted)
+    }
+
+    // MARK: API keys
+
+    @Sendable func listAPIKeys(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        return try WireJSON.response(status: .ok, DataListWire(data: try await admin.apiKeys(inProject: project, for: call.pass).map(APIKeyWire.init)))
+    }
+
+    @Sendable func createAPIKey(_ call: AdminCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let body = try await call.decode(APIKeyRequestWire.self)
+        guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
+        let roles = try body.parsedRoles() ?? [.projectEditor]
+        call.context.audit(name: name, ["name": .string(name), "roles": .array(roles.map { .string($0.rawValue) })])
+        let created = try await admin.createAPIKey(inProject: project, name: name, roles: roles, for: call.pass)
+        call.context.audit(id: .string(created.id.lowercasedString))
+        let info = APIKeyInfo(id: created.id, projectID: created.projectID, name: created.name, roles: created.roles, createdAt: Date())
+        return try WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
+    }
+
+    @Sendable func describeAPIKey(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("api_key_id", notFound: "API key")
+        return try WireJSON.response(status: .ok, APIKeyWire(try await admin.apiKey(id, for: call.pass)))
+    }
+
+    @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("api_key_id", notFound: "API key")
+        let body = try await call.decode(APIKeyRequestWire.self)
+        let roles = try body.parsedRoles()
+        var parameters: [String: JSONValue] = [:]
+        if let name = body.name { parameters["name"] = .string(name) }
+        if let roles { parameters["roles"] = .array(roles.map { .string($0.rawValue) }) }
+        call.context.audit(parameters)
+        let updated = try await admin.updateAPIKey(id, name: body.name, roles: roles, for: call.pass)
+        call.context.audit(name: updated.name)
+        return try WireJSON.response(status: .ok, APIKeyWire(updated))
+    }
+
+    @Sendable func deleteAPIKey(_ call: AdminCall) async throws -> Response {
+        try await admin.deleteAPIKey(try call.uuid("api_key_id", notFound: "API key"), for: call.pass)
+        return WireJSON.empty(status: .accepted)
+    }
+}
