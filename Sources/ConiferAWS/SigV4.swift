@@ -1,5 +1,6 @@
-// ConiferAWS — what Conifer says to AWS-speaking services (S3 for audit-log export, KMS and STS later):
-// Signature Version 4 request signing. No I/O here; the callers send the requests.
+// ConiferAWS — what Conifer says to AWS-speaking services (S3, STS, KMS): Signature Version 4 request signing
+// (this file, no I/O) and the clients that send the requests over AsyncHTTPClient (the one module besides the
+// server that imports NIO, as its transport). Its allowed imports: docs/ARCHITECTURE.md.
 
 import Crypto
 import Foundation

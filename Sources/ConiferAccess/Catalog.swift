@@ -1,7 +1,6 @@
-// ConiferAccess — identity and policy: `AdminService` (the Admin API's rules) over `CatalogStore` (rows of
-// organizations, projects, users, service accounts, role bindings, invites and API keys, in GRDB/SQLite),
-// the index catalog, password hashing, sign-in throttling and the token service. The only module that
-// imports GRDB. Depends on ConiferCore.
+// ConiferAccess — identity and policy: `AdminService` and `CatalogService` (every rule of the catalog) over
+// `CatalogStore` (rows only; `SQLiteCatalog` through GRDB, with the audit spool and its outbox), password
+// hashing, sign-in throttling and the token service. Its allowed imports: docs/ARCHITECTURE.md.
 
 import ConiferCore
 import Crypto

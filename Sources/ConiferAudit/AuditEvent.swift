@@ -1,6 +1,6 @@
-// ConiferAudit — audit events in Pinecone's schema, the catalogue of audited actions, the recorder that turns
-// action outcomes into events in the durable spool, and the exporter that delivers them to S3 in batches.
-// Depends on ConiferCore and ConiferAWS; the spool itself is a protocol (stored by the catalog).
+// ConiferAudit — audit events in Pinecone's schema, the recorder that turns action outcomes into events (drafted
+// before a call, staged in its change's transaction, settled as it ended), and the exporter that delivers them to
+// S3 in batches. The spool is a protocol (stored by the catalog). Its allowed imports: docs/ARCHITECTURE.md.
 
 import ConiferCore
 import Foundation

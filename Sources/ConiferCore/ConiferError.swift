@@ -1,6 +1,6 @@
 // ConiferCore — domain values and the one domain error: records, metadata and filters, index definitions
 // and rules, roles, permissions and principals, the authorization pass and action outcomes.
-// Depends on nothing but Foundation; no I/O.
+// No I/O; its allowed imports: docs/ARCHITECTURE.md.
 
 /// The one domain error of Conifer: a code from Pinecone's error vocabulary and a message safe to show a client.
 ///

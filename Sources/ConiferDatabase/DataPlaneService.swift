@@ -1,6 +1,6 @@
 // ConiferDatabase — the services the edges call: the data plane through `IndexReader`, and index
 // lifecycle (catalog and stores in one flow). Every entry point takes an authorization pass.
-// Depends on ConiferCore, ConiferIndex, ConiferStorage and ConiferAccess.
+// Its allowed imports: docs/ARCHITECTURE.md.
 
 import ConiferAccess
 import ConiferCore

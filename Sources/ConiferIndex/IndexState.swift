@@ -1,6 +1,6 @@
 // ConiferIndex — the in-memory index: columnar namespaces with versioned slots, HNSW graphs, distance
 // kernels, the search planner and exact search, and `IndexReader`, the only way the rest of Conifer reads
-// it. Pure: no I/O. Depends on ConiferCore.
+// it. Pure: no I/O. Its allowed imports: docs/ARCHITECTURE.md.
 
 import ConiferCore
 

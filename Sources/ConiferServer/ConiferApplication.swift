@@ -1,7 +1,7 @@
 // ConiferServer — the Hummingbird application: the route and permission table, authentication and the
 // one authorization decision (`AccessMiddleware`), API dialects and wire types, error mapping, connection
 // deadlines. Thin handlers: decode, call one service method, encode. The only module that imports
-// Hummingbird and NIO.
+// Hummingbird (and, with ConiferAWS's transport, NIO); its allowed imports: docs/ARCHITECTURE.md.
 
 import ConiferAccess
 import ConiferAudit

@@ -1,6 +1,6 @@
 // ConiferStorage — durable per-index stores: write log with group commit, segments, manifest, recovery,
 // compaction, repair, and the registry of open stores. Every entry point takes an authorization pass.
-// Depends on ConiferCore and ConiferIndex.
+// Its allowed imports: docs/ARCHITECTURE.md.
 
 import ConiferCore
 import ConiferIndex
