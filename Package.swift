@@ -183,7 +183,8 @@ let package = Package(
             dependencies: [
                 "ConiferServer", "ConiferAccess", "ConiferCore", "ConiferAudit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -9,8 +9,8 @@ extension AdminService {
         if case .some(nil) = role { return [] }  // a role name that does not exist matches nothing
         return try await store.read { rows in
             let query = BindingQuery(
-                principalType: filter.principalType, principalID: filter.principalID?.lowercasedString,
-                resourceType: filter.resourceType, resourceID: filter.resourceID?.lowercasedString, role: role.flatMap { $0 }
+                principalType: filter.principalType, principalID: filter.principalID,
+                resourceType: filter.resourceType, resourceID: filter.resourceID, role: role.flatMap { $0 }
             )
             return try rows.roleBindings(query)
                 .compactMap { row in try Self.visibleBinding(rows, row, identity, needsWrite: false) ? try Self.info(row) : nil }
@@ -20,7 +20,7 @@ extension AdminService {
     public func roleBinding(_ id: UUID, for pass: AdminPass) async throws -> RoleBindingInfo {
         let identity = pass.identity
         return try await store.read { rows in
-            guard let row = try rows.roleBinding(id.lowercasedString), try Self.visibleBinding(rows, row, identity, needsWrite: false) else {
+            guard let row = try rows.roleBinding(id), try Self.visibleBinding(rows, row, identity, needsWrite: false) else {
                 throw ConiferError.notFound("Role binding \(id.lowercasedString) not found.")
             }
             return try Self.info(row)
@@ -33,22 +33,22 @@ extension AdminService {
     ) async throws -> RoleBindingInfo {
         let identity = pass.identity
         return try await store.write { rows in
-            let organization = identity.organizationID.lowercasedString
+            let organization = identity.organizationID
             // The principal must belong to the caller's organization.
             switch principalType {
             case .serviceAccount:
-                guard try rows.serviceAccount(principalID.lowercasedString)?.organizationID == organization else {
+                guard try rows.serviceAccount(principalID)?.organizationID == organization else {
                     throw ConiferError.notFound("Service account \(principalID.lowercasedString) not found.")
                 }
             case .user:
                 let member = try !rows.roleBindings(
-                    BindingQuery(principalType: .user, principalID: principalID.lowercasedString, resourceType: .organization, resourceID: organization)
+                    BindingQuery(principalType: .user, principalID: principalID, resourceType: .organization, resourceID: organization)
                 ).isEmpty
                 guard member else {
                     throw ConiferError.notFound("User \(principalID.lowercasedString) not found.")
                 }
             }
-            let resource: String
+            let resource: UUID
             let granted: MembershipRole
             switch resourceType {
             case .organization:
@@ -73,13 +73,13 @@ extension AdminService {
                 granted = .project(parsed)
             }
             // No rebinding of a principal with more rights than the caller, in the binding's scope.
-            try Self.requireCovers(rows, principalType: principalType, principalID: principalID.lowercasedString,
+            try Self.requireCovers(rows, principalType: principalType, principalID: principalID,
                                    resourceType: resourceType, resourceID: resource, identity: identity)
             if resourceType == .organization {
-                try Self.keepAnOwner(rows, organization: organization, losing: principalID.lowercasedString, newRole: granted)
+                try Self.keepAnOwner(rows, organization: organization, losing: principalID, newRole: granted)
             }
             let row = RoleBindingRow(
-                id: UUID().lowercasedString, principalType: principalType, principalID: principalID.lowercasedString,
+                id: UUID(), principalType: principalType, principalID: principalID,
                 resourceType: resourceType, resourceID: resource, role: granted, createdAt: Date()
             )
             try rows.replace(row)
@@ -90,7 +90,7 @@ extension AdminService {
     public func deleteRoleBinding(_ id: UUID, for pass: AdminPass) async throws {
         let identity = pass.identity
         return try await store.write { rows in
-            guard let row = try rows.roleBinding(id.lowercasedString), try Self.visibleBinding(rows, row, identity, needsWrite: false) else {
+            guard let row = try rows.roleBinding(id), try Self.visibleBinding(rows, row, identity, needsWrite: false) else {
                 throw ConiferError.notFound("Role binding \(id.lowercasedString) not found.")
             }
             guard try Self.visibleBinding(rows, row, identity, needsWrite: true) else {
@@ -115,11 +115,11 @@ extension AdminService {
     /// Refuses to change a binding of a principal that holds rights the caller lacks: on an organization
     /// binding every right counts; on a project binding, the rights in that project.
     static func requireCovers(
-        _ rows: any CatalogRows, principalType: RoleBindingInfo.PrincipalType, principalID: String, resourceType: RoleBindingInfo.ResourceType,
-        resourceID: String, identity: Identity
+        _ rows: any CatalogRows, principalType: RoleBindingInfo.PrincipalType, principalID: UUID, resourceType: RoleBindingInfo.ResourceType,
+        resourceID: UUID, identity: Identity
     ) throws {
         guard let target = try Self.identity(rows, principalType: principalType, principalID: principalID) else { return }
-        let project = resourceType == .project ? UUID(uuidString: resourceID) : nil
+        let project = resourceType == .project ? resourceID : nil
         try identity.requireCovers(target, inProject: project, "that principal")
     }
 
@@ -131,7 +131,7 @@ extension AdminService {
     }
 
     /// Refuses a change that would leave the organization without an owner.
-    static func keepAnOwner(_ rows: any CatalogRows, organization: String, losing principal: String, newRole: MembershipRole?) throws {
+    static func keepAnOwner(_ rows: any CatalogRows, organization: UUID, losing principal: UUID, newRole: MembershipRole?) throws {
         guard newRole != .organization(.owner) else { return }
         let owners = try rows.roleBindings(BindingQuery(resourceType: .organization, resourceID: organization, role: .organization(.owner)))
         if owners.count == 1, owners[0].principalID == principal {
@@ -142,20 +142,18 @@ extension AdminService {
     static func visibleBinding(_ rows: any CatalogRows, _ row: RoleBindingRow, _ identity: Identity, needsWrite: Bool) throws -> Bool {
         switch row.resourceType {
         case .organization:
-            return row.resourceID == identity.organizationID.lowercasedString
+            return row.resourceID == identity.organizationID
                 && identity.organizationPermissions.contains(needsWrite ? .membersWrite : .membersRead)
         case .project:
-            guard let project = UUID(uuidString: row.resourceID),
-                  try rows.project(row.resourceID)?.organizationID == identity.organizationID.lowercasedString
-            else { return false }
-            return identity.permissions(inProject: project).contains(needsWrite ? .membersWrite : .membersRead)
+            guard try rows.project(row.resourceID)?.organizationID == identity.organizationID else { return false }
+            return identity.permissions(inProject: row.resourceID).contains(needsWrite ? .membersWrite : .membersRead)
         }
     }
 
     static func info(_ row: RoleBindingRow) throws -> RoleBindingInfo {
         RoleBindingInfo(
-            id: try Self.uuid(row.id), principalType: row.principalType, principalID: try Self.uuid(row.principalID),
-            resourceType: row.resourceType, resourceID: try Self.uuid(row.resourceID), role: row.role, createdAt: row.createdAt
+            id: row.id, principalType: row.principalType, principalID: row.principalID,
+            resourceType: row.resourceType, resourceID: row.resourceID, role: row.role, createdAt: row.createdAt
         )
     }
 
@@ -170,7 +168,7 @@ extension AdminService {
         let stored = row?.passwordHash ?? Self.unknownUserHash
         let matches = try await passwordHashing.run { PasswordHasher.verify(password, against: stored) }
         guard matches, let row, row.passwordHash != nil else { return nil }
-        return (try Self.uuid(row.id), row.passwordGeneration)
+        return (row.id, row.passwordGeneration)
     }
 
     public func signInAccount(email: String?, clientID: String?) async throws -> (actor: ActionOutcome.Actor, organizationID: UUID)? {
@@ -179,7 +177,7 @@ extension AdminService {
                 return (ActionOutcome.Actor(identity.kind), identity.organizationID)
             }
             if let clientID, let account = try rows.serviceAccount(clientID: clientID) {
-                return (.serviceAccount(try Self.uuid(account.id)), try Self.uuid(account.organizationID))
+                return (.serviceAccount(account.id), account.organizationID)
             }
             return nil
         }
@@ -188,15 +186,15 @@ extension AdminService {
     public func organization(of subject: Identity.Kind) async throws -> UUID? {
         try await store.read { rows in
             switch subject {
-            case .serviceAccount(let id): try rows.serviceAccount(id.lowercasedString).map { try Self.uuid($0.organizationID) }
-            case .user(let id): try rows.user(id.lowercasedString).flatMap { try Self.identity(rows, user: $0)?.organizationID }
+            case .serviceAccount(let id): try rows.serviceAccount(id).map { $0.organizationID }
+            case .user(let id): try rows.user(id).flatMap { try Self.identity(rows, user: $0)?.organizationID }
             }
         }
     }
 
     public func identity(user id: UUID, generation: Int) async throws -> Identity? {
         try await store.read { rows in
-            guard let user = try rows.user(id.lowercasedString), user.passwordGeneration == generation else { return nil }
+            guard let user = try rows.user(id), user.passwordGeneration == generation else { return nil }
             return try Self.identity(rows, user: user)
         }
     }
@@ -209,11 +207,9 @@ extension AdminService {
         else { return nil }
         var projectRoles: [UUID: ProjectRole] = [:]
         for binding in bindings where binding.resourceType == .project {
-            if let project = UUID(uuidString: binding.resourceID), let role = binding.role.projectRole {
-                projectRoles[project] = role
-            }
+            if let role = binding.role.projectRole { projectRoles[binding.resourceID] = role }
         }
-        return Identity(kind: .user(try Self.uuid(user.id)), organizationID: try Self.uuid(membership.resourceID), organizationRole: organizationRole, projectRoles: projectRoles)
+        return Identity(kind: .user(user.id), organizationID: membership.resourceID, organizationRole: organizationRole, projectRoles: projectRoles)
     }
 
     // MARK: Users
@@ -223,7 +219,7 @@ extension AdminService {
         try identity.require(.membersRead)
         return try await store.read { rows in
             let members = try rows.roleBindings(
-                BindingQuery(principalType: .user, resourceType: .organization, resourceID: identity.organizationID.lowercasedString)
+                BindingQuery(principalType: .user, resourceType: .organization, resourceID: identity.organizationID)
             ).map(\.principalID)
             return try rows.users(members).filter { email == nil || $0.email == email?.lowercased() }.map(Self.info)
         }
@@ -244,9 +240,9 @@ extension AdminService {
                     try identity.requireCovers(target, "user \(user.email)")
                 }
             }
-            try Self.keepAnOwner(rows, organization: identity.organizationID.lowercasedString, losing: user.id, newRole: nil)
+            try Self.keepAnOwner(rows, organization: identity.organizationID, losing: user.id, newRole: nil)
             // Every role of the user in this organization and its projects (a user may belong to others).
-            let organization = identity.organizationID.lowercasedString
+            let organization = identity.organizationID
             let projects = Set(try rows.projects(organization: organization).map(\.id))
             for binding in try rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id))
             where binding.resourceType == .organization ? binding.resourceID == organization : projects.contains(binding.resourceID) {
@@ -257,10 +253,10 @@ extension AdminService {
 
     static func visibleUser(_ rows: any CatalogRows, _ id: UUID, _ identity: Identity) throws -> UserRow {
         let member = try !rows.roleBindings(
-            BindingQuery(principalType: .user, principalID: id.lowercasedString, resourceType: .organization, resourceID: identity.organizationID.lowercasedString)
+            BindingQuery(principalType: .user, principalID: id, resourceType: .organization, resourceID: identity.organizationID)
         ).isEmpty
         guard member, identity.kind == .user(id) || identity.organizationPermissions.contains(.membersRead),
-              let row = try rows.user(id.lowercasedString)
+              let row = try rows.user(id)
         else { throw ConiferError.notFound("User \(id.lowercasedString) not found.") }
         return row
     }
@@ -299,7 +295,7 @@ extension AdminService {
             }
             let now = Date()
             let row = InviteRow(
-                id: UUID().lowercasedString, organizationID: identity.organizationID.lowercasedString, email: address,
+                id: UUID(), organizationID: identity.organizationID, email: address,
                 tokenHash: APIKeySecret.hash(token), roleBindings: bindings, status: .pending,
                 expiresAt: now.addingTimeInterval(Self.inviteLifetime), createdAt: now, processedAt: nil
             )
@@ -312,7 +308,7 @@ extension AdminService {
         let identity = pass.identity
         try identity.require(.membersRead)
         return try await store.read { rows in
-            try rows.invites(organization: identity.organizationID.lowercasedString).map(Self.info)
+            try rows.invites(organization: identity.organizationID).map(Self.info)
         }
     }
 
@@ -380,15 +376,15 @@ extension AdminService {
                 throw ConiferError(.failedPrecondition, "This invite has expired; ask for it to be resent.")
             }
             var user = try rows.user(email: invite.email)
-                ?? UserRow(id: UUID().lowercasedString, email: invite.email, name: name, passwordHash: nil, passwordGeneration: 1, createdAt: Date())
+                ?? UserRow(id: UUID(), email: invite.email, name: name, passwordHash: nil, passwordGeneration: 1, createdAt: Date())
             if user.passwordHash == nil { user.passwordHash = newHash }
             if let name { user.name = name }
             try rows.save(user)
             for binding in invite.roleBindings {
-                let resource = binding.resourceID?.lowercasedString ?? invite.organizationID
+                let resource = binding.resourceID ?? invite.organizationID
                 // Validated when the invite was made.
                 guard let role = MembershipRole(rawValue: binding.role) else { throw ConiferError(.internalError, "Invite \(invite.id) carries an unknown role.") }
-                try Self.bind(rows, .user(try Self.uuid(user.id)), resourceType: binding.resourceType, resourceID: resource, role: role)
+                try Self.bind(rows, .user(user.id), resourceType: binding.resourceType, resourceID: resource, role: role)
             }
             invite.status = .processed
             invite.processedAt = Date()
@@ -404,7 +400,7 @@ extension AdminService {
         _ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission, acting: Bool = false
     ) throws -> InviteRow {
         guard identity.organizationPermissions.contains(.membersRead),
-              let row = try rows.invite(id.lowercasedString), row.organizationID == identity.organizationID.lowercasedString
+              let row = try rows.invite(id), row.organizationID == identity.organizationID
         else { throw ConiferError.notFound("Invite \(id.lowercasedString) not found.") }
         try identity.require(permission)
         if acting {
@@ -423,13 +419,13 @@ extension AdminService {
     }
 
     static func info(_ row: UserRow) throws -> UserInfo {
-        UserInfo(id: try Self.uuid(row.id), email: row.email, name: row.name, createdAt: row.createdAt)
+        UserInfo(id: row.id, email: row.email, name: row.name, createdAt: row.createdAt)
     }
 
     static func info(_ row: InviteRow) throws -> InviteInfo {
         let status: InviteStatus = row.status == .pending && row.expiresAt <= Date() ? .expired : row.status
         return InviteInfo(
-            id: try Self.uuid(row.id), email: row.email, status: status, roleBindings: row.roleBindings,
+            id: row.id, email: row.email, status: status, roleBindings: row.roleBindings,
             expiresAt: row.expiresAt, createdAt: row.createdAt, processedAt: row.processedAt
         )
     }

@@ -49,7 +49,7 @@ public struct AdminService: AdminCatalog {
 
     public func setPlan(_ plan: Plan, organization: UUID?) async throws -> OrganizationInfo {
         try await store.write { rows in
-            guard var row = try organization.map({ try rows.organization($0.lowercasedString) }) ?? rows.firstOrganization() else {
+            guard var row = try organization.map({ try rows.organization($0) }) ?? rows.firstOrganization() else {
                 throw ConiferError.notFound("Organization \(organization?.lowercasedString ?? "") not found.")
             }
             row.plan = plan
@@ -59,7 +59,7 @@ public struct AdminService: AdminCatalog {
     }
 
     static func plan(_ rows: any CatalogRows, organization: UUID) throws -> Plan {
-        try rows.organization(organization.lowercasedString)?.plan ?? .starter
+        try rows.organization(organization)?.plan ?? .starter
     }
 
     public func authenticateServiceAccount(clientID: String, clientSecret: String) async throws -> (id: UUID, generation: Int)? {
@@ -69,13 +69,13 @@ public struct AdminService: AdminCatalog {
             guard let account = try rows.serviceAccount(clientID: clientID),
                   APIKeySecret.constantTimeEquals(account.secretHash, presented)
             else { return nil }
-            return (try Self.uuid(account.id), account.secretGeneration)
+            return (account.id, account.secretGeneration)
         }
     }
 
     public func identity(serviceAccount id: UUID, generation: Int) async throws -> Identity? {
         try await store.read { rows in
-            guard let account = try rows.serviceAccount(id.lowercasedString), account.secretGeneration == generation else {
+            guard let account = try rows.serviceAccount(id), account.secretGeneration == generation else {
                 return nil
             }
             return try Self.identity(rows, account: account)
@@ -91,32 +91,30 @@ public struct AdminService: AdminCatalog {
             case .organization where binding.resourceID == account.organizationID:
                 organizationRole = binding.role.organizationRole
             case .project:
-                if let project = UUID(uuidString: binding.resourceID), let role = binding.role.projectRole {
-                    projectRoles[project] = role
-                }
+                if let role = binding.role.projectRole { projectRoles[binding.resourceID] = role }
             case .organization:
                 continue
             }
         }
         return Identity(
-            kind: .serviceAccount(try Self.uuid(account.id)), organizationID: try Self.uuid(account.organizationID),
+            kind: .serviceAccount(account.id), organizationID: account.organizationID,
             organizationRole: organizationRole, projectRoles: projectRoles
         )
     }
 
     static func insertServiceAccount(
-        _ rows: any CatalogRows, organizationID: String, name: String, role: OrganizationRole, clientID: String? = nil, clientSecret: String? = nil
+        _ rows: any CatalogRows, organizationID: UUID, name: String, role: OrganizationRole, clientID: String? = nil, clientSecret: String? = nil
     ) throws -> CreatedServiceAccount {
         let now = Date()
         let secret = clientSecret ?? "pcsa_" + APIKeySecret.randomText(length: APIKeySecret.secretLength)
         let row = ServiceAccountRow(
-            id: UUID().lowercasedString, organizationID: organizationID, name: name,
+            id: UUID(), organizationID: organizationID, name: name,
             clientID: clientID ?? APIKeySecret.randomText(length: 24), secretHash: APIKeySecret.hash(secret),
             secretGeneration: 1, createdAt: now, updatedAt: now
         )
         try rows.save(row)
         try rows.replace(RoleBindingRow(
-            id: UUID().lowercasedString, principalType: .serviceAccount, principalID: row.id,
+            id: UUID(), principalType: .serviceAccount, principalID: row.id,
             resourceType: .organization, resourceID: organizationID, role: .organization(role), createdAt: now
         ))
         return CreatedServiceAccount(account: try info(row), clientSecret: secret)
@@ -127,7 +125,7 @@ public struct AdminService: AdminCatalog {
     public func organizations(for pass: AdminPass) async throws -> [OrganizationInfo] {
         let identity = pass.identity
         return try await store.read { rows in
-            guard let row = try rows.organization(identity.organizationID.lowercasedString) else { return [] }
+            guard let row = try rows.organization(identity.organizationID) else { return [] }
             return [try Self.info(row)]
         }
     }
@@ -136,7 +134,7 @@ public struct AdminService: AdminCatalog {
         let identity = pass.identity
         guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
         return try await store.read { rows in
-            guard let row = try rows.organization(id.lowercasedString) else {
+            guard let row = try rows.organization(id) else {
                 throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
             }
             return try Self.info(row)
@@ -149,7 +147,7 @@ public struct AdminService: AdminCatalog {
         try identity.require(.organizationWrite)
         try AdminRules.validateProjectName(name)
         return try await store.write { rows in
-            guard var row = try rows.organization(id.lowercasedString) else {
+            guard var row = try rows.organization(id) else {
                 throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
             }
             row.name = name
@@ -163,7 +161,7 @@ public struct AdminService: AdminCatalog {
         guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
         try identity.require(.organizationDelete)
         return try await store.write { rows in
-            guard let row = try rows.organization(id.lowercasedString) else {
+            guard let row = try rows.organization(id) else {
                 throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
             }
             let projects = try rows.projects(organization: row.id)
@@ -187,7 +185,7 @@ public struct AdminService: AdminCatalog {
     public func projects(for pass: AdminPass) async throws -> [ProjectInfo] {
         let identity = pass.identity
         return try await store.read { rows in
-            try rows.projects(organization: identity.organizationID.lowercasedString)
+            try rows.projects(organization: identity.organizationID)
                 .map(Self.info)
                 .filter { identity.canSee(project: $0.id) }
         }
@@ -206,7 +204,7 @@ public struct AdminService: AdminCatalog {
         return try await store.write { rows in
             let now = Date()
             let row = ProjectRow(
-                id: UUID().lowercasedString, organizationID: identity.organizationID.lowercasedString, name: name, createdAt: now,
+                id: UUID(), organizationID: identity.organizationID, name: name, createdAt: now,
                 maxPods: maxPods, forceEncryptionWithCMEK: forceEncryptionWithCMEK
             )
             try rows.save(row)
@@ -371,20 +369,20 @@ public struct AdminService: AdminCatalog {
     /// A project of the identity's organization that it can see, after checking `needs`; otherwise not found / denied.
     static func visibleProject(_ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: Permission) throws -> ProjectRow {
         guard identity.canSee(project: id),
-              let row = try rows.project(id.lowercasedString),
-              row.organizationID == identity.organizationID.lowercasedString
+              let row = try rows.project(id),
+              row.organizationID == identity.organizationID
         else { throw ConiferError.notFound("Project \(id.lowercasedString) not found.") }
         try identity.require(permission, inProject: id)
         return row
     }
 
-    static func bind(_ rows: any CatalogRows, _ kind: Identity.Kind, resourceType: RoleBindingInfo.ResourceType, resourceID: String, role: MembershipRole) throws {
-        let (type, principal): (RoleBindingInfo.PrincipalType, String) = switch kind {
-        case .serviceAccount(let id): (.serviceAccount, id.lowercasedString)
-        case .user(let id): (.user, id.lowercasedString)
+    static func bind(_ rows: any CatalogRows, _ kind: Identity.Kind, resourceType: RoleBindingInfo.ResourceType, resourceID: UUID, role: MembershipRole) throws {
+        let (type, principal): (RoleBindingInfo.PrincipalType, UUID) = switch kind {
+        case .serviceAccount(let id): (.serviceAccount, id)
+        case .user(let id): (.user, id)
         }
         try rows.replace(RoleBindingRow(
-            id: UUID().lowercasedString, principalType: type, principalID: principal, resourceType: resourceType,
+            id: UUID(), principalType: type, principalID: principal, resourceType: resourceType,
             resourceID: resourceID, role: role, createdAt: Date()
         ))
     }
@@ -417,7 +415,7 @@ public struct AdminService: AdminCatalog {
                 throw ConiferError(.paymentRequired, "On the Starter plan, API keys have the ProjectEditor role only.")
             }
             try rows.save(APIKeyRow(
-                id: id.lowercasedString, projectID: row.id, name: name, label: label,
+                id: id, projectID: row.id, name: name, label: label,
                 secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
             ))
         }
@@ -430,12 +428,12 @@ public struct AdminService: AdminCatalog {
         if let roles { try AdminRules.validateRoles(roles) }
         return try await store.write { rows in
             var row = try Self.visibleKey(rows, id, identity, needs: .apiKeysWrite)
-            try Self.requireGrantable(row.roles, identity: identity, project: try Self.uuid(row.projectID))
+            try Self.requireGrantable(row.roles, identity: identity, project: row.projectID)
             if let roles, roles != row.roles, !(try Self.plan(rows, organization: identity.organizationID)).allowsKeyRoles {
                 throw ConiferError(.paymentRequired, "On the Starter plan, the roles of an API key cannot be changed.")
             }
             if let roles {
-                try Self.requireGrantable(roles, identity: identity, project: try Self.uuid(row.projectID))
+                try Self.requireGrantable(roles, identity: identity, project: row.projectID)
                 row.roles = roles
             }
             if let name { row.name = name }
@@ -449,17 +447,17 @@ public struct AdminService: AdminCatalog {
         return try await store.write { rows in
             let row = try Self.visibleKey(rows, id, identity, needs: .apiKeysWrite)
             // A key is a principal too: only a caller holding all of its rights may change or delete it.
-            try Self.requireGrantable(row.roles, identity: identity, project: try Self.uuid(row.projectID))
+            try Self.requireGrantable(row.roles, identity: identity, project: row.projectID)
             try rows.delete(row)
         }
     }
 
     static func visibleKey(_ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: Permission) throws -> APIKeyRow {
-        guard let row = try rows.apiKey(id.lowercasedString),
-              let project = UUID(uuidString: row.projectID), identity.canSee(project: project),
-              try rows.project(row.projectID)?.organizationID == identity.organizationID.lowercasedString
+        guard let row = try rows.apiKey(id),
+              identity.canSee(project: row.projectID),
+              try rows.project(row.projectID)?.organizationID == identity.organizationID
         else { throw ConiferError.notFound("API key \(id.lowercasedString) not found.") }
-        try identity.require(permission, inProject: project)
+        try identity.require(permission, inProject: row.projectID)
         return row
     }
 
@@ -477,7 +475,7 @@ public struct AdminService: AdminCatalog {
         let identity = pass.identity
         try identity.require(.serviceAccountsRead)
         return try await store.read { rows in
-            try rows.serviceAccounts(organization: identity.organizationID.lowercasedString).map(Self.info)
+            try rows.serviceAccounts(organization: identity.organizationID).map(Self.info)
         }
     }
 
@@ -495,7 +493,7 @@ public struct AdminService: AdminCatalog {
             guard try Self.plan(rows, organization: identity.organizationID).allowsServiceAccounts else {
                 throw ConiferError(.paymentRequired, "Service accounts need the Enterprise plan.")
             }
-            return try Self.insertServiceAccount(rows, organizationID: identity.organizationID.lowercasedString, name: name, role: role)
+            return try Self.insertServiceAccount(rows, organizationID: identity.organizationID, name: name, role: role)
         }
     }
 
@@ -539,8 +537,8 @@ public struct AdminService: AdminCatalog {
         _ rows: any CatalogRows, _ id: UUID, _ identity: Identity, needs permission: OrganizationPermission, acting: Bool = false
     ) throws -> ServiceAccountRow {
         guard identity.organizationPermissions.contains(.serviceAccountsRead),
-              let row = try rows.serviceAccount(id.lowercasedString),
-              row.organizationID == identity.organizationID.lowercasedString
+              let row = try rows.serviceAccount(id),
+              row.organizationID == identity.organizationID
         else { throw ConiferError.notFound("Service account \(id.lowercasedString) not found.") }
         try identity.require(permission)
         if acting {
@@ -550,7 +548,7 @@ public struct AdminService: AdminCatalog {
     }
 
     /// The identity of a user or service account, as stored now.
-    static func identity(_ rows: any CatalogRows, principalType: RoleBindingInfo.PrincipalType, principalID: String) throws -> Identity? {
+    static func identity(_ rows: any CatalogRows, principalType: RoleBindingInfo.PrincipalType, principalID: UUID) throws -> Identity? {
         switch principalType {
         case .serviceAccount: try rows.serviceAccount(principalID).map { try identity(rows, account: $0) }
         case .user: try rows.user(principalID).flatMap { try identity(rows, user: $0) }
@@ -561,22 +559,22 @@ public struct AdminService: AdminCatalog {
 
     static func info(_ row: ProjectRow) throws -> ProjectInfo {
         ProjectInfo(
-            id: try Self.uuid(row.id), organizationID: try Self.uuid(row.organizationID), name: row.name, maxPods: row.maxPods,
+            id: row.id, organizationID: row.organizationID, name: row.name, maxPods: row.maxPods,
             forceEncryptionWithCMEK: row.forceEncryptionWithCMEK, privateEndpointAccessOnly: row.privateEndpointAccessOnly, createdAt: row.createdAt
         )
     }
 
     static func info(_ row: OrganizationRow) throws -> OrganizationInfo {
-        OrganizationInfo(id: try Self.uuid(row.id), name: row.name, plan: row.plan, createdAt: row.createdAt)
+        OrganizationInfo(id: row.id, name: row.name, plan: row.plan, createdAt: row.createdAt)
     }
 
     static func info(_ row: APIKeyRow) throws -> APIKeyInfo {
-        APIKeyInfo(id: try Self.uuid(row.id), projectID: try Self.uuid(row.projectID), name: row.name, roles: row.roles, createdAt: row.createdAt)
+        APIKeyInfo(id: row.id, projectID: row.projectID, name: row.name, roles: row.roles, createdAt: row.createdAt)
     }
 
     static func info(_ row: ServiceAccountRow) throws -> ServiceAccountInfo {
         ServiceAccountInfo(
-            id: try Self.uuid(row.id), organizationID: try Self.uuid(row.organizationID), name: row.name, clientID: row.clientID,
+            id: row.id, organizationID: row.organizationID, name: row.name, clientID: row.clientID,
             createdAt: row.createdAt, updatedAt: row.updatedAt
         )
     }

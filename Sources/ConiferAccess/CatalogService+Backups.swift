@@ -29,7 +29,7 @@ extension CatalogService {
 
     /// Throws 403 QUOTA_EXCEEDED when the project holds its plan's number of backups (or collections).
     static func requireRoom(forCollection: Bool, project: UUID, _ rows: any CatalogRows) throws {
-        let plan = try rows.project(project.lowercasedString).flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
+        let plan = try rows.project(project).flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
         let limit = forCollection ? plan.maxCollectionsPerProject : plan.maxBackupsPerProject
         guard try rows.backupCount(project: project, collections: forCollection) < limit else {
             let what = forCollection ? "collections" : "backups"
@@ -215,10 +215,10 @@ extension CatalogService {
                 guard let index = try rows.index(schedule.indexID) else {
                     throw ConiferError(.internalError, "A backup schedule without its index")
                 }
-                guard let project = try rows.project(schedule.projectID.lowercasedString), let organization = try rows.organization(project.organizationID) else {
+                guard let project = try rows.project(schedule.projectID), let organization = try rows.organization(project.organizationID) else {
                     throw ConiferError(.internalError, "A backup schedule without its organization")
                 }
-                return DueBackupSchedule(schedule: schedule, index: index, plan: organization.plan, organizationID: try SQLiteCatalog.uuid(organization.id))
+                return DueBackupSchedule(schedule: schedule, index: index, plan: organization.plan, organizationID: organization.id)
             }
         }
     }

@@ -33,18 +33,18 @@ public struct CatalogService: Catalog {
             guard try rows.firstOrganization() == nil else { return nil }
             let now = Date()
             // Enterprise, so that every feature is there to try; `conifer org plan set` changes it.
-            let organization = OrganizationRow(id: UUID().lowercasedString, name: "default", plan: .enterprise, createdAt: now)
+            let organization = OrganizationRow(id: UUID(), name: "default", plan: .enterprise, createdAt: now)
             try rows.save(organization)
             // Room for pod-based indexes, as a new Standard or Enterprise project on Pinecone would ask for.
-            let project = ProjectRow(id: UUID().lowercasedString, organizationID: organization.id, name: "default", createdAt: now, maxPods: Self.bootstrapMaxPods)
+            let project = ProjectRow(id: UUID(), organizationID: organization.id, name: "default", createdAt: now, maxPods: Self.bootstrapMaxPods)
             try rows.save(project)
             let value = apiKeyValue ?? APIKeySecret.generate().value
             try rows.save(APIKeyRow(
-                id: UUID().lowercasedString, projectID: project.id, name: "default", label: APIKeySecret.label(of: value),
+                id: UUID(), projectID: project.id, name: "default", label: APIKeySecret.label(of: value),
                 secretHash: APIKeySecret.hash(value), roles: [.projectEditor], createdAt: now
             ))
             return BootstrapResult(
-                organizationID: try SQLiteCatalog.uuid(organization.id), projectID: try SQLiteCatalog.uuid(project.id),
+                organizationID: organization.id, projectID: project.id,
                 apiKeyValue: value, generatedKey: apiKeyValue == nil
             )
         }
@@ -56,8 +56,8 @@ public struct CatalogService: Catalog {
         return try await store.read { rows -> Principal? in
             guard let found = try rows.apiKey(secretHash: presented), APIKeySecret.constantTimeEquals(found.key.secretHash, presented) else { return nil }
             return Principal.apiKey(
-                id: try SQLiteCatalog.uuid(found.key.id), roles: Set(found.key.roles), projectID: try SQLiteCatalog.uuid(found.key.projectID),
-                organizationID: try SQLiteCatalog.uuid(found.organizationID)
+                id: found.key.id, roles: Set(found.key.roles), projectID: found.key.projectID,
+                organizationID: found.organizationID
             )
         }
     }
@@ -66,7 +66,7 @@ public struct CatalogService: Catalog {
 
     public func listIndexes(pass: AuthorizationPass) async throws -> [IndexDefinition] {
         let principal = try pass.principal(requiring: .indexesRead)
-        return try await store.read { rows in try rows.indexes(project: principal.projectID.lowercasedString).sorted { $0.name < $1.name } }
+        return try await store.read { rows in try rows.indexes(project: principal.projectID).sorted { $0.name < $1.name } }
     }
 
     public func index(named name: String, pass: AuthorizationPass) async throws -> IndexDefinition {
@@ -97,9 +97,9 @@ public struct CatalogService: Catalog {
             guard try rows.index(named: definition.name, project: definition.projectID) == nil else {
                 throw ConiferError.alreadyExists("Resource \(definition.name) already exists.")
             }
-            let project = try rows.project(definition.projectID.lowercasedString)
+            let project = try rows.project(definition.projectID)
             let plan = try project.flatMap { try rows.organization($0.organizationID)?.plan } ?? .starter
-            let indexes = try rows.indexes(project: definition.projectID.lowercasedString)
+            let indexes = try rows.indexes(project: definition.projectID)
             if definition.deployment.podCount > 0 {
                 try Self.checkPods(project: project, plan: plan, indexes: indexes, adding: definition.deployment.podCount)
             } else {
@@ -113,7 +113,7 @@ public struct CatalogService: Catalog {
             }
             // A project with a customer-managed key puts every index under it; one that forces CMEK has no index
             // until the key is set.
-            let key = try rows.cmekKey(project: definition.projectID.lowercasedString)
+            let key = try rows.cmekKey(project: definition.projectID)
             if let requested = creation.cmekID, requested != key?.id {
                 throw ConiferError.invalidArgument("cmek_id names no customer-managed key known to this project.")
             }
@@ -156,9 +156,9 @@ public struct CatalogService: Catalog {
             let next = try current.configured(with: change)
             let added = next.deployment.podCount - current.deployment.podCount
             if added > 0 {
-                let project = try rows.project(principal.projectID.lowercasedString)
-                let plan = try rows.organization(principal.organizationID.lowercasedString)?.plan ?? .starter
-                try Self.checkPods(project: project, plan: plan, indexes: try rows.indexes(project: principal.projectID.lowercasedString), adding: added)
+                let project = try rows.project(principal.projectID)
+                let plan = try rows.organization(principal.organizationID)?.plan ?? .starter
+                try Self.checkPods(project: project, plan: plan, indexes: try rows.indexes(project: principal.projectID), adding: added)
             }
             try rows.update(next)
             return next
@@ -186,11 +186,11 @@ public struct CatalogService: Catalog {
     }
 
     public func cmekKey(project: UUID) async throws -> CMEKKey? {
-        try await store.read { rows in try rows.cmekKey(project: project.lowercasedString) }
+        try await store.read { rows in try rows.cmekKey(project: project) }
     }
 
     public func plan(of organization: UUID) async throws -> Plan {
-        try await store.read { rows in try rows.organization(organization.lowercasedString)?.plan ?? .starter }
+        try await store.read { rows in try rows.organization(organization)?.plan ?? .starter }
     }
 
     public func rateLimitSettings(project: UUID) async throws -> (plan: Plan, rateLimits: String?) {
@@ -204,10 +204,10 @@ public struct CatalogService: Catalog {
     /// operator's call (`conifer org rate-limits`).
     public func setRateLimits(project: UUID, _ limits: String?) async throws -> (name: String, organizationID: UUID) {
         try await store.write { rows in
-            guard try rows.setRateLimits(limits, project: project), let row = try rows.project(project.lowercasedString) else {
+            guard try rows.setRateLimits(limits, project: project), let row = try rows.project(project) else {
                 throw ConiferError.notFound("Project \(project.lowercasedString) not found.")
             }
-            return (row.name, try SQLiteCatalog.uuid(row.organizationID))
+            return (row.name, row.organizationID)
         }
     }
 

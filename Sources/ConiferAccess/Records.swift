@@ -2,11 +2,19 @@ import ConiferCore
 import Foundation
 import GRDB
 
-// Plain Codable rows of the catalog. Ids are lowercase UUID strings, as the Admin API shows them.
+// Plain Codable rows of the catalog. Ids are UUIDs, stored as lowercase text (as the Admin API shows them, and as
+// every data directory has stored them).
 
-struct OrganizationRow: Codable, FetchableRecord, PersistableRecord {
+/// A row of the catalog: GRDB stores its UUIDs as lowercase text.
+protocol CatalogRecord: Codable, FetchableRecord, PersistableRecord {}
+
+extension CatalogRecord {
+    static func databaseUUIDEncodingStrategy(for column: String) -> DatabaseUUIDEncodingStrategy { .lowercaseString }
+}
+
+struct OrganizationRow: CatalogRecord {
     static let databaseTableName = "organization"
-    var id: String
+    var id: UUID
     var name: String
     var plan: Plan
     var createdAt: Date
@@ -22,10 +30,10 @@ struct OrganizationRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct ProjectRow: Codable, FetchableRecord, PersistableRecord {
+struct ProjectRow: CatalogRecord {
     static let databaseTableName = "project"
-    var id: String
-    var organizationID: String
+    var id: UUID
+    var organizationID: UUID
     var name: String
     var createdAt: Date
     var maxPods: Int = 0
@@ -49,10 +57,10 @@ struct ProjectRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct ServiceAccountRow: Codable, FetchableRecord, PersistableRecord {
+struct ServiceAccountRow: CatalogRecord {
     static let databaseTableName = "service_account"
-    var id: String
-    var organizationID: String
+    var id: UUID
+    var organizationID: UUID
     var name: String
     var clientID: String
     var secretHash: String
@@ -78,13 +86,13 @@ struct ServiceAccountRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct RoleBindingRow: Codable, FetchableRecord, PersistableRecord {
+struct RoleBindingRow: CatalogRecord {
     static let databaseTableName = "role_binding"
-    var id: String
+    var id: UUID
     var principalType: RoleBindingInfo.PrincipalType
-    var principalID: String
+    var principalID: UUID
     var resourceType: RoleBindingInfo.ResourceType
-    var resourceID: String
+    var resourceID: UUID
     var role: MembershipRole
     var createdAt: Date
 
@@ -109,10 +117,10 @@ struct RoleBindingRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct APIKeyRow: Codable, FetchableRecord, PersistableRecord {
+struct APIKeyRow: CatalogRecord {
     static let databaseTableName = "api_key"
-    var id: String
-    var projectID: String
+    var id: UUID
+    var projectID: UUID
     var name: String
     var label: String
     var secretHash: String
@@ -134,10 +142,10 @@ struct APIKeyRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct IndexRow: Codable, FetchableRecord, PersistableRecord {
+struct IndexRow: CatalogRecord {
     static let databaseTableName = "index_definition"
-    var id: String
-    var projectID: String
+    var id: UUID
+    var projectID: UUID
     var name: String
     var vectorType: VectorType
     var dimension: Int?
@@ -148,8 +156,8 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
     var deployment: Deployment
     var readCapacity: ReadCapacity
     var createdAt: Date
-    var cmekID: String?
-    var restoreJobID: String?
+    var cmekID: UUID?
+    var restoreJobID: UUID?
 
     /// Typed column names for queries.
     enum Columns {
@@ -169,8 +177,8 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
     }
 
     init(_ definition: IndexDefinition, _ sealer: ColumnSealer) throws {
-        id = definition.id.lowercasedString
-        projectID = definition.projectID.lowercasedString
+        id = definition.id
+        projectID = definition.projectID
         name = definition.name
         vectorType = definition.vectorType
         dimension = definition.dimension
@@ -180,30 +188,27 @@ struct IndexRow: Codable, FetchableRecord, PersistableRecord {
         deployment = definition.deployment
         readCapacity = definition.readCapacity
         createdAt = definition.createdAt
-        cmekID = definition.cmekID?.lowercasedString
-        restoreJobID = definition.restoreJobID?.lowercasedString
+        cmekID = definition.cmekID
+        restoreJobID = definition.restoreJobID
     }
 
     func definition(_ sealer: ColumnSealer) throws -> IndexDefinition {
-        guard let id = UUID(uuidString: id), let projectID = UUID(uuidString: projectID) else {
-            throw ConiferError(.internalError, "Corrupt index row \(name)")
-        }
         var definition = IndexDefinition(
             id: id, projectID: projectID, name: name, vectorType: vectorType, dimension: dimension,
             metric: metric, deletionProtection: deletionProtection, tags: try sealer.open(json: tags, as: [String: String].self, .indexTags),
             deployment: deployment,
-            readCapacity: readCapacity, createdAt: createdAt, cmekID: cmekID.flatMap(UUID.init(uuidString:))
+            readCapacity: readCapacity, createdAt: createdAt, cmekID: cmekID
         )
-        definition.restoreJobID = restoreJobID.flatMap(UUID.init(uuidString:))
+        definition.restoreJobID = restoreJobID
         return definition
     }
 }
 
 /// A project's customer-managed key; `externalID` is sealed (`ColumnSealer`).
-struct CMEKKeyRow: Codable, FetchableRecord, PersistableRecord {
+struct CMEKKeyRow: CatalogRecord {
     static let databaseTableName = "cmek_key"
-    var id: String
-    var projectID: String
+    var id: UUID
+    var projectID: UUID
     var name: String
     var roleARN: String?
     var keyARN: String
@@ -229,9 +234,9 @@ extension UUID {
     public var lowercasedString: String { uuidString.lowercased() }
 }
 
-struct UserRow: Codable, FetchableRecord, PersistableRecord {
+struct UserRow: CatalogRecord {
     static let databaseTableName = "user"
-    var id: String
+    var id: UUID
     var email: String
     var name: String?
     var passwordHash: String?
@@ -273,10 +278,10 @@ public enum InviteStatus: String, Codable, Sendable {
     case pending, expired, processed
 }
 
-struct InviteRow: Codable, FetchableRecord, PersistableRecord {
+struct InviteRow: CatalogRecord {
     static let databaseTableName = "invite"
-    var id: String
-    var organizationID: String
+    var id: UUID
+    var organizationID: UUID
     var email: String
     var tokenHash: String
     var roleBindings: [InviteBinding]
@@ -303,10 +308,10 @@ struct InviteRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct PrivateEndpointRow: Codable, FetchableRecord, PersistableRecord {
+struct PrivateEndpointRow: CatalogRecord {
     static let databaseTableName = "private_endpoint"
-    var id: String
-    var projectID: String
+    var id: UUID
+    var projectID: UUID
     var name: String
     var region: String
     var vpcEndpointID: String?

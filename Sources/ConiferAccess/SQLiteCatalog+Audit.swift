@@ -312,7 +312,7 @@ extension SQLiteCatalog: AuditSpool {
 
 extension SQLiteCatalog: AuditDirectory {
     public func firstOrganization() async throws -> UUID? {
-        try await database.read { db in try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db).flatMap { UUID(uuidString: $0.id) } }
+        try await database.read { db in try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db)?.id }
     }
 
     public func auditNames(organization: UUID, actor: ActionOutcome.Actor) async throws -> (organization: String, actor: AuditEvent.Actor) {

@@ -74,10 +74,10 @@ extension SQLiteRows {
         return db.changesCount == 1
     }
 
-    func apiKey(secretHash: String) throws -> (key: APIKeyRow, organizationID: String)? {
+    func apiKey(secretHash: String) throws -> (key: APIKeyRow, organizationID: UUID)? {
         // Looked up by hash: the SQL index only ever compares hashes, never the secret itself.
         guard let key = try APIKeyRow.filter(APIKeyRow.Columns.secretHash == secretHash).fetchOne(db),
-              let project = try ProjectRow.fetchOne(db, key: key.projectID)
+              let project = try ProjectRow.fetchOne(db, key: key.projectID.lowercasedString)
         else { return nil }
         return (key, project.organizationID)
     }

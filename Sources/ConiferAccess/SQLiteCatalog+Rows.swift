@@ -19,22 +19,22 @@ struct SQLiteRows: CatalogRows {
     /// Parsed address blocks of private endpoints, kept across transactions (the data plane reads them per request).
     var blocks: ParsedBlocks? = nil
 
-    func organization(_ id: String) throws -> OrganizationRow? { try OrganizationRow.fetchOne(db, key: id) }
+    func organization(_ id: UUID) throws -> OrganizationRow? { try OrganizationRow.fetchOne(db, key: id.lowercasedString) }
     func firstOrganization() throws -> OrganizationRow? { try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db) }
     func save(_ row: OrganizationRow) throws { try row.save(db) }
 
     func delete(_ row: OrganizationRow) throws {
         for account in try serviceAccounts(organization: row.id) { try delete(account) }
         try RoleBindingRow.filter(
-            RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue && RoleBindingRow.Columns.resourceID == row.id
+            RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.organization.rawValue && RoleBindingRow.Columns.resourceID == row.id.lowercasedString
         ).deleteAll(db)
         try row.delete(db)  // invites go with it (ON DELETE CASCADE)
     }
 
-    func project(_ id: String) throws -> ProjectRow? { try ProjectRow.fetchOne(db, key: id) }
+    func project(_ id: UUID) throws -> ProjectRow? { try ProjectRow.fetchOne(db, key: id.lowercasedString) }
 
-    func projects(organization: String) throws -> [ProjectRow] {
-        try ProjectRow.filter(ProjectRow.Columns.organizationID == organization)
+    func projects(organization: UUID) throws -> [ProjectRow] {
+        try ProjectRow.filter(ProjectRow.Columns.organizationID == organization.lowercasedString)
             .order(ProjectRow.Columns.createdAt, ProjectRow.Columns.name).fetchAll(db)
     }
 
@@ -42,36 +42,36 @@ struct SQLiteRows: CatalogRows {
 
     func delete(_ row: ProjectRow) throws {
         try RoleBindingRow.filter(
-            RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.project.rawValue && RoleBindingRow.Columns.resourceID == row.id
+            RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.project.rawValue && RoleBindingRow.Columns.resourceID == row.id.lowercasedString
         ).deleteAll(db)
         try row.delete(db)  // API keys go with it (ON DELETE CASCADE)
     }
 
-    func indexCount(project: String) throws -> Int { try IndexRow.filter(IndexRow.Columns.projectID == project).fetchCount(db) }
+    func indexCount(project: UUID) throws -> Int { try IndexRow.filter(IndexRow.Columns.projectID == project.lowercasedString).fetchCount(db) }
 
-    func deleteBackups(project: String) throws -> [UUID] {
-        let ids = try String.fetchAll(db, sql: "SELECT id FROM backup WHERE project_id = ?", arguments: [project]).map(SQLiteCatalog.uuid)
-        try db.execute(sql: "DELETE FROM backup WHERE project_id = ?", arguments: [project])
+    func deleteBackups(project: UUID) throws -> [UUID] {
+        let ids = try String.fetchAll(db, sql: "SELECT id FROM backup WHERE project_id = ?", arguments: [project.lowercasedString]).map(SQLiteCatalog.uuid)
+        try db.execute(sql: "DELETE FROM backup WHERE project_id = ?", arguments: [project.lowercasedString])
         return ids
     }
 
-    func backupCount(project: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup WHERE project_id = ?", arguments: [project]) ?? 0
+    func backupCount(project: UUID) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup WHERE project_id = ?", arguments: [project.lowercasedString]) ?? 0
     }
 
-    func indexes(project: String) throws -> [IndexDefinition] {
-        try IndexRow.filter(IndexRow.Columns.projectID == project).fetchAll(db).map { try $0.definition(sealer) }
+    func indexes(project: UUID) throws -> [IndexDefinition] {
+        try IndexRow.filter(IndexRow.Columns.projectID == project.lowercasedString).fetchAll(db).map { try $0.definition(sealer) }
     }
 
     func deleteIndex(_ id: UUID) throws { _ = try IndexRow.deleteOne(db, key: id.lowercasedString) }
 
-    func cmekKey(project: String) throws -> CMEKKey? {
-        try CMEKKeyRow.filter(CMEKKeyRow.Columns.projectID == project).fetchOne(db).map(key)
+    func cmekKey(project: UUID) throws -> CMEKKey? {
+        try CMEKKeyRow.filter(CMEKKeyRow.Columns.projectID == project.lowercasedString).fetchOne(db).map(key)
     }
 
     func insert(_ key: CMEKKey) throws {
         try CMEKKeyRow(
-            id: key.id.lowercasedString, projectID: key.projectID.lowercasedString, name: key.name, roleARN: key.roleARN, keyARN: key.keyARN,
+            id: key.id, projectID: key.projectID, name: key.name, roleARN: key.roleARN, keyARN: key.keyARN,
             externalID: try key.externalID.map { try sealer.seal(Data($0.utf8), .cmekExternalID) }, createdAt: key.createdAt
         ).insert(db)
     }
@@ -80,61 +80,61 @@ struct SQLiteRows: CatalogRows {
 
     private func key(_ row: CMEKKeyRow) throws -> CMEKKey {
         CMEKKey(
-            id: try SQLiteCatalog.uuid(row.id), projectID: try SQLiteCatalog.uuid(row.projectID), name: row.name, roleARN: row.roleARN,
+            id: row.id, projectID: row.projectID, name: row.name, roleARN: row.roleARN,
             keyARN: row.keyARN, externalID: try row.externalID.map { String(decoding: try sealer.open($0, .cmekExternalID), as: UTF8.self) },
             createdAt: row.createdAt
         )
     }
 
-    func privateEndpoints(project: String) throws -> [PrivateEndpoint] {
-        try PrivateEndpointRow.filter(PrivateEndpointRow.Columns.projectID == project)
+    func privateEndpoints(project: UUID) throws -> [PrivateEndpoint] {
+        try PrivateEndpointRow.filter(PrivateEndpointRow.Columns.projectID == project.lowercasedString)
             .order(PrivateEndpointRow.Columns.createdAt, Column("id")).fetchAll(db).map(SQLiteCatalog.endpoint)
     }
 
     func insert(_ endpoint: PrivateEndpoint) throws {
         try PrivateEndpointRow(
-            id: endpoint.id.lowercasedString, projectID: endpoint.projectID.lowercasedString, name: endpoint.name, region: endpoint.region,
+            id: endpoint.id, projectID: endpoint.projectID, name: endpoint.name, region: endpoint.region,
             vpcEndpointID: endpoint.vpcEndpointID, allowedCIDRs: endpoint.allowedCIDRs.map(\.description), createdAt: endpoint.createdAt
         ).insert(db)
     }
 
     func deletePrivateEndpoint(_ id: UUID) throws { _ = try PrivateEndpointRow.deleteOne(db, key: id.lowercasedString) }
 
-    func apiKey(_ id: String) throws -> APIKeyRow? { try APIKeyRow.fetchOne(db, key: id) }
+    func apiKey(_ id: UUID) throws -> APIKeyRow? { try APIKeyRow.fetchOne(db, key: id.lowercasedString) }
 
-    func apiKeys(project: String) throws -> [APIKeyRow] {
-        try APIKeyRow.filter(APIKeyRow.Columns.projectID == project).order(APIKeyRow.Columns.createdAt).fetchAll(db)
+    func apiKeys(project: UUID) throws -> [APIKeyRow] {
+        try APIKeyRow.filter(APIKeyRow.Columns.projectID == project.lowercasedString).order(APIKeyRow.Columns.createdAt).fetchAll(db)
     }
 
     func save(_ row: APIKeyRow) throws { try row.save(db) }
     func delete(_ row: APIKeyRow) throws { try row.delete(db) }
 
-    func serviceAccount(_ id: String) throws -> ServiceAccountRow? { try ServiceAccountRow.fetchOne(db, key: id) }
+    func serviceAccount(_ id: UUID) throws -> ServiceAccountRow? { try ServiceAccountRow.fetchOne(db, key: id.lowercasedString) }
     func serviceAccount(clientID: String) throws -> ServiceAccountRow? {
         try ServiceAccountRow.filter(ServiceAccountRow.Columns.clientID == clientID).fetchOne(db)
     }
 
-    func serviceAccounts(organization: String) throws -> [ServiceAccountRow] {
-        try ServiceAccountRow.filter(ServiceAccountRow.Columns.organizationID == organization).order(ServiceAccountRow.Columns.createdAt).fetchAll(db)
+    func serviceAccounts(organization: UUID) throws -> [ServiceAccountRow] {
+        try ServiceAccountRow.filter(ServiceAccountRow.Columns.organizationID == organization.lowercasedString).order(ServiceAccountRow.Columns.createdAt).fetchAll(db)
     }
 
     func save(_ row: ServiceAccountRow) throws { try row.save(db) }
 
     func delete(_ row: ServiceAccountRow) throws {
         try RoleBindingRow.filter(
-            RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.serviceAccount.rawValue && RoleBindingRow.Columns.principalID == row.id
+            RoleBindingRow.Columns.principalType == RoleBindingInfo.PrincipalType.serviceAccount.rawValue && RoleBindingRow.Columns.principalID == row.id.lowercasedString
         ).deleteAll(db)
         try row.delete(db)
     }
 
-    func roleBinding(_ id: String) throws -> RoleBindingRow? { try RoleBindingRow.fetchOne(db, key: id) }
+    func roleBinding(_ id: UUID) throws -> RoleBindingRow? { try RoleBindingRow.fetchOne(db, key: id.lowercasedString) }
 
     func roleBindings(_ query: BindingQuery) throws -> [RoleBindingRow] {
         var request = RoleBindingRow.all()
         if let type = query.principalType { request = request.filter(RoleBindingRow.Columns.principalType == type.rawValue) }
-        if let id = query.principalID { request = request.filter(RoleBindingRow.Columns.principalID == id) }
+        if let id = query.principalID { request = request.filter(RoleBindingRow.Columns.principalID == id.lowercasedString) }
         if let type = query.resourceType { request = request.filter(RoleBindingRow.Columns.resourceType == type.rawValue) }
-        if let id = query.resourceID { request = request.filter(RoleBindingRow.Columns.resourceID == id) }
+        if let id = query.resourceID { request = request.filter(RoleBindingRow.Columns.resourceID == id.lowercasedString) }
         if let role = query.role { request = request.filter(RoleBindingRow.Columns.role == role.rawValue) }
         return try request.order(RoleBindingRow.Columns.createdAt, RoleBindingRow.Columns.id).fetchAll(db)
     }
@@ -142,16 +142,16 @@ struct SQLiteRows: CatalogRows {
     func replace(_ row: RoleBindingRow) throws { try row.insert(db, onConflict: .replace) }
     func delete(_ row: RoleBindingRow) throws { try row.delete(db) }
 
-    func user(_ id: String) throws -> UserRow? { try UserRow.fetchOne(db, key: id) }
+    func user(_ id: UUID) throws -> UserRow? { try UserRow.fetchOne(db, key: id.lowercasedString) }
     func user(email: String) throws -> UserRow? { try UserRow.filter(UserRow.Columns.email == email).fetchOne(db) }
-    func users(_ ids: [String]) throws -> [UserRow] { try UserRow.filter(keys: ids).order(UserRow.Columns.email).fetchAll(db) }
+    func users(_ ids: [UUID]) throws -> [UserRow] { try UserRow.filter(keys: ids.map(\.lowercasedString)).order(UserRow.Columns.email).fetchAll(db) }
     func save(_ row: UserRow) throws { try row.save(db) }
 
-    func invite(_ id: String) throws -> InviteRow? { try InviteRow.fetchOne(db, key: id) }
+    func invite(_ id: UUID) throws -> InviteRow? { try InviteRow.fetchOne(db, key: id.lowercasedString) }
     func invite(tokenHash: String) throws -> InviteRow? { try InviteRow.filter(InviteRow.Columns.tokenHash == tokenHash).fetchOne(db) }
 
-    func invites(organization: String) throws -> [InviteRow] {
-        try InviteRow.filter(InviteRow.Columns.organizationID == organization).order(InviteRow.Columns.createdAt).fetchAll(db)
+    func invites(organization: UUID) throws -> [InviteRow] {
+        try InviteRow.filter(InviteRow.Columns.organizationID == organization.lowercasedString).order(InviteRow.Columns.createdAt).fetchAll(db)
     }
 
     func save(_ row: InviteRow) throws { try row.save(db) }

@@ -11,7 +11,7 @@ extension SQLiteCatalog {
             guard try OrganizationRow.exists(db, key: organizationID.lowercasedString) else {
                 throw ConiferError.notFound("Organization \(organizationID.lowercasedString) not found.")
             }
-            try ProjectRow(id: id.lowercasedString, organizationID: organizationID.lowercasedString, name: name, createdAt: Date()).insert(db)
+            try ProjectRow(id: id, organizationID: organizationID, name: name, createdAt: Date()).insert(db)
         }
         return id
     }
@@ -24,7 +24,7 @@ extension SQLiteCatalog {
                 throw ConiferError.notFound("Project \(projectID.lowercasedString) not found.")
             }
             try APIKeyRow(
-                id: id.lowercasedString, projectID: projectID.lowercasedString, name: name, label: label,
+                id: id, projectID: projectID, name: name, label: label,
                 secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
             ).insert(db)
         }
@@ -38,7 +38,7 @@ extension SQLiteCatalog {
     func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {
         try AdminRules.validateProjectName(name)
         return try await write { rows in
-            let row = OrganizationRow(id: UUID().lowercasedString, name: name, plan: plan, createdAt: Date())
+            let row = OrganizationRow(id: UUID(), name: name, plan: plan, createdAt: Date())
             try rows.save(row)
             let owner = try AdminService.insertServiceAccount(rows, organizationID: row.id, name: "owner", role: .owner)
             return (try AdminService.info(row), owner)

@@ -199,7 +199,7 @@ public final class SQLiteCatalog: Sendable {
 
     static func endpoint(_ row: PrivateEndpointRow) throws -> PrivateEndpoint {
         PrivateEndpoint(
-            id: try uuid(row.id), projectID: try uuid(row.projectID), name: row.name, region: row.region, vpcEndpointID: row.vpcEndpointID,
+            id: row.id, projectID: row.projectID, name: row.name, region: row.region, vpcEndpointID: row.vpcEndpointID,
             allowedCIDRs: try row.allowedCIDRs.map { text throws(ConiferError) in try CIDRBlock(text) }, createdAt: row.createdAt
         )
     }

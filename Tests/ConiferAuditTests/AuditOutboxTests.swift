@@ -20,9 +20,8 @@ import Testing
     }
 
     static func events(_ catalog: SQLiteCatalog) async throws -> [String] {
-        try await catalog.database.read { db in try Row.fetchAll(db, sql: "SELECT body FROM audit_event ORDER BY seq") }.map { row in
-            try JSONDecoder().decode(AuditEvent.self, from: try catalog.sealer.open(row["body"], .auditEvent)).id
-        }
+        let rows = try catalog.database.read { db in try Row.fetchAll(db, sql: "SELECT body FROM audit_event ORDER BY seq") }
+        return try rows.map { row in try JSONDecoder().decode(AuditEvent.self, from: try catalog.sealer.open(row["body"], .auditEvent)).id }
     }
 
     @Test func aChangeCommitsWithItsEventOrNotAtAll() async throws {
