@@ -127,9 +127,11 @@ public protocol Catalog: Sendable {
     func insertScheduledBackup(_ backup: BackupRecord, dataKey: SymmetricKey, slot: Date, next: BackupSchedule.NextRun) async throws -> Bool
     /// Plans a schedule's next run without a backup (its run could not be taken). A system call.
     func skipScheduledRun(_ schedule: UUID, slot: Date, next: BackupSchedule.NextRun) async throws
-    /// Deletes the rows (and data keys) of backups whose retention has ended by `now`; returns their ids. A
-    /// system call (the scheduler's, which then removes their files).
-    func deleteExpiredBackups(at now: Date) async throws -> [ExpiredBackup]
+    /// Backups whose retention has ended by `now`. A system call (the scheduler's).
+    func expiredBackups(at now: Date) async throws -> [ExpiredBackup]
+    /// Deletes an expired backup's row (and data key); false when it is gone or no longer expired by `now`. A
+    /// system call (the scheduler's, which then removes its file).
+    func deleteExpiredBackup(_ id: UUID, at now: Date) async throws -> Bool
 
     // MARK: Usage ledger (system calls: the usage meter's)
 

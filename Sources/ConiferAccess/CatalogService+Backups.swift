@@ -236,11 +236,15 @@ extension CatalogService {
         try await store.write { rows in _ = try rows.advance(schedule: schedule, from: slot, to: next) }
     }
 
-    public func deleteExpiredBackups(at now: Date) async throws -> [ExpiredBackup] {
+    public func expiredBackups(at now: Date) async throws -> [ExpiredBackup] {
+        try await store.read { rows in try rows.backups(expiringBy: now) }
+    }
+
+    public func deleteExpiredBackup(_ id: UUID, at now: Date) async throws -> Bool {
         try await store.write { rows in
-            let expired = try rows.backups(expiringBy: now)
-            for backup in expired { try rows.deleteBackup(backup.id) }
-            return expired
+            guard try rows.backups(expiringBy: now).contains(where: { $0.id == id }) else { return false }
+            try rows.deleteBackup(id)
+            return true
         }
     }
 

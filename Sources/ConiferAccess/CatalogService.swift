@@ -200,6 +200,11 @@ public struct CatalogService: Catalog {
         }
     }
 
+    /// A project's name and organization, for an operator's command (nil when there is no such project).
+    public func project(_ id: UUID) async throws -> (name: String, organizationID: UUID)? {
+        try await store.read { rows in try rows.project(id).map { ($0.name, $0.organizationID) } }
+    }
+
     /// Sets (or, with nil, clears) the operator's rate limits of a project; returns its name and organization. An
     /// operator's call (`conifer org rate-limits`).
     public func setRateLimits(project: UUID, _ limits: String?) async throws -> (name: String, organizationID: UUID) {

@@ -116,17 +116,19 @@ extension SQLiteCatalog: AuditSpool {
         }
     }
 
-    /// One write transaction of a change. The first one an audited call makes (`AuditDraft.current`) also writes
-    /// the call's audit event to the outbox, so the change commits with its event or not at all.
+    /// One write transaction of a change. The first one of an audited call (`AuditDraft.current`) that changes a
+    /// row also writes the call's audit event to the outbox, so the change commits with its event or not at all.
     func writeChange<T: Sendable>(_ change: @Sendable (Database) throws -> T) async throws -> T {
         guard let draft = AuditDraft.current, draft.outboxID == nil else { return try await database.write(change) }
         let body = try sealer.seal(try draft.event.encoded(), .auditEvent)
         let (result, staged) = try await database.write { db in
+            let before = db.totalChangesCount
             let result = try change(db)
+            guard db.totalChangesCount > before else { return (result, Int64?.none) }
             try db.execute(sql: "INSERT INTO audit_outbox (body, staged_at) VALUES (?, ?)", arguments: [body, Date()])
             return (result, db.lastInsertedRowID)
         }
-        draft.staged(as: staged)
+        if let staged { draft.staged(as: staged) }
         return result
     }
 

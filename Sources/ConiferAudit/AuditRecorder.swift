@@ -34,6 +34,19 @@ public struct AuditRecorder: ActionObserver {
         }
     }
 
+    /// Makes the change with the outcome's draft in effect, so its transaction stages the event, then settles it.
+    /// Once staged, the event is not lost if settling fails: the drain records it.
+    public func record(_ outcome: ActionOutcome, _ change: @Sendable () async throws -> Bool) async throws -> Bool {
+        let draft = try await draft(for: outcome)
+        return try await AuditDraft.$current.withValue(draft) {
+            guard try await change() else { return false }
+            do {
+                try await observe(outcome)
+            } catch where draft?.outboxID != nil {}
+            return true
+        }
+    }
+
     /// The draft of an audited call about to run, as if it succeeded with nothing more known than its route and
     /// caller (nil when the call is not audited): what the outbox holds until the call settles it.
     public func draft(for outcome: ActionOutcome) async throws -> AuditDraft? {

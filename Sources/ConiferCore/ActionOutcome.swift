@@ -108,6 +108,19 @@ extension ActionOutcome.Actor {
 /// no call is acknowledged without its record.
 public protocol ActionObserver: Sendable {
     func observe(_ outcome: ActionOutcome) async throws
+    /// Makes a change no request made (an operator's command, the scheduler's work) and records `outcome` with it:
+    /// `change` returns whether it changed anything, and only then is the outcome recorded. An observer that keeps
+    /// its records in the catalog (the audit recorder) writes the record in the change's own transaction.
+    func record(_ outcome: ActionOutcome, _ change: @Sendable () async throws -> Bool) async throws -> Bool
+}
+
+extension ActionObserver {
+    /// The change, then `observe` when it changed anything.
+    public func record(_ outcome: ActionOutcome, _ change: @Sendable () async throws -> Bool) async throws -> Bool {
+        guard try await change() else { return false }
+        try await observe(outcome)
+        return true
+    }
 }
 
 /// An observer that drops every outcome (tests of other parts).

@@ -129,15 +129,17 @@ extension BackupService {
             logger.warning("could not read the backup schedules", metadata: ["error": "\(error)"])
         }
         do {
-            let expired = try await catalog.deleteExpiredBackups(at: clock.now())
-            for backup in expired {
-                await reportSystemAction(
+            let now = clock.now()
+            var deleted: [UUID] = []
+            for backup in try await catalog.expiredBackups(at: now) {
+                let outcome = systemOutcome(
                     .deleteExpiredBackup, task: .backup, organization: backup.organizationID,
                     resource: ["project_id": backup.projectID.lowercasedString, "backup_id": backup.id.lowercasedString], name: backup.name
                 )
+                if try await observer.record(outcome, { try await catalog.deleteExpiredBackup(backup.id, at: now) }) { deleted.append(backup.id) }
             }
-            await removeFiles(expired.map(\.id))
-            return (taken, expired.count)
+            await removeFiles(deleted)
+            return (taken, deleted.count)
         } catch {
             logger.warning("could not delete expired backups", metadata: ["error": "\(error)"])
             return (taken, 0)
@@ -157,11 +159,7 @@ extension BackupService {
             backup.createdAt = now
             backup.expiresAt = BackupSchedule.expiry(of: now, retentionDays: schedule.retentionDays)
             let taken = try await take(due.index, as: backup, pass: .system(.backup))
-            guard try await catalog.insertScheduledBackup(taken.backup, dataKey: taken.key, slot: planned.at, next: next) else {
-                await removeFiles([planned.backupID])  // the schedule changed or went while the backup was written
-                return false
-            }
-            await reportSystemAction(
+            let outcome = systemOutcome(
                 .createScheduledBackup, task: .backup, organization: due.organizationID,
                 resource: [
                     "project_id": due.index.projectID.lowercasedString, "index_name": due.index.name, "schedule_id": schedule.id.lowercasedString,
@@ -169,6 +167,13 @@ extension BackupService {
                 ],
                 name: taken.backup.name
             )
+            let catalog = self.catalog
+            guard try await observer.record(outcome, {
+                try await catalog.insertScheduledBackup(taken.backup, dataKey: taken.key, slot: planned.at, next: next)
+            }) else {
+                await removeFiles([planned.backupID])  // the schedule changed or went while the backup was written
+                return false
+            }
             return true
         } catch {
             logger.warning("scheduled backup not taken", metadata: ["schedule": "\(schedule.id)", "index": "\(due.index.name)", "error": "\(error)"])
@@ -178,18 +183,13 @@ extension BackupService {
         }
     }
 
-    /// Tells the action observers (the audit log) what the scheduler did, as the system actor. An observer that
-    /// fails is logged: the backup or deletion itself has happened.
-    func reportSystemAction(_ kind: AuditKind, task: SystemTask, organization: UUID, resource: [String: String], name: String) async {
-        let outcome = ActionOutcome(
+    /// What the scheduler does, as the system actor, for the action observers: recorded with the change itself
+    /// (`ActionObserver.record`), so a scheduled backup or an expiry never happens without its audit event.
+    func systemOutcome(_ kind: AuditKind, task: SystemTask, organization: UUID, resource: [String: String], name: String) -> ActionOutcome {
+        ActionOutcome(
             actor: .system(task), action: kind.name, kind: kind, resource: resource, result: .succeeded, organizationID: organization,
             details: ActionDetails(resourceID: .string(name), resourceName: name)
         )
-        do {
-            try await observer.observe(outcome)
-        } catch {
-            logger.error("a system action was not recorded", metadata: ["kind": "\(kind.name)", "error": "\(error)"])
-        }
     }
 
     /// The backup a schedule's run takes, before it is taken: its id and name (`<schedule>-<run time>`) are

@@ -322,4 +322,12 @@ struct ObserverChain: ActionObserver {
         try await first.observe(outcome)
         try await then.observe(outcome)
     }
+
+    /// The audit recorder records with the change; the others are told after it, and their failure does not make
+    /// the change (which happened) look undone.
+    func record(_ outcome: ActionOutcome, _ change: @Sendable () async throws -> Bool) async throws -> Bool {
+        guard try await first.record(outcome, change) else { return false }
+        try? await then.observe(outcome)
+        return true
+    }
 }

@@ -243,12 +243,18 @@ struct OrgCommand: AsyncParsableCommand {
             guard let id = UUID(uuidString: project) else { throw ClientError("--project must be a project id (a UUID).") }
             do {
                 let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: try storage.keyring().serverKey)
-                let changed = try await CatalogService(catalog: catalog).setRateLimits(project: id, limits)
-                try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
+                let service = CatalogService(catalog: catalog)
+                guard let changed = try await service.project(id) else { throw ClientError("Project \(id.lowercasedString) not found.") }
+                // Recorded in the change's own transaction, with the operator as the system actor.
+                let outcome = ActionOutcome(
                     actor: .system(.operatorCommand), action: "conifer org rate-limits", kind: .updateProject, resource: [:], result: .succeeded,
                     organizationID: changed.organizationID, userAgent: "conifer-cli",
                     details: ActionDetails(resourceID: .string(changed.name), parameters: ["rate_limits": limits.map(JSONValue.string) ?? .null])
-                ))
+                )
+                _ = try await AuditRecorder(spool: catalog, directory: catalog).record(outcome) {
+                    _ = try await service.setRateLimits(project: id, limits)
+                    return true
+                }
                 print(limits.map { "Project \(changed.name) is now limited to \($0) (over its plan's limits)." } ?? "Project \(changed.name) has no rate limits of its own now.")
             } catch let error as ConiferError {
                 throw ClientError(error.message)
@@ -276,13 +282,22 @@ struct OrgCommand: AsyncParsableCommand {
                     }
                     do {
                         let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey)
-                        let updated = try await AdminService(catalog: catalog).setPlan(parsed, organization: organizationID)
-                        try await AuditRecorder(spool: catalog, directory: catalog).observe(ActionOutcome(
+                        let first = try await catalog.firstOrganization()
+                        guard let organization = organizationID ?? first else {
+                            throw ClientError("This data directory has no organization yet: start the server once.")
+                        }
+                        let name = try await catalog.auditNames(organization: organization, actor: .system(.operatorCommand)).organization
+                        // Recorded in the change's own transaction, with the operator as the system actor.
+                        let outcome = ActionOutcome(
                             actor: .system(.operatorCommand), action: "conifer org plan set", kind: .changePlan, resource: [:], result: .succeeded,
-                            organizationID: updated.id, userAgent: "conifer-cli",
-                            details: ActionDetails(resourceID: .string(updated.name), parameters: ["plan": .string(parsed.rawValue)])
-                        ))
-                        print("Organization \(updated.name) (\(updated.id.lowercasedString)) is now on the \(updated.plan.rawValue) plan.")
+                            organizationID: organization, userAgent: "conifer-cli",
+                            details: ActionDetails(resourceID: .string(name), parameters: ["plan": .string(parsed.rawValue)])
+                        )
+                        _ = try await AuditRecorder(spool: catalog, directory: catalog).record(outcome) {
+                            _ = try await AdminService(catalog: catalog).setPlan(parsed, organization: organization)
+                            return true
+                        }
+                        print("Organization \(name) (\(organization.lowercasedString)) is now on the \(parsed.rawValue) plan.")
                     } catch let error as ConiferError {
                         throw ClientError(error.message)
                     }

@@ -81,4 +81,38 @@ import Testing
         _ = try await service.setRateLimits(project: boot.projectID, "query=8")
         #expect(try await Self.outbox(catalog) == 0)
     }
+
+    /// Work no request made (an operator's command, the scheduler) is recorded with its change the same way
+    /// (`AuditRecorder.record`): one event when it changed something, none when it changed nothing or failed, and
+    /// a change whose event the log cannot take at that moment stands, its event staged for the drain.
+    @Test func systemWorkIsRecordedWithItsChange() async throws {
+        let catalog = try SQLiteCatalog.inMemory()
+        let service = CatalogService(catalog: catalog)
+        let boot = try #require(try await service.bootstrapIfNeeded(apiKeyValue: nil))
+        let recorder = AuditRecorder(spool: catalog, directory: catalog)
+        let outcome = ActionOutcome(
+            actor: .system(.operatorCommand), action: "conifer org rate-limits", kind: .updateProject, resource: [:], result: .succeeded,
+            organizationID: boot.organizationID, details: ActionDetails(resourceID: .string("default"))
+        )
+        func limit(_ text: String, project: UUID? = nil) -> @Sendable () async throws -> Bool {
+            { _ = try await service.setRateLimits(project: project ?? boot.projectID, text); return true }
+        }
+        #expect(try await recorder.record(outcome, limit("query=1")))
+        #expect(try await Self.events(catalog).count == 1)
+        #expect(try await recorder.record(outcome) { false } == false)
+        await #expect(throws: ConiferError.self) { try await recorder.record(outcome, limit("query=9", project: UUID())) }
+        #expect(try await Self.events(catalog).count == 1, "nothing changed, nothing recorded")
+
+        try await catalog.database.write { db in
+            try db.execute(sql: "CREATE TRIGGER log_unwritable BEFORE INSERT ON audit_event BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        }
+        #expect(try await recorder.record(outcome, limit("query=2")), "the change stands")
+        #expect(try await service.rateLimitSettings(project: boot.projectID).rateLimits == "query=2")
+        #expect(try await Self.outbox(catalog) == 1)
+        try await catalog.database.write { db in try db.execute(sql: "DROP TRIGGER log_unwritable") }
+        #expect(try await catalog.drainOutbox(stagedBefore: .distantFuture) == 1)
+        #expect(try await Self.events(catalog).count == 2)
+        #expect(try await catalog.verifyAuditChain() == nil)
+    }
 }
+
