@@ -3,7 +3,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Synchronization
 
 /// An AWS service answered with an error, or could not be reached. Its description, which is what callers see,
 /// names the service's error code and HTTP status and Conifer's own words: never the upstream's answer body (an
@@ -36,43 +35,29 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Sends signed requests to AWS-speaking endpoints over one shared `HTTPClient`.
+/// Sends signed requests to AWS-speaking endpoints over the process's `HTTPClient`.
 public struct AWSTransport: Sendable {
     public let client: HTTPClient
     let timeout: TimeAmount
 
     /// Each request gives up after `timeoutSeconds`, connecting included.
-    public init(client: HTTPClient = AWSTransport.client(caBundle: nil), timeoutSeconds: Int64 = 30) {
+    public init(client: HTTPClient = AWSTransport.processClient, timeoutSeconds: Int64 = 30) {
         self.client = client
         self.timeout = .seconds(timeoutSeconds)
     }
 
-    /// A transport that verifies certificates against `AWS_CA_BUNDLE` (a PEM file) when the environment sets
-    /// it, the system's trust store otherwise. Certificates are always verified.
-    public init(environment: [String: String], timeoutSeconds: Int64 = 30) {
-        self.init(client: Self.client(caBundle: environment["AWS_CA_BUNDLE"]), timeoutSeconds: timeoutSeconds)
-    }
-
-    /// One client per CA bundle ("" for the system's trust store), for the life of the process.
-    private static let clients = Mutex<[String: HTTPClient]>([:])
-
-    /// A client that never follows a redirect (an AWS endpoint has no reason to send one, and following it would
-    /// deliver a signed request wherever the answer points) and verifies certificates against `caBundle`, or
-    /// the system's trust store.
-    public static func client(caBundle: String?) -> HTTPClient {
-        let caBundle = caBundle ?? ""
-        return clients.withLock { clients in
-            if let client = clients[caBundle] { return client }
-            var tls = TLSConfiguration.makeClientConfiguration()
-            if !caBundle.isEmpty { tls.trustRoots = .file(caBundle) }
-            tls.minimumTLSVersion = .tlsv12
-            let client = HTTPClient(
-                eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow)
-            )
-            clients[caBundle] = client
-            return client
-        }
-    }
+    /// The client of every AWS call in the process: it never follows a redirect (an AWS endpoint has no reason to
+    /// send one, and following it would deliver a signed request wherever the answer points) and verifies
+    /// certificates against the process's `AWS_CA_BUNDLE` (a PEM file) when it is set, the system's trust store
+    /// otherwise. Made once, on first use, and never changed or released: a client must be shut down before it
+    /// goes, and every server in a process has the process's trust settings (AsyncHTTPClient's own
+    /// `HTTPClient.shared` is kept the same way).
+    public static let processClient: HTTPClient = {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caBundle = ProcessInfo.processInfo.environment["AWS_CA_BUNDLE"], !caBundle.isEmpty { tls.trustRoots = .file(caBundle) }
+        tls.minimumTLSVersion = .tlsv12
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow))
+    }()
 
     /// Signs and sends one request; returns the body of a 2xx answer, throws `AWSError` otherwise.
     func send(_ method: HTTPMethod, _ url: URL, headers: [(name: String, value: String)], body: Data, signer: SigV4Signer) async throws -> Data {

@@ -4,7 +4,7 @@ import Foundation
 /// credentials of a role assumed with them (STS AssumeRole, with the external id the role's trust policy may
 /// require). Assumed credentials are kept until five minutes before they expire. Endpoints are the standard
 /// AWS ones unless configured or overridden by `AWS_ENDPOINT_URL_<SERVICE>` / `AWS_ENDPOINT_URL`; server
-/// certificates are verified, against `AWS_CA_BUNDLE` when it is set.
+/// certificates are verified, against the process's `AWS_CA_BUNDLE` when it is set (`AWSTransport.processClient`).
 public actor AWSSessions {
     public nonisolated let transport: AWSTransport
     nonisolated let environment: [String: String]
@@ -13,7 +13,7 @@ public actor AWSSessions {
     /// Requests give up after `timeoutSeconds` (AsyncHTTPClient keeps retrying a refused connection until
     /// then), so an outage is reported before a client times out.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, timeoutSeconds: Int64 = 15) {
-        self.transport = AWSTransport(environment: environment, timeoutSeconds: timeoutSeconds)
+        self.transport = AWSTransport(timeoutSeconds: timeoutSeconds)
         self.environment = environment
     }
 
