@@ -9,6 +9,8 @@ protocol CatalogStore: Sendable {
     func read<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T
     /// Runs `work` in one write transaction: every change in it commits together or not at all.
     func write<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T
+    /// The catalog's version now, without reading it: it differs after any commit, by any process.
+    func version() -> CatalogVersion
 }
 
 /// Which role bindings to load; nil matches anything.

@@ -8,6 +8,8 @@ import Foundation
 /// PostgreSQL one) only stores and loads rows; every rule is here, once.
 public struct CatalogService: Catalog {
     let store: any CatalogStore
+    /// API keys' principals and indexes' data-plane views, for as long as the catalog does not change.
+    let cache = CatalogCache()
 
     init(store: any CatalogStore) {
         self.store = store
@@ -53,13 +55,17 @@ public struct CatalogService: Catalog {
     public func authenticate(apiKey: String) async throws -> Principal? {
         guard APIKeySecret.isPlausible(apiKey) else { return nil }
         let presented = APIKeySecret.hash(apiKey)
-        return try await store.read { rows -> Principal? in
+        let version = store.version()
+        if let known = cache.principal(keyHash: presented, at: version) { return known }
+        let principal = try await store.read { rows -> Principal? in
             guard let found = try rows.apiKey(secretHash: presented), APIKeySecret.constantTimeEquals(found.key.secretHash, presented) else { return nil }
             return Principal.apiKey(
                 id: found.key.id, roles: Set(found.key.roles), projectID: found.key.projectID,
                 organizationID: found.organizationID
             )
         }
+        if let principal { cache.remember(principal, keyHash: presented, at: version) }
+        return principal
     }
 
     // MARK: Indexes
@@ -76,12 +82,17 @@ public struct CatalogService: Catalog {
 
     public func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> DataPlaneIndex {
         let principal = try Self.caller(pass)
-        return try await store.read { rows in
+        let key = CatalogCache.IndexKey(project: principal.projectID, organization: principal.organizationID, name: name)
+        let version = store.version()
+        if let known = cache.index(key, at: version) { return known }
+        let index = try await store.read { rows in
             guard let index = try rows.dataPlaneIndex(named: name, project: principal.projectID, organization: principal.organizationID) else {
                 throw ConiferError.indexNotFound(name)
             }
             return index
         }
+        cache.remember(index, key, at: version)
+        return index
     }
 
     public func privateEndpointRegions(pass: AuthorizationPass) async throws -> Set<String> {

@@ -54,6 +54,24 @@ public final class SQLiteCatalog: Sendable {
         self.database = database
         self.sealer = sealer
         try Self.migrator(sealer: sealer).migrate(database)
+        database.add(transactionObserver: CommitCounter(commits: commits), extent: .databaseLifetime)
+    }
+
+    /// Commits this process made (every write goes through the one writer connection, which counts them before the
+    /// write returns).
+    let commits = CommitCounter.Count()
+
+    /// The catalog's version: this process's commits, and the write-ahead log's size and modification time (which
+    /// another process's commit, such as an operator's command on a running server's directory, changes).
+    func version() -> CatalogVersion {
+        var version = CatalogVersion(commits: commits.value)
+        guard let path = database.path.isEmpty || database.path == ":memory:" ? nil : database.path + "-wal" else { return version }
+        var info = stat()
+        if stat(path, &info) == 0 {
+            version.logSize = Int64(info.st_size)
+            version.logModified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        }
+        return version
     }
 
     /// Migrations are named and never edited once shipped; add new ones at the end.
@@ -228,3 +246,25 @@ final class ParsedBlocks: Sendable {
         return blocks
     }
 }
+
+/// Counts the commits of the catalog's writer connection (a GRDB transaction observer: told of every commit, before
+/// the write that made it returns).
+final class CommitCounter: TransactionObserver {
+    final class Count: Sendable {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        func increment() { count.withLock { $0 += 1 } }
+    }
+
+    let commits: Count
+
+    init(commits: Count) {
+        self.commits = commits
+    }
+
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
+    func databaseDidChange(with event: DatabaseEvent) {}
+    func databaseDidCommit(_ db: Database) { commits.increment() }
+    func databaseDidRollback(_ db: Database) {}
+}
+

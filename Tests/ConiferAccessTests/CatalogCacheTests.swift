@@ -1,0 +1,48 @@
+import ConiferCore
+import Foundation
+import Testing
+@testable import ConiferAccess
+
+/// The principals and data-plane views a server keeps between requests: used while the catalog is unchanged,
+/// dropped by any commit — this process's or another's (a second connection here, an operator's command on a
+/// running server in practice) — so a deleted key or index is gone on the next request.
+@Suite struct CatalogCacheTests {
+    @Test func anyCommitByAnyConnectionDropsWhatWasKept() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conifer-cache-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = CatalogTests.sealingKey
+        let served = try SQLiteCatalog(directory: directory, sealingKey: key)
+        let service = CatalogService(catalog: served)
+        let boot = try #require(try await service.bootstrapIfNeeded(apiKeyValue: nil))
+        let extra = try await served.createAPIKey(projectID: boot.projectID, name: "extra", roles: [.projectEditor])
+        let principal = try #require(try await service.authenticate(apiKey: extra.value))
+        _ = try await service.createIndex(IndexCreation(name: "kept", dimension: 3), pass: principal.authorize(.indexesWrite))
+        let pass = try principal.authorize(.dataRead)
+        #expect(try await service.dataPlaneIndex(named: "kept", pass: pass).definition.name == "kept")
+
+        // Kept: the same answers come from the cache while nothing commits.
+        #expect(try await service.authenticate(apiKey: extra.value) == principal)
+        let version = served.version()
+        #expect(service.cache.principal(keyHash: APIKeySecret.hash(extra.value), at: version) == principal)
+        #expect(service.cache.index(.init(project: boot.projectID, organization: boot.organizationID, name: "kept"), at: version) != nil)
+        #expect(served.version() == version, "reading changes nothing")
+
+        // Another connection to the same catalog (as another process would) deletes the key: gone on the next call.
+        let other = try SQLiteCatalog(directory: directory, sealingKey: key)
+        try await other.deleteAPIKeyRow(extra.id)
+        #expect(served.version() != version)
+        #expect(try await service.authenticate(apiKey: extra.value) == nil)
+
+        // And this process's own commits: a deleted index is gone for the data plane at once.
+        let bootPrincipal = try #require(try await service.authenticate(apiKey: boot.apiKeyValue))
+        #expect(try await service.dataPlaneIndex(named: "kept", pass: bootPrincipal.authorize(.dataRead)).definition.name == "kept")
+        _ = try await service.deleteIndex(named: "kept", pass: bootPrincipal.authorize(.indexesWrite))
+        await #expect(throws: ConiferError.indexNotFound("kept")) {
+            try await service.dataPlaneIndex(named: "kept", pass: bootPrincipal.authorize(.dataRead))
+        }
+        // Unknown keys are not kept (nobody can fill the cache).
+        #expect(try await service.authenticate(apiKey: "pcsk_unknown_0123456789abcdefghijklmnopqrstuv") == nil)
+        #expect(service.cache.principal(keyHash: APIKeySecret.hash("pcsk_unknown_0123456789abcdefghijklmnopqrstuv"), at: served.version()) == nil)
+    }
+}
