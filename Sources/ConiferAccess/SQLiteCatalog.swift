@@ -65,9 +65,10 @@ public final class SQLiteCatalog: Sendable {
     /// another process's commit, such as an operator's command on a running server's directory, changes).
     func version() -> CatalogVersion {
         var version = CatalogVersion(commits: commits.value)
-        guard let path = database.path.isEmpty || database.path == ":memory:" ? nil : database.path + "-wal" else { return version }
+        let path = database.path
+        guard !path.isEmpty, path != ":memory:" else { return version }  // in memory: this process's commits are all
         var info = stat()
-        if stat(path, &info) == 0 {
+        if stat(path + "-wal", &info) == 0 {
             version.logSize = Int64(info.st_size)
             version.logModified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         }
