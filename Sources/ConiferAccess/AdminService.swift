@@ -21,10 +21,6 @@ public struct AdminService: AdminCatalog {
         self.init(store: catalog)
     }
 
-    static func uuid(_ text: String) throws -> UUID {
-        try SQLiteCatalog.uuid(text)
-    }
-
     // MARK: Service-account authentication
 
     public func bootstrapServiceAccount(clientID: String?, clientSecret: String?) async throws -> CreatedServiceAccount? {

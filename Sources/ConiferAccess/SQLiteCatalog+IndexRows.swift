@@ -44,7 +44,7 @@ extension SQLiteRows {
         ).map { row in
             PrivateEndpoint(
                 id: try SQLiteCatalog.uuid(row["id"]), projectID: project, name: row["name"], region: definition.region,
-                vpcEndpointID: row["vpc_endpoint_id"], allowedCIDRs: try (blocks ?? ParsedBlocks()).parse(row["allowed_cidrs"]), createdAt: row["created_at"]
+                vpcEndpointID: row["vpc_endpoint_id"], allowedCIDRs: try blocks.parse(row["allowed_cidrs"]), createdAt: row["created_at"]
             )
         }
         let settings = try Row.fetchOne(

@@ -17,7 +17,7 @@ struct SQLiteRows: CatalogRows {
     let db: Database
     let sealer: ColumnSealer
     /// Parsed address blocks of private endpoints, kept across transactions (the data plane reads them per request).
-    var blocks: ParsedBlocks? = nil
+    let blocks: ParsedBlocks
 
     func organization(_ id: UUID) throws -> OrganizationRow? { try OrganizationRow.fetchOne(db, key: id.lowercasedString) }
     func firstOrganization() throws -> OrganizationRow? { try OrganizationRow.order(OrganizationRow.Columns.createdAt).fetchOne(db) }

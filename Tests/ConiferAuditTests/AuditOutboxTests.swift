@@ -70,7 +70,7 @@ import Testing
         // What no call settled is recorded as staged, once; a call settling it later records nothing more.
         let stopped = Self.draft("stopped")
         try await AuditDraft.$current.withValue(stopped) { _ = try await service.setRateLimits(project: boot.projectID, nil) }
-        #expect(try await catalog.drainOutbox(stagedBefore: Date().addingTimeInterval(-60)) == 0, "a call in progress keeps its row")
+        #expect(try await catalog.drainOutbox(stagedBefore: .distantPast) == 0, "a call in progress keeps its row")
         #expect(try await catalog.drainOutbox(stagedBefore: .distantFuture) == 1)
         #expect(try await catalog.drainOutbox(stagedBefore: .distantFuture) == 0)
         #expect(try await catalog.settle(outbox: try #require(stopped.outboxID), with: stopped.event) == false)
