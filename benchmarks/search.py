@@ -24,14 +24,15 @@ Prints one table and writes every measurement as a JSON line to --out. A program
 asserts nothing.
 """
 import argparse
+import functools
 import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -178,26 +179,79 @@ def wait_until_idle(pid, quiet_seconds=1.0):
 
 
 class Raw:
-    """A keep-alive HTTP client that sends prepared bodies (so client-side JSON costs nothing). It dials
-    again when the server has closed an idle connection."""
+    """A keep-alive HTTP/1.1 client over a plain socket that sends prepared bodies, so the client's own cost
+    (no JSON, no http.client parsing) stays small beside the server's. Dials again when the server has
+    closed an idle connection."""
     def __init__(self, port, key):
         self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port)
-        self.headers = {"Api-Key": key, "Content-Type": "application/json", "X-Pinecone-Api-Version": "2025-04"}
+        self.key = key
+        self.socket = None
+        self.buffer = b""
 
     def post(self, path, body):
-        try:
-            self.connection.request("POST", path, body=body, headers=self.headers)
-            response = self.connection.getresponse()
-        except (ConnectionError, http.client.RemoteDisconnected):
-            self.connection.close()
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port)
-            self.connection.request("POST", path, body=body, headers=self.headers)
-            response = self.connection.getresponse()
-        data = response.read()
-        if response.status >= 300:
-            raise RuntimeError(f"{path}: {response.status} {data[:200]}")
+        return self.call("POST", path, body)
+
+    def call(self, method, path, body=None):
+        payload = body.encode() if isinstance(body, str) else (body or b"")
+        request = self.head(method, path) + b"%d\r\n\r\n" % len(payload) + payload
+        for attempt in (0, 1):
+            try:
+                if self.socket is None:
+                    self.socket = socket.create_connection(("127.0.0.1", self.port))
+                    self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.buffer = b""
+                self.socket.sendall(request)
+                status, data = self.response()
+                break
+            except (ConnectionError, EOFError):
+                self.socket.close()
+                self.socket = None
+                if attempt:
+                    raise
+        if status >= 300:
+            raise RuntimeError(f"{path}: {status} {data[:200]}")
         return data
+
+    @functools.lru_cache(maxsize=64)
+    def head(self, method, path):
+        return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nApi-Key: {self.key}\r\n"
+                f"Content-Type: application/json\r\nX-Pinecone-Api-Version: 2025-04\r\nContent-Length: ").encode()
+
+    def response(self):
+        end = self.buffer.find(b"\r\n\r\n")
+        while end < 0:
+            self.receive()
+            end = self.buffer.find(b"\r\n\r\n")
+        head = self.buffer[:end].lower()
+        self.buffer = self.buffer[end + 4:]
+        status = int(head[9:12])
+        at = head.find(b"\r\ncontent-length:")
+        if at < 0:
+            return status, self.chunked()
+        length = int(head[at + 17:head.find(b"\r\n", at + 17) if head.find(b"\r\n", at + 17) > 0 else len(head)])
+        while len(self.buffer) < length:
+            self.receive()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return status, body
+
+    def chunked(self):
+        body = b""
+        while True:
+            while b"\r\n" not in self.buffer:
+                self.receive()
+            size_line, self.buffer = self.buffer.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            while len(self.buffer) < size + 2:
+                self.receive()
+            body, self.buffer = body + self.buffer[:size], self.buffer[size + 2:]
+            if size == 0:
+                return body
+
+    def receive(self):
+        chunk = self.socket.recv(1 << 20)
+        if not chunk:
+            raise EOFError
+        self.buffer += chunk
 
 
 def latencies(samples):
@@ -205,8 +259,19 @@ def latencies(samples):
     return ordered[len(ordered) // 2] * 1000, ordered[len(ordered) * 99 // 100] * 1000
 
 
-def run_served(name, base, queries, truth, binary):
-    """Upsert and query through `conifer serve`; yields result rows."""
+def timed(call, count):
+    """Latencies of `count` calls, in seconds."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def run_served(name, base, queries, truth, binary, ef):
+    """Upsert and query through `conifer serve` (the index's `conifer-ef-search` tag set to `ef`, so its
+    queries do the engine's work at that ef); yields result rows."""
     from pinecone import Pinecone
     dimension = base.shape[1]
     key = "pcsk_bench_" + os.urandom(12).hex()
@@ -215,7 +280,8 @@ def run_served(name, base, queries, truth, binary):
         try:
             raw = Raw(port, key)
             raw.post("/indexes", json.dumps({"name": "bench", "dimension": dimension, "metric": "cosine",
-                                             "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}}}))
+                                             "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}},
+                                             "tags": {"conifer-ef-search": str(ef)}}))
             project = json.loads(http_get(port, key, "/indexes/bench"))["host"].split("/data/")[1]
             prefix = f"/data/{project}"
             half = len(base) // 2
@@ -236,6 +302,13 @@ def run_served(name, base, queries, truth, binary):
             yield {"engine": "served", "event": "upsert", "client": "sdk", "vectors_per_second": sdk_rate}
             yield {"engine": "served", "event": "graph", "seconds_until_idle": wait_until_idle(process.pid)}
 
+            # Where a served query's time goes, one keep-alive client: the HTTP floor (an unauthenticated
+            # GET /health), an authenticated data-plane call that does almost nothing (describe_index_stats:
+            # key, index lookup, rate limit, metering), then the query itself.
+            health, _ = latencies(timed(lambda: raw.call("GET", "/health"), 2000))
+            stats, _ = latencies(timed(lambda: raw.post(f"{prefix}/describe_index_stats", "{}"), 2000))
+            yield {"engine": "served", "event": "floor", "ef": ef, "health_p50_ms": health, "stats_p50_ms": stats}
+
             query_bodies = [json.dumps({"topK": 10, "vector": q.tolist()}) for q in queries]
             found, samples = [], []
             for body in query_bodies:
@@ -244,7 +317,7 @@ def run_served(name, base, queries, truth, binary):
                 samples.append(time.perf_counter() - start)
                 found.append([int(m["id"][1:]) for m in answer["matches"]])
             p50, p99 = latencies(samples)
-            yield {"engine": "served", "event": "query", "client": "raw http", "clients": 1, "recall": recall(found, truth),
+            yield {"engine": "served", "event": "query", "client": "raw http", "clients": 1, "ef": ef, "recall": recall(found, truth),
                    "qps": len(samples) / sum(samples), "p50_ms": p50, "p99_ms": p99}
             for clients in (4,):
                 yield concurrent_queries(port, key, prefix, query_bodies, clients)
@@ -261,16 +334,26 @@ def run_served(name, base, queries, truth, binary):
 
 
 def concurrent_queries(port, key, prefix, bodies, clients):
+    """`clients` processes (not threads: one Python process's lock would be the limit), each with its own
+    keep-alive connection, share the queries; QPS from the first start to the last finish."""
+    import multiprocessing
+    context = multiprocessing.get_context("fork")
+    ready, go = context.Barrier(clients + 1), context.Event()
+
     def work(part):
         client = Raw(port, key)
+        ready.wait()
+        go.wait()
         for body in part:
             client.post(f"{prefix}/query", body)
-    threads = [threading.Thread(target=work, args=(bodies[i::clients],)) for i in range(clients)]
+    processes = [context.Process(target=work, args=(bodies[i::clients],)) for i in range(clients)]
+    for process in processes:
+        process.start()
+    ready.wait()
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    go.set()
+    for process in processes:
+        process.join()
     return {"engine": "served", "event": "query", "client": "raw http", "clients": clients, "qps": len(bodies) / (time.perf_counter() - began)}
 
 
@@ -290,6 +373,7 @@ def main():
     parser.add_argument("--server", default=os.path.join(ROOT, ".build", "release", "conifer"))
     parser.add_argument("--skip-served", action="store_true", help="only the engines, not `conifer serve`")
     parser.add_argument("--skip-filtered", action="store_true", help="no filtered or sparse search")
+    parser.add_argument("--served-ef", type=int, default=64, help="the served index's ef (compared with the engine's at the same ef)")
     parser.add_argument("--cache", default=os.path.join(ROOT, "benchmarks", ".cache"))
     parser.add_argument("--out", default="search-results.jsonl")
     parser.add_argument("--library-process", nargs=4, metavar=("LIBRARY", "BASE", "QUERIES", "DIMENSION"), help=argparse.SUPPRESS)
@@ -334,7 +418,7 @@ def main():
                     out.write(json.dumps(row) + "\n")
                     out.flush()
             if not args.skip_served:
-                for row in run_served(name, base, queries, truth, args.server):
+                for row in run_served(name, base, queries, truth, args.server, args.served_ef):
                     row["dataset"] = name
                     rows.append(row)
                     out.write(json.dumps(row) + "\n")
@@ -392,10 +476,24 @@ def print_table(rows):
                 print(f"  upsert {r['client']:8}  {r['vectors_per_second']:8.0f} vectors/s (batches of 1,000)")
             elif r["event"] == "graph":
                 print(f"  graph built {r['seconds_until_idle']:.1f} s after the last upsert was acknowledged")
+            elif r["event"] == "floor":
+                print(f"  one client, p50: GET /health {r['health_p50_ms']:.3f} ms, describe_index_stats {r['stats_p50_ms']:.3f} ms")
             else:
                 detail = f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms" if "p50_ms" in r else ""
                 served_recall = f"  recall@10 {r['recall']:.3f}" if "recall" in r else ""
                 print(f"  query {r['client']:8} {r['clients']} client(s) {r['qps']:8.0f} QPS{detail}{served_recall}")
+        floor = next((r for r in served if r["event"] == "floor"), None)
+        engine = next((r for r in searches if floor and r["engine"] == "conifer" and r["ef"] == floor["ef"]), None)
+        query = next((r for r in served if r["event"] == "query" and "p50_ms" in r and r["client"] == "raw http"), None)
+        if floor and query:
+            one, four = query["qps"], next((r["qps"] for r in served if r["event"] == "query" and r["clients"] == 4), None)
+            print(f"served breakdown at ef {floor['ef']} (p50 ms): HTTP floor {floor['health_p50_ms']:.3f}"
+                  f" + key, index, limits {floor['stats_p50_ms'] - floor['health_p50_ms']:.3f}"
+                  f" + query body, engine, answer {query['p50_ms'] - floor['stats_p50_ms']:.3f} = {query['p50_ms']:.3f}")
+            if engine:
+                print(f"  the engine alone at ef {floor['ef']}: p50 {engine['p50_ms']:.3f} ms; served minus engine {query['p50_ms'] - engine['p50_ms']:.3f} ms")
+            if four:
+                print(f"  four clients / one client: {four / one:.2f}x QPS")
 
 
     for r in rows:

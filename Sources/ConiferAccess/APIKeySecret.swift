@@ -1,3 +1,4 @@
+import ConiferCore
 import Crypto
 import Foundation
 
@@ -38,7 +39,7 @@ public enum APIKeySecret {
 
     /// The stored form of a key value: lowercase hex SHA-256.
     public static func hash(_ value: String) -> String {
-        SHA256.hash(data: Data(value.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(value.utf8)).lowercaseHex
     }
 
     /// Compares two byte strings in time that depends only on their lengths.

@@ -1,3 +1,4 @@
+import ConiferCore
 import Crypto
 import Foundation
 
@@ -19,7 +20,7 @@ public struct MasterKey: Sendable {
     private init(key: SymmetricKey) {
         self.key = key
         let mac = HMAC<SHA256>.authenticationCode(for: Array("conifer master key id".utf8), using: key)
-        id = mac.prefix(8).map { String(format: "%02x", $0) }.joined()
+        id = mac.prefix(8).lowercaseHex
     }
 
     public static func generate() -> MasterKey {

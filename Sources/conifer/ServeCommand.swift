@@ -148,6 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try requireEngineCPU()
+        ConiferApplication.runTasksOnEventLoops()
         // Everything the server creates (catalog, keys, index files) is for its own user only.
         umask(0o077)
         let level = Logger.Level(rawValue: logLevel) ?? .info
