@@ -3,7 +3,7 @@
 Data: a seeded Gaussian mixture shaped like embeddings (clusters of uneven size and spread around random
 centres), cosine; 1,000 queries drawn from the same mixture, never from the base; exact top-10 computed
 once with numpy and cached under --cache. Every library builds an HNSW graph with M=16,
-efConstruction=200 on one thread, then answers each query alone (one query per call, one thread) for a
+efConstruction=200 on one thread (Conifer also on two: `conifer-2t`), then answers each query alone (one query per call, one thread) for a
 sweep of ef; recall@10 is measured against the exact answers. Each engine runs in its own process so its
 resident memory (what the build added) is its own.
 
@@ -303,11 +303,11 @@ def run_served(name, base, queries, truth, binary, ef):
             yield {"engine": "served", "event": "graph", "seconds_until_idle": wait_until_idle(process.pid)}
 
             # Where a served query's time goes, one keep-alive client: the HTTP floor (an unauthenticated
-            # GET /health), an authenticated data-plane call that does almost nothing (describe_index_stats:
-            # key, index lookup, rate limit, metering), then the query itself.
+            # GET /health), an authenticated data-plane call that does almost nothing (fetch of an id that
+            # does not exist: key, index lookup, rate limit, metering, an empty answer), then the query itself.
             health, _ = latencies(timed(lambda: raw.call("GET", "/health"), 2000))
-            stats, _ = latencies(timed(lambda: raw.post(f"{prefix}/describe_index_stats", "{}"), 2000))
-            yield {"engine": "served", "event": "floor", "ef": ef, "health_p50_ms": health, "stats_p50_ms": stats}
+            fetch, _ = latencies(timed(lambda: raw.call("GET", f"{prefix}/vectors/fetch?ids=absent"), 2000))
+            yield {"engine": "served", "event": "floor", "ef": ef, "health_p50_ms": health, "fetch_p50_ms": fetch}
 
             query_bodies = [json.dumps({"topK": 10, "vector": q.tolist()}) for q in queries]
             found, samples = [], []
@@ -319,8 +319,9 @@ def run_served(name, base, queries, truth, binary, ef):
             p50, p99 = latencies(samples)
             yield {"engine": "served", "event": "query", "client": "raw http", "clients": 1, "ef": ef, "recall": recall(found, truth),
                    "qps": len(samples) / sum(samples), "p50_ms": p50, "p99_ms": p99}
-            for clients in (4,):
-                yield concurrent_queries(port, key, prefix, query_bodies, clients)
+            # Throughput: the queries eight times over, shared by one client process, then by four.
+            for clients in (1, 4):
+                yield concurrent_queries(port, key, prefix, query_bodies * 8, clients)
             samples = []
             for q in queries[:300]:
                 start = time.perf_counter()
@@ -396,6 +397,7 @@ def main():
             runs = {"conifer": [args.binary, "--base", base_path, "--queries", query_path, "--dimension", str(dimension),
                                 "--metric", "cosine", "--topk", "10", "--m", "16", "--ef-construction", "200",
                                 "--ef", ",".join(map(str, args.ef)), "--results-dir", tmp]}
+            runs["conifer-2t"] = runs["conifer"] + ["--threads", "2"]
             for library in args.libraries:
                 runs[library] = [sys.executable, os.path.abspath(__file__), "--ef", *map(str, args.ef),
                                  "--library-process", library, base_path, query_path, str(dimension)]
@@ -407,8 +409,10 @@ def main():
                 for line in output.splitlines():
                     row = json.loads(line)
                     row["dataset"] = name
+                    if engine == "conifer-2t":
+                        row["engine"] = engine
                     if row["event"] == "search":
-                        if engine == "conifer":
+                        if engine.startswith("conifer"):
                             with open(os.path.join(tmp, f"conifer-ef{row['ef']}.txt")) as f:
                                 found = [[int(i) for i in line.split()] for line in f.read().splitlines()]
                         else:
@@ -440,7 +444,7 @@ def print_table(rows):
         raw = count * dimension * 4
         print(f"\n{dataset_name}: {count} x {dimension} cosine, M=16 efConstruction=200, one thread, {os.cpu_count()} cores")
         print(f"{'engine':9} {'build s':>8} {'memory MB':>10} {'B/vector':>9}")
-        for engine in ["conifer", *LIBRARIES]:
+        for engine in ["conifer", "conifer-2t", *LIBRARIES]:
             b = builds.get((dataset_name, engine))
             if b:
                 print(f"{engine:9} {b['build_seconds']:8.1f} {b['resident_bytes'] / 2**20:10.0f} {b['resident_bytes'] / count:9.0f}"
@@ -463,6 +467,9 @@ def print_table(rows):
                 c, o = builds[(dataset_name, "conifer")], builds[(dataset_name, engine)]
                 build_ratio = f"  build {c['build_seconds'] / o['build_seconds']:.2f}x  memory {c['resident_bytes'] / max(o['resident_bytes'], 1):.2f}x"
             print(f"  {engine:9} ef={r['ef']:<4d} recall {r['recall']:.3f} {r['qps']:8.0f} QPS{ratio}{build_ratio}")
+        two, hnsw = builds.get((dataset_name, "conifer-2t")), builds.get((dataset_name, "hnswlib"))
+        if two and hnsw:
+            print(f"graph build on 2 threads: {two['build_seconds']:.1f} s = {two['build_seconds'] / hnsw['build_seconds']:.2f}x hnswlib's on one thread")
         filtered = [r for r in rows if r["event"] == "filtered" and r["dataset"] == dataset_name]
         if filtered:
             print("filtered (metadata bucket < n; planner at the default ef, beside an exact scan of the matching rows):")
@@ -477,7 +484,7 @@ def print_table(rows):
             elif r["event"] == "graph":
                 print(f"  graph built {r['seconds_until_idle']:.1f} s after the last upsert was acknowledged")
             elif r["event"] == "floor":
-                print(f"  one client, p50: GET /health {r['health_p50_ms']:.3f} ms, describe_index_stats {r['stats_p50_ms']:.3f} ms")
+                print(f"  one client, p50: GET /health {r['health_p50_ms']:.3f} ms, fetch of a missing id {r['fetch_p50_ms']:.3f} ms")
             else:
                 detail = f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms" if "p50_ms" in r else ""
                 served_recall = f"  recall@10 {r['recall']:.3f}" if "recall" in r else ""
@@ -486,13 +493,14 @@ def print_table(rows):
         engine = next((r for r in searches if floor and r["engine"] == "conifer" and r["ef"] == floor["ef"]), None)
         query = next((r for r in served if r["event"] == "query" and "p50_ms" in r and r["client"] == "raw http"), None)
         if floor and query:
-            one, four = query["qps"], next((r["qps"] for r in served if r["event"] == "query" and r["clients"] == 4), None)
+            throughput = {r["clients"]: r["qps"] for r in served if r["event"] == "query" and "p50_ms" not in r}
+            one, four = throughput.get(1), throughput.get(4)
             print(f"served breakdown at ef {floor['ef']} (p50 ms): HTTP floor {floor['health_p50_ms']:.3f}"
-                  f" + key, index, limits {floor['stats_p50_ms'] - floor['health_p50_ms']:.3f}"
-                  f" + query body, engine, answer {query['p50_ms'] - floor['stats_p50_ms']:.3f} = {query['p50_ms']:.3f}")
+                  f" + key, index, limits {floor['fetch_p50_ms'] - floor['health_p50_ms']:.3f}"
+                  f" + query body, engine, answer {query['p50_ms'] - floor['fetch_p50_ms']:.3f} = {query['p50_ms']:.3f}")
             if engine:
                 print(f"  the engine alone at ef {floor['ef']}: p50 {engine['p50_ms']:.3f} ms; served minus engine {query['p50_ms'] - engine['p50_ms']:.3f} ms")
-            if four:
+            if one and four:
                 print(f"  four clients / one client: {four / one:.2f}x QPS")
 
 

@@ -26,11 +26,15 @@ struct Neighbor {
 
 /// A hierarchical navigable small-world graph (Malkov & Yashunin, 2016) over a namespace's slots.
 ///
-/// One thread builds it (`insert`, in slot order); any number search it meanwhile without locks. Links
-/// are atomics: a builder writes a list's entries, then its count, with release stores, and a reader
-/// loads them with acquiring loads, so every id it finds names a node whose vector and links are already
-/// written. A reader may see a list half rewritten; every entry is still a valid node, which is all
-/// approximate search needs. Removed slots stay in the graph as waypoints; searches skip them in results.
+/// One builder adds slots in batches (`insert`, in slot order): it gives each new slot its level and empty
+/// link lists, then links the batch's nodes on several threads at once, as hnswlib's threaded `add_items`
+/// does: a thread changes a node's list only while holding that node's lock (one of `lockStripes`, never two
+/// at a time), so back links from threads inserting neighbours at once are merged, not lost. Any number of
+/// readers search meanwhile without locks. Links are atomics: a writer stores a list's entries, then its
+/// count, with release stores, and a reader loads them with acquiring loads, so every id it finds names a
+/// node whose vector and row are already written. A reader may see a list half rewritten; every entry is
+/// still a valid node, which is all approximate search needs. Removed slots stay in the graph as waypoints;
+/// searches skip them in results.
 final class HNSWGraph: @unchecked Sendable {
     let parameters: HNSWParameters
     let space: VectorSpace
@@ -48,10 +52,16 @@ final class HNSWGraph: @unchecked Sendable {
     private let indexedCount = Atomic<Int>(0)
     /// Slots whose rows exist (any id a reader meets is below this).
     private let rowCount = Atomic<Int>(0)
-    /// The builder's own state.
+    /// The builder's own state: levels are drawn in slot order, so a graph built on one thread is reproducible.
     private var random: SplitMix64
-    private var builderScratch: SearchScratch?
+    /// One per linking thread.
+    private var builderScratches: [SearchScratch] = []
     private let scratchPool = Mutex<[SearchScratch]>([])
+    /// Node `n`'s lists change only under lock `n % lockStripes`.
+    private static var lockStripes: Int { 4096 }
+    private let locks: UnsafeMutablePointer<Mutex<Void>>
+    /// Held to raise the entry node (a new top level).
+    private let entryLock = Mutex<Void>(())
 
     init(space: VectorSpace, parameters: HNSWParameters, seed: UInt64 = 0x5EED) {
         self.space = space
@@ -60,9 +70,13 @@ final class HNSWGraph: @unchecked Sendable {
         levelScale = 1 / log(Double(parameters.m))
         level0 = ChunkedBuffer(width: 1 + 2 * parameters.m)
         random = SplitMix64(seed: seed)
+        locks = .allocate(capacity: Self.lockStripes)
+        for i in 0..<Self.lockStripes { (locks + i).initialize(to: Mutex(())) }
     }
 
     deinit {
+        locks.deinitialize(count: Self.lockStripes)
+        locks.deallocate()
         for slot in 0..<upper.count {
             if let block = upper[slot] {
                 block.deinitialize(count: Int(levels[slot]) * (1 + parameters.m))
@@ -74,47 +88,103 @@ final class HNSWGraph: @unchecked Sendable {
     /// Slots below this have been handed to `insert`.
     var indexed: Int { indexedCount.load(ordering: .acquiring) }
 
-    // MARK: Building (one thread)
+    // MARK: Building (one builder, several linking threads)
 
-    /// Adds the next slot (`slot == indexed`). A slot already removed gets an empty row and no links.
-    func insert(_ slot: UInt32, removed: Bool) {
-        let level = removed ? 0 : randomLevel()
-        appendRow(level: level)
-        rowCount.store(Int(slot) + 1, ordering: .releasing)
-        defer { indexedCount.store(Int(slot) + 1, ordering: .releasing) }
-        guard !removed else { return }
-
-        let current = entry.load(ordering: .acquiring)
-        guard current != .max else {
-            entry.store(UInt64(level) << 32 | UInt64(slot), ordering: .releasing)
-            return
+    /// Adds the next `removed.count` slots (the first is `indexed`), linking them on up to `threads` threads.
+    /// A slot already removed (`removed[i]`) gets an empty row and no links. Readers see the batch's nodes
+    /// as results once it is done (`indexed`); while it is linked they may walk through them.
+    func insert(removed: [Bool], threads: Int) {
+        let first = indexed
+        let end = first + removed.count
+        var nodeLevels: [Int] = []
+        nodeLevels.reserveCapacity(removed.count)
+        for isRemoved in removed {
+            let level = isRemoved ? 0 : randomLevel()
+            appendRow(level: level)
+            nodeLevels.append(level)
         }
-        let scratch = builderScratch ?? SearchScratch(maxLinks: m0)
-        builderScratch = scratch
-        scratch.prepare(capacity: Int(slot) + 1)
+        rowCount.store(end, ordering: .releasing)
+        let workers = max(1, min(threads, removed.count))
+        while builderScratches.count < workers { builderScratches.append(SearchScratch(maxLinks: m0)) }
+        for scratch in builderScratches.prefix(workers) { scratch.prepare(capacity: end) }
+        if workers == 1 {
+            for (offset, isRemoved) in removed.enumerated() where !isRemoved {
+                link(UInt32(first + offset), level: nodeLevels[offset], limit: end, scratch: builderScratches[0])
+            }
+        } else {
+            // Threads of their own, not `DispatchQueue.concurrentPerform`: called from a thread of Swift's
+            // cooperative pool, that ran every iteration on the caller, one after the other.
+            let next = WorkCounter()
+            let scratches = builderScratches
+            let nodeLevels = nodeLevels
+            let work: @Sendable (Int) -> Void = { [self] worker in
+                while true {
+                    let offset = next.take()
+                    guard offset < removed.count else { return }
+                    if !removed[offset] { link(UInt32(first + offset), level: nodeLevels[offset], limit: end, scratch: scratches[worker]) }
+                }
+            }
+            let finished = DispatchGroup()
+            for worker in 1..<workers {
+                finished.enter()
+                let thread = Thread {
+                    work(worker)
+                    finished.leave()
+                }
+                thread.name = "conifer-graph-link"
+                thread.start()
+            }
+            work(0)
+            finished.wait()
+        }
+        indexedCount.store(end, ordering: .releasing)
+    }
+
+    /// Links a node whose row exists into the graph: hnswlib's insertion, with every change to a list made
+    /// under its node's lock. Nodes below `limit` have rows (some may still be unlinked: they have no links
+    /// yet, so no search reaches them).
+    private func link(_ slot: UInt32, level: Int, limit: Int, scratch: SearchScratch) {
+        var current = entry.load(ordering: .acquiring)
+        if current == .max {
+            let becameEntry = entryLock.withLock { _ in
+                guard entry.load(ordering: .acquiring) == .max else { return false }
+                entry.store(UInt64(level) << 32 | UInt64(slot), ordering: .releasing)
+                return true
+            }
+            if becameEntry { return }
+            current = entry.load(ordering: .acquiring)
+        }
         let query = space.vector(slot)
         let queryNorm = space.norm(slot)
         let topLevel = Int(current >> 32)
         var nearest = Neighbor(distance: space.distance(query, norm: queryNorm, UInt32(truncatingIfNeeded: current)), slot: UInt32(truncatingIfNeeded: current))
         if topLevel > level {
             for l in stride(from: topLevel, to: level, by: -1) {
-                nearest = greedy(query, norm: queryNorm, from: nearest, level: l, limit: Int(slot))
+                nearest = greedy(query, norm: queryNorm, from: nearest, level: l, limit: limit)
             }
         }
         for l in stride(from: min(level, topLevel), through: 0, by: -1) {
             let candidates = searchLayer(
-                query, norm: queryNorm, from: nearest, ef: parameters.efConstruction, level: l, limit: Int(slot), scratch: scratch
-            ) { _ in true }
+                query, norm: queryNorm, from: nearest, ef: parameters.efConstruction, level: l, limit: limit, scratch: scratch
+            ) { $0 != slot }
             let selected = selectNeighbors(candidates, keeping: parameters.m)
-            setLinks(slot, level: l, to: selected.map(\.slot))
+            setOwnLinks(slot, level: l, to: selected)
             for neighbor in selected {
-                link(neighbor.slot, to: slot, distance: neighbor.distance, level: l)
+                addLink(neighbor.slot, to: slot, distance: neighbor.distance, level: l)
             }
             if let closest = candidates.first { nearest = closest }
         }
         if level > topLevel {
-            entry.store(UInt64(level) << 32 | UInt64(slot), ordering: .releasing)
+            entryLock.withLock { _ in
+                let now = entry.load(ordering: .acquiring)
+                if now == .max || level > Int(now >> 32) { entry.store(UInt64(level) << 32 | UInt64(slot), ordering: .releasing) }
+            }
         }
+    }
+
+    @inline(__always)
+    private func withLock<R>(_ node: UInt32, _ body: () -> R) -> R {
+        (locks + Int(node) % Self.lockStripes).pointee.withLock { _ in body() }
     }
 
     /// Empty link lists for the next slot, up to `level`.
@@ -160,23 +230,44 @@ final class HNSWGraph: @unchecked Sendable {
         list[0].store(UInt32(targets.count), ordering: .releasing)
     }
 
+    /// A new node's links on one level: `selected`, merged with back links other threads gave it meanwhile
+    /// (pruned by the heuristic if together they are too many).
+    private func setOwnLinks(_ slot: UInt32, level: Int, to selected: [Neighbor]) {
+        withLock(slot) {
+            let list = links(slot, level: level)
+            let existing = Int(list[0].load(ordering: .relaxed))
+            guard existing > 0 else { return setLinks(slot, level: level, to: selected.map(\.slot)) }
+            var candidates = selected
+            for i in 1...existing {
+                let other = list[i].load(ordering: .relaxed)
+                if !candidates.contains(where: { $0.slot == other }) {
+                    candidates.append(Neighbor(distance: space.distance(slot, other), slot: other))
+                }
+            }
+            candidates.sort { $0.distance < $1.distance }
+            setLinks(slot, level: level, to: selectNeighbors(candidates, keeping: level == 0 ? m0 : parameters.m).map(\.slot))
+        }
+    }
+
     /// Adds a back link from `node` to `slot`, pruning `node`'s list by the heuristic when it is full.
-    private func link(_ node: UInt32, to slot: UInt32, distance: Float, level: Int) {
-        let list = links(node, level: level)
-        let capacity = level == 0 ? m0 : parameters.m
-        let count = Int(list[0].load(ordering: .relaxed))
-        if count < capacity {
-            list[1 + count].store(slot, ordering: .releasing)
-            list[0].store(UInt32(count + 1), ordering: .releasing)
-            return
+    private func addLink(_ node: UInt32, to slot: UInt32, distance: Float, level: Int) {
+        withLock(node) {
+            let list = links(node, level: level)
+            let capacity = level == 0 ? m0 : parameters.m
+            let count = Int(list[0].load(ordering: .relaxed))
+            if count < capacity {
+                list[1 + count].store(slot, ordering: .releasing)
+                list[0].store(UInt32(count + 1), ordering: .releasing)
+                return
+            }
+            var candidates = [Neighbor(distance: distance, slot: slot)]
+            for i in 1...count {
+                let other = list[i].load(ordering: .relaxed)
+                candidates.append(Neighbor(distance: space.distance(node, other), slot: other))
+            }
+            candidates.sort { $0.distance < $1.distance }
+            setLinks(node, level: level, to: selectNeighbors(candidates, keeping: capacity).map(\.slot))
         }
-        var candidates = [Neighbor(distance: distance, slot: slot)]
-        for i in 1...count {
-            let other = list[i].load(ordering: .relaxed)
-            candidates.append(Neighbor(distance: space.distance(node, other), slot: other))
-        }
-        candidates.sort { $0.distance < $1.distance }
-        setLinks(node, level: level, to: selectNeighbors(candidates, keeping: capacity).map(\.slot))
     }
 
     // MARK: Saving and loading
@@ -340,6 +431,13 @@ final class HNSWGraph: @unchecked Sendable {
             return results.sortedAscending()
         }
     }
+}
+
+/// The next item of a batch that several threads share.
+private final class WorkCounter: Sendable {
+    private let next = Atomic<Int>(0)
+
+    func take() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
 
 /// What one search needs besides the graph: a visited set stamped with a generation (cleared only when

@@ -1,4 +1,5 @@
 import ConiferCore
+import Foundation
 import Synchronization
 
 /// How an index's namespaces are searched.
@@ -8,12 +9,18 @@ public struct EngineSettings: Sendable, Equatable {
     /// Namespaces with fewer records in their graph than this are scanned exactly: below it a scan is about
     /// as fast as a graph search and always exact.
     public var graphThreshold: Int
+    /// Threads that link new records into a graph at once (one builder per index hands them batches).
+    public var buildThreads: Int
 
-    public init(metric: Metric = .cosine, hnsw: HNSWParameters = .init(), graphThreshold: Int = 10_000) {
+    public init(metric: Metric = .cosine, hnsw: HNSWParameters = .init(), graphThreshold: Int = 10_000, buildThreads: Int = Self.cores) {
         self.metric = metric
         self.hnsw = hnsw
         self.graphThreshold = graphThreshold
+        self.buildThreads = max(1, buildThreads)
     }
+
+    /// The cores this process may use.
+    public static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
 }
 
 /// One namespace's records in columns, with versioned slots so readers never wait for the writer.
@@ -179,14 +186,12 @@ public final class NamespaceStore: @unchecked Sendable {
         guard building.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { building.store(false, ordering: .releasing) }
         let mark = published.withLock { $0 }
-        var slot = graph.indexed
-        let end = slot + min(limit, mark.slots - slot)
-        while slot < end {
-            let removed = removedAt.pointer(slot).pointee.load(ordering: .acquiring) <= mark.version
-            graph.insert(UInt32(slot), removed: removed)
-            slot += 1
-        }
-        return slot < mark.slots
+        let first = graph.indexed
+        let end = first + min(limit, mark.slots - first)
+        guard first < end else { return false }
+        let removed = (first..<end).map { removedAt.pointer($0).pointee.load(ordering: .acquiring) <= mark.version }
+        graph.insert(removed: removed, threads: settings.buildThreads)
+        return end < mark.slots
     }
 
     // MARK: Reading

@@ -2,10 +2,10 @@
 // on the same files in the same run). Release build:
 //
 //   conifer-bench --base F --queries F --dimension D [--metric cosine] [--topk 10] [--m 16]
-//                 [--ef-construction 200] [--ef 10,20,40,80] [--results-dir DIR] [--filtered]
+//                 [--ef-construction 200] [--ef 10,20,40,80] [--threads 1] [--results-dir DIR] [--filtered]
 //   conifer-bench --sparse RECORDS [--queries-count 1000] [--topk 10]
 //
-// F are files of little-endian float32 rows. Builds one namespace on one thread, then answers every query
+// F are files of little-endian float32 rows. Builds one namespace (its graph linked on `--threads` threads), then answers every query
 // once per `ef` (one query per call, one thread) and prints one JSON object per line: the build (seconds,
 // resident bytes the engine added) and, for each ef, queries/s, p50 and p99. The ids found for each query
 // are written to DIR/conifer-ef<ef>.txt (one line of row numbers per query) for the caller to score.
@@ -51,6 +51,7 @@ func emit(_ object: [String: Any]) {
 
 let metric = Metric(rawValue: option("--metric") ?? "cosine") ?? .cosine
 let topK = option("--topk").flatMap(Int.init) ?? 10
+let buildThreads = option("--threads").flatMap(Int.init) ?? 1
 let parameters = HNSWParameters(
     m: option("--m").flatMap(Int.init) ?? 16, efConstruction: option("--ef-construction").flatMap(Int.init) ?? 200
 )
@@ -88,14 +89,14 @@ func runDense(basePath: String, queryPath: String, dimension: Int) throws {
     let queries = try readRows(queryPath, dimension: dimension)
     let filtered = CommandLine.arguments.contains("--filtered")
     let residentBefore = residentBytes()
-    var state = IndexState(settings: EngineSettings(metric: metric, hnsw: parameters, graphThreshold: filtered ? 10_000 : 0))
+    var state = IndexState(settings: EngineSettings(metric: metric, hnsw: parameters, graphThreshold: filtered ? 10_000 : 0, buildThreads: buildThreads))
     let (load, graph) = build(&state, count: base.count) { row in
         VectorRecord(id: String(row), values: base[row], metadata: filtered ? ["bucket": .number(Double(row % 1000))] : [:])
     }
     // Measured while the input rows are still held (they were counted in `residentBefore` too).
     let residentAfter = residentBytes()
     emit([
-        "engine": "conifer", "event": filtered ? "filtered-build" : "build", "vectors": state.view.totalRecordCount, "dimension": dimension,
+        "engine": "conifer", "event": filtered ? "filtered-build" : "build", "threads": buildThreads, "vectors": state.view.totalRecordCount, "dimension": dimension,
         "load_seconds": load, "graph_seconds": graph, "build_seconds": load + graph, "resident_bytes": residentAfter - residentBefore,
     ])
     guard let namespace = state.view.snapshot("") else { exit(1) }

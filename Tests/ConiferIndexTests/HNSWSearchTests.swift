@@ -34,9 +34,11 @@ import Testing
 
     /// An index whose namespace "" holds `count` records `r<i>` with metadata `bucket = i % 1000`, its graph
     /// fully built, and the graph used from the first record on.
-    static func built(_ metric: Metric, count: Int, seed: UInt64 = 1) -> (state: IndexState, mixture: Mixture) {
+    static func built(_ metric: Metric, count: Int, seed: UInt64 = 1, threads: Int = 1) -> (state: IndexState, mixture: Mixture) {
         var mixture = Mixture(seed: seed)
-        var state = IndexState(settings: EngineSettings(metric: metric, hnsw: HNSWParameters(m: 12, efConstruction: 80, efSearch: 64), graphThreshold: 0))
+        var state = IndexState(
+            settings: EngineSettings(metric: metric, hnsw: HNSWParameters(m: 12, efConstruction: 80, efSearch: 64), graphThreshold: 0, buildThreads: threads)
+        )
         for start in stride(from: 0, to: count, by: 500) {
             let records = (start..<min(count, start + 500)).map { i in
                 VectorRecord(id: "r\(i)", values: mixture.vector(), metadata: ["bucket": .number(Double(i % 1000))])
@@ -74,6 +76,41 @@ import Testing
         let exact = ExactSearch.search(namespace, query: query, metric: metric)
         for result in namespace.search(query, metric: metric) {
             if let same = exact.first(where: { $0.id == result.id }) { #expect(same.score == result.score) }
+        }
+        _ = state
+    }
+
+    /// A graph linked on several threads at once (per-node locks) is as good as one built on one thread,
+    /// and sound: every link names another node of the graph, no list holds a node twice or overflows, and
+    /// every live node can be found.
+    @Test(arguments: [Metric.cosine, .euclidean])
+    func aGraphBuiltOnSeveralThreadsKeepsRecall(_ metric: Metric) throws {
+        var (state, mixture) = Self.built(metric, count: 4000, threads: 4)
+        let namespace = try #require(state.view.snapshot(""))
+        let queries = (0..<60).map { _ in mixture.vector() }
+        let recall = Self.recall(namespace, metric, queries: queries)
+        #expect(recall >= 0.95, "recall@10 \(recall) for \(metric) built on 4 threads")
+        let graph = try #require(namespace.store.graph)
+        #expect(graph.indexed == 4000)
+        let image = try #require(graph.image(of: Array(0..<4000), renumbered: (0..<4000).map(UInt32.init)))
+        var cursor = 0
+        var linkCounts: [Int] = []
+        for (node, level) in image.levels.enumerated() {
+            for l in 0...Int(level) {
+                let count = Int(image.links[cursor])
+                let targets = image.links[cursor + 1..<cursor + 1 + count]
+                #expect(count <= (l == 0 ? 24 : 12))
+                #expect(Set(targets).count == count && !targets.contains(UInt32(node)) && targets.allSatisfy { $0 < 4000 })
+                if l == 0 { linkCounts.append(count) }
+                cursor += 1 + count
+            }
+        }
+        #expect(linkCounts.allSatisfy { $0 > 0 }, "a node no search can reach")
+        // Each record finds itself first.
+        for slot in stride(from: 0, to: 4000, by: 97) {
+            let vector = try #require(namespace.record("r\(slot)")).values
+            let first = namespace.search(SearchQuery(vector: vector, sparse: nil, topK: 1, filter: .everything), metric: metric).first
+            #expect(first?.id == "r\(slot)")
         }
         _ = state
     }
