@@ -218,7 +218,7 @@ public struct DataPlaneService: Sendable {
         let search = SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter, ef: definition.efSearch)
         let metric = definition.metric
         let results = namespace.searchIsQuick(search, metric: metric) ? namespace.search(search, metric: metric) : await scans.run { namespace.search(search, metric: metric) }
-        let matches = results.compactMap { result in namespace.record(result.id).map { Match(record: $0, score: result.score) } }
+        let matches = results.map { Match(record: namespace.record(of: $0), score: $0.score) }
         return charge(QueryAnswer(matches: matches, readUnits: readUnits))
 
         func charge(_ answer: QueryAnswer) -> QueryAnswer {

@@ -102,7 +102,7 @@ public enum ExactSearch {
                     }
                     // Validated vectors cannot overflow (DataLimits.maxSquaredNorm); a record that could would
                     // never reach the wire with a non-finite score.
-                    if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: store.ids[slot], score: score)) }
+                    if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: store.ids[slot], score: score, slot: slot)) }
                 }
             }
         } else if let sparse = query.sparse {
@@ -113,7 +113,7 @@ public enum ExactSearch {
                 guard let values = store.sparse[slot], values.indices.contains(where: queryIndices.contains) else { continue }
                 if filtering, !filter.matches(store.metadata[slot]) { continue }
                 let score = DistanceKernels.sparseDot(indices: sparse.indices, values: sparse.values, indices: values.indices, values: values.values)
-                if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: store.ids[slot], score: score)) }
+                if score.isFinite, top.admits(score: score) { top.insert(ScoredID(id: store.ids[slot], score: score, slot: slot)) }
             }
         }
     }

@@ -13,6 +13,8 @@ public protocol IndexReader: Sendable {
 public protocol NamespaceReader: Sendable {
     var recordCount: Int { get }
     func record(_ id: String) -> VectorRecord?
+    /// The record a result of this snapshot's `search` names (read from its slot, not looked up by id).
+    func record(of result: ScoredID) -> VectorRecord
     /// Ids starting with `prefix`, ascending.
     func ids(prefix: String) -> [String]
     /// Ids of the records whose metadata matches `filter`, ascending.

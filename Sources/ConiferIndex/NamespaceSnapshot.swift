@@ -20,6 +20,10 @@ public struct NamespaceSnapshot: NamespaceReader {
         store.slot(of: id, in: mark).map(store.record(at:))
     }
 
+    public func record(of result: ScoredID) -> VectorRecord {
+        store.record(at: result.slot)
+    }
+
     public func ids(prefix: String) -> [String] {
         liveSlots.map { store.ids[$0] }.filter { $0.hasPrefix(prefix) }.sorted()
     }
@@ -130,7 +134,7 @@ public struct NamespaceSnapshot: NamespaceReader {
             }
             for neighbor in found {
                 let score = space.score(query, norm: queryNorm, neighbor.slot)
-                if top.admits(score: score) { top.insert(ScoredID(id: store.ids[Int(neighbor.slot)], score: score)) }
+                if top.admits(score: score) { top.insert(ScoredID(id: store.ids[Int(neighbor.slot)], score: score, slot: Int(neighbor.slot))) }
             }
         }
         // Acknowledged writes the builder has not reached yet.

@@ -31,8 +31,9 @@ public struct EngineSettings: Sendable, Equatable {
 /// log order) appends and stamps, then publishes a watermark: how many slots exist, the version, the live
 /// count. A reader takes the watermark once and sees exactly the slots below it whose removal stamp is
 /// newer than its version, so it has a consistent snapshot however far the writer has moved on. The graph
-/// is built over published slots by one background builder (`buildGraph`); slots not yet in it are
-/// scanned exactly, so a write is searchable as soon as it is acknowledged.
+/// is built over published slots by one background builder (`buildGraph`, each batch linked on
+/// `settings.buildThreads` threads); slots not yet in it are scanned exactly, so a write is searchable as
+/// soon as it is acknowledged.
 public final class NamespaceStore: @unchecked Sendable {
     /// What a reader sees: the first `slots` slots, as of `version`.
     struct Watermark: Sendable {

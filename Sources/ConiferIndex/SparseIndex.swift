@@ -115,7 +115,7 @@ enum SparseSearch {
             else { continue }
             let score = DistanceKernels.sparseDot(indices: query.indices, values: query.values, indices: stored.indices, values: stored.values)
             guard score.isFinite, top.admits(score: score) else { continue }
-            top.insert(ScoredID(id: store.ids[slot], score: score))
+            top.insert(ScoredID(id: store.ids[slot], score: score, slot: slot))
             if let worst = top.worstScore {
                 threshold = worst
                 while essential < terms.count, boundBelow[essential + 1] < threshold { essential += 1 }

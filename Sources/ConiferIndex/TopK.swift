@@ -1,11 +1,19 @@
-/// One search result: a record id and its score.
+/// One search result: a record id and its score, and the slot of the snapshot that holds the record (so
+/// reading it back needs no lookup by id; not part of equality: the same answer from another snapshot may
+/// sit in other slots).
 public struct ScoredID: Sendable, Equatable {
     public var id: String
     public var score: Float
+    public var slot: Int
 
-    public init(id: String, score: Float) {
+    public init(id: String, score: Float, slot: Int) {
         self.id = id
         self.score = score
+        self.slot = slot
+    }
+
+    public static func == (lhs: ScoredID, rhs: ScoredID) -> Bool {
+        lhs.id == rhs.id && lhs.score == rhs.score
     }
 }
 

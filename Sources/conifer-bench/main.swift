@@ -129,7 +129,7 @@ func filteredSearch(_ namespace: NamespaceSnapshot, base: [[Float]], queries: [[
             let queryNorm = metric == .cosine ? DistanceKernels.norm(q) : 1
             for row in matching {
                 let score = DistanceKernels.dot(q, base[row]) / (metric == .cosine ? max(queryNorm * norms[row], .leastNormalMagnitude) : 1)
-                if top.admits(score: score) { top.insert(ScoredID(id: String(row), score: score)) }
+                if top.admits(score: score) { top.insert(ScoredID(id: String(row), score: score, slot: row)) }
             }
             return Set(top.sorted().map(\.id))
         }

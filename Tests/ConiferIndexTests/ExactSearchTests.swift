@@ -109,7 +109,7 @@ import Testing
     @Test func topKMatchesSortingEverything() {
         var generator = SplitMix64(seed: 7)
         for _ in 0..<20 {
-            let scores = (0..<200).map { ScoredID(id: "r\($0)", score: Float(Int.random(in: 0..<30, using: &generator))) }
+            let scores = (0..<200).map { ScoredID(id: "r\($0)", score: Float(Int.random(in: 0..<30, using: &generator)), slot: $0) }
             for lowerIsBetter in [false, true] {
                 var top = TopK(k: 17, lowerIsBetter: lowerIsBetter)
                 for candidate in scores { top.insert(candidate) }
