@@ -228,7 +228,8 @@ class Raw:
         at = head.find(b"\r\ncontent-length:")
         if at < 0:
             return status, self.chunked()
-        length = int(head[at + 17:head.find(b"\r\n", at + 17) if head.find(b"\r\n", at + 17) > 0 else len(head)])
+        line_end = head.find(b"\r\n", at + 17)
+        length = int(head[at + 17:line_end if line_end >= 0 else None])
         while len(self.buffer) < length:
             self.receive()
         body, self.buffer = self.buffer[:length], self.buffer[length:]

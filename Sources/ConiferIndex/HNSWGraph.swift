@@ -96,47 +96,39 @@ final class HNSWGraph: @unchecked Sendable {
     func insert(removed: [Bool], threads: Int) {
         let first = indexed
         let end = first + removed.count
-        var nodeLevels: [Int] = []
-        nodeLevels.reserveCapacity(removed.count)
-        for isRemoved in removed {
+        let nodeLevels = removed.map { isRemoved in
             let level = isRemoved ? 0 : randomLevel()
             appendRow(level: level)
-            nodeLevels.append(level)
+            return level
         }
         rowCount.store(end, ordering: .releasing)
         let workers = max(1, min(threads, removed.count))
         while builderScratches.count < workers { builderScratches.append(SearchScratch(maxLinks: m0)) }
         for scratch in builderScratches.prefix(workers) { scratch.prepare(capacity: end) }
-        if workers == 1 {
-            for (offset, isRemoved) in removed.enumerated() where !isRemoved {
-                link(UInt32(first + offset), level: nodeLevels[offset], limit: end, scratch: builderScratches[0])
+        // Threads of their own, not `DispatchQueue.concurrentPerform`: called from a thread of Swift's
+        // cooperative pool, that ran every iteration on the caller, one after the other. With one worker the
+        // caller links the batch alone, in slot order.
+        let next = WorkCounter()
+        let scratches = builderScratches
+        let work: @Sendable (Int) -> Void = { [self] worker in
+            while true {
+                let offset = next.take()
+                guard offset < removed.count else { return }
+                if !removed[offset] { link(UInt32(first + offset), level: nodeLevels[offset], limit: end, scratch: scratches[worker]) }
             }
-        } else {
-            // Threads of their own, not `DispatchQueue.concurrentPerform`: called from a thread of Swift's
-            // cooperative pool, that ran every iteration on the caller, one after the other.
-            let next = WorkCounter()
-            let scratches = builderScratches
-            let nodeLevels = nodeLevels
-            let work: @Sendable (Int) -> Void = { [self] worker in
-                while true {
-                    let offset = next.take()
-                    guard offset < removed.count else { return }
-                    if !removed[offset] { link(UInt32(first + offset), level: nodeLevels[offset], limit: end, scratch: scratches[worker]) }
-                }
-            }
-            let finished = DispatchGroup()
-            for worker in 1..<workers {
-                finished.enter()
-                let thread = Thread {
-                    work(worker)
-                    finished.leave()
-                }
-                thread.name = "conifer-graph-link"
-                thread.start()
-            }
-            work(0)
-            finished.wait()
         }
+        let finished = DispatchGroup()
+        for worker in 1..<workers {
+            finished.enter()
+            let thread = Thread {
+                work(worker)
+                finished.leave()
+            }
+            thread.name = "conifer-graph-link"
+            thread.start()
+        }
+        work(0)
+        finished.wait()
         indexedCount.store(end, ordering: .releasing)
     }
 
