@@ -81,8 +81,8 @@ import Testing
     }
 
     /// A graph linked on several threads at once (per-node locks) is as good as one built on one thread,
-    /// and sound: every link names another node of the graph, no list holds a node twice or overflows, and
-    /// every live node can be found.
+    /// and sound: every link names another node of the graph, no list holds a node twice or overflows, every
+    /// node has links, and nodes are found as often.
     @Test(arguments: [Metric.cosine, .euclidean])
     func aGraphBuiltOnSeveralThreadsKeepsRecall(_ metric: Metric) throws {
         var (state, mixture) = Self.built(metric, count: 4000, threads: 4)
@@ -106,12 +106,20 @@ import Testing
             }
         }
         #expect(linkCounts.allSatisfy { $0 > 0 }, "a node no search can reach")
-        // Every node can be reached: a record's own vector finds the record the exact scan puts first (itself,
-        // or one that scores the same or better by a rounding).
-        for slot in stride(from: 0, to: 4000, by: 97) {
-            let query = SearchQuery(vector: try #require(namespace.record("r\(slot)")).values, sparse: nil, topK: 1, filter: .everything)
-            #expect(namespace.search(query, metric: metric).first == ExactSearch.search(namespace, query: query, metric: metric).first)
+        // Nodes stay reachable as often as in a graph built on one thread: a record's own vector finds the
+        // record the exact scan puts first. (HNSW does not promise every node: a node whose in-links were all
+        // pruned is missed by either build; which ones depends on the order of insertion.)
+        func reachable(_ namespace: NamespaceSnapshot) throws -> Int {
+            try stride(from: 0, to: 4000, by: 7).filter { slot in
+                let query = SearchQuery(vector: try #require(namespace.record("r\(slot)")).values, sparse: nil, topK: 1, filter: .everything)
+                return namespace.search(query, metric: metric).first == ExactSearch.search(namespace, query: query, metric: metric).first
+            }.count
         }
+        var (single, _) = Self.built(metric, count: 4000, threads: 1)
+        let found = try reachable(namespace)
+        let foundBySingle = try reachable(try #require(single.view.snapshot("")))
+        #expect(found >= foundBySingle - 3 && found >= 560, "\(found) of 572 found (one thread: \(foundBySingle))")
+        _ = single
         _ = state
     }
 
