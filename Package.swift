@@ -55,9 +55,9 @@ let package = Package(
         // Domain values and the one domain error. Foundation only, no I/O.
         .target(name: "ConiferCore", swiftSettings: strict + (vectorCPU ? [.define("CONIFER_AVX2")] : [])),
         // Columnar namespaces, HNSW graphs, distance kernels, the search planner. Pure: no I/O.
-        .target(name: "ConiferIndex", dependencies: ["ConiferCore", "ConiferPrefetch"], swiftSettings: strict + engineSettings),
-        // One C inline function: the prefetch hint the graph search needs (Swift has no spelling for it).
-        .target(name: "ConiferPrefetch"),
+        .target(name: "ConiferIndex", dependencies: ["ConiferCore", "ConiferKernels"], swiftSettings: strict + engineSettings),
+        // Inline C the engine needs: a prefetch hint and the int8 dot product on 8-bit lanes.
+        .target(name: "ConiferKernels"),
         // What Conifer says to AWS-speaking services: SigV4 signing, S3 PutObject, STS AssumeRole, KMS data keys.
         .target(
             name: "ConiferAWS",

@@ -1,4 +1,4 @@
-import ConiferPrefetch
+import ConiferKernels
 import Foundation
 import Synchronization
 
@@ -93,9 +93,12 @@ final class HNSWGraph: @unchecked Sendable {
     /// Adds the next `removed.count` slots (the first is `indexed`), linking them on up to `threads` threads.
     /// A slot already removed (`removed[i]`) gets an empty row and no links. Readers see the batch's nodes
     /// as results once it is done (`indexed`); while it is linked they may walk through them.
-    func insert(removed: [Bool], threads: Int) {
+    /// An int8 space gets the batch's codes first (learning its quantizer from the rows below `sampleEnd`
+    /// the first time).
+    func insert(removed: [Bool], threads: Int, sampleEnd: Int) {
         let first = indexed
         let end = first + removed.count
+        space.encode(upTo: end, sampleEnd: max(end, sampleEnd))
         let nodeLevels = removed.map { isRemoved in
             let level = isRemoved ? 0 : randomLevel()
             appendRow(level: level)
@@ -103,7 +106,7 @@ final class HNSWGraph: @unchecked Sendable {
         }
         rowCount.store(end, ordering: .releasing)
         let workers = max(1, min(threads, removed.count))
-        while builderScratches.count < workers { builderScratches.append(SearchScratch(maxLinks: m0)) }
+        while builderScratches.count < workers { builderScratches.append(SearchScratch(maxLinks: m0, dimension: space.dimension)) }
         for scratch in builderScratches.prefix(workers) { scratch.prepare(capacity: end) }
         // Threads of their own, not `DispatchQueue.concurrentPerform`: called from a thread of Swift's
         // cooperative pool, that ran every iteration on the caller, one after the other. With one worker the
@@ -146,19 +149,16 @@ final class HNSWGraph: @unchecked Sendable {
             if becameEntry { return }
             current = entry.load(ordering: .acquiring)
         }
-        let query = space.vector(slot)
-        let queryNorm = space.norm(slot)
+        let probe = space.probe(slot)
         let topLevel = Int(current >> 32)
-        var nearest = Neighbor(distance: space.distance(query, norm: queryNorm, UInt32(truncatingIfNeeded: current)), slot: UInt32(truncatingIfNeeded: current))
+        var nearest = Neighbor(distance: space.distance(probe, UInt32(truncatingIfNeeded: current)), slot: UInt32(truncatingIfNeeded: current))
         if topLevel > level {
             for l in stride(from: topLevel, to: level, by: -1) {
-                nearest = greedy(query, norm: queryNorm, from: nearest, level: l, limit: limit)
+                nearest = greedy(probe, from: nearest, level: l, limit: limit)
             }
         }
         for l in stride(from: min(level, topLevel), through: 0, by: -1) {
-            let candidates = searchLayer(
-                query, norm: queryNorm, from: nearest, ef: parameters.efConstruction, level: l, limit: limit, scratch: scratch
-            ) { $0 != slot }
+            let candidates = searchLayer(probe, from: nearest, ef: parameters.efConstruction, level: l, limit: limit, scratch: scratch) { $0 != slot }
             let selected = selectNeighbors(candidates, keeping: parameters.m)
             setOwnLinks(slot, level: l, to: selected)
             for neighbor in selected {
@@ -315,6 +315,7 @@ final class HNSWGraph: @unchecked Sendable {
 
     /// Loads a saved graph into a graph that has no nodes yet (its slots already hold the image's records).
     func restore(_ image: GraphImage) {
+        space.encode(upTo: image.levels.count, sampleEnd: space.norms.count)
         var cursor = 0
         for (slot, level) in image.levels.enumerated() {
             appendRow(level: Int(level))
@@ -338,15 +339,16 @@ final class HNSWGraph: @unchecked Sendable {
         let current = entry.load(ordering: .acquiring)
         guard current != .max else { return [] }
         let limit = rowCount.load(ordering: .acquiring)
-        let scratch = scratchPool.withLock { $0.popLast() } ?? SearchScratch(maxLinks: m0)
+        let scratch = scratchPool.withLock { $0.popLast() } ?? SearchScratch(maxLinks: m0, dimension: space.dimension)
         defer { scratchPool.withLock { $0.append(scratch) } }
         scratch.prepare(capacity: limit)
+        let probe = space.probe(query: query, norm: queryNorm, codes: scratch.queryCodes)
         let start = UInt32(truncatingIfNeeded: current)
-        var nearest = Neighbor(distance: space.distance(query, norm: queryNorm, start), slot: start)
+        var nearest = Neighbor(distance: space.distance(probe, start), slot: start)
         for level in stride(from: Int(current >> 32), to: 0, by: -1) {
-            nearest = greedy(query, norm: queryNorm, from: nearest, level: level, limit: limit)
+            nearest = greedy(probe, from: nearest, level: level, limit: limit)
         }
-        return searchLayer(query, norm: queryNorm, from: nearest, ef: ef, level: 0, limit: limit, scratch: scratch, accept: accept)
+        return searchLayer(probe, from: nearest, ef: ef, level: 0, limit: limit, scratch: scratch, accept: accept)
     }
 
     @inline(__always)
@@ -355,7 +357,7 @@ final class HNSWGraph: @unchecked Sendable {
     }
 
     /// Walks to ever closer nodes on one level until none of the current node's links is closer.
-    private func greedy(_ query: UnsafePointer<Float>, norm queryNorm: Float, from start: Neighbor, level: Int, limit: Int) -> Neighbor {
+    private func greedy(_ probe: VectorSpace.Probe, from start: Neighbor, level: Int, limit: Int) -> Neighbor {
         var nearest = start
         var moved = true
         while moved {
@@ -365,7 +367,7 @@ final class HNSWGraph: @unchecked Sendable {
             for i in 0..<count {
                 let candidate = list[1 + i].load(ordering: .acquiring)
                 guard Int(candidate) < limit else { continue }
-                let distance = space.distance(query, norm: queryNorm, candidate)
+                let distance = space.distance(probe, candidate)
                 if distance < nearest.distance {
                     nearest = Neighbor(distance: distance, slot: candidate)
                     moved = true
@@ -378,8 +380,7 @@ final class HNSWGraph: @unchecked Sendable {
     /// Best-first search of one level keeping the `ef` closest accepted nodes (hnswlib's filtered base-layer
     /// search); returns them closest first.
     private func searchLayer(
-        _ query: UnsafePointer<Float>, norm queryNorm: Float, from start: Neighbor, ef: Int, level: Int, limit: Int,
-        scratch: SearchScratch, accept: (UInt32) -> Bool
+        _ probe: VectorSpace.Probe, from start: Neighbor, ef: Int, level: Int, limit: Int, scratch: SearchScratch, accept: (UInt32) -> Bool
     ) -> [Neighbor] {
         scratch.startSearch()
         _ = scratch.visit(start.slot)
@@ -408,7 +409,7 @@ final class HNSWGraph: @unchecked Sendable {
                 }
                 for i in 0..<fresh {
                     let candidate = scratch.fresh[i]
-                    let candidateDistance = space.distance(query, norm: queryNorm, candidate)
+                    let candidateDistance = space.distance(probe, candidate)
                     guard results.count < ef || candidateDistance < bound else { continue }
                     candidates.push(Neighbor(distance: -candidateDistance, slot: candidate))
                     // It may be expanded next: ask for its links too.
@@ -442,8 +443,12 @@ final class SearchScratch: @unchecked Sendable {
     private var results = MaxHeap()
     /// The unvisited neighbours of the node being expanded.
     let fresh: UnsafeMutablePointer<UInt32>
+    /// An int8 space's codes of the query.
+    let queryCodes: UnsafeMutablePointer<Int8>
 
-    init(maxLinks: Int) {
+    init(maxLinks: Int, dimension: Int) {
+        queryCodes = .allocate(capacity: dimension)
+        queryCodes.initialize(repeating: 0, count: dimension)
         capacity = 1024
         visited = .allocate(capacity: capacity)
         visited.initialize(repeating: 0, count: capacity)
@@ -454,6 +459,7 @@ final class SearchScratch: @unchecked Sendable {
     deinit {
         visited.deallocate()
         fresh.deallocate()
+        queryCodes.deallocate()
         candidates.release()
         results.release()
     }

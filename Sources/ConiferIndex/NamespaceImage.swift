@@ -73,7 +73,7 @@ extension NamespaceSnapshot {
         let dimension = store.space?.dimension ?? 0
         if let space = store.space {
             vectors.reserveCapacity(live.count * dimension)
-            for slot in live { vectors.append(contentsOf: UnsafeBufferPointer(start: space.vector(UInt32(slot)), count: dimension)) }
+            for slot in live { space.withRow(UInt32(slot)) { vectors.append(contentsOf: UnsafeBufferPointer(start: $0, count: dimension)) } }
         }
         var graph: GraphImage?
         if let hnsw = store.graph {

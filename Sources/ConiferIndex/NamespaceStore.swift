@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// How an index's namespaces are searched.
-public struct EngineSettings: Sendable, Equatable {
+public struct EngineSettings: Sendable {
     public var metric: Metric
     public var hnsw: HNSWParameters
     /// Namespaces with fewer records in their graph than this are scanned exactly: below it a scan is about
@@ -11,13 +11,26 @@ public struct EngineSettings: Sendable, Equatable {
     public var graphThreshold: Int
     /// Threads that link new records into a graph at once (one builder per index hands them batches).
     public var buildThreads: Int
+    /// What the graph is walked on: the float vectors, or int8 codes with answers rescored on the floats.
+    public var encoding: VectorEncoding
+    /// Where an int8 namespace keeps its float vectors; in memory without one.
+    public var vectorRows: VectorRowsFactory?
 
-    public init(metric: Metric = .cosine, hnsw: HNSWParameters = .init(), graphThreshold: Int = 10_000, buildThreads: Int = Self.cores) {
+    public init(
+        metric: Metric = .cosine, hnsw: HNSWParameters = .init(), graphThreshold: Int = 10_000, buildThreads: Int = Self.cores,
+        encoding: VectorEncoding = .float32, vectorRows: VectorRowsFactory? = nil
+    ) {
         self.metric = metric
         self.hnsw = hnsw
         self.graphThreshold = graphThreshold
         self.buildThreads = max(1, buildThreads)
+        self.encoding = encoding
+        self.vectorRows = vectorRows
     }
+
+    /// Records an int8 namespace waits for before its graph learns a quantizer from them (fewer are scanned
+    /// exactly anyway; a namespace loaded from a segment learns from all of its records).
+    var quantizerSample: Int { min(graphThreshold, Codebook.sampleSize) }
 
     /// The cores this process may use.
     public static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -154,7 +167,8 @@ public final class NamespaceStore: @unchecked Sendable {
 
     private func append(id: String, values: UnsafeBufferPointer<Float>, metadata: Metadata, sparse: SparseVector?) {
         if ids.count == 0, graph == nil, !values.isEmpty {
-            graph = HNSWGraph(space: VectorSpace(dimension: values.count, metric: settings.metric), parameters: settings.hnsw)
+            let space = VectorSpace(dimension: values.count, metric: settings.metric, encoding: settings.encoding, outside: settings.vectorRows)
+            graph = HNSWGraph(space: space, parameters: settings.hnsw)
         }
         ids.append(id)
         // Records were validated against the index's dimension (the first record's).
@@ -190,8 +204,10 @@ public final class NamespaceStore: @unchecked Sendable {
         let first = graph.indexed
         let end = first + min(limit, mark.slots - first)
         guard first < end else { return false }
+        // Codes are made from a quantizer learnt on enough records: until then the records are scanned.
+        if graph.space.encoding == .int8, first == 0, mark.slots < settings.quantizerSample { return false }
         let removed = (first..<end).map { removedAt.pointer($0).pointee.load(ordering: .acquiring) <= mark.version }
-        graph.insert(removed: removed, threads: settings.buildThreads)
+        graph.insert(removed: removed, threads: settings.buildThreads, sampleEnd: mark.slots)
         return end < mark.slots
     }
 
@@ -220,7 +236,7 @@ public final class NamespaceStore: @unchecked Sendable {
     func record(at slot: Int) -> VectorRecord {
         var values: [Float] = []
         if let space {
-            values = Array(UnsafeBufferPointer(start: space.vector(UInt32(slot)), count: space.dimension))
+            values = space.withRow(UInt32(slot)) { Array(UnsafeBufferPointer(start: $0, count: space.dimension)) }
         }
         return VectorRecord(id: ids[slot], values: values, sparse: sparse[slot], metadata: metadata[slot])
     }

@@ -1,29 +1,59 @@
 import ConiferCore
-import ConiferPrefetch
+import ConiferKernels
+import Synchronization
+
+/// Where an int8 namespace keeps its float vectors: outside the process's heap (ConiferStorage's
+/// encrypted, memory-mapped row file), read back to rescore answers and to scan.
+public protocol VectorRows: AnyObject, Sendable {
+    /// Appends the next slot's row of exactly the space's dimension (the writer only).
+    func append(_ row: UnsafePointer<Float>)
+    /// Copies a published slot's row into `buffer` (any thread).
+    func read(_ slot: Int, into buffer: UnsafeMutablePointer<Float>)
+}
+
+/// Makes the row store of a new int8 namespace of `dimension` values.
+public typealias VectorRowsFactory = @Sendable (_ dimension: Int) -> any VectorRows
 
 /// Scores and distances between queries and a namespace's stored dense vectors.
 ///
-/// Each slot's row holds the vector's values; the norms are a column of their own. A score is what Pinecone returns: cosine similarity and dot product (higher is better),
-/// squared euclidean distance (lower is better). A distance is the same order made "lower is closer" for
-/// every metric, which is what the graph compares.
+/// A score is what Pinecone returns: cosine similarity and dot product (higher is better), squared
+/// euclidean distance (lower is better); it is always computed on the float vectors. A distance is the same
+/// order made "lower is closer" for every metric, which is what the graph compares: on the float vectors
+/// (`float32`), or on int8 codes (`int8`, `Codebook`), which the graph builder writes as it reaches slots.
+/// Norms are a column of their own (a dense column: a scan reads it sequentially, a graph search mostly
+/// from cache).
 struct VectorSpace: Sendable {
-    /// Per slot: `dimension` values (a row starts on a cache line when `dimension` is a multiple of 16).
-    let rows: ChunkedBuffer<Float>
-    /// Per slot: the row's L2 norm (a dense column: a scan reads it sequentially, a graph search mostly from
-    /// cache), kept apart so a row is exactly the lines its values need.
+    /// Per slot, `dimension` values (a row starts on a cache line when `dimension` is a multiple of 16),
+    /// unless the rows live in `outside`.
+    private let rows: ChunkedBuffer<Float>?
+    private let outside: (any VectorRows)?
     let norms = ChunkedBuffer<Float>()
+    /// The int8 codes the graph is walked on (int8 spaces).
+    let codebook: Codebook?
     let dimension: Int
     let metric: Metric
 
-    init(dimension: Int, metric: Metric) {
-        rows = ChunkedBuffer(width: dimension)
+    init(dimension: Int, metric: Metric, encoding: VectorEncoding = .float32, outside: VectorRowsFactory? = nil) {
         self.dimension = dimension
         self.metric = metric
+        let outside = encoding == .int8 ? outside?(dimension) : nil
+        self.outside = outside
+        rows = outside == nil ? ChunkedBuffer(width: dimension) : nil
+        codebook = encoding == .int8 ? Codebook(dimension: dimension) : nil
     }
 
-    @inline(__always)
-    func vector(_ slot: UInt32) -> UnsafePointer<Float> {
-        UnsafePointer(rows.pointer(Int(slot)))
+    var encoding: VectorEncoding { codebook == nil ? .float32 : .int8 }
+
+    /// Appends a row (the writer); values beyond `dimension` are ignored, missing ones are zero.
+    func append(_ values: UnsafeBufferPointer<Float>) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { scratch in
+            let row = rows?.appendSlot() ?? scratch.baseAddress!
+            let copied = min(values.count, dimension)
+            if let base = values.baseAddress { row.initialize(from: base, count: copied) }
+            (row + copied).initialize(repeating: 0, count: dimension - copied)
+            norms.append(DistanceKernels.dot(row, row, count: dimension).squareRoot())
+            outside?.append(row)
+        }
     }
 
     @inline(__always)
@@ -31,26 +61,14 @@ struct VectorSpace: Sendable {
         norms[Int(slot)]
     }
 
-    /// Requests a slot's whole row from memory ahead of computing with it.
+    /// Runs `body` on a slot's float values (read from the row store into a scratch row if they live there).
     @inline(__always)
-    func prefetch(_ slot: UInt32) {
-        let row = UnsafeRawPointer(vector(slot))
-        let bytes = dimension * MemoryLayout<Float>.stride
-        var offset = 0
-        while offset < bytes {
-            conifer_prefetch(row + offset)
-            offset &+= 64
+    func withRow<R>(_ slot: UInt32, _ body: (UnsafePointer<Float>) -> R) -> R {
+        if let rows { return body(UnsafePointer(rows.pointer(Int(slot)))) }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { scratch in
+            outside.unsafelyUnwrapped.read(Int(slot), into: scratch.baseAddress!)
+            return body(scratch.baseAddress!)
         }
-        conifer_prefetch(norms.pointer(Int(slot)))
-    }
-
-    /// Appends a row (the writer); values beyond `dimension` are ignored, missing ones are zero.
-    func append(_ values: UnsafeBufferPointer<Float>) {
-        let row = rows.appendSlot()
-        let copied = min(values.count, dimension)
-        if let base = values.baseAddress { row.initialize(from: base, count: copied) }
-        (row + copied).initialize(repeating: 0, count: dimension - copied)
-        norms.append(DistanceKernels.dot(row, row, count: dimension).squareRoot())
     }
 
     /// Pinecone's score of a stored vector for a query vector of norm `queryNorm`.
@@ -62,33 +80,149 @@ struct VectorSpace: Sendable {
     /// The score under another metric than the space's (an exact scan answers whatever the caller asks).
     @inline(__always)
     func score(_ query: UnsafePointer<Float>, norm queryNorm: Float, _ slot: UInt32, metric: Metric) -> Float {
-        let stored = vector(slot)
-        switch metric {
-        case .dotproduct: return DistanceKernels.dot(query, stored, count: dimension)
-        case .euclidean: return DistanceKernels.squaredEuclidean(query, stored, count: dimension)
-        case .cosine:
-            return DistanceKernels.dot(query, stored, count: dimension) / max(queryNorm * norm(slot), .leastNormalMagnitude)
+        withRow(slot) { stored in
+            switch metric {
+            case .dotproduct: DistanceKernels.dot(query, stored, count: dimension)
+            case .euclidean: DistanceKernels.squaredEuclidean(query, stored, count: dimension)
+            case .cosine: DistanceKernels.dot(query, stored, count: dimension) / max(queryNorm * norm(slot), .leastNormalMagnitude)
+            }
         }
     }
 
+    // MARK: Distances for the graph
+
+    /// What a graph walk measures distances from: a query, or a stored vector while it is linked.
+    struct Probe {
+        /// float32: the probe's values.
+        var values: UnsafePointer<Float>?
+        var norm: Float
+        /// int8: the probe's codes, and the estimate of its dot product with a slot's row:
+        /// `bias + termWeight · term[slot] + factor · Σ codes·code[slot]` (see `ScalarQuantizer`).
+        var codes: UnsafePointer<Int8>?
+        var bias: Float = 0
+        var factor: Float = 0
+        var termWeight: Float = 0
+    }
+
+    /// A stored slot as a probe (the builder, linking it).
     @inline(__always)
-    func distance(_ query: UnsafePointer<Float>, norm queryNorm: Float, _ slot: UInt32) -> Float {
-        distance(fromScore: score(query, norm: queryNorm, slot))
+    func probe(_ slot: UInt32) -> Probe {
+        guard let codebook else { return Probe(values: UnsafePointer(rows.unsafelyUnwrapped.pointer(Int(slot))), norm: norm(slot)) }
+        let term = codebook.terms[Int(slot)]
+        return Probe(
+            norm: norm(slot), codes: codebook.codes(slot), bias: codebook.offsetNormSquared + codebook.scale * term,
+            factor: codebook.scale * codebook.scale, termWeight: codebook.scale
+        )
+    }
+
+    /// A query as a probe; int8 spaces write the query's codes into `codes` (`dimension` of them).
+    func probe(query: UnsafePointer<Float>, norm queryNorm: Float, codes: UnsafeMutablePointer<Int8>) -> Probe {
+        guard let codebook else { return Probe(values: query, norm: queryNorm) }
+        let (bias, factor) = codebook.quantizer.prepare(query, into: codes)
+        return Probe(norm: queryNorm, codes: codes, bias: bias, factor: factor)
+    }
+
+    @inline(__always)
+    func distance(_ probe: Probe, _ slot: UInt32) -> Float {
+        if let codes = probe.codes {
+            let codebook = codebook.unsafelyUnwrapped
+            let dot = probe.bias + probe.termWeight * codebook.terms[Int(slot)]
+                + probe.factor * Float(dotCodes(codes, codebook.codes(slot), count: dimension))
+            switch metric {
+            case .cosine: return 1 - dot / max(probe.norm * norm(slot), .leastNormalMagnitude)
+            case .dotproduct: return -dot
+            case .euclidean:
+                let stored = norm(slot)
+                return probe.norm * probe.norm + stored * stored - 2 * dot
+            }
+        }
+        let stored = UnsafePointer(rows.unsafelyUnwrapped.pointer(Int(slot)))
+        let query = probe.values.unsafelyUnwrapped
+        switch metric {
+        case .dotproduct: return -DistanceKernels.dot(query, stored, count: dimension)
+        case .euclidean: return DistanceKernels.squaredEuclidean(query, stored, count: dimension)
+        case .cosine: return 1 - DistanceKernels.dot(query, stored, count: dimension) / max(probe.norm * norm(slot), .leastNormalMagnitude)
+        }
     }
 
     /// The distance between two stored vectors.
     @inline(__always)
     func distance(_ a: UInt32, _ b: UInt32) -> Float {
-        let row = vector(a)
-        return distance(row, norm: norm(a), b)
+        distance(probe(a), b)
     }
 
+    /// Requests what a distance to `slot` reads (its row or its codes, and its norm) ahead of computing it.
     @inline(__always)
-    func distance(fromScore score: Float) -> Float {
-        switch metric {
-        case .cosine: 1 - score
-        case .dotproduct: -score
-        case .euclidean: score
+    func prefetch(_ slot: UInt32) {
+        let row: UnsafeRawPointer
+        let bytes: Int
+        if let codebook {
+            row = UnsafeRawPointer(codebook.codes(slot))
+            bytes = dimension
+            conifer_prefetch(codebook.terms.pointer(Int(slot)))
+        } else {
+            row = UnsafeRawPointer(rows.unsafelyUnwrapped.pointer(Int(slot)))
+            bytes = dimension * MemoryLayout<Float>.stride
         }
+        var offset = 0
+        while offset < bytes {
+            conifer_prefetch(row + offset)
+            offset &+= 64
+        }
+        conifer_prefetch(norms.pointer(Int(slot)))
+    }
+
+    /// Gives slots `codebook.count..<end` their codes (the builder, before linking them), learning the
+    /// quantizer from the rows below `sampleEnd` first if this is the first time.
+    func encode(upTo end: Int, sampleEnd: Int) {
+        guard let codebook else { return }
+        if codebook.count == 0 {
+            codebook.train(ScalarQuantizer(dimension: dimension) { visit in
+                let stride = max(1, sampleEnd / Codebook.sampleSize)
+                for slot in Swift.stride(from: 0, to: sampleEnd, by: stride) { withRow(UInt32(slot), visit) }
+            })
+        }
+        while codebook.count < end {
+            withRow(UInt32(codebook.count)) { codebook.append($0) }
+        }
+    }
+}
+
+/// An int8 space's codes: per slot, `dimension` codes and the term `Σ offsets·codes`, under one quantizer.
+///
+/// Only the graph builder writes: it learns the quantizer once, before the first code, then appends codes
+/// in slot order before linking the slots; readers reach a slot's codes only through the graph, after that.
+final class Codebook: @unchecked Sendable {
+    /// Rows the quantizer learns ranges from (evenly spaced over the slots present when it is learnt).
+    static let sampleSize = 16_384
+
+    private let storage: ChunkedBuffer<Int8>
+    let terms = ChunkedBuffer<Float>()
+    /// Set once, before the first code is appended.
+    private(set) var quantizer = ScalarQuantizer(dimension: 0) { _ in }
+    private(set) var scale: Float = 1
+    private(set) var offsetNormSquared: Float = 0
+
+    init(dimension: Int) {
+        storage = ChunkedBuffer(width: dimension)
+    }
+
+    /// Slots with codes.
+    var count: Int { storage.count }
+
+    @inline(__always)
+    func codes(_ slot: UInt32) -> UnsafePointer<Int8> {
+        UnsafePointer(storage.pointer(Int(slot)))
+    }
+
+    func train(_ quantizer: ScalarQuantizer) {
+        precondition(storage.count == 0, "a codebook learns its quantizer before its first code")
+        self.quantizer = quantizer
+        scale = quantizer.scale
+        offsetNormSquared = quantizer.offsetNormSquared
+    }
+
+    func append(_ row: UnsafePointer<Float>) {
+        terms.append(quantizer.encode(row, into: storage.appendSlot()))
     }
 }

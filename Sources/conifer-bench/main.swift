@@ -2,7 +2,7 @@
 // on the same files in the same run). Release build:
 //
 //   conifer-bench --base F --queries F --dimension D [--metric cosine] [--topk 10] [--m 16]
-//                 [--ef-construction 200] [--ef 10,20,40,80] [--threads 1] [--results-dir DIR] [--filtered]
+//                 [--ef-construction 200] [--ef 10,20,40,80] [--threads 1] [--encoding float32|int8] [--results-dir DIR] [--filtered]
 //   conifer-bench --sparse RECORDS [--queries-count 1000] [--topk 10]
 //
 // F are files of little-endian float32 rows. Builds one namespace (its graph linked on `--threads` threads), then answers every query
@@ -52,6 +52,8 @@ func emit(_ object: [String: Any]) {
 let metric = Metric(rawValue: option("--metric") ?? "cosine") ?? .cosine
 let topK = option("--topk").flatMap(Int.init) ?? 10
 let buildThreads = option("--threads").flatMap(Int.init) ?? 1
+/// int8: the graph walks int8 codes and answers are rescored on the float rows (kept in memory here).
+let encoding = option("--encoding").flatMap(VectorEncoding.init(rawValue:)) ?? .float32
 let parameters = HNSWParameters(
     m: option("--m").flatMap(Int.init) ?? 16, efConstruction: option("--ef-construction").flatMap(Int.init) ?? 200
 )
@@ -89,14 +91,16 @@ func runDense(basePath: String, queryPath: String, dimension: Int) throws {
     let queries = try readRows(queryPath, dimension: dimension)
     let filtered = CommandLine.arguments.contains("--filtered")
     let residentBefore = residentBytes()
-    var state = IndexState(settings: EngineSettings(metric: metric, hnsw: parameters, graphThreshold: filtered ? 10_000 : 0, buildThreads: buildThreads))
+    var state = IndexState(
+        settings: EngineSettings(metric: metric, hnsw: parameters, graphThreshold: filtered ? 10_000 : 0, buildThreads: buildThreads, encoding: encoding)
+    )
     let (load, graph) = build(&state, count: base.count) { row in
         VectorRecord(id: String(row), values: base[row], metadata: filtered ? ["bucket": .number(Double(row % 1000))] : [:])
     }
     // Measured while the input rows are still held (they were counted in `residentBefore` too).
     let residentAfter = residentBytes()
     emit([
-        "engine": "conifer", "event": filtered ? "filtered-build" : "build", "threads": buildThreads, "vectors": state.view.totalRecordCount, "dimension": dimension,
+        "engine": "conifer", "event": filtered ? "filtered-build" : "build", "threads": buildThreads, "encoding": encoding.rawValue, "vectors": state.view.totalRecordCount, "dimension": dimension,
         "load_seconds": load, "graph_seconds": graph, "build_seconds": load + graph, "resident_bytes": residentAfter - residentBefore,
     ])
     guard let namespace = state.view.snapshot("") else { exit(1) }
@@ -114,7 +118,7 @@ func runDense(basePath: String, queryPath: String, dimension: Int) throws {
             let lines = run.answers.map { $0.joined(separator: " ") }
             try lines.joined(separator: "\n").write(toFile: "\(directory)/conifer-ef\(ef).txt", atomically: true, encoding: .utf8)
         }
-        emit(["engine": "conifer", "event": "search", "ef": ef, "qps": run.qps, "p50_ms": run.p50 * 1000, "p99_ms": run.p99 * 1000])
+        emit(["engine": "conifer", "event": "search", "encoding": encoding.rawValue, "ef": ef, "qps": run.qps, "p50_ms": run.p50 * 1000, "p99_ms": run.p99 * 1000])
     }
 }
 

@@ -34,11 +34,11 @@ import Testing
 
     /// An index whose namespace "" holds `count` records `r<i>` with metadata `bucket = i % 1000`, its graph
     /// fully built, and the graph used from the first record on.
-    static func built(_ metric: Metric, count: Int, seed: UInt64 = 1, threads: Int = 1) -> (state: IndexState, mixture: Mixture) {
+    static func built(
+        _ metric: Metric, count: Int, seed: UInt64 = 1, threads: Int = 1, encoding: VectorEncoding = .float32, graphThreshold: Int = 0
+    ) -> (state: IndexState, mixture: Mixture) {
         var mixture = Mixture(seed: seed)
-        var state = IndexState(
-            settings: EngineSettings(metric: metric, hnsw: HNSWParameters(m: 12, efConstruction: 80, efSearch: 64), graphThreshold: 0, buildThreads: threads)
-        )
+        var state = IndexState(settings: settings(metric, threads: threads, encoding: encoding, graphThreshold: graphThreshold))
         for start in stride(from: 0, to: count, by: 500) {
             let records = (start..<min(count, start + 500)).map { i in
                 VectorRecord(id: "r\(i)", values: mixture.vector(), metadata: ["bucket": .number(Double(i % 1000))])
@@ -47,6 +47,13 @@ import Testing
         }
         while state.view.buildGraphs(limit: .max) {}
         return (state, mixture)
+    }
+
+    static func settings(_ metric: Metric, threads: Int = 1, encoding: VectorEncoding = .float32, graphThreshold: Int = 0) -> EngineSettings {
+        EngineSettings(
+            metric: metric, hnsw: HNSWParameters(m: 12, efConstruction: 80, efSearch: 64), graphThreshold: graphThreshold, buildThreads: threads,
+            encoding: encoding
+        )
     }
 
     /// recall@k of the planner's answers against an exact scan of the same snapshot.
@@ -115,7 +122,7 @@ import Testing
                 return namespace.search(query, metric: metric).first == ExactSearch.search(namespace, query: query, metric: metric).first
             }.count
         }
-        var (single, _) = Self.built(metric, count: 4000, threads: 1)
+        let (single, _) = Self.built(metric, count: 4000, threads: 1)
         let found = try reachable(namespace)
         let foundBySingle = try reachable(try #require(single.view.snapshot("")))
         #expect(found >= foundBySingle - 3 && found >= 560, "\(found) of 572 found (one thread: \(foundBySingle))")
