@@ -86,6 +86,7 @@ let package = Package(
                 "ConiferIndex",
                 "ConiferKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -159,7 +160,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Search micro-benchmark (prints figures; not a test).
-        .executableTarget(name: "conifer-bench", dependencies: ["ConiferCore", "ConiferIndex"], swiftSettings: strict + engineSettings),
+        .executableTarget(name: "conifer-bench", dependencies: ["ConiferCore", "ConiferIndex", "ConiferStorage", .product(name: "Logging", package: "swift-log")], swiftSettings: strict + engineSettings),
         // What auditing adds to an admin call (prints figures; not a test).
         .executableTarget(name: "conifer-audit-bench", dependencies: ["ConiferCore", "ConiferAccess", "ConiferAudit", "ConiferKeys"], swiftSettings: strict),
         // What encryption at rest costs the store: sealed against plain files, side by side (prints figures; not a test).

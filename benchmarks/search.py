@@ -3,8 +3,10 @@
 Data: a seeded Gaussian mixture shaped like embeddings (clusters of uneven size and spread around random
 centres), cosine; 1,000 queries drawn from the same mixture, never from the base; exact top-10 computed
 once with numpy and cached under --cache. Every library builds an HNSW graph with M=16,
-efConstruction=200 on one thread (Conifer also on two: `conifer-2t`), then answers each query alone (one query per call, one thread) for a
-sweep of ef; recall@10 is measured against the exact answers. Each engine runs in its own process so its
+efConstruction=200 on one thread (Conifer also on two: `conifer-2t`; and walking int8 codes with answers
+rescored on the float vectors, which stay in an encrypted memory-mapped file: `conifer-int8`), then answers
+each query alone (one query per call, one thread) for a sweep of ef; recall@10 is measured against the
+exact answers. Each engine runs in its own process so its
 resident memory (what the build added) is its own.
 
     python3 benchmarks/search.py                   # sets up benchmarks/.venv, builds conifer-bench
@@ -39,6 +41,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, "benchmarks", ".venv")
 PACKAGES = ["numpy", "hnswlib", "faiss-cpu", "usearch", "pinecone==10.2.0"]
 DATASETS = {"100k-128": (100_000, 128), "50k-768": (50_000, 768)}
+# Only when asked for (--datasets 1m-768 1m-128): 1m-768 goes through `conifer serve` alone (float32 and
+# int8, see run_million), 1m-128 through the engines (Conifer, hnswlib) as the default datasets do.
+LARGE = {"1m-768": (1_000_000, 768), "1m-128": (1_000_000, 128)}
 LIBRARIES = ["hnswlib", "faiss", "usearch"]
 
 
@@ -71,7 +76,7 @@ def mixture(rng, count, dimension, centres):
 def dataset(name, cache, queries):
     """Base vectors, queries and exact cosine top-10, generated from a fixed seed and cached."""
     import numpy as np
-    count, dimension = DATASETS[name]
+    count, dimension = {**DATASETS, **LARGE}[name]
     path = os.path.join(cache, f"{name}-q{queries}.npz")
     if os.path.exists(path):
         stored = np.load(path)
@@ -335,6 +340,123 @@ def run_served(name, base, queries, truth, binary, ef):
             process.wait()
 
 
+def server_memory(pid):
+    """The server's resident memory in bytes: all of it, and the file pages mapped in (int8 row files)."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile"):
+                fields[name] = int(value.split()[0]) * 1024
+    return fields
+
+
+def directory_bytes(path):
+    return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
+
+
+def run_million(name, base, queries, truth, binary, ef, encoding):
+    """One million vectors through `conifer serve` with `encoding`: ingest (the SDK for the first 50,000,
+    raw HTTP for the rest; metadata `bucket = i % 100`), time until the graph is built, memory and disk,
+    queries (recall against the exact answers), filtered queries matching 5 % and 1 % (recall against the
+    exact answers among the matches), then SIGKILL and the time from restart to the first answer. Yields rows."""
+    import numpy as np
+    from pinecone import Pinecone
+    dimension = base.shape[1]
+    key = "pcsk_bench_" + os.urandom(12).hex()
+    row = {"engine": "served-1m", "encoding": encoding}
+    with tempfile.TemporaryDirectory(dir=os.path.join(ROOT, "benchmarks", ".cache")) as data_dir:
+        process, port = start_server(binary, data_dir, key)
+        try:
+            raw = Raw(port, key)
+            raw.post("/indexes", json.dumps({"name": "million", "dimension": dimension, "metric": "cosine",
+                                             "spec": {"serverless": {"cloud": "aws", "region": "us-east-1", "vector_encoding": encoding}},
+                                             "tags": {"conifer-ef-search": str(ef)}}))
+            project = json.loads(http_get(port, key, "/indexes/million"))["host"].split("/data/")[1]
+            prefix = f"/data/{project}"
+            sdk_count = 50_000
+            pc = Pinecone(api_key=key, host=f"http://localhost:{port}")
+            index = pc.Index(host=f"http://localhost:{port}{prefix}")
+            began = time.perf_counter()
+            for start in range(0, sdk_count, 1000):
+                index.upsert(vectors=[{"id": f"v{i}", "values": base[i].tolist(), "metadata": {"bucket": i % 100}}
+                                      for i in range(start, start + 1000)])
+            yield {**row, "event": "upsert", "client": "sdk", "vectors_per_second": sdk_count / (time.perf_counter() - began)}
+            posting = 0.0
+            for start in range(sdk_count, len(base), 1000):
+                body = json.dumps({"vectors": [{"id": f"v{i}", "values": base[i].tolist(), "metadata": {"bucket": i % 100}}
+                                               for i in range(start, min(start + 1000, len(base)))]})
+                sent = time.perf_counter()
+                raw.post(f"{prefix}/vectors/upsert", body)
+                posting += time.perf_counter() - sent
+            yield {**row, "event": "upsert", "client": "raw http", "vectors_per_second": (len(base) - sdk_count) / posting}
+            yield {**row, "event": "graph", "seconds_until_idle": wait_until_idle(process.pid, quiet_seconds=3.0)}
+            yield {**row, "event": "memory", **server_memory(process.pid), "disk_bytes": directory_bytes(data_dir)}
+
+            def answer(vector, query_filter=None):
+                body = {"topK": 10, "vector": vector.tolist()}
+                if query_filter:
+                    body["filter"] = query_filter
+                return [int(m["id"][1:]) for m in json.loads(raw.post(f"{prefix}/query", json.dumps(body)))["matches"]]
+            samples, found = [], []
+            for q in queries:
+                start = time.perf_counter()
+                found.append(answer(q))
+                samples.append(time.perf_counter() - start)
+            p50, p99 = latencies(samples)
+            yield {**row, "event": "query", "recall": recall(found, truth), "qps": len(samples) / sum(samples), "p50_ms": p50, "p99_ms": p99}
+            normalized = base / np.linalg.norm(base, axis=1, keepdims=True)
+            for buckets in (5, 1):
+                matching = np.flatnonzero(np.arange(len(base)) % 100 < buckets)
+                subset = normalized[matching]
+                some = queries[:100]
+                exact = [matching[np.argsort(-(subset @ (q / np.linalg.norm(q))))[:10]] for q in some]
+                samples, found = [], []
+                for q in some:
+                    start = time.perf_counter()
+                    found.append(answer(q, {"bucket": {"$lt": buckets}}))
+                    samples.append(time.perf_counter() - start)
+                p50, p99 = latencies(samples)
+                yield {**row, "event": "filtered", "selectivity": buckets / 100, "recall": recall(found, exact), "p50_ms": p50, "p99_ms": p99}
+            del normalized
+            process.kill()
+            process.wait()
+            began = time.perf_counter()
+            process, port = start_server(binary, data_dir, key)
+            raw = Raw(port, key)
+            while True:
+                try:
+                    answer(queries[0])
+                    break
+                except (RuntimeError, ConnectionError, EOFError):
+                    time.sleep(0.05)
+            restarted = time.perf_counter() - began
+            yield {**row, "event": "restart", "seconds_to_first_answer": restarted, **server_memory(process.pid)}
+        finally:
+            process.terminate()
+            process.wait()
+
+
+def print_million(rows):
+    for r in rows:
+        if r.get("engine") != "served-1m":
+            continue
+        label = f"1M {r['encoding']:7}"
+        if r["event"] == "upsert":
+            print(f"{label} upsert {r['client']:8} {r['vectors_per_second']:8.0f} vectors/s (batches of 1,000)")
+        elif r["event"] == "graph":
+            print(f"{label} graph built {r['seconds_until_idle']:.0f} s after the last upsert was acknowledged")
+        elif r["event"] == "memory":
+            print(f"{label} resident {r['VmRSS'] / 2**30:.2f} GiB (anonymous {r['RssAnon'] / 2**30:.2f}, file pages {r['RssFile'] / 2**30:.2f});"
+                  f" disk {r['disk_bytes'] / 2**30:.2f} GiB")
+        elif r["event"] == "query":
+            print(f"{label} query p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms {r['qps']:.0f} QPS recall@10 {r['recall']:.3f}")
+        elif r["event"] == "filtered":
+            print(f"{label} filtered {r['selectivity'] * 100:.0f} % p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms recall@10 {r['recall']:.3f}")
+        elif r["event"] == "restart":
+            print(f"{label} SIGKILL, restart to first answer {r['seconds_to_first_answer']:.1f} s; resident then {r['VmRSS'] / 2**30:.2f} GiB")
+
+
 def concurrent_queries(port, key, prefix, bodies, clients):
     """`clients` processes (not threads: one Python process's lock would be the limit), each with its own
     keep-alive connection, share the queries; QPS from the first start to the last finish."""
@@ -367,7 +489,7 @@ def http_get(port, key, path):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=[*DATASETS, *LARGE])
     parser.add_argument("--ef", type=int, nargs="+", default=[10, 16, 24, 32, 48, 64, 96, 128, 192])
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--libraries", nargs="+", default=LIBRARIES, choices=LIBRARIES)
@@ -392,6 +514,14 @@ def main():
         for name in args.datasets:
             base, queries, truth = dataset(name, args.cache, args.queries)
             dimension = base.shape[1]
+            if name == "1m-768":
+                for encoding in ("float32", "int8"):
+                    for row in run_million(name, base, queries, truth, args.server, args.served_ef, encoding):
+                        row["dataset"] = name
+                        rows.append(row)
+                        out.write(json.dumps(row) + "\n")
+                        out.flush()
+                continue
             base_path, query_path = os.path.join(tmp, "base.f32"), os.path.join(tmp, "queries.f32")
             base.astype("<f4").tofile(base_path)
             queries.astype("<f4").tofile(query_path)
@@ -399,10 +529,11 @@ def main():
                                 "--metric", "cosine", "--topk", "10", "--m", "16", "--ef-construction", "200",
                                 "--ef", ",".join(map(str, args.ef)), "--results-dir", tmp]}
             runs["conifer-2t"] = runs["conifer"] + ["--threads", "2"]
+            runs["conifer-int8"] = runs["conifer"] + ["--encoding", "int8", "--rows-dir", tmp]
             for library in args.libraries:
                 runs[library] = [sys.executable, os.path.abspath(__file__), "--ef", *map(str, args.ef),
                                  "--library-process", library, base_path, query_path, str(dimension)]
-            if not args.skip_filtered:
+            if not args.skip_filtered and name in DATASETS:
                 runs["conifer-filtered"] = [args.binary, "--base", base_path, "--queries", query_path, "--dimension", str(dimension),
                                             "--metric", "cosine", "--topk", "10", "--filtered"]
             for engine, command in runs.items():
@@ -410,7 +541,7 @@ def main():
                 for line in output.splitlines():
                     row = json.loads(line)
                     row["dataset"] = name
-                    if engine == "conifer-2t":
+                    if engine in ("conifer-2t", "conifer-int8"):
                         row["engine"] = engine
                     if row["event"] == "search":
                         if engine.startswith("conifer"):
@@ -422,7 +553,7 @@ def main():
                     rows.append(row)
                     out.write(json.dumps(row) + "\n")
                     out.flush()
-            if not args.skip_served:
+            if not args.skip_served and name in DATASETS:
                 for row in run_served(name, base, queries, truth, args.server, args.served_ef):
                     row["dataset"] = name
                     rows.append(row)
@@ -440,21 +571,30 @@ def main():
 
 def print_table(rows):
     builds = {(r["dataset"], r["engine"]): r for r in rows if r["event"] == "build"}
-    for dataset_name in dict.fromkeys(r["dataset"] for r in rows if r["dataset"] in DATASETS):
-        count, dimension = DATASETS[dataset_name]
+    print_million(rows)
+    for dataset_name in dict.fromkeys(r["dataset"] for r in rows if r["dataset"] in DATASETS or r["dataset"] == "1m-128"):
+        count, dimension = {**DATASETS, **LARGE}[dataset_name]
         raw = count * dimension * 4
         print(f"\n{dataset_name}: {count} x {dimension} cosine, M=16 efConstruction=200, one thread, {os.cpu_count()} cores")
-        print(f"{'engine':9} {'build s':>8} {'memory MB':>10} {'B/vector':>9}")
-        for engine in ["conifer", "conifer-2t", *LIBRARIES]:
+        print(f"{'engine':12} {'build s':>8} {'memory MB':>10} {'B/vector':>9}")
+        for engine in ["conifer", "conifer-2t", "conifer-int8", *LIBRARIES]:
             b = builds.get((dataset_name, engine))
             if b:
-                print(f"{engine:9} {b['build_seconds']:8.1f} {b['resident_bytes'] / 2**20:10.0f} {b['resident_bytes'] / count:9.0f}"
-                      f"   (raw vectors {raw / count:.0f} B/vector)")
-        print(f"{'engine':9} {'ef':>4} {'recall@10':>9} {'QPS':>9} {'p50 ms':>7} {'p99 ms':>7}")
+                # File pages mapped in (the int8 row file) are page cache the kernel can take back: shown apart.
+                file_bytes = b.get("resident_file_bytes", 0)
+                memory = b["resident_bytes"] - file_bytes
+                cache = f", plus {file_bytes / 2**20:.0f} MB of row file mapped in" if file_bytes > 2**20 else ""
+                print(f"{engine:12} {b['build_seconds']:8.1f} {memory / 2**20:10.0f} {memory / count:9.0f}"
+                      f"   (raw vectors {raw / count:.0f} B/vector{cache})")
+        int8, plain = builds.get((dataset_name, "conifer-int8")), builds.get((dataset_name, "conifer"))
+        if int8 and plain:
+            memory = lambda b: b["resident_bytes"] - b.get("resident_file_bytes", 0)
+            print(f"int8 / float32 memory per vector (without mapped file pages): {memory(int8) / max(memory(plain), 1):.2f}x")
+        print(f"{'engine':12} {'ef':>4} {'recall@10':>9} {'QPS':>9} {'p50 ms':>7} {'p99 ms':>7}")
         searches = [r for r in rows if r["event"] == "search" and r["dataset"] == dataset_name]
         served = [r for r in rows if r["engine"] == "served" and r["dataset"] == dataset_name]
         for r in searches:
-            print(f"{r['engine']:9} {r['ef']:4d} {r['recall']:9.3f} {r['qps']:9.0f} {r['p50_ms']:7.3f} {r['p99_ms']:7.3f}")
+            print(f"{r['engine']:12} {r['ef']:4d} {r['recall']:9.3f} {r['qps']:9.0f} {r['p50_ms']:7.3f} {r['p99_ms']:7.3f}")
         print("best QPS at recall@10 >= 0.95, and Conifer's ratio:")
         best = {}
         for r in searches:
@@ -467,7 +607,12 @@ def print_table(rows):
             if engine != "conifer" and (dataset_name, "conifer") in builds:
                 c, o = builds[(dataset_name, "conifer")], builds[(dataset_name, engine)]
                 build_ratio = f"  build {c['build_seconds'] / o['build_seconds']:.2f}x  memory {c['resident_bytes'] / max(o['resident_bytes'], 1):.2f}x"
-            print(f"  {engine:9} ef={r['ef']:<4d} recall {r['recall']:.3f} {r['qps']:8.0f} QPS{ratio}{build_ratio}")
+            print(f"  {engine:12} ef={r['ef']:<4d} recall {r['recall']:.3f} {r['qps']:8.0f} QPS{ratio}{build_ratio}")
+        if "conifer-int8" in best and conifer:
+            quantized = best["conifer-int8"]
+            hnsw_best = best.get("hnswlib")
+            versus = f", {quantized['qps'] / hnsw_best['qps']:.2f}x hnswlib" if hnsw_best else ""
+            print(f"int8 (rescored) / float32 QPS at recall@10 >= 0.95: {quantized['qps'] / conifer['qps']:.2f}x{versus}")
         two, hnsw = builds.get((dataset_name, "conifer-2t")), builds.get((dataset_name, "hnswlib"))
         if two and hnsw:
             print(f"graph build on 2 threads: {two['build_seconds']:.1f} s = {two['build_seconds'] / hnsw['build_seconds']:.2f}x hnswlib's on one thread")

@@ -158,6 +158,7 @@ struct IndexRow: CatalogRecord {
     var createdAt: Date
     var cmekID: UUID?
     var restoreJobID: UUID?
+    var vectorEncoding: VectorEncoding
 
     /// Typed column names for queries.
     enum Columns {
@@ -174,6 +175,7 @@ struct IndexRow: CatalogRecord {
         case deletionProtection = "deletion_protection"
         case readCapacity = "read_capacity"
         case createdAt = "created_at"
+        case vectorEncoding = "vector_encoding"
     }
 
     init(_ definition: IndexDefinition, _ sealer: ColumnSealer) throws {
@@ -190,6 +192,7 @@ struct IndexRow: CatalogRecord {
         createdAt = definition.createdAt
         cmekID = definition.cmekID
         restoreJobID = definition.restoreJobID
+        vectorEncoding = definition.vectorEncoding
     }
 
     func definition(_ sealer: ColumnSealer) throws -> IndexDefinition {
@@ -200,6 +203,7 @@ struct IndexRow: CatalogRecord {
             readCapacity: readCapacity, createdAt: createdAt, cmekID: cmekID
         )
         definition.restoreJobID = restoreJobID
+        definition.vectorEncoding = vectorEncoding
         return definition
     }
 }

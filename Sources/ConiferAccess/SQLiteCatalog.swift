@@ -213,6 +213,9 @@ public final class SQLiteCatalog: Sendable {
             try db.alter(table: "project") { t in t.add(column: "rate_limits", .text) }
         }
         registerAuditOutboxMigration(&migrator)
+        migrator.registerMigration("v16 vector encoding") { db in
+            try db.alter(table: "index_definition") { t in t.add(column: "vector_encoding", .text).notNull().defaults(to: "float32") }
+        }
         return migrator
     }
 

@@ -13,6 +13,16 @@ public enum Metric: String, Codable, Sendable, CaseIterable {
     case dotproduct
 }
 
+/// What a dense index's graph is walked on (set at creation; Conifer's own setting, `vector_encoding` in the
+/// index's spec or deployment).
+public enum VectorEncoding: String, Codable, Sendable, CaseIterable {
+    /// The float vectors (4 bytes a value), all in memory.
+    case float32
+    /// int8 codes (1 byte a value) in memory; answers rescored on the float vectors, which stay on disk
+    /// (memory-mapped, encrypted) and are paged in as they are read.
+    case int8
+}
+
 /// Whether `DELETE` is refused for an index.
 public enum DeletionProtection: String, Codable, Sendable, CaseIterable {
     case enabled
@@ -87,6 +97,8 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
     /// records are written: the index is listed and described (not ready) but serves no data meanwhile, and a
     /// server stopped before then removes it at the next start.
     public var restoreJobID: UUID?
+    /// What the index's graph is walked on.
+    public var vectorEncoding: VectorEncoding = .float32
 
     public init(
         id: UUID = UUID(),
@@ -114,5 +126,27 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
         self.readCapacity = readCapacity
         self.createdAt = createdAt
         self.cmekID = cmekID
+    }
+}
+
+extension IndexDefinition {
+    /// Decodes what `encode(to:)` writes; definitions saved before `vectorEncoding` existed (in backups)
+    /// decode as float32.
+    public init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        id = try fields.decode(UUID.self, forKey: .id)
+        projectID = try fields.decode(UUID.self, forKey: .projectID)
+        name = try fields.decode(String.self, forKey: .name)
+        vectorType = try fields.decode(VectorType.self, forKey: .vectorType)
+        dimension = try fields.decodeIfPresent(Int.self, forKey: .dimension)
+        metric = try fields.decode(Metric.self, forKey: .metric)
+        deletionProtection = try fields.decode(DeletionProtection.self, forKey: .deletionProtection)
+        tags = try fields.decode([String: String].self, forKey: .tags)
+        deployment = try fields.decode(Deployment.self, forKey: .deployment)
+        readCapacity = try fields.decode(ReadCapacity.self, forKey: .readCapacity)
+        createdAt = try fields.decode(Date.self, forKey: .createdAt)
+        cmekID = try fields.decodeIfPresent(UUID.self, forKey: .cmekID)
+        restoreJobID = try fields.decodeIfPresent(UUID.self, forKey: .restoreJobID)
+        vectorEncoding = try fields.decodeIfPresent(VectorEncoding.self, forKey: .vectorEncoding) ?? .float32
     }
 }

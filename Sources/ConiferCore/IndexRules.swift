@@ -16,6 +16,8 @@ public struct IndexCreation: Sendable, Equatable {
     public var sourceCollection: String?
     /// The restore job that fills the new index from a backup (the index is not ready until it completes).
     public var restoreJobID: UUID?
+    /// What the graph is walked on (dense indexes; float32 unless asked).
+    public var vectorEncoding: VectorEncoding?
 
     public init(
         name: String,
@@ -28,8 +30,10 @@ public struct IndexCreation: Sendable, Equatable {
         readCapacity: ReadCapacity = .onDemand,
         cmekID: UUID? = nil,
         sourceCollection: String? = nil,
-        restoreJobID: UUID? = nil
+        restoreJobID: UUID? = nil,
+        vectorEncoding: VectorEncoding? = nil
     ) {
+        self.vectorEncoding = vectorEncoding
         self.cmekID = cmekID
         self.sourceCollection = sourceCollection
         self.restoreJobID = restoreJobID
@@ -52,7 +56,7 @@ extension IndexCreation {
         self.init(
             name: name, vectorType: source.vectorType, dimension: source.dimension, metric: source.metric,
             deletionProtection: deletionProtection ?? .disabled, tags: tags ?? source.tags, deployment: source.deployment,
-            readCapacity: source.readCapacity, restoreJobID: job
+            readCapacity: source.readCapacity, restoreJobID: job, vectorEncoding: source.vectorEncoding
         )
     }
 }
@@ -202,10 +206,13 @@ public enum IndexRules {
             guard creation.metric == nil || creation.metric == .dotproduct else {
                 throw .invalidArgument("Sparse indexes must use the metric dotproduct.")
             }
+            guard (creation.vectorEncoding ?? .float32) == .float32 else {
+                throw .invalidArgument("vector_encoding int8 applies to dense vectors; a sparse index keeps its values as they are.")
+            }
             dimension = nil
             metric = .dotproduct
         }
-        return IndexDefinition(
+        var definition = IndexDefinition(
             id: id,
             projectID: projectID,
             name: creation.name,
@@ -218,6 +225,8 @@ public enum IndexRules {
             readCapacity: creation.readCapacity,
             createdAt: now
         )
+        definition.vectorEncoding = creation.vectorEncoding ?? .float32
+        return definition
     }
 }
 

@@ -1,13 +1,5 @@
 import ConiferKernels
 
-/// How a namespace's graph measures distances while it is walked.
-public enum VectorEncoding: String, Sendable, Codable, CaseIterable {
-    /// The float vectors themselves (4 bytes a value).
-    case float32
-    /// One byte a value (`ScalarQuantizer`); answers are rescored on the float vectors.
-    case int8
-}
-
 /// int8 scalar quantization: `x[d] ≈ offsets[d] + scale · code[d]`, codes in −127…127.
 ///
 /// One scale for every dimension (the widest dimension's half range over 127) and an offset per dimension

@@ -11,8 +11,8 @@ public protocol VectorRows: AnyObject, Sendable {
     func read(_ slot: Int, into buffer: UnsafeMutablePointer<Float>)
 }
 
-/// Makes the row store of a new int8 namespace of `dimension` values.
-public typealias VectorRowsFactory = @Sendable (_ dimension: Int) -> any VectorRows
+/// Makes the row store of a new int8 namespace of `dimension` values (nil: keep the rows in memory).
+public typealias VectorRowsFactory = @Sendable (_ dimension: Int) -> (any VectorRows)?
 
 /// Scores and distances between queries and a namespace's stored dense vectors.
 ///

@@ -72,7 +72,9 @@ public actor StoreRegistry {
         let policy = self.policy
         let logger = self.logger
         let keys = self.keys
-        let settings = EngineSettings(metric: definition.metric)
+        let settings = EngineSettings(metric: definition.metric, encoding: definition.vectorEncoding) { dimension in
+            MappedVectorRows.make(directory: directory, dimension: dimension, logger: logger)
+        }
         let opening = Task {
             let (cipher, file) = try await Self.cipher(for: definition, directory: directory, keys: keys)
             let store = try await IndexStore.open(indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger)

@@ -18,7 +18,9 @@
 // weights, about 120 values each) and compares the inverted index with scoring every record, on short sparse queries.
 import ConiferCore
 import ConiferIndex
+import ConiferStorage
 import Foundation
+import Logging
 
 func option(_ name: String) -> String? {
     let arguments = CommandLine.arguments
@@ -32,11 +34,15 @@ func readRows(_ path: String, dimension: Int) throws -> [[Float]] {
     return stride(from: 0, to: floats.count, by: dimension).map { Array(floats[$0..<$0 + dimension]) }
 }
 
-/// Resident set size of this process (Linux /proc).
-func residentBytes() -> Int {
-    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = statm.split(separator: " ")
-    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+/// Resident memory of this process (Linux /proc/self/status): all of it, and the part that is file pages
+/// mapped in (int8 row files: page cache the kernel may take back, unlike the rest).
+func residentBytes() -> (total: Int, file: Int) {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+    func kilobytes(_ field: String) -> Int {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
+        return (Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) * 1024
+    }
+    return (kilobytes("VmRSS"), kilobytes("RssFile"))
 }
 
 func seconds(_ duration: Duration) -> Double {
@@ -52,8 +58,10 @@ func emit(_ object: [String: Any]) {
 let metric = Metric(rawValue: option("--metric") ?? "cosine") ?? .cosine
 let topK = option("--topk").flatMap(Int.init) ?? 10
 let buildThreads = option("--threads").flatMap(Int.init) ?? 1
-/// int8: the graph walks int8 codes and answers are rescored on the float rows (kept in memory here).
+/// int8: the graph walks int8 codes and answers are rescored on the float rows, kept as `conifer serve`
+/// keeps them: in an encrypted memory-mapped file (in `--rows-dir`, default the system's temporary directory).
 let encoding = option("--encoding").flatMap(VectorEncoding.init(rawValue:)) ?? .float32
+let rowsDirectory = URL(fileURLWithPath: option("--rows-dir") ?? NSTemporaryDirectory())
 let parameters = HNSWParameters(
     m: option("--m").flatMap(Int.init) ?? 16, efConstruction: option("--ef-construction").flatMap(Int.init) ?? 200
 )
@@ -92,7 +100,9 @@ func runDense(basePath: String, queryPath: String, dimension: Int) throws {
     let filtered = CommandLine.arguments.contains("--filtered")
     let residentBefore = residentBytes()
     var state = IndexState(
-        settings: EngineSettings(metric: metric, hnsw: parameters, graphThreshold: filtered ? 10_000 : 0, buildThreads: buildThreads, encoding: encoding)
+        settings: EngineSettings(metric: metric, hnsw: parameters, graphThreshold: filtered ? 10_000 : 0, buildThreads: buildThreads, encoding: encoding) {
+            MappedVectorRows.make(directory: rowsDirectory, dimension: $0, logger: Logger(label: "conifer-bench"))
+        }
     )
     let (load, graph) = build(&state, count: base.count) { row in
         VectorRecord(id: String(row), values: base[row], metadata: filtered ? ["bucket": .number(Double(row % 1000))] : [:])
@@ -101,7 +111,8 @@ func runDense(basePath: String, queryPath: String, dimension: Int) throws {
     let residentAfter = residentBytes()
     emit([
         "engine": "conifer", "event": filtered ? "filtered-build" : "build", "threads": buildThreads, "encoding": encoding.rawValue, "vectors": state.view.totalRecordCount, "dimension": dimension,
-        "load_seconds": load, "graph_seconds": graph, "build_seconds": load + graph, "resident_bytes": residentAfter - residentBefore,
+        "load_seconds": load, "graph_seconds": graph, "build_seconds": load + graph, "resident_bytes": residentAfter.total - residentBefore.total,
+        "resident_file_bytes": residentAfter.file - residentBefore.file,
     ])
     guard let namespace = state.view.snapshot("") else { exit(1) }
     if filtered {

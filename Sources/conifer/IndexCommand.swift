@@ -38,12 +38,14 @@ struct IndexCommand: AsyncParsableCommand {
         @Option(help: "Region label kept with the index.") var region: String = "us-east-1"
         @Option(help: "enabled or disabled.") var deletionProtection: String = "disabled"
         @Option(name: .customLong("tag"), help: "A tag as key=value (repeatable).") var tags: [String] = []
+        @Option(help: "float32, or int8: the graph walks int8 codes in memory and answers are rescored on the float vectors, kept on disk.")
+        var vectorEncoding: String?
 
         func run() async throws {
             try await runReportingErrors {
                 let body = LegacyCreateIndexRequest(
                     name: name, dimension: dimension, metric: metric, vector_type: vectorType, deletion_protection: deletionProtection,
-                    tags: tags.isEmpty ? nil : try parseTags(tags), cloud: cloud, region: region
+                    tags: tags.isEmpty ? nil : try parseTags(tags), cloud: cloud, region: region, vectorEncoding: vectorEncoding
                 )
                 let reply = try await options.client().send(.POST, "/indexes", body: body)
                 try printIndex(reply, json: options.json)

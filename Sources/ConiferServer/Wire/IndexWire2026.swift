@@ -25,6 +25,8 @@ struct DeploymentRequest: Decodable {
     var replicas: Int?
     var shards: Int?
     var pods: Int?
+    /// Conifer's own: `float32` (the default) or `int8`.
+    var vector_encoding: String?
 
     func domain() throws(ConiferError) -> Deployment {
         switch deployment_type {
@@ -98,7 +100,8 @@ struct CreateIndexRequest2026: Decodable {
             tags: tags ?? [:],
             deployment: try deployment?.domain() ?? .defaultServerless,
             readCapacity: try read_capacity?.domain() ?? .onDemand,
-            cmekID: cmekID
+            cmekID: cmekID,
+            vectorEncoding: try WireEnum.parse(deployment?.vector_encoding, field: "deployment.vector_encoding", as: VectorEncoding.self)
         )
     }
 }
@@ -145,7 +148,7 @@ struct IndexModel2026: Encodable {
 
     enum Keys: String, CodingKey {
         case name, host, private_host, status, deployment, read_capacity, schema, tags, deletion_protection, cmek_id
-        case deployment_type, cloud, region, environment, pod_type, replicas, shards
+        case deployment_type, cloud, region, environment, pod_type, replicas, shards, vector_encoding
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -172,6 +175,8 @@ struct IndexModel2026: Encodable {
             try deployment.encode(environment, forKey: .environment)
             try container.encode(ReadCapacityResponse(definition.readCapacity), forKey: .read_capacity)
         }
+        // Conifer's own setting, shown only where it differs from the default.
+        if definition.vectorEncoding != .float32 { try deployment.encode(definition.vectorEncoding.rawValue, forKey: .vector_encoding) }
         try container.encode(IndexSchemaWire(definition), forKey: .schema)
         try container.encode(definition.tags.isEmpty ? nil : definition.tags, forKey: .tags)
         try container.encode(definition.deletionProtection.rawValue, forKey: .deletion_protection)

@@ -7,6 +7,7 @@ struct LegacyServerlessSpec: Codable {
     var region: String
     var source_collection: String?
     var read_capacity: ReadCapacityRequest?
+    var vector_encoding: String?
 }
 
 struct LegacyPodSpec: Codable {
@@ -16,11 +17,13 @@ struct LegacyPodSpec: Codable {
     var shards: Int?
     var pods: Int?
     var source_collection: String?
+    var vector_encoding: String?
 }
 
 struct LegacyByocSpec: Codable {
     var environment: String
     var read_capacity: ReadCapacityRequest?
+    var vector_encoding: String?
 }
 
 struct LegacySpec: Codable {
@@ -42,7 +45,7 @@ public struct LegacyCreateIndexRequest: Codable {
     /// A serverless index in `cloud` and `region`.
     public init(
         name: String, dimension: Int?, metric: String?, vector_type: String, deletion_protection: String, tags: [String: String]?, cloud: String,
-        region: String
+        region: String, vectorEncoding: String? = nil
     ) {
         self.name = name
         self.dimension = dimension
@@ -50,7 +53,7 @@ public struct LegacyCreateIndexRequest: Codable {
         self.vector_type = vector_type
         self.deletion_protection = deletion_protection
         self.tags = tags
-        spec = LegacySpec(serverless: LegacyServerlessSpec(cloud: cloud, region: region))
+        spec = LegacySpec(serverless: LegacyServerlessSpec(cloud: cloud, region: region, vector_encoding: vectorEncoding))
     }
 
     func domain() throws(ConiferError) -> IndexCreation {
@@ -81,7 +84,11 @@ public struct LegacyCreateIndexRequest: Codable {
             tags: tags ?? [:],
             deployment: deployment,
             readCapacity: readCapacity,
-            sourceCollection: sourceCollection
+            sourceCollection: sourceCollection,
+            vectorEncoding: try WireEnum.parse(
+                spec.serverless?.vector_encoding ?? spec.pod?.vector_encoding ?? spec.byoc?.vector_encoding, field: "vector_encoding",
+                as: VectorEncoding.self
+            )
         )
     }
 }
@@ -146,6 +153,7 @@ struct LegacyIndexModel: Encodable {
         case serverless, pod, byoc
         case cloud, region, read_capacity
         case environment, pod_type, replicas, shards, pods
+        case vector_encoding
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -159,6 +167,9 @@ struct LegacyIndexModel: Encodable {
         try container.encode(definition.deletionProtection.rawValue, forKey: .deletion_protection)
         try container.encode(definition.tags.isEmpty ? nil : definition.tags, forKey: .tags)
         var spec = container.nestedContainer(keyedBy: Keys.self, forKey: .spec)
+        // Conifer's own setting, shown only where it differs from the default (clients that know only
+        // Pinecone's fields see the spec they know).
+        let encoding = definition.vectorEncoding == .float32 ? nil : definition.vectorEncoding.rawValue
         switch definition.deployment {
         case .serverless(let cloud, let region):
             var serverless = spec.nestedContainer(keyedBy: Keys.self, forKey: .serverless)
@@ -167,6 +178,7 @@ struct LegacyIndexModel: Encodable {
             if version >= .v2025_10 {
                 try serverless.encode(ReadCapacityResponse(definition.readCapacity), forKey: .read_capacity)
             }
+            try serverless.encodeIfPresent(encoding, forKey: .vector_encoding)
         case .pod(let environment, let podType, let replicas, let shards, let pods):
             var pod = spec.nestedContainer(keyedBy: Keys.self, forKey: .pod)
             try pod.encode(environment, forKey: .environment)
@@ -174,12 +186,14 @@ struct LegacyIndexModel: Encodable {
             try pod.encode(replicas, forKey: .replicas)
             try pod.encode(shards, forKey: .shards)
             try pod.encode(pods, forKey: .pods)
+            try pod.encodeIfPresent(encoding, forKey: .vector_encoding)
         case .byoc(let environment):
             var byoc = spec.nestedContainer(keyedBy: Keys.self, forKey: .byoc)
             try byoc.encode(environment, forKey: .environment)
             if version >= .v2025_10 {
                 try byoc.encode(ReadCapacityResponse(definition.readCapacity), forKey: .read_capacity)
             }
+            try byoc.encodeIfPresent(encoding, forKey: .vector_encoding)
         }
         try container.encode(IndexStatusWire(definition), forKey: .status)
     }
