@@ -120,6 +120,9 @@ public struct NamespaceSnapshot: NamespaceReader {
         return graph
     }
 
+    /// Candidates rescored at least per answer wanted on an int8 graph.
+    static let rescoredPerAnswer = 2
+
     private func graphSearch(_ vector: [Float], graph: HNSWGraph, topK: Int, ef: Int, candidates: SlotSet?) -> [ScoredID] {
         let indexed = min(graph.indexed, mark.slots)
         let space = graph.space
@@ -132,8 +135,21 @@ public struct NamespaceSnapshot: NamespaceReader {
             let found = graph.search(query, norm: queryNorm, ef: ef) { slot in
                 Int(slot) < indexed && (allLive || store.isLive(Int(slot), in: mark)) && (candidates?.contains(Int(slot)) ?? true)
             }
-            for neighbor in found {
+            let int8 = space.encoding == .int8
+            // On int8 codes the graph's distances are estimates: candidates are rescored on their float vectors
+            // (read from the row file) in the estimated order, at least 2·topK of them, then only while the next
+            // estimate, less the largest error seen so far, could still beat the k-th exact answer. At 128 and
+            // 768 dimensions that stops at about 2·topK with the recall of rescoring all ef candidates; with
+            // few dimensions (coarser codes) it reads further.
+            var largestError: Float = 0
+            for (rank, neighbor) in found.enumerated() {
+                if int8, rank >= Self.rescoredPerAnswer * topK, let worst = top.worstScore,
+                    neighbor.distance - 2 * largestError > space.distance(fromScore: worst)
+                {
+                    break
+                }
                 let score = space.score(query, norm: queryNorm, neighbor.slot)
+                if int8 { largestError = max(largestError, abs(neighbor.distance - space.distance(fromScore: score))) }
                 if top.admits(score: score) { top.insert(ScoredID(id: store.ids[Int(neighbor.slot)], score: score, slot: Int(neighbor.slot))) }
             }
         }

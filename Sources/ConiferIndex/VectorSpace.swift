@@ -91,6 +91,16 @@ struct VectorSpace: Sendable {
 
     // MARK: Distances for the graph
 
+    /// A score as a distance: lower is closer for every metric.
+    @inline(__always)
+    func distance(fromScore score: Float) -> Float {
+        switch metric {
+        case .cosine: 1 - score
+        case .dotproduct: -score
+        case .euclidean: score
+        }
+    }
+
     /// What a graph walk measures distances from: a query, or a stored vector while it is linked.
     struct Probe {
         /// float32: the probe's values.

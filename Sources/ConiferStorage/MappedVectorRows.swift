@@ -117,10 +117,9 @@ public final class MappedVectorRows: VectorRows, @unchecked Sendable {
 
     /// AES-256-CTR (its own inverse) with the slot as the counter block's high half.
     private func crypt(_ bytes: UnsafeRawBufferPointer, slot: Int) -> Data {
-        var counter = [UInt8](repeating: 0, count: 16)
-        withUnsafeBytes(of: UInt64(slot).bigEndian) { counter.replaceSubrange(0..<8, with: $0) }
+        var counter = (UInt64(slot).bigEndian, UInt64(0))
         // A 16-byte counter block is always a valid nonce, and a 256-bit key a valid key.
-        let nonce = try! AES._CTR.Nonce(nonceBytes: counter)
+        let nonce = withUnsafeBytes(of: &counter) { try! AES._CTR.Nonce(nonceBytes: $0) }
         return try! AES._CTR.encrypt(bytes, using: key, nonce: nonce)
     }
 
