@@ -57,7 +57,8 @@ struct ScalarQuantizer: Sendable {
         for d in 0..<offsets.count { largest = max(largest, abs(query[d])) }
         let queryScale = largest > 0 ? largest / 127 : 1
         for d in 0..<offsets.count { codes[d] = Self.clamp((query[d] / queryScale).rounded()) }
-        return (DistanceKernels.dot(query, offsets.withUnsafeBufferPointer { $0.baseAddress! }, count: offsets.count), scale * queryScale)
+        let bias = offsets.withUnsafeBufferPointer { DistanceKernels.dot(query, $0.baseAddress!, count: $0.count) }
+        return (bias, scale * queryScale)
     }
 
     @inline(__always)

@@ -129,7 +129,9 @@ public final class MappedVectorRows: VectorRows, @unchecked Sendable {
         let rows = Self.rows(inChunk: chunk)
         let start = off_t((rows - Self.rows(inChunk: 0)) * rowBytes)
         let bytes = rows * rowBytes
-        if posix_fallocate(fd, start, off_t(bytes)) == 0,
+        // posix_fallocate returns its error rather than setting errno.
+        let reserved = posix_fallocate(fd, start, off_t(bytes))
+        if reserved == 0,
             let mapping = mmap(nil, bytes, PROT_READ, MAP_SHARED, fd, start), mapping != UnsafeMutableRawPointer(bitPattern: -1)
         {
             // Rows are read one at a time, in no order a read-ahead could guess.
@@ -138,7 +140,7 @@ public final class MappedVectorRows: VectorRows, @unchecked Sendable {
             chunkIsFile.append(true)
             return
         }
-        logger.warning("int8 rows stay in memory: the row file could not grow", metadata: ["rows": "\(rows)", "errno": "\(errno)"])
+        logger.warning("int8 rows stay in memory: the row file could not grow", metadata: ["rows": "\(rows)", "errno": "\(reserved == 0 ? errno : reserved)"])
         chunks[chunk] = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         chunkIsFile.append(false)
     }
