@@ -39,7 +39,8 @@ public enum APIKeySecret {
 
     /// The stored form of a key value: lowercase hex SHA-256.
     public static func hash(_ value: String) -> String {
-        SHA256.hash(data: Data(value.utf8)).lowercaseHex
+        var value = value
+        return value.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }.lowercaseHex
     }
 
     /// Compares two byte strings in time that depends only on their lengths.

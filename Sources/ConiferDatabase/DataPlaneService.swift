@@ -65,7 +65,7 @@ public struct DataPlaneService: Sendable {
     /// The index the address names, if it belongs to the pass's project (another project's index answers
     /// exactly like a missing one) and its project allows the network the request came from (403 otherwise).
     public func open(_ pass: AuthorizationPass, _ address: IndexAddress, from origin: NetworkOrigin = .publicListener) async throws -> OpenIndex {
-        guard let principal = pass.principal, address.projectID == principal.projectID.lowercasedString else {
+        guard let principal = pass.principal, Self.names(principal.projectID, address.projectID) else {
             throw ConiferError.indexNotFound(address.name)
         }
         let index = try await catalog.dataPlaneIndex(named: address.name, pass: pass)
@@ -77,6 +77,12 @@ public struct DataPlaneService: Sendable {
             definition: index.definition, plan: index.plan, rateLimits: index.rateLimits, store: try await registry.store(for: index.definition, pass: pass),
             pass: pass
         )
+    }
+
+    /// Whether a path's project id is the project's as its index host spells it (lowercase), without formatting
+    /// the id on every request.
+    static func names(_ project: UUID, _ text: String) -> Bool {
+        UUID(uuidString: text) == project && !text.utf8.contains { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
     }
 
     /// A namespace as the client names it: absent and `__default__` both mean the default namespace.
@@ -124,6 +130,7 @@ public struct DataPlaneService: Sendable {
         public var sparse: SparseVector?
         public var id: String?
         public var filter: MetadataFilter
+        /// Whether the answer shows values or metadata: without, its matches' records hold only their ids.
         public var includesData: Bool
 
         public init(namespace: NamespaceName, topK: Int, vector: [Float]?, sparse: SparseVector?, id: String?, filter: MetadataFilter, includesData: Bool) {
@@ -218,7 +225,10 @@ public struct DataPlaneService: Sendable {
         let search = SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter, ef: definition.efSearch)
         let metric = definition.metric
         let results = namespace.searchIsQuick(search, metric: metric) ? namespace.search(search, metric: metric) : await scans.run { namespace.search(search, metric: metric) }
-        let matches = results.map { Match(record: namespace.record(of: $0), score: $0.score) }
+        // Values and metadata are read only when the answer includes them.
+        let matches = results.map {
+            Match(record: query.includesData ? namespace.record(of: $0) : VectorRecord(id: namespace.id(of: $0), values: []), score: $0.score)
+        }
         return charge(QueryAnswer(matches: matches, readUnits: readUnits))
 
         func charge(_ answer: QueryAnswer) -> QueryAnswer {

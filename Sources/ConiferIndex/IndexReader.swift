@@ -15,6 +15,8 @@ public protocol NamespaceReader: Sendable {
     func record(_ id: String) -> VectorRecord?
     /// The record a result of this snapshot's `search` names (read from its slot, not looked up by id).
     func record(of result: ScoredID) -> VectorRecord
+    /// The id of the record a result of this snapshot's `search` names (nothing else of it is read).
+    func id(of result: ScoredID) -> String
     /// Ids starting with `prefix`, ascending.
     func ids(prefix: String) -> [String]
     /// Ids of the records whose metadata matches `filter`, ascending.

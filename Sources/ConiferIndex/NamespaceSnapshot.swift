@@ -24,6 +24,10 @@ public struct NamespaceSnapshot: NamespaceReader {
         store.record(at: result.slot)
     }
 
+    public func id(of result: ScoredID) -> String {
+        store.ids[result.slot]
+    }
+
     public func ids(prefix: String) -> [String] {
         liveSlots.map { store.ids[$0] }.filter { $0.hasPrefix(prefix) }.sorted()
     }

@@ -17,6 +17,15 @@ enum APIVersion: String, CaseIterable, Sendable, Comparable {
     /// Reads the version from request headers. The header name matches in any case; repeated headers and
     /// comma-joined values count once when they agree (SDK 8.x sends the header twice).
     init(headers: HTTPFields) throws(ConiferError) {
+        // One header naming a version (what nearly every request sends) needs no splitting.
+        guard let combined = headers[Self.headerName] else {
+            self = .default
+            return
+        }
+        if let version = APIVersion(rawValue: combined) {
+            self = version
+            return
+        }
         let values = Set(
             headers[values: Self.headerName]
                 .flatMap { $0.split(separator: ",") }

@@ -18,9 +18,9 @@ struct Authenticator: Sendable {
 
     /// The caller of a control- or data-plane route.
     func principal(for request: Request) async throws -> Principal {
-        let keys = Set(request.headers[values: Self.apiKeyHeader])
+        let keys = request.headers[values: Self.apiKeyHeader]
         if let value = keys.first {
-            guard keys.count == 1, let principal = try await catalog.authenticate(apiKey: value) else {
+            guard keys.allSatisfy({ $0 == value }), let principal = try await catalog.authenticate(apiKey: value) else {
                 throw ConiferError.unauthenticated("Invalid API key.")
             }
             return principal

@@ -111,7 +111,7 @@ struct AuthorizedCall: Sendable {
         guard let raw = context.parameters.get(name) else {
             throw ConiferError(.internalError, "Route parameter \(name) missing")
         }
-        let value = raw.removingPercentEncoding ?? raw
+        let value = raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
         guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw ConiferError.invalidArgument("The path parameter \(name) contains a control character.")
         }

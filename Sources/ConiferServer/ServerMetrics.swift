@@ -3,6 +3,7 @@ import ConiferCore
 import Foundation
 import Hummingbird
 import Prometheus
+import Synchronization
 
 /// The operator's view of the server (`GET /metrics`, Prometheus text format): HTTP requests by method, route
 /// pattern and status with their latency, and the process's CPU, memory, open files and start time. Served
@@ -30,20 +31,41 @@ final class ServerMetrics: Sendable {
         startTime.set(Date().timeIntervalSince1970)
     }
 
+    /// The series of one method, route and status, made in the registry on first use and kept (the labels come
+    /// from fixed sets, so there are few): looking them up in the registry on every request costs more.
+    private struct SeriesKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+    private let series = Mutex<[SeriesKey: (requests: Counter, latency: DurationHistogram)]>([:])
+
     /// Counts one answered request and its latency.
     func record(method: String, route: String, status: Int, duration: Duration) {
-        let labels = [("method", method), ("route", route), ("status", String(status))]
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "conifer", subsystem: "http", metricName: "requests", unitName: "total", helpText: "Answered HTTP requests."),
-            labels: labels
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(
-                namespace: "conifer", subsystem: "http", metricName: "request_duration", unitName: "seconds", helpText: "Time to answer an HTTP request."
-            ),
-            labels: [("method", method), ("route", route)], buckets: Self.buckets
-        ).record(duration)
+        let key = SeriesKey(method: method, route: route, status: status)
+        let (requests, latency) = series.withLock { known in
+            if let found = known[key] { return found }
+            let made = (
+                requests: registry.makeCounter(
+                    descriptor: MetricNameDescriptor(namespace: "conifer", subsystem: "http", metricName: "requests", unitName: "total", helpText: "Answered HTTP requests."),
+                    labels: [("method", method), ("route", route), ("status", String(status))]
+                ),
+                latency: registry.makeDurationHistogram(
+                    descriptor: MetricNameDescriptor(
+                        namespace: "conifer", subsystem: "http", metricName: "request_duration", unitName: "seconds", helpText: "Time to answer an HTTP request."
+                    ),
+                    labels: [("method", method), ("route", route)], buckets: Self.buckets
+                )
+            )
+            known[key] = made
+            return made
+        }
+        requests.increment()
+        latency.record(duration)
     }
+
+    /// The methods counted by name (any other is `other`).
+    static let methods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
 
     /// Everything, with the process gauges read now (Linux `/proc/self`).
     func exposition() -> [UInt8] {
@@ -72,14 +94,13 @@ final class ServerMetrics: Sendable {
 /// Records every request's method, matched route pattern (`unmatched` when none), final status and latency.
 struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
-    static var methods: Set<HTTPRequest.Method> { [.get, .head, .post, .put, .patch, .delete, .options] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         // Errors are answers by now: `ErrorMiddleware` runs inside this one.
         let response = try await next(request, context)
         // Labels from a fixed set only (known methods, route patterns), so no client can grow the series.
-        let method = Self.methods.contains(request.method) ? request.method.rawValue : "other"
+        let method = ServerMetrics.methods.contains(request.method) ? request.method.rawValue : "other"
         metrics.record(method: method, route: context.endpointPath ?? "unmatched", status: Int(response.status.code), duration: .now - started)
         return response
     }

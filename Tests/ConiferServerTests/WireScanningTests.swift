@@ -87,6 +87,36 @@ import Testing
         }
         #expect(accepted > 100)
     }
+
+    /// `nearestFloat` (the parse without strtof) gives strtof's correctly rounded Float, bit for bit, or
+    /// declines: on how clients print floats and doubles (shortest round-trip digits, as Python and the SDKs
+    /// do), on digit strings of every length and exponent, and on halfway cases between two Floats.
+    @Test func floatsParseAsStrtofParsesThem() {
+        var generator = LinearCongruential(seed: 77)
+        var tokens: [String] = ["0", "-0", "0.0", "1", "-1", "0.5", "1e22", "1e-22", "9999999999999999999", "0.30000000000000004", "16777217", "-2.5E+3"]
+        for _ in 0..<20_000 {
+            let float = Float(bitPattern: UInt32.random(in: 0...0x7F7F_FFFF, using: &generator))
+            tokens.append("\(Bool.random(using: &generator) ? "-" : "")\(float)")
+            tokens.append("\(Double(float) * Double.random(in: 0.999...1.001, using: &generator))")
+            tokens.append("\(Double.random(in: -1...1, using: &generator))")
+            let digits = String((0..<Int.random(in: 1...21, using: &generator)).map { _ in "0123456789".randomElement(using: &generator)! })
+            tokens.append("0.\(digits)e\(Int.random(in: -30...30, using: &generator))")
+            // Exactly halfway between two Floats near 1 (a double that rounding to a Float must break by evenness).
+            let near = Float.random(in: 1..<2, using: &generator)
+            tokens.append("\((Double(near) + Double(near.nextUp)) / 2)")
+        }
+        var fast = 0
+        for token in tokens {
+            let expected = strtof(token, nil)
+            let parsed = Array(token.utf8).withUnsafeBytes { JSONScanner.nearestFloat($0) }
+            guard let parsed else { continue }
+            fast += 1
+            #expect(parsed.bitPattern == expected.bitPattern, "\(token): \(parsed) but strtof gives \(expected)")
+        }
+        // Everything within ±22 decimal orders takes it (a vector component as clients print it, last of all).
+        #expect(fast > tokens.count / 3, "the fast path is taken (\(fast) of \(tokens.count))")
+        #expect(Array("-0.4821939170360565".utf8).withUnsafeBytes { JSONScanner.nearestFloat($0) } == -0.4821939170360565)
+    }
 }
 
 /// A seeded generator (Knuth's MMIX constants), so a failing body reproduces.

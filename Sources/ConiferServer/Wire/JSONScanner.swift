@@ -193,20 +193,74 @@ struct JSONScanner {
         return UnsafeRawBufferPointer(rebasing: bytes[start..<offset])
     }
 
-    /// A number as the nearest `Float` (correctly rounded by `strtof`); nil if it does not fit — too large,
-    /// or so small it would round to zero (JSONDecoder refuses both).
+    /// A number as the nearest `Float` (correctly rounded: `nearestFloat`, or `strtof` where that cannot
+    /// tell); nil if it does not fit — too large, or so small it would round to zero (JSONDecoder refuses both).
     mutating func float() -> Float? {
-        number { strtof($0, nil) }
+        guard let token = numberToken() else { return nil }
+        return Self.nearestFloat(token) ?? Self.number(token) { strtof($0, nil) }
     }
 
     mutating func double() -> Double? {
-        number { strtod($0, nil) }
+        numberToken().flatMap { Self.number($0) { strtod($0, nil) } }
     }
 
-    /// The next number token converted by a C parser, if the result is finite and not a non-zero number
-    /// rounded to zero.
-    private mutating func number<T: BinaryFloatingPoint>(_ convert: (UnsafePointer<CChar>) -> T) -> T? {
-        guard let token = numberToken(), token.count < 400 else { return nil }
+    /// The nearest `Float` to a number token of at most 19 significant digits and a decimal exponent within
+    /// ±22 (every vector component a client prints), without `strtof`, which costs more than the rest of a
+    /// query's decoding: the significand and an exact power of ten give a double within 2^-52 of the number,
+    /// and when both ends of a 2^-50 interval around it round to the same normal `Float`, so does the number.
+    /// Nil when the token is outside that range or the interval straddles a rounding boundary.
+    static func nearestFloat(_ token: UnsafeRawBufferPointer) -> Float? {
+        var at = 0
+        let negative = token.first == UInt8(ascii: "-")
+        if negative { at = 1 }
+        var significand: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        var fraction = false
+        while at < token.count {
+            let byte = token[at]
+            if byte == UInt8(ascii: ".") {
+                fraction = true
+            } else if byte &- 0x30 < 10 {
+                if significand != 0 || byte != 0x30 { digits += 1 }  // leading zeros are not significant
+                guard digits <= 19 else { return nil }
+                significand = significand * 10 + UInt64(byte &- 0x30)
+                if fraction { exponent -= 1 }
+            } else {
+                break  // the exponent's "e"
+            }
+            at += 1
+        }
+        if at < token.count {
+            at += 1
+            var sign = 1
+            if token[at] == UInt8(ascii: "-") { sign = -1 }
+            if token[at] == UInt8(ascii: "-") || token[at] == UInt8(ascii: "+") { at += 1 }
+            var written = 0
+            while at < token.count {
+                written = written * 10 + Int(token[at] &- 0x30)
+                guard written <= 1000 else { return nil }
+                at += 1
+            }
+            exponent += sign * written
+        }
+        if significand == 0 { return negative ? -0.0 : 0 }
+        guard (-22...22).contains(exponent) else { return nil }
+        let magnitude = exponent < 0 ? Double(significand) / exactPowersOfTen[-exponent] : Double(significand) * exactPowersOfTen[exponent]
+        let margin = magnitude * 0x1p-50
+        let low = Float(magnitude - margin)
+        guard low.isNormal, low == Float(magnitude + margin) else { return nil }
+        return negative ? -low : low
+    }
+
+    /// 10^0 through 10^22, each exactly a `Double`.
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// A number token converted by a C parser, if the result is finite and not a non-zero number rounded to zero.
+    private static func number<T: BinaryFloatingPoint>(_ token: UnsafeRawBufferPointer, _ convert: (UnsafePointer<CChar>) -> T) -> T? {
+        guard token.count < 400 else { return nil }
         let value = withUnsafeTemporaryAllocation(of: CChar.self, capacity: token.count + 1) { text -> T in
             for i in 0..<token.count { text[i] = CChar(bitPattern: token[i]) }
             text[token.count] = 0

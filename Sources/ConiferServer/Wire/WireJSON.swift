@@ -17,18 +17,18 @@ enum WireJSON {
         }
     }
 
-    static func response(status: HTTPResponse.Status, body: Data) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    static func response(status: HTTPResponse.Status, body: some Sequence<UInt8>) -> Response {
+        Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
+
+    private static let headers: HTTPFields = [.contentType: "application/json"]
 
     static func response(status: HTTPResponse.Status, _ value: some Encodable) throws(ConiferError) -> Response {
         if let writable = value as? any WritableWire {
             var writer = JSONWriter(capacity: 4096)
             writable.write(to: &writer)
             // A non-finite number goes through JSONEncoder, which refuses it (a logged 500).
-            if !writer.invalid { return response(status: status, body: Data(writer.bytes)) }
+            if !writer.invalid { return response(status: status, body: writer.bytes) }
         }
         return response(status: status, body: try encode(value))
     }
