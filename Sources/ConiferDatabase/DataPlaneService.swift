@@ -65,7 +65,7 @@ public struct DataPlaneService: Sendable {
     /// The index the address names, if it belongs to the pass's project (another project's index answers
     /// exactly like a missing one) and its project allows the network the request came from (403 otherwise).
     public func open(_ pass: AuthorizationPass, _ address: IndexAddress, from origin: NetworkOrigin = .publicListener) async throws -> OpenIndex {
-        guard let principal = pass.principal, Self.names(principal.projectID, address.projectID) else {
+        guard let principal = pass.principal, Self.isHostSpelling(of: principal.projectID, address.projectID) else {
             throw ConiferError.indexNotFound(address.name)
         }
         let index = try await catalog.dataPlaneIndex(named: address.name, pass: pass)
@@ -81,7 +81,7 @@ public struct DataPlaneService: Sendable {
 
     /// Whether a path's project id is the project's as its index host spells it (lowercase), without formatting
     /// the id on every request.
-    static func names(_ project: UUID, _ text: String) -> Bool {
+    static func isHostSpelling(of project: UUID, _ text: String) -> Bool {
         UUID(uuidString: text) == project && !text.utf8.contains { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
     }
 

@@ -273,31 +273,3 @@ private func say(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
-/// `StreamLogHandler` with its metadata kept as given and rendered only when a message is written: the stream
-/// handler renders its metadata on every change, and Hummingbird sets a request id on every request's logger, so
-/// each request paid for text that no message used.
-struct DeferredMetadataLogHandler: LogHandler {
-    var stream: StreamLogHandler
-    var metadata: Logger.Metadata = [:]
-
-    var logLevel: Logger.Level {
-        get { stream.logLevel }
-        set { stream.logLevel = newValue }
-    }
-
-    var metadataProvider: Logger.MetadataProvider? {
-        get { stream.metadataProvider }
-        set { stream.metadataProvider = newValue }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var event = event
-        if !metadata.isEmpty { event.metadata = metadata.merging(event.metadata ?? [:]) { $1 } }
-        stream.log(event: event)
-    }
-}

@@ -91,6 +91,14 @@ import Testing
             try await f.data.upsert(try await f.data.open(f.pass(.dataWrite), elsewhere), namespace: main, records: record)
         }
         #expect(hidden?.code == .notFound)
+        // The project is named as its index host spells it (lowercase); another spelling is no index either.
+        let own = f.principal.projectID.uuidString
+        #expect(try await f.data.open(f.pass(.dataRead), DataPlaneService.IndexAddress(projectID: own.lowercased(), name: "svc")).definition.name == "svc")
+        for spelling in [own.uppercased(), own.lowercased() + " ", "{\(own.lowercased())}", "project"] {
+            await #expect(throws: ConiferError.self, "\(spelling)") {
+                try await f.data.open(f.pass(.dataRead), DataPlaneService.IndexAddress(projectID: spelling, name: "svc"))
+            }
+        }
         // A system pass has no project: it never reaches a caller's data.
         await #expect(throws: ConiferError.self) {
             try await f.data.open(.system(.compaction), f.address("svc"))

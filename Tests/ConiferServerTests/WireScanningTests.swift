@@ -113,7 +113,8 @@ import Testing
             fast += 1
             #expect(parsed.bitPattern == expected.bitPattern, "\(token): \(parsed) but strtof gives \(expected)")
         }
-        // Everything within ±22 decimal orders takes it (a vector component as clients print it, last of all).
+        // Short numbers within ±22 decimal orders take it (the midpoints and the long or far tokens do not), and
+        // so does a vector component as Python prints it.
         #expect(fast > tokens.count / 3, "the fast path is taken (\(fast) of \(tokens.count))")
         #expect(Array("-0.4821939170360565".utf8).withUnsafeBytes { JSONScanner.nearestFloat($0) } == -0.4821939170360565)
     }
