@@ -149,16 +149,16 @@ final class HNSWGraph: @unchecked Sendable {
             if becameEntry { return }
             current = entry.load(ordering: .acquiring)
         }
-        let probe = space.probe(slot)
+        let distances = ProbeDistances(space: space, probe: space.probe(slot))
         let topLevel = Int(current >> 32)
-        var nearest = Neighbor(distance: space.distance(probe, UInt32(truncatingIfNeeded: current)), slot: UInt32(truncatingIfNeeded: current))
+        var nearest = Neighbor(distance: distances.distance(to: UInt32(truncatingIfNeeded: current)), slot: UInt32(truncatingIfNeeded: current))
         if topLevel > level {
             for l in stride(from: topLevel, to: level, by: -1) {
-                nearest = greedy(probe, from: nearest, level: l, limit: limit)
+                nearest = greedy(distances, from: nearest, level: l, limit: limit)
             }
         }
         for l in stride(from: min(level, topLevel), through: 0, by: -1) {
-            let candidates = searchLayer(probe, from: nearest, ef: parameters.efConstruction, level: l, limit: limit, scratch: scratch) { $0 != slot }
+            let candidates = searchLayer(distances, from: nearest, ef: parameters.efConstruction, level: l, limit: limit, scratch: scratch, accepting: AllBut(slot: slot))
             let selected = selectNeighbors(candidates, keeping: parameters.m)
             setOwnLinks(slot, level: l, to: selected)
             for neighbor in selected {
@@ -332,10 +332,10 @@ final class HNSWGraph: @unchecked Sendable {
 
     // MARK: Searching (any thread)
 
-    /// The `ef` nearest accepted nodes to a query, closest first. `accept` decides which nodes may be
+    /// The `ef` nearest accepted nodes to a query, closest first. `filter` decides which nodes may be
     /// results (live in the reader's snapshot, matching its filter); the search still walks through the
     /// others, so a selective filter does not cut the graph apart.
-    func search(_ query: UnsafePointer<Float>, norm queryNorm: Float, ef: Int, accept: (UInt32) -> Bool) -> [Neighbor] {
+    func search<Filter: NodeFilter>(_ query: UnsafePointer<Float>, norm queryNorm: Float, ef: Int, accepting filter: Filter) -> [Neighbor] {
         let current = entry.load(ordering: .acquiring)
         guard current != .max else { return [] }
         let limit = rowCount.load(ordering: .acquiring)
@@ -343,12 +343,26 @@ final class HNSWGraph: @unchecked Sendable {
         defer { scratchPool.withLock { $0.append(scratch) } }
         scratch.prepare(capacity: limit)
         let probe = space.probe(query: query, norm: queryNorm, codes: scratch.queryCodes)
-        let start = UInt32(truncatingIfNeeded: current)
-        var nearest = Neighbor(distance: space.distance(probe, start), slot: start)
-        for level in stride(from: Int(current >> 32), to: 0, by: -1) {
-            nearest = greedy(probe, from: nearest, level: level, limit: limit)
+        return space.withDistances(from: probe, QueryWalk(graph: self, entry: current, ef: ef, limit: limit, scratch: scratch, filter: filter))
+    }
+
+    /// A query's walk down the levels from the entry node, generic over the distances (see `withDistances`).
+    private struct QueryWalk<Filter: NodeFilter>: DistanceUser {
+        let graph: HNSWGraph
+        let entry: UInt64
+        let ef: Int
+        let limit: Int
+        let scratch: SearchScratch
+        let filter: Filter
+
+        func run(_ distances: some Distances) -> [Neighbor] {
+            let start = UInt32(truncatingIfNeeded: entry)
+            var nearest = Neighbor(distance: distances.distance(to: start), slot: start)
+            for level in stride(from: Int(entry >> 32), to: 0, by: -1) {
+                nearest = graph.greedy(distances, from: nearest, level: level, limit: limit)
+            }
+            return graph.searchLayer(distances, from: nearest, ef: ef, level: 0, limit: limit, scratch: scratch, accepting: filter)
         }
-        return searchLayer(probe, from: nearest, ef: ef, level: 0, limit: limit, scratch: scratch, accept: accept)
     }
 
     @inline(__always)
@@ -357,7 +371,7 @@ final class HNSWGraph: @unchecked Sendable {
     }
 
     /// Walks to ever closer nodes on one level until none of the current node's links is closer.
-    private func greedy(_ probe: VectorSpace.Probe, from start: Neighbor, level: Int, limit: Int) -> Neighbor {
+    private func greedy(_ distances: some Distances, from start: Neighbor, level: Int, limit: Int) -> Neighbor {
         var nearest = start
         var moved = true
         while moved {
@@ -367,7 +381,7 @@ final class HNSWGraph: @unchecked Sendable {
             for i in 0..<count {
                 let candidate = list[1 + i].load(ordering: .acquiring)
                 guard Int(candidate) < limit else { continue }
-                let distance = space.distance(probe, candidate)
+                let distance = distances.distance(to: candidate)
                 if distance < nearest.distance {
                     nearest = Neighbor(distance: distance, slot: candidate)
                     moved = true
@@ -379,16 +393,16 @@ final class HNSWGraph: @unchecked Sendable {
 
     /// Best-first search of one level keeping the `ef` closest accepted nodes (hnswlib's filtered base-layer
     /// search); returns them closest first.
-    private func searchLayer(
-        _ probe: VectorSpace.Probe, from start: Neighbor, ef: Int, level: Int, limit: Int, scratch: SearchScratch, accept: (UInt32) -> Bool
+    private func searchLayer<Filter: NodeFilter>(
+        _ distances: some Distances, from start: Neighbor, ef: Int, level: Int, limit: Int, scratch: SearchScratch, accepting filter: Filter
     ) -> [Neighbor] {
-        scratch.startSearch()
-        _ = scratch.visit(start.slot)
+        let (visited, generation) = scratch.startSearch()
+        visited[Int(start.slot)] = generation
         return scratch.withHeaps { candidates, results in
             candidates.removeAll()
             results.removeAll()
             var bound = Float.infinity
-            if accept(start.slot) {
+            if filter.accepts(start.slot) {
                 results.push(start)
                 bound = start.distance
             }
@@ -402,28 +416,48 @@ final class HNSWGraph: @unchecked Sendable {
                 var fresh = 0
                 for i in 0..<Int(list[0].load(ordering: .acquiring)) {
                     let candidate = list[1 + i].load(ordering: .acquiring)
-                    guard Int(candidate) < limit, scratch.visit(candidate) else { continue }
-                    space.prefetch(candidate)
+                    guard Int(candidate) < limit, visited[Int(candidate)] != generation else { continue }
+                    visited[Int(candidate)] = generation
+                    let address = distances.address(of: candidate)
+                    distances.prefetch(candidate, at: address)
                     scratch.fresh[fresh] = candidate
-                    fresh += 1
+                    scratch.freshAddresses[fresh] = address
+                    fresh &+= 1
                 }
                 for i in 0..<fresh {
                     let candidate = scratch.fresh[i]
-                    let candidateDistance = space.distance(probe, candidate)
+                    let candidateDistance = distances.distance(to: candidate, at: scratch.freshAddresses[i])
                     guard results.count < ef || candidateDistance < bound else { continue }
                     candidates.push(Neighbor(distance: -candidateDistance, slot: candidate))
                     // It may be expanded next: ask for its links too.
                     conifer_prefetch(links(candidate, level: level))
-                    if accept(candidate) {
-                        results.push(Neighbor(distance: candidateDistance, slot: candidate))
-                        if results.count > ef { results.pop() }
+                    if filter.accepts(candidate) {
+                        if results.count < ef {
+                            results.push(Neighbor(distance: candidateDistance, slot: candidate))
+                        } else {
+                            results.replaceTop(with: Neighbor(distance: candidateDistance, slot: candidate))
+                        }
                     }
                     if let worst = results.top { bound = worst.distance }
                 }
             }
-            return results.sortedAscending()
+            return results.drainAscending()
         }
     }
+}
+
+/// Which nodes a graph search may return (it walks through the others too). Searches are generic over it,
+/// so each kind is compiled into the search loop rather than called per node.
+protocol NodeFilter {
+    func accepts(_ slot: UInt32) -> Bool
+}
+
+/// Every node but one (the node being linked).
+private struct AllBut: NodeFilter {
+    let slot: UInt32
+
+    @inline(__always)
+    func accepts(_ slot: UInt32) -> Bool { slot != self.slot }
 }
 
 /// The next item of a batch that several threads share.
@@ -441,8 +475,9 @@ final class SearchScratch: @unchecked Sendable {
     private var generation: UInt16 = 0
     private var candidates = MaxHeap()
     private var results = MaxHeap()
-    /// The unvisited neighbours of the node being expanded.
+    /// The unvisited neighbours of the node being expanded, and where their vectors are.
     let fresh: UnsafeMutablePointer<UInt32>
+    let freshAddresses: UnsafeMutablePointer<UnsafeRawPointer>
     /// An int8 space's codes of the query.
     let queryCodes: UnsafeMutablePointer<Int8>
 
@@ -454,11 +489,13 @@ final class SearchScratch: @unchecked Sendable {
         visited.initialize(repeating: 0, count: capacity)
         fresh = .allocate(capacity: maxLinks)
         fresh.initialize(repeating: 0, count: maxLinks)
+        freshAddresses = .allocate(capacity: maxLinks)
     }
 
     deinit {
         visited.deallocate()
         fresh.deallocate()
+        freshAddresses.deallocate()
         queryCodes.deallocate()
         candidates.release()
         results.release()
@@ -478,21 +515,14 @@ final class SearchScratch: @unchecked Sendable {
         body(&candidates, &results)
     }
 
-    func startSearch() {
+    /// Starts a search: returns the visited marks and the mark of this search (a slot holding it was visited).
+    func startSearch() -> (marks: UnsafeMutablePointer<UInt16>, generation: UInt16) {
         if generation == .max {
             visited.update(repeating: 0, count: capacity)
             generation = 0
         }
         generation += 1
-    }
-
-    /// Marks a slot visited; false if it already was.
-    @inline(__always)
-    func visit(_ slot: UInt32) -> Bool {
-        let mark = visited + Int(slot)
-        guard mark.pointee != generation else { return false }
-        mark.pointee = generation
-        return true
+        return (visited, generation)
     }
 }
 
@@ -549,8 +579,31 @@ struct MaxHeap {
         items[parent] = last
     }
 
-    func sortedAscending() -> [Neighbor] {
-        UnsafeBufferPointer(start: items, count: count).sorted { $0.distance < $1.distance }
+    /// Replaces the largest item (the heap is not empty).
+    @inline(__always)
+    mutating func replaceTop(with item: Neighbor) {
+        var parent = 0
+        while true {
+            let left = 2 &* parent &+ 1
+            guard left < count else { break }
+            let right = left &+ 1
+            let larger = right < count && items[right].distance > items[left].distance ? right : left
+            guard items[larger].distance > item.distance else { break }
+            items[parent] = items[larger]
+            parent = larger
+        }
+        items[parent] = item
+    }
+
+    /// Empties the heap into an array, closest first (popping the largest into the last free place).
+    mutating func drainAscending() -> [Neighbor] {
+        [Neighbor](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = count
+            while let largest = top {
+                pop()
+                (buffer.baseAddress! + count).initialize(to: largest)
+            }
+        }
     }
 
     private mutating func grow() {
@@ -576,3 +629,4 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+

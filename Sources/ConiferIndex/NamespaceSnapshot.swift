@@ -134,27 +134,21 @@ public struct NamespaceSnapshot: NamespaceReader {
         vector.withUnsafeBufferPointer { buffer in
             guard let query = buffer.baseAddress else { return }
             let queryNorm = DistanceKernels.norm(vector)
-            // Without removals every slot below the watermark is live: no stamp to read.
-            let allLive = mark.liveCount == mark.slots
-            let found = graph.search(query, norm: queryNorm, ef: ef) { slot in
-                Int(slot) < indexed && (allLive || store.isLive(Int(slot), in: mark)) && (candidates?.contains(Int(slot)) ?? true)
-            }
-            let int8 = space.encoding == .int8
-            // On int8 codes the graph's distances are estimates: candidates are rescored on their float vectors
-            // (read from the row file) in the estimated order, at least 2·topK of them, then only while the next
-            // estimate, less the largest error seen so far, could still beat the k-th exact answer. At 128 and
-            // 768 dimensions that stops at about 2·topK with the recall of rescoring all ef candidates; with
-            // few dimensions (coarser codes) it reads further.
-            var largestError: Float = 0
-            for (rank, neighbor) in found.enumerated() {
-                if int8, rank >= Self.rescoredPerAnswer * topK, let worst = top.worstScore,
-                    neighbor.distance - 2 * largestError > space.distance(fromScore: worst)
-                {
-                    break
+            // Without removals or a filter, every node the builder has reached is an answer.
+            let found =
+                mark.liveCount == mark.slots && candidates == nil
+                ? graph.search(query, norm: queryNorm, ef: ef, accepting: SlotsBelow(end: indexed))
+                : graph.search(query, norm: queryNorm, ef: ef, accepting: LiveMatches(snapshot: self, indexed: indexed, candidates: candidates))
+            if space.encoding == .int8 {
+                rescore(found, query: query, norm: queryNorm, space: space, into: &top)
+            } else {
+                // Float distances order the nodes exactly as their scores do (the same dot product, the score
+                // made "lower is closer"): only the first topK, and any tied with the k-th, can be answers.
+                let last = found.count >= topK ? found[topK - 1].distance : .infinity
+                for neighbor in found {
+                    if neighbor.distance > last { break }
+                    offer(neighbor.slot, score: space.score(query, norm: queryNorm, neighbor.slot), to: &top)
                 }
-                let score = space.score(query, norm: queryNorm, neighbor.slot)
-                if int8 { largestError = max(largestError, abs(neighbor.distance - space.distance(fromScore: score))) }
-                if top.admits(score: score) { top.insert(ScoredID(id: store.ids[Int(neighbor.slot)], score: score, slot: Int(neighbor.slot))) }
             }
         }
         // Acknowledged writes the builder has not reached yet.
@@ -163,5 +157,48 @@ public struct NamespaceSnapshot: NamespaceReader {
             candidates: candidates, into: &top
         )
         return top.sorted()
+    }
+
+    /// An int8 graph's candidates rescored on their float vectors (read from the row file) in the estimated
+    /// order, at least 2·topK of them, then only while the next estimate, less the largest error seen so far,
+    /// could still beat the k-th exact answer. At 128 and 768 dimensions that stops at about 2·topK with the
+    /// recall of rescoring all ef candidates; with few dimensions (coarser codes) it reads further.
+    private func rescore(_ found: [Neighbor], query: UnsafePointer<Float>, norm queryNorm: Float, space: VectorSpace, into top: inout TopK) {
+        var largestError: Float = 0
+        for (rank, neighbor) in found.enumerated() {
+            if rank >= Self.rescoredPerAnswer * top.k, let worst = top.worstScore,
+                neighbor.distance - 2 * largestError > space.distance(fromScore: worst)
+            {
+                break
+            }
+            let score = space.score(query, norm: queryNorm, neighbor.slot)
+            largestError = max(largestError, abs(neighbor.distance - space.distance(fromScore: score)))
+            offer(neighbor.slot, score: score, to: &top)
+        }
+    }
+
+    @inline(__always)
+    private func offer(_ slot: UInt32, score: Float, to top: inout TopK) {
+        if top.admits(score: score) { top.insert(ScoredID(id: store.ids[Int(slot)], score: score, slot: Int(slot))) }
+    }
+}
+
+/// Graph nodes below `end`: what a search of a namespace without removals or a filter may answer with.
+private struct SlotsBelow: NodeFilter {
+    let end: Int
+
+    @inline(__always)
+    func accepts(_ slot: UInt32) -> Bool { Int(slot) < end }
+}
+
+/// Graph nodes the builder had reached that are live in a snapshot and among a filter's candidates.
+private struct LiveMatches: NodeFilter {
+    let snapshot: NamespaceSnapshot
+    let indexed: Int
+    let candidates: SlotSet?
+
+    @inline(__always)
+    func accepts(_ slot: UInt32) -> Bool {
+        Int(slot) < indexed && snapshot.store.isLive(Int(slot), in: snapshot.mark) && (candidates?.contains(Int(slot)) ?? true)
     }
 }

@@ -149,9 +149,22 @@ struct VectorSpace: Sendable {
         let stored = UnsafePointer(rows.unsafelyUnwrapped.pointer(Int(slot)))
         let query = probe.values.unsafelyUnwrapped
         switch metric {
-        case .dotproduct: return -DistanceKernels.dot(query, stored, count: dimension)
-        case .euclidean: return DistanceKernels.squaredEuclidean(query, stored, count: dimension)
-        case .cosine: return 1 - DistanceKernels.dot(query, stored, count: dimension) / max(probe.norm * norm(slot), .leastNormalMagnitude)
+        case .dotproduct: return DotRows.distance(query, stored, dimension: dimension, queryNorm: probe.norm, rowNorm: norm(slot))
+        case .euclidean: return EuclideanRows.distance(query, stored, dimension: dimension, queryNorm: probe.norm, rowNorm: norm(slot))
+        case .cosine: return CosineRows.distance(query, stored, dimension: dimension, queryNorm: probe.norm, rowNorm: norm(slot))
+        }
+    }
+
+    /// The distances from `probe` for a graph walk: specialized to the metric for float32 rows, `body` then
+    /// compiles its loop around one metric's kernel (what a query's search spends its time in); int8 codes
+    /// (and anything else) go through `distance(_:_:)`.
+    @inline(__always)
+    func withDistances<Result>(from probe: Probe, _ body: some DistanceUser<Result>) -> Result {
+        guard let rows, codebook == nil, let values = probe.values else { return body.run(ProbeDistances(space: self, probe: probe)) }
+        switch metric {
+        case .cosine: return body.run(RowDistances<CosineRows>(rows: rows, norms: norms, query: values, queryNorm: probe.norm, dimension: dimension))
+        case .dotproduct: return body.run(RowDistances<DotRows>(rows: rows, norms: norms, query: values, queryNorm: probe.norm, dimension: dimension))
+        case .euclidean: return body.run(RowDistances<EuclideanRows>(rows: rows, norms: norms, query: values, queryNorm: probe.norm, dimension: dimension))
         }
     }
 
@@ -161,22 +174,27 @@ struct VectorSpace: Sendable {
         distance(probe(a), b)
     }
 
-    /// Requests what a distance to `slot` reads (its row or its codes, and its norm) ahead of computing it.
+    /// Where the graph's distances to `slot` read its vector: its codes in an int8 space, else its row.
     @inline(__always)
-    func prefetch(_ slot: UInt32) {
-        let row: UnsafeRawPointer
+    func address(of slot: UInt32) -> UnsafeRawPointer {
+        if let codebook { return UnsafeRawPointer(codebook.codes(slot)) }
+        return UnsafeRawPointer(rows.unsafelyUnwrapped.pointer(Int(slot)))
+    }
+
+    /// Requests what a distance to `slot` reads (its row or its codes at `address`, and its norm) ahead of
+    /// computing it.
+    @inline(__always)
+    func prefetch(_ slot: UInt32, at address: UnsafeRawPointer) {
         let bytes: Int
         if let codebook {
-            row = UnsafeRawPointer(codebook.codes(slot))
             bytes = dimension
             conifer_prefetch(codebook.terms.pointer(Int(slot)))
         } else {
-            row = UnsafeRawPointer(rows.unsafelyUnwrapped.pointer(Int(slot)))
             bytes = dimension * MemoryLayout<Float>.stride
         }
         var offset = 0
         while offset < bytes {
-            conifer_prefetch(row + offset)
+            conifer_prefetch(address + offset)
             offset &+= 64
         }
         conifer_prefetch(norms.pointer(Int(slot)))
@@ -195,6 +213,110 @@ struct VectorSpace: Sendable {
         while codebook.count < end {
             withRow(UInt32(codebook.count)) { codebook.append($0) }
         }
+    }
+}
+
+/// Distances from one probe to stored slots: what a graph walk measures (lower is closer).
+///
+/// A walk asks where a slot's vector is (`address`), requests it from memory (`prefetch`) for all the
+/// neighbours it is about to measure, then measures them at those addresses.
+protocol Distances {
+    /// Where `slot`'s stored vector (row or codes) starts.
+    func address(of slot: UInt32) -> UnsafeRawPointer
+    /// Requests what `distance(to:at:)` reads ahead of computing it.
+    func prefetch(_ slot: UInt32, at address: UnsafeRawPointer)
+    func distance(to slot: UInt32, at address: UnsafeRawPointer) -> Float
+}
+
+extension Distances {
+    @inline(__always)
+    func distance(to slot: UInt32) -> Float { distance(to: slot, at: address(of: slot)) }
+}
+
+/// Code that walks a graph with some `Distances` (a generic function the caller cannot pass as a closure).
+protocol DistanceUser<Result> {
+    associatedtype Result
+    func run(_ distances: some Distances) -> Result
+}
+
+/// Any space's distances from a probe, choosing encoding and metric per call.
+struct ProbeDistances: Distances {
+    let space: VectorSpace
+    let probe: VectorSpace.Probe
+
+    @inline(__always)
+    func address(of slot: UInt32) -> UnsafeRawPointer { space.address(of: slot) }
+
+    @inline(__always)
+    func prefetch(_ slot: UInt32, at address: UnsafeRawPointer) { space.prefetch(slot, at: address) }
+
+    @inline(__always)
+    func distance(to slot: UInt32, at address: UnsafeRawPointer) -> Float { space.distance(probe, slot) }
+}
+
+/// A float32 metric's distance between a probe and a stored row (the score made "lower is closer"; the
+/// cosine score divides by the same clamped product of norms as `VectorSpace.score`, so the two agree).
+protocol RowMetric {
+    static func distance(
+        _ probe: UnsafePointer<Float>, _ row: UnsafePointer<Float>, dimension: Int, queryNorm: Float, rowNorm: @autoclosure () -> Float
+    ) -> Float
+}
+
+enum CosineRows: RowMetric {
+    @inline(__always)
+    static func distance(
+        _ probe: UnsafePointer<Float>, _ row: UnsafePointer<Float>, dimension: Int, queryNorm: Float, rowNorm: @autoclosure () -> Float
+    ) -> Float {
+        1 - DistanceKernels.dot(probe, row, count: dimension) / max(queryNorm * rowNorm(), .leastNormalMagnitude)
+    }
+}
+
+enum DotRows: RowMetric {
+    @inline(__always)
+    static func distance(
+        _ probe: UnsafePointer<Float>, _ row: UnsafePointer<Float>, dimension: Int, queryNorm: Float, rowNorm: @autoclosure () -> Float
+    ) -> Float {
+        -DistanceKernels.dot(probe, row, count: dimension)
+    }
+}
+
+enum EuclideanRows: RowMetric {
+    @inline(__always)
+    static func distance(
+        _ probe: UnsafePointer<Float>, _ row: UnsafePointer<Float>, dimension: Int, queryNorm: Float, rowNorm: @autoclosure () -> Float
+    ) -> Float {
+        DistanceKernels.squaredEuclidean(probe, row, count: dimension)
+    }
+}
+
+/// One metric's distances from a float probe to a float32 space's rows.
+struct RowDistances<Metric: RowMetric>: Distances {
+    let rows: ChunkedBuffer<Float>
+    let norms: ChunkedBuffer<Float>
+    let query: UnsafePointer<Float>
+    let queryNorm: Float
+    let dimension: Int
+
+    @inline(__always)
+    func address(of slot: UInt32) -> UnsafeRawPointer { UnsafeRawPointer(rows.pointer(Int(slot))) }
+
+    /// Every cache line of the row (two per step: a row's last step may ask for the line after it, which is
+    /// harmless), and the norm for cosine.
+    @inline(__always)
+    func prefetch(_ slot: UInt32, at address: UnsafeRawPointer) {
+        let bytes = dimension &* MemoryLayout<Float>.stride
+        var offset = 0
+        repeat {
+            conifer_prefetch(address + offset)
+            conifer_prefetch(address + (offset &+ 64))
+            offset &+= 128
+        } while offset < bytes
+        if Metric.self == CosineRows.self { conifer_prefetch(norms.pointer(Int(slot))) }
+    }
+
+    @inline(__always)
+    func distance(to slot: UInt32, at address: UnsafeRawPointer) -> Float {
+        Metric.distance(query, address.assumingMemoryBound(to: Float.self), dimension: dimension, queryNorm: queryNorm, rowNorm: norms[Int(slot)])
     }
 }
 

@@ -87,6 +87,39 @@ import Testing
         _ = state
     }
 
+    /// Records holding the same vector tie: the graph's answer keeps the smallest ids among them with their
+    /// exact scores, as the exact scan does (a float graph rescores only its first topK candidates and those
+    /// tied with the k-th, so the ties must all reach the ranking).
+    @Test(arguments: [Metric.cosine, .dotproduct, .euclidean])
+    func tiedAnswersGoToTheSmallerIds(_ metric: Metric) throws {
+        var (state, mixture) = Self.built(metric, count: 1500)
+        // Longer than any other record, so that under every metric the copies are the closest to themselves.
+        let twin = mixture.vector().map { $0 * 10 }
+        // Written in the opposite order to their ids, so the order the graph meets them in is not the answer's.
+        state.apply(.upsert(namespace: "", records: (0..<20).reversed().map { VectorRecord(id: "twin\($0 + 10)", values: twin) }))
+        while state.view.buildGraphs(limit: .max) {}
+        let namespace = try #require(state.view.snapshot(""))
+        let query = SearchQuery(vector: twin, sparse: nil, topK: 4, filter: .everything)
+        #expect(namespace.plan(query, metric: metric, candidates: nil) == .graph)
+        let answer = namespace.search(query, metric: metric)
+        #expect(answer.map(\.id) == ["twin10", "twin11", "twin12", "twin13"])
+        #expect(answer == ExactSearch.search(namespace, query: query, metric: metric))
+        _ = state
+    }
+
+    /// The search's heaps give their nodes back closest first (ties in any order), growing as they fill.
+    @Test func aHeapDrainsClosestFirst() {
+        var heap = MaxHeap(capacity: 2)
+        defer { heap.release() }
+        var generator = SplitMix64(seed: 3)
+        let distances = (0..<100).map { _ in Float(Int.random(in: 0..<50, using: &generator)) }
+        for (slot, distance) in distances.enumerated() { heap.push(Neighbor(distance: distance, slot: UInt32(slot))) }
+        let drained = heap.drainAscending()
+        #expect(drained.map(\.distance) == distances.sorted())
+        #expect(Set(drained.map(\.slot)) == Set(0..<100))
+        #expect(heap.count == 0)
+    }
+
     /// A graph linked on several threads at once (per-node locks) is as good as one built on one thread,
     /// and sound: every link names another node of the graph, no list holds a node twice or overflows, every
     /// node has links, and nodes are found as often.
