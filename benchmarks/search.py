@@ -6,8 +6,9 @@ once with numpy and cached under --cache. Every library builds an HNSW graph wit
 efConstruction=200 on one thread (Conifer also on two: `conifer-2t`; and walking int8 codes with answers
 rescored on the float vectors, which stay in an encrypted memory-mapped file: `conifer-int8`), then answers
 each query alone (one query per call, one thread) for a sweep of ef; recall@10 is measured against the
-exact answers. Each engine runs in its own process so its
-resident memory (what the build added) is its own.
+exact answers. Each ef makes --passes passes (3) over the queries and reports the fastest, for every engine
+alike: on a shared machine one pass slowed by another process would otherwise decide the figure. Each
+engine runs in its own process so its resident memory (what the build added) is its own.
 
     python3 benchmarks/search.py                   # sets up benchmarks/.venv, builds conifer-bench
     python3 benchmarks/search.py --datasets 100k-128 --ef 16 32 64
@@ -102,8 +103,9 @@ def recall(found, truth):
     return sum(len(set(f[:10]) & set(t[:10])) for f, t in zip(found, truth)) / (10 * len(truth))
 
 
-def run_library(library, base_path, query_path, dimension, efs):
-    """One library in this process: build on one thread, then one query per call per ef."""
+def run_library(library, base_path, query_path, dimension, efs, passes):
+    """One library in this process: build on one thread, then one query per call per ef (the fastest of
+    `passes` passes over the queries)."""
     import numpy as np
     base = np.fromfile(base_path, dtype="<f4").reshape(-1, dimension)
     queries = np.fromfile(query_path, dtype="<f4").reshape(-1, dimension)
@@ -145,13 +147,17 @@ def run_library(library, base_path, query_path, dimension, efs):
     del base
     print(json.dumps({"engine": library, "event": "build", "build_seconds": build, "resident_bytes": grown}))
     for ef in efs:
-        latencies, found = [], []
-        for query in queries:
-            start = time.perf_counter()
-            ids = search(query, ef)
-            latencies.append(time.perf_counter() - start)
-            found.append([int(i) for i in ids])
-        latencies.sort()
+        best = None
+        for _ in range(passes):
+            latencies, found = [], []
+            for query in queries:
+                start = time.perf_counter()
+                ids = search(query, ef)
+                latencies.append(time.perf_counter() - start)
+                found.append([int(i) for i in ids])
+            if best is None or sum(latencies) < sum(best[0]):
+                best = (sorted(latencies), found)
+        latencies, found = best
         print(json.dumps({
             "engine": library, "event": "search", "ef": ef, "qps": len(queries) / sum(latencies),
             "p50_ms": latencies[len(latencies) // 2] * 1000, "p99_ms": latencies[len(latencies) * 99 // 100] * 1000,
@@ -497,6 +503,8 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=[*DATASETS, *LARGE])
     parser.add_argument("--ef", type=int, nargs="+", default=[10, 16, 24, 32, 48, 64, 96, 128, 192])
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--passes", type=int, default=3,
+                        help="passes over the queries per ef, for every engine; the fastest is reported")
     parser.add_argument("--libraries", nargs="+", default=LIBRARIES, choices=LIBRARIES)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "conifer-bench"))
     parser.add_argument("--server", default=os.path.join(ROOT, ".build", "release", "conifer"))
@@ -510,7 +518,7 @@ def main():
     ensure_environment()
     if args.library_process:
         library, base_path, query_path, dimension = args.library_process
-        return run_library(library, base_path, query_path, int(dimension), args.ef)
+        return run_library(library, base_path, query_path, int(dimension), args.ef, args.passes)
 
     for product in ["conifer-bench"] + ([] if args.skip_served else ["conifer"]):
         subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True)
@@ -532,11 +540,11 @@ def main():
             queries.astype("<f4").tofile(query_path)
             runs = {"conifer": [args.binary, "--base", base_path, "--queries", query_path, "--dimension", str(dimension),
                                 "--metric", "cosine", "--topk", "10", "--m", "16", "--ef-construction", "200",
-                                "--ef", ",".join(map(str, args.ef)), "--results-dir", tmp]}
+                                "--ef", ",".join(map(str, args.ef)), "--passes", str(args.passes), "--results-dir", tmp]}
             runs["conifer-2t"] = runs["conifer"] + ["--threads", "2"]
             runs["conifer-int8"] = runs["conifer"] + ["--encoding", "int8", "--rows-dir", tmp]
             for library in args.libraries:
-                runs[library] = [sys.executable, os.path.abspath(__file__), "--ef", *map(str, args.ef),
+                runs[library] = [sys.executable, os.path.abspath(__file__), "--ef", *map(str, args.ef), "--passes", str(args.passes),
                                  "--library-process", library, base_path, query_path, str(dimension)]
             if not args.skip_filtered and name in DATASETS:
                 runs["conifer-filtered"] = [args.binary, "--base", base_path, "--queries", query_path, "--dimension", str(dimension),
