@@ -565,21 +565,10 @@ struct MaxHeap {
         guard count > 0 else { return }
         count -= 1
         guard count > 0 else { return }
-        let last = items[count]
-        var parent = 0
-        while true {
-            let left = 2 &* parent &+ 1
-            guard left < count else { break }
-            let right = left &+ 1
-            let larger = right < count && items[right].distance > items[left].distance ? right : left
-            guard items[larger].distance > last.distance else { break }
-            items[parent] = items[larger]
-            parent = larger
-        }
-        items[parent] = last
+        replaceTop(with: items[count])
     }
 
-    /// Replaces the largest item (the heap is not empty).
+    /// Replaces the largest item (the heap is not empty), sifting the new one down to its place.
     @inline(__always)
     mutating func replaceTop(with item: Neighbor) {
         var parent = 0
