@@ -35,9 +35,24 @@ final class ChunkedBuffer<Element: ~Copyable>: @unchecked Sendable {
     /// The first of the slot's `width` elements.
     @inline(__always)
     func pointer(_ slot: Int) -> UnsafeMutablePointer<Element> {
-        let biased = slot &+ Self.base
-        let chunk = (Int.bitWidth &- 1 &- biased.leadingZeroBitCount) &- Self.baseShift
-        return chunks[chunk].unsafelyUnwrapped + (biased &- (Self.base &<< chunk)) &* width
+        addresses.pointer(slot)
+    }
+
+    /// The buffer's addressing as a plain value (the chunk directory never moves): a loop that addresses
+    /// many slots keeps it in registers instead of reading the buffer's fields again after every store.
+    var addresses: Addresses { Addresses(chunks: chunks, width: width) }
+
+    struct Addresses {
+        fileprivate let chunks: UnsafeMutablePointer<UnsafeMutablePointer<Element>?>
+        fileprivate let width: Int
+
+        /// The first of the slot's `width` elements.
+        @inline(__always)
+        func pointer(_ slot: Int) -> UnsafeMutablePointer<Element> {
+            let biased = slot &+ ChunkedBuffer.base
+            let chunk = (Int.bitWidth &- 1 &- biased.leadingZeroBitCount) &- ChunkedBuffer.baseShift
+            return chunks[chunk].unsafelyUnwrapped + (biased &- (ChunkedBuffer.base &<< chunk)) &* width
+        }
     }
 
     /// Storage for the next slot's `width` elements, which the caller must initialize before publishing it.

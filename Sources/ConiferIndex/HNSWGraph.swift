@@ -398,6 +398,12 @@ final class HNSWGraph: @unchecked Sendable {
     ) -> [Neighbor] {
         let (visited, generation) = scratch.startSearch()
         visited[Int(start.slot)] = generation
+        let level0Lists = level0.addresses
+        let fresh = scratch.fresh
+        let freshAddresses = scratch.freshAddresses
+        @inline(__always) func links(_ slot: UInt32) -> UnsafeMutablePointer<Atomic<UInt32>> {
+            level == 0 ? level0Lists.pointer(Int(slot)) : self.links(slot, level: level)
+        }
         return scratch.withHeaps { candidates, results in
             candidates.removeAll()
             results.removeAll()
@@ -411,26 +417,26 @@ final class HNSWGraph: @unchecked Sendable {
                 let distance = -next.distance
                 if distance > bound, results.count == ef { break }
                 candidates.pop()
-                let list = links(next.slot, level: level)
+                let list = links(next.slot)
                 // Unvisited neighbours first, their vectors requested from memory before any distance is computed.
-                var fresh = 0
+                var freshCount = 0
                 for i in 0..<Int(list[0].load(ordering: .acquiring)) {
                     let candidate = list[1 + i].load(ordering: .acquiring)
                     guard Int(candidate) < limit, visited[Int(candidate)] != generation else { continue }
                     visited[Int(candidate)] = generation
                     let address = distances.address(of: candidate)
                     distances.prefetch(candidate, at: address)
-                    scratch.fresh[fresh] = candidate
-                    scratch.freshAddresses[fresh] = address
-                    fresh &+= 1
+                    fresh[freshCount] = candidate
+                    freshAddresses[freshCount] = address
+                    freshCount &+= 1
                 }
-                for i in 0..<fresh {
-                    let candidate = scratch.fresh[i]
-                    let candidateDistance = distances.distance(to: candidate, at: scratch.freshAddresses[i])
+                for i in 0..<freshCount {
+                    let candidate = fresh[i]
+                    let candidateDistance = distances.distance(to: candidate, at: freshAddresses[i])
                     guard results.count < ef || candidateDistance < bound else { continue }
                     candidates.push(Neighbor(distance: -candidateDistance, slot: candidate))
                     // It may be expanded next: ask for its links too.
-                    conifer_prefetch(links(candidate, level: level))
+                    conifer_prefetch(links(candidate))
                     if filter.accepts(candidate) {
                         if results.count < ef {
                             results.push(Neighbor(distance: candidateDistance, slot: candidate))

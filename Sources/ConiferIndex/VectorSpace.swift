@@ -162,9 +162,9 @@ struct VectorSpace: Sendable {
     func withDistances<Result>(from probe: Probe, _ body: some DistanceUser<Result>) -> Result {
         guard let rows, codebook == nil, let values = probe.values else { return body.run(ProbeDistances(space: self, probe: probe)) }
         switch metric {
-        case .cosine: return body.run(RowDistances<CosineRows>(rows: rows, norms: norms, query: values, queryNorm: probe.norm, dimension: dimension))
-        case .dotproduct: return body.run(RowDistances<DotRows>(rows: rows, norms: norms, query: values, queryNorm: probe.norm, dimension: dimension))
-        case .euclidean: return body.run(RowDistances<EuclideanRows>(rows: rows, norms: norms, query: values, queryNorm: probe.norm, dimension: dimension))
+        case .cosine: return body.run(RowDistances<CosineRows>(rows: rows.addresses, norms: norms.addresses, query: values, queryNorm: probe.norm, dimension: dimension))
+        case .dotproduct: return body.run(RowDistances<DotRows>(rows: rows.addresses, norms: norms.addresses, query: values, queryNorm: probe.norm, dimension: dimension))
+        case .euclidean: return body.run(RowDistances<EuclideanRows>(rows: rows.addresses, norms: norms.addresses, query: values, queryNorm: probe.norm, dimension: dimension))
         }
     }
 
@@ -291,8 +291,8 @@ enum EuclideanRows: RowMetric {
 
 /// One metric's distances from a float probe to a float32 space's rows.
 struct RowDistances<Metric: RowMetric>: Distances {
-    let rows: ChunkedBuffer<Float>
-    let norms: ChunkedBuffer<Float>
+    let rows: ChunkedBuffer<Float>.Addresses
+    let norms: ChunkedBuffer<Float>.Addresses
     let query: UnsafePointer<Float>
     let queryNorm: Float
     let dimension: Int
@@ -300,7 +300,7 @@ struct RowDistances<Metric: RowMetric>: Distances {
     @inline(__always)
     func address(of slot: UInt32) -> UnsafeRawPointer { UnsafeRawPointer(rows.pointer(Int(slot))) }
 
-    /// Every cache line of the row (two per step: a row's last step may ask for the line after it, which is
+    /// Every cache line of the row (four per step: a row's last step may ask for lines after it, which is
     /// harmless), and the norm for cosine.
     @inline(__always)
     func prefetch(_ slot: UInt32, at address: UnsafeRawPointer) {
@@ -309,14 +309,18 @@ struct RowDistances<Metric: RowMetric>: Distances {
         repeat {
             conifer_prefetch(address + offset)
             conifer_prefetch(address + (offset &+ 64))
-            offset &+= 128
+            conifer_prefetch(address + (offset &+ 128))
+            conifer_prefetch(address + (offset &+ 192))
+            offset &+= 256
         } while offset < bytes
         if Metric.self == CosineRows.self { conifer_prefetch(norms.pointer(Int(slot))) }
     }
 
     @inline(__always)
     func distance(to slot: UInt32, at address: UnsafeRawPointer) -> Float {
-        Metric.distance(query, address.assumingMemoryBound(to: Float.self), dimension: dimension, queryNorm: queryNorm, rowNorm: norms[Int(slot)])
+        Metric.distance(
+            query, address.assumingMemoryBound(to: Float.self), dimension: dimension, queryNorm: queryNorm, rowNorm: norms.pointer(Int(slot)).pointee
+        )
     }
 }
 
