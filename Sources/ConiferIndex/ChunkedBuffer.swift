@@ -39,7 +39,8 @@ final class ChunkedBuffer<Element: ~Copyable>: @unchecked Sendable {
     }
 
     /// The buffer's addressing as a plain value (the chunk directory never moves): a loop that addresses
-    /// many slots keeps it in registers instead of reading the buffer's fields again after every store.
+    /// many slots keeps it in registers instead of reading the buffer's fields again after every store. It
+    /// reads the buffer's memory: use it only while the buffer lives, for slots below a published count.
     var addresses: Addresses { Addresses(chunks: chunks, width: width) }
 
     struct Addresses {
