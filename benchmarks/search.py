@@ -165,10 +165,10 @@ def run_library(library, base_path, query_path, dimension, efs, passes):
         }), flush=True)
 
 
-def start_server(binary, data_dir, key):
+def start_server(binary, data_dir, key, *extra):
     env = dict(os.environ, CONIFER_BOOTSTRAP_API_KEY=key)
     # Batches of 1,000 vectors exceed Pinecone's 2 MB request limit (Conifer's default) from 128 dimensions on.
-    process = subprocess.Popen([binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "warning",
+    process = subprocess.Popen([binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "warning", *extra,
                                 "--max-request-bytes", str(64 << 20), "--rate-limits", "upsert=0,query=0,fetch=0,update=0,delete=0,list=0,control=0"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     for line in process.stdout:
@@ -271,6 +271,41 @@ class Raw:
         self.buffer += chunk
 
 
+def transport_floor(body):
+    """p50 ms of the `Raw` client against a minimal HTTP responder in another process (same body, an answer of
+    400 bytes): what the client, the loopback and a wake-up cost before any server does any work."""
+    import multiprocessing
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def respond():
+        connection, _ = listener.accept()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n" + b" " * 400
+        pending = b""
+        while data := connection.recv(1 << 20):
+            pending += data
+            while (end := pending.find(b"\r\n\r\n")) >= 0:
+                head = pending[:end].lower()
+                at = head.find(b"content-length:")
+                length = int(head[at + 15:].split(b"\r\n")[0]) if at >= 0 else 0
+                if len(pending) < end + 4 + length:
+                    break
+                pending = pending[end + 4 + length:]
+                connection.sendall(answer)
+    process = multiprocessing.get_context("fork").Process(target=respond)
+    process.start()
+    try:
+        client = Raw(listener.getsockname()[1], "none")
+        for _ in range(300):
+            client.post("/", body)
+        return latencies(timed(lambda: client.post("/", body), 3000))[0]
+    finally:
+        process.terminate()
+        listener.close()
+
+
 def latencies(samples):
     ordered = sorted(samples)
     return ordered[len(ordered) // 2] * 1000, ordered[len(ordered) * 99 // 100] * 1000
@@ -346,6 +381,21 @@ def run_served(name, base, queries, truth, binary, ef):
                 samples.append(time.perf_counter() - start)
             p50, p99 = latencies(samples)
             yield {"engine": "served", "event": "query", "client": "sdk", "clients": 1, "qps": len(samples) / sum(samples), "p50_ms": p50, "p99_ms": p99}
+            yield {"engine": "served", "event": "transport", "p50_ms": transport_floor(query_bodies[0].encode())}
+
+            # The same queries through Hummingbird's router (`--fast-path off`), same data, after a restart.
+            process.terminate()
+            process.wait()
+            process, port = start_server(binary, data_dir, key, "--fast-path", "off")
+            raw = Raw(port, key)
+            for body in query_bodies[:200]:
+                raw.post(f"{prefix}/query", body)
+            samples = [sample for body in query_bodies for sample in timed(lambda: raw.post(f"{prefix}/query", body), 1)]
+            p50, p99 = latencies(samples)
+            yield {"engine": "served", "event": "query", "client": "raw http", "path": "router", "clients": 1, "ef": ef,
+                   "qps": len(samples) / sum(samples), "p50_ms": p50, "p99_ms": p99}
+            for clients in (1, 4):
+                yield concurrent_queries(port, key, prefix, query_bodies * 8, clients) | {"path": "router"}
         finally:
             process.terminate()
             process.wait()
@@ -644,21 +694,27 @@ def print_table(rows):
                 print(f"  graph built {r['seconds_until_idle']:.1f} s after the last upsert was acknowledged")
             elif r["event"] == "floor":
                 print(f"  one client, p50: GET /health {r['health_p50_ms']:.3f} ms, fetch of a missing id {r['fetch_p50_ms']:.3f} ms")
+            elif r["event"] == "transport":
+                print(f"  the client and loopback alone (the same client, a minimal responder): p50 {r['p50_ms']:.3f} ms")
             else:
                 detail = f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms" if "p50_ms" in r else ""
                 served_recall = f"  recall@10 {r['recall']:.3f}" if "recall" in r else ""
-                print(f"  query {r['client']:8} {r['clients']} client(s) {r['qps']:8.0f} QPS{detail}{served_recall}")
+                path = ", router" if r.get("path") == "router" else ""
+                print(f"  query {r['client'] + path:16} {r['clients']} client(s) {r['qps']:8.0f} QPS{detail}{served_recall}")
         floor = next((r for r in served if r["event"] == "floor"), None)
         engine = next((r for r in searches if floor and r["engine"] == "conifer" and r["ef"] == floor["ef"]), None)
-        query = next((r for r in served if r["event"] == "query" and "p50_ms" in r and r["client"] == "raw http"), None)
+        queries = [r for r in served if r["event"] == "query" and "p50_ms" in r and r["client"] == "raw http" and r["clients"] == 1]
+        query = next((r for r in queries if r.get("path") != "router"), None)
+        routed = next((r for r in queries if r.get("path") == "router"), None)
         if floor and query:
-            throughput = {r["clients"]: r["qps"] for r in served if r["event"] == "query" and "p50_ms" not in r}
+            throughput = {r["clients"]: r["qps"] for r in served if r["event"] == "query" and "p50_ms" not in r and r.get("path") != "router"}
             one, four = throughput.get(1), throughput.get(4)
             print(f"served breakdown at ef {floor['ef']} (p50 ms): HTTP floor {floor['health_p50_ms']:.3f}"
                   f" + key, index, limits {floor['fetch_p50_ms'] - floor['health_p50_ms']:.3f}"
                   f" + query body, engine, answer {query['p50_ms'] - floor['fetch_p50_ms']:.3f} = {query['p50_ms']:.3f}")
             if engine:
-                print(f"  the engine alone at ef {floor['ef']}: p50 {engine['p50_ms']:.3f} ms; served minus engine {query['p50_ms'] - engine['p50_ms']:.3f} ms")
+                print(f"  the engine alone at ef {floor['ef']}: p50 {engine['p50_ms']:.3f} ms; served minus engine {query['p50_ms'] - engine['p50_ms']:.3f} ms"
+                      + (f" (through the router: {routed['p50_ms'] - engine['p50_ms']:.3f} ms)" if routed else ""))
             if one and four:
                 print(f"  four clients / one client: {four / one:.2f}x QPS")
 

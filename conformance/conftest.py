@@ -47,6 +47,9 @@ class Server:
         self.prefix = list(prefix)
         self.client_secret = "cs_" + secrets.token_urlsafe(32)
         self.extra_args = list(extra_args) + ["--rate-limits", rate_limits]
+        # CONIFER_FAST_PATH=off sends every query through the router (scripts/test runs the query tests both ways).
+        if os.environ.get("CONIFER_FAST_PATH"):
+            self.extra_args += ["--fast-path", os.environ["CONIFER_FAST_PATH"]]
         self.process = None
         self.url = None
         self.output = []

@@ -36,6 +36,9 @@ public protocol Catalog: Sendable {
 
     /// The principal an API key value stands for, or `nil` for an unknown key.
     func authenticate(apiKey: String) async throws -> Principal?
+    /// The principal of an API key when the catalog answered for it since its last change, without reading the
+    /// catalog; nil when it would have to be read (then `authenticate` decides). For a request that must not wait.
+    func principalIfCached(apiKey: String) -> Principal?
 
     func listIndexes(pass: AuthorizationPass) async throws -> [IndexDefinition]
     /// One index of the pass's project (whatever the pass was granted for: describing the index or using
@@ -65,6 +68,9 @@ public protocol Catalog: Sendable {
     /// An index of the pass's project for its data plane, with the plan of the project's organization (for
     /// the plan's quotas) and the networks its project allows, in one read.
     func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> DataPlaneIndex
+    /// The same, when the catalog answered for it since its last change, without reading the catalog; nil when it
+    /// would have to be read.
+    func dataPlaneIndexIfCached(named name: String, pass: AuthorizationPass) -> DataPlaneIndex?
     /// The regions where the pass's project has private endpoints (its indexes there have a `private_host`).
     func privateEndpointRegions(pass: AuthorizationPass) async throws -> Set<String>
 

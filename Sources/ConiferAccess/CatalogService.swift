@@ -68,6 +68,11 @@ public struct CatalogService: Catalog {
         return principal
     }
 
+    public func principalIfCached(apiKey: String) -> Principal? {
+        guard APIKeySecret.isPlausible(apiKey) else { return nil }
+        return cache.principal(keyHash: APIKeySecret.hash(apiKey), at: store.version())
+    }
+
     // MARK: Indexes
 
     public func listIndexes(pass: AuthorizationPass) async throws -> [IndexDefinition] {
@@ -93,6 +98,12 @@ public struct CatalogService: Catalog {
         }
         cache.remember(index, key, at: version)
         return index
+    }
+
+    public func dataPlaneIndexIfCached(named name: String, pass: AuthorizationPass) -> DataPlaneIndex? {
+        guard let principal = pass.principal else { return nil }
+        let key = CatalogCache.IndexKey(project: principal.projectID, organization: principal.organizationID, name: name)
+        return cache.index(key, at: store.version())
     }
 
     public func privateEndpointRegions(pass: AuthorizationPass) async throws -> Set<String> {

@@ -79,6 +79,17 @@ public struct DataPlaneService: Sendable {
         )
     }
 
+    /// `open` when all it needs is at hand (the catalog's answer cached, the store open), without waiting; nil when
+    /// it would wait, and nil for anything `open` refuses: the caller then asks `open`, which answers.
+    public func openIfReady(_ pass: AuthorizationPass, _ address: IndexAddress, from origin: NetworkOrigin = .publicListener) -> OpenIndex? {
+        guard let principal = pass.principal, Self.isHostSpelling(of: principal.projectID, address.projectID),
+              let index = catalog.dataPlaneIndexIfCached(named: address.name, pass: pass),
+              (try? index.network.check(origin, index: index.definition)) != nil, index.definition.restoreJobID == nil,
+              let store = registry.readyStore(for: index.definition, pass: pass)
+        else { return nil }
+        return OpenIndex(definition: index.definition, plan: index.plan, rateLimits: index.rateLimits, store: store, pass: pass)
+    }
+
     /// Whether a path's project id is the project's as its index host spells it (lowercase), without formatting
     /// the id on every request.
     static func isHostSpelling(of project: UUID, _ text: String) -> Bool {
@@ -181,10 +192,49 @@ public struct DataPlaneService: Sendable {
 
     /// The best `topK` records for a vector, a sparse vector or a stored record's values, best first.
     public func query(_ index: OpenIndex, _ query: Query) async throws -> QueryAnswer {
-        try await metered(.query, index, .read) { try await answer(index, query) }
+        try await metered(.query, index, .read) {
+            let plan = try plan(index, query)
+            let metric = index.definition.metric
+            if case .search(let namespace, let search, _) = plan, !namespace.searchIsQuick(search, metric: metric) {
+                return answer(index, query, plan, found: await scans.run { namespace.search(search, metric: metric) })
+            }
+            return answer(index, query, plan)
+        }
     }
 
-    private func answer(_ index: OpenIndex, _ query: Query) async throws -> QueryAnswer {
+    /// A query that needs no waiting (its search runs on the caller's thread), validated and checked against the
+    /// plan's monthly units; nil when its search needs a scan thread (then `query` answers it). Throws what `query`
+    /// would throw before searching. Nothing is charged or recorded until it is answered.
+    public func quickQuery(_ index: OpenIndex, _ query: Query) throws -> QuickQuery? {
+        let started = ContinuousClock.now
+        try checkMonthlyUnits(index, .read)
+        let plan = try plan(index, query)
+        if case .search(let namespace, let search, _) = plan, !namespace.searchIsQuick(search, metric: index.definition.metric) { return nil }
+        return QuickQuery(service: self, index: index, query: query, plan: plan, started: started)
+    }
+
+    /// A query `quickQuery` validated, to be answered on the caller's thread.
+    public struct QuickQuery {
+        let service: DataPlaneService
+        let index: OpenIndex
+        let query: Query
+        let plan: QueryPlan
+        let started: ContinuousClock.Instant
+
+        /// Searches, charges the read units and records the query's time, as `query` does.
+        public func answer() -> QueryAnswer {
+            defer { service.metrics.record(.query, for: index.definition, since: started) }
+            return service.answer(index, query, plan)
+        }
+    }
+
+    /// A validated query: its answer known without searching (no such record or namespace), or its search.
+    enum QueryPlan {
+        case answered(QueryAnswer)
+        case search(any NamespaceReader, SearchQuery, readUnits: Double)
+    }
+
+    private func plan(_ index: OpenIndex, _ query: Query) throws -> QueryPlan {
         let definition = index.definition
         guard (1...DataLimits.maxTopK).contains(query.topK) else {
             throw ConiferError.invalidArgument("topK must be between 1 and \(DataLimits.maxTopK), got \(query.topK).")
@@ -203,7 +253,7 @@ public struct DataPlaneService: Sendable {
                 throw ConiferError.invalidArgument("A query takes exactly one of vector, sparseVector or id.")
             }
             try DataLimits.validateID(id)
-            guard let stored = namespace?.record(id) else { return charge(QueryAnswer(matches: [], readUnits: Units.query(namespaceBytes: 0))) }
+            guard let stored = namespace?.record(id) else { return .answered(QueryAnswer(matches: [], readUnits: Units.query(namespaceBytes: 0))) }
             vector = stored.values.isEmpty ? nil : stored.values
             sparse = definition.vectorType == .sparse ? stored.sparse : nil
         }
@@ -220,21 +270,27 @@ public struct DataPlaneService: Sendable {
                 throw ConiferError.invalidArgument("A query on a sparse index needs a non-empty sparseVector (or an id).")
             }
         }
-        guard let namespace else { return charge(QueryAnswer(matches: [], readUnits: Units.query(namespaceBytes: 0))) }
+        guard let namespace else { return .answered(QueryAnswer(matches: [], readUnits: Units.query(namespaceBytes: 0))) }
         let readUnits = Units.query(namespaceBytes: Units.namespaceBytes(records: namespace.recordCount, dimension: definition.dimension))
-        let search = SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter, ef: definition.efSearch)
-        let metric = definition.metric
-        let results = namespace.searchIsQuick(search, metric: metric) ? namespace.search(search, metric: metric) : await scans.run { namespace.search(search, metric: metric) }
-        // Values and metadata are read only when the answer includes them.
-        let matches = results.map {
-            Match(record: query.includesData ? namespace.record(of: $0) : VectorRecord(id: namespace.id(of: $0), values: []), score: $0.score)
-        }
-        return charge(QueryAnswer(matches: matches, readUnits: readUnits))
+        return .search(namespace, SearchQuery(vector: vector, sparse: sparse, topK: query.topK, filter: query.filter, ef: definition.efSearch), readUnits: readUnits)
+    }
 
-        func charge(_ answer: QueryAnswer) -> QueryAnswer {
-            self.charge(index, read: answer.readUnits)
-            return answer
+    /// The answer of a plan, its units charged: the search runs on this thread unless its results were `found`
+    /// elsewhere. Values and metadata are read only when the answer includes them.
+    private func answer(_ index: OpenIndex, _ query: Query, _ plan: QueryPlan, found: [ScoredID]? = nil) -> QueryAnswer {
+        let answer: QueryAnswer
+        switch plan {
+        case .answered(let known):
+            answer = known
+        case .search(let namespace, let search, let readUnits):
+            let results = found ?? namespace.search(search, metric: index.definition.metric)
+            let matches = results.map {
+                Match(record: query.includesData ? namespace.record(of: $0) : VectorRecord(id: namespace.id(of: $0), values: []), score: $0.score)
+            }
+            answer = QueryAnswer(matches: matches, readUnits: readUnits)
         }
+        charge(index, read: answer.readUnits)
+        return answer
     }
 
     /// A query's matches and the read units it used.

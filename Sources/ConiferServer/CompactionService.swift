@@ -72,12 +72,12 @@ extension PurgeService {
     }
 }
 
-/// Writes the units metered since the last flush to the catalog's usage ledger every ten seconds (the server
-/// flushes once more after it stops serving).
+/// Writes the units metered since the last flush to the catalog's usage ledger every `interval` (ten seconds unless
+/// configured; the server flushes once more after it stops serving).
 struct UsageFlushService: Service {
     let usage: UsageMeter
     let logger: Logger
-    var interval: Duration = .seconds(10)
+    var interval: Duration
 
     func run() async throws {
         await repeatUntilShutdown(every: interval) {

@@ -52,6 +52,9 @@ public struct ConiferApplication: Sendable {
     let limiter: RateLimiter
     let backups: BackupService
 
+    /// The `Server` header of every answer.
+    static let serverName = "Conifer"
+
     /// Opens the data directory and catalog, bootstrapping them on first start. Audit batches go to S3 unless
     /// another uploader is given (tests).
     public init(
@@ -234,14 +237,20 @@ public struct ConiferApplication: Sendable {
         let hosts = self.hosts
         let configuration = self.configuration
         let limits = configuration.connections
-        let http: HTTPServerBuilder = .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)]))
+        let fastQueries = configuration.fastPath ? FastQueries(
+            controller: DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter),
+            catalog: catalog, metrics: configuration.metricsEnabled ? serverMetrics : nil
+        ) : nil
+        let http: HTTPServerBuilder = .http1(configuration: .init(
+            additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)] + (fastQueries.map { [DataPlaneFastPath(queries: $0)] } ?? [])
+        ))
         var services: [any Service] = [
             CompactionService(registry: registry),
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
             PurgeService(registry: registry, catalog: auditSpool as? SQLiteCatalog, window: configuration.compaction.purgeAfter, logger: logger, observer: observer),
             BackupScheduleService(backups: backups),
         ]
-        if let usage { services.append(UsageFlushService(usage: usage, logger: logger)) }
+        if let usage { services.append(UsageFlushService(usage: usage, logger: logger, interval: configuration.usageFlushInterval)) }
         var server = http
         var tlsConfiguration: TLSConfiguration?
         if let files = configuration.tls {
@@ -258,7 +267,7 @@ public struct ConiferApplication: Sendable {
             router: router,
             server: server,
             configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "Conifer",
+                address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName,
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)
             ),
             onServerRunning: { channel in
@@ -299,7 +308,7 @@ extension ConiferApplication {
             router: buildPrivateRouter(connections: connections),
             server: server,
             configuration: .init(
-                address: .hostname(listener.host, port: listener.port), serverName: "Conifer",
+                address: .hostname(listener.host, port: listener.port), serverName: Self.serverName,
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)
             ),
             onServerRunning: { channel in

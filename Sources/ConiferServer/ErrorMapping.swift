@@ -75,20 +75,27 @@ enum ErrorMapping {
     }
 
     static func response(for error: ConiferError, plane: APIPlane) -> Response {
-        let status = status(for: error.code)
-        // Error bodies hold only strings and integers, so encoding them cannot fail.
-        let body: Data?
-        switch plane {
-        case .control:
-            body = try? WireJSON.encode(ControlPlaneErrorBody(error: .init(code: error.code.rawValue, message: error.message), status: status.code))
-        case .data:
-            body = try? WireJSON.encode(DataPlaneErrorBody(code: grpcCode(for: error.code), message: error.message, details: []))
-        }
-        var response = WireJSON.response(status: status, body: body ?? Data())
+        let (status, body) = answer(for: error, plane: plane)
+        var response = WireJSON.response(status: status, body: body)
         if status == .tooManyRequests, response.headers[.retryAfter] == nil {
             response.headers[.retryAfter] = String(error.retryAfterSeconds ?? 1)
         }
         return response
+    }
+}
+
+extension ErrorMapping {
+    /// The status and body of the answer to an error.
+    static func answer(for error: ConiferError, plane: APIPlane) -> (HTTPResponse.Status, Data) {
+        let status = status(for: error.code)
+        // Error bodies hold only strings and integers, so encoding them cannot fail.
+        let body: Data? = switch plane {
+        case .control:
+            try? WireJSON.encode(ControlPlaneErrorBody(error: .init(code: error.code.rawValue, message: error.message), status: status.code))
+        case .data:
+            try? WireJSON.encode(DataPlaneErrorBody(code: grpcCode(for: error.code), message: error.message, details: []))
+        }
+        return (status, body ?? Data())
     }
 }
 

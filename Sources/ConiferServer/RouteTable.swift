@@ -266,7 +266,13 @@ final class RouteTable {
         _ type: T.Type, from request: Request, limit: Int, allowedKeys: Set<String>?, unknownKeyCode: ConiferError.Code = .unprocessableEntity
     ) async throws -> T {
         var request = request
-        let buffer = try await request.boundedBody(upTo: limit)
+        return try decode(type, from: try await request.boundedBody(upTo: limit), allowedKeys: allowedKeys, unknownKeyCode: unknownKeyCode)
+    }
+
+    /// Decodes a body read already (see `decode(_:from:limit:allowedKeys:unknownKeyCode:)`).
+    static func decode<T: Decodable>(
+        _ type: T.Type, from buffer: ByteBuffer, allowedKeys: Set<String>?, unknownKeyCode: ConiferError.Code = .unprocessableEntity
+    ) throws -> T {
         if allowedKeys == nil, let scannable = T.self as? any ScannableWire.Type,
             let value = buffer.withUnsafeReadableBytes({ bytes in JSONScanner.decode(bytes) { scannable.scan(&$0) } }) as? T
         {

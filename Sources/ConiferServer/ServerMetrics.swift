@@ -16,6 +16,8 @@ final class ServerMetrics: Sendable {
     private let residentBytes: Gauge
     private let openFiles: Gauge
     private let startTime: Gauge
+    /// Queries `DataPlaneFastPath` answered (they are in the HTTP series too).
+    let fastPathAnswers: Counter
     static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(10)]
 
@@ -29,6 +31,13 @@ final class ServerMetrics: Sendable {
         openFiles = registry.makeGauge(descriptor: name("open", "fds", "Open file descriptors."), labels: [])
         startTime = registry.makeGauge(descriptor: name("start_time", "seconds", "Start time since the Unix epoch."), labels: [])
         startTime.set(Date().timeIntervalSince1970)
+        fastPathAnswers = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "conifer", subsystem: "http", metricName: "fast_path_answers", unitName: "total",
+                helpText: "Queries answered on the event loop that read them, below the router."
+            ),
+            labels: []
+        )
     }
 
     /// The series of one method, route and status, made in the registry on first use and kept (the labels come

@@ -3,6 +3,7 @@ import ConiferIndex
 import ConiferKeys
 import Foundation
 import Logging
+import Synchronization
 
 /// Opens index stores on first use and keeps them open; retires an index's files when it is dropped.
 ///
@@ -26,6 +27,14 @@ public actor StoreRegistry {
     private var leases: [UUID: KeyLease] = [:]
     /// Indexes whose data key could not be had, and until when that answer stands.
     private var refusals: [UUID: (error: ConiferError, until: ContinuousClock.Instant)] = [:]
+    /// The stores that are open, with the end of their key lease: what `readyStore` answers from without waiting
+    /// for this actor. Written here whenever a store finishes opening, its lease is renewed or ends, or it is dropped.
+    private let ready = Mutex<[UUID: ReadyStore]>([:])
+
+    private struct ReadyStore {
+        var store: IndexStore
+        var until: ContinuousClock.Instant?
+    }
 
     struct KeyLease {
         var file: IndexKeyFile
@@ -80,11 +89,16 @@ public actor StoreRegistry {
             let store = try await IndexStore.open(indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger)
             return (store, file)
         }
-        stores[indexID] = Task { try await opening.value.0 }
+        let entry = Task { try await opening.value.0 }
+        stores[indexID] = entry
         do {
             let (store, file) = try await opening.value
             if let lifetime = keys.lifetime(of: file) {
                 leases[indexID] = KeyLease(file: file, lifetime: lifetime, until: now() + lifetime)
+            }
+            // Unless the index was dropped while it opened.
+            if stores[indexID] == entry {
+                ready.withLock { $0[indexID] = ReadyStore(store: store, until: leases[indexID]?.until) }
             }
             return store
         } catch let unavailable as KeyUnavailable {
@@ -106,6 +120,15 @@ public actor StoreRegistry {
         }
     }
 
+    /// The store of an index when it is open and its data key's lease has not ended, without waiting for this
+    /// actor; nil when `store(for:pass:)` must be asked (it opens, renews or refuses). For a request that must
+    /// not wait; the pass is the caller's decision to reach this index's data, as there.
+    public nonisolated func readyStore(for definition: IndexDefinition, pass: AuthorizationPass) -> IndexStore? {
+        guard let found = ready.withLock({ $0[definition.id] }) else { return nil }
+        if let until = found.until, now() >= until { return nil }
+        return found.store
+    }
+
     static let refusal = ConiferError(
         .unavailable, "This index is unavailable: its stored data failed an integrity check. An operator must repair it; see the server log."
     )
@@ -119,8 +142,10 @@ public actor StoreRegistry {
         do {
             try await renewal.value
             if leases[indexID]?.renewal == renewal {
-                leases[indexID]?.until = now() + lease.lifetime
+                let until = now() + lease.lifetime
+                leases[indexID]?.until = until
                 leases[indexID]?.renewal = nil
+                ready.withLock { $0[indexID]?.until = until }
             }
         } catch {
             let refusal = (error as? KeyUnavailable) ?? KeyUnavailable(
@@ -128,6 +153,7 @@ public actor StoreRegistry {
             )
             if leases[indexID]?.renewal == renewal {
                 leases[indexID] = nil
+                ready.withLock { $0[indexID] = nil }
                 refusals[indexID] = (refusal.error, now() + refusal.retryAfter)
                 if let opening = stores.removeValue(forKey: indexID), let store = try? await opening.value {
                     await store.close()
@@ -182,6 +208,7 @@ public actor StoreRegistry {
     /// never visible, or when the caller's pass names the project).
     public func drop(indexID: UUID, pass: AuthorizationPass, owner: RetiredIndex.Owner? = nil) async throws {
         try pass.require(.indexesWrite)
+        ready.withLock { $0[indexID] = nil }
         corrupt.remove(indexID)
         leases[indexID] = nil
         refusals[indexID] = nil

@@ -92,6 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Count requests for the metrics (per index, per HTTP route) and meter units (usage ledger, monthly unit quotas): on or off (off only to measure what they cost).")
     var metrics: String = "on"
 
+    @Option(help: "Answer data-plane queries whose caller, index and limits are at hand on the connection's event loop, below the router: on or off (off only to measure what it saves; answers are the same).")
+    var fastPath: String = "on"
+
     @Option(help: ArgumentHelp(
         "Open a second listener serving only the data plane, for projects' private endpoints (HOST:PORT, [IPv6]:PORT); the TLS flags apply to it too.",
         valueName: "address"
@@ -141,9 +144,10 @@ struct ServeCommand: AsyncParsableCommand {
         (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    func metricsSwitch() throws -> Bool {
-        guard ["on", "off"].contains(metrics) else { throw ValidationError("--metrics must be on or off, got '\(metrics.prefix(16))'.") }
-        return metrics == "on"
+    /// An on/off option's value.
+    static func isOn(_ value: String, option: String) throws -> Bool {
+        guard ["on", "off"].contains(value) else { throw ValidationError("--\(option) must be on or off, got '\(value.prefix(16))'.") }
+        return value == "on"
     }
 
     func run() async throws {
@@ -182,8 +186,9 @@ struct ServeCommand: AsyncParsableCommand {
             dekCacheLifetime: .seconds(try dekCacheLifetimeSeconds()),
             metricsToken: ProcessInfo.processInfo.environment["CONIFER_METRICS_TOKEN"],
             rateLimits: try RateLimits.parse(rateLimits ?? ProcessInfo.processInfo.environment["CONIFER_RATE_LIMITS"] ?? ""),
-            metricsEnabled: try metricsSwitch()
+            metricsEnabled: try Self.isOn(metrics, option: "metrics")
         )
+        configuration.fastPath = try Self.isOn(fastPath, option: "fast-path")
         for (plan, text) in [(Plan.starter, starterRateLimits), (.standard, standardRateLimits), (.enterprise, enterpriseRateLimits)] {
             if let text { configuration.planRateLimits[plan] = try RateLimits.parse(text, over: configuration.rateLimits) }
         }

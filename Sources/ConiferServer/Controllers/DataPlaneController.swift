@@ -53,12 +53,22 @@ struct DataPlaneController {
                 let address = DataPlaneService.IndexAddress(projectID: try call.parameter("project_id"), name: try call.parameter("index_name"))
                 let index = try await service.open(call.pass, address, from: privateListener?.origin(of: call.context) ?? .publicListener)
                 let limits = limiter.limits(plan: index.plan, project: index.rateLimits)
-                if !limits.perNamespace.contains(rate) {
-                    try limiter.take(rate, key: index.definition.id.uuidString, what: "index \(index.definition.name)", limits: limits)
-                }
+                if !limits.perNamespace.contains(rate) { try take(rate, index, limits) }
                 return try await handler(self, call, index)
             }
         }
+    }
+
+    /// Takes the request from the index's bucket of `operation`.
+    private func take(_ operation: RateLimits.Operation, _ index: DataPlaneService.OpenIndex, _ limits: RateLimits) throws(ConiferError) {
+        try limiter.take(operation, key: index.definition.id.uuidString, what: "index \(index.definition.name)", limits: limits)
+    }
+
+    /// Takes the request from the bucket its limits count it in, the index's or its namespace's, where the routes
+    /// take it in two steps (the index's before the body is read); throws 429 without taking anything.
+    func take(_ operation: RateLimits.Operation, _ index: DataPlaneService.OpenIndex, namespace: DataPlaneService.NamespaceName) throws(ConiferError) {
+        let limits = limiter.limits(plan: index.plan, project: index.rateLimits)
+        if limits.perNamespace.contains(operation) { try admit(operation, index, namespace) } else { try take(operation, index, limits) }
     }
 
     /// Takes the request from its namespace's bucket when `operation` is counted per namespace.
@@ -89,25 +99,30 @@ struct DataPlaneController {
 
     func query(_ call: AuthorizedCall, _ index: DataPlaneService.OpenIndex) async throws -> Response {
         let body = try await call.decode(QueryRequestWire.self, limit: maxRequestBytes)
+        let query = try Self.query(body)
+        try admit(.query, index, query.namespace)
+        return try WireJSON.response(status: .ok, Self.answer(body, try await service.query(index, query)))
+    }
+
+    /// The service's query for a request body.
+    static func query(_ body: QueryRequestWire) throws -> DataPlaneService.Query {
         guard body.queries == nil else {
             throw ConiferError.invalidArgument("The deprecated 'queries' parameter is not supported; send one query per request.")
         }
-        let includeValues = body.includeValues ?? false
-        let includeMetadata = body.includeMetadata ?? false
-        let namespace = try DataPlaneService.NamespaceName(body.namespace)
-        try admit(.query, index, namespace)
-        let query = DataPlaneService.Query(
-            namespace: namespace, topK: body.topK, vector: body.vector,
+        return DataPlaneService.Query(
+            namespace: try DataPlaneService.NamespaceName(body.namespace), topK: body.topK, vector: body.vector,
             sparse: try body.sparseVector?.domain(), id: body.id, filter: try Self.filter(body.filter),
-            includesData: includeValues || includeMetadata
+            includesData: (body.includeValues ?? false) || (body.includeMetadata ?? false)
         )
-        let answer = try await service.query(index, query)
+    }
+
+    /// The answer to a query request.
+    static func answer(_ body: QueryRequestWire, _ answer: DataPlaneService.QueryAnswer) -> QueryResponseWire {
+        let (includeValues, includeMetadata) = (body.includeValues ?? false, body.includeMetadata ?? false)
         let matches = answer.matches.map {
             VectorOutWire($0.record, score: $0.score, includeValues: includeValues, includeMetadata: includeMetadata)
         }
-        return try WireJSON.response(
-            status: .ok, QueryResponseWire(matches: matches, namespace: body.namespace ?? "", usage: UsageWire(readUnits: Units.reported(answer.readUnits)))
-        )
+        return QueryResponseWire(matches: matches, namespace: body.namespace ?? "", usage: UsageWire(readUnits: Units.reported(answer.readUnits)))
     }
 
     func fetch(_ call: AuthorizedCall, _ index: DataPlaneService.OpenIndex) async throws -> Response {

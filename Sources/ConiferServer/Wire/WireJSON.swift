@@ -24,13 +24,18 @@ enum WireJSON {
     private static let headers: HTTPFields = [.contentType: "application/json"]
 
     static func response(status: HTTPResponse.Status, _ value: some Encodable) throws(ConiferError) -> Response {
+        response(status: status, body: try bytes(value))
+    }
+
+    /// A value as JSON: through `JSONWriter` when it can write itself, else `JSONEncoder`.
+    static func bytes(_ value: some Encodable) throws(ConiferError) -> [UInt8] {
         if let writable = value as? any WritableWire {
             var writer = JSONWriter(capacity: 4096)
             writable.write(to: &writer)
             // A non-finite number goes through JSONEncoder, which refuses it (a logged 500).
-            if !writer.invalid { return response(status: status, body: writer.bytes) }
+            if !writer.invalid { return writer.bytes }
         }
-        return response(status: status, body: try encode(value))
+        return Array(try encode(value))
     }
 
     static func empty(status: HTTPResponse.Status) -> Response {

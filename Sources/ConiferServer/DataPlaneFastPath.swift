@@ -1,0 +1,164 @@
+import ConiferAccess
+import ConiferCore
+import ConiferDatabase
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Answers a data-plane query on the event loop that read it, below Hummingbird's request pipeline (a task per
+/// connection, the async channel bridge, the router and the middlewares: about a third of a served query's time
+/// besides the engine), when nothing has to wait and nothing fails.
+///
+/// It answers only successes, after the same decisions in the same order as the route (`DataPlaneController`):
+/// the API key's principal cached at the catalog's current version, the route's permission (`dataRead`), the index
+/// open (the catalog's cached answer, its network policy, the store open with its key lease running), the body
+/// decoded and the query validated and within the plan's monthly units, a search that needs no scan thread, then
+/// the rate limit. Everything before the rate limit changes nothing; when any step would wait or fail (a key or
+/// index not cached, a 4xx, a 429, a long scan) the request goes on to the router unchanged, which answers it as
+/// always — errors, denials and their audit events included — so no answer differs. Then the search, its units
+/// and metrics, and the HTTP route's metrics, as the route records them.
+///
+/// Every other request passes through untouched. Answers leave in the order their requests came: while the
+/// router owes an answer, queries go to the router too.
+final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let queries: FastQueries
+    /// The query being read, held back from the router until it is answered or passed on.
+    private var held: (head: HTTPRequest, body: ByteBuffer?)?
+    /// Requests passed to the router whose answers it has not finished writing.
+    private var owedByRouter = 0
+
+    init(queries: FastQueries) {
+        self.queries = queries
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if owedByRouter == 0, queries.accepts(head) {
+                held = (head, nil)
+                return
+            }
+        case .body(var part):
+            guard var query = held else { break }
+            held = nil  // one owner of the buffer while it grows
+            if query.body == nil { query.body = part } else { query.body!.writeBuffer(&part) }
+            held = query
+            return
+        case .end(let trailers):
+            guard let query = held else {
+                owedByRouter += 1
+                break
+            }
+            held = nil
+            if trailers == nil, let (head, body) = queries.answer(query.head, body: query.body ?? ByteBuffer()) {
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(body)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            owedByRouter += 1
+            context.fireChannelRead(wrapInboundOut(.head(query.head)))
+            if let body = query.body { context.fireChannelRead(wrapInboundOut(.body(body))) }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { owedByRouter -= 1 }
+        context.write(data, promise: promise)
+    }
+}
+
+/// The queries `DataPlaneFastPath` answers, with the route's own parts: the controller's decoding, rate limits and
+/// answer, the data-plane service's cached open and quick query, the catalog's cached principals.
+struct FastQueries: Sendable {
+    let controller: DataPlaneController
+    let catalog: any Catalog
+    /// The HTTP route metrics, when the server counts them.
+    let metrics: ServerMetrics?
+    let dates = HTTPDate()
+
+    static let route = "/data/:project_id/:index_name/query"
+
+    /// Whether a request head may be a query this path answers: `POST /data/{project}/{index}/query` with an API
+    /// key and a body of declared length within the limit, on a connection the request does not close.
+    func accepts(_ head: HTTPRequest) -> Bool { Self.accepts(head, maxRequestBytes: controller.maxRequestBytes) }
+
+    static func accepts(_ head: HTTPRequest, maxRequestBytes: Int) -> Bool {
+        let fields = head.headerFields
+        guard head.method == .post, let path = head.path, address(path) != nil, fields[Authenticator.apiKeyHeader] != nil,
+              fields[.connection].map({ $0.lowercased() == "keep-alive" }) ?? true, fields[.expect] == nil,
+              let length = fields[.contentLength].flatMap({ Int($0) }), length <= maxRequestBytes
+        else { return false }
+        return true
+    }
+
+    /// The answer to a query when every step succeeds without waiting; nil to pass the request to the router.
+    func answer(_ head: HTTPRequest, body: ByteBuffer) -> (HTTPResponse, ByteBuffer)? {
+        let started = ContinuousClock.now
+        let keys = head.headerFields[values: Authenticator.apiKeyHeader]
+        guard let key = keys.first, keys.allSatisfy({ $0 == key }), let principal = catalog.principalIfCached(apiKey: key),
+              let pass = try? principal.authorize(.dataRead), (try? APIVersion(headers: head.headerFields)) != nil,
+              let address = head.path.flatMap(Self.address), let index = controller.service.openIfReady(pass, address),
+              body.readableBytes <= controller.maxRequestBytes,
+              let request = try? RouteTable.decode(QueryRequestWire.self, from: body, allowedKeys: nil),
+              let query = try? DataPlaneController.query(request), let quick = try? controller.service.quickQuery(index, query),
+              (try? controller.take(.query, index, namespace: query.namespace)) != nil
+        else { return nil }
+        let status: HTTPResponse.Status
+        let bytes: [UInt8]
+        do {
+            (status, bytes) = (.ok, try WireJSON.bytes(DataPlaneController.answer(request, quick.answer())))
+        } catch {
+            let (code, body) = ErrorMapping.answer(for: ConiferError(.internalError, "Internal server error"), plane: .data)
+            (status, bytes) = (code, Array(body))
+        }
+        metrics?.record(method: "POST", route: Self.route, status: Int(status.code), duration: .now - started)
+        metrics?.fastPathAnswers.increment()
+        let fields: HTTPFields = [
+            .contentType: "application/json", .contentLength: String(bytes.count), .date: dates.now, .server: ConiferApplication.serverName,
+        ]
+        return (HTTPResponse(status: status, headerFields: fields), ByteBuffer(bytes: bytes))
+    }
+
+    /// The index a query path names: `/data/{project}/{index}/query`, the index name in the characters index names
+    /// have (nothing percent-encoded), no query string.
+    static func address(_ path: String) -> DataPlaneService.IndexAddress? {
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0].isEmpty, parts[1].elementsEqual("data".utf8), parts[4].elementsEqual("query".utf8), !parts[3].isEmpty,
+              parts[3].allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") })
+        else { return nil }
+        return DataPlaneService.IndexAddress(projectID: String(Substring(parts[2])), name: String(Substring(parts[3])))
+    }
+}
+
+/// The `Date` header's value (RFC 9110's IMF-fixdate), formatted once per second.
+final class HTTPDate: Sendable {
+    private let cache = Mutex<(second: Int, text: String)>((-1, ""))
+
+    var now: String {
+        let second = time(nil)
+        return cache.withLock { cache in
+            if cache.second != second { cache = (second, Self.format(second)) }
+            return cache.text
+        }
+    }
+
+    static func format(_ second: Int) -> String {
+        var time = second
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}
