@@ -53,9 +53,13 @@ public final class SQLiteCatalog: Sendable {
     init(database: any DatabaseWriter, sealer: ColumnSealer) throws {
         self.database = database
         self.sealer = sealer
+        logPath = database.path.isEmpty || database.path == ":memory:" ? nil : database.path + "-wal"
         try Self.migrator(sealer: sealer).migrate(database)
         database.add(transactionObserver: CommitCounter(commits: commits), extent: .databaseLifetime)
     }
+
+    /// The write-ahead log's path; nil for a database in memory.
+    private let logPath: String?
 
     /// Commits this process made (every write goes through the one writer connection, which counts them before the
     /// write returns).
@@ -65,10 +69,9 @@ public final class SQLiteCatalog: Sendable {
     /// another process's commit, such as an operator's command on a running server's directory, changes).
     func version() -> CatalogVersion {
         var version = CatalogVersion(commits: commits.value)
-        let path = database.path
-        guard !path.isEmpty, path != ":memory:" else { return version }  // in memory: this process's commits are all
+        guard let logPath else { return version }  // in memory: this process's commits are all
         var info = stat()
-        if stat(path + "-wal", &info) == 0 {
+        if stat(logPath, &info) == 0 {
             version.logSize = Int64(info.st_size)
             version.logModified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         }

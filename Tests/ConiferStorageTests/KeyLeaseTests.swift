@@ -53,17 +53,20 @@ import Testing
         let store = try await registry.store(for: definition, pass: .dataEditor)
         _ = try await store.write(.upsert(namespace: "", records: [record("kept", [1, 2, 3])]))
 
-        // Within the lifetime: no call, however many requests.
+        // Within the lifetime: no call, however many requests; the store is ready without waiting for the registry.
         for _ in 0..<50 { _ = try await registry.store(for: definition, pass: .dataEditor) }
         #expect(keys.unwraps.load(ordering: .relaxed) == 0)
+        #expect(registry.readyStore(for: definition, pass: .dataEditor) != nil)
 
         // After it: one call for all the requests that arrive together.
         clock.advance(by: .seconds(301))
+        #expect(registry.readyStore(for: definition, pass: .dataEditor) == nil, "a lease that ended is renewed by store(for:) first")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<20 { group.addTask { _ = try await registry.store(for: definition, pass: .dataEditor) } }
             try await group.waitForAll()
         }
         #expect(keys.unwraps.load(ordering: .relaxed) == 1)
+        #expect(registry.readyStore(for: definition, pass: .dataEditor) != nil)
 
         // Revoked: the next request after the lifetime fails with the provider's error, the index is closed,
         // and the refusal stands without asking again until its retry time.
@@ -74,6 +77,7 @@ import Testing
         for _ in 0..<10 { await #expect(throws: ConiferError.self) { try await registry.store(for: definition, pass: .dataEditor) } }
         #expect(keys.unwraps.load(ordering: .relaxed) == 2)
         await #expect(throws: (any Error).self) { try await store.write(.upsert(namespace: "", records: [record("late", [1, 1, 1])])) }
+        #expect(registry.readyStore(for: definition, pass: .dataEditor) == nil)
 
         // Restored: after the retry time the index opens again with everything acknowledged before.
         keys.refusing.store(false, ordering: .relaxed)
@@ -81,6 +85,11 @@ import Testing
         let reopened = try await registry.store(for: definition, pass: .dataEditor)
         #expect(try reopened.snapshot().totalRecordCount == 1)
         #expect(keys.unwraps.load(ordering: .relaxed) == 3)
+        #expect(registry.readyStore(for: definition, pass: .dataEditor) != nil)
+
+        // Dropped: not ready from the moment the drop begins.
+        try await registry.drop(indexID: definition.id, pass: .system(.purge))
+        #expect(registry.readyStore(for: definition, pass: .dataEditor) == nil)
     }
 
     @Test func renewKeysClosesAnIdleIndexWhoseKeyWasRevoked() async throws {
@@ -98,5 +107,6 @@ import Testing
         #expect(keys.unwraps.load(ordering: .relaxed) == 1)
         await #expect(throws: (any Error).self) { try await store.write(.upsert(namespace: "", records: [record("x", [1, 1, 1])])) }
         await #expect(throws: ConiferError.self) { try await registry.store(for: definition, pass: .dataEditor) }
+        #expect(registry.readyStore(for: definition, pass: .dataEditor) == nil)
     }
 }
