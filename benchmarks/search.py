@@ -702,21 +702,19 @@ def print_table(rows):
                 path = ", router" if r.get("path") == "router" else ""
                 print(f"  query {r['client'] + path:16} {r['clients']} client(s) {r['qps']:8.0f} QPS{detail}{served_recall}")
         floor = next((r for r in served if r["event"] == "floor"), None)
+        transport = next((r for r in served if r["event"] == "transport"), None)
         engine = next((r for r in searches if floor and r["engine"] == "conifer" and r["ef"] == floor["ef"]), None)
         queries = [r for r in served if r["event"] == "query" and "p50_ms" in r and r["client"] == "raw http" and r["clients"] == 1]
-        query = next((r for r in queries if r.get("path") != "router"), None)
-        routed = next((r for r in queries if r.get("path") == "router"), None)
-        if floor and query:
-            throughput = {r["clients"]: r["qps"] for r in served if r["event"] == "query" and "p50_ms" not in r and r.get("path") != "router"}
-            one, four = throughput.get(1), throughput.get(4)
-            print(f"served breakdown at ef {floor['ef']} (p50 ms): HTTP floor {floor['health_p50_ms']:.3f}"
-                  f" + key, index, limits {floor['fetch_p50_ms'] - floor['health_p50_ms']:.3f}"
-                  f" + query body, engine, answer {query['p50_ms'] - floor['fetch_p50_ms']:.3f} = {query['p50_ms']:.3f}")
-            if engine:
-                print(f"  the engine alone at ef {floor['ef']}: p50 {engine['p50_ms']:.3f} ms; served minus engine {query['p50_ms'] - engine['p50_ms']:.3f} ms"
-                      + (f" (through the router: {routed['p50_ms'] - engine['p50_ms']:.3f} ms)" if routed else ""))
-            if one and four:
-                print(f"  four clients / one client: {four / one:.2f}x QPS")
+        if floor and engine and transport and queries:
+            print(f"served query at ef {floor['ef']}, one client, p50 ms = the client and loopback + the server's own work + the engine:")
+            for r in queries:
+                server = r["p50_ms"] - transport["p50_ms"] - engine["p50_ms"]
+                print(f"  {'through the router' if r.get('path') == 'router' else 'fast path':18} {r['p50_ms']:.3f} = {transport['p50_ms']:.3f}"
+                      f" + {server:.3f} + {engine['p50_ms']:.3f}   (served minus engine {r['p50_ms'] - engine['p50_ms']:.3f})")
+        for path in (None, "router"):
+            throughput = {r["clients"]: r["qps"] for r in served if r["event"] == "query" and "p50_ms" not in r and r.get("path") == path}
+            if throughput.get(1) and throughput.get(4):
+                print(f"  four clients / one client{', through the router' if path else ''}: {throughput[4] / throughput[1]:.2f}x QPS")
 
 
     for r in rows:
