@@ -239,7 +239,7 @@ public struct ConiferApplication: Sendable {
         let limits = configuration.connections
         let fastQueries = configuration.fastPath ? FastQueries(
             controller: DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter),
-            catalog: catalog, metrics: configuration.metricsEnabled ? serverMetrics : nil
+            catalog: catalog, metrics: configuration.metricsEnabled ? serverMetrics : nil, logger: logger
         ) : nil
         let http: HTTPServerBuilder = .http1(configuration: .init(
             additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)] + (fastQueries.map { [DataPlaneFastPath(queries: $0)] } ?? [])

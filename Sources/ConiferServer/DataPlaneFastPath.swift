@@ -3,6 +3,7 @@ import ConiferCore
 import ConiferDatabase
 import Foundation
 import HTTPTypes
+import Logging
 import NIOCore
 import NIOHTTPTypes
 import Synchronization
@@ -83,9 +84,12 @@ struct FastQueries: Sendable {
     let catalog: any Catalog
     /// The HTTP route metrics, when the server counts them.
     let metrics: ServerMetrics?
+    let logger: Logger
     let dates = HTTPDate()
 
     static let route = "/data/:project_id/:index_name/query"
+    /// The query route's row of the data plane's operations: the permission and rate class it is held to.
+    static let operation = DataPlaneController.operations.first { $0.method == .post && $0.path == "query" }!
 
     /// Whether a request head may be a query this path answers: `POST /data/{project}/{index}/query` with an API
     /// key and a body of declared length within the limit, on a connection the request does not close.
@@ -105,18 +109,20 @@ struct FastQueries: Sendable {
         let started = ContinuousClock.now
         let keys = head.headerFields[values: Authenticator.apiKeyHeader]
         guard let key = keys.first, keys.allSatisfy({ $0 == key }), let principal = catalog.principalIfCached(apiKey: key),
-              let pass = try? principal.authorize(.dataRead), (try? APIVersion(headers: head.headerFields)) != nil,
+              let pass = try? principal.authorize(Self.operation.permission), (try? APIVersion(headers: head.headerFields)) != nil,
               let address = head.path.flatMap(Self.address), let index = controller.service.openIfReady(pass, address),
               body.readableBytes <= controller.maxRequestBytes,
               let request = try? RouteTable.decode(QueryRequestWire.self, from: body, allowedKeys: nil),
               let query = try? DataPlaneController.query(request), let quick = try? controller.service.quickQuery(index, query),
-              (try? controller.take(.query, index, namespace: query.namespace)) != nil
+              (try? controller.take(Self.operation.rate, index, namespace: query.namespace)) != nil
         else { return nil }
         let status: HTTPResponse.Status
         let bytes: [UInt8]
         do {
             (status, bytes) = (.ok, try WireJSON.bytes(DataPlaneController.answer(request, quick.answer())))
         } catch {
+            // As the router's error middleware answers and logs it (a non-finite score JSON cannot carry).
+            logger.error("internal error", metadata: ["error": "\(error.message)"])
             let (code, body) = ErrorMapping.answer(for: ConiferError(.internalError, "Internal server error"), plane: .data)
             (status, bytes) = (code, Array(body))
         }

@@ -82,9 +82,7 @@ enum ErrorMapping {
         }
         return response
     }
-}
 
-extension ErrorMapping {
     /// The status and body of the answer to an error.
     static func answer(for error: ConiferError, plane: APIPlane) -> (HTTPResponse.Status, Data) {
         let status = status(for: error.code)
