@@ -14,6 +14,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import NIOCore
 import ServiceLifecycle
 import Logging
 
@@ -237,13 +238,7 @@ public struct ConiferApplication: Sendable {
         let hosts = self.hosts
         let configuration = self.configuration
         let limits = configuration.connections
-        let fastQueries = configuration.fastPath ? FastQueries(
-            controller: DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter),
-            catalog: catalog, metrics: configuration.metricsEnabled ? serverMetrics : nil, logger: logger
-        ) : nil
-        let http: HTTPServerBuilder = .http1(configuration: .init(
-            additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)] + (fastQueries.map { [DataPlaneFastPath(queries: $0)] } ?? [])
-        ))
+        let http: HTTPServerBuilder = .http1(configuration: .init(additionalChannelHandlers: connectionHandlers(privateListener: nil, logger: logger)))
         var services: [any Service] = [
             CompactionService(registry: registry),
             AuditExportService(exporter: audit.exporter, spool: audit.spool, retentionDays: configuration.auditRetentionDays),
@@ -296,7 +291,9 @@ extension ConiferApplication {
         let configuration = self.configuration
         let connections = ProxiedConnections()
         let server = HTTPServerBuilder { responder in
-            let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits)]))
+            let http = HTTP1Channel(
+                responder: responder, configuration: .init(additionalChannelHandlers: connectionHandlers(privateListener: connections, logger: logger))
+            )
             switch (tls, listener.proxies) {
             case (let tls?, let proxies?): return ProxyProtocolChannel(base: try TLSChannel(http, tlsConfiguration: tls), logger: logger, proxies: proxies, connections: connections)
             case (let tls?, nil): return try TLSChannel(http, tlsConfiguration: tls)
@@ -319,6 +316,23 @@ extension ConiferApplication {
             },
             logger: logger
         )
+    }
+}
+
+extension ConiferApplication {
+    /// What each connection of a listener gets after the HTTP codec (made anew for each connection): its deadlines,
+    /// then the data-plane fast path when it is on, for the listener's queries (checked against the projects'
+    /// private endpoints on the private listener, as its router checks them).
+    func connectionHandlers(privateListener: ProxiedConnections?, logger: Logger) -> [any RemovableChannelHandler] {
+        var handlers: [any RemovableChannelHandler] = [RequestDeadlineHandler(limits: configuration.connections)]
+        if configuration.fastPath {
+            let controller = DataPlaneController(
+                service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter, privateListener: privateListener
+            )
+            let queries = FastQueries(controller: controller, catalog: catalog, metrics: configuration.metricsEnabled ? serverMetrics : nil, logger: logger)
+            handlers.append(DataPlaneFastPath(queries: queries))
+        }
+        return handlers
     }
 }
 

@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// It answers only successes, after the same decisions in the same order as the route (`DataPlaneController`):
 /// the API key's principal cached at the catalog's current version, the route's permission (`dataRead`), the index
-/// open (the catalog's cached answer, its network policy, the store open with its key lease running), the body
+/// open (the catalog's cached answer, its network policy for the listener and, on the private listener, the address
+/// or VPC endpoint the connection's PROXY header names; the store open with its key lease running), the body
 /// decoded and the query validated and within the plan's monthly units, a search that needs no scan thread, then
 /// the rate limit. Everything before the rate limit changes nothing; when any step would wait or fail (a key or
 /// index not cached, a 4xx, a 429, a long scan) the request goes on to the router unchanged, which answers it as
@@ -58,7 +59,7 @@ final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 break
             }
             held = nil
-            if trailers == nil, let (head, body) = queries.answer(query.head, body: query.body ?? ByteBuffer()) {
+            if trailers == nil, let (head, body) = queries.answer(query.head, body: query.body ?? ByteBuffer(), on: context.channel) {
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(body)), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -104,13 +105,15 @@ struct FastQueries: Sendable {
         return true
     }
 
-    /// The answer to a query when every step succeeds without waiting; nil to pass the request to the router.
-    func answer(_ head: HTTPRequest, body: ByteBuffer) -> (HTTPResponse, ByteBuffer)? {
+    /// The answer to a query that came on `channel` when every step succeeds without waiting; nil to pass the request
+    /// to the router.
+    func answer(_ head: HTTPRequest, body: ByteBuffer, on channel: any Channel) -> (HTTPResponse, ByteBuffer)? {
         let started = ContinuousClock.now
+        let origin = controller.privateListener?.origin(of: channel) ?? .publicListener
         let keys = head.headerFields[values: Authenticator.apiKeyHeader]
         guard let key = keys.first, keys.allSatisfy({ $0 == key }), let principal = catalog.principalIfCached(apiKey: key),
               let pass = try? principal.authorize(Self.operation.permission), (try? APIVersion(headers: head.headerFields)) != nil,
-              let address = head.path.flatMap(Self.address), let index = controller.service.openIfReady(pass, address),
+              let address = head.path.flatMap(Self.address), let index = controller.service.openIfReady(pass, address, from: origin),
               body.readableBytes <= controller.maxRequestBytes,
               let request = try? RouteTable.decode(QueryRequestWire.self, from: body, allowedKeys: nil),
               let query = try? DataPlaneController.query(request), let quick = try? controller.service.quickQuery(index, query),

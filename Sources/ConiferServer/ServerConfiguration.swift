@@ -84,7 +84,7 @@ public struct ServerConfiguration: Sendable {
     /// How often metered units are written to the usage ledger (each write is a catalog commit, which empties the
     /// catalog's cache of keys and indexes).
     public var usageFlushInterval: Duration = .seconds(10)
-    /// Whether the public listener answers data-plane queries below the router when all they need is at hand
+    /// Whether the listeners answer data-plane queries below the router when all they need is at hand
     /// (`DataPlaneFastPath`); off to measure what that saves, or to compare the two paths' answers.
     public var fastPath = true
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage

@@ -145,6 +145,38 @@ import Glibc
         }
     }
 
+    /// On the private listener the fast path holds a query to the project's private endpoints as the router does: a
+    /// network no endpoint admits is refused however warm the caches are, and an admitted one is answered fast.
+    @Test func onThePrivateListenerOnlyAdmittedNetworksAreAnswered() async throws {
+        try await TestServer.run(configure: Self.withoutPeriodicCommits { $0.privateListener = PrivateListener(host: "127.0.0.1", port: 0) }) { server, client in
+            let project = try #require(server.bootstrap).projectID.lowercasedString
+            let owner = try await client.token()
+            let endpoints = "/admin/projects/\(project)/private-endpoints"
+            #expect(try await client.createIndex("inside").status == 201)
+            let data = "/data/\(project)/inside"
+            #expect(try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"v","values":[1,0,0]}]}"#).status == 200)
+            let elsewhere = #"{"name":"elsewhere","region":"us-east-1","allowed_cidrs":["10.0.0.0/8"]}"#
+            #expect(try await client.admin(.post, endpoints, token: owner, body: elsewhere).status == 201)
+            let described = try await client.call(.get, "/indexes/inside", version: "2026-07")
+            let privateHost = try #require(described.json["private_host"] as? String, "\(described.text)")
+            let port = try #require(URL(string: privateHost)?.port)
+            let query = #"{"topK":1,"vector":[1,0,0]}"#
+            let request = "POST \(data)/query HTTP/1.1\r\nHost: 127.0.0.1\r\nApi-Key: \(TestServer.bootstrapKey)\r\nContent-Length: \(query.utf8.count)\r\n\r\n\(query)"
+            #expect(try await client.call(.post, "\(data)/query", body: query).status == 200)  // caches key and index
+            let before = Self.fastPathAnswers(server)
+            // One request at a time: on one connection a query waits behind an answer the router owes.
+            func send() async throws -> (status: Int, body: String) { try await RawConnection(port: port).exchange(request, answers: 1)[0] }
+            let refused = [try await send(), try await send()]
+            #expect(refused.map(\.status) == [403, 403], "\(refused)")
+            #expect(Self.fastPathAnswers(server) == before, "a refusal is the router's")
+            let office = #"{"name":"office","region":"us-east-1","allowed_cidrs":["127.0.0.0/8"]}"#
+            #expect(try await client.admin(.post, endpoints, token: owner, body: office).status == 201)
+            let answered = [try await send(), try await send(), try await send()]
+            #expect(answered.map(\.status) == [200, 200, 200] && answered.allSatisfy { $0.body.contains("\"v\"") }, "\(answered)")
+            #expect(Self.fastPathAnswers(server) == before + 2, "the first read the catalog again after the endpoint was added")
+        }
+    }
+
     /// On one connection, answers leave in the order their requests came, whichever path answers them.
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         try await TestServer.run { server, client in

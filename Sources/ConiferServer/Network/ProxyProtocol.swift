@@ -125,10 +125,19 @@ final class ProxiedConnections: Sendable {
     /// Where a request on the private listener comes from: what its connection's PROXY header said, else the
     /// connection's peer.
     func origin(of context: ConiferRequestContext) -> NetworkOrigin {
-        if let header = header(for: context.connection) {
-            return .privateListener(source: header.source ?? IPAddress(context.sourceAddress), vpcEndpointID: header.vpcEndpointID)
+        origin(connection: context.connection, peer: context.sourceAddress)
+    }
+
+    /// The same for a connection's channel (the data-plane fast path, which answers below the router).
+    func origin(of channel: any Channel) -> NetworkOrigin {
+        origin(connection: ObjectIdentifier(channel), peer: channel.remoteAddress?.ipAddress ?? "unknown")
+    }
+
+    private func origin(connection: ObjectIdentifier, peer: String) -> NetworkOrigin {
+        if let header = header(for: connection) {
+            return .privateListener(source: header.source ?? IPAddress(peer), vpcEndpointID: header.vpcEndpointID)
         }
-        return .privateListener(source: IPAddress(context.sourceAddress), vpcEndpointID: nil)
+        return .privateListener(source: IPAddress(peer), vpcEndpointID: nil)
     }
 
     fileprivate func set(_ header: ProxyHeader, for channel: any Channel) {
