@@ -185,6 +185,8 @@ let package = Package(
             dependencies: [
                 "ConiferServer", "ConiferAccess", "ConiferCore", "ConiferAudit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -23,7 +23,8 @@ import Synchronization
 /// and metrics, and the HTTP route's metrics, as the route records them.
 ///
 /// Every other request passes through untouched. Answers leave in the order their requests came: while the
-/// router owes an answer, queries go to the router too.
+/// router owes an answer, queries go to the router too. A graceful shutdown's quiesce event waits while a query is
+/// held back, so its connection closes after the answer, as Hummingbird's own handler closes one it is answering.
 final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -35,6 +36,9 @@ final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var held: (head: HTTPRequest, body: ByteBuffer?)?
     /// Requests passed to the router whose answers it has not finished writing.
     private var owedByRouter = 0
+    /// A graceful shutdown's quiesce event that came while a query was held back: passed on once the query is
+    /// answered or passed on, so the connection closes after its answer, as Hummingbird closes one it is answering.
+    private var quiesceHeld = false
 
     init(queries: FastQueries) {
         self.queries = queries
@@ -63,13 +67,30 @@ final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(body)), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-                return
+            } else {
+                owedByRouter += 1
+                context.fireChannelRead(wrapInboundOut(.head(query.head)))
+                if let body = query.body { context.fireChannelRead(wrapInboundOut(.body(body))) }
+                context.fireChannelRead(data)
             }
-            owedByRouter += 1
-            context.fireChannelRead(wrapInboundOut(.head(query.head)))
-            if let body = query.body { context.fireChannelRead(wrapInboundOut(.body(body))) }
+            releaseQuiesce(context)
+            return
         }
         context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, held != nil {
+            quiesceHeld = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func releaseQuiesce(_ context: ChannelHandlerContext) {
+        guard quiesceHeld else { return }
+        quiesceHeld = false
+        context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

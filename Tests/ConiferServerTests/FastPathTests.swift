@@ -3,6 +3,10 @@ import ConiferCore
 import Foundation
 import Synchronization
 import HTTPTypes
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
 import Testing
 @testable import ConiferServer
 
@@ -208,6 +212,40 @@ import Glibc
         }
     }
 
+    /// A graceful shutdown that begins while a query is held back waits for it: the quiesce event reaches
+    /// Hummingbird's connection handler (which closes an idle connection at once) only after the query's answer, or
+    /// after the query was passed on to it.
+    @Test func aShutdownWaitsForTheHeldQuery() async throws {
+        try await TestServer.run(configure: Self.withoutPeriodicCommits()) { server, client in
+            let data = "/data/\(try #require(server.bootstrap).projectID.lowercasedString)/calm"
+            #expect(try await client.createIndex("calm").status == 201)
+            let query = #"{"topK":1,"vector":[1,0,0]}"#
+            #expect(try await client.call(.post, "\(data)/query", body: query).status == 200)  // caches key and index
+            let unknownKey = "pcsk_unknown_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+            for (key, expected) in [
+                (TestServer.bootstrapKey, ["write head", "write body", "write end", "quiesce"]),
+                (unknownKey, ["read head", "read body", "read end", "quiesce"]),
+            ] {
+                let log = EventLog()
+                let handlers = server.connectionHandlers(privateListener: nil, logger: Logger(label: "test"))
+                let fastPath = try #require(handlers.last as? DataPlaneFastPath)
+                let channel = EmbeddedChannel()
+                try channel.pipeline.syncOperations.addHandlers([WriteRecorder(log: log), fastPath, ReadRecorder(log: log)])
+                let head = HTTPRequest(
+                    method: .post, scheme: nil, authority: nil, path: "\(data)/query",
+                    headerFields: [HTTPField.Name("Api-Key")!: key, .contentLength: String(query.utf8.count)]
+                )
+                try channel.writeInbound(HTTPRequestPart.head(head))
+                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                #expect(log.events.isEmpty, "nothing passes while the query is held")
+                try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: query)))
+                try channel.writeInbound(HTTPRequestPart.end(nil))
+                #expect(log.events == expected)
+                _ = try? channel.finish()
+            }
+        }
+    }
+
     static func fastPathAnswers(_ server: ConiferApplication) -> Int {
         let text = String(decoding: server.serverMetrics.exposition(), as: UTF8.self)
         let line = text.split(separator: "\n").first { $0.hasPrefix("conifer_http_fast_path_answers_total ") }
@@ -273,5 +311,45 @@ struct RawConnection {
         let headBytes = text[..<end.upperBound].utf8.count
         guard bytes.count >= headBytes + length else { return nil }
         return ((status, String(decoding: bytes[headBytes..<headBytes + length], as: UTF8.self)), headBytes + length)
+    }
+}
+
+/// What reached either side of the fast path, in order.
+final class EventLog {
+    var events: [String] = []
+}
+
+/// Before the fast path (towards the socket): the answer's parts it writes.
+final class WriteRecorder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPResponsePart
+    let log: EventLog
+    init(log: EventLog) { self.log = log }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head: log.events.append("write head")
+        case .body: log.events.append("write body")
+        case .end: log.events.append("write end")
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+/// After the fast path (where Hummingbird's handlers are): the request parts and events it passes on.
+final class ReadRecorder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    let log: EventLog
+    init(log: EventLog) { self.log = log }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: log.events.append("read head")
+        case .body: log.events.append("read body")
+        case .end: log.events.append("read end")
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { log.events.append("quiesce") }
     }
 }
