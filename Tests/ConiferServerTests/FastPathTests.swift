@@ -129,6 +129,14 @@ import Glibc
         }
     }
 
+    /// The fast path's `Date` header is RFC 9110's IMF-fixdate, as Hummingbird writes it (expected values from
+    /// Python's `email.utils.formatdate(t, usegmt=True)`).
+    @Test func datesAreWrittenAsHTTPWantsThem() {
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
+        #expect(HTTPDate.format(1_796_533_799) == "Sun, 06 Dec 2026 05:09:59 GMT")
+    }
+
     /// A deleted key, a deleted index and a role taken away stop working on the very next query, fast path or not.
     @Test func aChangeInTheCatalogReachesTheNextQuery() async throws {
         try await TestServer.run(configure: Self.withoutPeriodicCommits()) { server, client in
