@@ -5,9 +5,13 @@ import Synchronization
 /// What says whether the catalog may have changed: two equal versions have no commit between them, by this process
 /// (its commit count) or any other (the write-ahead log's size and modification time, which every commit changes).
 struct CatalogVersion: Equatable, Sendable {
+    struct LogState: Equatable, Sendable {
+        var size: Int64 = 0
+        var modified: Int64 = 0
+    }
+
     var commits: Int
-    var logSize: Int64 = 0
-    var logModified: Int64 = 0
+    var log = LogState()
 }
 
 /// The principals of API keys and the data-plane views of indexes, as the catalog last answered them, for the

@@ -36,8 +36,18 @@ public final class SQLiteCatalog: Sendable {
     /// Moves every committed change out of the write-ahead log into the database file and empties the log, so
     /// what deleted rows held (which `secure_delete` zeroes in the database file) does not linger in earlier
     /// log frames. The purge service's periodic work.
+    ///
+    /// A checkpoint changes no row, so the catalog's version stays what it was (`version()` reads the emptied log as
+    /// the log before it) unless another connection committed around it.
     public func checkpoint() async throws {
-        try await database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try await database.writeWithoutTransaction { db in
+            let others = try Int.fetchOne(db, sql: "PRAGMA data_version")  // changes when another connection commits
+            let before = logState()
+            _ = try db.checkpoint(.truncate)
+            let after = logFile()
+            let alone = try Int.fetchOne(db, sql: "PRAGMA data_version") == others
+            checkpointed.withLock { $0 = alone ? (before: before, after: after) : nil }
+        }
     }
 
     /// SQLite's `synchronous` level on the connection that commits (2 is FULL).
@@ -68,15 +78,26 @@ public final class SQLiteCatalog: Sendable {
     /// The catalog's version: this process's commits, and the write-ahead log's size and modification time (which
     /// another process's commit, such as an operator's command on a running server's directory, changes).
     func version() -> CatalogVersion {
-        var version = CatalogVersion(commits: commits.value)
-        guard let logPath else { return version }  // in memory: this process's commits are all
-        var info = stat()
-        if stat(logPath, &info) == 0 {
-            version.logSize = Int64(info.st_size)
-            version.logModified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        }
-        return version
+        CatalogVersion(commits: commits.value, log: logState())
     }
+
+    /// The write-ahead log's size and modification time as `version()` counts them: after this process's last
+    /// checkpoint, if nothing has been written since, those from before it.
+    private func logState() -> CatalogVersion.LogState {
+        let file = logFile()
+        return checkpointed.withLock { last in last.flatMap { $0.after == file ? $0.before : nil } ?? file }
+    }
+
+    /// The write-ahead log's size and modification time on disk.
+    private func logFile() -> CatalogVersion.LogState {
+        guard let logPath else { return .init() }  // in memory: this process's commits are all
+        var info = stat()
+        guard stat(logPath, &info) == 0 else { return .init() }
+        return .init(size: Int64(info.st_size), modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+    }
+
+    /// The log as it was before and after this process's last checkpoint, when no other connection committed around it.
+    private let checkpointed = Mutex<(before: CatalogVersion.LogState, after: CatalogVersion.LogState)?>(nil)
 
     /// Migrations are named and never edited once shipped; add new ones at the end.
     static func migrator(sealer: ColumnSealer) -> DatabaseMigrator {
@@ -254,8 +275,9 @@ final class ParsedBlocks: Sendable {
     }
 }
 
-/// Counts the commits of the catalog's writer connection (a GRDB transaction observer: told of every commit, before
-/// the write that made it returns).
+/// Counts the commits of the catalog's writer connection that changed a row (a GRDB transaction observer: told of
+/// every commit, before the write that made it returns). A write that changed nothing — the periodic work that finds
+/// nothing to delete or to cut — leaves the count, and so what the catalog's cache keeps, as it was.
 final class CommitCounter: TransactionObserver {
     final class Count: Sendable {
         private let count = Mutex(0)
@@ -271,7 +293,15 @@ final class CommitCounter: TransactionObserver {
 
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
     func databaseDidChange(with event: DatabaseEvent) {}
-    func databaseDidCommit(_ db: Database) { commits.increment() }
+    /// The writer's rows inserted, updated or deleted since it opened (SQLite's `total_changes`) at the last commit.
+    private var changes = 0
+
+    func databaseDidCommit(_ db: Database) {
+        let total = db.totalChangesCount
+        guard total != changes else { return }
+        changes = total
+        commits.increment()
+    }
     func databaseDidRollback(_ db: Database) {}
 }
 

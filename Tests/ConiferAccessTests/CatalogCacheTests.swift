@@ -27,12 +27,25 @@ import Testing
         #expect(service.cache.principal(keyHash: APIKeySecret.hash(extra.value), at: version) == principal)
         #expect(service.cache.index(.init(project: boot.projectID, organization: boot.organizationID, name: "kept"), at: version) != nil)
         #expect(served.version() == version, "reading changes nothing")
+        // Nor does emptying the write-ahead log (the purge service's checkpoint, once a minute): no row changed.
+        try await served.checkpoint()
+        try await served.checkpoint()
+        #expect(served.version() == version, "a checkpoint changes no row")
+        // Nor a write that finds nothing to change (the periodic purges and drains, most of the time).
+        try await served.database.write { db in try db.execute(sql: "DELETE FROM api_key WHERE name = 'nobody'") }
+        #expect(served.version() == version, "a write that changed no row")
+        #expect(service.cache.principal(keyHash: APIKeySecret.hash(extra.value), at: served.version()) == principal)
 
         // Another connection to the same catalog (as another process would) deletes the key: gone on the next call.
         let other = try SQLiteCatalog(directory: directory, sealingKey: key)
         try await other.deleteAPIKeyRow(extra.id)
         #expect(served.version() != version)
         #expect(try await service.authenticate(apiKey: extra.value) == nil)
+        // Also when this process empties the log after another's commit: the commit is not forgotten.
+        let afterDeletion = served.version()
+        try await other.deleteAPIKeyRow(try await other.createAPIKey(projectID: boot.projectID, name: "brief", roles: [.projectEditor]).id)
+        try await served.checkpoint()
+        #expect(served.version() != afterDeletion)
 
         // And this process's own commits: a deleted index is gone for the data plane at once.
         let bootPrincipal = try #require(try await service.authenticate(apiKey: boot.apiKeyValue))
