@@ -50,6 +50,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Tests only: an independent CSV parser for the usage reports' CSV.
+        .package(url: "https://github.com/swiftcsv/SwiftCSV.git", from: "0.10.0"),
     ],
     targets: [
         // Domain values and the one domain error. Foundation only, no I/O.
@@ -169,7 +171,7 @@ let package = Package(
             dependencies: ["ConiferCore", "ConiferIndex", "ConiferStorage", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore"]),
+        .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .testTarget(
             name: "ConiferAccessTests",
             dependencies: ["ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")]
@@ -187,6 +189,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
             ],
             exclude: ["Fixtures"]
         ),

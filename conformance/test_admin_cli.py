@@ -134,3 +134,46 @@ def test_private_endpoints_and_private_only(cli, server):
     assert json.loads(cli("project", "update", "-i", project, "--no-private-only", "--json").stdout)["private_endpoint_access_only"] is False
     cli("private-endpoint", "delete", "--id", made["id"], "--project", project)
     assert "office" not in cli("private-endpoint", "list", "--project", project).stdout
+
+
+def test_usage_report_and_project_tags(cli, server):
+    import csv
+    import io
+    import time
+
+    from conftest import data_path
+
+    made = json.loads(cli("project", "create", "--name", "cli-usage", "--tag", "team=search", "--tag", "cost-center=42", "--json").stdout)
+    assert made["tags"] == {"team": "search", "cost-center": "42"}
+    assert json.loads(cli("project", "update", "-i", "cli-usage", "--tag", "cost-center=", "--json").stdout)["tags"] == {"team": "search"}
+    assert "team=search" in cli("project", "describe", "-i", made["id"]).stdout
+
+    # A workload on an index of the bootstrap key's project: two upserts (5 write units each) and a fetch.
+    status, _ = raw_request(server, "POST", "/indexes", {
+        "name": "cli-usage", "dimension": 2, "metric": "cosine", "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}}, "tags": {"env": "test"}})
+    assert status == 201
+    _, described = raw_request(server, "GET", "/indexes/cli-usage")
+    path = data_path(described["host"])
+    for record in ({"id": "a", "values": [1, 0]}, {"id": "b", "values": [0, 1]}):
+        assert raw_request(server, "POST", f"{path}/vectors/upsert", {"vectors": [record]})[0] == 200
+    assert raw_request(server, "GET", f"{path}/vectors/fetch?ids=a")[0] == 200
+
+    # The server writes metered units to its ledger every ten seconds: wait for this index's rows.
+    deadline = time.monotonic() + 90
+    while True:
+        rows = [row for row in csv.DictReader(io.StringIO(cli("usage", "--csv").stdout)) if row["resource_name"] == "cli-usage"]
+        if {row["sku"] for row in rows} >= {"serverless_read_units", "serverless_write_units"} or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    by_sku = {row["sku"]: row for row in rows}
+    assert float(by_sku["serverless_write_units"]["quantity"]) == 10 and float(by_sku["serverless_read_units"]["quantity"]) == 1
+    assert by_sku["serverless_write_units"]["resource_tags"] == '{"env":"test"}' and by_sku["serverless_write_units"]["region"] == "us-east-1"
+    report = json.loads(cli("usage", "--json").stdout)
+    per_million = {"Standard": 4, "Enterprise": 6}[report["plan"]]  # Pinecone's list prices per million write units
+    assert abs(float(by_sku["serverless_write_units"]["cost_usd"]) - 10 * per_million / 1e6) < 1e-12
+    everything = list(csv.DictReader(io.StringIO(cli("usage", "--csv").stdout)))
+    assert abs(sum(float(row["cost_usd"]) for row in everything) - report["total_cost"]) < 1e-6
+    assert "serverless_write_units" in cli("usage").stdout and "Total" in cli("usage").stdout
+    assert "default" in cli("usage", "--by", "project").stdout
+    bad = cli("usage", "--by", "region", check=False)
+    assert bad.returncode != 0 and "group_by must be" in bad.stderr

@@ -10,6 +10,8 @@ public struct ProjectInfo: Sendable, Equatable {
     /// The data plane of the project's indexes answers only through its private endpoints.
     public var privateEndpointAccessOnly: Bool
     public var createdAt: Date
+    /// Key/value labels (index tag rules), shown in usage reports.
+    public var tags: [String: String] = [:]
 }
 
 /// A project's customer-managed encryption key: a key in AWS KMS that wraps the data keys of the project's
@@ -136,13 +138,24 @@ public struct ProjectChange: Sendable {
     public var maxPods: Int?
     public var forceEncryptionWithCMEK: Bool?
     public var privateEndpointAccessOnly: Bool?
+    /// Tags to set; an empty value removes its tag, tags not named stay.
+    public var tags: [String: String]?
 
-    public init(name: String? = nil, maxPods: Int? = nil, forceEncryptionWithCMEK: Bool? = nil, privateEndpointAccessOnly: Bool? = nil) {
+    public init(
+        name: String? = nil, maxPods: Int? = nil, forceEncryptionWithCMEK: Bool? = nil, privateEndpointAccessOnly: Bool? = nil, tags: [String: String]? = nil
+    ) {
         self.name = name
         self.maxPods = maxPods
         self.forceEncryptionWithCMEK = forceEncryptionWithCMEK
         self.privateEndpointAccessOnly = privateEndpointAccessOnly
+        self.tags = tags
     }
+}
+
+/// An organization's usage lines over a range, as a report needs them.
+public struct OrganizationUsage: Sendable {
+    public var organization: OrganizationInfo
+    public var lines: [UsageLine]
 }
 
 /// What the Admin API can ask: organizations, projects, API keys, service accounts, role bindings, users
@@ -171,10 +184,14 @@ public protocol AdminCatalog: Sendable {
     /// users stay, without membership. Refused (412, nothing deleted) while an index under it has deletion
     /// protection. Returns what was deleted; the caller retires the deleted indexes' files.
     func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> DeletedOrganization
+    /// The caller's organization's usage ledger from `from` up to `to`, each entry with its project's name and tags
+    /// and its resource's tags. Needs `billing:read` (owners and billing admins) and the Standard or Enterprise
+    /// plan (402 on Starter).
+    func usage(organization id: UUID, from: Date, to: Date, for pass: AdminPass) async throws -> OrganizationUsage
 
     func projects(for pass: AdminPass) async throws -> [ProjectInfo]
     func project(_ id: UUID, for pass: AdminPass) async throws -> ProjectInfo
-    func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for pass: AdminPass) async throws -> ProjectInfo
+    func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, tags: [String: String], for pass: AdminPass) async throws -> ProjectInfo
     func updateProject(_ id: UUID, _ change: ProjectChange, for pass: AdminPass) async throws -> ProjectInfo
     func deleteProject(_ id: UUID, for pass: AdminPass) async throws
 
@@ -252,6 +269,12 @@ public protocol AdminCatalog: Sendable {
 public enum AdminRules {
     public static let maxProjectName = 512
     public static let maxKeyName = 80
+
+    /// Project tags follow the rules of index tags (at most 20; keys of letters, digits, `_` and `-` up to 80
+    /// characters; values up to 120).
+    public static func validateProjectTags(_ tags: [String: String]) throws(ConiferError) {
+        try IndexRules.validateTags(tags, of: "a project")
+    }
 
     public static func validateProjectName(_ name: String) throws(ConiferError) {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= maxProjectName else {

@@ -176,39 +176,66 @@ public struct AdminService: AdminCatalog {
         }
     }
 
+    public func usage(organization id: UUID, from: Date, to: Date, for pass: AdminPass) async throws -> OrganizationUsage {
+        let identity = pass.identity
+        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try identity.require(.billingRead)
+        return try await store.read { rows in
+            guard let row = try rows.organization(id) else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+            guard row.plan != .starter else { throw ConiferError(.paymentRequired, "Usage reports need the Standard or Enterprise plan.") }
+            var projects: [UUID: (name: String, tags: [String: String])] = [:]
+            var resourceTags: [UUID: [String: String]] = [:]
+            for project in try rows.projects(organization: id) {
+                projects[project.id] = (project.name, try rows.tags(of: project))
+                for index in try rows.indexes(project: project.id) { resourceTags[index.id] = index.tags }
+            }
+            let lines = try rows.usage(organization: id, from: from, to: to).map { entry in
+                let project = projects[entry.projectID]
+                return UsageLine(
+                    entry: entry, projectName: project?.name ?? "", projectTags: project?.tags ?? [:], resourceTags: resourceTags[entry.resourceID] ?? [:]
+                )
+            }
+            return OrganizationUsage(organization: try Self.info(row), lines: lines)
+        }
+    }
+
     // MARK: Projects
 
     public func projects(for pass: AdminPass) async throws -> [ProjectInfo] {
         let identity = pass.identity
         return try await store.read { rows in
             try rows.projects(organization: identity.organizationID)
-                .map(Self.info)
                 .filter { identity.canSee(project: $0.id) }
+                .map { try Self.info($0, rows) }
         }
     }
 
     public func project(_ id: UUID, for pass: AdminPass) async throws -> ProjectInfo {
         let identity = pass.identity
-        return try await store.read { rows in try Self.info(try Self.visibleProject(rows, id, identity, needs: .projectRead)) }
+        return try await store.read { rows in try Self.info(try Self.visibleProject(rows, id, identity, needs: .projectRead), rows) }
     }
 
-    public func createProject(name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, for pass: AdminPass) async throws -> ProjectInfo {
+    public func createProject(
+        name: String, maxPods: Int, forceEncryptionWithCMEK: Bool, tags: [String: String] = [:], for pass: AdminPass
+    ) async throws -> ProjectInfo {
         let identity = pass.identity
         try identity.require(.projectsCreate)
         try AdminRules.validateProjectName(name)
         guard maxPods >= 0 else { throw ConiferError.invalidArgument("max_pods must not be negative.") }
+        try AdminRules.validateProjectTags(tags)
         return try await store.write { rows in
             let now = Date()
-            let row = ProjectRow(
+            var row = ProjectRow(
                 id: UUID(), organizationID: identity.organizationID, name: name, createdAt: now,
                 maxPods: maxPods, forceEncryptionWithCMEK: forceEncryptionWithCMEK
             )
+            try rows.setTags(tags.filter { !$0.value.isEmpty }, of: &row)
             try rows.save(row)
             // The creator owns what it creates (unless its organization role already makes it an owner).
             if identity.organizationRole?.impliedProjectRole != .owner {
                 try Self.bind(rows, identity.kind, resourceType: .project, resourceID: row.id, role: .project(.owner))
             }
-            return try Self.info(row)
+            return try Self.info(row, rows)
         }
     }
 
@@ -216,8 +243,15 @@ public struct AdminService: AdminCatalog {
         let identity = pass.identity
         if let name = change.name { try AdminRules.validateProjectName(name) }
         if let maxPods = change.maxPods, maxPods < 0 { throw ConiferError.invalidArgument("max_pods must not be negative.") }
+        if let tags = change.tags { try AdminRules.validateProjectTags(tags) }
         return try await store.write { rows in
             var row = try Self.visibleProject(rows, id, identity, needs: .projectWrite)
+            if let change = change.tags {
+                var tags = try rows.tags(of: row)
+                for (key, value) in change { tags[key] = value.isEmpty ? nil : value }
+                try AdminRules.validateProjectTags(tags)
+                try rows.setTags(tags, of: &row)
+            }
             if let name = change.name { row.name = name }
             if let maxPods = change.maxPods { row.maxPods = maxPods }
             if let force = change.forceEncryptionWithCMEK { row.forceEncryptionWithCMEK = force }
@@ -228,7 +262,7 @@ public struct AdminService: AdminCatalog {
                 row.privateEndpointAccessOnly = privateOnly
             }
             try rows.save(row)
-            return try Self.info(row)
+            return try Self.info(row, rows)
         }
     }
 
@@ -553,10 +587,11 @@ public struct AdminService: AdminCatalog {
 
     // MARK: Row conversions
 
-    static func info(_ row: ProjectRow) throws -> ProjectInfo {
+    static func info(_ row: ProjectRow, _ rows: any CatalogRows) throws -> ProjectInfo {
         ProjectInfo(
             id: row.id, organizationID: row.organizationID, name: row.name, maxPods: row.maxPods,
-            forceEncryptionWithCMEK: row.forceEncryptionWithCMEK, privateEndpointAccessOnly: row.privateEndpointAccessOnly, createdAt: row.createdAt
+            forceEncryptionWithCMEK: row.forceEncryptionWithCMEK, privateEndpointAccessOnly: row.privateEndpointAccessOnly, createdAt: row.createdAt,
+            tags: try rows.tags(of: row)
         )
     }
 

@@ -141,12 +141,12 @@ public protocol Catalog: Sendable {
 
     // MARK: Usage ledger (system calls: the usage meter's)
 
-    /// Adds units to the ledger, each to what its index's hour already holds.
-    func recordUsage(_ hours: [UsageHour]) async throws
+    /// Adds quantities to the ledger, each to what its resource's SKU and hour already hold.
+    func recordUsage(_ entries: [UsageEntry]) async throws
     /// The units of each organization in the hours from `start` on.
     func usageTotals(since start: Date) async throws -> [UUID: UnitTotals]
-    /// An organization's hours from `from` up to `to`, oldest first.
-    func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageHour]
+    /// An organization's ledger entries from `from` up to `to`, oldest first.
+    func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageEntry]
 }
 
 /// A backup: a point-in-time copy of an index's records (`IndexBackup`), kept after the index is deleted.
@@ -315,29 +315,6 @@ public struct DataPlaneIndex: Sendable {
     public var network: PrivateNetworkPolicy
     /// The operator's rate limits for the project (`--rate-limits` syntax), over its plan's.
     public var rateLimits: String?
-}
-
-/// Read and write units that one index used in one hour (UTC): a row of the usage ledger.
-public struct UsageHour: Sendable, Equatable {
-    public var organizationID: UUID
-    public var projectID: UUID
-    public var indexID: UUID
-    /// The index's name when the units were used (the ledger outlives the index).
-    public var indexName: String
-    /// The start of the hour.
-    public var hour: Date
-    public var readUnits: Double
-    public var writeUnits: Double
-
-    public init(organizationID: UUID, projectID: UUID, indexID: UUID, indexName: String, hour: Date, readUnits: Double, writeUnits: Double) {
-        self.organizationID = organizationID
-        self.projectID = projectID
-        self.indexID = indexID
-        self.indexName = indexName
-        self.hour = hour
-        self.readUnits = readUnits
-        self.writeUnits = writeUnits
-    }
 }
 
 /// Read and write units summed over some hours.

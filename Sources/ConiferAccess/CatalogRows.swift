@@ -34,6 +34,10 @@ protocol CatalogRows {
     /// Projects of an organization, oldest first.
     func projects(organization: UUID) throws -> [ProjectRow]
     func save(_ row: ProjectRow) throws
+    /// A project's tags (opened from their sealed column).
+    func tags(of row: ProjectRow) throws -> [String: String]
+    /// Seals `tags` into the row (saved with it).
+    func setTags(_ tags: [String: String], of row: inout ProjectRow) throws
     /// Deletes a project, its API keys and the role bindings on it.
     func delete(_ row: ProjectRow) throws
     func indexCount(project: UUID) throws -> Int
@@ -153,8 +157,10 @@ protocol CatalogRows {
 
     // MARK: Usage ledger
 
-    /// Adds units to what each index's hour already holds (hours of a deleted organization are dropped).
-    func addUsage(_ hours: [UsageHour]) throws
+    /// Adds quantities to what each resource's SKU and hour already hold (entries of a deleted organization are
+    /// dropped).
+    func addUsage(_ entries: [UsageEntry]) throws
+    /// Read and write units of each organization in the hours from `start` on.
     func usageTotals(since start: Date) throws -> [UUID: UnitTotals]
-    func usage(organization: UUID, from: Date, to: Date) throws -> [UsageHour]
+    func usage(organization: UUID, from: Date, to: Date) throws -> [UsageEntry]
 }

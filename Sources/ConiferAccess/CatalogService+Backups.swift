@@ -264,16 +264,16 @@ extension CatalogService {
 
     // MARK: Usage ledger
 
-    public func recordUsage(_ hours: [UsageHour]) async throws {
-        guard !hours.isEmpty else { return }
-        try await store.write { rows in try rows.addUsage(hours) }
+    public func recordUsage(_ entries: [UsageEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await store.write { rows in try rows.addUsage(entries) }
     }
 
     public func usageTotals(since start: Date) async throws -> [UUID: UnitTotals] {
         try await store.read { rows in try rows.usageTotals(since: start) }
     }
 
-    public func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageHour] {
+    public func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageEntry] {
         try await store.read { rows in try rows.usage(organization: organization, from: from, to: to) }
     }
 }

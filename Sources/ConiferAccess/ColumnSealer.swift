@@ -15,6 +15,7 @@ struct ColumnSealer: Sendable {
         case cmekExternalID = "cmek_key.external_id"
         case backupKey = "backup.data_key"
         case indexTags = "index_definition.tags"
+        case projectTags = "project.tags"
         case backupDescription = "backup.description"
         case backupSource = "backup.source"
     }

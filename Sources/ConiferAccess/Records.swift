@@ -39,6 +39,9 @@ struct ProjectRow: CatalogRecord {
     var maxPods: Int = 0
     var forceEncryptionWithCMEK = false
     var privateEndpointAccessOnly = false
+    /// The project's tags: customer free text, sealed (`ColumnSealer`) as JSON; nil when it has none. Read and set
+    /// through `CatalogRows.tags(of:)` and `setTags(_:of:)`.
+    var sealedTags: Data?
 
     /// Typed column names for queries.
     enum Columns {
@@ -54,6 +57,7 @@ struct ProjectRow: CatalogRecord {
         case maxPods = "max_pods"
         case forceEncryptionWithCMEK = "force_encryption_with_cmek"
         case privateEndpointAccessOnly = "private_endpoint_access_only"
+        case sealedTags = "tags"
     }
 }
 
@@ -231,11 +235,6 @@ struct CMEKKeyRow: CatalogRecord {
         case externalID = "external_id"
         case createdAt = "created_at"
     }
-}
-
-extension UUID {
-    /// The form ids take on the wire and in the catalog.
-    public var lowercasedString: String { uuidString.lowercased() }
 }
 
 struct UserRow: CatalogRecord {

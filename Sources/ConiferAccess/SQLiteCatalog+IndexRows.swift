@@ -285,19 +285,18 @@ extension SQLiteRows {
 
     // MARK: Usage ledger
 
-    func addUsage(_ hours: [UsageHour]) throws {
-        for entry in hours {
+    func addUsage(_ entries: [UsageEntry]) throws {
+        for entry in entries {
             try db.execute(
                 sql: """
-                    INSERT INTO usage_hour (index_id, hour, organization_id, project_id, index_name, read_units, write_units)
-                    SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM organization WHERE id = ?)
-                    ON CONFLICT (index_id, hour) DO UPDATE SET
-                        read_units = read_units + excluded.read_units, write_units = write_units + excluded.write_units,
-                        index_name = excluded.index_name
+                    INSERT INTO usage_ledger (resource_id, sku, hour, organization_id, project_id, resource_name, region, quantity)
+                    SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM organization WHERE id = ?)
+                    ON CONFLICT (resource_id, sku, hour) DO UPDATE SET
+                        quantity = quantity + excluded.quantity, resource_name = excluded.resource_name, region = excluded.region
                     """,
                 arguments: [
-                    entry.indexID.lowercasedString, Int64(entry.hour.timeIntervalSince1970), entry.organizationID.lowercasedString,
-                    entry.projectID.lowercasedString, entry.indexName, entry.readUnits, entry.writeUnits, entry.organizationID.lowercasedString,
+                    entry.resourceID.lowercasedString, entry.sku.rawValue, Int64(entry.hour.timeIntervalSince1970), entry.organizationID.lowercasedString,
+                    entry.projectID.lowercasedString, entry.resourceName, entry.region, entry.quantity, entry.organizationID.lowercasedString,
                 ]
             )
         }
@@ -305,23 +304,31 @@ extension SQLiteRows {
 
     func usageTotals(since start: Date) throws -> [UUID: UnitTotals] {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT organization_id, SUM(read_units) AS r, SUM(write_units) AS w FROM usage_hour WHERE hour >= ? GROUP BY organization_id",
-            arguments: [Int64(start.timeIntervalSince1970)]
+            db, sql: "SELECT organization_id, sku, SUM(quantity) AS q FROM usage_ledger WHERE hour >= ? AND sku IN (?, ?) GROUP BY organization_id, sku",
+            arguments: [Int64(start.timeIntervalSince1970), UsageSKU.readUnits.rawValue, UsageSKU.writeUnits.rawValue]
         )
         var totals: [UUID: UnitTotals] = [:]
-        for row in rows { totals[try SQLiteCatalog.uuid(row["organization_id"])] = UnitTotals(read: row["r"], write: row["w"]) }
+        for row in rows {
+            let organization = try SQLiteCatalog.uuid(row["organization_id"])
+            if row["sku"] == UsageSKU.readUnits.rawValue {
+                totals[organization, default: UnitTotals()].read = row["q"]
+            } else {
+                totals[organization, default: UnitTotals()].write = row["q"]
+            }
+        }
         return totals
     }
 
-    func usage(organization: UUID, from: Date, to: Date) throws -> [UsageHour] {
+    func usage(organization: UUID, from: Date, to: Date) throws -> [UsageEntry] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM usage_hour WHERE organization_id = ? AND hour >= ? AND hour < ? ORDER BY hour, project_id, index_name, index_id",
+            db, sql: "SELECT * FROM usage_ledger WHERE organization_id = ? AND hour >= ? AND hour < ? ORDER BY hour, project_id, resource_name, resource_id, sku",
             arguments: [organization.lowercasedString, Int64(from.timeIntervalSince1970), Int64(to.timeIntervalSince1970)]
-        ).map { row in
-            UsageHour(
+        ).compactMap { row in
+            guard let sku = UsageSKU(rawValue: row["sku"]) else { return nil }  // a SKU this version does not know
+            return UsageEntry(
                 organizationID: try SQLiteCatalog.uuid(row["organization_id"]), projectID: try SQLiteCatalog.uuid(row["project_id"]),
-                indexID: try SQLiteCatalog.uuid(row["index_id"]), indexName: row["index_name"],
-                hour: Date(timeIntervalSince1970: TimeInterval(row["hour"] as Int64)), readUnits: row["read_units"], writeUnits: row["write_units"]
+                resourceID: try SQLiteCatalog.uuid(row["resource_id"]), resourceName: row["resource_name"], region: row["region"], sku: sku,
+                hour: Date(timeIntervalSince1970: TimeInterval(row["hour"] as Int64)), quantity: row["quantity"]
             )
         }
     }

@@ -40,6 +40,14 @@ struct SQLiteRows: CatalogRows {
 
     func save(_ row: ProjectRow) throws { try row.save(db) }
 
+    func tags(of row: ProjectRow) throws -> [String: String] {
+        try row.sealedTags.map { try sealer.open(json: $0, as: [String: String].self, .projectTags) } ?? [:]
+    }
+
+    func setTags(_ tags: [String: String], of row: inout ProjectRow) throws {
+        row.sealedTags = tags.isEmpty ? nil : try sealer.seal(json: tags, .projectTags)
+    }
+
     func delete(_ row: ProjectRow) throws {
         try RoleBindingRow.filter(
             RoleBindingRow.Columns.resourceType == RoleBindingInfo.ResourceType.project.rawValue && RoleBindingRow.Columns.resourceID == row.id.lowercasedString

@@ -240,6 +240,7 @@ public final class SQLiteCatalog: Sendable {
         migrator.registerMigration("v16 vector encoding") { db in
             try db.alter(table: "index_definition") { t in t.add(column: "vector_encoding", .text).notNull().defaults(to: "float32") }
         }
+        registerUsageBySKUMigration(&migrator)
         return migrator
     }
 

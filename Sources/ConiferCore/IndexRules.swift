@@ -112,9 +112,9 @@ public enum IndexRules {
     }
 
     /// Checks tags as given in a request. On configure an empty value means "remove this tag".
-    public static func validateTags(_ tags: [String: String]) throws(ConiferError) {
+    public static func validateTags(_ tags: [String: String], of owner: String = "an index") throws(ConiferError) {
         guard tags.count <= maxTags else {
-            throw .invalidArgument("Too many tags: an index may have at most \(maxTags) tags, got \(tags.count).")
+            throw .invalidArgument("Too many tags: \(owner) may have at most \(maxTags) tags, got \(tags.count).")
         }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             let keyOK = !key.isEmpty && key.utf8.count <= maxTagKeyLength

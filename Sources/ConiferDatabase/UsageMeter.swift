@@ -3,7 +3,8 @@ import ConiferCore
 import Foundation
 import Synchronization
 
-/// Meters read and write units per index per hour, for usage reports and the plans' monthly unit quotas.
+/// Meters what each resource uses of each SKU per hour (read and write units per index, sampled storage,
+/// restores), for usage reports, spend alerts and the plans' monthly unit quotas.
 ///
 /// Charges add to hourly totals in memory, which `flush()` adds to the catalog's usage ledger (the server
 /// flushes every few seconds and once more when it stops; a crash loses the units since the last flush).
@@ -13,12 +14,13 @@ import Synchronization
 /// whole month's.
 public final class UsageMeter: Sendable {
     struct Key: Hashable {
-        let indexID: UUID
+        let resourceID: UUID
+        let sku: UsageSKU
         let hour: Int64
     }
 
     struct State {
-        var pending: [Key: UsageHour] = [:]
+        var pending: [Key: UsageEntry] = [:]
         /// The month `monthToDate` counts: from `monthStart` up to `monthEnd` (seconds since 1970).
         var monthStart: Int64
         var monthEnd: Int64
@@ -45,20 +47,42 @@ public final class UsageMeter: Sendable {
     /// Adds units used on an index of the organization, to the current hour and month.
     public func charge(read: Double, write: Double, on definition: IndexDefinition, organization: UUID) {
         let time = Self.seconds(now())
-        let key = Key(indexID: definition.id, hour: time - time % 3600)
         state.withLock { state in
             Self.roll(&state, to: time)
             state.monthToDate[organization, default: UnitTotals()].read += read
             state.monthToDate[organization, default: UnitTotals()].write += write
-            if state.pending[key] == nil {
-                state.pending[key] = UsageHour(
-                    organizationID: organization, projectID: definition.projectID, indexID: definition.id, indexName: definition.name,
-                    hour: Date(timeIntervalSince1970: TimeInterval(key.hour)), readUnits: 0, writeUnits: 0
-                )
+            for (sku, quantity) in [(UsageSKU.readUnits, read), (.writeUnits, write)] where quantity > 0 {
+                Self.add(&state, sku: sku, quantity: quantity, at: time, index: definition, organization: organization)
             }
-            state.pending[key]?.readUnits += read
-            state.pending[key]?.writeUnits += write
         }
+    }
+
+    /// Adds a quantity of another SKU (storage, a restore) used by a resource of the organization, to the current hour.
+    public func record(_ sku: UsageSKU, quantity: Double, resource: UsageEntry) {
+        guard quantity > 0 else { return }
+        let time = Self.seconds(now())
+        let key = Key(resourceID: resource.resourceID, sku: sku, hour: time - time % 3600)
+        state.withLock { state in
+            if state.pending[key] == nil {
+                var entry = resource
+                entry.sku = sku
+                entry.hour = Date(timeIntervalSince1970: TimeInterval(key.hour))
+                entry.quantity = 0
+                state.pending[key] = entry
+            }
+            state.pending[key]?.quantity += quantity
+        }
+    }
+
+    private static func add(_ state: inout State, sku: UsageSKU, quantity: Double, at time: Int64, index: IndexDefinition, organization: UUID) {
+        let key = Key(resourceID: index.id, sku: sku, hour: time - time % 3600)
+        if state.pending[key] == nil {
+            state.pending[key] = UsageEntry(
+                organizationID: organization, projectID: index.projectID, resourceID: index.id, resourceName: index.name, region: index.deployment.region,
+                sku: sku, hour: Date(timeIntervalSince1970: TimeInterval(key.hour)), quantity: 0
+            )
+        }
+        state.pending[key]?.quantity += quantity
     }
 
     /// The organization's units in the current calendar month (UTC).
@@ -81,12 +105,11 @@ public final class UsageMeter: Sendable {
             try await catalog.recordUsage(Array(batch.values))
         } catch {
             state.withLock { state in
-                for (key, hour) in batch {
+                for (key, entry) in batch {
                     if state.pending[key] == nil {
-                        state.pending[key] = hour
+                        state.pending[key] = entry
                     } else {
-                        state.pending[key]?.readUnits += hour.readUnits
-                        state.pending[key]?.writeUnits += hour.writeUnits
+                        state.pending[key]?.quantity += entry.quantity
                     }
                 }
             }

@@ -177,6 +177,7 @@ public struct ConiferApplication: Sendable {
         OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
         ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys).register(in: routes)
         MembersController(admin: admin).register(in: routes)
+        UsageController(admin: admin, prices: configuration.priceList).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)

@@ -84,6 +84,9 @@ public struct ServerConfiguration: Sendable {
     /// How often metered units are written to the usage ledger (each write is a catalog commit, which empties the
     /// catalog's cache of keys and indexes).
     public var usageFlushInterval: Duration = .seconds(10)
+    /// What usage costs in reports and spend alerts: Pinecone's list prices unless the operator's file
+    /// (`--price-list`) overrides some.
+    public var priceList: PriceList = .pinecone
     /// Whether the listeners answer data-plane queries below the router when all they need is at hand
     /// (`DataPlaneFastPath`); off to measure what that saves, or to compare the two paths' answers.
     public var fastPath = true

@@ -147,6 +147,7 @@ func describe(_ value: Any?) -> String {
     case let text as String: text
     case let number as NSNumber: number.stringValue
     case let list as [Any]: list.map { describe($0) }.joined(separator: ",")
+    case let map as [String: Any]: map.isEmpty ? "-" : map.sorted { $0.key < $1.key }.map { "\($0.key)=\(describe($0.value))" }.joined(separator: ",")
     case nil: "-"
     default: "\(value!)"
     }
@@ -156,17 +157,30 @@ struct ProjectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project", abstract: "Manage projects.", subcommands: [Create.self, List.self, Describe.self, Update.self, Delete.self]
     )
-    static let columns = ["id", "name", "max_pods", "force_encryption_with_cmek", "private_endpoint_access_only"]
+    static let columns = ["id", "name", "max_pods", "force_encryption_with_cmek", "private_endpoint_access_only", "tags"]
+
+    /// `--tag key=value` options as a tag map (`key=` removes the tag on update).
+    static func tags(_ options: [String]) throws -> [String: String]? {
+        guard !options.isEmpty else { return nil }
+        var tags: [String: String] = [:]
+        for option in options {
+            guard let equals = option.firstIndex(of: "=") else { throw ValidationError("A tag is key=value, got \(option).") }
+            tags[String(option[..<equals])] = String(option[option.index(after: equals)...])
+        }
+        return tags
+    }
 
     struct Create: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
         @Option(name: .shortAndLong, help: "Project name.") var name: String
         @Option(help: "Maximum pods.") var maxPods: Int = 0
         @Flag(help: "Require customer-managed encryption keys.") var forceEncryption = false
+        @Option(name: .customLong("tag"), help: "A tag, key=value (repeatable).") var tags: [String] = []
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                let reply = try await session.client().send(.POST, "/admin/projects", body: CreateProjectRequestWire(name: name, max_pods: maxPods, force_encryption_with_cmek: forceEncryption))
+                let body = CreateProjectRequestWire(name: name, max_pods: maxPods, force_encryption_with_cmek: forceEncryption, tags: try ProjectCommand.tags(tags))
+                let reply = try await session.client().send(.POST, "/admin/projects", body: body)
                 show(reply, json: options.json, columns: ProjectCommand.columns, list: false)
             }
         }
@@ -201,11 +215,12 @@ struct ProjectCommand: AsyncParsableCommand {
         @Option(help: "Maximum pods.") var maxPods: Int?
         @Flag(inversion: .prefixedNo, help: "Serve the project's data plane only through its private endpoints (or again publicly too).")
         var privateOnly: Bool?
+        @Option(name: .customLong("tag"), help: "A tag to set, key=value, or to remove, key= (repeatable).") var tags: [String] = []
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
                 let project = try await resolveProject(id, session: &session)
-                let body = UpdateProjectRequestWire(name: name, max_pods: maxPods, private_endpoint_access_only: privateOnly)
+                let body = UpdateProjectRequestWire(name: name, max_pods: maxPods, private_endpoint_access_only: privateOnly, tags: try ProjectCommand.tags(tags))
                 show(try await session.client().send(.PATCH, "/admin/projects/\(project)", body: body), json: options.json, columns: ProjectCommand.columns, list: false)
             }
         }

@@ -96,6 +96,12 @@ struct ServeCommand: AsyncParsableCommand {
     var fastPath: String = "on"
 
     @Option(help: ArgumentHelp(
+        "A JSON file of prices laid over Pinecone's list prices for usage reports and spend alerts: {\"prices\": [{\"sku\", \"plan\", \"region\" (optional), \"usd\"}]} (USD per 1M read or write units, per GB-month of storage, per GB restored).",
+        valueName: "file"
+    ))
+    var priceList: String?
+
+    @Option(help: ArgumentHelp(
         "Open a second listener serving only the data plane, for projects' private endpoints (HOST:PORT, [IPv6]:PORT); the TLS flags apply to it too.",
         valueName: "address"
     ))
@@ -189,6 +195,10 @@ struct ServeCommand: AsyncParsableCommand {
             metricsEnabled: try Self.isOn(metrics, option: "metrics")
         )
         configuration.fastPath = try Self.isOn(fastPath, option: "fast-path")
+        if let priceList {
+            guard let data = FileManager.default.contents(atPath: priceList) else { throw ValidationError("Cannot read the price list \(priceList).") }
+            configuration.priceList = try PriceList.pinecone.overridden(byJSON: data)
+        }
         for (plan, text) in [(Plan.starter, starterRateLimits), (.standard, standardRateLimits), (.enterprise, enterpriseRateLimits)] {
             if let text { configuration.planRateLimits[plan] = try RateLimits.parse(text, over: configuration.rateLimits) }
         }

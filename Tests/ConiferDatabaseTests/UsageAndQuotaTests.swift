@@ -49,13 +49,13 @@ import Testing
         try await usage.flush()
 
         let organization = f.principal.organizationID
-        let hours = try await f.catalog.usage(organization: organization, from: Self.date("2026-03-01T00:00:00Z"), to: Self.date("2026-04-01T00:00:00Z"))
-        #expect(hours.map(\.hour) == [Self.date("2026-03-10T08:00:00Z"), Self.date("2026-03-10T09:00:00Z")])
-        #expect(hours.map(\.indexName) == ["svc", "svc"])
-        #expect(hours.allSatisfy { $0.projectID == f.principal.projectID })
-        // 8h: upsert 5 WU (the minimum), query 0.25 RU (the minimum), fetch 1 RU; 9h: list 1 RU.
-        #expect(hours.map(\.readUnits) == [1.25, 1])
-        #expect(hours.map(\.writeUnits) == [5, 0])
+        let entries = try await f.catalog.usage(organization: organization, from: Self.date("2026-03-01T00:00:00Z"), to: Self.date("2026-04-01T00:00:00Z"))
+        #expect(entries.map(\.hour) == [Self.date("2026-03-10T08:00:00Z"), Self.date("2026-03-10T08:00:00Z"), Self.date("2026-03-10T09:00:00Z")])
+        #expect(entries.map(\.resourceName) == ["svc", "svc", "svc"])
+        #expect(entries.allSatisfy { $0.projectID == f.principal.projectID && $0.region == "us-east-1" })
+        // 8h: upsert 5 WU (the minimum), query 0.25 RU (the minimum), fetch 1 RU; 9h: list 1 RU (no write units: no row).
+        #expect(entries.map(\.sku) == [.readUnits, .writeUnits, .readUnits])
+        #expect(entries.map(\.quantity) == [1.25, 5, 1])
         #expect(try await f.catalog.usageTotals(since: Self.date("2026-03-01T00:00:00Z"))[organization] == UnitTotals(read: 2.25, write: 5))
         #expect(try await f.catalog.usageTotals(since: Self.date("2026-03-10T09:00:00Z"))[organization] == UnitTotals(read: 1, write: 0))
         #expect(usage.monthToDate(organization: organization) == UnitTotals(read: 2.25, write: 5))
@@ -71,16 +71,19 @@ import Testing
         let admin = AdminService(catalog: f.sqlite)
         _ = try await admin.setPlan(.starter, organization: nil)
         let organization = f.principal.organizationID
-        func used(_ hour: String, read: Double, write: Double) -> UsageHour {
-            UsageHour(
-                organizationID: organization, projectID: f.principal.projectID, indexID: UUID(), indexName: "earlier",
-                hour: Self.date(hour), readUnits: read, writeUnits: write
-            )
+        let earlier = UUID()
+        func used(_ hour: String, read: Double, write: Double) -> [UsageEntry] {
+            [(UsageSKU.readUnits, read), (.writeUnits, write)].map { sku, quantity in
+                UsageEntry(
+                    organizationID: organization, projectID: f.principal.projectID, resourceID: earlier, resourceName: "earlier", region: "us-east-1",
+                    sku: sku, hour: Self.date(hour), quantity: quantity
+                )
+            }
         }
         // Earlier this month, close to both limits; last month far over them (does not count).
-        try await f.catalog.recordUsage([
-            used("2026-03-02T10:00:00Z", read: 999_999.9, write: 1_999_999), used("2026-02-27T10:00:00Z", read: 5_000_000, write: 5_000_000),
-        ])
+        try await f.catalog.recordUsage(
+            used("2026-03-02T10:00:00Z", read: 999_999.9, write: 1_999_999) + used("2026-02-27T10:00:00Z", read: 5_000_000, write: 5_000_000)
+        )
         let clock = Clock("2026-03-31T23:00:00Z")
         let usage = try await UsageMeter.load(catalog: f.catalog, now: clock.now)
         let data = DataPlaneService(catalog: f.catalog, registry: f.registry, usage: usage)

@@ -117,6 +117,8 @@ enum PermissionOracle {
         "GET /admin/organizations/:organization_id": adminOnly + "AAAAAAAH",
         "PATCH /admin/organizations/:organization_id": adminOnly + "ADDDDDDH",
         "DELETE /admin/organizations/:organization_id": adminOnly + "ADDDDDDH",
+        // Usage and cost are billing: OrgOwner and OrgBillingAdmin only (Conifer's choice, per the roles above).
+        "GET /admin/organizations/:organization_id/usage": adminOnly + "ADDADDDH",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

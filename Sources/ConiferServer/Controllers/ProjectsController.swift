@@ -45,9 +45,11 @@ struct ProjectsController {
 
     @Sendable func createProject(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateProjectRequestWire.self)
-        call.context.audit(id: .string(body.name), name: body.name, ["name": .string(body.name)])
+        var parameters: [String: JSONValue] = ["name": .string(body.name)]
+        if let tags = body.tags { parameters["tags"] = Self.auditedTags(tags) }
+        call.context.audit(id: .string(body.name), name: body.name, parameters)
         let project = try await admin.createProject(
-            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, for: call.pass
+            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, tags: body.tags ?? [:], for: call.pass
         )
         return try WireJSON.response(status: .ok, ProjectWire(project))
     }
@@ -62,17 +64,23 @@ struct ProjectsController {
         let body = try await call.decode(UpdateProjectRequestWire.self)
         let change = ProjectChange(
             name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek,
-            privateEndpointAccessOnly: body.private_endpoint_access_only
+            privateEndpointAccessOnly: body.private_endpoint_access_only, tags: body.tags
         )
         var parameters: [String: JSONValue] = [:]
         if let name = body.name { parameters["name"] = .string(name) }
         if let pods = body.max_pods { parameters["max_pods"] = .number(Double(pods)) }
         if let cmek = body.force_encryption_with_cmek { parameters["force_encryption_with_cmek"] = .bool(cmek) }
         if let privateOnly = body.private_endpoint_access_only { parameters["private_endpoint_access_only"] = .bool(privateOnly) }
+        if let tags = body.tags { parameters["tags"] = Self.auditedTags(tags) }
         call.context.audit(parameters)
         let project = try await admin.updateProject(id, change, for: call.pass)
         call.context.audit(id: .string(project.name), name: project.name)
         return try WireJSON.response(status: .ok, ProjectWire(project))
+    }
+
+    /// What an audit event keeps of tags in a request: the keys set and removed (values are customer text).
+    static func auditedTags(_ tags: [String: String]) -> JSONValue {
+        .array(tags.keys.sorted().prefix(20).map { .string(String($0.prefix(80))) })
     }
 
     @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {

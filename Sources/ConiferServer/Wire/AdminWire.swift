@@ -13,6 +13,8 @@ struct ProjectWire: Encodable {
     var private_endpoint_access_only: Bool
     var organization_id: String
     var created_at: Date
+    /// Conifer's: the project's tags (`{}` when none).
+    var tags: [String: String]
 
     init(_ project: ProjectInfo) {
         id = project.id.lowercasedString
@@ -22,6 +24,7 @@ struct ProjectWire: Encodable {
         private_endpoint_access_only = project.privateEndpointAccessOnly
         organization_id = project.organizationID.lowercasedString
         created_at = project.createdAt
+        tags = project.tags
     }
 }
 
@@ -151,31 +154,36 @@ struct DataListWire<Item: Encodable>: Encodable {
 }
 
 public struct CreateProjectRequestWire: AdminRequestWire, Encodable {
-    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek"]
+    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek", "tags"]
 
     var name: String
     var max_pods: Int?
     var force_encryption_with_cmek: Bool?
+    var tags: [String: String]?
 
-    public init(name: String, max_pods: Int?, force_encryption_with_cmek: Bool?) {
+    public init(name: String, max_pods: Int?, force_encryption_with_cmek: Bool?, tags: [String: String]? = nil) {
         self.name = name
         self.max_pods = max_pods
         self.force_encryption_with_cmek = force_encryption_with_cmek
+        self.tags = tags
     }
 }
 
 public struct UpdateProjectRequestWire: AdminRequestWire, Encodable {
-    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek", "private_endpoint_access_only"]
+    static let fields: Set<String> = ["name", "max_pods", "force_encryption_with_cmek", "private_endpoint_access_only", "tags"]
 
     var name: String?
     var max_pods: Int?
     var force_encryption_with_cmek: Bool?
     var private_endpoint_access_only: Bool?
+    /// Tags to set; an empty value removes its tag.
+    var tags: [String: String]?
 
-    public init(name: String?, max_pods: Int?, private_endpoint_access_only: Bool?) {
+    public init(name: String?, max_pods: Int?, private_endpoint_access_only: Bool?, tags: [String: String]? = nil) {
         self.name = name
         self.max_pods = max_pods
         self.private_endpoint_access_only = private_endpoint_access_only
+        self.tags = tags
     }
 }
 

@@ -1,0 +1,104 @@
+import ConiferCore
+import Foundation
+import HummingbirdTesting
+import SwiftCSV
+import Testing
+@testable import ConiferServer
+
+/// The usage report through the Admin API: what a scripted workload used, as its responses counted it, priced
+/// and grouped, as JSON and as a CSV download; who may see it; project tags.
+@Suite struct UsageReportRouteTests {
+    /// Project tags follow the index tag rules: set on create and update, an empty value removes one, a bad key is
+    /// refused and changes nothing.
+    @Test func projectsHaveTags() async throws {
+        try await TestServer.run { server, client in
+            let owner = try await client.token()
+            let created = try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"tagged","tags":{"team":"search","cost-center":"42"}}"#)
+            #expect(created.status == 200 && created.json["tags"] as? [String: String] == ["team": "search", "cost-center": "42"], "\(created.text)")
+            let id = try #require(created.json["id"] as? String)
+            let changed = try await client.admin(.patch, "/admin/projects/\(id)", token: owner, body: #"{"tags":{"cost-center":"","env":"prod"}}"#)
+            #expect(changed.status == 200 && changed.json["tags"] as? [String: String] == ["team": "search", "env": "prod"], "\(changed.text)")
+            for bad in [#"{"tags":{"bad key":"x"}}"#, #"{"tags":{"k":"\#(String(repeating: "v", count: 121))"}}"#] {
+                let refused = try await client.admin(.patch, "/admin/projects/\(id)", token: owner, body: bad)
+                #expect(refused.status == 400 && refused.errorCode == "INVALID_ARGUMENT", "\(refused.text)")
+            }
+            let many = (0..<21).map { #""k\#($0)":"v""# }.joined(separator: ",")
+            #expect(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"many","tags":{\#(many)}}"#).status == 400)
+            let described = try await client.admin(.get, "/admin/projects/\(id)", token: owner)
+            #expect(described.json["tags"] as? [String: String] == ["team": "search", "env": "prod"])
+            #expect(try await client.admin(.get, "/admin/projects", token: owner).text.contains("\"many\"") == false)
+        }
+    }
+
+    /// After a scripted workload the report holds the units its responses reported (reads: fetch and list count
+    /// whole units, as reported; a query is charged its 0.25 minimum though reported as 1) and the write units of
+    /// its upserts (5 each, the minimum), priced at Standard's list prices; grouped every way to the same total;
+    /// the CSV parses and adds up to it, with project and index tags.
+    @Test func aWorkloadIsReportedPricedAndDownloadable() async throws {
+        try await TestServer.run(configure: { $0.usageFlushInterval = .seconds(86_400) }) { server, client in
+            let boot = try #require(server.bootstrap)
+            let (organization, project) = (boot.organizationID.lowercasedString, boot.projectID.lowercasedString)
+            let owner = try await client.token()
+            let billing = try await client.serviceAccount("billing", role: .billingAdmin, owner: owner).token
+            let member = try await client.serviceAccount("member", role: .member, owner: owner).token
+            _ = try await server.admin.setPlan(.standard, organization: nil)
+            #expect(try await client.admin(.patch, "/admin/projects/\(project)", token: owner, body: #"{"tags":{"team":"search"}}"#).status == 200)
+            #expect(try await client.createIndex("shelf", extra: #","tags":{"env":"prod"}"#).status == 201)
+            let data = "/data/\(project)/shelf"
+            var reportedReads = 0
+            func read(_ reply: Reply) { reportedReads += ((reply.json["usage"] as? [String: Any])?["readUnits"] as? Int) ?? 0 }
+            for id in 0..<3 {
+                #expect(try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[{"id":"v\#(id)","values":[1,\#(id),0]}]}"#).status == 200)
+            }
+            for _ in 0..<2 { read(try await client.call(.get, "\(data)/vectors/fetch?ids=v0&ids=v1")) }
+            read(try await client.call(.get, "\(data)/vectors/list"))
+            #expect(reportedReads == 3)
+            for _ in 0..<4 { #expect(try await client.call(.post, "\(data)/query", body: #"{"topK":2,"vector":[1,0,0]}"#).status == 200) }
+            try await server.usage?.flush()
+
+            let route = "/admin/organizations/\(organization)/usage"
+            let bySKU = try await client.admin(.get, "\(route)?group_by=sku", token: owner)
+            #expect(bySKU.status == 200, "\(bySKU.text)")
+            let rows = try #require(bySKU.json["data"] as? [[String: Any]])
+            #expect(rows.map { $0["sku"] as? String } == ["serverless_read_units", "serverless_write_units"])
+            #expect(rows.map { $0["quantity"] as? Double } == [Double(reportedReads) + 4 * 0.25, 15])
+            let total = try #require(bySKU.json["total_cost"] as? Double)
+            #expect(abs(total - (4 * 16 + 15 * 4) / 1_000_000) < 1e-12 && bySKU.json["plan"] as? String == "Standard" && bySKU.json["currency"] as? String == "USD")
+            for grouping in ["project", "service"] {
+                let grouped = try await client.admin(.get, "\(route)?group_by=\(grouping)", token: billing)
+                let costs = (grouped.json["data"] as? [[String: Any]] ?? []).compactMap { $0["cost"] as? Double }
+                #expect(grouped.status == 200 && costs.count == 1 && abs(costs[0] - total) < 1e-12, "\(grouped.text)")
+            }
+            let projectRow = try await client.admin(.get, "\(route)?group_by=project", token: owner).json["data"] as? [[String: Any]]
+            #expect(projectRow?.first?["project_name"] as? String == "default")
+            let filtered = try await client.admin(.get, "\(route)?sku=serverless_write_units", token: owner)
+            #expect(abs((filtered.json["total_cost"] as? Double ?? 0) - 15 * 4 / 1_000_000) < 1e-12)
+            let empty = try await client.admin(.get, "\(route)?service=backups", token: owner)
+            #expect(empty.status == 200 && (empty.json["data"] as? [Any])?.isEmpty == true && empty.json["total_cost"] as? Double == 0)
+            let past = try await client.admin(.get, "\(route)?start=2020-01-01&end=2020-02-01", token: owner)
+            #expect(past.status == 200 && (past.json["data"] as? [Any])?.isEmpty == true)
+
+            let download = try await client.admin(.get, "\(route)?format=csv", token: billing)
+            #expect(download.status == 200 && download.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(download.headers[.contentDisposition]?.hasPrefix("attachment; filename=\"conifer-usage-") == true)
+            let csv = try CSV<Named>(string: download.text, delimiter: .comma)
+            #expect(csv.header == UsageReport.csvColumns)
+            #expect(csv.rows.map { $0["sku"] } == ["serverless_read_units", "serverless_write_units"])
+            for row in csv.rows {
+                #expect(row["resource_name"] == "shelf" && row["project_name"] == "default" && row["region"] == "us-east-1" && row["organization_id"] == organization)
+                #expect(row["project_tags"] == #"{"team":"search"}"# && row["resource_tags"] == #"{"env":"prod"}"#, "\(row)")
+            }
+            #expect(abs(csv.rows.reduce(0) { $0 + Double($1["cost_usd"] ?? "")! } - total) < 1e-9)
+
+            // Who may see it: owners and billing admins; members get 403, Starter organizations 402.
+            #expect(try await client.admin(.get, route, token: member).status == 403)
+            #expect(try await client.call(.get, route).status == 401)
+            for bad in ["group_by=region", "sku=gold", "start=yesterday", "start=2026-02-01&end=2026-01-01", "format=xml", "project_id=7", "start=2020-01-01&end=2026-01-01"] {
+                let refused = try await client.admin(.get, "\(route)?\(bad)", token: owner)
+                #expect(refused.status == 400 && refused.errorCode == "INVALID_ARGUMENT", "\(bad): \(refused.text)")
+            }
+            _ = try await server.admin.setPlan(.starter, organization: nil)
+            #expect(try await client.admin(.get, route, token: owner).status == 402)
+        }
+    }
+}
