@@ -185,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "ConiferServerTests",
             dependencies: [
-                "ConiferServer", "ConiferAccess", "ConiferCore", "ConiferAudit",
+                "ConiferServer", "ConiferAccess", "ConiferCore", "ConiferAudit", "ConiferDatabase",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

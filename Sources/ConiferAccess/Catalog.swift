@@ -147,6 +147,15 @@ public protocol Catalog: Sendable {
     func usageTotals(since start: Date) async throws -> [UUID: UnitTotals]
     /// An organization's ledger entries from `from` up to `to`, oldest first.
     func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageEntry]
+    /// Every index, backup and collection whose storage is metered.
+    func storedResources() async throws -> [StoredResource]
+}
+
+/// A resource whose storage the ledger meters: how its entries are named (`entry`, with its storage SKU and no
+/// quantity) and, for backups and collections, its size in bytes.
+public struct StoredResource: Sendable, Equatable {
+    public var entry: UsageEntry
+    public var sizeBytes: Int?
 }
 
 /// A backup: a point-in-time copy of an index's records (`IndexBackup`), kept after the index is deleted.

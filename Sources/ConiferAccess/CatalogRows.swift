@@ -163,4 +163,7 @@ protocol CatalogRows {
     /// Read and write units of each organization in the hours from `start` on.
     func usageTotals(since start: Date) throws -> [UUID: UnitTotals]
     func usage(organization: UUID, from: Date, to: Date) throws -> [UsageEntry]
+    /// Every index, backup and collection, as the ledger names it, with the size the catalog knows (backups and
+    /// collections; nil for indexes, whose files tell).
+    func storedResources() throws -> [StoredResource]
 }

@@ -273,6 +273,10 @@ extension CatalogService {
         try await store.read { rows in try rows.usageTotals(since: start) }
     }
 
+    public func storedResources() async throws -> [StoredResource] {
+        try await store.read { rows in try rows.storedResources() }
+    }
+
     public func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageEntry] {
         try await store.read { rows in try rows.usage(organization: organization, from: from, to: to) }
     }

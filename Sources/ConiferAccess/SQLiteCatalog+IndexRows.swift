@@ -332,4 +332,25 @@ extension SQLiteRows {
             )
         }
     }
+
+    func storedResources() throws -> [StoredResource] {
+        func entry(_ row: Row, id: String, name: String, region: String, sku: UsageSKU) throws -> UsageEntry {
+            UsageEntry(
+                organizationID: try SQLiteCatalog.uuid(row["organization_id"]), projectID: try SQLiteCatalog.uuid(row["project_id"]),
+                resourceID: try SQLiteCatalog.uuid(row[id]), resourceName: row[name], region: region, sku: sku, hour: Date(timeIntervalSince1970: 0), quantity: 0
+            )
+        }
+        var resources: [StoredResource] = []
+        for row in try Row.fetchAll(db, sql: "SELECT i.*, p.organization_id FROM index_definition i JOIN project p ON p.id = i.project_id") {
+            let index = try IndexRow(row: row)
+            resources.append(StoredResource(entry: try entry(row, id: "id", name: "name", region: index.deployment.region, sku: .storage)))
+        }
+        let backups = "SELECT b.id, b.project_id, b.name, b.source, b.size_bytes, b.is_collection, p.organization_id FROM backup b JOIN project p ON p.id = b.project_id"
+        for row in try Row.fetchAll(db, sql: backups) {
+            let source = try sealer.open(json: row["source"] as Data, as: IndexDefinition.self, .backupSource)
+            let sku: UsageSKU = row["is_collection"] ? .collectionStorage : .backupStorage
+            resources.append(StoredResource(entry: try entry(row, id: "id", name: "name", region: source.deployment.region, sku: sku), sizeBytes: row["size_bytes"]))
+        }
+        return resources
+    }
 }

@@ -19,15 +19,18 @@ public struct BackupService: Sendable {
     let logger: Logger
     /// Told what the scheduler does on its own (the audit log).
     let observer: any ActionObserver
+    /// Meters what restores bring back (nil when metering is off).
+    let usage: UsageMeter?
 
     /// Creates the indexes restores and collections fill, by the rules of every creation.
     var indexes: IndexService { IndexService(catalog: catalog, registry: registry) }
 
     public init(
         catalog: any Catalog, registry: StoreRegistry, files: BackupFiles, clock: ScheduleClock = .wall, logger: Logger,
-        observer: any ActionObserver = NoActionObserver()
+        observer: any ActionObserver = NoActionObserver(), usage: UsageMeter? = nil
     ) {
         self.observer = observer
+        self.usage = usage
         self.catalog = catalog
         self.registry = registry
         self.files = files
@@ -182,13 +185,17 @@ public struct BackupService: Sendable {
             throw error
         }
         let restoring = try pass.delegating(.backup)
-        Task.detached { [self] in await run(job, definition: definition, pass: restoring) }
+        let restored = UsageEntry(
+            organizationID: principal.organizationID, projectID: definition.projectID, resourceID: definition.id, resourceName: definition.name,
+            region: definition.deployment.region, sku: .restore, hour: Date(), quantity: Double(backup.sizeBytes) / 1e9
+        )
+        Task.detached { [self] in await run(job, definition: definition, restored: restored, pass: restoring) }
         return job
     }
 
-    /// Writes the backup into the new index's store, then makes the index visible; on any failure removes
-    /// what was written and records why.
-    func run(_ job: RestoreJob, definition: IndexDefinition, pass: AuthorizationPass) async {
+    /// Writes the backup into the new index's store, then makes the index visible and meters what was restored
+    /// (`restored`: GB); on any failure removes what was written and records why.
+    func run(_ job: RestoreJob, definition: IndexDefinition, restored: UsageEntry, pass: AuthorizationPass) async {
         do {
             try await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: 0, error: nil)
             let store = try await registry.store(for: definition, pass: pass)
@@ -199,6 +206,7 @@ public struct BackupService: Sendable {
                 try? await catalog.updateRestoreJob(job.id, status: .inProgress, percentComplete: (share * 99).rounded(.down), error: nil)
             }
             try await catalog.finishRestoredIndex(definition.id)
+            usage?.record(.restore, quantity: restored.quantity, resource: restored)  // the index is there: metered
             try await catalog.updateRestoreJob(job.id, status: .completed, percentComplete: 100, error: nil)
         } catch {
             logger.warning("restore job failed", metadata: ["job": "\(job.id)", "error": "\(error)"])

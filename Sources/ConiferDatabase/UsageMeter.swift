@@ -1,5 +1,6 @@
 import ConiferAccess
 import ConiferCore
+import ConiferStorage
 import Foundation
 import Synchronization
 
@@ -133,4 +134,31 @@ public final class UsageMeter: Sendable {
     }
 
     static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+}
+
+/// Meters storage by sampling: each sample adds every index's size on disk, and every backup's and collection's
+/// recorded size, times the hours the sample stands for (the time since the previous one, as the server takes
+/// them: every five minutes), in GB-hours (1 GB = 10^9 bytes). Time the server is down is not metered.
+public struct StorageSampler: Sendable {
+    let catalog: any Catalog
+    let registry: StoreRegistry
+    let usage: UsageMeter
+
+    public init(catalog: any Catalog, registry: StoreRegistry, usage: UsageMeter) {
+        self.catalog = catalog
+        self.registry = registry
+        self.usage = usage
+    }
+
+    public func sample(hours: Double) async throws {
+        for resource in try await catalog.storedResources() {
+            let bytes: Int
+            if let size = resource.sizeBytes {
+                bytes = size
+            } else {
+                bytes = await registry.diskUsage(of: resource.entry.resourceID)
+            }
+            usage.record(resource.entry.sku, quantity: Double(bytes) / 1e9 * hours, resource: resource.entry)
+        }
+    }
 }

@@ -90,6 +90,25 @@ struct UsageFlushService: Service {
     }
 }
 
+/// Samples the storage of indexes, backups and collections for the usage ledger every `interval` (five minutes),
+/// each sample standing for the interval before it.
+struct StorageSampleService: Service {
+    let sampler: StorageSampler
+    let logger: Logger
+    var interval: Duration = .seconds(300)
+
+    func run() async throws {
+        let hours = Double(interval.components.seconds) / 3600
+        await repeatUntilShutdown(every: interval) {
+            do {
+                try await sampler.sample(hours: hours)
+            } catch {
+                logger.warning("could not sample storage for the usage ledger", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
 /// Runs `work` every `interval` (the first time after one interval) until graceful shutdown begins.
 func repeatUntilShutdown(every interval: Duration, _ work: () async -> Void) async {
     while !Task.isShuttingDownGracefully {

@@ -125,7 +125,7 @@ public struct ConiferApplication: Sendable {
                 directory: configuration.backupDirectory ?? configuration.dataDirectory.appendingPathComponent("backups"),
                 location: configuration.backupStore, sessions: sessions
             ),
-            clock: configuration.scheduleClock, logger: logger, observer: self.observer
+            clock: configuration.scheduleClock, logger: logger, observer: self.observer, usage: usage
         )
         // Audit events whose change committed but whose call was not answered (a stop between the two): recorded
         // as staged, before anything else is recorded.
@@ -246,7 +246,10 @@ public struct ConiferApplication: Sendable {
             PurgeService(registry: registry, catalog: auditSpool as? SQLiteCatalog, window: configuration.compaction.purgeAfter, logger: logger, observer: observer),
             BackupScheduleService(backups: backups),
         ]
-        if let usage { services.append(UsageFlushService(usage: usage, logger: logger, interval: configuration.usageFlushInterval)) }
+        if let usage {
+            services.append(UsageFlushService(usage: usage, logger: logger, interval: configuration.usageFlushInterval))
+            services.append(StorageSampleService(sampler: StorageSampler(catalog: catalog, registry: registry, usage: usage), logger: logger))
+        }
         var server = http
         var tlsConfiguration: TLSConfiguration?
         if let files = configuration.tls {

@@ -80,6 +80,15 @@ import Testing
             let endpoints = try await client.admin(.get, "/admin/projects/\(fixture.default_project)/private-endpoints", token: owner)
             #expect((endpoints.json["data"] as? [[String: Any]])?.count == 1)
             #expect(try await server.sqliteCatalog.verifyAuditChain() == nil)
+            // The ledger's units moved to the ledger by SKU, with their index's region.
+            let organization = try #require((try await client.admin(.get, "/admin/organizations", token: owner).json["data"] as? [[String: Any]])?.first?["id"] as? String)
+            let usage = try await client.admin(
+                .get, "/admin/organizations/\(organization)/usage?start=2026-12-01&end=2026-12-31&format=csv", token: owner
+            )
+            #expect(usage.status == 200, "\(usage.text)")
+            // (The query above may have been flushed to the ledger meanwhile, as read units.)
+            let writes = usage.text.split(separator: "\r\n").filter { $0.contains("serverless_write_units") }
+            #expect(writes.count == 1 && writes[0].contains(",movies,") && writes[0].contains(",us-east-1,serverless,serverless_write_units,5,"), "\(usage.text)")
 
             // What today's code writes: ids as lowercase text, beside the old rows.
             let created = try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"third"}"#)

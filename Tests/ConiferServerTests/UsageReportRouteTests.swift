@@ -1,4 +1,5 @@
 import ConiferCore
+import ConiferDatabase
 import Foundation
 import HummingbirdTesting
 import SwiftCSV
@@ -99,6 +100,50 @@ import Testing
             }
             _ = try await server.admin.setPlan(.starter, organization: nil)
             #expect(try await client.admin(.get, route, token: owner).status == 402)
+        }
+    }
+}
+
+extension UsageReportRouteTests {
+    /// Storage is sampled into GB-hours: an index by its files on disk, a backup and a collection by their size;
+    /// a restore is metered once, in GB, on the index it made. Each sample counts for the hours it stands for.
+    @Test func storageBackupsRestoresAndCollectionsAreMetered() async throws {
+        try await TestServer.run(configure: { $0.usageFlushInterval = .seconds(86_400) }) { server, client in
+            let boot = try #require(server.bootstrap)
+            let owner = try await client.token()
+            #expect(try await client.createIndex("books").status == 201)
+            let data = "/data/\(boot.projectID.lowercasedString)/books"
+            #expect(try await client.call(.post, "\(data)/vectors/upsert", body: #"{"vectors":[\#(BackupTests.vectors)]}"#).status == 200)
+            let backup = try await client.call(.post, "/indexes/books/backups", body: #"{"name":"nightly"}"#)
+            let backupID = try #require(backup.json["backup_id"] as? String)
+            let backupBytes = try #require(try await client.call(.get, "/backups/\(backupID)").json["size_bytes"] as? Int)
+            #expect(backupBytes > 0)
+            let started = try await client.call(.post, "/backups/\(backupID)/create-index", body: #"{"name":"again"}"#)
+            let job = try await BackupTests.waitForJob(client, try #require(started.json["restore_job_id"] as? String))
+            #expect(job["status"] as? String == "Completed")
+            #expect(try await client.call(.post, "/indexes", body: #"{"name":"pods","dimension":3,"metric":"euclidean",\#(CollectionTests.podSpec)}"#).status == 201)
+            #expect(try await client.call(.post, "/data/\(boot.projectID.lowercasedString)/pods/vectors/upsert", body: #"{"vectors":[\#(BackupTests.vectors)]}"#).status == 200)
+            let collection = try await client.call(.post, "/collections", body: #"{"name":"shelf","source":"pods"}"#)
+            #expect(collection.status == 201, "\(collection.text)")
+
+            let sampler = StorageSampler(catalog: server.catalog, registry: server.registry, usage: try #require(server.usage))
+            try await sampler.sample(hours: 0.5)
+            try await sampler.sample(hours: 0.5)
+            let books = try await server.catalog.allIndexes().first { $0.name == "books" }
+            let onDisk = await server.registry.diskUsage(of: try #require(books).id)
+            try await server.usage?.flush()
+
+            let csv = try await client.admin(.get, "/admin/organizations/\(boot.organizationID.lowercasedString)/usage?format=csv", token: owner)
+            let rows = try CSV<Named>(string: csv.text, delimiter: .comma).rows
+            func quantity(_ resource: String, _ sku: String) -> Double? {
+                rows.first { $0["resource_name"] == resource && $0["sku"] == sku }.flatMap { Double($0["quantity"] ?? "") }
+            }
+            // One hour of each: the index's files as they were at the samples (nothing wrote in between).
+            #expect(abs((quantity("books", "serverless_storage") ?? 0) - Double(onDisk) / 1e9) < 1e-6, "\(csv.text)")
+            #expect(abs((quantity("nightly", "backup_storage") ?? 0) - Double(backupBytes) / 1e9) < 1e-6, "\(csv.text)")
+            #expect((quantity("shelf", "collection_storage") ?? 0) > 0, "\(csv.text)")
+            #expect(abs((quantity("again", "backup_restore") ?? 0) - Double(backupBytes) / 1e9) < 1e-6, "\(csv.text)")
+            #expect(rows.first { $0["sku"] == "backup_restore" }?["service"] == "backups")
         }
     }
 }
