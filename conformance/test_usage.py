@@ -1,5 +1,5 @@
 """The usage ledger and the Starter plan's monthly unit quotas, end to end: the units a real server metered are
-in its catalog (`usage_hour`) once it has stopped, per index and hour; and a Starter organization whose
+in its catalog's ledger (`usage_ledger`, by SKU) once it has stopped, per index and hour; and a Starter organization whose
 month-to-date units (read from that ledger at start) reach the limit has its reads refused with 403
 QUOTA_EXCEEDED while its writes go on."""
 import os
@@ -16,8 +16,15 @@ from conftest import Server, conifer_binary, expect_status, new_api_key
 
 
 def ledger(data_dir):
+    """(organization, index, hour, read units, write units) per index and hour, from the ledger's unit SKUs."""
     with sqlite3.connect(os.path.join(data_dir, "catalog.sqlite")) as db:
-        return db.execute("SELECT organization_id, index_name, hour, read_units, write_units FROM usage_hour ORDER BY hour").fetchall()
+        return db.execute(
+            """SELECT organization_id, resource_name, hour,
+                   SUM(CASE sku WHEN 'serverless_read_units' THEN quantity ELSE 0 END),
+                   SUM(CASE sku WHEN 'serverless_write_units' THEN quantity ELSE 0 END)
+               FROM usage_ledger WHERE sku IN ('serverless_read_units', 'serverless_write_units')
+               GROUP BY resource_id, hour ORDER BY hour"""
+        ).fetchall()
 
 
 def test_units_reach_the_ledger_and_a_starter_month_stops_reads():
@@ -43,8 +50,9 @@ def test_units_reach_the_ledger_and_a_starter_month_stops_reads():
         # Earlier this month the organization used nearly all a Starter month's read units.
         with sqlite3.connect(os.path.join(data_dir, "catalog.sqlite")) as db:
             db.execute(
-                "INSERT INTO usage_hour (index_id, hour, organization_id, project_id, index_name, read_units, write_units) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (str(uuid.uuid4()), hour, organization, str(uuid.uuid4()), "earlier", 999_997.5, 0.0),
+                "INSERT INTO usage_ledger (resource_id, sku, hour, organization_id, project_id, resource_name, region, quantity)"
+                " VALUES (?, 'serverless_read_units', ?, ?, ?, ?, 'us-east-1', ?)",
+                (str(uuid.uuid4()), hour, organization, str(uuid.uuid4()), "earlier", 999_997.5),
             )
         plan = subprocess.run([conifer_binary(), "org", "plan", "set", "Starter", "--data-dir", data_dir], capture_output=True, text=True, timeout=60)
         assert plan.returncode == 0, plan.stderr
