@@ -78,6 +78,18 @@ let package = Package(
             dependencies: ["ConiferCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // Outbound mail: an SMTP client (STARTTLS, AUTH PLAIN) over NIO.
+        .target(
+            name: "ConiferMail",
+            dependencies: [
+                "ConiferCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         // Audit events in Pinecone's schema, the catalogue of audited actions, the recorder and the S3 exporter.
         .target(name: "ConiferAudit", dependencies: ["ConiferCore", "ConiferAWS"], swiftSettings: strict),
         // Durable per-index stores: write log, segments, manifest, recovery, compaction, index data keys.
@@ -129,6 +141,7 @@ let package = Package(
                 "ConiferAudit",
                 "ConiferAWS",
                 "ConiferKeys",
+                "ConiferMail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -152,6 +165,7 @@ let package = Package(
                 "ConiferAccess",
                 "ConiferAWS",
                 "ConiferDatabase",
+                "ConiferMail",
                 "ConiferServer",
                 "ConiferStorage",
                 "ConiferAudit",
@@ -178,6 +192,7 @@ let package = Package(
         ),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
+        .testTarget(name: "ConiferMailTests", dependencies: ["ConiferMail", "ConiferCore"]),
         .testTarget(name: "ConiferKeysTests", dependencies: ["ConiferKeys", "ConiferCore"]),
         .testTarget(name: "ConiferAuditTests", dependencies: ["ConiferAudit", "ConiferAccess", "ConiferCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore", "ConiferKeys"]),

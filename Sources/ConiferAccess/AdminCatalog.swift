@@ -41,6 +41,15 @@ public struct OrganizationInfo: Sendable, Equatable {
     public var name: String
     public var plan: Plan
     public var createdAt: Date
+    /// Whether the organization has what billing needs: a paid plan without a billing contact is `PaymentPending`;
+    /// otherwise `Active` (Conifer processes no payments, so nothing is ever past due).
+    public var paymentStatus: String = "Active"
+}
+
+/// An organization's billing details: its plan (changed by the operator) and its billing contact.
+public struct BillingDetails: Sendable, Equatable {
+    public var organization: OrganizationInfo
+    public var contact: BillingContact?
 }
 
 public struct APIKeyInfo: Sendable, Equatable {
@@ -188,6 +197,22 @@ public protocol AdminCatalog: Sendable {
     /// and its resource's tags. Needs `billing:read` (owners and billing admins) and the Standard or Enterprise
     /// plan (402 on Starter).
     func usage(organization id: UUID, from: Date, to: Date, for pass: AdminPass) async throws -> OrganizationUsage
+    /// The caller's organization's billing details (`billing:read`: owners and billing admins).
+    func billing(organization id: UUID, for pass: AdminPass) async throws -> BillingDetails
+    /// Sets the billing contact (`billing:write`); the plan stays the operator's to change.
+    func updateBilling(organization id: UUID, contact: BillingContact, for pass: AdminPass) async throws -> BillingDetails
+    func spendAlerts(organization id: UUID, for pass: AdminPass) async throws -> [SpendAlert]
+    func spendAlert(_ alertID: SpendAlertID, organization id: UUID, for pass: AdminPass) async throws -> SpendAlert
+    func createSpendAlert(organization id: UUID, amount: Double, recipients: [String]?, enabled: Bool, at now: Date, for pass: AdminPass) async throws -> SpendAlert
+    func updateSpendAlert(
+        _ alertID: SpendAlertID, organization id: UUID, amount: Double?, recipients: [String]?, enabled: Bool?, for pass: AdminPass
+    ) async throws -> SpendAlert
+    func deleteSpendAlert(_ alertID: SpendAlertID, organization id: UUID, for pass: AdminPass) async throws
+    /// The system's: what fires at `now` (spend alerts' evaluation).
+    func firingSpendAlerts(at now: Date, prices: PriceList) async throws -> [FiringSpendAlert]
+    func fire(_ firing: FiringSpendAlert, message: MailMessage?, at now: Date) async throws -> Bool
+    /// The caller's organization's messages (invites, alerts) and their delivery, newest first. Owners only.
+    func mail(organization id: UUID, for pass: AdminPass) async throws -> [OutboxMail]
 
     func projects(for pass: AdminPass) async throws -> [ProjectInfo]
     func project(_ id: UUID, for pass: AdminPass) async throws -> ProjectInfo
@@ -342,5 +367,38 @@ public enum AdminRules {
         guard set.filter(\.isControlPlane).count <= 1, set.filter(\.isDataPlane).count <= 1 else {
             throw .invalidArgument("An API key holds at most one control-plane role and one data-plane role.")
         }
+    }
+}
+
+/// The message an invite sends when the server has mail: who is invited to which organization, and how to accept.
+public struct InvitationMail: Sendable {
+    public var from: String
+    /// The server's public URL (what index hosts are built from, known once it listens), for the accept call.
+    public var serverURL: @Sendable () -> String
+
+    public init(from: String, serverURL: @escaping @Sendable () -> String) {
+        self.from = from
+        self.serverURL = serverURL
+    }
+
+    func message(to address: String, organization: String, token: String, expires: Date) -> MailMessage {
+        let formatter = ISO8601DateFormatter()
+        let serverURL = serverURL()
+        let accept = "\(serverURL)/oauth/accept-invite"
+        return MailMessage(
+            from: from, to: [address], subject: "You are invited to join \(organization) on Conifer",
+            text: """
+                You have been invited to join the organization "\(organization)" on the Conifer server at \(serverURL).
+
+                To accept, choose a password of at least 12 characters and send it with this invitation's token:
+
+                    curl -X POST \(accept) -H 'Content-Type: application/json' \\
+                        -d '{"token": "\(token)", "password": "…", "name": "Your name"}'
+
+                Token: \(token)
+
+                The invitation expires on \(formatter.string(from: expires)). If you did not expect it, ignore this message.
+                """
+        )
     }
 }

@@ -300,8 +300,18 @@ extension AdminService {
                 expiresAt: now.addingTimeInterval(Self.inviteLifetime), createdAt: now, processedAt: nil
             )
             try rows.save(row)
+            try Self.mailInvite(rows, row, token: token, invitations)
             return (try Self.info(row), token)
         }
+    }
+
+    /// Puts the invite's message in the outbox, in the transaction that makes the invite (so one exists without
+    /// the other never), when the server has mail.
+    static func mailInvite(_ rows: any CatalogRows, _ invite: InviteRow, token: String, _ invitations: InvitationMail?) throws {
+        guard let invitations else { return }
+        let organization = try rows.organization(invite.organizationID)?.name ?? ""
+        let message = invitations.message(to: invite.email, organization: organization, token: token, expires: invite.expiresAt)
+        try rows.save(OutboxMail(organizationID: invite.organizationID, kind: "invite", message: message, at: Date()))
     }
 
     public func invites(for pass: AdminPass) async throws -> [InviteInfo] {
@@ -334,6 +344,7 @@ extension AdminService {
             row.status = .pending
             row.expiresAt = Date().addingTimeInterval(Self.inviteLifetime)
             try rows.save(row)
+            try Self.mailInvite(rows, row, token: token, invitations)
             return (try Self.info(row), token)
         }
     }

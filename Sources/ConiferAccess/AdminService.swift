@@ -10,6 +10,8 @@ public struct AdminService: AdminCatalog {
     let store: any CatalogStore
     /// Where password hashes are derived: off the request threads, with bounded concurrency.
     let passwordHashing: PasswordHashingQueue
+    /// The message an invite sends when the server has mail (nil: the inviter passes the token on).
+    public var invitations: InvitationMail?
 
     init(store: any CatalogStore, passwordHashing: PasswordHashingQueue = PasswordHashingQueue()) {
         self.store = store
@@ -197,6 +199,37 @@ public struct AdminService: AdminCatalog {
             }
             return OrganizationUsage(organization: try Self.info(row), lines: lines)
         }
+    }
+
+    public func billing(organization id: UUID, for pass: AdminPass) async throws -> BillingDetails {
+        let identity = pass.identity
+        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try identity.require(.billingRead)
+        return try await store.read { rows in
+            guard let row = try rows.organization(id) else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+            return BillingDetails(organization: try Self.info(row), contact: try rows.billingContact(of: row))
+        }
+    }
+
+    public func updateBilling(organization id: UUID, contact: BillingContact, for pass: AdminPass) async throws -> BillingDetails {
+        let identity = pass.identity
+        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try identity.require(.billingWrite)
+        try contact.validate()
+        return try await store.write { rows in
+            guard var row = try rows.organization(id) else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+            try rows.setBillingContact(contact, of: &row)
+            try rows.save(row)
+            return BillingDetails(organization: try Self.info(row), contact: contact)
+        }
+    }
+
+    /// The caller's organization's messages (invites, alerts) and what became of them, newest first. Owners only.
+    public func mail(organization id: UUID, for pass: AdminPass) async throws -> [OutboxMail] {
+        let identity = pass.identity
+        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try identity.require(.organizationWrite)
+        return try await store.read { rows in try rows.mail(organization: id, limit: 200) }
     }
 
     // MARK: Projects
@@ -596,7 +629,8 @@ public struct AdminService: AdminCatalog {
     }
 
     static func info(_ row: OrganizationRow) throws -> OrganizationInfo {
-        OrganizationInfo(id: row.id, name: row.name, plan: row.plan, createdAt: row.createdAt)
+        let pending = row.plan != .starter && row.sealedBillingContact == nil
+        return OrganizationInfo(id: row.id, name: row.name, plan: row.plan, createdAt: row.createdAt, paymentStatus: pending ? "PaymentPending" : "Active")
     }
 
     static func info(_ row: APIKeyRow) throws -> APIKeyInfo {

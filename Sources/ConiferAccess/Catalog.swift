@@ -149,6 +149,12 @@ public protocol Catalog: Sendable {
     func usage(organization: UUID, from: Date, to: Date) async throws -> [UsageEntry]
     /// Every index, backup and collection whose storage is metered.
     func storedResources() async throws -> [StoredResource]
+
+    // MARK: Mail outbox (system calls: the mail sender's)
+
+    func dueMail(at now: Date, limit: Int) async throws -> [OutboxMail]
+    /// Records a delivery attempt's outcome.
+    func saveMail(_ mail: OutboxMail) async throws
 }
 
 /// A resource whose storage the ledger meters: how its entries are named (`entry`, with its storage SKU and no

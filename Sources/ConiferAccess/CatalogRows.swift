@@ -34,6 +34,10 @@ protocol CatalogRows {
     /// Projects of an organization, oldest first.
     func projects(organization: UUID) throws -> [ProjectRow]
     func save(_ row: ProjectRow) throws
+    /// An organization's billing contact (opened from its sealed column).
+    func billingContact(of row: OrganizationRow) throws -> BillingContact?
+    /// Seals `contact` into the row (saved with it).
+    func setBillingContact(_ contact: BillingContact?, of row: inout OrganizationRow) throws
     /// A project's tags (opened from their sealed column).
     func tags(of row: ProjectRow) throws -> [String: String]
     /// Seals `tags` into the row (saved with it).
@@ -166,4 +170,22 @@ protocol CatalogRows {
     /// Every index, backup and collection, as the ledger names it, with the size the catalog knows (backups and
     /// collections; nil for indexes, whose files tell).
     func storedResources() throws -> [StoredResource]
+
+    // MARK: Mail outbox
+
+    /// Adds a message to the outbox, or records what became of it.
+    func save(_ mail: OutboxMail) throws
+    /// Pending messages whose next attempt is due, oldest first.
+    func dueMail(at now: Date, limit: Int) throws -> [OutboxMail]
+    /// An organization's messages, newest first.
+    func mail(organization: UUID, limit: Int) throws -> [OutboxMail]
+
+    // MARK: Spend alerts
+
+    /// An organization's alerts with a row (the spike alert has one once changed or fired), oldest first.
+    func spendAlerts(organization: UUID) throws -> [SpendAlert]
+    func save(_ alert: SpendAlert) throws
+    func deleteSpendAlert(_ id: UUID) throws
+    /// Every organization, oldest first.
+    func organizations() throws -> [OrganizationRow]
 }

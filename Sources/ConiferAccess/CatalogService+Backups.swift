@@ -273,6 +273,14 @@ extension CatalogService {
         try await store.read { rows in try rows.usageTotals(since: start) }
     }
 
+    public func dueMail(at now: Date, limit: Int) async throws -> [OutboxMail] {
+        try await store.read { rows in try rows.dueMail(at: now, limit: limit) }
+    }
+
+    public func saveMail(_ mail: OutboxMail) async throws {
+        try await store.write { rows in try rows.save(mail) }
+    }
+
     public func storedResources() async throws -> [StoredResource] {
         try await store.read { rows in try rows.storedResources() }
     }

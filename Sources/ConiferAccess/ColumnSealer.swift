@@ -16,6 +16,10 @@ struct ColumnSealer: Sendable {
         case backupKey = "backup.data_key"
         case indexTags = "index_definition.tags"
         case projectTags = "project.tags"
+        case mailMessage = "mail_outbox.message"
+        case mailRecipients = "mail_outbox.recipients"
+        case billingContact = "organization.billing_contact"
+        case alertRecipients = "spend_alert.recipients"
         case backupDescription = "backup.description"
         case backupSource = "backup.source"
     }

@@ -18,6 +18,9 @@ struct OrganizationRow: CatalogRecord {
     var name: String
     var plan: Plan
     var createdAt: Date
+    /// Who receives invoices (`BillingContact`, personal data): sealed JSON, nil until set. Read and set through
+    /// `CatalogRows.billingContact(of:)` and `setBillingContact(_:of:)`.
+    var sealedBillingContact: Data?
 
     /// Typed column names for queries.
     enum Columns {
@@ -27,6 +30,7 @@ struct OrganizationRow: CatalogRecord {
     enum CodingKeys: String, CodingKey {
         case id, name, plan
         case createdAt = "created_at"
+        case sealedBillingContact = "billing_contact"
     }
 }
 

@@ -40,6 +40,14 @@ struct SQLiteRows: CatalogRows {
 
     func save(_ row: ProjectRow) throws { try row.save(db) }
 
+    func billingContact(of row: OrganizationRow) throws -> BillingContact? {
+        try row.sealedBillingContact.map { try sealer.open(json: $0, as: BillingContact.self, .billingContact) }
+    }
+
+    func setBillingContact(_ contact: BillingContact?, of row: inout OrganizationRow) throws {
+        row.sealedBillingContact = try contact.map { try sealer.seal(json: $0, .billingContact) }
+    }
+
     func tags(of row: ProjectRow) throws -> [String: String] {
         try row.sealedTags.map { try sealer.open(json: $0, as: [String: String].self, .projectTags) } ?? [:]
     }

@@ -241,6 +241,8 @@ public final class SQLiteCatalog: Sendable {
             try db.alter(table: "index_definition") { t in t.add(column: "vector_encoding", .text).notNull().defaults(to: "float32") }
         }
         registerUsageBySKUMigration(&migrator)
+        registerMailMigration(&migrator)
+        registerSpendAlertMigration(&migrator)
         return migrator
     }
 

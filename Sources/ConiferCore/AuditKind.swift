@@ -23,6 +23,11 @@ extension AuditKind {
     public static let renameOrganization = AuditKind("rename organization", "update", "organization", "the new organization name")
     public static let deleteOrganization = AuditKind("delete organization", "delete", "organization", "the deleted organization name")
     public static let changePlan = AuditKind("change plan", "update", "organization", "the organization name")
+    public static let updateBillingDetails = AuditKind("update billing details", "update", "billing", "the organization name")
+    public static let createSpendAlert = AuditKind("create spend alert", "create", "spend-alert", "the alert id")
+    public static let updateSpendAlert = AuditKind("update spend alert", "update", "spend-alert", "the alert id (spike: spike)")
+    public static let deleteSpendAlert = AuditKind("delete spend alert", "delete", "spend-alert", "the alert id")
+    public static let spendAlertFired = AuditKind("spend alert fired", "alert", "spend-alert", "the alert id (spike: spike)")
     public static let inviteOrgMember = AuditKind("invite org member", "create", "user", "array of invited emails")
     public static let resendInvite = AuditKind("resend invite", "update", "invite", "invite id")
     public static let revokeInvite = AuditKind("revoke invite", "delete", "invite", "invite id")
@@ -72,6 +77,11 @@ extension AuditKind {
         .renameOrganization,
         .deleteOrganization,
         .changePlan,
+        .updateBillingDetails,
+        .createSpendAlert,
+        .updateSpendAlert,
+        .deleteSpendAlert,
+        .spendAlertFired,
         .inviteOrgMember,
         .resendInvite,
         .revokeInvite,

@@ -99,13 +99,15 @@ public enum SystemTask: String, Sendable, Equatable {
     /// Taking a backup of an index (for a caller that may manage its indexes, or for a schedule), and restoring
     /// one into a new index.
     case backup
+    /// Evaluating spend alerts against the usage ledger.
+    case spendAlerts = "spend-alerts"
 
     /// The permission a caller needs to start the task on its behalf (nil: only the system runs it).
     var startedBy: Permission? {
         switch self {
         case .backup: .indexesWrite
         case .metrics: .indexesRead
-        case .compaction, .purge, .operatorCommand: nil
+        case .compaction, .purge, .operatorCommand, .spendAlerts: nil
         }
     }
 
@@ -114,7 +116,7 @@ public enum SystemTask: String, Sendable, Equatable {
         switch self {
         case .backup: [.indexesRead, .indexesWrite, .dataRead, .dataWrite]
         case .metrics: [.dataRead]
-        case .compaction, .purge, .operatorCommand: []
+        case .compaction, .purge, .operatorCommand, .spendAlerts: []
         }
     }
 }

@@ -9,6 +9,7 @@ import ConiferAWS
 import ConiferCore
 import ConiferDatabase
 import ConiferKeys
+import ConiferMail
 import ConiferStorage
 import Foundation
 import Hummingbird
@@ -52,6 +53,8 @@ public struct ConiferApplication: Sendable {
     let dataPlane: DataPlaneService
     let limiter: RateLimiter
     let backups: BackupService
+    /// The spend alerts' evaluation (its service runs it on the schedule clock; tests call it at chosen times).
+    let spendAlerts: SpendAlerts
 
     /// The `Server` header of every answer.
     static let serverName = "Conifer"
@@ -96,6 +99,16 @@ public struct ConiferApplication: Sendable {
         self.loginThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.catalog = catalog
         self.auditSpool = auditSpool
+        let hosts = IndexHosts(
+            origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port),
+            privateOrigin: configuration.privateListener.map { $0.advertiseURL ?? configuration.origin(host: $0.host, port: $0.port) }
+        )
+        self.hosts = hosts
+        var admin = admin
+        if let mail = configuration.mail, var service = admin as? AdminService {
+            service.invitations = InvitationMail(from: mail.from) { hosts.currentOrigin }
+            admin = service
+        }
         self.admin = admin
         self.tokens = tokens
         self.bootstrap = try await catalog.bootstrapIfNeeded(apiKeyValue: configuration.bootstrapAPIKey)
@@ -103,10 +116,6 @@ public struct ConiferApplication: Sendable {
         self.usage = usage
         self.bootstrapServiceAccount = try await admin.bootstrapServiceAccount(
             clientID: configuration.bootstrapClientID, clientSecret: configuration.bootstrapClientSecret
-        )
-        self.hosts = IndexHosts(
-            origin: configuration.advertiseURL ?? configuration.defaultOrigin(port: configuration.port),
-            privateOrigin: configuration.privateListener.map { $0.advertiseURL ?? configuration.origin(host: $0.host, port: $0.port) }
         )
         let localKeys = LocalIndexKeys(master: keyring.master)
         let sessions = AWSSessions()
@@ -119,6 +128,10 @@ public struct ConiferApplication: Sendable {
         self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
         self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
         self.limiter = RateLimiter(limits: configuration.rateLimits, plans: configuration.planRateLimits, clock: configuration.rateLimitClock)
+        self.spendAlerts = SpendAlerts(
+            admin: admin, prices: configuration.priceList, mailFrom: configuration.mail?.from, serverURL: { hosts.currentOrigin },
+            observer: self.observer, logger: Logger(label: "conifer.billing")
+        )
         self.backups = BackupService(
             catalog: catalog, registry: registry,
             files: BackupFiles(
@@ -176,8 +189,10 @@ public struct ConiferApplication: Sendable {
         OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
         OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
         ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys).register(in: routes)
-        MembersController(admin: admin).register(in: routes)
+        MembersController(admin: admin, mailsInvites: configuration.mail != nil).register(in: routes)
         UsageController(admin: admin, prices: configuration.priceList).register(in: routes)
+        MailController(admin: admin).register(in: routes)
+        SpendAlertsController(admin: admin).register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
@@ -249,6 +264,11 @@ public struct ConiferApplication: Sendable {
         if let usage {
             services.append(UsageFlushService(usage: usage, logger: logger, interval: configuration.usageFlushInterval))
             services.append(StorageSampleService(sampler: StorageSampler(catalog: catalog, registry: registry, usage: usage), logger: logger))
+        }
+        services.append(SpendAlertService(alerts: spendAlerts, clock: configuration.scheduleClock, interval: configuration.spendAlertInterval))
+        if let mail = configuration.mail {
+            let client = SMTPClient(server: mail.smtp, caFile: mail.caFile)
+            services.append(MailOutboxService(catalog: catalog, client: client, logger: logger, retryBase: mail.retryBase))
         }
         var server = http
         var tlsConfiguration: TLSConfiguration?

@@ -3,6 +3,7 @@ import ConiferAudit
 import ConiferCore
 import ConiferDatabase
 import ConiferKeys
+import ConiferMail
 import ConiferStorage
 import Foundation
 
@@ -84,9 +85,14 @@ public struct ServerConfiguration: Sendable {
     /// How often metered units are written to the usage ledger (each write is a catalog commit, which empties the
     /// catalog's cache of keys and indexes).
     public var usageFlushInterval: Duration = .seconds(10)
+    /// How often spend alerts are evaluated against the ledger (`--spend-alert-seconds`).
+    public var spendAlertInterval: Duration = .seconds(600)
     /// What usage costs in reports and spend alerts: Pinecone's list prices unless the operator's file
     /// (`--price-list`) overrides some.
     public var priceList: PriceList = .pinecone
+    /// Where invitations and alerts are mailed from and through (`--smtp-url`, `--mail-from`); nil: no mail, and an
+    /// invite's answer carries its token for the inviter to pass on.
+    public var mail: MailSettings?
     /// Whether the listeners answer data-plane queries below the router when all they need is at hand
     /// (`DataPlaneFastPath`); off to measure what that saves, or to compare the two paths' answers.
     public var fastPath = true
@@ -239,5 +245,22 @@ public struct PrivateListener: Sendable, Equatable {
             throw .invalidArgument("--private-proxy-protocol needs --private-proxy-from: the address blocks of the load balancers whose PROXY headers are believed.")
         }
         self.init(host: String(host), port: number, advertiseURL: advertiseURL, proxies: proxies)
+    }
+}
+
+/// The server's outbound mail.
+public struct MailSettings: Sendable {
+    public var smtp: SMTPServer
+    public var from: String
+    /// A PEM file of the CA the SMTP server's certificate is checked against (the system's roots otherwise).
+    public var caFile: String?
+    /// The first retry's delay; each further one doubles it, up to an hour.
+    public var retryBase: Duration
+
+    public init(smtp: SMTPServer, from: String, caFile: String? = nil, retryBase: Duration = .seconds(30)) {
+        self.smtp = smtp
+        self.from = from
+        self.caFile = caFile
+        self.retryBase = retryBase
     }
 }

@@ -3,6 +3,7 @@ import ConiferAccess
 import ConiferAudit
 import ConiferCore
 import ConiferDatabase
+import ConiferMail
 import ConiferServer
 import ConiferStorage
 import Foundation
@@ -102,6 +103,24 @@ struct ServeCommand: AsyncParsableCommand {
     var priceList: String?
 
     @Option(help: ArgumentHelp(
+        "Send invitations and alerts through this SMTP server: smtp://user:password@host:587 (STARTTLS) or smtps://… (env CONIFER_SMTP_URL keeps the password out of the process list).",
+        valueName: "url"
+    ))
+    var smtpURL: String?
+
+    @Option(help: "The sender of the server's mail (required with --smtp-url).")
+    var mailFrom: String?
+
+    @Option(help: ArgumentHelp("A PEM file of the CA that signed the SMTP server's certificate (the system's roots otherwise).", valueName: "file"))
+    var smtpCAFile: String?
+
+    @Option(help: "Seconds before a failed message is first retried; each further retry waits twice as long, up to an hour.")
+    var mailRetrySeconds: Int = 30
+
+    @Option(help: "How often spend alerts are evaluated against the month's cost, in seconds (at most 3600).")
+    var spendAlertSeconds: Int = 600
+
+    @Option(help: ArgumentHelp(
         "Open a second listener serving only the data plane, for projects' private endpoints (HOST:PORT, [IPv6]:PORT); the TLS flags apply to it too.",
         valueName: "address"
     ))
@@ -195,6 +214,19 @@ struct ServeCommand: AsyncParsableCommand {
             metricsEnabled: try Self.isOn(metrics, option: "metrics")
         )
         configuration.fastPath = try Self.isOn(fastPath, option: "fast-path")
+        guard (1...3600).contains(spendAlertSeconds) else { throw ValidationError("--spend-alert-seconds must be between 1 and 3600.") }
+        configuration.spendAlertInterval = .seconds(spendAlertSeconds)
+        if let url = smtpURL ?? ProcessInfo.processInfo.environment["CONIFER_SMTP_URL"] {
+            guard let from = mailFrom, MailMessage.isDeliverable(from) else { throw ValidationError("--smtp-url needs --mail-from with a plain address (name@example.com).") }
+            guard mailRetrySeconds >= 1 else { throw ValidationError("--mail-retry-seconds must be at least 1.") }
+            do {
+                configuration.mail = MailSettings(smtp: try SMTPServer(url: url), from: from, caFile: smtpCAFile, retryBase: .seconds(mailRetrySeconds))
+            } catch {
+                throw ValidationError(error.description)
+            }
+        } else if mailFrom != nil || smtpCAFile != nil {
+            throw ValidationError("--mail-from and --smtp-ca-file need --smtp-url.")
+        }
         if let priceList {
             guard let data = FileManager.default.contents(atPath: priceList) else { throw ValidationError("Cannot read the price list \(priceList).") }
             configuration.priceList = try PriceList.pinecone.overridden(byJSON: data)

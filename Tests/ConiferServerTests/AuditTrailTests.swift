@@ -14,7 +14,9 @@ import Testing
     /// conventions) and the operator rows it adds — not read from `AuditKind.all`, which the tests check.
     static let expected: [String: (action: String, type: String)] = [
         "rename organization": ("update", "organization"), "delete organization": ("delete", "organization"),
-        "change plan": ("update", "organization"),
+        "change plan": ("update", "organization"), "update billing details": ("update", "billing"),
+        "create spend alert": ("create", "spend-alert"), "update spend alert": ("update", "spend-alert"),
+        "delete spend alert": ("delete", "spend-alert"), "spend alert fired": ("alert", "spend-alert"),
         "invite org member": ("create", "user"), "update org member role": ("update", "user"), "remove org member": ("delete", "user"),
         "resend invite": ("update", "invite"), "revoke invite": ("delete", "invite"), "accept invite": ("accept", "invite"),
         "create project": ("create", "project"), "update project": ("update", "project"), "delete project": ("delete", "project"),
@@ -128,6 +130,22 @@ import Testing
             #expect((renamed["actor"] as? [String: Any])?["principal_id"] as? String != nil)
             #expect(try await client.admin(.patch, "/admin/organizations/\(organization)", token: member.token, body: #"{"name":"x"}"#).status == 403)
             try await trail.expectOne("rename organization", success: false, errorCode: "PERMISSION_DENIED")
+            let contact = #"{"billing_contact":{"name":"Accounts","email":"ap@example.com","address":{"line1":"1 Main St","city":"Springfield","postal_code":"12345","country":"US"}}}"#
+            #expect(try await client.admin(.patch, "/admin/organizations/\(organization)/billing", token: billing.token, body: contact).status == 200)
+            let billed = try await trail.expectOne("update billing details", id: .string("acme"), principalType: "service_account")
+            #expect(!"\(billed)".contains("ap@example.com"), "the event names the organization, not the contact")
+            let alerts = "/admin/organizations/\(organization)/spend-alerts"
+            let alert = try await client.admin(.post, alerts, token: billing.token, body: #"{"amount_usd":20,"recipients":["ap@example.com"]}"#)
+            let alertID = try #require(alert.json["id"] as? String, "\(alert.text)")
+            try await trail.expectOne("create spend alert", id: .string(alertID))
+            #expect(try await client.admin(.patch, "\(alerts)/spike", token: billing.token, body: #"{"enabled":false}"#).status == 200)
+            try await trail.expectOne("update spend alert", id: .string("spike"))
+            #expect(try await client.admin(.delete, "\(alerts)/spike", token: owner).status == 400)
+            try await trail.expectOne("delete spend alert", id: .string("spike"), success: false, errorCode: "INVALID_ARGUMENT")
+            #expect(try await client.admin(.delete, "\(alerts)/\(alertID)", token: member.token).status == 403)
+            try await trail.expectOne("delete spend alert", success: false, errorCode: "PERMISSION_DENIED")
+            #expect(try await client.admin(.delete, "\(alerts)/\(alertID)", token: owner).status == 202)
+            try await trail.expectOne("delete spend alert", id: .string(alertID))
 
             // Projects
             #expect(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"audited"}"#).status == 200)
@@ -346,7 +364,7 @@ import Testing
             // Kinds no route records by default: a handler's more precise kind, a sign-in's, the system's or the operator's.
             let unrouted: Set<AuditKind> = [
                 .changePlan, .acceptInvite, .updateOrgMemberRole, .inviteProjectMember, .updateProjectMemberRole, .removeProjectMember,
-                .purgeIndex, .createScheduledBackup, .deleteExpiredBackup, .userLogin, .serviceAccountToken,
+                .purgeIndex, .createScheduledBackup, .deleteExpiredBackup, .userLogin, .serviceAccountToken, .spendAlertFired,
             ]
             let routed = Set(routes.entries.compactMap(\.auditKind))
             #expect(routed.union(unrouted) == Set(AuditKind.all) && routed.isDisjoint(with: unrouted))
@@ -431,6 +449,7 @@ import Testing
 
             let refused: [(String, HTTPRequest.Method, String, String?, String)] = [
                 ("rename organization", .patch, "/admin/organizations/\(organization)", #"{"name":"x"}"#, "PERMISSION_DENIED"),
+                ("update billing details", .patch, "/admin/organizations/\(organization)/billing", #"{"billing_contact":null}"#, "PERMISSION_DENIED"),
                 ("update project", .patch, "/admin/projects/\(project)", #"{"name":"x"}"#, "NOT_FOUND"),
                 ("delete project", .delete, "/admin/projects/\(project)", nil, "NOT_FOUND"),
                 ("create API key", .post, "/admin/projects/\(project)/api-keys", #"{"name":"x"}"#, "NOT_FOUND"),

@@ -382,6 +382,16 @@ import Testing
                     )
                     target[":private_endpoint_id"] = try #require(created.json["id"] as? String, "\(created.text)")
                 }
+                // A spend alert besides the spike alert (which cannot be deleted).
+                let alerts = try await client.admin(.get, "/admin/organizations/\(organization)/spend-alerts", token: owner)
+                if let alert = (alerts.json["data"] as? [[String: Any]])?.compactMap({ $0["id"] as? String }).first(where: { $0 != "spike" }) {
+                    target[":alert_id"] = alert
+                } else {
+                    let created = try await client.admin(
+                        .post, "/admin/organizations/\(organization)/spend-alerts", token: owner, body: #"{"amount_usd":100,"recipients":["ops@example.com"]}"#
+                    )
+                    target[":alert_id"] = try #require(created.json["id"] as? String, "\(created.text)")
+                }
             }
 
             /// Waits until no restore job is running: a job ending inside a denied cell would change the index list.
@@ -419,7 +429,9 @@ import Testing
                 ] {
                     views.append(try await client.admin(.get, "/admin/\(collection)", token: owner).text)
                 }
-                views.append(try await client.admin(.get, "/admin/organizations/\(organization)", token: owner).text)
+                for detail in ["", "/billing", "/spend-alerts"] {
+                    views.append(try await client.admin(.get, "/admin/organizations/\(organization)\(detail)", token: owner).text)
+                }
                 return views.map { $0.replacingOccurrences(of: #""status":"expired""#, with: #""status":"pending""#) }
             }
 
@@ -456,6 +468,10 @@ import Testing
                 case (.post, "imports"): return #"{"uri":"s3://bucket/path"}"#
                 case (.put, "audit-log"): return #"{"bucket":"matrix-audit/\#(made)","region":"us-east-1","role_arn":"arn:aws:iam::123456789012:role/audit"}"#
                 case (.patch, "audit-log"): return #"{"batch_interval_seconds":\#(made)}"#
+                case (.post, "spend-alerts"): return #"{"amount_usd":\#(made),"recipients":["ops@example.com"]}"#
+                case (.patch, ":alert_id"): return #"{"amount_usd":\#(made + 1000)}"#
+                case (.patch, "billing"):
+                    return #"{"billing_contact":{"name":"Billing \#(made)","email":"billing@example.com","address":{"line1":"1 Main St","city":"Springfield","postal_code":"12345","country":"US"}}}"#
                 case (.get, _), (.delete, _), (.post, "rotate-secret"), (.post, "resend"): return nil
                 default: Issue.record("no request body for \(entry.method.rawValue) \(entry.path)"); return "{}"
                 }

@@ -117,8 +117,18 @@ enum PermissionOracle {
         "GET /admin/organizations/:organization_id": adminOnly + "AAAAAAAH",
         "PATCH /admin/organizations/:organization_id": adminOnly + "ADDDDDDH",
         "DELETE /admin/organizations/:organization_id": adminOnly + "ADDDDDDH",
-        // Usage and cost are billing: OrgOwner and OrgBillingAdmin only (Conifer's choice, per the roles above).
+        // Usage, cost, billing details and spend alerts: OrgOwner and OrgBillingAdmin only (usage and alerts are Conifer's
+        // choice, per the roles above).
         "GET /admin/organizations/:organization_id/usage": adminOnly + "ADDADDDH",
+        "GET /admin/organizations/:organization_id/billing": adminOnly + "ADDADDDH",
+        "PATCH /admin/organizations/:organization_id/billing": adminOnly + "ADDADDDH",
+        "GET /admin/organizations/:organization_id/spend-alerts": adminOnly + "ADDADDDH",
+        "POST /admin/organizations/:organization_id/spend-alerts": adminOnly + "ADDADDDH",
+        "GET /admin/organizations/:organization_id/spend-alerts/:alert_id": adminOnly + "ADDADDDH",
+        "PATCH /admin/organizations/:organization_id/spend-alerts/:alert_id": adminOnly + "ADDADDDH",
+        "DELETE /admin/organizations/:organization_id/spend-alerts/:alert_id": adminOnly + "ADDADDDH",
+        // The organization's mail (recipients' addresses, delivery errors): its owners only.
+        "GET /admin/organizations/:organization_id/mail": adminOnly + "ADDDDDDH",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

@@ -147,3 +147,52 @@ extension UsageReportRouteTests {
         }
     }
 }
+
+extension UsageReportRouteTests {
+    /// Billing details: a billing admin sets and reads the contact, a paid plan without one is `PaymentPending`
+    /// until then, bad input is refused and changes nothing, an OrgMember may do neither, and the contact is not
+    /// in clear in the catalog's files.
+    @Test func billingAdminsKeepTheBillingContact() async throws {
+        try await TestServer.run { server, client in
+            let organization = try #require(server.bootstrap).organizationID.lowercasedString
+            let owner = try await client.token()
+            let billing = try await client.serviceAccount("billing", role: .billingAdmin, owner: owner).token
+            let member = try await client.serviceAccount("member", role: .member, owner: owner).token
+            let route = "/admin/organizations/\(organization)/billing"
+            _ = try await server.admin.setPlan(.starter, organization: nil)  // nothing to pay
+            let empty = try await client.admin(.get, route, token: billing)
+            #expect(empty.status == 200 && empty.json["payment_status"] as? String == "Active" && empty.json["billing_contact"] == nil, "\(empty.text)")
+            _ = try await server.admin.setPlan(.standard, organization: nil)
+            #expect(try await client.admin(.get, route, token: owner).json["payment_status"] as? String == "PaymentPending")
+            #expect(try await client.admin(.get, "/admin/organizations/\(organization)", token: owner).json["payment_status"] as? String == "PaymentPending")
+
+            let contact = #"{"name":"Accounts Payable","email":"ap@billing.example.com","address":{"line1":"1 Main St","city":"Springfield","postal_code":"12345","state":"IL","country":"US"}}"#
+            let set = try await client.admin(.patch, route, token: billing, body: #"{"billing_contact":\#(contact)}"#)
+            #expect(set.status == 200 && set.json["payment_status"] as? String == "Active" && set.json["plan"] as? String == "Standard", "\(set.text)")
+            let read = try await client.admin(.get, route, token: owner).json["billing_contact"] as? [String: Any]
+            #expect(read?["email"] as? String == "ap@billing.example.com" && (read?["address"] as? [String: Any])?["state"] as? String == "IL")
+
+            for bad in [
+                #"{"billing_contact":{"name":"x","email":"not-an-address","address":{"line1":"a","city":"b","postal_code":"1","country":"US"}}}"#,
+                #"{"billing_contact":{"name":"x","email":"x@example.com","address":{"line1":"a","city":"b","postal_code":"1","country":"USA"}}}"#,
+                #"{"billing_contact":{"name":"","email":"x@example.com","address":{"line1":"a","city":"b","postal_code":"1","country":"US"}}}"#,
+                #"{"contact":{}}"#, "{}",
+            ] {
+                let refused = try await client.admin(.patch, route, token: billing, body: bad)
+                #expect(refused.status == 400 && refused.errorCode == "INVALID_ARGUMENT", "\(bad): \(refused.text)")
+            }
+            let incomplete = try await client.admin(.patch, route, token: billing, body: #"{"billing_contact":{"name":"x","email":"x@example.com"}}"#)
+            #expect(incomplete.status == 422 && incomplete.message?.contains("address") == true, "\(incomplete.text)")
+            #expect((try await client.admin(.get, route, token: owner).json["billing_contact"] as? [String: Any])?["name"] as? String == "Accounts Payable")
+            #expect(try await client.admin(.get, route, token: member).status == 403)
+            #expect(try await client.admin(.patch, route, token: member, body: #"{"billing_contact":\#(contact)}"#).status == 403)
+
+            let directory = server.configuration.dataDirectory
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasPrefix("catalog.sqlite") {
+                let bytes = try Data(contentsOf: directory.appendingPathComponent(file))
+                #expect(bytes.range(of: Data("ap@billing.example.com".utf8)) == nil, "\(file) holds the contact in clear")
+                #expect(bytes.range(of: Data("Springfield".utf8)) == nil, "\(file) holds the address in clear")
+            }
+        }
+    }
+}

@@ -8,6 +8,8 @@ import Hummingbird
 /// checks the caller's permission on it, and that the caller covers every right it would grant or touch.
 struct MembersController {
     let admin: any AdminCatalog
+    /// Invites are mailed (with their token): the answers to create and resend leave the token out.
+    var mailsInvites = false
 
     func register(in routes: RouteTable) {
         routes.admin(.get, "/admin/service-accounts", .organization(.serviceAccountsRead), handler: listServiceAccounts)
@@ -102,7 +104,7 @@ struct MembersController {
             ["role_bindings": .array(body.role_bindings.map { .object(["resource_type": .string($0.resource_type), "role": .string($0.role)]) })]
         )
         let created = try await admin.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.pass)
-        return try WireJSON.response(status: .created, InviteWire(created.invite, token: created.token))
+        return try WireJSON.response(status: .created, InviteWire(created.invite, token: mailsInvites ? nil : created.token))
     }
 
     @Sendable func describeInvite(_ call: AdminCall) async throws -> Response {
@@ -116,7 +118,7 @@ struct MembersController {
 
     @Sendable func resendInvite(_ call: AdminCall) async throws -> Response {
         let resent = try await admin.resendInvite(try call.uuid("invite_id", notFound: "Invite"), for: call.pass)
-        return try WireJSON.response(status: .ok, InviteWire(resent.invite, token: resent.token))
+        return try WireJSON.response(status: .ok, InviteWire(resent.invite, token: mailsInvites ? nil : resent.token))
     }
 
     // MARK: Role bindings

@@ -19,6 +19,11 @@ struct OrganizationsController {
         routes.admin(.get, "/admin/organizations/:organization_id", .organization(.organizationRead), handler: describeOrganization)
         routes.admin(.patch, "/admin/organizations/:organization_id", .organization(.organizationWrite), audit: .kind(.renameOrganization), handler: updateOrganization)
         routes.admin(.delete, "/admin/organizations/:organization_id", .organization(.organizationDelete), audit: .kind(.deleteOrganization), handler: deleteOrganization)
+        routes.admin(.get, "/admin/organizations/:organization_id/billing", .organization(.billingRead), handler: describeBilling)
+        routes.admin(
+            .patch, "/admin/organizations/:organization_id/billing", .organization(.billingWrite), audit: .kind(.updateBillingDetails),
+            handler: updateBilling
+        )
     }
 
     // MARK: Organizations
@@ -39,6 +44,26 @@ struct OrganizationsController {
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
         call.context.audit(id: .string(name), name: name, ["name": .string(name)])
         return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.pass)))
+    }
+
+    // MARK: Billing details
+
+    /// Who receives the organization's invoices, and whether a paid plan still lacks that contact. Conifer
+    /// processes no payments.
+    @Sendable func describeBilling(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("organization_id", notFound: "Organization")
+        return try WireJSON.response(status: .ok, BillingWire(try await admin.billing(organization: id, for: call.pass)))
+    }
+
+    /// Replaces the billing contact (every field checked first: bad input changes nothing). The audit event names
+    /// the organization, not the contact.
+    @Sendable func updateBilling(_ call: AdminCall) async throws -> Response {
+        let id = try call.uuid("organization_id", notFound: "Organization")
+        let organization = try await admin.organization(id, for: call.pass)
+        let body = try await call.decode(BillingRequestWire.self)
+        guard let contact = body.billing_contact else { throw ConiferError.invalidArgument("Nothing to change: pass billing_contact.") }
+        call.context.audit(id: .string(organization.name), name: organization.name)
+        return try WireJSON.response(status: .ok, BillingWire(try await admin.updateBilling(organization: id, contact: contact, for: call.pass)))
     }
 
     /// Deletes the caller's organization with everything under it; its indexes' data keys are destroyed at

@@ -32,7 +32,7 @@ struct OrganizationWire: Encodable {
     var id: String
     var name: String
     var plan: String
-    var payment_status = "Active"
+    var payment_status: String
     var created_at: Date
     var support_tier = "Enterprise"
 
@@ -40,6 +40,7 @@ struct OrganizationWire: Encodable {
         id = organization.id.lowercasedString
         name = organization.name
         plan = organization.plan.wireName
+        payment_status = organization.paymentStatus
         created_at = organization.createdAt
     }
 }
@@ -195,6 +196,30 @@ public struct NameRequestWire: AdminRequestWire, Encodable {
     public init(name: String) { self.name = name }
 }
 
+/// `PATCH /admin/organizations/{id}/billing`: the whole contact, replaced.
+public struct BillingRequestWire: AdminRequestWire, Encodable {
+    static let fields: Set<String> = ["billing_contact"]
+
+    var billing_contact: BillingContact?
+
+    public init(billing_contact: BillingContact) { self.billing_contact = billing_contact }
+}
+
+/// An organization's billing details: its plan, whether a paid plan still lacks a contact, and the contact.
+struct BillingWire: Encodable {
+    var organization_id: String
+    var plan: String
+    var payment_status: String
+    var billing_contact: BillingContact?
+
+    init(_ details: BillingDetails) {
+        organization_id = details.organization.id.lowercasedString
+        plan = details.organization.plan.wireName
+        payment_status = details.organization.paymentStatus
+        billing_contact = details.contact
+    }
+}
+
 public struct APIKeyRequestWire: AdminRequestWire, Encodable {
     static let fields: Set<String> = ["name", "roles"]
 
@@ -292,7 +317,7 @@ struct InviteWire: Encodable {
     var expires_at: Date
     var created_at: Date
     var processed_at: Date?
-    /// Only in the answers to create and resend: Conifer sends no email, so the inviter passes this on.
+    /// Only in the answers to create and resend, when the server has no mail: the inviter passes this on.
     var token: String?
 
     init(_ invite: InviteInfo, token: String? = nil) {
