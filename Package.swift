@@ -192,7 +192,10 @@ let package = Package(
         ),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
-        .testTarget(name: "ConiferMailTests", dependencies: ["ConiferMail", "ConiferCore"]),
+        .testTarget(
+            name: "ConiferMailTests",
+            dependencies: ["ConiferMail", "ConiferCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(name: "ConiferKeysTests", dependencies: ["ConiferKeys", "ConiferCore"]),
         .testTarget(name: "ConiferAuditTests", dependencies: ["ConiferAudit", "ConiferAccess", "ConiferCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ConiferStorageTests", dependencies: ["ConiferStorage", "ConiferIndex", "ConiferCore", "ConiferKeys"]),

@@ -63,7 +63,9 @@ extension MailMessage {
 
 /// Sends messages over SMTP (RFC 5321), one connection per message: EHLO, STARTTLS when offered (or TLS from the
 /// start), AUTH PLAIN when the URL has a user, MAIL FROM, RCPT TO, DATA, QUIT. Certificates are verified against
-/// the system's roots, or `trustRoots` when given (a private CA).
+/// the system's roots, or `trustRoots` when given (a private CA). A conversation that takes longer than `timeout`
+/// (a server that accepts and never answers) is abandoned as a transient failure, so one server cannot stall the
+/// outbox.
 public struct SMTPClient: Sendable {
     public let server: SMTPServer
     let trustRoots: NIOSSLTrustRoots
@@ -79,8 +81,17 @@ public struct SMTPClient: Sendable {
         guard MailMessage.isDeliverable(message.from), !message.to.isEmpty, message.to.allSatisfy(MailMessage.isDeliverable) else {
             throw MailError("A sender or recipient is not a deliverable address.")
         }
+        let limit = Duration.nanoseconds(timeout.nanoseconds)
         do {
-            try await deliver(message)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await deliver(message) }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    throw MailError("\(server.host):\(server.port) did not finish the conversation within \(limit).", transient: true)
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
         } catch let error as MailError {
             throw error
         } catch {

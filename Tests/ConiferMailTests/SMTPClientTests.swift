@@ -1,5 +1,7 @@
 import ConiferCore
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 @testable import ConiferMail
 
@@ -38,5 +40,23 @@ import Testing
         #expect(!text.contains("\r\nBcc:"))
         #expect(text.hasSuffix("\r\n\r\nfirst\r\n..\r\n..hidden\r\nlast\r\n.\r\n"))
         #expect(!text.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "no bare line feeds")
+    }
+
+    /// A server that accepts the connection and never says a word: the send gives up at its timeout with a
+    /// transient failure (retried later) instead of holding the outbox.
+    @Test func aSilentServerIsATransientFailureAtTheTimeout() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { _ in MultiThreadedEventLoopGroup.singleton.any().makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let port = try #require(silent.localAddress?.port)
+        let client = SMTPClient(server: try SMTPServer(url: "smtp://localhost:\(port)"), timeout: .milliseconds(300))
+        let message = MailMessage(from: "conifer@example.com", to: ["ada@example.com"], subject: "s", text: "t")
+        do {
+            try await client.send(message)
+            Issue.record("a silent server took the message")
+        } catch {
+            #expect(error.transient && error.description.contains("did not finish"), "\(error)")
+        }
     }
 }
