@@ -188,4 +188,13 @@ protocol CatalogRows {
     func deleteSpendAlert(_ id: UUID) throws
     /// Every organization, oldest first.
     func organizations() throws -> [OrganizationRow]
+
+    // MARK: Console sessions
+
+    func consoleSession(secretHash: String) throws -> ConsoleSession?
+    /// Adds a session, or records that it was seen.
+    func save(_ session: ConsoleSession) throws
+    func deleteConsoleSession(secretHash: String) throws
+    /// Removes the sessions idle since before `idleCutoff` or past their absolute end; returns how many.
+    func deleteConsoleSessions(lastSeenBefore idleCutoff: Date, orExpiringBefore now: Date) throws -> Int
 }

@@ -243,6 +243,7 @@ public final class SQLiteCatalog: Sendable {
         registerUsageBySKUMigration(&migrator)
         registerMailMigration(&migrator)
         registerSpendAlertMigration(&migrator)
+        registerConsoleSessionMigration(&migrator)
         return migrator
     }
 
