@@ -188,7 +188,9 @@ def test_spend_alerts_are_mailed_once_per_cycle(certificates):
         cli("login", "--client-id", server.client_id, "--client-secret", server.client_secret)
         created = json.loads(cli("spend-alert", "create", "--amount", "20", "--email", "ap@example.com", "--email", "cfo@example.com", "--json").stdout)
         assert created["type"] == "spend" and created["amount_usd"] == 20 and created["recipients"] == ["ap@example.com", "cfo@example.com"]
-        cli("spend-alert", "update", "spike", "--email", "ops@example.com")
+        cli("spend-alert", "update", "spike", "--email", "ops@example.com", "--disable")
+        assert json.loads(cli("spend-alert", "list", "--json").stdout)["data"][0]["enabled"] is False
+        cli("spend-alert", "update", "spike", "--enable")
         refused = cli("spend-alert", "delete", "spike", check=False)
         assert refused.returncode != 0 and "cannot be deleted" in refused.stderr, (refused.stdout, refused.stderr)
         listed = cli("spend-alert", "list").stdout

@@ -119,11 +119,15 @@ struct SpendAlertCommand: AsyncParsableCommand {
         @Argument(help: "The alert's id, or spike.") var id: String
         @Option(help: "The new threshold in US dollars.") var amount: Double?
         @Option(name: .customLong("email"), help: "The new recipients (repeat for more).") var emails: [String] = []
-        @Flag(inversion: .prefixedEnableDisable, help: "Turn it on or off.") var enabled: Bool?
+        enum Switch: String, EnumerableFlag {
+            case enable, disable
+            static func help(for value: Switch) -> ArgumentHelp? { value == .enable ? "Turn it on." : "Turn it off." }
+        }
+        @Flag var state: Switch?
         func run() async throws {
             try await runReportingErrors {
                 var session = try CLISession.load()
-                let body = SpendAlertRequestWire(amount_usd: amount, recipients: emails.isEmpty ? nil : emails, enabled: enabled)
+                let body = SpendAlertRequestWire(amount_usd: amount, recipients: emails.isEmpty ? nil : emails, enabled: state.map { $0 == .enable })
                 show(try await session.client().send(.PATCH, try await SpendAlertCommand.path(&session, id), body: body), json: options.json, columns: SpendAlertCommand.columns, list: false)
             }
         }
