@@ -208,6 +208,11 @@ public protocol AdminCatalog: Sendable {
         _ alertID: SpendAlertID, organization id: UUID, amount: Double?, recipients: [String]?, enabled: Bool?, for pass: AdminPass
     ) async throws -> SpendAlert
     func deleteSpendAlert(_ alertID: SpendAlertID, organization id: UUID, for pass: AdminPass) async throws
+    // Console sessions (AdminService+ConsoleSessions.swift).
+    func startConsoleSession(user: UUID, generation: Int, policy: ConsoleSessionPolicy, at now: Date) async throws -> (secret: String, identity: Identity)?
+    func consoleSession(secret: String, policy: ConsoleSessionPolicy, at now: Date) async throws -> Identity?
+    func endConsoleSession(secret: String) async throws
+    func removeEndedConsoleSessions(policy: ConsoleSessionPolicy, at now: Date) async throws -> Int
     /// The system's: what fires at `now` (spend alerts' evaluation).
     func firingSpendAlerts(at now: Date, prices: PriceList) async throws -> [FiringSpendAlert]
     func fire(_ firing: FiringSpendAlert, message: MailMessage?, at now: Date) async throws -> Bool

@@ -24,6 +24,7 @@ extension AuditKind {
     public static let deleteOrganization = AuditKind("delete organization", "delete", "organization", "the deleted organization name")
     public static let changePlan = AuditKind("change plan", "update", "organization", "the organization name")
     public static let updateBillingDetails = AuditKind("update billing details", "update", "billing", "the organization name")
+    public static let userLogout = AuditKind("user logout", "logout", "user", "the user's email")
     public static let createSpendAlert = AuditKind("create spend alert", "create", "spend-alert", "the alert id")
     public static let updateSpendAlert = AuditKind("update spend alert", "update", "spend-alert", "the alert id (spike: spike)")
     public static let deleteSpendAlert = AuditKind("delete spend alert", "delete", "spend-alert", "the alert id")
@@ -78,6 +79,7 @@ extension AuditKind {
         .deleteOrganization,
         .changePlan,
         .updateBillingDetails,
+        .userLogout,
         .createSpendAlert,
         .updateSpendAlert,
         .deleteSpendAlert,

@@ -12,6 +12,8 @@ struct Authenticator: Sendable {
     let catalog: any Catalog
     let admin: any AdminCatalog
     let tokens: TokenService
+    /// How long console sessions last.
+    var consoleSessions = ConsoleSessionPolicy()
 
     static let apiKeyHeader = HTTPField.Name("Api-Key")!
     static let projectHeader = HTTPField.Name("X-Project-Id")!
@@ -79,6 +81,14 @@ struct Authenticator: Sendable {
         case .user(let id): try await admin.identity(user: id, generation: claims.generation)
         }
         guard let identity else { throw RevokedToken(subject: claims.subject) }
+        return identity
+    }
+
+    /// The signed-in user of a console request's session cookie.
+    func consoleIdentity(for request: Request) async throws -> Identity {
+        guard let secret = ConsoleRequest.sessionSecret(request),
+              let identity = try await admin.consoleSession(secret: secret, policy: consoleSessions, at: Date())
+        else { throw ConiferError.unauthenticated("Sign in to the console.") }
         return identity
     }
 

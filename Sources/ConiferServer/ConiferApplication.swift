@@ -186,7 +186,9 @@ public struct ConiferApplication: Sendable {
         BackupsController(backups: backups).register(in: routes)
         BackupSchedulesController(backups: backups).register(in: routes)
         CollectionsController(backups: backups).register(in: routes)
-        OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer).register(in: routes)
+        let oauth = OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer)
+        oauth.register(in: routes)
+        ConsoleController(admin: admin, signIns: oauth, policy: configuration.consoleSessions, secure: configuration.tls != nil).register(in: routes)
         OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
         ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys).register(in: routes)
         MembersController(admin: admin, mailsInvites: configuration.mail != nil).register(in: routes)
@@ -216,7 +218,7 @@ public struct ConiferApplication: Sendable {
     func makeRouteTable(_ router: Router<ConiferRequestContext>) -> RouteTable {
         let (catalog, limiter) = (self.catalog, self.limiter)
         return RouteTable(
-            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens), observer: observer, recorder: recorder,
+            router: router, authenticator: Authenticator(catalog: catalog, admin: admin, tokens: tokens, consoleSessions: configuration.consoleSessions), observer: observer, recorder: recorder,
             limiter: limiter,
             projectLimits: { project in
                 let settings = try await catalog.rateLimitSettings(project: project)
@@ -265,6 +267,7 @@ public struct ConiferApplication: Sendable {
             services.append(UsageFlushService(usage: usage, logger: logger, interval: configuration.usageFlushInterval))
             services.append(StorageSampleService(sampler: StorageSampler(catalog: catalog, registry: registry, usage: usage), logger: logger))
         }
+        services.append(ConsoleSessionSweepService(admin: admin, policy: configuration.consoleSessions, logger: logger))
         services.append(SpendAlertService(alerts: spendAlerts, clock: configuration.scheduleClock, interval: configuration.spendAlertInterval))
         if let mail = configuration.mail {
             let client = SMTPClient(server: mail.smtp, caFile: mail.caFile)

@@ -51,12 +51,20 @@ struct RouteEntry: Sendable, Hashable {
         case exempt(String)
     }
 
+    /// Where the caller's credentials are: the `Api-Key` or `Authorization` header (the APIs), or the web
+    /// console's session cookie (console routes take nothing else, and the APIs never take the cookie, so no
+    /// cross-site form can ride on a browser's session there).
+    enum Credential: Sendable, Hashable {
+        case header, consoleSession
+    }
+
     var method: HTTPRequest.Method
     var path: String
     var access: Access
     var rate: RateClass
     /// Nil for a route whose calls change nothing.
     var audit: Audit? = nil
+    var credential: Credential = .header
 
     /// The kind its calls are recorded as by default.
     var auditKind: AuditKind? {
@@ -135,6 +143,15 @@ extension ConiferRequestContext {
         guard let id = UUID(uuidString: raw) else { throw .notFound("\(what) \(raw.prefix(64)) not found.") }
         return id
     }
+}
+
+/// A web-console request whose session was verified, with the pass of its route's decision and the form it posted
+/// (its CSRF token checked).
+struct ConsoleCall: Sendable {
+    var request: Request
+    var context: ConiferRequestContext
+    var pass: AdminPass
+    var form: [String: String]
 }
 
 /// An Admin API request whose bearer token was verified, with the pass of its route's decision.
@@ -235,6 +252,32 @@ final class RouteTable {
             )
             let version = try APIVersion(headers: request.headers)
             return try await handler(AdminCall(request: request, context: context, pass: pass, version: version))
+        }
+    }
+
+    /// Registers a web-console route: the caller is the signed-in user of the session cookie, decided on as for
+    /// the Admin API; a call that can change state must come from the console's own origin and carry the
+    /// session's CSRF token in its form (403 otherwise) before its handler runs.
+    func console(
+        _ method: HTTPRequest.Method, _ path: String, _ access: RouteEntry.Access, audit: RouteEntry.Audit? = nil,
+        handler: @escaping @Sendable (ConsoleCall) async throws -> Response
+    ) {
+        let entry = RouteEntry(method: method, path: path, access: access, rate: .organization, audit: audit, credential: .consoleSession)
+        protected(entry) { [limiter, organizationLimits] request, context in
+            guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
+            let organization = pass.identity.organizationID
+            try limiter.take(
+                .admin, key: organization.uuidString, what: "organization \(organization.lowercasedString)", limits: try await organizationLimits(organization)
+            )
+            var form: [String: String] = [:]
+            if entry.changesState {
+                try ConsoleRequest.requireSameOrigin(request)
+                form = try await ConsoleRequest.form(request)
+                guard let secret = ConsoleRequest.sessionSecret(request), ConsoleSession.verifyCSRF(form["csrf_token"], secret: secret) else {
+                    throw ConiferError.forbidden("The form's CSRF token is missing or belongs to another session; reload the page.")
+                }
+            }
+            return try await handler(ConsoleCall(request: request, context: context, pass: pass, form: form))
         }
     }
 

@@ -85,6 +85,8 @@ public struct ServerConfiguration: Sendable {
     /// How often metered units are written to the usage ledger (each write is a catalog commit, which empties the
     /// catalog's cache of keys and indexes).
     public var usageFlushInterval: Duration = .seconds(10)
+    /// How long web-console sessions last (idle and absolute).
+    public var consoleSessions = ConsoleSessionPolicy()
     /// How often spend alerts are evaluated against the ledger (`--spend-alert-seconds`).
     public var spendAlertInterval: Duration = .seconds(600)
     /// What usage costs in reports and spend alerts: Pinecone's list prices unless the operator's file

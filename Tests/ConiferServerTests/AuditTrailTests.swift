@@ -22,7 +22,7 @@ import Testing
         "create project": ("create", "project"), "update project": ("update", "project"), "delete project": ("delete", "project"),
         "invite project member": ("create", "user"), "update project member role": ("update", "user"), "remove project member": ("delete", "user"),
         "create index": ("create", "index"), "configure index": ("update", "index"), "delete index": ("delete", "index"), "purge index": ("purge", "index"),
-        "user login": ("login", "user"), "service account token": ("login", "service-account"),
+        "user login": ("login", "user"), "user logout": ("logout", "user"), "service account token": ("login", "service-account"),
         "create API key": ("create", "api-key"), "update API key": ("update", "api-key"), "delete API key": ("delete", "api-key"),
         "create service account": ("create", "service-account"), "update service account": ("update", "service-account"),
         "rotate service account secret": ("rotate-secret", "service-account"), "delete service account": ("delete", "service-account"),

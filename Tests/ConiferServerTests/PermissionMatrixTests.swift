@@ -62,7 +62,11 @@ import Testing
     /// What the server's table entry and the roles imply for a caller, following `RouteEntry.Access`'s
     /// documented meaning (nil for a public route). The matrix's resources all live in the main project
     /// and organization; callers are never the user a path names.
-    static func modelled(_ access: RouteEntry.Access, path: String, _ caller: CallerModel, _ roles: RoleSets) -> Outcome? {
+    static func modelled(
+        _ access: RouteEntry.Access, path: String, credential: RouteEntry.Credential = .header, _ caller: CallerModel, _ roles: RoleSets
+    ) -> Outcome? {
+        // The console takes its session cookie only: every header credential is no credential there.
+        if credential == .consoleSession { return access == .open ? nil : .unauthenticated }
         let resourcePath = path.contains(":")
         switch caller {
         case .key(let keyRoles, let own):
@@ -104,7 +108,7 @@ import Testing
     static func contradictions(_ entry: RouteEntry, _ roles: RoleSets) -> [String] {
         let route = "\(entry.method.rawValue) \(entry.path)"
         return Column.allCases.compactMap { column in
-            let modelled = modelled(entry.access, path: entry.path, model(column), roles)
+            let modelled = modelled(entry.access, path: entry.path, credential: entry.credential, model(column), roles)
             let expected = PermissionOracle.expected(route, column)
             return modelled == expected ? nil : "\(route) as \(column): oracle \(expected.map { "\($0)" } ?? "public"), table \(modelled.map { "\($0)" } ?? "public")"
         }
@@ -136,7 +140,10 @@ import Testing
 
     /// Whether any principal at all gets another answer from `entry` under `roles` than under production.
     static func observable(_ entry: RouteEntry, original: RouteEntry.Access, _ roles: RoleSets) -> Bool {
-        everyPrincipal.contains { modelled(entry.access, path: entry.path, $0, roles) != modelled(original, path: entry.path, $0, RoleSets()) }
+        everyPrincipal.contains {
+            modelled(entry.access, path: entry.path, credential: entry.credential, $0, roles)
+                != modelled(original, path: entry.path, credential: entry.credential, $0, RoleSets())
+        }
     }
 
     /// The server's table and the production roles agree with the oracle; and every single flip of a
@@ -472,7 +479,7 @@ import Testing
                 case (.patch, ":alert_id"): return #"{"amount_usd":\#(made + 1000)}"#
                 case (.patch, "billing"):
                     return #"{"billing_contact":{"name":"Billing \#(made)","email":"billing@example.com","address":{"line1":"1 Main St","city":"Springfield","postal_code":"12345","country":"US"}}}"#
-                case (.get, _), (.delete, _), (.post, "rotate-secret"), (.post, "resend"): return nil
+                case (.get, _), (.delete, _), (.post, "rotate-secret"), (.post, "resend"), (.post, "sign-out"): return nil
                 default: Issue.record("no request body for \(entry.method.rawValue) \(entry.path)"); return "{}"
                 }
             }

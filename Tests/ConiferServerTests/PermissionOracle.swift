@@ -33,7 +33,10 @@ enum PermissionOracle {
 
     /// Routes anyone may call without credentials.
     /// `GET /metrics` checks the operator's own token (MetricsTests).
-    static let publicRoutes: Set<String> = ["GET /health", "GET /metrics", "POST /oauth/token", "POST /oauth/accept-invite"]
+    static let publicRoutes: Set<String> = [
+        "GET /health", "GET /metrics", "POST /oauth/token", "POST /oauth/accept-invite",
+        "GET /console/style.css", "GET /console/sign-in", "POST /console/sign-in",
+    ]
 
     /// Routes whose allowed callers meet a precondition of the matrix's fixture instead: the main organization
     /// holds an index with deletion protection, so deleting it answers 412; the project of the CMEK cells already has its one
@@ -129,6 +132,10 @@ enum PermissionOracle {
         "DELETE /admin/organizations/:organization_id/spend-alerts/:alert_id": adminOnly + "ADDADDDH",
         // The organization's mail (recipients' addresses, delivery errors): its owners only.
         "GET /admin/organizations/:organization_id/mail": adminOnly + "ADDDDDDH",
+
+        // The console takes only its session cookie: no API key or bearer token reaches it (ConsoleTests signs in).
+        "GET /console": adminOnly + "UUUUUUUU",
+        "POST /console/sign-out": adminOnly + "UUUUUUUU",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

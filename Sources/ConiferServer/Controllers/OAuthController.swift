@@ -104,6 +104,8 @@ struct OAuthController {
         var name: String
         var request: Request
         var context: ConiferRequestContext
+        /// The route the attempt came through.
+        var action = "POST /oauth/token"
     }
 
     /// Records a sign-in's event. A failure naming an account that does not exist is counted, not recorded, except
@@ -121,7 +123,7 @@ struct OAuthController {
             ]
         }
         try await observer.observe(ActionOutcome(
-            actor: account?.actor ?? .anonymous, action: "POST /oauth/token", resource: [:], result: result, reason: reason,
+            actor: account?.actor ?? .anonymous, action: signIn.action, resource: [:], result: result, reason: reason,
             organizationID: account?.organizationID, userAgent: signIn.request.headers[.userAgent] ?? "",
             // An existing account's own name is safe to record as typed; any other is recorded redacted.
             details: ActionDetails(kind: signIn.kind, resourceID: .string(account == nil ? signIn.name : signIn.typed), parameters: parameters)

@@ -43,8 +43,9 @@ struct AccessMiddleware: RouterMiddleware {
                 actor = ActionOutcome.Actor(principal)
                 organization = principal.organizationID
                 context.caller = Caller(grant: .project(try principal.authorize(permission)), actor: actor, route: entry)
-            default:  // every other access kind needs a bearer token (public routes never get this middleware)
-                let identity = try await authenticator.identity(for: request)
+            default:  // every other access kind needs a bearer token or, on the console, its session
+                let identity = entry.credential == .consoleSession
+                    ? try await authenticator.consoleIdentity(for: request) : try await authenticator.identity(for: request)
                 actor = ActionOutcome.Actor(identity.kind)
                 organization = identity.organizationID
                 let pass: AdminPass = switch entry.access {

@@ -13,6 +13,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 let detail = (error as? ConiferError)?.message ?? String(reflecting: type(of: error))
                 context.logger.error("internal error", metadata: ["error": "\(detail)"])
             }
+            if request.uri.path == "/console" || request.uri.path.hasPrefix("/console/") {
+                return ConsolePages.error(answer, status: ErrorMapping.status(for: answer.code))
+            }
             return ErrorMapping.response(for: answer, plane: APIPlane(path: request.uri.path))
         }
     }
