@@ -245,11 +245,7 @@ final class RouteTable {
         handler: @escaping @Sendable (AdminCall) async throws -> Response
     ) {
         protected(RouteEntry(method: method, path: path, access: access, rate: .organization, audit: audit)) { [limiter, organizationLimits] request, context in
-            guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
-            let organization = pass.identity.organizationID
-            try limiter.take(
-                .admin, key: organization.uuidString, what: "organization \(organization.lowercasedString)", limits: try await organizationLimits(organization)
-            )
+            let pass = try await Self.organizationPass(context, path: path, limiter: limiter, limits: organizationLimits)
             let version = try APIVersion(headers: request.headers)
             return try await handler(AdminCall(request: request, context: context, pass: pass, version: version))
         }
@@ -264,11 +260,7 @@ final class RouteTable {
     ) {
         let entry = RouteEntry(method: method, path: path, access: access, rate: .organization, audit: audit, credential: .consoleSession)
         protected(entry) { [limiter, organizationLimits] request, context in
-            guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
-            let organization = pass.identity.organizationID
-            try limiter.take(
-                .admin, key: organization.uuidString, what: "organization \(organization.lowercasedString)", limits: try await organizationLimits(organization)
-            )
+            let pass = try await Self.organizationPass(context, path: path, limiter: limiter, limits: organizationLimits)
             var form: [String: String] = [:]
             if entry.changesState {
                 try ConsoleRequest.requireSameOrigin(request)
@@ -279,6 +271,18 @@ final class RouteTable {
             }
             return try await handler(ConsoleCall(request: request, context: context, pass: pass, form: form))
         }
+    }
+
+    /// The pass of an Admin API or console route's decision, once the organization's Admin API bucket has a token.
+    private static func organizationPass(
+        _ context: ConiferRequestContext, path: String, limiter: RateLimiter, limits: @Sendable (UUID) async throws -> RateLimits
+    ) async throws -> AdminPass {
+        guard case .admin(let pass)? = context.caller?.grant else { throw ConiferError(.internalError, "Route \(path) ran without a decision.") }
+        let organization = pass.identity.organizationID
+        try limiter.take(
+            .admin, key: organization.uuidString, what: "organization \(organization.lowercasedString)", limits: try await limits(organization)
+        )
+        return pass
     }
 
     /// A route behind its own `AccessMiddleware`, so the decision is made (and in the context) before the
