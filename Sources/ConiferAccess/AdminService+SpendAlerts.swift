@@ -156,10 +156,6 @@ extension AdminService {
 
     // MARK: Helpers
 
-    static func requireOwn(_ id: UUID, _ identity: Identity) throws(ConiferError) {
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
-    }
-
     static func billedOrganization(_ rows: some CatalogRows, _ id: UUID) throws -> OrganizationRow {
         guard let row = try rows.organization(id) else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
         guard row.plan != .starter else { throw ConiferError(.paymentRequired, "Spend alerts need the Standard or Enterprise plan.") }

@@ -130,7 +130,7 @@ public struct AdminService: AdminCatalog {
 
     public func organization(_ id: UUID, for pass: AdminPass) async throws -> OrganizationInfo {
         let identity = pass.identity
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try Self.requireOwn(id, identity)
         return try await store.read { rows in
             guard let row = try rows.organization(id) else {
                 throw ConiferError.notFound("Organization \(id.lowercasedString) not found.")
@@ -141,7 +141,7 @@ public struct AdminService: AdminCatalog {
 
     public func renameOrganization(_ id: UUID, to name: String, for pass: AdminPass) async throws -> OrganizationInfo {
         let identity = pass.identity
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try Self.requireOwn(id, identity)
         try identity.require(.organizationWrite)
         try AdminRules.validateProjectName(name)
         return try await store.write { rows in
@@ -156,7 +156,7 @@ public struct AdminService: AdminCatalog {
 
     public func deleteOrganization(_ id: UUID, for pass: AdminPass) async throws -> DeletedOrganization {
         let identity = pass.identity
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try Self.requireOwn(id, identity)
         try identity.require(.organizationDelete)
         return try await store.write { rows in
             guard let row = try rows.organization(id) else {
@@ -180,7 +180,7 @@ public struct AdminService: AdminCatalog {
 
     public func usage(organization id: UUID, from: Date, to: Date, for pass: AdminPass) async throws -> OrganizationUsage {
         let identity = pass.identity
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try Self.requireOwn(id, identity)
         try identity.require(.billingRead)
         return try await store.read { rows in
             guard let row = try rows.organization(id) else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
@@ -203,7 +203,7 @@ public struct AdminService: AdminCatalog {
 
     public func billing(organization id: UUID, for pass: AdminPass) async throws -> BillingDetails {
         let identity = pass.identity
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try Self.requireOwn(id, identity)
         try identity.require(.billingRead)
         return try await store.read { rows in
             guard let row = try rows.organization(id) else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
@@ -213,7 +213,7 @@ public struct AdminService: AdminCatalog {
 
     public func updateBilling(organization id: UUID, contact: BillingContact, for pass: AdminPass) async throws -> BillingDetails {
         let identity = pass.identity
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try Self.requireOwn(id, identity)
         try identity.require(.billingWrite)
         try contact.validate()
         return try await store.write { rows in
@@ -227,7 +227,7 @@ public struct AdminService: AdminCatalog {
     /// The caller's organization's messages (invites, alerts) and what became of them, newest first. Owners only.
     public func mail(organization id: UUID, for pass: AdminPass) async throws -> [OutboxMail] {
         let identity = pass.identity
-        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        try Self.requireOwn(id, identity)
         try identity.require(.organizationWrite)
         return try await store.read { rows in try rows.mail(organization: id, limit: 200) }
     }
@@ -626,6 +626,11 @@ public struct AdminService: AdminCatalog {
             forceEncryptionWithCMEK: row.forceEncryptionWithCMEK, privateEndpointAccessOnly: row.privateEndpointAccessOnly, createdAt: row.createdAt,
             tags: try rows.tags(of: row)
         )
+    }
+
+    /// 404 unless `id` is the caller's own organization: another organization's id reveals nothing.
+    static func requireOwn(_ id: UUID, _ identity: Identity) throws(ConiferError) {
+        guard id == identity.organizationID else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
     }
 
     static func info(_ row: OrganizationRow) throws -> OrganizationInfo {
