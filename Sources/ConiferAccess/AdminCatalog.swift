@@ -395,7 +395,11 @@ public struct InvitationMail: Sendable {
             text: """
                 You have been invited to join the organization "\(organization)" on the Conifer server at \(serverURL).
 
-                To accept, choose a password of at least 12 characters and send it with this invitation's token:
+                To accept, open this link in your browser and choose a password of at least 12 characters:
+
+                    \(serverURL)/console/accept-invite?token=\(token)
+
+                Or send the password with this invitation's token from a terminal:
 
                     curl -X POST \(accept) -H 'Content-Type: application/json' \\
                         -d '{"token": "\(token)", "password": "…", "name": "Your name"}'

@@ -181,17 +181,23 @@ public struct ConiferApplication: Sendable {
         }
         let indexes = IndexService(catalog: catalog, registry: registry, metrics: metrics)
         IndexesController(indexes: indexes, backups: backups, hosts: hosts).register(in: routes)
-        DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter).register(in: routes)
+        let dataPlaneRoutes = DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter)
+        dataPlaneRoutes.register(in: routes)
         MetricsController(indexes: indexes, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         BackupsController(backups: backups).register(in: routes)
         BackupSchedulesController(backups: backups).register(in: routes)
         CollectionsController(backups: backups).register(in: routes)
         let oauth = OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer)
         oauth.register(in: routes)
-        ConsoleController(admin: admin, signIns: oauth, policy: configuration.consoleSessions, secure: configuration.tls != nil).register(in: routes)
+        let projects = ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys)
+        let members = MembersController(admin: admin, mailsInvites: configuration.mail != nil)
+        ConsoleController(
+            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes,
+            dataPlane: dataPlaneRoutes, policy: configuration.consoleSessions, secure: configuration.tls != nil
+        ).register(in: routes)
         OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
-        ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys).register(in: routes)
-        MembersController(admin: admin, mailsInvites: configuration.mail != nil).register(in: routes)
+        projects.register(in: routes)
+        members.register(in: routes)
         UsageController(admin: admin, prices: configuration.priceList).register(in: routes)
         MailController(admin: admin).register(in: routes)
         SpendAlertsController(admin: admin).register(in: routes)

@@ -113,17 +113,8 @@ struct AuthorizedCall: Sendable {
     var pass: AuthorizationPass
     var version: APIVersion
 
-    /// A path parameter, percent-decoded; the router only matches when it is present. Control characters
-    /// (`%00`, `%0A`, …) are refused with 400, so `idx%00` never reaches a lookup as `idx`.
     func parameter(_ name: String) throws(ConiferError) -> String {
-        guard let raw = context.parameters.get(name) else {
-            throw ConiferError(.internalError, "Route parameter \(name) missing")
-        }
-        let value = raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
-        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw ConiferError.invalidArgument("The path parameter \(name) contains a control character.")
-        }
-        return value
+        try context.parameter(name)
     }
 
     func uuid(_ name: String, notFound what: String) throws(ConiferError) -> UUID {
@@ -137,6 +128,19 @@ struct AuthorizedCall: Sendable {
 }
 
 extension ConiferRequestContext {
+    /// A path parameter, percent-decoded; the router only matches when it is present. Control characters
+    /// (`%00`, `%0A`, …) are refused with 400, so `idx%00` never reaches a lookup as `idx`.
+    func parameter(_ name: String) throws(ConiferError) -> String {
+        guard let raw = parameters.get(name) else {
+            throw ConiferError(.internalError, "Route parameter \(name) missing")
+        }
+        let value = raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
+        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ConiferError.invalidArgument("The path parameter \(name) contains a control character.")
+        }
+        return value
+    }
+
     /// A path parameter that must be a UUID; anything else is a resource that cannot exist (404).
     func uuidParameter(_ name: String, notFound what: String) throws(ConiferError) -> UUID {
         let raw = parameters.get(name) ?? ""
@@ -152,6 +156,17 @@ struct ConsoleCall: Sendable {
     var context: ConiferRequestContext
     var pass: AdminPass
     var form: [String: String]
+
+    func parameter(_ name: String) throws(ConiferError) -> String {
+        try context.parameter(name)
+    }
+
+    /// A form field, trimmed; empty when the form does not have it.
+    func field(_ name: String) -> String { (form[name] ?? "").trimmingCharacters(in: .whitespaces) }
+
+    func uuid(_ name: String, notFound what: String) throws(ConiferError) -> UUID {
+        try context.uuidParameter(name, notFound: what)
+    }
 }
 
 /// An Admin API request whose bearer token was verified, with the pass of its route's decision.

@@ -146,9 +146,13 @@ struct MemberCommand: AsyncParsableCommand {
                 let reply = try await session.client().send(.POST, "/admin/invites", body: CreateInviteRequestWire(email: email, role_bindings: bindings))
                 if options.json { return printJSON(reply.raw) }
                 let object = reply.body as? [String: Any] ?? [:]
-                print("Invited \(describe(object["email"])) (expires \(describe(object["expires_at"]))). Conifer sends no email: pass on this one-time token,")
-                print("to be accepted with POST /oauth/accept-invite {\"token\", \"password\"}:")
-                print("    \(describe(object["token"]))")
+                guard let token = object["token"] as? String else {
+                    return print("Invited \(describe(object["email"])) (expires \(describe(object["expires_at"]))); the invitation was mailed.")
+                }
+                print("Invited \(describe(object["email"])) (expires \(describe(object["expires_at"]))). This server sends no mail: pass on this")
+                print("one-time link, where the new member chooses a password in the console:")
+                print("    \(session.url)/console/accept-invite?token=\(token)")
+                print("(or POST /oauth/accept-invite {\"token\", \"password\"} with the token \(token))")
             }
         }
     }

@@ -35,7 +35,7 @@ enum PermissionOracle {
     /// `GET /metrics` checks the operator's own token (MetricsTests).
     static let publicRoutes: Set<String> = [
         "GET /health", "GET /metrics", "POST /oauth/token", "POST /oauth/accept-invite",
-        "GET /console/style.css", "GET /console/sign-in", "POST /console/sign-in",
+        "GET /console/style.css", "GET /console/sign-in", "POST /console/sign-in", "GET /console/accept-invite", "POST /console/accept-invite",
     ]
 
     /// Routes whose allowed callers meet a precondition of the matrix's fixture instead: the main organization
@@ -136,6 +136,31 @@ enum PermissionOracle {
         // The console takes only its session cookie: no API key or bearer token reaches it (ConsoleTests signs in).
         "GET /console": adminOnly + "UUUUUUUU",
         "POST /console/sign-out": adminOnly + "UUUUUUUU",
+        "GET /console/members": adminOnly + "UUUUUUUU",
+        "POST /console/invites": adminOnly + "UUUUUUUU",
+        "POST /console/invites/:invite_id/delete": adminOnly + "UUUUUUUU",
+        "POST /console/users/:user_id/role": adminOnly + "UUUUUUUU",
+        "POST /console/users/:user_id/delete": adminOnly + "UUUUUUUU",
+        "GET /console/service-accounts": adminOnly + "UUUUUUUU",
+        "POST /console/service-accounts": adminOnly + "UUUUUUUU",
+        "POST /console/service-accounts/:service_account_id/rotate-secret": adminOnly + "UUUUUUUU",
+        "POST /console/service-accounts/:service_account_id/delete": adminOnly + "UUUUUUUU",
+        "POST /console/projects": adminOnly + "UUUUUUUU",
+        "GET /console/projects/:project_id": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/delete": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/api-keys": adminOnly + "UUUUUUUU",
+        "POST /console/api-keys/:api_key_id/delete": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/cmek-keys": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/cmek-keys/:cmek_key_id/delete": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/private-endpoints": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/private-endpoints/:private_endpoint_id/delete": adminOnly + "UUUUUUUU",
+        "GET /console/projects/:project_id/indexes": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/indexes": adminOnly + "UUUUUUUU",
+        "GET /console/projects/:project_id/indexes/:index_name": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/indexes/:index_name": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/indexes/:index_name/delete": adminOnly + "UUUUUUUU",
+        "GET /console/projects/:project_id/indexes/:index_name/query": adminOnly + "UUUUUUUU",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

@@ -42,11 +42,16 @@ struct MembersController {
 
     @Sendable func createServiceAccount(_ call: AdminCall) async throws -> Response {
         let body = try await call.decode(CreateServiceAccountRequestWire.self)
-        let role = try body.organizationRole()
-        call.context.audit(name: body.name, ["name": .string(body.name), "role": .string(role.rawValue)])
-        let created = try await admin.createServiceAccount(name: body.name, role: role, for: call.pass)
-        call.context.audit(id: .string(created.account.id.lowercasedString))
+        let created = try await createServiceAccount(name: body.name, role: try body.organizationRole(), call.context, call.pass)
         return try WireJSON.response(status: .created, ServiceAccountWithSecretWire(service_account: ServiceAccountWire(created.account), client_secret: created.clientSecret))
+    }
+
+    /// Creates a service account, named in the call's audit event; the answer holds its only copy of the secret.
+    func createServiceAccount(name: String, role: OrganizationRole, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> CreatedServiceAccount {
+        context.audit(name: name, ["name": .string(name), "role": .string(role.rawValue)])
+        let created = try await admin.createServiceAccount(name: name, role: role, for: pass)
+        context.audit(id: .string(created.account.id.lowercasedString))
+        return created
     }
 
     @Sendable func describeServiceAccount(_ call: AdminCall) async throws -> Response {
@@ -86,11 +91,15 @@ struct MembersController {
 
     /// Removes a member from the organization; a user may remove itself (leave).
     @Sendable func removeUser(_ call: AdminCall) async throws -> Response {
-        let id = try call.uuid("user_id", notFound: "User")
-        // The email as the catalogue names the member (a member leaving may not see the member list).
-        if let user = try? await admin.user(id, for: call.pass) { call.context.audit(id: .string(user.email), name: user.name) }
-        try await admin.removeUser(id, for: call.pass)
+        try await removeUser(try call.uuid("user_id", notFound: "User"), call.context, call.pass)
         return WireJSON.empty(status: .accepted)
+    }
+
+    /// Removes a member (or the caller itself), named in the call's audit event by email.
+    func removeUser(_ id: UUID, _ context: ConiferRequestContext, _ pass: AdminPass) async throws {
+        // The email as the catalogue names the member (a member leaving may not see the member list).
+        if let user = try? await admin.user(id, for: pass) { context.audit(id: .string(user.email), name: user.name) }
+        try await admin.removeUser(id, for: pass)
     }
 
     @Sendable func listInvites(_ call: AdminCall) async throws -> Response {
@@ -98,13 +107,17 @@ struct MembersController {
     }
 
     @Sendable func createInvite(_ call: AdminCall) async throws -> Response {
-        let body = try await call.decode(CreateInviteRequestWire.self)
-        call.context.audit(
+        let created = try await createInvite(try await call.decode(CreateInviteRequestWire.self), call.context, call.pass)
+        return try WireJSON.response(status: .created, InviteWire(created.invite, token: mailsInvites ? nil : created.token))
+    }
+
+    /// Invites a member (mailed when the server sends mail), named in the call's audit event by email.
+    func createInvite(_ body: CreateInviteRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> (invite: InviteInfo, token: String) {
+        context.audit(
             id: .array([.string(body.email.lowercased())]),
             ["role_bindings": .array(body.role_bindings.map { .object(["resource_type": .string($0.resource_type), "role": .string($0.role)]) })]
         )
-        let created = try await admin.createInvite(email: body.email, roleBindings: try body.bindings(), for: call.pass)
-        return try WireJSON.response(status: .created, InviteWire(created.invite, token: mailsInvites ? nil : created.token))
+        return try await admin.createInvite(email: body.email, roleBindings: try body.bindings(), for: pass)
     }
 
     @Sendable func describeInvite(_ call: AdminCall) async throws -> Response {
@@ -153,7 +166,12 @@ struct MembersController {
     /// The resource is named in the body, so this route reads the (small) body first; nothing is stored
     /// before the admin service has checked the caller's rights on that resource.
     @Sendable func createRoleBinding(_ call: AdminCall) async throws -> Response {
-        let body = try await call.decode(CreateRoleBindingRequestWire.self)
+        let binding = try await createRoleBinding(try await call.decode(CreateRoleBindingRequestWire.self), call.context, call.pass)
+        return try WireJSON.response(status: .created, RoleBindingWire(binding))
+    }
+
+    /// Binds a role (a user's binding replaces its role on that resource), audited as the membership change it is.
+    func createRoleBinding(_ body: CreateRoleBindingRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> RoleBindingInfo {
         guard let principal = UUID(uuidString: body.principal_id) else { throw ConiferError.notFound("Principal \(body.principal_id.prefix(64)) not found.") }
         let resource: UUID?
         if let raw = body.resource_id {
@@ -164,25 +182,25 @@ struct MembersController {
         }
         let principalType = try body.principalType()
         let resourceType = try body.resourceType()
-        call.context.audit([
+        context.audit([
             "principal_type": .string(body.principal_type), "principal_id": .string(body.principal_id),
             "resource_type": .string(body.resource_type), "role": .string(body.role),
         ])
         var replaces = false
         if principalType == .user, resourceType == .project, let resource {
             let existing = try? await admin.roleBindings(
-                RoleBindingFilter(principalType: .user, principalID: principal, resourceType: .project, resourceID: resource), for: call.pass
+                RoleBindingFilter(principalType: .user, principalID: principal, resourceType: .project, resourceID: resource), for: pass
             )
             replaces = existing?.isEmpty == false
         }
         if principalType == .user {
-            await auditMembership(call, user: principal, resourceType: resourceType, project: resource, role: body.role, replaces: replaces)
+            await auditMembership(context, pass, user: principal, resourceType: resourceType, project: resource, role: body.role, replaces: replaces)
         }
         let binding = try await admin.bindRole(
-            principalType: principalType, principalID: principal, resourceType: resourceType, resourceID: resource, role: body.role, for: call.pass
+            principalType: principalType, principalID: principal, resourceType: resourceType, resourceID: resource, role: body.role, for: pass
         )
-        if principalType == .serviceAccount { call.context.audit(id: .string(binding.id.lowercasedString)) }
-        return try WireJSON.response(status: .created, RoleBindingWire(binding))
+        if principalType == .serviceAccount { context.audit(id: .string(binding.id.lowercasedString)) }
+        return binding
     }
 
     @Sendable func describeRoleBinding(_ call: AdminCall) async throws -> Response {
@@ -195,7 +213,7 @@ struct MembersController {
         let binding = try await admin.roleBinding(id, for: call.pass)
         if binding.principalType == .user {
             await auditMembership(
-                call, user: binding.principalID, resourceType: binding.resourceType, project: binding.resourceID, role: binding.role.rawValue, removed: true
+                call.context, call.pass, user: binding.principalID, resourceType: binding.resourceType, project: binding.resourceID, role: binding.role.rawValue, removed: true
             )
         }
         try await admin.deleteRoleBinding(id, for: call.pass)
@@ -207,21 +225,21 @@ struct MembersController {
     /// tried (the member's email when the caller may see it, else its id). A service account's binding stays a
     /// role-binding event.
     private func auditMembership(
-        _ call: AdminCall, user: UUID, resourceType: RoleBindingInfo.ResourceType, project: UUID?, role: String, replaces: Bool = false, removed: Bool = false
+        _ context: ConiferRequestContext, _ pass: AdminPass, user: UUID, resourceType: RoleBindingInfo.ResourceType, project: UUID?, role: String, replaces: Bool = false, removed: Bool = false
     ) async {
-        let email = JSONValue.string((try? await admin.user(user, for: call.pass))?.email ?? user.lowercasedString)
+        let email = JSONValue.string((try? await admin.user(user, for: pass))?.email ?? user.lowercasedString)
         switch (resourceType, removed) {
         case (.organization, false):
-            call.context.audit(kind: .updateOrgMemberRole, id: .object(["user": email, "role": .string(role)]))
+            context.audit(kind: .updateOrgMemberRole, id: .object(["user": email, "role": .string(role)]))
         case (.organization, true):
-            call.context.audit(kind: .removeOrgMember, id: email)
+            context.audit(kind: .removeOrgMember, id: email)
         case (.project, false) where replaces:
-            call.context.audit(kind: .updateProjectMemberRole, id: .object(["user": email, "role": .string(role)]))
+            context.audit(kind: .updateProjectMemberRole, id: .object(["user": email, "role": .string(role)]))
         case (.project, false):
-            call.context.audit(kind: .inviteProjectMember, id: .array([email]))
+            context.audit(kind: .inviteProjectMember, id: .array([email]))
         case (.project, true):
-            let name = if let project { (try? await admin.project(project, for: call.pass))?.name ?? project.lowercasedString } else { "" }
-            call.context.audit(kind: .removeProjectMember, id: .object(["user": email, "project": .string(name)]))
+            let name = if let project { (try? await admin.project(project, for: pass))?.name ?? project.lowercasedString } else { "" }
+            context.audit(kind: .removeProjectMember, id: .object(["user": email, "project": .string(name)]))
         }
     }
 }

@@ -28,15 +28,21 @@ struct OAuthController {
     /// accepted invite is an event (a wrong token names nobody).
     func acceptInvite(_ request: Request) async throws -> Response {
         let body = try await RouteTable.decode(AcceptInviteRequestWire.self, from: request, limit: 64 * 1024, allowedKeys: nil)
-        let user = try await admin.acceptInvite(token: body.token, password: body.password, name: body.name)
+        let user = try await acceptInvite(token: body.token, password: body.password, name: body.name, request: request, action: "POST /oauth/accept-invite")
+        return try WireJSON.response(status: .ok, UserWire(user))
+    }
+
+    /// Accepts an invite (this route and the console's form) and records the new member's event.
+    func acceptInvite(token: String, password: String, name: String?, request: Request, action: String) async throws -> UserInfo {
+        let user = try await admin.acceptInvite(token: token, password: password, name: name)
         if let account = try await admin.signInAccount(email: user.email, clientID: nil) {
             try await observer.observe(ActionOutcome(
-                actor: account.actor, action: "POST /oauth/accept-invite", kind: .acceptInvite, resource: [:], result: .succeeded,
+                actor: account.actor, action: action, kind: .acceptInvite, resource: [:], result: .succeeded,
                 organizationID: account.organizationID, userAgent: request.headers[.userAgent] ?? "",
                 details: ActionDetails(resourceID: .string(user.email), resourceName: user.name)
             ))
         }
-        return try WireJSON.response(status: .ok, UserWire(user))
+        return user
     }
 
     func token(_ request: Request, _ context: ConiferRequestContext) async throws -> Response {

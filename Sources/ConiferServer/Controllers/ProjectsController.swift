@@ -44,14 +44,18 @@ struct ProjectsController {
     }
 
     @Sendable func createProject(_ call: AdminCall) async throws -> Response {
-        let body = try await call.decode(CreateProjectRequestWire.self)
+        let project = try await createProject(try await call.decode(CreateProjectRequestWire.self), call.context, call.pass)
+        return try WireJSON.response(status: .ok, ProjectWire(project))
+    }
+
+    /// Creates a project, named in the call's audit event (the Admin API's route and the console's form).
+    func createProject(_ body: CreateProjectRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> ProjectInfo {
         var parameters: [String: JSONValue] = ["name": .string(body.name)]
         if let tags = body.tags { parameters["tags"] = Self.auditedTags(tags) }
-        call.context.audit(id: .string(body.name), name: body.name, parameters)
-        let project = try await admin.createProject(
-            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, tags: body.tags ?? [:], for: call.pass
+        context.audit(id: .string(body.name), name: body.name, parameters)
+        return try await admin.createProject(
+            name: body.name, maxPods: body.max_pods ?? 0, forceEncryptionWithCMEK: body.force_encryption_with_cmek ?? false, tags: body.tags ?? [:], for: pass
         )
-        return try WireJSON.response(status: .ok, ProjectWire(project))
     }
 
     @Sendable func describeProject(_ call: AdminCall) async throws -> Response {
@@ -61,7 +65,12 @@ struct ProjectsController {
 
     @Sendable func updateProject(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("project_id", notFound: "Project")
-        let body = try await call.decode(UpdateProjectRequestWire.self)
+        let project = try await updateProject(id, try await call.decode(UpdateProjectRequestWire.self), call.context, call.pass)
+        return try WireJSON.response(status: .ok, ProjectWire(project))
+    }
+
+    /// Changes a project's settings, named in the call's audit event.
+    func updateProject(_ id: UUID, _ body: UpdateProjectRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> ProjectInfo {
         let change = ProjectChange(
             name: body.name, maxPods: body.max_pods, forceEncryptionWithCMEK: body.force_encryption_with_cmek,
             privateEndpointAccessOnly: body.private_endpoint_access_only, tags: body.tags
@@ -72,10 +81,10 @@ struct ProjectsController {
         if let cmek = body.force_encryption_with_cmek { parameters["force_encryption_with_cmek"] = .bool(cmek) }
         if let privateOnly = body.private_endpoint_access_only { parameters["private_endpoint_access_only"] = .bool(privateOnly) }
         if let tags = body.tags { parameters["tags"] = Self.auditedTags(tags) }
-        call.context.audit(parameters)
-        let project = try await admin.updateProject(id, change, for: call.pass)
-        call.context.audit(id: .string(project.name), name: project.name)
-        return try WireJSON.response(status: .ok, ProjectWire(project))
+        context.audit(parameters)
+        let project = try await admin.updateProject(id, change, for: pass)
+        context.audit(id: .string(project.name), name: project.name)
+        return project
     }
 
     /// What an audit event keeps of tags in a request: the keys set and removed (values are customer text).
@@ -84,11 +93,15 @@ struct ProjectsController {
     }
 
     @Sendable func deleteProject(_ call: AdminCall) async throws -> Response {
-        let id = try call.uuid("project_id", notFound: "Project")
-        let project = try await admin.project(id, for: call.pass)
-        call.context.audit(id: .string(project.name), name: project.name)
-        try await admin.deleteProject(id, for: call.pass)
+        try await deleteProject(try call.uuid("project_id", notFound: "Project"), call.context, call.pass)
         return WireJSON.empty(status: .accepted)
+    }
+
+    /// Deletes a project, named in the call's audit event.
+    func deleteProject(_ id: UUID, _ context: ConiferRequestContext, _ pass: AdminPass) async throws {
+        let project = try await admin.project(id, for: pass)
+        context.audit(id: .string(project.name), name: project.name)
+        try await admin.deleteProject(id, for: pass)
     }
 
     // MARK: Customer-managed keys
@@ -100,29 +113,38 @@ struct ProjectsController {
 
     @Sendable func createCMEKKey(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        let body = try await call.decode(CreateCMEKKeyRequestWire.self)
+        let key = try await createCMEKKey(inProject: project, try await call.decode(CreateCMEKKeyRequestWire.self), call.context, call.pass)
+        return try WireJSON.response(status: .created, CMEKKeyWire(key))
+    }
+
+    /// Adds a customer-managed key to a project, named in the call's audit event.
+    func createCMEKKey(inProject project: UUID, _ body: CreateCMEKKeyRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> CMEKKey {
         var parameters: [String: JSONValue] = ["name": .string(body.name), "key_arn": .string(body.key_arn)]
         if let role = body.role_arn { parameters["role_arn"] = .string(role) }
-        call.context.audit(name: body.name, parameters)
+        context.audit(name: body.name, parameters)
         guard body.role_arn != nil || cmekServerCredentialKeys.contains(body.key_arn) else {
             throw ConiferError.invalidArgument(
                 "role_arn is required: Conifer uses your KMS key through your IAM role (with external_id), not with this server's own credentials."
             )
         }
         let key = try await admin.createCMEKKey(
-            inProject: project, name: body.name, roleARN: body.role_arn, keyARN: body.key_arn, externalID: body.external_id, for: call.pass
+            inProject: project, name: body.name, roleARN: body.role_arn, keyARN: body.key_arn, externalID: body.external_id, for: pass
         )
-        call.context.audit(id: .string(key.id.lowercasedString))
-        return try WireJSON.response(status: .created, CMEKKeyWire(key))
+        context.audit(id: .string(key.id.lowercasedString))
+        return key
     }
 
     @Sendable func deleteCMEKKey(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        let id = try call.uuid("cmek_key_id", notFound: "CMEK key")
-        call.context.audit(id: .string(id.lowercasedString))
-        let key = try await admin.deleteCMEKKey(id, inProject: project, for: call.pass)
-        call.context.audit(name: key.name, ["key_arn": .string(key.keyARN)])
+        try await deleteCMEKKey(try call.uuid("cmek_key_id", notFound: "CMEK key"), inProject: project, call.context, call.pass)
         return WireJSON.empty(status: .accepted)
+    }
+
+    /// Removes a customer-managed key from a project, named in the call's audit event.
+    func deleteCMEKKey(_ id: UUID, inProject project: UUID, _ context: ConiferRequestContext, _ pass: AdminPass) async throws {
+        context.audit(id: .string(id.lowercasedString))
+        let key = try await admin.deleteCMEKKey(id, inProject: project, for: pass)
+        context.audit(name: key.name, ["key_arn": .string(key.keyARN)])
     }
 
     // MARK: Private endpoints
@@ -141,25 +163,36 @@ struct ProjectsController {
 
     @Sendable func createPrivateEndpoint(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        let body = try await call.decode(CreatePrivateEndpointRequestWire.self)
+        let endpoint = try await createPrivateEndpoint(inProject: project, try await call.decode(CreatePrivateEndpointRequestWire.self), call.context, call.pass)
+        return try WireJSON.response(status: .created, PrivateEndpointWire(endpoint))
+    }
+
+    /// Adds a private endpoint to a project, named in the call's audit event.
+    func createPrivateEndpoint(
+        inProject project: UUID, _ body: CreatePrivateEndpointRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass
+    ) async throws -> PrivateEndpoint {
         var parameters: [String: JSONValue] = ["name": .string(body.name), "region": .string(body.region)]
         if let id = body.vpc_endpoint_id { parameters["vpc_endpoint_id"] = .string(id) }
         if let cidrs = body.allowed_cidrs { parameters["allowed_cidrs"] = .array(cidrs.prefix(50).map { .string(String($0.prefix(64))) }) }
-        call.context.audit(name: body.name, parameters)
+        context.audit(name: body.name, parameters)
         let endpoint = try await admin.createPrivateEndpoint(
-            inProject: project, name: body.name, region: body.region, vpcEndpointID: body.vpc_endpoint_id, allowedCIDRs: body.allowed_cidrs, for: call.pass
+            inProject: project, name: body.name, region: body.region, vpcEndpointID: body.vpc_endpoint_id, allowedCIDRs: body.allowed_cidrs, for: pass
         )
-        call.context.audit(id: .string(endpoint.id.lowercasedString))
-        return try WireJSON.response(status: .created, PrivateEndpointWire(endpoint))
+        context.audit(id: .string(endpoint.id.lowercasedString))
+        return endpoint
     }
 
     @Sendable func deletePrivateEndpoint(_ call: AdminCall) async throws -> Response {
         let project = try call.uuid("project_id", notFound: "Project")
-        let id = try call.uuid("private_endpoint_id", notFound: "Private endpoint")
-        call.context.audit(id: .string(id.lowercasedString))
-        let endpoint = try await admin.deletePrivateEndpoint(id, inProject: project, for: call.pass)
-        call.context.audit(name: endpoint.name, ["region": .string(endpoint.region)])
+        try await deletePrivateEndpoint(try call.uuid("private_endpoint_id", notFound: "Private endpoint"), inProject: project, call.context, call.pass)
         return WireJSON.empty(status: .accepted)
+    }
+
+    /// Removes a private endpoint from a project, named in the call's audit event.
+    func deletePrivateEndpoint(_ id: UUID, inProject project: UUID, _ context: ConiferRequestContext, _ pass: AdminPass) async throws {
+        context.audit(id: .string(id.lowercasedString))
+        let endpoint = try await admin.deletePrivateEndpoint(id, inProject: project, for: pass)
+        context.audit(name: endpoint.name, ["region": .string(endpoint.region)])
     }
 
     // MARK: API keys
@@ -173,12 +206,17 @@ struct ProjectsController {
         let project = try call.uuid("project_id", notFound: "Project")
         let body = try await call.decode(APIKeyRequestWire.self)
         guard let name = body.name else { throw ConiferError(.unprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`") }
-        let roles = try body.parsedRoles() ?? [.projectEditor]
-        call.context.audit(name: name, ["name": .string(name), "roles": .array(roles.map { .string($0.rawValue) })])
-        let created = try await admin.createAPIKey(inProject: project, name: name, roles: roles, for: call.pass)
-        call.context.audit(id: .string(created.id.lowercasedString))
+        let created = try await createAPIKey(inProject: project, name: name, roles: try body.parsedRoles() ?? [.projectEditor], call.context, call.pass)
         let info = APIKeyInfo(id: created.id, projectID: created.projectID, name: created.name, roles: created.roles, createdAt: Date())
         return try WireJSON.response(status: .created, APIKeyWithSecretWire(key: APIKeyWire(info), value: created.value))
+    }
+
+    /// Creates a project API key, named in the call's audit event; the answer holds its only copy of the secret.
+    func createAPIKey(inProject project: UUID, name: String, roles: [APIKeyRole], _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> CreatedAPIKey {
+        context.audit(name: name, ["name": .string(name), "roles": .array(roles.map { .string($0.rawValue) })])
+        let created = try await admin.createAPIKey(inProject: project, name: name, roles: roles, for: pass)
+        context.audit(id: .string(created.id.lowercasedString))
+        return created
     }
 
     @Sendable func describeAPIKey(_ call: AdminCall) async throws -> Response {

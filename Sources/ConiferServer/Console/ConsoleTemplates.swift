@@ -1,0 +1,333 @@
+/// The console's stylesheet and its Mustache templates. Every `{{value}}` is HTML-escaped (no template uses the
+/// unescaped triple-stache or `{{&…}}`: `ConsolePageTests` checks); every form that changes something carries
+/// the session's CSRF token (the `csrf` partial) and posts to the console's own origin.
+///
+/// Every page gets `title`, `organization`, `user`, `csrf` and the navigation flags from
+/// `ConsoleController.layout`; the `top` partial draws the header and navigation, `bottom` closes the page.
+enum ConsoleTemplates {
+    static let stylesheet = """
+        :root { --ink: #1b2733; --muted: #4a5a6a; --line: #c9d3dc; --accent: #0b5d3b; --paper: #ffffff; --wash: #f3f6f8; --danger: #8a1c1c; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--ink); background: var(--wash); }
+        header { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; padding: .75rem 1.5rem; background: var(--accent); color: #fff; }
+        header h1 { font-size: 1.1rem; margin: 0; flex: 1; }
+        header a { color: #fff; }
+        nav ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }
+        nav a[aria-current=page] { font-weight: 700; }
+        main { max-width: 64rem; margin: 1.5rem auto; padding: 0 1rem; }
+        section { background: var(--paper); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.25rem; margin-bottom: 1.25rem; }
+        h2 { font-size: 1.2rem; margin-top: 0; }
+        h3 { font-size: 1rem; margin-bottom: 0; }
+        table { width: 100%; border-collapse: collapse; }
+        th, td { text-align: left; vertical-align: top; padding: .4rem .5rem; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
+        td.id { overflow-wrap: anywhere; }
+        label { display: block; font-weight: 600; margin-top: .75rem; }
+        label.check { font-weight: 400; display: flex; gap: .4rem; align-items: center; margin-top: .4rem; }
+        fieldset { border: 1px solid var(--line); border-radius: 4px; margin-top: .75rem; }
+        legend { font-weight: 600; }
+        input[type=email], input[type=password], input[type=text], input[type=number], select, textarea { display: block; width: 100%; max-width: 28rem; padding: .45rem; border: 1px solid var(--muted); border-radius: 4px; font: inherit; background: #fff; color: var(--ink); }
+        button { margin-top: 1rem; padding: .45rem 1rem; border: 0; border-radius: 4px; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }
+        button.danger { background: var(--danger); }
+        form.inline { display: inline-flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: 0 .5rem .25rem 0; }
+        form.inline button, form.inline select { display: inline-block; margin: 0; width: auto; }
+        header button { margin: 0; background: #fff; color: var(--accent); }
+        :focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
+        .error { color: var(--danger); font-weight: 600; }
+        .muted { color: var(--muted); }
+        .secret { font-family: ui-monospace, monospace; padding: .6rem; background: var(--wash); border: 1px dashed var(--muted); overflow-wrap: anywhere; }
+        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+        @media (max-width: 40rem) { header { padding: .75rem; } main { padding: 0 .5rem; } th, td { padding: .3rem .25rem; } }
+        """
+
+    static let all: [String: String] = [
+        "head": """
+            <!doctype html>
+            <html lang="en">
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{{title}} · Conifer</title><link rel="stylesheet" href="/console/style.css"></head>
+            <body>
+            """,
+        "csrf": #"<input type="hidden" name="csrf_token" value="{{csrf}}">"#,
+        "top": """
+            {{> head}}
+            <header><h1>{{organization.name}}</h1>
+            <nav aria-label="Console"><ul>
+            <li><a href="/console"{{#navOverview}} aria-current="page"{{/navOverview}}>Overview</a></li>
+            {{#canMembers}}<li><a href="/console/members"{{#navMembers}} aria-current="page"{{/navMembers}}>Members</a></li>{{/canMembers}}
+            {{#canServiceAccounts}}<li><a href="/console/service-accounts"{{#navServiceAccounts}} aria-current="page"{{/navServiceAccounts}}>Service accounts</a></li>{{/canServiceAccounts}}
+            </ul></nav>
+            <span>{{user}}</span>
+            <form method="post" action="/console/sign-out">{{> csrf}}<button type="submit">Sign out</button></form>
+            </header>
+            <main>
+            """,
+        "bottom": "</main></body></html>\n",
+        "sign-in": """
+            {{> head}}
+            <header><h1>Conifer</h1></header>
+            <main><section>
+            <h2>Sign in</h2>
+            {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+            {{#notice}}<p role="status">{{notice}}</p>{{/notice}}
+            <form method="post" action="/console/sign-in">
+            <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="{{email}}">
+            <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+            <button type="submit">Sign in</button>
+            </form>
+            </section></main></body></html>
+            """,
+        "accept-invite": """
+            {{> head}}
+            <header><h1>Conifer</h1></header>
+            <main><section>
+            <h2>Accept your invitation</h2>
+            <form method="post" action="/console/accept-invite">
+            <input type="hidden" name="token" value="{{token}}">
+            <label for="name">Your name</label><input id="name" name="name" type="text" autocomplete="name" maxlength="200">
+            <label for="password">Choose a password (at least 12 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required>
+            <button type="submit">Join the organization</button>
+            </form>
+            </section></main></body></html>
+            """,
+        "overview": """
+            {{> top}}
+            <section aria-labelledby="organization"><h2 id="organization">Organization</h2>
+            <table><tbody>
+            <tr><th scope="row">Name</th><td>{{organization.name}}</td></tr>
+            <tr><th scope="row">Plan</th><td>{{organization.plan}}</td></tr>
+            <tr><th scope="row">Payment status</th><td>{{organization.paymentStatus}}</td></tr>
+            <tr><th scope="row">Your role</th><td>{{role}}</td></tr>
+            </tbody></table></section>
+            <section aria-labelledby="projects"><h2 id="projects">Projects</h2>
+            {{#hasProjects}}<table><thead><tr><th scope="col">Name</th><th scope="col">ID</th><th scope="col">Created</th></tr></thead><tbody>
+            {{#projects}}<tr><td><a href="/console/projects/{{id}}">{{name}}</a></td><td class="id">{{id}}</td><td>{{created}}</td></tr>{{/projects}}
+            </tbody></table>{{/hasProjects}}
+            {{^hasProjects}}<p class="muted">No projects you can see.</p>{{/hasProjects}}
+            {{#canCreateProject}}<h3>Create a project</h3>
+            <form method="post" action="/console/projects">{{> csrf}}
+            <label for="project-name">Name</label><input id="project-name" name="name" type="text" required maxlength="512">
+            <label class="check"><input type="checkbox" name="force_encryption_with_cmek" value="true"> Encrypt with a customer-managed key (CMEK)</label>
+            <button type="submit">Create project</button>
+            </form>{{/canCreateProject}}
+            </section>
+            {{> bottom}}
+            """,
+        "members": """
+            {{> top}}
+            <section aria-labelledby="members"><h2 id="members">Members</h2>
+            <table><thead><tr><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Role</th>{{#canWrite}}<th scope="col">Change</th>{{/canWrite}}</tr></thead><tbody>
+            {{#users}}<tr><td class="id">{{email}}</td><td>{{name}}</td><td>{{role}}</td>{{#canWrite}}<td>
+            {{^isSelf}}<form method="post" action="/console/users/{{id}}/role" class="inline">{{> csrf}}
+            <label for="role-{{id}}" class="visually-hidden">Role of {{email}}</label>
+            <select id="role-{{id}}" name="role">{{#roles}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/roles}}</select>
+            <button type="submit">Change role</button></form>
+            <form method="post" action="/console/users/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Remove<span class="visually-hidden"> {{email}}</span></button></form>{{/isSelf}}
+            {{#isSelf}}<span class="muted">You</span>{{/isSelf}}
+            </td>{{/canWrite}}</tr>{{/users}}
+            </tbody></table></section>
+            <section aria-labelledby="invites"><h2 id="invites">Invitations</h2>
+            {{#hasInvites}}<table><thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Expires</th>{{#canWrite}}<th scope="col">Revoke</th>{{/canWrite}}</tr></thead><tbody>
+            {{#invites}}<tr><td class="id">{{email}}</td><td>{{role}}</td><td>{{status}}</td><td>{{expires}}</td>{{#canWrite}}<td>
+            <form method="post" action="/console/invites/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Revoke</button></form></td>{{/canWrite}}</tr>{{/invites}}
+            </tbody></table>{{/hasInvites}}
+            {{^hasInvites}}<p class="muted">No invitations.</p>{{/hasInvites}}
+            {{#canWrite}}<h3>Invite a member</h3>
+            <form method="post" action="/console/invites">{{> csrf}}
+            <label for="invite-email">Email</label><input id="invite-email" name="email" type="email" required>
+            <label for="invite-role">Organization role</label>
+            <select id="invite-role" name="role">{{#inviteRoles}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/inviteRoles}}</select>
+            <button type="submit">Send invitation</button>
+            </form>{{/canWrite}}
+            </section>
+            {{> bottom}}
+            """,
+        "service-accounts": """
+            {{> top}}
+            <section aria-labelledby="accounts"><h2 id="accounts">Service accounts</h2>
+            {{#hasAccounts}}<table><thead><tr><th scope="col">Name</th><th scope="col">Client ID</th><th scope="col">Role</th><th scope="col">Created</th>{{#canWrite}}<th scope="col">Manage</th>{{/canWrite}}</tr></thead><tbody>
+            {{#accounts}}<tr><td>{{name}}</td><td class="id">{{clientID}}</td><td>{{role}}</td><td>{{created}}</td>{{#canWrite}}<td>
+            <form method="post" action="/console/service-accounts/{{id}}/rotate-secret" class="inline">{{> csrf}}<button type="submit">Rotate secret<span class="visually-hidden"> of {{name}}</span></button></form>
+            <form method="post" action="/console/service-accounts/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Delete<span class="visually-hidden"> {{name}}</span></button></form>
+            </td>{{/canWrite}}</tr>{{/accounts}}
+            </tbody></table>{{/hasAccounts}}
+            {{^hasAccounts}}<p class="muted">No service accounts.</p>{{/hasAccounts}}
+            {{#canWrite}}<h3>Create a service account</h3>
+            <form method="post" action="/console/service-accounts">{{> csrf}}
+            <label for="account-name">Name</label><input id="account-name" name="name" type="text" required maxlength="512">
+            <label for="account-role">Organization role</label>
+            <select id="account-role" name="role">{{#roles}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/roles}}</select>
+            <button type="submit">Create service account</button>
+            </form>{{/canWrite}}
+            </section>
+            {{> bottom}}
+            """,
+        "secret": """
+            {{> top}}
+            <section aria-labelledby="secret"><h2 id="secret">{{heading}}</h2>
+            <p role="alert"><strong>Copy it now: this is the only time Conifer shows it.</strong> Only a hash is stored; if it is lost, {{lost}}.</p>
+            {{#fields}}<h3>{{label}}</h3><p class="secret" id="{{id}}">{{value}}</p>{{/fields}}
+            <p><a href="{{back}}">Done</a></p>
+            </section>
+            {{> bottom}}
+            """,
+        "project": """
+            {{> top}}
+            <section aria-labelledby="project"><h2 id="project">Project {{project.name}}</h2>
+            <p><a href="/console/projects/{{project.id}}/indexes">Indexes</a></p>
+            <table><tbody>
+            <tr><th scope="row">ID</th><td class="id">{{project.id}}</td></tr>
+            <tr><th scope="row">Encryption</th><td>{{#project.cmek}}Customer-managed key (CMEK){{/project.cmek}}{{^project.cmek}}Conifer-managed key{{/project.cmek}}</td></tr>
+            <tr><th scope="row">Private endpoints only</th><td>{{#project.privateOnly}}On{{/project.privateOnly}}{{^project.privateOnly}}Off{{/project.privateOnly}}</td></tr>
+            <tr><th scope="row">Pod limit</th><td>{{project.maxPods}}</td></tr>
+            <tr><th scope="row">Created</th><td>{{project.created}}</td></tr>
+            </tbody></table>
+            {{#canWrite}}<h3>Settings</h3>
+            <form method="post" action="/console/projects/{{project.id}}">{{> csrf}}
+            <label for="settings-name">Name</label><input id="settings-name" name="name" type="text" required maxlength="512" value="{{project.name}}">
+            <label for="settings-pods">Pod limit</label><input id="settings-pods" name="max_pods" type="number" min="0" value="{{project.maxPods}}">
+            <label class="check"><input type="checkbox" name="force_encryption_with_cmek" value="true"{{#project.cmek}} checked{{/project.cmek}}> Encrypt with a customer-managed key (CMEK)</label>
+            <label class="check"><input type="checkbox" name="private_endpoint_access_only" value="true"{{#project.privateOnly}} checked{{/project.privateOnly}}> Accept data-plane calls only through private endpoints</label>
+            <button type="submit">Save settings</button>
+            </form>{{/canWrite}}
+            </section>
+            {{#canReadKeys}}<section aria-labelledby="api-keys"><h2 id="api-keys">API keys</h2>
+            {{#hasKeys}}<table><thead><tr><th scope="col">Name</th><th scope="col">Roles</th><th scope="col">Key</th><th scope="col">Created</th>{{#canWriteKeys}}<th scope="col">Delete</th>{{/canWriteKeys}}</tr></thead><tbody>
+            {{#keys}}<tr><td>{{name}}</td><td>{{roles}}</td><td><span class="muted">pcsk_•••••••• (shown once, at creation)</span></td><td>{{created}}</td>{{#canWriteKeys}}<td>
+            <form method="post" action="/console/api-keys/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Delete<span class="visually-hidden"> {{name}}</span></button></form></td>{{/canWriteKeys}}</tr>{{/keys}}
+            </tbody></table>{{/hasKeys}}
+            {{^hasKeys}}<p class="muted">No API keys.</p>{{/hasKeys}}
+            {{#canWriteKeys}}<h3>Create an API key</h3>
+            <form method="post" action="/console/projects/{{project.id}}/api-keys">{{> csrf}}
+            <label for="key-name">Name</label><input id="key-name" name="name" type="text" required maxlength="512">
+            <fieldset><legend>Roles</legend>
+            {{#keyRoles}}<label class="check"><input type="checkbox" name="role_{{value}}" value="true"{{#selected}} checked{{/selected}}> {{value}}</label>{{/keyRoles}}
+            </fieldset>
+            <button type="submit">Create API key</button>
+            </form>{{/canWriteKeys}}
+            </section>{{/canReadKeys}}
+            <section aria-labelledby="cmek"><h2 id="cmek">Customer-managed key</h2>
+            {{#hasCMEK}}<table><thead><tr><th scope="col">Name</th><th scope="col">Key ARN</th><th scope="col">Role ARN</th>{{#canWrite}}<th scope="col">Remove</th>{{/canWrite}}</tr></thead><tbody>
+            {{#cmekKeys}}<tr><td>{{name}}</td><td class="id">{{keyARN}}</td><td class="id">{{roleARN}}</td>{{#canWrite}}<td>
+            <form method="post" action="/console/projects/{{project.id}}/cmek-keys/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Remove<span class="visually-hidden"> {{name}}</span></button></form></td>{{/canWrite}}</tr>{{/cmekKeys}}
+            </tbody></table>{{/hasCMEK}}
+            {{^hasCMEK}}<p class="muted">No customer-managed key.</p>
+            {{#canWrite}}<form method="post" action="/console/projects/{{project.id}}/cmek-keys">{{> csrf}}
+            <label for="cmek-name">Name</label><input id="cmek-name" name="name" type="text" required maxlength="512">
+            <label for="cmek-key">KMS key ARN</label><input id="cmek-key" name="key_arn" type="text" required>
+            <label for="cmek-role">IAM role ARN</label><input id="cmek-role" name="role_arn" type="text">
+            <label for="cmek-external">External ID</label><input id="cmek-external" name="external_id" type="text">
+            <button type="submit">Add key</button>
+            </form>{{/canWrite}}{{/hasCMEK}}
+            </section>
+            <section aria-labelledby="endpoints"><h2 id="endpoints">Private endpoints</h2>
+            {{#hasEndpoints}}<table><thead><tr><th scope="col">Name</th><th scope="col">Region</th><th scope="col">VPC endpoint</th><th scope="col">Allowed networks</th>{{#canWrite}}<th scope="col">Remove</th>{{/canWrite}}</tr></thead><tbody>
+            {{#endpoints}}<tr><td>{{name}}</td><td>{{region}}</td><td>{{vpcEndpointID}}</td><td>{{cidrs}}</td>{{#canWrite}}<td>
+            <form method="post" action="/console/projects/{{project.id}}/private-endpoints/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Remove<span class="visually-hidden"> {{name}}</span></button></form></td>{{/canWrite}}</tr>{{/endpoints}}
+            </tbody></table>{{/hasEndpoints}}
+            {{^hasEndpoints}}<p class="muted">No private endpoints.</p>{{/hasEndpoints}}
+            {{#canWrite}}<h3>Add a private endpoint</h3>
+            <form method="post" action="/console/projects/{{project.id}}/private-endpoints">{{> csrf}}
+            <label for="endpoint-name">Name</label><input id="endpoint-name" name="name" type="text" required maxlength="512">
+            <label for="endpoint-region">Region</label><input id="endpoint-region" name="region" type="text" required value="us-east-1">
+            <p class="muted">Give either the VPC endpoint's ID (connections through a proxy that names it) or the networks it connects from.</p>
+            <label for="endpoint-vpc">VPC endpoint ID</label><input id="endpoint-vpc" name="vpc_endpoint_id" type="text">
+            <label for="endpoint-cidrs">or allowed networks (CIDR blocks, comma-separated)</label><input id="endpoint-cidrs" name="allowed_cidrs" type="text">
+            <button type="submit">Add endpoint</button>
+            </form>{{/canWrite}}
+            </section>
+            {{#canDelete}}<section aria-labelledby="delete"><h2 id="delete">Delete this project</h2>
+            <p>Deleting a project deletes its indexes, backups and API keys.</p>
+            <form method="post" action="/console/projects/{{project.id}}/delete">{{> csrf}}
+            <label for="confirm">Type the project's name to confirm</label><input id="confirm" name="confirm" type="text" required autocomplete="off">
+            <button type="submit" class="danger">Delete project</button>
+            </form></section>{{/canDelete}}
+            {{> bottom}}
+            """,
+        "indexes": """
+            {{> top}}
+            <p><a href="/console/projects/{{project.id}}">Project {{project.name}}</a></p>
+            <section aria-labelledby="indexes"><h2 id="indexes">Indexes</h2>
+            {{#hasIndexes}}<table><thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Type</th><th scope="col">Dimension</th><th scope="col">Metric</th><th scope="col">Deployment</th><th scope="col">Protected</th></tr></thead><tbody>
+            {{#indexes}}<tr><td><a href="{{path}}">{{name}}</a></td><td>{{status}}</td><td>{{vectorType}}</td><td>{{dimension}}</td><td>{{metric}}</td><td>{{deployment}}</td><td>{{#protected}}Yes{{/protected}}{{^protected}}No{{/protected}}</td></tr>{{/indexes}}
+            </tbody></table>{{/hasIndexes}}
+            {{^hasIndexes}}<p class="muted">No indexes.</p>{{/hasIndexes}}
+            {{#canWrite}}<h3>Create an index</h3>
+            <form method="post" action="/console/projects/{{project.id}}/indexes">{{> csrf}}
+            <label for="index-name">Name (lowercase letters, digits and hyphens)</label><input id="index-name" name="name" type="text" required maxlength="45">
+            <fieldset><legend>Vector type</legend>
+            <label class="check"><input type="radio" name="vector_type" value="dense" checked> Dense</label>
+            <label class="check"><input type="radio" name="vector_type" value="sparse"> Sparse</label>
+            </fieldset>
+            <label for="index-dimension">Dimension (dense)</label><input id="index-dimension" name="dimension" type="number" min="1" max="20000" value="1536">
+            <label for="index-metric">Metric</label>
+            <select id="index-metric" name="metric">{{#metrics}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/metrics}}</select>
+            <label for="index-cloud">Cloud</label><input id="index-cloud" name="cloud" type="text" required value="aws">
+            <label for="index-region">Region</label><input id="index-region" name="region" type="text" required value="us-east-1">
+            <label for="index-tags">Tags (key=value, one per line)</label><textarea id="index-tags" name="tags" rows="3"></textarea>
+            <label class="check"><input type="checkbox" name="deletion_protection" value="true"> Deletion protection</label>
+            <button type="submit">Create index</button>
+            </form>{{/canWrite}}
+            </section>
+            {{> bottom}}
+            """,
+        "index": """
+            {{> top}}
+            <p><a href="/console/projects/{{project.id}}/indexes">Indexes of {{project.name}}</a></p>
+            <section aria-labelledby="index"><h2 id="index">Index {{index.name}}</h2>
+            <table><tbody>
+            <tr><th scope="row">Status</th><td>{{index.status}}</td></tr>
+            <tr><th scope="row">Vector type</th><td>{{index.vectorType}}</td></tr>
+            <tr><th scope="row">Dimension</th><td>{{index.dimension}}</td></tr>
+            <tr><th scope="row">Metric</th><td>{{index.metric}}</td></tr>
+            <tr><th scope="row">Deployment</th><td>{{index.deployment}}</td></tr>
+            <tr><th scope="row">Vector encoding</th><td>{{index.encoding}}</td></tr>
+            <tr><th scope="row">Deletion protection</th><td>{{#index.protected}}Enabled{{/index.protected}}{{^index.protected}}Disabled{{/index.protected}}</td></tr>
+            <tr><th scope="row">Tags</th><td>{{index.tags}}</td></tr>
+            <tr><th scope="row">Created</th><td>{{index.created}}</td></tr>
+            </tbody></table>
+            {{#statistics}}<h3>Records</h3>
+            <table><thead><tr><th scope="col">Namespace</th><th scope="col">Records</th></tr></thead><tbody>
+            {{#namespaces}}<tr><td>{{name}}</td><td>{{records}}</td></tr>{{/namespaces}}
+            <tr><th scope="row">Total</th><td id="record-count">{{records}}</td></tr>
+            </tbody></table>{{/statistics}}
+            </section>
+            {{#canQuery}}<section aria-labelledby="query"><h2 id="query">Query</h2>
+            <form method="get" action="{{index.path}}/query">
+            {{#isDense}}<label for="query-vector">Vector (numbers separated by commas)</label><textarea id="query-vector" name="vector" rows="2">{{form.vector}}</textarea>{{/isDense}}
+            <label for="query-id">or the ID of a stored record</label><input id="query-id" name="id" type="text" value="{{form.id}}">
+            <label for="query-top-k">Top K</label><input id="query-top-k" name="top_k" type="number" min="1" max="10000" value="{{form.topK}}">
+            <label for="query-namespace">Namespace</label><input id="query-namespace" name="namespace" type="text" value="{{form.namespace}}">
+            <label for="query-filter">Metadata filter (JSON)</label><input id="query-filter" name="filter" type="text" value="{{form.filter}}">
+            <button type="submit">Run query</button>
+            </form>
+            {{#answer}}<h3>Matches</h3>
+            <p role="status" id="read-units">Read units used: {{readUnits}}</p>
+            {{#hasMatches}}<table id="matches"><thead><tr><th scope="col">ID</th><th scope="col">Score</th><th scope="col">Metadata</th></tr></thead><tbody>
+            {{#matches}}<tr><td class="id">{{id}}</td><td>{{score}}</td><td class="id">{{metadata}}</td></tr>{{/matches}}
+            </tbody></table>{{/hasMatches}}
+            {{^hasMatches}}<p class="muted">No matches.</p>{{/hasMatches}}{{/answer}}
+            </section>{{/canQuery}}
+            {{#canWrite}}<section aria-labelledby="configure"><h2 id="configure">Configure</h2>
+            <form method="post" action="{{index.path}}">{{> csrf}}
+            <label class="check"><input type="checkbox" name="deletion_protection" value="true"{{#index.protected}} checked{{/index.protected}}> Deletion protection</label>
+            <label for="configure-tags">Tags (key=value, one per line)</label><textarea id="configure-tags" name="tags" rows="3">{{#tagLines}}{{.}}
+            {{/tagLines}}</textarea>
+            <button type="submit">Save</button>
+            </form></section>
+            <section aria-labelledby="delete-index"><h2 id="delete-index">Delete this index</h2>
+            <form method="post" action="{{index.path}}/delete">{{> csrf}}
+            <label for="confirm-index">Type the index's name to confirm</label><input id="confirm-index" name="confirm" type="text" required autocomplete="off">
+            <button type="submit" class="danger">Delete index</button>
+            </form></section>{{/canWrite}}
+            {{> bottom}}
+            """,
+        "error": """
+            {{> head}}
+            <header><h1>Conifer</h1></header>
+            <main><section><h2>{{title}}</h2><p class="error" role="alert">{{message}}</p>
+            {{#signIn}}<p><a href="/console/sign-in">Sign in</a></p>{{/signIn}}
+            {{^signIn}}<p><a href="/console">Back to the console</a></p>{{/signIn}}
+            </section></main></body></html>
+            """,
+    ]
+}

@@ -1,0 +1,261 @@
+import ConiferAccess
+import ConiferCore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+@testable import ConiferServer
+
+/// The console's administrative pages over HTTP, as a browser without script uses them: a signed-in owner
+/// creates a project, an API key (its secret shown once), a CMEK key and a private endpoint; invites a member who
+/// accepts in the console; changes her role; creates and rotates a service account. What the pages did is
+/// checked through the Admin API and the keys themselves; every form is refused without its session's CSRF
+/// token; a member sees and may do only what her role allows; hostile names stay text.
+@Suite struct ConsolePageTests {
+    typealias Console = ConsoleTests
+    static let hostile = #"<script>alert(1)</script>" onmouseover="x' &"#
+
+    /// A user of the organization with `role`, signed in to the console: its session cookie and CSRF token.
+    static func signedIn(_ client: any TestClientProtocol, owner: String, email: String, role: String) async throws -> (cookie: String, csrf: String) {
+        let invite = try await client.admin(
+            .post, "/admin/invites", token: owner, body: #"{"email":"\#(email)","role_bindings":[{"resource_type":"organization","role":"\#(role)"}]}"#
+        )
+        let token = try #require(invite.json["token"] as? String, "\(invite.text)")
+        #expect(try await client.call(.post, "/oauth/accept-invite", key: nil, body: #"{"token":"\#(token)","password":"\#(Console.password)"}"#).status == 200)
+        return try await signIn(client, email: email)
+    }
+
+    static func signIn(_ client: any TestClientProtocol, email: String) async throws -> (cookie: String, csrf: String) {
+        let form = "email=\(escape(email))&password=\(escape(Console.password))"
+        let reply = try await Console.browse(client, .post, "/console/sign-in", form: form)
+        let cookie = try #require(Console.cookie(of: reply), "\(reply.status) \(reply.text)")
+        let page = try await Console.browse(client, .get, "/console", cookie: cookie)
+        let csrf = try #require(page.text.firstMatch(of: /name="csrf_token" value="([A-Za-z0-9_-]+)"/)?.1).description
+        return (cookie, csrf)
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+
+    /// A form post with the session's token and the given fields.
+    static func post(
+        _ client: any TestClientProtocol, _ path: String, _ session: (cookie: String, csrf: String), _ fields: [(String, String)] = []
+    ) async throws -> Reply {
+        let form = ([("csrf_token", session.csrf)] + fields).map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+        return try await Console.browse(client, .post, path, cookie: session.cookie, form: form)
+    }
+
+    static func data(_ reply: Reply) -> [[String: Any]] { reply.json["data"] as? [[String: Any]] ?? [] }
+
+    /// A page's text shows `hostile` only escaped.
+    static func expectInert(_ page: Reply, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!page.text.contains("<script") && !page.text.contains(#"" onmouseover"#), "\(page.text)", sourceLocation: sourceLocation)
+        #expect(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), sourceLocation: sourceLocation)
+    }
+
+    @Test func anOwnerRunsTheProjectProceduresInTheConsole() async throws {
+        try await TestServer.run { _, client in
+            let owner = try await client.token()
+            let session = try await Self.signedIn(client, owner: owner, email: "owner@example.com", role: "OrgOwner")
+
+            // Create a project (its name hostile), then land on its page.
+            let created = try await Self.post(client, "/console/projects", session, [("name", Self.hostile)])
+            #expect(created.status == 303, "\(created.text)")
+            let location = try #require(created.headers[.location])
+            let projectID = String(location.dropFirst("/console/projects/".count))
+            let projects = Self.data(try await client.admin(.get, "/admin/projects", token: owner))
+            #expect(projects.contains { $0["id"] as? String == projectID && $0["name"] as? String == Self.hostile })
+            var page = try await Console.browse(client, .get, location, cookie: session.cookie)
+            #expect(page.status == 200)
+            Console.expectStrictHeaders(page)
+            Self.expectInert(page)
+
+            // An API key with two roles: its secret on one page only, and it works.
+            let key = try await Self.post(client, "\(location)/api-keys", session, [
+                ("name", Self.hostile), ("role_ControlPlaneEditor", "true"), ("role_DataPlaneViewer", "true"),
+            ])
+            #expect(key.status == 200, "\(key.text)")
+            Self.expectInert(key)
+            let secret = try #require(key.text.firstMatch(of: /id="api-key">(pcsk_[A-Za-z0-9_]+)</)?.1).description
+            #expect(key.headers[.cacheControl] == "no-store")
+            let indexes = try await client.call(.get, "/indexes", key: secret)
+            #expect(indexes.status == 200, "the key from the page authenticates: \(indexes.text)")
+            page = try await Console.browse(client, .get, location, cookie: session.cookie)
+            #expect(!page.text.contains(secret) && page.text.contains("ControlPlaneEditor, DataPlaneViewer"), "masked after its one showing")
+            let keys = Self.data(try await client.admin(.get, "/admin/projects/\(projectID)/api-keys", token: owner))
+            #expect(keys.count == 1 && (keys.first?["roles"] as? [String])?.sorted() == ["ControlPlaneEditor", "DataPlaneViewer"])
+
+            // Settings: private-only on, a pod limit; a CMEK key needs its role; a private endpoint with a network.
+            #expect(try await Self.post(client, location, session, [("name", "renamed"), ("max_pods", "4"), ("private_endpoint_access_only", "true")]).status == 303)
+            let project = try await client.admin(.get, "/admin/projects/\(projectID)", token: owner).json
+            #expect(project["name"] as? String == "renamed" && project["max_pods"] as? Int == 4 && project["private_endpoint_access_only"] as? Bool == true, "\(project)")
+            let noRole = try await Self.post(client, "\(location)/cmek-keys", session, [("name", "k"), ("key_arn", "arn:aws:kms:us-east-1:111122223333:key/1234")])
+            #expect(noRole.status == 400 && noRole.text.contains("role_arn is required"), "the API's rule, as a page: \(noRole.text)")
+            let endpoint = try await Self.post(client, "\(location)/private-endpoints", session, [
+                ("name", Self.hostile), ("region", "us-east-1"), ("vpc_endpoint_id", ""), ("allowed_cidrs", "10.0.0.0/8, 192.168.1.0/24"),
+            ])
+            #expect(endpoint.status == 303, "\(endpoint.text)")
+            let endpoints = Self.data(try await client.admin(.get, "/admin/projects/\(projectID)/private-endpoints", token: owner))
+            #expect((endpoints.first?["allowed_cidrs"] as? [String]) == ["10.0.0.0/8", "192.168.1.0/24"], "\(endpoints)")
+            page = try await Console.browse(client, .get, location, cookie: session.cookie)
+            Self.expectInert(page)
+
+            // Deleting asks for the name; the wrong one deletes nothing.
+            #expect(try await Self.post(client, "\(location)/delete", session, [("confirm", "wrong")]).status == 400)
+            #expect(try await client.admin(.get, "/admin/projects/\(projectID)", token: owner).status == 200)
+            let deleted = try await Self.post(client, "\(location)/delete", session, [("confirm", "renamed")])
+            #expect(deleted.status == 303 && deleted.headers[.location] == "/console")
+            #expect(try await client.admin(.get, "/admin/projects/\(projectID)", token: owner).status == 404)
+        }
+    }
+
+    @Test func membersAndServiceAccountsAreManagedInTheConsole() async throws {
+        try await TestServer.run { _, client in
+            let owner = try await client.token()
+            let session = try await Self.signedIn(client, owner: owner, email: "owner@example.com", role: "OrgOwner")
+
+            // Invite (no mail here: the page shows the link once), accept in the console with a hostile name.
+            let invited = try await Self.post(client, "/console/invites", session, [("email", "ada@example.com"), ("role", "OrgMember")])
+            #expect(invited.status == 200, "\(invited.text)")
+            let link = try #require(invited.text.firstMatch(of: /id="invite-link">(http[^<]+)</)?.1).description
+            let path = String(link.dropFirst("http://\(Console.host)".count))
+            let acceptPage = try await Console.browse(client, .get, path)
+            let token = try #require(acceptPage.text.firstMatch(of: /name="token" value="(pcinv_[A-Za-z0-9_]+)"/)?.1).description
+            let accepted = try await Console.browse(
+                client, .post, "/console/accept-invite", form: "token=\(token)&name=\(Self.escape(Self.hostile))&password=\(Self.escape(Console.password))"
+            )
+            #expect(accepted.status == 303 && accepted.headers[.location] == "/console/sign-in?accepted=1", "\(accepted.text)")
+            let ada = try await Self.signIn(client, email: "ada@example.com")
+
+            var members = try await Console.browse(client, .get, "/console/members", cookie: session.cookie)
+            Self.expectInert(members)
+            let adaID = try #require(Self.data(try await client.admin(.get, "/admin/users?email=ada%40example.com", token: owner)).first?["id"] as? String)
+
+            // Ada, an OrgMember, sees the members but no forms, and is refused the owner's actions.
+            let asAda = try await Console.browse(client, .get, "/console/members", cookie: ada.cookie)
+            #expect(asAda.status == 200 && !asAda.text.contains("action=\"/console/invites\"") && !asAda.text.contains("Change role"))
+            #expect(!asAda.text.contains("/console/service-accounts"), "no service-accounts entry for her role")
+            #expect(try await Console.browse(client, .get, "/console/service-accounts", cookie: ada.cookie).status == 403)
+            #expect(try await Self.post(client, "/console/invites", ada, [("email", "eve@example.com"), ("role", "OrgOwner")]).status == 403)
+            #expect(try await Self.post(client, "/console/users/\(adaID)/role", ada, [("role", "OrgOwner")]).status == 403)
+
+            // The owner makes her an OrgManager: the Admin API shows it, and her next page opens service accounts.
+            #expect(try await Self.post(client, "/console/users/\(adaID)/role", session, [("role", "OrgManager")]).status == 303)
+            let bindings = Self.data(try await client.admin(.get, "/admin/role-bindings?principal_type=user&principal_id=\(adaID)", token: owner))
+            #expect(bindings.map { $0["role"] as? String } == ["OrgManager"], "\(bindings)")
+            #expect(try await Console.browse(client, .get, "/console/service-accounts", cookie: ada.cookie).status == 200)
+
+            // A service account: its secret once, a rotation that retires it.
+            let account = try await Self.post(client, "/console/service-accounts", session, [("name", Self.hostile), ("role", "OrgMember")])
+            #expect(account.status == 200, "\(account.text)")
+            Self.expectInert(account)
+            let clientID = try #require(account.text.firstMatch(of: /id="client-id">([^<]+)</)?.1).description
+            let first = try #require(account.text.firstMatch(of: /id="client-secret">([^<]+)</)?.1).description
+            #expect(try await client.token(clientID: clientID, secret: first).isEmpty == false)
+            let accounts = Self.data(try await client.admin(.get, "/admin/service-accounts", token: owner))
+            let accountID = try #require(accounts.first { $0["client_id"] as? String == clientID }?["id"] as? String)
+            let page = try await Console.browse(client, .get, "/console/service-accounts", cookie: session.cookie)
+            Self.expectInert(page)
+            #expect(!page.text.contains(first))
+            let rotated = try await Self.post(client, "/console/service-accounts/\(accountID)/rotate-secret", session)
+            let second = try #require(rotated.text.firstMatch(of: /id="client-secret">([^<]+)</)?.1).description
+            #expect(second != first)
+            await #expect(throws: (any Error).self) { _ = try await client.token(clientID: clientID, secret: first) }
+            #expect(try await Self.post(client, "/console/service-accounts/\(accountID)/delete", session).status == 303)
+            #expect(try await client.admin(.get, "/admin/service-accounts/\(accountID)", token: owner).status == 404)
+
+            // Revoke a pending invitation; remove Ada (her session then ends with her membership).
+            _ = try await Self.post(client, "/console/invites", session, [("email", "bob@example.com"), ("role", "OrgMember")])
+            let inviteID = try #require(Self.data(try await client.admin(.get, "/admin/invites", token: owner)).first { $0["email"] as? String == "bob@example.com" }?["id"] as? String)
+            #expect(try await Self.post(client, "/console/invites/\(inviteID)/delete", session).status == 303)
+            #expect(try await client.admin(.get, "/admin/invites/\(inviteID)", token: owner).status == 404)
+            #expect(try await Self.post(client, "/console/users/\(adaID)/delete", session).status == 303)
+            members = try await Console.browse(client, .get, "/console/members", cookie: session.cookie)
+            #expect(!members.text.contains("ada@example.com"))
+            #expect(try await Console.browse(client, .get, "/console", cookie: ada.cookie).status == 401)
+        }
+    }
+
+    @Test func anIndexIsCreatedQueriedConfiguredAndDeletedInTheConsole() async throws {
+        try await TestServer.run { _, client in
+            let owner = try await client.token()
+            let session = try await Self.signedIn(client, owner: owner, email: "owner@example.com", role: "OrgOwner")
+            let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"p"}"#).json["id"] as? String)
+            let indexes = "/console/projects/\(project)/indexes"
+            // The API's own rules and messages, as a page; nothing created.
+            let bad = try await Self.post(client, indexes, session, [("name", "Not_Valid"), ("vector_type", "dense"), ("dimension", "3"), ("metric", "cosine"), ("cloud", "aws"), ("region", "us-east-1")])
+            #expect(bad.status == 400, "\(bad.text)")
+            let created = try await Self.post(client, indexes, session, [
+                ("name", "docs"), ("vector_type", "dense"), ("dimension", "2"), ("metric", "dotproduct"), ("cloud", "aws"), ("region", "us-east-1"),
+                ("tags", "owner=\(Self.hostile)"), ("deletion_protection", "true"),
+            ])
+            #expect(created.status == 303 && created.headers[.location] == "\(indexes)/docs", "\(created.text)")
+            let key = try #require(try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"k"}"#).json["value"] as? String)
+            let described = try await client.call(.get, "/indexes/docs", key: key)
+            #expect((described.json["tags"] as? [String: String])?["owner"] == Self.hostile && described.json["deletion_protection"] as? String == "enabled")
+            let data = "/data/\(project)/docs"
+            #expect(try await client.call(.post, "\(data)/vectors/upsert", key: key, body: #"{"vectors":[{"id":"x","values":[1,0],"metadata":{"n":"<b>"}},{"id":"y","values":[0,1]}]}"#).status == 200)
+
+            var page = try await Console.browse(client, .get, "\(indexes)/docs", cookie: session.cookie)
+            Self.expectInert(page)
+            #expect(page.text.contains(#"id="record-count">2<"#))
+            page = try await Console.browse(client, .get, "\(indexes)/docs/query?vector=0.9%2C+0.1&top_k=1&namespace=&filter=", cookie: session.cookie)
+            #expect(page.status == 200 && page.text.contains(#"<td class="id">x</td>"#) && page.text.contains("Read units used: 1"), "\(page.text)")
+            #expect(page.text.contains("&lt;b&gt;") && !page.text.contains("<b>"), "metadata stays text")
+            let wrongFilter = try await Console.browse(client, .get, "\(indexes)/docs/query?id=x&top_k=1&filter=%7Bnope", cookie: session.cookie)
+            #expect(wrongFilter.status == 400)
+
+            // Deletion protection refuses the delete as the API does; configured off, the named delete removes it.
+            #expect(try await Self.post(client, "\(indexes)/docs/delete", session, [("confirm", "docs")]).status == 403)
+            #expect(try await Self.post(client, "\(indexes)/docs", session, [("tags", "team=search")]).status == 303)
+            let configured = try await client.call(.get, "/indexes/docs", key: key).json
+            #expect((configured["tags"] as? [String: String]) == ["team": "search"] && configured["deletion_protection"] as? String == "disabled", "\(configured)")
+            #expect(try await Self.post(client, "\(indexes)/docs/delete", session, [("confirm", "doc")]).status == 400)
+            #expect(try await Self.post(client, "\(indexes)/docs/delete", session, [("confirm", "docs")]).status == 303)
+            #expect(try await client.call(.get, "/indexes/docs", key: key).status == 404)
+        }
+    }
+
+    /// Every console route that changes state refuses a form without the session's own CSRF token, or from another
+    /// site, before it touches anything (the project and its key are still there).
+    @Test func everyFormNeedsItsSessionsTokenAndOrigin() async throws {
+        try await TestServer.run { server, client in
+            let owner = try await client.token()
+            let session = try await Self.signedIn(client, owner: owner, email: "owner@example.com", role: "OrgOwner")
+            let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"p"}"#).json["id"] as? String)
+            let key = try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"k"}"#)
+            let keyID = try #require((key.json["key"] as? [String: Any])?["id"] as? String, "\(key.text)")
+            // Other resources need not exist: their routes are decided on the organization or the project.
+            let placeholder = UUID().uuidString.lowercased()
+            let posts = server.buildRouter().1.entries.filter { $0.credential == .consoleSession && $0.changesState }
+            #expect(posts.count >= 15, "\(posts.map(\.path))")
+            for entry in posts {
+                let path = entry.path.replacingOccurrences(of: ":project_id", with: project)
+                    .replacingOccurrences(of: ":api_key_id", with: keyID).replacing(/:[a-z_]+/, with: placeholder)
+                let other = ConsoleSession.csrfToken(secret: "pccs_another_session")
+                for (token, origin) in [("", "http://\(Console.host)"), (other, "http://\(Console.host)"), (session.csrf, "https://evil.example")] {
+                    let reply = try await Console.browse(client, .post, path, cookie: session.cookie, form: "csrf_token=\(token)&name=x&confirm=p", origin: origin)
+                    #expect(reply.status == 403, "\(entry.path) with token \(token.prefix(6)) from \(origin): \(reply.status)")
+                    Console.expectStrictHeaders(reply)
+                }
+            }
+            #expect(try await client.admin(.get, "/admin/projects/\(project)", token: owner).json["name"] as? String == "p")
+            #expect(try await client.admin(.get, "/admin/api-keys/\(keyID)", token: owner).status == 200)
+            #expect(try await Console.browse(client, .get, "/console", cookie: session.cookie).status == 200, "still signed in")
+        }
+    }
+
+    /// The templates escape everything they print, and every form that changes something carries the CSRF token.
+    @Test func templatesEscapeAndEveryChangingFormCarriesTheToken() {
+        for (name, text) in ConsoleTemplates.all {
+            #expect(!text.contains("{{{") && !text.contains("{{&"), "\(name) prints a value unescaped")
+            #expect(!text.contains("<script") && !text.contains(" style=") && text.firstMatch(of: /\son[a-z]+=/) == nil, "\(name): no script, inline style or handler")
+            for form in text.matches(of: /<form method="post" action="([^"]+)"[^>]*>(.{0,40})/) {
+                let open = ["/console/sign-in", "/console/accept-invite"].contains(String(form.1))
+                #expect(open || form.2.hasPrefix("{{> csrf}}"), "\(name): the form to \(form.1) has no CSRF token")
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+"""The web console's page weight and server time per page, on one server with a populated organization (20 members,
+10 service accounts, 10 projects; the measured project with 25 API keys and a private endpoint).
+
+    CONIFER_BIN=.build/release/conifer python benchmarks/console.py [--requests 300]
+
+For each page: its weight (HTML + the stylesheet + script, which is none) and the time from sending the request to
+the last byte of the answer over one keep-alive loopback connection, p50 and p90 over `--requests` fetches, as a
+signed-in owner. That time is the server's rendering (catalog reads, template) plus loopback; the `GET /health`
+line is the floor of a request that does no work, measured in the same run.
+"""
+import argparse
+import http.client
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from urllib.parse import urlencode, urlparse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "conformance"))
+from conftest import Server, new_api_key, raw_request  # noqa: E402
+
+PASSWORD = "a long enough password"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    root = tempfile.mkdtemp(prefix="conifer-console-bench-")
+    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    try:
+        _, reply = raw_request(server, "POST", "/oauth/token", {
+            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
+        owner = reply["access_token"]
+
+        def admin(method, path, body=None):
+            status, answer = raw_request(server, method, path, body, bearer=owner)
+            assert status < 300, (path, status, answer)
+            return answer
+
+        def member(email, role):
+            invite = admin("POST", "/admin/invites", {"email": email, "role_bindings": [{"resource_type": "organization", "role": role}]})
+            assert raw_request(server, "POST", "/oauth/accept-invite", {"token": invite["token"], "password": PASSWORD, "name": email.split("@")[0]})[0] == 200
+
+        member("owner@example.com", "OrgOwner")
+        for i in range(19):
+            member(f"member{i}@example.com", "OrgMember")
+        for i in range(10):
+            admin("POST", "/admin/service-accounts", {"name": f"robot-{i}", "role_bindings": [{"resource_type": "organization", "role": "OrgMember"}]})
+        projects = [admin("POST", "/admin/projects", {"name": f"project-{i}"})["id"] for i in range(10)]
+        for i in range(25):
+            admin("POST", f"/admin/projects/{projects[0]}/api-keys", {"name": f"key-{i}", "roles": ["ProjectEditor"]})
+        admin("POST", f"/admin/projects/{projects[0]}/private-endpoints", {"name": "office", "region": "us-east-1", "allowed_cidrs": ["10.0.0.0/8"]})
+
+        port = urlparse(server.url).port
+        connection = http.client.HTTPConnection("localhost", port, timeout=60)
+        origin = f"http://localhost:{port}"
+        connection.request("POST", "/console/sign-in", urlencode({"email": "owner@example.com", "password": PASSWORD}),
+                           {"Content-Type": "application/x-www-form-urlencoded", "Origin": origin})
+        answer = connection.getresponse()
+        answer.read()
+        cookie = answer.getheader("Set-Cookie").split(";")[0]
+        assert answer.status == 303, answer.status
+
+        def fetch(path, headers):
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            elapsed = time.perf_counter() - started
+            assert response.status == 200, (path, response.status, body[:300])
+            return body, elapsed
+
+        stylesheet, _ = fetch("/console/style.css", {})
+        pages = {
+            "overview (/console)": "/console",
+            "members": "/console/members",
+            "service accounts": "/console/service-accounts",
+            "project (25 API keys)": f"/console/projects/{projects[0]}",
+        }
+        print(f"{'page':<24} {'HTML':>8} {'+CSS':>8} {'+JS':>5} {'total':>8}   {'p50 ms':>7} {'p90 ms':>7}")
+        rows = []
+        for label, path in [("GET /health (floor)", "/health")] + list(pages.items()):
+            headers = {} if path == "/health" else {"Cookie": cookie}
+            body, _ = fetch(path, headers)
+            for _ in range(20):  # warm-up
+                fetch(path, headers)
+            times = sorted(fetch(path, headers)[1] * 1000 for _ in range(args.requests))
+            p50, p90 = statistics.median(times), times[int(len(times) * 0.9)]
+            css = 0 if path == "/health" else len(stylesheet)
+            rows.append((label, len(body), css, p50, p90))
+            print(f"{label:<24} {len(body):>8} {css:>8} {0:>5} {len(body) + css:>8}   {p50:>7.3f} {p90:>7.3f}")
+        heaviest = sorted(rows[1:], key=lambda row: row[1] + row[2], reverse=True)[:3]
+        print("three largest pages:", ", ".join(f"{label} {html + css} B" for label, html, css, _, _ in heaviest))
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

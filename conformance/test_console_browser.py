@@ -1,0 +1,306 @@
+"""The web console in a real browser: Debian's headless Chromium driven by Selenium through chromedriver, against a
+freshly started `conifer serve`. One test per console procedure of Pinecone's documentation, end to end (what the page
+did is checked through the Admin API, the SDK or the credential itself), each saving a screenshot (PNG) under
+`CONIFER_ARTIFACTS` (default `.artifacts/console`); and the browser's own security: the cookie's flags, a form posted
+from another origin refused, a member's console without the forms her role cannot use.
+"""
+import http.server
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+
+import pytest
+from pinecone import Pinecone
+
+from conftest import REPO, SDK_MAJOR, Server, new_api_key, raw_request
+
+pytestmark = pytest.mark.skipif(SDK_MAJOR < 10, reason="the console is the same for both SDKs; run once")
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+ARTIFACTS = pathlib.Path(os.environ.get("CONIFER_ARTIFACTS", REPO / ".artifacts" / "console"))
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="module")
+def console():
+    """A server of its own (its owner a user who signs in) and the owner's bearer token for checks."""
+    root = tempfile.mkdtemp(prefix="conifer-console-")
+    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    _, reply = raw_request(server, "POST", "/oauth/token", {
+        "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
+    server.owner_token = reply["access_token"]
+    invite_user(server, "owner@example.com", "OrgOwner", name="Olivia Owner")
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def admin(server, method, path, body=None):
+    return raw_request(server, method, path, body, bearer=server.owner_token)
+
+
+def invite_user(server, email, role, name=None):
+    status, invite = admin(server, "POST", "/admin/invites", {"email": email, "role_bindings": [{"resource_type": "organization", "role": role}]})
+    assert status == 201, invite
+    body = {"token": invite["token"], "password": PASSWORD} | ({"name": name} if name else {})
+    assert raw_request(server, "POST", "/oauth/accept-invite", body)[0] == 200
+
+
+@pytest.fixture
+def browser():
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800",
+                     "--no-first-run", "--disable-extensions", "--disable-background-networking", "--disable-sync"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    # The whole page: the window's width, the document's height.
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(800, min(height + 120, 4000)))
+    assert driver.save_screenshot(str(path)), path
+    driver.set_window_size(1280, 800)
+    assert path.stat().st_size > 5000, f"{path} looks empty"
+
+
+def fill(driver, field_id, text):
+    element = driver.find_element(By.ID, field_id)
+    element.clear()
+    element.send_keys(text)
+
+
+def submit(driver, label, within="//"):
+    """Clicks the button with this text (inside the element `within` names) and waits for the next page."""
+    button = driver.find_element(By.XPATH, f"{within}/button[normalize-space()='{label}']" if within != "//" else f"//button[normalize-space()='{label}']")
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 30).until(lambda d: old.id != d.find_element(By.TAG_NAME, "html").id)
+
+
+def sign_in(driver, server, email):
+    driver.get(server.url + "/console/sign-in")
+    fill(driver, "email", email)
+    fill(driver, "password", PASSWORD)
+    submit(driver, "Sign in")
+    assert driver.current_url == server.url + "/console", driver.page_source[:2000]
+
+
+def sign_out(driver):
+    submit(driver, "Sign out")
+    assert driver.current_url.endswith("/console/sign-in")
+
+
+def create_project(driver, server, name):
+    driver.get(server.url + "/console")
+    fill(driver, "project-name", name)
+    submit(driver, "Create project")
+    match = re.search(r"/console/projects/([0-9a-f-]{36})$", driver.current_url)
+    assert match, driver.current_url
+    return match.group(1)
+
+
+def test_sign_in_and_create_a_project(console, browser):
+    sign_in(browser, console, "owner@example.com")
+    cookie = next(c for c in browser.get_cookies() if c["name"] == "conifer_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console" and not cookie["secure"]  # plain HTTP here
+    assert "document.cookie" not in browser.page_source
+    assert browser.execute_script("return document.cookie") == "", "script cannot read the session"
+    project = create_project(browser, console, "search-prod")
+    status, described = admin(console, "GET", f"/admin/projects/{project}")
+    assert status == 200 and described["name"] == "search-prod"
+    assert "Project search-prod" in browser.find_element(By.TAG_NAME, "h2").text
+    screenshot(browser, "01-project.png")
+    browser.get(console.url + "/console")
+    screenshot(browser, "00-overview.png")
+
+
+def test_create_an_api_key_and_read_its_secret_once(console, browser):
+    sign_in(browser, console, "owner@example.com")
+    project = create_project(browser, console, "keys-" + secrets.token_hex(3))
+    fill(browser, "key-name", "ingest <b>worker</b>")
+    browser.find_element(By.NAME, "role_ProjectEditor").click()  # off (the default)
+    browser.find_element(By.NAME, "role_DataPlaneEditor").click()  # on
+    submit(browser, "Create API key")
+    secret = browser.find_element(By.ID, "api-key").text
+    assert secret.startswith("pcsk_")
+    screenshot(browser, "02-api-key-secret.png")
+    # The key works with the SDK, with the role ticked: data plane only.
+    pc = Pinecone(api_key=secret, host=console.url)
+    with pytest.raises(Exception) as refused:
+        pc.list_indexes()
+    assert getattr(refused.value, "status", None) == 403 or getattr(refused.value, "status_code", None) == 403
+    # Back on the project page, the key is listed and its secret is not shown again; the name stays text.
+    browser.find_element(By.LINK_TEXT, "Done").click()
+    assert secret not in browser.page_source
+    row = browser.find_element(By.XPATH, "//section[@aria-labelledby='api-keys']//tbody/tr")
+    assert "ingest <b>worker</b>" in row.text and "DataPlaneEditor" in row.text and "pcsk_••••" in row.text
+    assert not browser.find_elements(By.XPATH, "//section[@aria-labelledby='api-keys']//b")
+    screenshot(browser, "03-api-key-masked.png")
+    status, keys = admin(console, "GET", f"/admin/projects/{project}/api-keys")
+    assert status == 200 and [k["roles"] for k in keys["data"]] == [["DataPlaneEditor"]]
+
+
+def test_invite_a_member_who_accepts_then_change_her_role(console, browser):
+    email = f"ada-{secrets.token_hex(3)}@example.com"
+    sign_in(browser, console, "owner@example.com")
+    browser.find_element(By.LINK_TEXT, "Members").click()
+    fill(browser, "invite-email", email)
+    Select(browser.find_element(By.ID, "invite-role")).select_by_visible_text("OrgMember")
+    submit(browser, "Send invitation")
+    link = browser.find_element(By.ID, "invite-link").text
+    assert link.startswith(console.url + "/console/accept-invite?token=pcinv_")
+    screenshot(browser, "04-invitation.png")
+    sign_out(browser)
+
+    # The invitee opens the link, chooses a password, signs in: an OrgMember's console.
+    browser.get(link)
+    fill(browser, "name", "Ada Lovelace")
+    fill(browser, "password", PASSWORD)
+    submit(browser, "Join the organization")
+    assert "Your account is ready" in browser.page_source
+    sign_in(browser, console, email)
+    assert not browser.find_elements(By.LINK_TEXT, "Service accounts"), "an OrgMember has no service accounts page"
+    browser.find_element(By.LINK_TEXT, "Members").click()
+    assert not browser.find_elements(By.ID, "invite-email") and "Change role" not in browser.page_source
+    screenshot(browser, "05-member-view.png")
+    browser.get(console.url + "/console/service-accounts")
+    assert "403" in browser.title and "service-accounts:read" in browser.page_source
+    browser.get(console.url + "/console")
+    sign_out(browser)
+
+    # The owner makes her an OrgManager.
+    sign_in(browser, console, "owner@example.com")
+    browser.find_element(By.LINK_TEXT, "Members").click()
+    _, users = admin(console, "GET", f"/admin/users?email={email}")
+    user = users["data"][0]["id"]
+    Select(browser.find_element(By.ID, f"role-{user}")).select_by_visible_text("OrgManager")
+    submit(browser, "Change role", within=f"//form[@action='/console/users/{user}/role']")
+    _, bindings = admin(console, "GET", f"/admin/role-bindings?principal_type=user&principal_id={user}")
+    assert [b["role"] for b in bindings["data"]] == ["OrgManager"]
+    assert Select(browser.find_element(By.ID, f"role-{user}")).first_selected_option.text == "OrgManager"
+    screenshot(browser, "06-role-changed.png")
+
+
+def test_create_and_rotate_a_service_account(console, browser):
+    sign_in(browser, console, "owner@example.com")
+    browser.find_element(By.LINK_TEXT, "Service accounts").click()
+    fill(browser, "account-name", "ci-pipeline")
+    Select(browser.find_element(By.ID, "account-role")).select_by_visible_text("OrgManager")
+    submit(browser, "Create service account")
+    client_id = browser.find_element(By.ID, "client-id").text
+    first = browser.find_element(By.ID, "client-secret").text
+    screenshot(browser, "07-service-account-secret.png")
+
+    def token(secret):
+        return raw_request(console, "POST", "/oauth/token", {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})[0]
+
+    assert token(first) == 200
+    browser.find_element(By.LINK_TEXT, "Done").click()
+    assert first not in browser.page_source
+    submit(browser, "Rotate secret of ci-pipeline")
+    second = browser.find_element(By.ID, "client-secret").text
+    assert second != first and token(second) == 200 and token(first) == 401
+
+
+def test_private_endpoint_and_private_only(console, browser):
+    sign_in(browser, console, "owner@example.com")
+    project = create_project(browser, console, "private-" + secrets.token_hex(3))
+    fill(browser, "endpoint-name", "vpc-prod")
+    fill(browser, "endpoint-vpc", "vpce-0123456789abcdef0")
+    submit(browser, "Add endpoint")
+    assert browser.current_url.endswith(f"/console/projects/{project}"), browser.page_source[:1500]
+    browser.find_element(By.NAME, "private_endpoint_access_only").click()
+    submit(browser, "Save settings")
+    _, described = admin(console, "GET", f"/admin/projects/{project}")
+    _, endpoints = admin(console, "GET", f"/admin/projects/{project}/private-endpoints")
+    assert described["private_endpoint_access_only"] is True
+    assert [(e["name"], e.get("vpc_endpoint_id"), e.get("allowed_cidrs")) for e in endpoints["data"]] == [("vpc-prod", "vpce-0123456789abcdef0", None)]
+    assert browser.find_element(By.NAME, "private_endpoint_access_only").is_selected()
+    screenshot(browser, "08-private-endpoint.png")
+
+
+class _EvilSite(http.server.BaseHTTPRequestHandler):
+    """Another origin's page: a form that posts to the console, as a cross-site request forgery would."""
+    target = ""
+
+    def do_GET(self):
+        page = (f'<!doctype html><form method="post" action="{self.target}/console/projects">'
+                '<input name="name" value="forged"><button type="submit">Win a prize</button></form>').encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_form_from_another_origin_is_refused(console, browser):
+    sign_in(browser, console, "owner@example.com")
+    _EvilSite.target = console.url
+    evil = http.server.HTTPServer(("127.0.0.1", 0), _EvilSite)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{evil.server_port}/")
+        submit(browser, "Win a prize")
+        assert re.search(r"40[13]", browser.title), browser.title
+    finally:
+        evil.shutdown()
+    _, projects = admin(console, "GET", "/admin/projects")
+    assert "forged" not in [p["name"] for p in projects["data"]]
+    browser.get(console.url + "/console")
+    assert "Sign out" in browser.page_source, "the session is untouched"
+
+
+def test_create_an_index_and_query_it_in_the_query_tool(console, browser):
+    sign_in(browser, console, "owner@example.com")
+    project = create_project(browser, console, "vectors-" + secrets.token_hex(3))
+    browser.find_element(By.LINK_TEXT, "Indexes").click()
+    fill(browser, "index-name", "movies")
+    fill(browser, "index-dimension", "3")
+    Select(browser.find_element(By.ID, "index-metric")).select_by_visible_text("euclidean")
+    fill(browser, "index-tags", "team=search\nenv=dev")
+    submit(browser, "Create index")
+    assert browser.current_url.endswith(f"/console/projects/{project}/indexes/movies"), browser.page_source[:1500]
+
+    # Records come in through the SDK with a key of the project; the page counts them and the query tool finds them.
+    status, key = admin(console, "POST", f"/admin/projects/{project}/api-keys", {"name": "loader", "roles": ["ProjectEditor"]})
+    assert status == 201, key
+    pc = Pinecone(api_key=key["value"], host=console.url)
+    index = pc.Index(host=pc.describe_index("movies").host)
+    index.upsert(vectors=[("a", [0, 0, 1], {"genre": "drama"}), ("b", [0, 1, 0], {"genre": "comedy"}), ("c", [1, 0, 0], {"genre": "drama"})],
+                 namespace="films")
+    browser.refresh()
+    assert browser.find_element(By.ID, "record-count").text == "3"
+    fill(browser, "query-vector", "0, 0.1, 0.9")
+    fill(browser, "query-top-k", "2")
+    fill(browser, "query-namespace", "films")
+    fill(browser, "query-filter", '{"genre": {"$eq": "drama"}}')
+    submit(browser, "Run query")
+    rows = browser.find_elements(By.XPATH, "//table[@id='matches']/tbody/tr")
+    assert [row.find_element(By.TAG_NAME, "td").text for row in rows] == ["a", "c"], browser.page_source[-3000:]
+    assert "drama" in rows[0].text
+    assert browser.find_element(By.ID, "read-units").text.startswith("Read units used: ")
+    expected = index.query(vector=[0, 0.1, 0.9], top_k=2, namespace="films", filter={"genre": {"$eq": "drama"}})
+    assert [m.id for m in expected.matches] == ["a", "c"], "the same answer as the SDK's"
+    screenshot(browser, "09-query-tool.png")
+    status, described = raw_request(console, "GET", "/indexes/movies", api_key=key["value"], version="2026-07")
+    assert described["tags"] == {"team": "search", "env": "dev"} and described["schema"]["fields"]["_values"]["metric"] == "euclidean", described
