@@ -304,3 +304,14 @@ def test_create_an_index_and_query_it_in_the_query_tool(console, browser):
     screenshot(browser, "09-query-tool.png")
     status, described = raw_request(console, "GET", "/indexes/movies", api_key=key["value"], version="2026-07")
     assert described["tags"] == {"team": "search", "env": "dev"} and described["schema"]["fields"]["_values"]["metric"] == "euclidean", described
+    # The metrics tab: the upsert and the queries (the page's and the SDK's) are counted and drawn as images the
+    # strict Content-Security-Policy lets load (same origin, no script in them).
+    browser.find_element(By.LINK_TEXT, "Metrics").click()
+    summary = browser.find_element(By.ID, "metrics-summary").text
+    assert summary.startswith("Over the last hour: 3 requests"), summary
+    charts = browser.find_elements(By.CSS_SELECTOR, "img.chart")
+    assert len(charts) == 3
+    assert all(browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", chart) == 720 for chart in charts)
+    screenshot(browser, "10-metrics.png")
+    browser.find_element(By.LINK_TEXT, "Last day").click()
+    assert browser.find_element(By.ID, "metrics-summary").text.startswith("Over the last day: 3 requests")

@@ -22,6 +22,8 @@ public final class IndexMetrics: Sendable {
         let milliseconds: [Operation: Counter]
         let readUnits: Counter
         let writeUnits: Counter
+        /// The same requests and units by minute and hour, for the console's metrics tab.
+        let history = MetricsHistory()
 
         init(_ definition: IndexDefinition) {
             let labels = IndexMetrics.labels(definition)
@@ -79,7 +81,9 @@ public final class IndexMetrics: Sendable {
         let series = series(for: definition)
         series.requests[operation]?.increment()
         let (seconds, attoseconds) = duration.components
-        series.milliseconds[operation]?.increment(by: Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+        let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+        series.milliseconds[operation]?.increment(by: milliseconds)
+        series.history.record(operation, milliseconds: milliseconds, at: Date())
     }
 
     /// Adds the read and write units of a request (see `Units`).
@@ -88,6 +92,12 @@ public final class IndexMetrics: Sendable {
         let series = series(for: definition)
         if read > 0 { series.readUnits.increment(by: read) }
         if write > 0 { series.writeUnits.increment(by: write) }
+        series.history.charge(read: read, write: write, at: Date())
+    }
+
+    /// The index's requests and units by minute and hour since the process started (empty with `--metrics off`).
+    public func history(for definition: IndexDefinition) -> MetricsHistory {
+        series(for: definition).history
     }
 
     /// The index's series in Prometheus's text format, with the gauges set to `records` and `storageBytes`.

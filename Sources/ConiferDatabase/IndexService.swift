@@ -33,6 +33,12 @@ public struct IndexService: Sendable {
         }
     }
 
+    /// The index the pass may see, and its requests and units by minute and hour (the console's metrics tab).
+    public func history(_ pass: AuthorizationPass, name: String) async throws -> (IndexDefinition, MetricsHistory) {
+        let definition = try await describe(pass, name: name)
+        return (definition, metrics.history(for: definition))
+    }
+
     public func describe(_ pass: AuthorizationPass, name: String) async throws -> IndexDefinition {
         try pass.require(.indexesRead)
         return try await catalog.index(named: name, pass: pass)

@@ -204,6 +204,14 @@ import Testing
             page = try await Console.browse(client, .get, "\(indexes)/docs/query?vector=0.9%2C+0.1&top_k=1&namespace=&filter=", cookie: session.cookie)
             #expect(page.status == 200 && page.text.contains(#"<td class="id">x</td>"#) && page.text.contains("Read units used: 1"), "\(page.text)")
             #expect(page.text.contains("&lt;b&gt;") && !page.text.contains("<b>"), "metadata stays text")
+            // The metrics tab counts the upsert and the query, and draws them.
+            let metrics = try await Console.browse(client, .get, "\(indexes)/docs/metrics", cookie: session.cookie)
+            #expect(metrics.status == 200 && metrics.text.contains("Over the last hour: 2 requests"), "\(metrics.text)")
+            let chart = try await Console.browse(client, .get, "\(indexes)/docs/metrics/requests?window=day", cookie: session.cookie)
+            #expect(chart.status == 200 && chart.headers[.contentType] == "image/svg+xml" && chart.text.hasPrefix("<svg") && chart.text.hasSuffix("</svg>"))
+            #expect(chart.text.contains("<circle") || chart.text.contains("<polyline"), "a point for the hour with requests")
+            Console.expectStrictHeaders(chart)
+            #expect(try await Console.browse(client, .get, "\(indexes)/docs/metrics/nope", cookie: session.cookie).status == 404)
             let wrongFilter = try await Console.browse(client, .get, "\(indexes)/docs/query?id=x&top_k=1&filter=%7Bnope", cookie: session.cookie)
             #expect(wrongFilter.status == 400)
 

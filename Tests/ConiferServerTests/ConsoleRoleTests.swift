@@ -51,6 +51,8 @@ import Testing
         "POST /console/projects/:project_id/indexes/:index_name": "PATCH /indexes/:index_name",
         "POST /console/projects/:project_id/indexes/:index_name/delete": "DELETE /indexes/:index_name",
         "GET /console/projects/:project_id/indexes/:index_name/query": "POST /data/:project_id/:index_name/query",
+        "GET /console/projects/:project_id/indexes/:index_name/metrics": "GET /indexes/:index_name",
+        "GET /console/projects/:project_id/indexes/:index_name/metrics/:chart": "GET /indexes/:index_name",
     ]
 
     /// Console routes whose counterpart is a control- or data-plane route: where the API refuses a bearer token naming a
@@ -109,7 +111,7 @@ import Testing
                 let missing = UUID().uuidString.lowercased()
                 let values = [
                     ":project_id": project, ":invite_id": invite, ":user_id": target, ":service_account_id": account, ":api_key_id": keyID,
-                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix",
+                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency",
                 ]
                 // Fields the service refuses once the call is let through.
                 let refused: [(String, String)] = [

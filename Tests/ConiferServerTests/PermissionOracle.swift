@@ -161,6 +161,8 @@ enum PermissionOracle {
         "POST /console/projects/:project_id/indexes/:index_name": adminOnly + "UUUUUUUU",
         "POST /console/projects/:project_id/indexes/:index_name/delete": adminOnly + "UUUUUUUU",
         "GET /console/projects/:project_id/indexes/:index_name/query": adminOnly + "UUUUUUUU",
+        "GET /console/projects/:project_id/indexes/:index_name/metrics": adminOnly + "UUUUUUUU",
+        "GET /console/projects/:project_id/indexes/:index_name/metrics/:chart": adminOnly + "UUUUUUUU",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

@@ -18,6 +18,8 @@ extension ConsoleController {
         routes.console(.post, index, .projectAdmin(.indexesWrite), audit: .kind(.configureIndex), handler: configureIndex)
         routes.console(.post, "\(index)/delete", .projectAdmin(.indexesWrite), audit: .kind(.deleteIndex), handler: deleteIndex)
         routes.console(.get, "\(index)/query", .projectAdmin(.dataRead), handler: queryTool)
+        routes.console(.get, "\(index)/metrics", .projectAdmin(.indexesRead), handler: metricsPage)
+        routes.console(.get, "\(index)/metrics/:chart", .projectAdmin(.indexesRead), handler: metricsChart)
     }
 
     /// The pass the index and data-plane services take: the user inside the path's project, holding `permission`.
@@ -200,5 +202,53 @@ extension ConsoleController {
             return ["id": match.record.id, "score": String(format: "%.6f", match.score), "metadata": metadata]
         }
         return try await indexPage(call, answer: ["matches": matches, "hasMatches": !matches.isEmpty, "readUnits": Units.reported(answer.readUnits)])
+    }
+}
+
+// MARK: The metrics tab
+
+extension ConsoleController {
+    private func window(_ call: ConsoleCall) -> MetricsHistory.Window {
+        call.request.uri.queryParameters["window"].flatMap { MetricsHistory.Window(rawValue: String($0)) } ?? .hour
+    }
+
+    /// The metrics tab: requests per second, latency percentiles and units over the last hour or day, as charts drawn
+    /// on the server (`metricsChart`), with the totals in words for readers who do not see them.
+    @Sendable func metricsPage(_ call: ConsoleCall) async throws -> Response {
+        let (project, pass) = try projectPass(call, .indexesRead)
+        let (definition, history) = try await indexes.history(pass, name: try call.parameter("index_name"))
+        let window = window(call)
+        let buckets = history.window(window, now: Date())
+        var latencies = MetricsHistory.Latencies()
+        for bucket in buckets { latencies.merge(bucket.latencies) }
+        let requests = buckets.reduce(0) { $0 + $1.requests.values.reduce(0, +) }
+        var values = try await layout(call, title: "Metrics of \(definition.name)")
+        let path = indexPath(project, definition.name)
+        values["index"] = ["name": definition.name, "path": path]
+        values["window"] = window == .hour ? "the last hour" : "the last day"
+        values["windows"] = MetricsHistory.Window.allCases.map { ["name": $0 == .hour ? "Last hour" : "Last day", "query": $0.rawValue, "current": $0 == window] }
+        values["charts"] = ["requests", "latency", "units"].map { ["src": "\(path)/metrics/\($0)?window=\(window.rawValue)", "name": $0] }
+        values["summary"] = [
+            "requests": requests,
+            "p50": latencies.upperBound(quantile: 0.5).map(ConsoleCharts.format) ?? "—",
+            "p99": latencies.upperBound(quantile: 0.99).map(ConsoleCharts.format) ?? "—",
+            "readUnits": ConsoleCharts.format(buckets.reduce(0) { $0 + $1.readUnits }),
+            "writeUnits": ConsoleCharts.format(buckets.reduce(0) { $0 + $1.writeUnits }),
+        ]
+        return ConsolePages.page("metrics", values)
+    }
+
+    /// One chart of the metrics tab as an SVG image.
+    @Sendable func metricsChart(_ call: ConsoleCall) async throws -> Response {
+        let (_, pass) = try projectPass(call, .indexesRead)
+        let (_, history) = try await indexes.history(pass, name: try call.parameter("index_name"))
+        let window = window(call)
+        let name = try call.parameter("chart")
+        guard let svg = ConsoleCharts.chart(name, history.window(window, now: Date()), window: window) else {
+            throw ConiferError.notFound("Chart \(name.prefix(64)) not found; the charts are requests, latency and units.")
+        }
+        var headers = ConsolePages.securityHeaders
+        headers[.contentType] = "image/svg+xml"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: svg)))
     }
 }

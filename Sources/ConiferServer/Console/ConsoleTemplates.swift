@@ -34,6 +34,7 @@ enum ConsoleTemplates {
         :focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
         .error { color: var(--danger); font-weight: 600; }
         .muted { color: var(--muted); }
+        img.chart { max-width: 100%; height: auto; border: 1px solid var(--line); }
         .secret { font-family: ui-monospace, monospace; padding: .6rem; background: var(--wash); border: 1px dashed var(--muted); overflow-wrap: anywhere; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         @media (max-width: 40rem) { header { padding: .75rem; } main { padding: 0 .5rem; } th, td { padding: .3rem .25rem; } }
@@ -274,6 +275,7 @@ enum ConsoleTemplates {
             {{> top}}
             <p><a href="/console/projects/{{project.id}}/indexes">Indexes of {{project.name}}</a></p>
             <section aria-labelledby="index"><h2 id="index">Index {{index.name}}</h2>
+            <p><a href="{{index.path}}/metrics">Metrics</a></p>
             <table><tbody>
             <tr><th scope="row">Status</th><td>{{index.status}}</td></tr>
             <tr><th scope="row">Vector type</th><td>{{index.vectorType}}</td></tr>
@@ -319,6 +321,17 @@ enum ConsoleTemplates {
             <label for="confirm-index">Type the index's name to confirm</label><input id="confirm-index" name="confirm" type="text" required autocomplete="off">
             <button type="submit" class="danger">Delete index</button>
             </form></section>{{/canWrite}}
+            {{> bottom}}
+            """,
+        "metrics": """
+            {{> top}}
+            <p><a href="{{index.path}}">Index {{index.name}}</a></p>
+            <section aria-labelledby="metrics"><h2 id="metrics">Metrics of {{index.name}}</h2>
+            <nav aria-label="Time window"><ul>{{#windows}}<li><a href="{{index.path}}/metrics?window={{query}}"{{#current}} aria-current="page"{{/current}}>{{name}}</a></li>{{/windows}}</ul></nav>
+            <p id="metrics-summary">Over {{window}}: {{summary.requests}} requests; latency p50 ≤ {{summary.p50}} ms, p99 ≤ {{summary.p99}} ms; {{summary.readUnits}} read units, {{summary.writeUnits}} write units.</p>
+            {{#charts}}<p><img class="chart" src="{{src}}" alt="Chart of {{name}} over {{window}}; the totals are in the text above." width="720" height="240"></p>{{/charts}}
+            <p class="muted">Counted since this server started; the same series are served to Prometheus.</p>
+            </section>
             {{> bottom}}
             """,
         "error": """
