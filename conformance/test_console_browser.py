@@ -315,3 +315,29 @@ def test_create_an_index_and_query_it_in_the_query_tool(console, browser):
     screenshot(browser, "10-metrics.png")
     browser.find_element(By.LINK_TEXT, "Last day").click()
     assert browser.find_element(By.ID, "metrics-summary").text.startswith("Over the last day: 3 requests")
+
+
+def test_take_a_backup_and_restore_it(console, browser):
+    sign_in(browser, console, "owner@example.com")
+    project = create_project(browser, console, "backups-" + secrets.token_hex(3))
+    status, key = admin(console, "POST", f"/admin/projects/{project}/api-keys", {"name": "loader", "roles": ["ProjectEditor"]})
+    pc = Pinecone(api_key=key["value"], host=console.url)
+    pc.create_index(name="catalog", dimension=4, metric="cosine", spec={"serverless": {"cloud": "aws", "region": "us-east-1"}})
+    index = pc.Index(host=pc.describe_index("catalog").host)
+    index.upsert(vectors=[(f"v{i}", [i, 1, 0, 1]) for i in range(50)], namespace="ns")
+    browser.get(f"{console.url}/console/projects/{project}/indexes/catalog")
+    fill(browser, "backup-name", "before-migration")
+    submit(browser, "Back up now")
+    assert browser.current_url.endswith(f"/console/projects/{project}/backups")
+    row = browser.find_element(By.XPATH, "//section[@aria-labelledby='backups']//tbody/tr")
+    assert "before-migration" in row.text and "catalog" in row.text and "50" in row.text
+    backup = pc.list_backups(index_name="catalog")[0]
+    fill(browser, f"restore-{backup.backup_id}", "catalog-restored")
+    submit(browser, "Restore before-migration")
+    # The page follows the job by reloading itself (a Refresh header, no script) until it is done.
+    WebDriverWait(browser, 120).until(lambda d: "Completed" in d.find_element(By.CLASS_NAME, "job-status").text)
+    assert browser.find_element(By.XPATH, "//progress").get_attribute("value") == "100"
+    screenshot(browser, "11-backups.png")
+    browser.find_element(By.LINK_TEXT, "catalog-restored").click()
+    assert browser.find_element(By.ID, "record-count").text == "50"
+    assert pc.Index(host=pc.describe_index("catalog-restored").host).describe_index_stats().total_vector_count == 50

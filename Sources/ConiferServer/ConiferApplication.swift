@@ -184,7 +184,8 @@ public struct ConiferApplication: Sendable {
         let dataPlaneRoutes = DataPlaneController(service: dataPlane, maxRequestBytes: configuration.maxRequestBytes, limiter: limiter)
         dataPlaneRoutes.register(in: routes)
         MetricsController(indexes: indexes, dataPlane: dataPlane, hosts: hosts).register(in: routes)
-        BackupsController(backups: backups).register(in: routes)
+        let backupRoutes = BackupsController(backups: backups)
+        backupRoutes.register(in: routes)
         BackupSchedulesController(backups: backups).register(in: routes)
         CollectionsController(backups: backups).register(in: routes)
         let oauth = OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer)
@@ -192,7 +193,7 @@ public struct ConiferApplication: Sendable {
         let projects = ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys)
         let members = MembersController(admin: admin, mailsInvites: configuration.mail != nil)
         ConsoleController(
-            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes,
+            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes, backups: backupRoutes,
             dataPlane: dataPlaneRoutes, policy: configuration.consoleSessions, secure: configuration.tls != nil
         ).register(in: routes)
         OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)

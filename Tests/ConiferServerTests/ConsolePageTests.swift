@@ -215,6 +215,27 @@ import Testing
             let wrongFilter = try await Console.browse(client, .get, "\(indexes)/docs/query?id=x&top_k=1&filter=%7Bnope", cookie: session.cookie)
             #expect(wrongFilter.status == 400)
 
+            // A backup from the index's page, restored into a new index from the backups page, which follows the job.
+            #expect(try await Self.post(client, "\(indexes)/docs/backups", session, [("name", Self.hostile)]).status == 400, "the API's name rule")
+            #expect(try await Self.post(client, "\(indexes)/docs/backups", session, [("name", "nightly"), ("description", Self.hostile)]).status == 303)
+            let backupID = try #require(Self.data(try await client.call(.get, "/backups", key: key)).first?["backup_id"] as? String)
+            var backups = try await Console.browse(client, .get, "/console/projects/\(project)/backups", cookie: session.cookie)
+            #expect(backups.text.contains("nightly") && !backups.text.contains("<script"))
+            #expect(backups.headers[ConsolePages.refresh] == nil, "nothing to follow yet")
+            #expect(try await Self.post(client, "/console/projects/\(project)/backups/\(backupID)/restore", session, [("name", "Bad Name")]).status == 400)
+            #expect(try await Self.post(client, "/console/projects/\(project)/backups/\(backupID)/restore", session, [("name", "docs-copy")]).status == 303)
+            backups = try await Console.browse(client, .get, "/console/projects/\(project)/backups", cookie: session.cookie)
+            #expect(backups.text.contains("docs-copy"))
+            for _ in 0..<3000 where try await client.call(.get, "/indexes/docs-copy", key: key).json["status"].map({ "\($0)" })?.contains("Ready") != true {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let copy = try await client.call(.post, "/data/\(project)/docs-copy/describe_index_stats", key: key, body: "{}")
+            #expect(copy.json["totalVectorCount"] as? Int == 2, "\(copy.text)")
+            backups = try await Console.browse(client, .get, "/console/projects/\(project)/backups", cookie: session.cookie)
+            #expect(backups.headers[ConsolePages.refresh] == nil && backups.text.contains("Completed"), "the job is done: no more reloading")
+            #expect(try await Self.post(client, "/console/projects/\(project)/backups/\(backupID)/delete", session).status == 303)
+            #expect(Self.data(try await client.call(.get, "/backups", key: key)).isEmpty)
+
             // Deletion protection refuses the delete as the API does; configured off, the named delete removes it.
             #expect(try await Self.post(client, "\(indexes)/docs/delete", session, [("confirm", "docs")]).status == 403)
             #expect(try await Self.post(client, "\(indexes)/docs", session, [("tags", "team=search")]).status == 303)

@@ -12,7 +12,7 @@ import Testing
 /// user can do nothing the Admin API would refuse her, and is refused nothing it would allow.
 ///
 /// A state-changing form that is allowed either acts on a resource made for that column (an invite, a member, a
-/// service account, an API key, so no cell disturbs another), or carries a field the service refuses after the
+/// service account, an API key, a backup, so no cell disturbs another), or carries a field the service refuses after the
 /// decision (a 400 shows the call was let through; nothing changed). Removing a CMEK key or a private endpoint names
 /// one that does not exist: allowed and hidden both answer 404 there, refused 403.
 @Suite struct ConsoleRoleTests {
@@ -52,6 +52,10 @@ import Testing
         "POST /console/projects/:project_id/indexes/:index_name/delete": "DELETE /indexes/:index_name",
         "GET /console/projects/:project_id/indexes/:index_name/query": "POST /data/:project_id/:index_name/query",
         "GET /console/projects/:project_id/indexes/:index_name/metrics": "GET /indexes/:index_name",
+        "POST /console/projects/:project_id/indexes/:index_name/backups": "POST /indexes/:index_name/backups",
+        "GET /console/projects/:project_id/backups": "GET /backups",
+        "POST /console/projects/:project_id/backups/:backup_id/restore": "POST /backups/:backup_id/create-index",
+        "POST /console/projects/:project_id/backups/:backup_id/delete": "DELETE /backups/:backup_id",
         "GET /console/projects/:project_id/indexes/:index_name/metrics/:chart": "GET /indexes/:index_name",
     ]
 
@@ -108,10 +112,12 @@ import Testing
                 let account = try await client.serviceAccount("target-\(index)", role: .member, owner: owner).id
                 let key = try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"target-\#(index)"}"#)
                 let keyID = try #require((key.json["key"] as? [String: Any])?["id"] as? String, "\(key.text)")
+                let backup = try await client.call(.post, "/indexes/matrix/backups", key: loaderKey, body: #"{"name":"target-\#(index)"}"#)
+                let backupID = try #require(backup.json["backup_id"] as? String, "\(backup.text)")
                 let missing = UUID().uuidString.lowercased()
                 let values = [
                     ":project_id": project, ":invite_id": invite, ":user_id": target, ":service_account_id": account, ":api_key_id": keyID,
-                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency",
+                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency", ":backup_id": backupID,
                 ]
                 // Fields the service refuses once the call is let through.
                 let refused: [(String, String)] = [

@@ -163,6 +163,10 @@ enum PermissionOracle {
         "GET /console/projects/:project_id/indexes/:index_name/query": adminOnly + "UUUUUUUU",
         "GET /console/projects/:project_id/indexes/:index_name/metrics": adminOnly + "UUUUUUUU",
         "GET /console/projects/:project_id/indexes/:index_name/metrics/:chart": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/indexes/:index_name/backups": adminOnly + "UUUUUUUU",
+        "GET /console/projects/:project_id/backups": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/backups/:backup_id/restore": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/backups/:backup_id/delete": adminOnly + "UUUUUUUU",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

@@ -23,12 +23,12 @@ extension ConsoleController {
     }
 
     /// The pass the index and data-plane services take: the user inside the path's project, holding `permission`.
-    private func projectPass(_ call: ConsoleCall, _ permission: Permission) throws -> (project: UUID, pass: AuthorizationPass) {
+    func projectPass(_ call: ConsoleCall, _ permission: Permission) throws -> (project: UUID, pass: AuthorizationPass) {
         let project = try call.uuid("project_id", notFound: "Project")
         return (project, try call.pass.identity.principal(inProject: project).authorize(permission))
     }
 
-    private func indexPath(_ project: UUID, _ name: String) -> String {
+    func indexPath(_ project: UUID, _ name: String) -> String {
         "/console/projects/\(project.lowercasedString)/indexes/\(name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name)"
     }
 

@@ -18,6 +18,8 @@ struct ConsoleController {
     let projects: ProjectsController
     let members: MembersController
     let indexes: IndexService
+    /// Backups and restore jobs, through the API controller's own operations.
+    let backups: BackupsController
     /// The data plane's service and rate limits, for the query tool and an index's statistics.
     let dataPlane: DataPlaneController
     let policy: ConsoleSessionPolicy
@@ -56,6 +58,7 @@ struct ConsoleController {
         registerOrganizationPages(in: routes)
         registerProjectPages(in: routes)
         registerIndexPages(in: routes)
+        registerBackupPages(in: routes)
     }
 
     /// Checks the password as the token endpoint does (same throttle, same events) and starts a session.

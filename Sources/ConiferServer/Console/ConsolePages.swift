@@ -20,6 +20,9 @@ enum ConsolePages {
         .cacheControl: "no-store",
     ]
 
+    /// Reloads a page after the given seconds (a page that follows a running job; no script needed).
+    static let refresh = HTTPField.Name("Refresh")!
+
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
         for (name, text) in ConsoleTemplates.all {

@@ -3,7 +3,8 @@
 /// the session's CSRF token (the `csrf` partial) and posts to the console's own origin.
 ///
 /// Every page gets `title`, `organization`, `user`, `csrf` and the navigation flags from
-/// `ConsoleController.layout`; the `top` partial draws the header and navigation, `bottom` closes the page.
+/// `ConsoleController.layout`; the `top` partial draws the header and navigation, `bottom` closes the page. A section
+/// (`{{#key}}`) opens for any string, the empty one too: a value that may be absent is left out of the page's values.
 enum ConsoleTemplates {
     static let stylesheet = """
         :root { --ink: #1b2733; --muted: #4a5a6a; --line: #c9d3dc; --accent: #0b5d3b; --paper: #ffffff; --wash: #f3f6f8; --danger: #8a1c1c; }
@@ -29,7 +30,7 @@ enum ConsoleTemplates {
         button { margin-top: 1rem; padding: .45rem 1rem; border: 0; border-radius: 4px; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }
         button.danger { background: var(--danger); }
         form.inline { display: inline-flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: 0 .5rem .25rem 0; }
-        form.inline button, form.inline select { display: inline-block; margin: 0; width: auto; }
+        form.inline button, form.inline select, form.inline input { display: inline-block; margin: 0; width: auto; }
         header button { margin: 0; background: #fff; color: var(--accent); }
         :focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
         .error { color: var(--danger); font-weight: 600; }
@@ -309,6 +310,13 @@ enum ConsoleTemplates {
             </tbody></table>{{/hasMatches}}
             {{^hasMatches}}<p class="muted">No matches.</p>{{/hasMatches}}{{/answer}}
             </section>{{/canQuery}}
+            <section aria-labelledby="backup"><h2 id="backup">Backups</h2>
+            <p><a href="/console/projects/{{project.id}}/backups">Backups and restore jobs of the project</a></p>
+            {{#canWrite}}<form method="post" action="{{index.path}}/backups">{{> csrf}}
+            <label for="backup-name">Backup name</label><input id="backup-name" name="name" type="text" maxlength="512">
+            <label for="backup-description">Description</label><input id="backup-description" name="description" type="text" maxlength="1024">
+            <button type="submit">Back up now</button>
+            </form>{{/canWrite}}</section>
             {{#canWrite}}<section aria-labelledby="configure"><h2 id="configure">Configure</h2>
             <form method="post" action="{{index.path}}">{{> csrf}}
             <label class="check"><input type="checkbox" name="deletion_protection" value="true"{{#index.protected}} checked{{/index.protected}}> Deletion protection</label>
@@ -331,6 +339,30 @@ enum ConsoleTemplates {
             <p id="metrics-summary">Over {{window}}: {{summary.requests}} requests; latency p50 ≤ {{summary.p50}} ms, p99 ≤ {{summary.p99}} ms; {{summary.readUnits}} read units, {{summary.writeUnits}} write units.</p>
             {{#charts}}<p><img class="chart" src="{{src}}" alt="Chart of {{name}} over {{window}}; the totals are in the text above." width="720" height="240"></p>{{/charts}}
             <p class="muted">Counted since this server started; the same series are served to Prometheus.</p>
+            </section>
+            {{> bottom}}
+            """,
+        "backups": """
+            {{> top}}
+            <p><a href="/console/projects/{{project.id}}/indexes">Indexes of {{project.name}}</a></p>
+            <section aria-labelledby="jobs"><h2 id="jobs">Restore jobs</h2>
+            {{#hasJobs}}<table><thead><tr><th scope="col">New index</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Started</th></tr></thead><tbody>
+            {{#jobs}}<tr><td>{{#done}}<a href="{{path}}">{{index}}</a>{{/done}}{{^done}}{{index}}{{/done}}</td><td class="job-status">{{status}}{{#error}}: {{error}}{{/error}}</td>
+            <td><progress max="100" value="{{percent}}" aria-label="Restore of {{index}}">{{percent}}%</progress> {{percent}}%</td><td>{{created}}</td></tr>{{/jobs}}
+            </tbody></table>{{/hasJobs}}
+            {{^hasJobs}}<p class="muted">No restore jobs.</p>{{/hasJobs}}
+            </section>
+            <section aria-labelledby="backups"><h2 id="backups">Backups</h2>
+            {{#hasBackups}}<table><thead><tr><th scope="col">Name</th><th scope="col">Index</th><th scope="col">Records</th><th scope="col">Namespaces</th><th scope="col">Bytes</th><th scope="col">Created</th>{{#canWrite}}<th scope="col">Restore or delete</th>{{/canWrite}}</tr></thead><tbody>
+            {{#backups}}<tr><td>{{name}}{{#scheduled}} <span class="muted">(scheduled)</span>{{/scheduled}}</td><td>{{index}}</td><td>{{records}}</td><td>{{namespaces}}</td><td>{{size}}</td><td>{{created}}</td>{{#canWrite}}<td>
+            <form method="post" action="/console/projects/{{project.id}}/backups/{{id}}/restore" class="inline">{{> csrf}}
+            <label for="restore-{{id}}" class="visually-hidden">Name of the index restored from {{name}}</label>
+            <input id="restore-{{id}}" name="name" type="text" required maxlength="45" placeholder="new index name">
+            <button type="submit">Restore<span class="visually-hidden"> {{name}}</span></button></form>
+            <form method="post" action="/console/projects/{{project.id}}/backups/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Delete<span class="visually-hidden"> {{name}}</span></button></form>
+            </td>{{/canWrite}}</tr>{{/backups}}
+            </tbody></table>{{/hasBackups}}
+            {{^hasBackups}}<p class="muted">No backups. Back an index up from its page.</p>{{/hasBackups}}
             </section>
             {{> bottom}}
             """,

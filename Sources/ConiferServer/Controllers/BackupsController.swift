@@ -23,11 +23,18 @@ struct BackupsController {
 
     @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
         let body = try await call.decode(CreateBackupRequestWire.self, allowedKeys: CreateBackupRequestWire.fields)
-        let index = try call.parameter("index_name")
-        if let name = body.name { call.context.audit(id: .string(name), name: name, ["index_name": .string(index)]) }
-        let backup = try await backups.create(call.pass, indexName: index, name: body.name, description: body.description)
-        call.context.audit(id: .string(backup.name), name: backup.name, ["index_name": .string(index), "backup_id": .string(backup.id.lowercasedString)])
+        let backup = try await createBackup(of: try call.parameter("index_name"), name: body.name, description: body.description, call.context, call.pass)
         return try WireJSON.response(status: call.version == .v2026_07 ? .ok : .created, BackupWire(backup, call.version))
+    }
+
+    /// Backs up an index, named in the call's audit event (this route and the console's form).
+    func createBackup(
+        of index: String, name: String?, description: String?, _ context: ConiferRequestContext, _ pass: AuthorizationPass
+    ) async throws -> BackupRecord {
+        if let name { context.audit(id: .string(name), name: name, ["index_name": .string(index)]) }
+        let backup = try await backups.create(pass, indexName: index, name: name, description: description)
+        context.audit(id: .string(backup.name), name: backup.name, ["index_name": .string(index), "backup_id": .string(backup.id.lowercasedString)])
+        return backup
     }
 
     @Sendable func listOfIndex(_ call: AuthorizedCall) async throws -> Response {
@@ -43,22 +50,31 @@ struct BackupsController {
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
-        let id = try backupID(call)
-        call.context.audit(id: .string(id.lowercasedString))
-        let deleted = try await backups.delete(call.pass, id: id)
-        call.context.audit(id: .string(deleted.name), name: deleted.name, ["backup_id": .string(id.lowercasedString)])
+        try await deleteBackup(try backupID(call), call.context, call.pass)
         return WireJSON.empty(status: .accepted)
+    }
+
+    /// Deletes a backup, named in the call's audit event.
+    func deleteBackup(_ id: UUID, _ context: ConiferRequestContext, _ pass: AuthorizationPass) async throws {
+        context.audit(id: .string(id.lowercasedString))
+        let deleted = try await backups.delete(pass, id: id)
+        context.audit(id: .string(deleted.name), name: deleted.name, ["backup_id": .string(id.lowercasedString)])
     }
 
     @Sendable func createIndex(_ call: AuthorizedCall) async throws -> Response {
         let body = try await call.decode(CreateIndexFromBackupRequestWire.self, allowedKeys: CreateIndexFromBackupRequestWire.fields)
-        call.context.audit(id: .string(body.name), name: body.name)
+        let job = try await restore(try backupID(call), body, call.context, call.pass)
+        return try WireJSON.response(status: .accepted, ["restore_job_id": job.id.lowercasedString, "index_id": job.targetIndexID.lowercasedString])
+    }
+
+    /// Starts a restore job (a new index from the backup), named in the call's audit event.
+    func restore(_ backup: UUID, _ body: CreateIndexFromBackupRequestWire, _ context: ConiferRequestContext, _ pass: AuthorizationPass) async throws -> RestoreJob {
+        context.audit(id: .string(body.name), name: body.name)
         if let tags = body.tags { try IndexRules.validateTags(tags) }
-        let job = try await backups.restore(
-            call.pass, backupID: try backupID(call), name: body.name, tags: body.tags,
+        return try await backups.restore(
+            pass, backupID: backup, name: body.name, tags: body.tags,
             deletionProtection: try WireEnum.parse(body.deletion_protection, field: "deletion_protection", as: DeletionProtection.self)
         )
-        return try WireJSON.response(status: .accepted, ["restore_job_id": job.id.lowercasedString, "index_id": job.targetIndexID.lowercasedString])
     }
 
     @Sendable func listJobs(_ call: AuthorizedCall) async throws -> Response {

@@ -1,0 +1,77 @@
+import ConiferAccess
+import ConiferCore
+import ConiferDatabase
+import Foundation
+import Hummingbird
+
+/// The console's backups: back up an index, a project's backups and restore jobs (a page that refreshes itself while
+/// a job runs), restore a backup into a new index, delete a backup. Each form calls the backup routes' own operation
+/// with the user's pass in the project, so a restore meets every rule a create does (plan, quotas, CMEK, roles).
+extension ConsoleController {
+    func registerBackupPages(in routes: RouteTable) {
+        let project = "/console/projects/:project_id"
+        routes.console(.post, "\(project)/indexes/:index_name/backups", .projectAdmin(.indexesWrite), audit: .kind(.createBackup), handler: createBackup)
+        routes.console(.get, "\(project)/backups", .projectAdmin(.indexesRead), handler: backupsPage)
+        routes.console(.post, "\(project)/backups/:backup_id/restore", .projectAdmin(.indexesWrite), audit: .kind(.createIndex), handler: restoreBackup)
+        routes.console(.post, "\(project)/backups/:backup_id/delete", .projectAdmin(.indexesWrite), audit: .kind(.deleteBackup), handler: deleteBackup)
+    }
+
+    private func backupsPath(_ project: UUID) -> String { "/console/projects/\(project.lowercasedString)/backups" }
+
+    @Sendable func createBackup(_ call: ConsoleCall) async throws -> Response {
+        let (project, pass) = try projectPass(call, .indexesWrite)
+        let name = call.field("name")
+        let description = call.field("description")
+        _ = try await backups.createBackup(
+            of: try call.parameter("index_name"), name: name.isEmpty ? nil : name, description: description.isEmpty ? nil : description, call.context, pass
+        )
+        return ConsolePages.redirect(to: backupsPath(project))
+    }
+
+    /// The project's backups (newest first) with a restore form each, and its restore jobs with their progress; while
+    /// a job is pending or running the page reloads itself every two seconds (a `Refresh`, no script).
+    @Sendable func backupsPage(_ call: ConsoleCall) async throws -> Response {
+        let (project, pass) = try projectPass(call, .indexesRead)
+        let info = try await admin.project(project, for: call.pass)
+        var values = try await layout(call, title: "Backups of \(info.name)")
+        let records = try await backups.backups.list(pass, indexName: nil).sorted { $0.createdAt > $1.createdAt }
+        let jobs = try await backups.backups.jobs(pass).sorted { $0.createdAt > $1.createdAt }
+        values["project"] = ["id": project.lowercasedString, "name": info.name]
+        values["canWrite"] = call.pass.identity.permissions(inProject: project).contains(.indexesWrite)
+        values["hasBackups"] = !records.isEmpty
+        values["backups"] = records.map { backup -> [String: Any] in
+            [
+                "id": backup.id.lowercasedString, "name": backup.name, "index": backup.source.name, "records": backup.recordCount,
+                "namespaces": backup.namespaceCount, "size": backup.sizeBytes, "created": ConsolePages.date(backup.createdAt),
+                "scheduled": backup.scheduleID != nil,
+            ]
+        }
+        values["hasJobs"] = !jobs.isEmpty
+        values["jobs"] = jobs.map { job -> [String: Any] in
+            var row: [String: Any] = [
+                "index": job.targetIndexName, "status": job.status.rawValue, "percent": Int(job.percentComplete.rounded()),
+                "created": ConsolePages.date(job.createdAt), "path": indexPath(project, job.targetIndexName), "done": job.status == .completed,
+            ]
+            // Only a failed job has an error (an empty string would still open the template's section).
+            if let error = job.error { row["error"] = error }
+            return row
+        }
+        let running = jobs.contains { $0.status == .pending || $0.status == .inProgress }
+        return ConsolePages.page("backups", values, headers: running ? [ConsolePages.refresh: "2"] : [:])
+    }
+
+    @Sendable func restoreBackup(_ call: ConsoleCall) async throws -> Response {
+        let (project, pass) = try projectPass(call, .indexesWrite)
+        let body = CreateIndexFromBackupRequestWire(
+            name: call.field("name"), tags: nil, deletion_protection: call.form["deletion_protection"] == "true" ? "enabled" : "disabled"
+        )
+        _ = try await backups.restore(try call.uuid("backup_id", notFound: "Backup"), body, call.context, pass)
+        return ConsolePages.redirect(to: backupsPath(project))
+    }
+
+    @Sendable func deleteBackup(_ call: ConsoleCall) async throws -> Response {
+        let (project, pass) = try projectPass(call, .indexesWrite)
+        try await backups.deleteBackup(try call.uuid("backup_id", notFound: "Backup"), call.context, pass)
+        return ConsolePages.redirect(to: backupsPath(project))
+    }
+}
