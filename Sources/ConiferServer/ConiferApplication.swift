@@ -190,10 +190,12 @@ public struct ConiferApplication: Sendable {
         CollectionsController(backups: backups).register(in: routes)
         let oauth = OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer)
         oauth.register(in: routes)
+        let spendAlertRoutes = SpendAlertsController(admin: admin)
         let projects = ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys)
         let members = MembersController(admin: admin, mailsInvites: configuration.mail != nil)
         ConsoleController(
-            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes, backups: backupRoutes,
+            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes, backups: backupRoutes, spendAlerts: spendAlertRoutes,
+            prices: configuration.priceList,
             dataPlane: dataPlaneRoutes, policy: configuration.consoleSessions, secure: configuration.tls != nil
         ).register(in: routes)
         OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
@@ -201,7 +203,7 @@ public struct ConiferApplication: Sendable {
         members.register(in: routes)
         UsageController(admin: admin, prices: configuration.priceList).register(in: routes)
         MailController(admin: admin).register(in: routes)
-        SpendAlertsController(admin: admin).register(in: routes)
+        spendAlertRoutes.register(in: routes)
         AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)

@@ -247,6 +247,42 @@ import Testing
         }
     }
 
+    @Test func billingAdminsSeeUsageAndManageSpendAlertsAndTheContact() async throws {
+        try await TestServer.run { _, client in
+            let owner = try await client.token()
+            let billing = try await Self.signedIn(client, owner: owner, email: "billing@example.com", role: "OrgBillingAdmin")
+            let organization = try #require(Self.data(try await client.admin(.get, "/admin/organizations", token: owner)).first?["id"] as? String)
+            var page = try await Console.browse(client, .get, "/console/billing", cookie: billing.cookie)
+            #expect(page.status == 200 && page.text.contains(#"id="usage-total">0.00 USD"#) && page.text.contains("2× the previous month"), "\(page.text)")
+            #expect(!page.text.contains(#"href="/console/members""#), "a billing admin has no members page")
+
+            #expect(try await Self.post(client, "/console/spend-alerts", billing, [("amount_usd", "a lot")]).status == 400)
+            #expect(try await Self.post(client, "/console/spend-alerts", billing, [("amount_usd", "250"), ("recipients", "ops@example.com, cfo@example.com")]).status == 303)
+            var alerts = Self.data(try await client.admin(.get, "/admin/organizations/\(organization)/spend-alerts", token: owner))
+            let alert = try #require(alerts.first { $0["type"] as? String == "spend" })
+            #expect(alert["amount_usd"] as? Double == 250 && (alert["recipients"] as? [String]) == ["ops@example.com", "cfo@example.com"])
+            let id = try #require(alert["id"] as? String)
+            #expect(try await Self.post(client, "/console/spend-alerts/\(id)", billing, [("enabled", "false")]).status == 303)
+            #expect(try await Self.post(client, "/console/spend-alerts/spike", billing, [("enabled", "false")]).status == 303)
+            alerts = Self.data(try await client.admin(.get, "/admin/organizations/\(organization)/spend-alerts", token: owner))
+            #expect(alerts.allSatisfy { $0["enabled"] as? Bool == false }, "\(alerts)")
+            #expect(try await Self.post(client, "/console/spend-alerts/\(id)/delete", billing).status == 303)
+            #expect(Self.data(try await client.admin(.get, "/admin/organizations/\(organization)/spend-alerts", token: owner)).count == 1, "the spike alert stays")
+
+            // The contact: checked whole (a bad country changes nothing), then saved; its text shown escaped.
+            let contact: [(String, String)] = [
+                ("name", Self.hostile), ("email", "billing@example.com"), ("line1", "1 Main St"), ("city", "Springfield"), ("postal_code", "12345"),
+            ]
+            #expect(try await Self.post(client, "/console/billing", billing, contact + [("country", "Narnia")]).status == 400)
+            #expect(try await client.admin(.get, "/admin/organizations/\(organization)/billing", token: owner).json["billing_contact"] == nil)
+            #expect(try await Self.post(client, "/console/billing", billing, contact + [("country", "US")]).status == 303)
+            let saved = try await client.admin(.get, "/admin/organizations/\(organization)/billing", token: owner).json["billing_contact"] as? [String: Any]
+            #expect(saved?["name"] as? String == Self.hostile)
+            page = try await Console.browse(client, .get, "/console/billing", cookie: billing.cookie)
+            Self.expectInert(page)
+        }
+    }
+
     /// Every console route that changes state refuses a form without the session's own CSRF token, or from another
     /// site, before it touches anything (the project and its key are still there).
     @Test func everyFormNeedsItsSessionsTokenAndOrigin() async throws {

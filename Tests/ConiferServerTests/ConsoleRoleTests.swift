@@ -53,6 +53,11 @@ import Testing
         "GET /console/projects/:project_id/indexes/:index_name/query": "POST /data/:project_id/:index_name/query",
         "GET /console/projects/:project_id/indexes/:index_name/metrics": "GET /indexes/:index_name",
         "POST /console/projects/:project_id/indexes/:index_name/backups": "POST /indexes/:index_name/backups",
+        "GET /console/billing": "GET /admin/organizations/:organization_id/billing",
+        "POST /console/billing": "PATCH /admin/organizations/:organization_id/billing",
+        "POST /console/spend-alerts": "POST /admin/organizations/:organization_id/spend-alerts",
+        "POST /console/spend-alerts/:alert_id": "PATCH /admin/organizations/:organization_id/spend-alerts/:alert_id",
+        "POST /console/spend-alerts/:alert_id/delete": "DELETE /admin/organizations/:organization_id/spend-alerts/:alert_id",
         "GET /console/projects/:project_id/backups": "GET /backups",
         "POST /console/projects/:project_id/backups/:backup_id/restore": "POST /backups/:backup_id/create-index",
         "POST /console/projects/:project_id/backups/:backup_id/delete": "DELETE /backups/:backup_id",
@@ -117,7 +122,7 @@ import Testing
                 let missing = UUID().uuidString.lowercased()
                 let values = [
                     ":project_id": project, ":invite_id": invite, ":user_id": target, ":service_account_id": account, ":api_key_id": keyID,
-                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency", ":backup_id": backupID,
+                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency", ":backup_id": backupID, ":alert_id": "spike",
                 ]
                 // Fields the service refuses once the call is let through.
                 let refused: [(String, String)] = [

@@ -167,6 +167,11 @@ enum PermissionOracle {
         "GET /console/projects/:project_id/backups": adminOnly + "UUUUUUUU",
         "POST /console/projects/:project_id/backups/:backup_id/restore": adminOnly + "UUUUUUUU",
         "POST /console/projects/:project_id/backups/:backup_id/delete": adminOnly + "UUUUUUUU",
+        "GET /console/billing": adminOnly + "UUUUUUUU",
+        "POST /console/billing": adminOnly + "UUUUUUUU",
+        "POST /console/spend-alerts": adminOnly + "UUUUUUUU",
+        "POST /console/spend-alerts/:alert_id": adminOnly + "UUUUUUUU",
+        "POST /console/spend-alerts/:alert_id/delete": adminOnly + "UUUUUUUU",
 
         "GET /admin/projects": adminOnly + "AAAAAAAA",
         "POST /admin/projects": adminOnly + "AAADAAAA",

@@ -20,6 +20,9 @@ struct ConsoleController {
     let indexes: IndexService
     /// Backups and restore jobs, through the API controller's own operations.
     let backups: BackupsController
+    let spendAlerts: SpendAlertsController
+    /// The prices the usage report costs at.
+    let prices: PriceList
     /// The data plane's service and rate limits, for the query tool and an index's statistics.
     let dataPlane: DataPlaneController
     let policy: ConsoleSessionPolicy
@@ -59,6 +62,7 @@ struct ConsoleController {
         registerProjectPages(in: routes)
         registerIndexPages(in: routes)
         registerBackupPages(in: routes)
+        registerBillingPages(in: routes)
     }
 
     /// Checks the password as the token endpoint does (same throttle, same events) and starts a session.
@@ -117,6 +121,7 @@ struct ConsoleController {
             "csrf": ConsoleRequest.sessionSecret(call.request).map { ConsoleSession.csrfToken(secret: $0) } ?? "",
             "canMembers": identity.organizationPermissions.contains(.membersRead),
             "canServiceAccounts": identity.organizationPermissions.contains(.serviceAccountsRead),
+            "canBilling": identity.organizationPermissions.contains(.billingRead),
         ]
         if let current { values["nav" + current] = true }
         return values

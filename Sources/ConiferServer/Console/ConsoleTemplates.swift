@@ -57,6 +57,7 @@ enum ConsoleTemplates {
             <li><a href="/console"{{#navOverview}} aria-current="page"{{/navOverview}}>Overview</a></li>
             {{#canMembers}}<li><a href="/console/members"{{#navMembers}} aria-current="page"{{/navMembers}}>Members</a></li>{{/canMembers}}
             {{#canServiceAccounts}}<li><a href="/console/service-accounts"{{#navServiceAccounts}} aria-current="page"{{/navServiceAccounts}}>Service accounts</a></li>{{/canServiceAccounts}}
+            {{#canBilling}}<li><a href="/console/billing"{{#navBilling}} aria-current="page"{{/navBilling}}>Billing</a></li>{{/canBilling}}
             </ul></nav>
             <span>{{user}}</span>
             <form method="post" action="/console/sign-out">{{> csrf}}<button type="submit">Sign out</button></form>
@@ -363,6 +364,44 @@ enum ConsoleTemplates {
             </td>{{/canWrite}}</tr>{{/backups}}
             </tbody></table>{{/hasBackups}}
             {{^hasBackups}}<p class="muted">No backups. Back an index up from its page.</p>{{/hasBackups}}
+            </section>
+            {{> bottom}}
+            """,
+        "billing": """
+            {{> top}}
+            <section aria-labelledby="usage"><h2 id="usage">Usage</h2>
+            <p>From {{usage.from}} to {{usage.to}}: <strong id="usage-total">{{usage.total}} USD</strong> at the plan's prices.</p>
+            <table><thead><tr><th scope="col">SKU</th><th scope="col">Quantity</th><th scope="col">Unit</th><th scope="col">Cost (USD)</th></tr></thead><tbody>
+            {{#usage.rows}}<tr><td>{{sku}}</td><td>{{quantity}}</td><td>{{unit}}</td><td>{{cost}}</td></tr>{{/usage.rows}}
+            </tbody></table>
+            </section>
+            <section aria-labelledby="alerts"><h2 id="alerts">Spend alerts</h2>
+            <table><thead><tr><th scope="col">Threshold</th><th scope="col">Recipients</th><th scope="col">State</th><th scope="col">Last fired</th>{{#canWrite}}<th scope="col">Change</th>{{/canWrite}}</tr></thead><tbody>
+            {{#alerts}}<tr><td>{{threshold}}</td><td class="id">{{recipients}}</td><td>{{#enabled}}Enabled{{/enabled}}{{^enabled}}Disabled{{/enabled}}</td><td>{{fired}}</td>{{#canWrite}}<td>
+            <form method="post" action="/console/spend-alerts/{{id}}" class="inline">{{> csrf}}{{#enabled}}<input type="hidden" name="enabled" value="false"><button type="submit">Disable<span class="visually-hidden"> the alert at {{threshold}}</span></button>{{/enabled}}{{^enabled}}<input type="hidden" name="enabled" value="true"><button type="submit">Enable<span class="visually-hidden"> the alert at {{threshold}}</span></button>{{/enabled}}</form>
+            {{^isSpike}}<form method="post" action="/console/spend-alerts/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Delete<span class="visually-hidden"> the alert at {{threshold}}</span></button></form>{{/isSpike}}
+            </td>{{/canWrite}}</tr>{{/alerts}}
+            </tbody></table>
+            {{#canWrite}}<h3>Add a spend alert</h3>
+            <form method="post" action="/console/spend-alerts">{{> csrf}}
+            <label for="alert-amount">When this month's cost reaches (USD)</label><input id="alert-amount" name="amount_usd" type="number" min="0.01" step="0.01" required>
+            <label for="alert-recipients">Mail to (comma-separated; the organization's owners when empty)</label><input id="alert-recipients" name="recipients" type="text">
+            <button type="submit">Add alert</button>
+            </form>{{/canWrite}}
+            </section>
+            <section aria-labelledby="contact"><h2 id="contact">Billing contact</h2>
+            {{#canWrite}}<form method="post" action="/console/billing">{{> csrf}}
+            <label for="contact-name">Name</label><input id="contact-name" name="name" type="text" required value="{{contact.name}}">
+            <label for="contact-email">Email</label><input id="contact-email" name="email" type="email" required value="{{contact.email}}">
+            <label for="contact-line1">Address</label><input id="contact-line1" name="line1" type="text" required value="{{contact.line1}}">
+            <label for="contact-line2">Address, second line</label><input id="contact-line2" name="line2" type="text" value="{{contact.line2}}">
+            <label for="contact-city">City</label><input id="contact-city" name="city" type="text" required value="{{contact.city}}">
+            <label for="contact-postal">Postal code</label><input id="contact-postal" name="postal_code" type="text" required value="{{contact.postalCode}}">
+            <label for="contact-state">State or region</label><input id="contact-state" name="state" type="text" value="{{contact.state}}">
+            <label for="contact-country">Country (two letters)</label><input id="contact-country" name="country" type="text" required maxlength="2" value="{{contact.country}}">
+            <button type="submit">Save contact</button>
+            </form>{{/canWrite}}
+            {{^canWrite}}{{#contact}}<p>{{name}}, {{email}}<br>{{line1}} {{line2}}, {{postalCode}} {{city}} {{state}}, {{country}}</p>{{/contact}}{{/canWrite}}
             </section>
             {{> bottom}}
             """,

@@ -25,50 +25,57 @@ struct SpendAlertsController {
 
     @Sendable func create(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        let body = try await call.decode(SpendAlertRequestWire.self)
-        guard let amount = body.amount_usd else { throw ConiferError.invalidArgument("amount_usd is required.") }
-        let alert = try await admin.createSpendAlert(
-            organization: id, amount: amount, recipients: body.recipients, enabled: body.enabled ?? true, at: Date(), for: call.pass
-        )
-        call.context.audit(id: .string(alert.id.lowercasedString), ["amount_usd": .number(amount)])
+        let alert = try await create(organization: id, try await call.decode(SpendAlertRequestWire.self), call.context, call.pass)
         return try WireJSON.response(status: .created, SpendAlertWire(alert))
+    }
+
+    /// Creates a spend alert, named in the call's audit event (this route and the console's form).
+    func create(organization id: UUID, _ body: SpendAlertRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> SpendAlert {
+        guard let amount = body.amount_usd else { throw ConiferError.invalidArgument("amount_usd is required.") }
+        let alert = try await admin.createSpendAlert(organization: id, amount: amount, recipients: body.recipients, enabled: body.enabled ?? true, at: Date(), for: pass)
+        context.audit(id: .string(alert.id.lowercasedString), ["amount_usd": .number(amount)])
+        return alert
     }
 
     @Sendable func describe(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        return try WireJSON.response(status: .ok, SpendAlertWire(try await admin.spendAlert(try Self.alertID(call), organization: id, for: call.pass)))
+        return try WireJSON.response(status: .ok, SpendAlertWire(try await admin.spendAlert(try Self.alertID(call.context), organization: id, for: call.pass)))
     }
 
     @Sendable func update(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        let alertID = try Self.alertID(call)
-        call.context.audit(id: .string(alertID.name))
-        let body = try await call.decode(SpendAlertRequestWire.self)
+        let alertID = try Self.alertID(call.context)
+        let alert = try await update(alertID, organization: id, try await call.decode(SpendAlertRequestWire.self), call.context, call.pass)
+        return try WireJSON.response(status: .ok, SpendAlertWire(alert))
+    }
+
+    /// Changes a spend alert, named in the call's audit event.
+    func update(
+        _ alertID: SpendAlertID, organization id: UUID, _ body: SpendAlertRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass
+    ) async throws -> SpendAlert {
+        context.audit(id: .string(alertID.name))
         guard body.amount_usd != nil || body.recipients != nil || body.enabled != nil else {
             throw ConiferError.invalidArgument("Nothing to change: pass amount_usd, recipients or enabled.")
         }
         var parameters: [String: JSONValue] = [:]
         if let amount = body.amount_usd { parameters["amount_usd"] = .number(amount) }
         if let enabled = body.enabled { parameters["enabled"] = .bool(enabled) }
-        call.context.audit(parameters)
-        let alert = try await admin.updateSpendAlert(
-            alertID, organization: id, amount: body.amount_usd, recipients: body.recipients, enabled: body.enabled, for: call.pass
-        )
-        return try WireJSON.response(status: .ok, SpendAlertWire(alert))
+        context.audit(parameters)
+        return try await admin.updateSpendAlert(alertID, organization: id, amount: body.amount_usd, recipients: body.recipients, enabled: body.enabled, for: pass)
     }
 
     @Sendable func delete(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("organization_id", notFound: "Organization")
-        let alertID = try Self.alertID(call)
+        let alertID = try Self.alertID(call.context)
         call.context.audit(id: .string(alertID.name))
         try await admin.deleteSpendAlert(alertID, organization: id, for: call.pass)
         return WireJSON.empty(status: .accepted)
     }
 
     /// `spike` or a spend alert's id; anything else cannot exist (404).
-    static func alertID(_ call: AdminCall) throws -> SpendAlertID {
-        if call.context.parameters.get("alert_id")?.lowercased() == "spike" { return .spike }
-        return .spend(try call.uuid("alert_id", notFound: "Spend alert"))
+    static func alertID(_ context: ConiferRequestContext) throws -> SpendAlertID {
+        if context.parameters.get("alert_id")?.lowercased() == "spike" { return .spike }
+        return .spend(try context.uuidParameter("alert_id", notFound: "Spend alert"))
     }
 }
 
