@@ -341,3 +341,40 @@ def test_take_a_backup_and_restore_it(console, browser):
     browser.find_element(By.LINK_TEXT, "catalog-restored").click()
     assert browser.find_element(By.ID, "record-count").text == "50"
     assert pc.Index(host=pc.describe_index("catalog-restored").host).describe_index_stats().total_vector_count == 50
+
+
+def test_enable_the_audit_export_against_moto(browser):
+    """On a server of its own whose operator allows moto's endpoint (as in test_audit_export.py): the owner exports the
+    audit log to a bucket from the console, sees it delivered, and pauses it."""
+    from test_audit_export import AWS_ENV, Moto, operator_allows
+
+    moto = Moto().start()
+    root = tempfile.mkdtemp(prefix="conifer-console-audit-")
+    server = Server(os.path.join(root, "data"), new_api_key(), *operator_allows(moto), env=AWS_ENV).start()
+    try:
+        _, reply = raw_request(server, "POST", "/oauth/token", {
+            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
+        server.owner_token = reply["access_token"]
+        invite_user(server, "owner@example.com", "OrgOwner")
+        sign_in(browser, server, "owner@example.com")
+        browser.find_element(By.LINK_TEXT, "Audit log").click()
+        fill(browser, "audit-bucket", "audit-bucket/console")
+        fill(browser, "audit-endpoint", moto.url)
+        fill(browser, "audit-interval", "1")
+        submit(browser, "Export the audit log")
+        assert browser.find_element(By.ID, "export-state").text == "active", browser.page_source[-2000:]
+        # The export's own event (and the sign-in before it) reach the bucket; the page shows the delivery.
+        WebDriverWait(browser, 60, poll_frequency=1).until(
+            lambda d: d.refresh() or any(key.startswith("console/") and key.endswith(".json") for key in moto.objects("console/")))
+        browser.refresh()
+        assert "create audit-log audit-bucket/console" in browser.find_element(By.ID, "audit-events").text
+        assert browser.find_element(By.XPATH, "//table[@id='export-status']//tr[th='IAM role']/td").text == "—"
+        screenshot(browser, "12-audit-export.png")
+        submit(browser, "Pause export")
+        assert browser.find_element(By.ID, "export-state").text == "paused"
+        status, settings = raw_request(server, "GET", "/admin/audit-log", bearer=server.owner_token)
+        assert settings["state"] == "paused" and settings["bucket"] == "audit-bucket/console", settings
+    finally:
+        server.stop()
+        moto.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -191,10 +191,11 @@ public struct ConiferApplication: Sendable {
         let oauth = OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer)
         oauth.register(in: routes)
         let spendAlertRoutes = SpendAlertsController(admin: admin)
+        let auditRoutes = AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment)
         let projects = ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys)
         let members = MembersController(admin: admin, mailsInvites: configuration.mail != nil)
         ConsoleController(
-            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes, backups: backupRoutes, spendAlerts: spendAlertRoutes,
+            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes, backups: backupRoutes, spendAlerts: spendAlertRoutes, auditLog: auditRoutes,
             prices: configuration.priceList,
             dataPlane: dataPlaneRoutes, policy: configuration.consoleSessions, secure: configuration.tls != nil
         ).register(in: routes)
@@ -204,7 +205,7 @@ public struct ConiferApplication: Sendable {
         UsageController(admin: admin, prices: configuration.priceList).register(in: routes)
         MailController(admin: admin).register(in: routes)
         spendAlertRoutes.register(in: routes)
-        AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment).register(in: routes)
+        auditRoutes.register(in: routes)
         routes.addMethodFallbacks()
         return (router, routes)
     }

@@ -283,6 +283,20 @@ import Testing
         }
     }
 
+    @Test func theAuditLogPageShowsTheNewestEventsAndChecksTheExportsDestination() async throws {
+        try await TestServer.run { _, client in
+            let owner = try await client.token()
+            let session = try await Self.signedIn(client, owner: owner, email: "owner@example.com", role: "OrgOwner")
+            #expect(try await Self.post(client, "/console/projects", session, [("name", Self.hostile)]).status == 303)
+            let page = try await Console.browse(client, .get, "/console/audit-log", cookie: session.cookie)
+            #expect(page.status == 200 && page.text.contains("create project") && page.text.contains("The audit log is not exported."), "\(page.text)")
+            Self.expectInert(page)
+            let bad = try await Self.post(client, "/console/audit-log", session, [("bucket", "Not A Bucket")])
+            #expect(bad.status == 400 && bad.text.contains("S3 bucket name"), "the API's own check: \(bad.text)")
+            #expect(try await client.admin(.get, "/admin/audit-log", token: owner).json["enabled"] as? Bool == false)
+        }
+    }
+
     /// Every console route that changes state refuses a form without the session's own CSRF token, or from another
     /// site, before it touches anything (the project and its key are still there).
     @Test func everyFormNeedsItsSessionsTokenAndOrigin() async throws {

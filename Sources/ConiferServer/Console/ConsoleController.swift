@@ -21,6 +21,7 @@ struct ConsoleController {
     /// Backups and restore jobs, through the API controller's own operations.
     let backups: BackupsController
     let spendAlerts: SpendAlertsController
+    let auditLog: AuditController
     /// The prices the usage report costs at.
     let prices: PriceList
     /// The data plane's service and rate limits, for the query tool and an index's statistics.
@@ -63,6 +64,7 @@ struct ConsoleController {
         registerIndexPages(in: routes)
         registerBackupPages(in: routes)
         registerBillingPages(in: routes)
+        registerAuditPages(in: routes)
     }
 
     /// Checks the password as the token endpoint does (same throttle, same events) and starts a session.
@@ -122,6 +124,7 @@ struct ConsoleController {
             "canMembers": identity.organizationPermissions.contains(.membersRead),
             "canServiceAccounts": identity.organizationPermissions.contains(.serviceAccountsRead),
             "canBilling": identity.organizationPermissions.contains(.billingRead),
+            "canAudit": identity.organizationPermissions.contains(.auditLogRead),
         ]
         if let current { values["nav" + current] = true }
         return values

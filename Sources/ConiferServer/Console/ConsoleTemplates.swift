@@ -5,6 +5,8 @@
 /// Every page gets `title`, `organization`, `user`, `csrf` and the navigation flags from
 /// `ConsoleController.layout`; the `top` partial draws the header and navigation, `bottom` closes the page. A section
 /// (`{{#key}}`) opens for any string, the empty one too: a value that may be absent is left out of the page's values.
+/// But a `{{key}}` missing inside a section is looked up in the values around it (`role` in an export would print the
+/// user's role): a section's printed values are always set.
 enum ConsoleTemplates {
     static let stylesheet = """
         :root { --ink: #1b2733; --muted: #4a5a6a; --line: #c9d3dc; --accent: #0b5d3b; --paper: #ffffff; --wash: #f3f6f8; --danger: #8a1c1c; }
@@ -57,6 +59,7 @@ enum ConsoleTemplates {
             <li><a href="/console"{{#navOverview}} aria-current="page"{{/navOverview}}>Overview</a></li>
             {{#canMembers}}<li><a href="/console/members"{{#navMembers}} aria-current="page"{{/navMembers}}>Members</a></li>{{/canMembers}}
             {{#canServiceAccounts}}<li><a href="/console/service-accounts"{{#navServiceAccounts}} aria-current="page"{{/navServiceAccounts}}>Service accounts</a></li>{{/canServiceAccounts}}
+            {{#canAudit}}<li><a href="/console/audit-log"{{#navAudit}} aria-current="page"{{/navAudit}}>Audit log</a></li>{{/canAudit}}
             {{#canBilling}}<li><a href="/console/billing"{{#navBilling}} aria-current="page"{{/navBilling}}>Billing</a></li>{{/canBilling}}
             </ul></nav>
             <span>{{user}}</span>
@@ -402,6 +405,41 @@ enum ConsoleTemplates {
             <button type="submit">Save contact</button>
             </form>{{/canWrite}}
             {{^canWrite}}{{#contact}}<p>{{name}}, {{email}}<br>{{line1}} {{line2}}, {{postalCode}} {{city}} {{state}}, {{country}}</p>{{/contact}}{{/canWrite}}
+            </section>
+            {{> bottom}}
+            """,
+        "audit": """
+            {{> top}}
+            <section aria-labelledby="export"><h2 id="export">Export to S3</h2>
+            {{^enterprise}}<p class="muted">Exporting the audit log to your S3 bucket needs the Enterprise plan.</p>{{/enterprise}}
+            {{#enterprise}}{{#export}}<table id="export-status"><tbody>
+            <tr><th scope="row">Bucket</th><td class="id">{{location}}</td></tr>
+            <tr><th scope="row">Region</th><td>{{region}}</td></tr>
+            <tr><th scope="row">IAM role</th><td class="id">{{roleARN}}</td></tr>
+            <tr><th scope="row">State</th><td id="export-state">{{state}}</td></tr>
+            <tr><th scope="row">Enabled</th><td>{{enabled}}</td></tr>
+            <tr><th scope="row">Last delivery</th><td>{{lastSuccess}}</td></tr>
+            <tr><th scope="row">Batches waiting</th><td>{{pending}}</td></tr>
+            {{#lastError}}<tr><th scope="row">Last error</th><td class="error">{{lastError}}</td></tr>{{/lastError}}
+            </tbody></table>
+            {{#canWrite}}<form method="post" action="/console/audit-log/pause" class="inline">{{> csrf}}{{#paused}}<input type="hidden" name="paused" value="false"><button type="submit">Resume export</button>{{/paused}}{{^paused}}<input type="hidden" name="paused" value="true"><button type="submit">Pause export</button>{{/paused}}</form>
+            <form method="post" action="/console/audit-log/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Remove export</button></form>{{/canWrite}}
+            {{/export}}
+            {{^export}}<p class="muted">The audit log is not exported.</p>
+            {{#canWrite}}<form method="post" action="/console/audit-log">{{> csrf}}
+            <label for="audit-bucket">Bucket (and prefix: bucket/prefix)</label><input id="audit-bucket" name="bucket" type="text" required>
+            <label for="audit-region">Region</label><input id="audit-region" name="region" type="text" value="us-east-1">
+            <label for="audit-role">IAM role ARN Conifer assumes to write</label><input id="audit-role" name="role_arn" type="text">
+            <label for="audit-external">External ID</label><input id="audit-external" name="external_id" type="text">
+            <label for="audit-endpoint">S3 endpoint URL (S3-compatible stores the operator allows)</label><input id="audit-endpoint" name="endpoint_url" type="text">
+            <label for="audit-interval">Seconds between batches</label><input id="audit-interval" name="batch_interval_seconds" type="number" min="1" value="1800">
+            <button type="submit">Export the audit log</button>
+            </form>{{/canWrite}}{{/export}}{{/enterprise}}
+            </section>
+            <section aria-labelledby="events"><h2 id="events">Newest events</h2>
+            <table id="audit-events"><thead><tr><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Resource</th><th scope="col">Result</th></tr></thead><tbody>
+            {{#events}}<tr><td>{{time}}</td><td class="id">{{actor}}</td><td>{{action}} {{resourceType}}</td><td class="id">{{resource}}</td><td>{{result}}</td></tr>{{/events}}
+            </tbody></table>
             </section>
             {{> bottom}}
             """,

@@ -20,39 +20,49 @@ struct AuditController {
     }
 
     @Sendable func settings(_ call: AdminCall) async throws -> Response {
-        let organization = try await enterpriseOrganization(call)
+        let organization = try await enterpriseOrganization(call.pass)
         return try WireJSON.response(status: .ok, AuditLogWire(try await audit.export(organization: organization)))
     }
 
     @Sendable func enable(_ call: AdminCall) async throws -> Response {
-        let organization = try await enterpriseOrganization(call)
-        let body = try await call.decode(AuditLogRequestWire.self)
+        try WireJSON.response(status: .ok, AuditLogWire(try await enable(try await call.decode(AuditLogRequestWire.self), call.context, call.pass)))
+    }
+
+    /// Starts exporting the organization's audit log (this route and the console's form), named in its audit event.
+    func enable(_ body: AuditLogRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> AuditExport {
+        let organization = try await enterpriseOrganization(pass)
         guard body.bucket != nil else { throw ConiferError.invalidArgument("bucket is required.") }
         let destination = try body.destination(defaults: nil, environment: environment)
-        call.context.audit(id: .string(destination.location), body.parameters(destination))
-        let export = try await audit.enable(organization: organization, destination: destination)
-        return try WireJSON.response(status: .ok, AuditLogWire(export))
+        context.audit(id: .string(destination.location), body.parameters(destination))
+        return try await audit.enable(organization: organization, destination: destination)
     }
 
     @Sendable func change(_ call: AdminCall) async throws -> Response {
-        let organization = try await enterpriseOrganization(call)
-        let body = try await call.decode(AuditLogRequestWire.self)
+        try WireJSON.response(status: .ok, AuditLogWire(try await change(try await call.decode(AuditLogRequestWire.self), call.context, call.pass)))
+    }
+
+    /// Changes the export's destination or pauses and resumes it, named in its audit event.
+    func change(_ body: AuditLogRequestWire, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> AuditExport {
+        let organization = try await enterpriseOrganization(pass)
         guard let current = try await audit.export(organization: organization) else {
             throw ConiferError.notFound("The audit log is not enabled for this organization.")
         }
         let destination = try body.destination(defaults: current.destination, environment: environment)
         var parameters = body.parameters(destination)
         if let paused = body.paused { parameters["paused"] = .bool(paused) }
-        call.context.audit(id: .string(destination.location), parameters)
-        let export = try await audit.change(organization: organization, AuditExportChange(destination: destination, paused: body.paused))
-        return try WireJSON.response(status: .ok, AuditLogWire(export))
+        context.audit(id: .string(destination.location), parameters)
+        return try await audit.change(organization: organization, AuditExportChange(destination: destination, paused: body.paused))
     }
 
     @Sendable func remove(_ call: AdminCall) async throws -> Response {
-        let organization = try await enterpriseOrganization(call)
-        if let current = try await audit.export(organization: organization) { call.context.audit(id: .string(current.destination.location)) }
-        let left = try await audit.remove(organization: organization)
-        return try WireJSON.response(status: .accepted, AuditLogWire(left))
+        try WireJSON.response(status: .accepted, AuditLogWire(try await remove(call.context, call.pass)))
+    }
+
+    /// Removes the export (after it delivered what is pending), named in its audit event.
+    func remove(_ context: ConiferRequestContext, _ pass: AdminPass) async throws -> AuditExport? {
+        let organization = try await enterpriseOrganization(pass)
+        if let current = try await audit.export(organization: organization) { context.audit(id: .string(current.destination.location)) }
+        return try await audit.remove(organization: organization)
     }
 
     @Sendable func events(_ call: AdminCall) async throws -> Response {
@@ -79,8 +89,8 @@ struct AuditController {
     }
 
     /// The caller's organization, when its plan includes audit-log exports (402 otherwise).
-    private func enterpriseOrganization(_ call: AdminCall) async throws -> UUID {
-        let organization = try await admin.organization(call.pass.identity.organizationID, for: call.pass)
+    func enterpriseOrganization(_ pass: AdminPass) async throws -> UUID {
+        let organization = try await admin.organization(pass.identity.organizationID, for: pass)
         guard organization.plan == .enterprise else {
             throw ConiferError(.paymentRequired, "Audit log export requires the Enterprise plan.")
         }

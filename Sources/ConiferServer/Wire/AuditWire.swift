@@ -16,6 +16,8 @@ struct AuditLogRequestWire: AdminRequestWire {
     var batch_interval_seconds: Int?
     var paused: Bool?
 
+    init() {}
+
     /// The destination these fields describe, the unset ones taken from `defaults` (PATCH) or the standard
     /// sources (region: `AWS_REGION`, then us-east-1). Every field is checked: a bad one is a 400 naming it.
     func destination(defaults: AuditDestination?, environment: [String: String]) throws(ConiferError) -> AuditDestination {
