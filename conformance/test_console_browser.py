@@ -17,6 +17,7 @@ import pytest
 from pinecone import Pinecone
 
 from conftest import REPO, SDK_MAJOR, Server, new_api_key, raw_request
+from test_cmek import aws  # noqa: F401  (the moto KMS fixture)
 
 pytestmark = pytest.mark.skipif(SDK_MAJOR < 10, reason="the console is the same for both SDKs; run once")
 
@@ -377,4 +378,41 @@ def test_enable_the_audit_export_against_moto(browser):
     finally:
         server.stop()
         moto.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_add_a_cmek_key_against_moto_and_create_an_encrypted_index(browser, aws):
+    """moto's KMS in strict mode (test_cmek.py's customer, role and key): the owner forces CMEK on a project, adds the
+    customer's key and role in the console, and creates an index there, whose data key KMS makes through the role."""
+    root = tempfile.mkdtemp(prefix="conifer-console-cmek-")
+    server = Server(os.path.join(root, "data"), new_api_key()).start()
+    try:
+        _, reply = raw_request(server, "POST", "/oauth/token", {
+            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
+        server.owner_token = reply["access_token"]
+        invite_user(server, "owner@example.com", "OrgOwner")
+        sign_in(browser, server, "owner@example.com")
+        fill(browser, "project-name", "encrypted")
+        browser.find_element(By.NAME, "force_encryption_with_cmek").click()
+        submit(browser, "Create project")
+        project = browser.current_url.rsplit("/", 1)[1]
+        fill(browser, "cmek-name", "customer-key")
+        fill(browser, "cmek-key", aws["key"]["Arn"])
+        fill(browser, "cmek-role", aws["roles"]["cmek"])
+        submit(browser, "Add key")
+        assert "customer-key" in browser.find_element(By.XPATH, "//section[@aria-labelledby='cmek']").text, browser.page_source[-1500:]
+        screenshot(browser, "13-cmek-key.png")
+        browser.find_element(By.LINK_TEXT, "Indexes").click()
+        fill(browser, "index-name", "secrets")
+        fill(browser, "index-dimension", "4")
+        submit(browser, "Create index")
+        assert browser.current_url.endswith("/indexes/secrets"), browser.page_source[-1500:]
+        _, keys = raw_request(server, "GET", f"/admin/projects/{project}/cmek-keys", bearer=server.owner_token)
+        assert [(k["name"], k["key_arn"], k["role_arn"]) for k in keys["data"]] == [("customer-key", aws["key"]["Arn"], aws["roles"]["cmek"])]
+        # The index is sealed under the customer's key: its data key came from KMS through the role.
+        status, created = raw_request(server, "POST", f"/admin/projects/{project}/api-keys", {"name": "reader"}, bearer=server.owner_token)
+        status, described = raw_request(server, "GET", "/indexes/secrets", api_key=created["value"], version="2026-07")
+        assert status == 200 and described["cmek_id"] == keys["data"][0]["id"], described
+    finally:
+        server.stop()
         shutil.rmtree(root, ignore_errors=True)
