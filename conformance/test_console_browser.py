@@ -4,6 +4,7 @@ did is checked through the Admin API, the SDK or the credential itself), each sa
 `CONIFER_ARTIFACTS` (default `.artifacts/console`); and the browser's own security: the cookie's flags, a form posted
 from another origin refused, a member's console without the forms her role cannot use.
 """
+import contextlib
 import http.server
 import os
 import pathlib
@@ -32,18 +33,27 @@ ARTIFACTS = pathlib.Path(os.environ.get("CONIFER_ARTIFACTS", REPO / ".artifacts"
 PASSWORD = "a long enough password"
 
 
+@contextlib.contextmanager
+def own_server(*arguments, env=None):
+    """A server of its own (its owner a user, owner@example.com, who signs in), with the bootstrap service account's
+    bearer token for checks through the Admin API."""
+    root = tempfile.mkdtemp(prefix="conifer-console-")
+    server = Server(os.path.join(root, "data"), new_api_key(), *arguments, env=env).start()
+    try:
+        _, reply = raw_request(server, "POST", "/oauth/token", {
+            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
+        server.owner_token = reply["access_token"]
+        invite_user(server, "owner@example.com", "OrgOwner", name="Olivia Owner")
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def console():
-    """A server of its own (its owner a user who signs in) and the owner's bearer token for checks."""
-    root = tempfile.mkdtemp(prefix="conifer-console-")
-    server = Server(os.path.join(root, "data"), new_api_key()).start()
-    _, reply = raw_request(server, "POST", "/oauth/token", {
-        "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
-    server.owner_token = reply["access_token"]
-    invite_user(server, "owner@example.com", "OrgOwner", name="Olivia Owner")
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    with own_server() as server:
+        yield server
 
 
 def admin(server, method, path, body=None):
@@ -350,47 +360,38 @@ def test_enable_the_audit_export_against_moto(browser):
     from test_audit_export import AWS_ENV, Moto, operator_allows
 
     moto = Moto().start()
-    root = tempfile.mkdtemp(prefix="conifer-console-audit-")
-    server = Server(os.path.join(root, "data"), new_api_key(), *operator_allows(moto), env=AWS_ENV).start()
     try:
-        _, reply = raw_request(server, "POST", "/oauth/token", {
-            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
-        server.owner_token = reply["access_token"]
-        invite_user(server, "owner@example.com", "OrgOwner")
-        sign_in(browser, server, "owner@example.com")
-        browser.find_element(By.LINK_TEXT, "Audit log").click()
-        fill(browser, "audit-bucket", "audit-bucket/console")
-        fill(browser, "audit-endpoint", moto.url)
-        fill(browser, "audit-interval", "1")
-        submit(browser, "Export the audit log")
-        assert browser.find_element(By.ID, "export-state").text == "active", browser.page_source[-2000:]
-        # The export's own event (and the sign-in before it) reach the bucket; the page shows the delivery.
-        WebDriverWait(browser, 60, poll_frequency=1).until(
-            lambda d: d.refresh() or any(key.startswith("console/") and key.endswith(".json") for key in moto.objects("console/")))
-        browser.refresh()
-        assert "create audit-log audit-bucket/console" in browser.find_element(By.ID, "audit-events").text
-        assert browser.find_element(By.XPATH, "//table[@id='export-status']//tr[th='IAM role']/td").text == "—"
-        screenshot(browser, "12-audit-export.png")
-        submit(browser, "Pause export")
-        assert browser.find_element(By.ID, "export-state").text == "paused"
-        status, settings = raw_request(server, "GET", "/admin/audit-log", bearer=server.owner_token)
-        assert settings["state"] == "paused" and settings["bucket"] == "audit-bucket/console", settings
+        with own_server(*operator_allows(moto), env=AWS_ENV) as server:
+            audit_export_in_the_console(browser, server, moto)
     finally:
-        server.stop()
         moto.stop()
-        shutil.rmtree(root, ignore_errors=True)
+
+
+def audit_export_in_the_console(browser, server, moto):
+    sign_in(browser, server, "owner@example.com")
+    browser.find_element(By.LINK_TEXT, "Audit log").click()
+    fill(browser, "audit-bucket", "audit-bucket/console")
+    fill(browser, "audit-endpoint", moto.url)
+    fill(browser, "audit-interval", "1")
+    submit(browser, "Export the audit log")
+    assert browser.find_element(By.ID, "export-state").text == "active", browser.page_source[-2000:]
+    # The export's own event (and the sign-in before it) reach the bucket; the page shows the delivery.
+    WebDriverWait(browser, 60, poll_frequency=1).until(
+        lambda d: d.refresh() or any(key.startswith("console/") and key.endswith(".json") for key in moto.objects("console/")))
+    browser.refresh()
+    assert "create audit-log audit-bucket/console" in browser.find_element(By.ID, "audit-events").text
+    assert browser.find_element(By.XPATH, "//table[@id='export-status']//tr[th='IAM role']/td").text == "—"
+    screenshot(browser, "12-audit-export.png")
+    submit(browser, "Pause export")
+    assert browser.find_element(By.ID, "export-state").text == "paused"
+    status, settings = raw_request(server, "GET", "/admin/audit-log", bearer=server.owner_token)
+    assert settings["state"] == "paused" and settings["bucket"] == "audit-bucket/console", settings
 
 
 def test_add_a_cmek_key_against_moto_and_create_an_encrypted_index(browser, aws):
     """moto's KMS in strict mode (test_cmek.py's customer, role and key): the owner forces CMEK on a project, adds the
     customer's key and role in the console, and creates an index there, whose data key KMS makes through the role."""
-    root = tempfile.mkdtemp(prefix="conifer-console-cmek-")
-    server = Server(os.path.join(root, "data"), new_api_key()).start()
-    try:
-        _, reply = raw_request(server, "POST", "/oauth/token", {
-            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
-        server.owner_token = reply["access_token"]
-        invite_user(server, "owner@example.com", "OrgOwner")
+    with own_server() as server:
         sign_in(browser, server, "owner@example.com")
         fill(browser, "project-name", "encrypted")
         browser.find_element(By.NAME, "force_encryption_with_cmek").click()
@@ -413,6 +414,3 @@ def test_add_a_cmek_key_against_moto_and_create_an_encrypted_index(browser, aws)
         status, created = raw_request(server, "POST", f"/admin/projects/{project}/api-keys", {"name": "reader"}, bearer=server.owner_token)
         status, described = raw_request(server, "GET", "/indexes/secrets", api_key=created["value"], version="2026-07")
         assert status == 200 and described["cmek_id"] == keys["data"][0]["id"], described
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)

@@ -32,6 +32,17 @@ extension ConsoleController {
         "/console/projects/\(project.lowercasedString)/indexes/\(name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name)"
     }
 
+    /// The form's tags: `key=value`, one per line.
+    static func tags(_ call: ConsoleCall) throws(ConiferError) -> [String: String] {
+        var tags: [String: String] = [:]
+        for line in call.field("tags").split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { throw .invalidArgument("Write each tag as key=value on its own line.") }
+            tags[parts[0]] = parts[1]
+        }
+        return tags
+    }
+
     static func describe(_ definition: IndexDefinition) -> [String: Any] {
         var deployment = ""
         switch definition.deployment {
@@ -71,12 +82,6 @@ extension ConsoleController {
             field["dimension"] = .number(Double(dimension))
         }
         field["metric"] = .string(call.field("metric"))
-        var tags: [String: JSONValue] = [:]
-        for line in call.field("tags").split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { throw ConiferError.invalidArgument("Write each tag as key=value on its own line.") }
-            tags[parts[0]] = .string(parts[1])
-        }
         let fieldName = call.field("vector_type") == "sparse" ? VectorField.sparse : VectorField.dense
         let body: JSONValue = .object([
             "name": .string(name),
@@ -85,7 +90,7 @@ extension ConsoleController {
                 "deployment_type": .string("managed"), "cloud": .string(call.field("cloud")), "region": .string(call.field("region")),
             ]),
             "deletion_protection": .string(call.form["deletion_protection"] == "true" ? "enabled" : "disabled"),
-            "tags": .object(tags),
+            "tags": .object(try Self.tags(call).mapValues(JSONValue.string)),
         ])
         let request = try RouteTable.decode(
             CreateIndexRequest2026.self, from: ByteBuffer(bytes: try JSONEncoder().encode(body)), allowedKeys: CreateIndexRequest2026.allowedKeys
@@ -136,12 +141,7 @@ extension ConsoleController {
         let (project, pass) = try projectPass(call, .indexesWrite)
         let name = try call.parameter("index_name")
         let current = try await indexes.describe(pass, name: name)
-        var tags: [String: String] = [:]
-        for line in call.field("tags").split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { throw ConiferError.invalidArgument("Write each tag as key=value on its own line.") }
-            tags[parts[0]] = parts[1]
-        }
+        var tags = try Self.tags(call)
         // Tags no longer in the form are removed (an empty value removes a tag).
         for key in current.tags.keys where tags[key] == nil { tags[key] = "" }
         let protection: DeletionProtection = call.form["deletion_protection"] == "true" ? .enabled : .disabled
