@@ -6,7 +6,8 @@
 For each page: its weight (HTML + the stylesheet + script, which is none) and the time from sending the request to
 the last byte of the answer over one keep-alive loopback connection, p50 and p90 over `--requests` fetches, as a
 signed-in owner. That time is the server's rendering (catalog reads, template) plus loopback; the `GET /health`
-line is the floor of a request that does no work, measured in the same run.
+line is the floor of a request that does no work, and the Admin API's JSON lists of projects and users (a bearer
+token, the same catalog reads) are what the console's pages cost without their page, measured in the same run.
 """
 import argparse
 import http.client
@@ -82,17 +83,19 @@ def main():
         }
         print(f"{'page':<24} {'HTML':>8} {'+CSS':>8} {'+JS':>5} {'total':>8}   {'p50 ms':>7} {'p90 ms':>7}")
         rows = []
-        for label, path in [("GET /health (floor)", "/health")] + list(pages.items()):
-            headers = {} if path == "/health" else {"Cookie": cookie}
+        api = {"Authorization": f"Bearer {owner}"}
+        floors = [("GET /health (floor)", "/health", {}), ("GET /admin/projects (API)", "/admin/projects", api),
+                  ("GET /admin/users (API)", "/admin/users", api)]
+        for label, path, headers in floors + [(label, path, {"Cookie": cookie}) for label, path in pages.items()]:
             body, _ = fetch(path, headers)
             for _ in range(20):  # warm-up
                 fetch(path, headers)
             times = sorted(fetch(path, headers)[1] * 1000 for _ in range(args.requests))
             p50, p90 = statistics.median(times), times[int(len(times) * 0.9)]
-            css = 0 if path == "/health" else len(stylesheet)
+            css = len(stylesheet) if path.startswith("/console") else 0
             rows.append((label, len(body), css, p50, p90))
             print(f"{label:<24} {len(body):>8} {css:>8} {0:>5} {len(body) + css:>8}   {p50:>7.3f} {p90:>7.3f}")
-        heaviest = sorted(rows[1:], key=lambda row: row[1] + row[2], reverse=True)[:3]
+        heaviest = sorted(rows[len(floors):], key=lambda row: row[1] + row[2], reverse=True)[:3]
         print("three largest pages:", ", ".join(f"{label} {html + css} B" for label, html, css, _, _ in heaviest))
     finally:
         server.stop()

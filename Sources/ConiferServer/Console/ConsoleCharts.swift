@@ -98,7 +98,7 @@ enum ConsoleCharts {
     private static func rounded(_ value: Double) -> String { String(format: "%.1f", value) }
 
     private static func time(_ date: Date) -> String {
-        String(ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withTime, .withColonSeparatorInTime]).prefix(5))
+        String(ConsolePages.date(date).dropFirst(11).prefix(5))
     }
 
     static func escape(_ text: String) -> String {

@@ -42,9 +42,12 @@ enum ConsolePages {
 
     /// A time as pages show it: UTC, to the minute.
     static func date(_ date: Date) -> String {
-        String(ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withFullDate, .withDashSeparatorInDate]))
-            + " " + String(ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withTime, .withColonSeparatorInTime]).prefix(5)) + " UTC"
+        // `2026-12-06T21:15:03Z` → `2026-12-06 21:15 UTC`; a format style is a value (no formatter made per call).
+        let text = date.formatted(iso8601)
+        return text.prefix(10) + " " + text.dropFirst(11).prefix(5) + " UTC"
     }
+
+    private static let iso8601 = Date.ISO8601FormatStyle(timeZone: .gmt)
 
     /// A `<select>`'s or a checkbox group's options, the chosen ones marked.
     static func options(_ values: [String], selected: Set<String>) -> [[String: Any]] {
