@@ -1,5 +1,6 @@
 """The web console's page weight and server time per page, on one server with a populated organization (20 members,
-10 service accounts, 10 projects; the measured project with 25 API keys and a private endpoint).
+10 service accounts, 10 projects; the measured project with 25 API keys, a private endpoint and an index of 1,000
+records in 4 namespaces with two backups).
 
     CONIFER_BIN=.build/release/conifer python benchmarks/console.py [--requests 300]
 
@@ -54,6 +55,19 @@ def main():
         for i in range(25):
             admin("POST", f"/admin/projects/{projects[0]}/api-keys", {"name": f"key-{i}", "roles": ["ProjectEditor"]})
         admin("POST", f"/admin/projects/{projects[0]}/private-endpoints", {"name": "office", "region": "us-east-1", "allowed_cidrs": ["10.0.0.0/8"]})
+        # An index of 1,000 records in 4 namespaces, two backups, some traffic for the metrics tab.
+        key = admin("POST", f"/admin/projects/{projects[0]}/api-keys", {"name": "loader", "roles": ["ProjectEditor"]})["value"]
+        assert raw_request(server, "POST", "/indexes", {"name": "docs", "dimension": 8, "metric": "cosine",
+                                                        "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}}}, api_key=key)[0] == 201
+        data = f"/data/{projects[0]}/docs"
+        for namespace in range(4):
+            vectors = [{"id": f"{namespace}-{i}", "values": [((i * 7 + j) % 11) / 11 + 0.01 for j in range(8)], "metadata": {"n": i}}
+                       for i in range(250)]
+            assert raw_request(server, "POST", f"{data}/vectors/upsert", {"vectors": vectors, "namespace": f"ns{namespace}"}, api_key=key)[0] == 200
+        for _ in range(50):
+            raw_request(server, "POST", f"{data}/query", {"vector": [0.5] * 8, "topK": 10, "namespace": "ns0"}, api_key=key)
+        for name in ("nightly", "weekly"):
+            assert raw_request(server, "POST", "/indexes/docs/backups", {"name": name}, api_key=key)[0] in (200, 201)
 
         port = urlparse(server.url).port
         connection = http.client.HTTPConnection("localhost", port, timeout=60)
@@ -80,8 +94,16 @@ def main():
             "members": "/console/members",
             "service accounts": "/console/service-accounts",
             "project (25 API keys)": f"/console/projects/{projects[0]}",
+            "indexes": f"/console/projects/{projects[0]}/indexes",
+            "index (4 namespaces)": f"/console/projects/{projects[0]}/indexes/docs",
+            "query tool (top 10)": f"/console/projects/{projects[0]}/indexes/docs/query?vector=" + ",".join(["0.5"] * 8) + "&top_k=10&namespace=ns1",
+            "metrics tab": f"/console/projects/{projects[0]}/indexes/docs/metrics",
+            "latency chart (SVG)": f"/console/projects/{projects[0]}/indexes/docs/metrics/latency",
+            "backups": f"/console/projects/{projects[0]}/backups",
+            "billing": "/console/billing",
+            "audit log": "/console/audit-log",
         }
-        print(f"{'page':<24} {'HTML':>8} {'+CSS':>8} {'+JS':>5} {'total':>8}   {'p50 ms':>7} {'p90 ms':>7}")
+        print(f"{'page':<26} {'HTML':>8} {'+CSS':>8} {'+JS':>5} {'total':>8}   {'p50 ms':>7} {'p90 ms':>7}")
         rows = []
         api = {"Authorization": f"Bearer {owner}"}
         floors = [("GET /health (floor)", "/health", {}), ("GET /admin/projects (API)", "/admin/projects", api),
@@ -92,9 +114,9 @@ def main():
                 fetch(path, headers)
             times = sorted(fetch(path, headers)[1] * 1000 for _ in range(args.requests))
             p50, p90 = statistics.median(times), times[int(len(times) * 0.9)]
-            css = len(stylesheet) if path.startswith("/console") else 0
+            css = len(stylesheet) if path.startswith("/console") and not path.endswith("/latency") else 0
             rows.append((label, len(body), css, p50, p90))
-            print(f"{label:<24} {len(body):>8} {css:>8} {0:>5} {len(body) + css:>8}   {p50:>7.3f} {p90:>7.3f}")
+            print(f"{label:<26} {len(body):>8} {css:>8} {0:>5} {len(body) + css:>8}   {p50:>7.3f} {p90:>7.3f}")
         heaviest = sorted(rows[len(floors):], key=lambda row: row[1] + row[2], reverse=True)[:3]
         print("three largest pages:", ", ".join(f"{label} {html + css} B" for label, html, css, _, _ in heaviest))
     finally:

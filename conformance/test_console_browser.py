@@ -138,6 +138,11 @@ def test_sign_in_and_create_a_project(console, browser):
     assert status == 200 and described["name"] == "search-prod"
     assert "Project search-prod" in browser.find_element(By.TAG_NAME, "h2").text
     screenshot(browser, "01-project.png")
+    # A narrow window (a phone's width): nothing wider than the window, so no sideways scrolling.
+    browser.set_window_size(400, 800)
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= browser.execute_script("return window.innerWidth")
+    assert browser.save_screenshot(str(ARTIFACTS / "01-project-narrow.png"))
+    browser.set_window_size(1280, 800)
     browser.get(console.url + "/console")
     screenshot(browser, "00-overview.png")
 

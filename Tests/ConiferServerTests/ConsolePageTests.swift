@@ -326,6 +326,23 @@ import Testing
         }
     }
 
+    /// Every field a person fills in has a label: a `<label for>` naming its id, or a label around it (check boxes).
+    @Test func everyFieldHasALabel() {
+        var fields = 0
+        for (name, text) in ConsoleTemplates.all {
+            for field in text.matches(of: /<(input|select|textarea)\b([^>]*)>/) where !field.2.contains(#"type="hidden""#) {
+                fields += 1
+                if let id = field.2.firstMatch(of: /id="([^"]+)"/)?.1 {
+                    #expect(text.contains(#"<label for="\#(id)""#), "\(name): no label for \(id)")
+                } else {
+                    let before = text[..<field.range.lowerBound].suffix(40)
+                    #expect(before.hasSuffix(#"<label class="check">"#), "\(name): an unlabelled field \(field.0)")
+                }
+            }
+        }
+        #expect(fields > 50, "the templates' fields were found: \(fields)")
+    }
+
     /// The templates escape everything they print, and every form that changes something carries the CSRF token.
     @Test func templatesEscapeAndEveryChangingFormCarriesTheToken() {
         for (name, text) in ConsoleTemplates.all {
