@@ -102,6 +102,18 @@ import Testing
             page = try await Console.browse(client, .get, location, cookie: session.cookie)
             Self.expectInert(page)
 
+            // Connect a service account to the project as ProjectMember, then remove it again.
+            let robot = try await client.serviceAccount("robot", role: .member, owner: owner)
+            let added = try await Self.post(client, "\(location)/members", session, [("principal", "service_account:\(robot.id)"), ("role", "ProjectMember")])
+            #expect(added.status == 303, "\(added.text)")
+            var bindings = Self.data(try await client.admin(.get, "/admin/role-bindings?resource_type=project&resource_id=\(projectID)", token: owner))
+            let robotBinding = try #require(bindings.first { $0["principal_id"] as? String == robot.id && $0["role"] as? String == "ProjectMember" }?["id"] as? String)
+            page = try await Console.browse(client, .get, location, cookie: session.cookie)
+            #expect(page.text.contains("robot") && page.text.contains("/console/role-bindings/\(robotBinding)/delete"))
+            #expect(try await Self.post(client, "/console/role-bindings/\(robotBinding)/delete", session).status == 303)
+            bindings = Self.data(try await client.admin(.get, "/admin/role-bindings?resource_type=project&resource_id=\(projectID)", token: owner))
+            #expect(!bindings.contains { $0["id"] as? String == robotBinding })
+
             // Deleting asks for the name; the wrong one deletes nothing.
             #expect(try await Self.post(client, "\(location)/delete", session, [("confirm", "wrong")]).status == 400)
             #expect(try await client.admin(.get, "/admin/projects/\(projectID)", token: owner).status == 200)

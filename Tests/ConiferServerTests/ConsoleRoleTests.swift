@@ -53,6 +53,8 @@ import Testing
         "GET /console/projects/:project_id/indexes/:index_name/query": "POST /data/:project_id/:index_name/query",
         "GET /console/projects/:project_id/indexes/:index_name/metrics": "GET /indexes/:index_name",
         "POST /console/projects/:project_id/indexes/:index_name/backups": "POST /indexes/:index_name/backups",
+        "POST /console/projects/:project_id/members": "POST /admin/role-bindings",
+        "POST /console/role-bindings/:role_binding_id/delete": "DELETE /admin/role-bindings/:role_binding_id",
         "GET /console/audit-log": "GET /admin/audit-events",
         "POST /console/audit-log": "PUT /admin/audit-log",
         "POST /console/audit-log/pause": "PATCH /admin/audit-log",
@@ -119,6 +121,9 @@ import Testing
                     .post, "/admin/invites", token: owner, body: #"{"email":"pending\#(index)@example.com","role_bindings":[{"resource_type":"organization","role":"OrgMember"}]}"#
                 ).json["id"] as? String)
                 let account = try await client.serviceAccount("target-\(index)", role: .member, owner: owner).id
+                let connected = try await client.serviceAccount("connected-\(index)", role: .member, owner: owner).id
+                let binding = try await client.admin(.post, "/admin/role-bindings", token: owner, body: TargetRoleTests.binding(connected, "project", project, "ProjectMember"))
+                let bindingID = try #require(binding.json["id"] as? String, "\(binding.text)")
                 let key = try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"target-\#(index)"}"#)
                 let keyID = try #require((key.json["key"] as? [String: Any])?["id"] as? String, "\(key.text)")
                 let backup = try await client.call(.post, "/indexes/matrix/backups", key: loaderKey, body: #"{"name":"target-\#(index)"}"#)
@@ -126,7 +131,7 @@ import Testing
                 let missing = UUID().uuidString.lowercased()
                 let values = [
                     ":project_id": project, ":invite_id": invite, ":user_id": target, ":service_account_id": account, ":api_key_id": keyID,
-                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency", ":backup_id": backupID, ":alert_id": "spike",
+                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency", ":backup_id": backupID, ":alert_id": "spike", ":role_binding_id": bindingID,
                 ]
                 // Fields the service refuses once the call is let through.
                 let refused: [(String, String)] = [

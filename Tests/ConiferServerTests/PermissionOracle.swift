@@ -167,6 +167,8 @@ enum PermissionOracle {
         "GET /console/projects/:project_id/backups": adminOnly + "UUUUUUUU",
         "POST /console/projects/:project_id/backups/:backup_id/restore": adminOnly + "UUUUUUUU",
         "POST /console/projects/:project_id/backups/:backup_id/delete": adminOnly + "UUUUUUUU",
+        "POST /console/projects/:project_id/members": adminOnly + "UUUUUUUU",
+        "POST /console/role-bindings/:role_binding_id/delete": adminOnly + "UUUUUUUU",
         "GET /console/audit-log": adminOnly + "UUUUUUUU",
         "POST /console/audit-log": adminOnly + "UUUUUUUU",
         "POST /console/audit-log/pause": adminOnly + "UUUUUUUU",

@@ -26,9 +26,13 @@ extension ConsoleController {
             .post, "/console/projects/:project_id/private-endpoints/:private_endpoint_id/delete", .projectAdmin(.projectWrite),
             audit: .kind(.deletePrivateEndpoint), handler: deletePrivateEndpoint
         )
+        routes.console(.post, "/console/projects/:project_id/members", .projectAdmin(.membersWrite), audit: .kind(.createRoleBinding), handler: addProjectMember)
+        routes.console(
+            .post, "/console/role-bindings/:role_binding_id/delete", .membership(.membersWrite), audit: .kind(.deleteRoleBinding), handler: removeProjectMember
+        )
     }
 
-    private func projectPath(_ id: UUID) -> String { "/console/projects/\(id.lowercasedString)" }
+    func projectPath(_ id: UUID) -> String { "/console/projects/\(id.lowercasedString)" }
 
     @Sendable func createProject(_ call: ConsoleCall) async throws -> Response {
         let body = CreateProjectRequestWire(name: call.field("name"), max_pods: nil, force_encryption_with_cmek: call.form["force_encryption_with_cmek"] == "true")
@@ -58,6 +62,9 @@ extension ConsoleController {
             }
             values["keyRoles"] = ConsolePages.options(APIKeyRole.allCases.map(\.rawValue), selected: [APIKeyRole.projectEditor.rawValue])
         }
+        if permissions.contains(.membersRead) { try await projectMembers(id, call, into: &values) }
+        values["canReadMembers"] = permissions.contains(.membersRead)
+        values["canWriteMembers"] = permissions.contains(.membersWrite)
         let cmek = try await admin.cmekKeys(inProject: id, for: call.pass)
         values["hasCMEK"] = !cmek.isEmpty
         values["cmekKeys"] = cmek.map { ["id": $0.id.lowercasedString, "name": $0.name, "keyARN": $0.keyARN, "roleARN": $0.roleARN ?? ""] }
@@ -151,5 +158,51 @@ extension ConsoleController {
         let id = try call.uuid("project_id", notFound: "Project")
         try await projects.deletePrivateEndpoint(try call.uuid("private_endpoint_id", notFound: "Private endpoint"), inProject: id, call.context, call.pass)
         return ConsolePages.redirect(to: projectPath(id))
+    }
+}
+
+// MARK: Project members
+
+extension ConsoleController {
+    static let projectRoles = ProjectRole.allCases.map(\.rawValue)
+
+    /// The project's members (users and service accounts with a role there) and, for the add form, the organization's
+    /// users and service accounts the signed-in user may see.
+    func projectMembers(_ project: UUID, _ call: ConsoleCall, into values: inout [String: Any]) async throws {
+        let users = (try? await admin.users(email: nil, for: call.pass)) ?? []
+        let accounts = (try? await admin.serviceAccounts(for: call.pass)) ?? []
+        var names: [UUID: String] = [:]
+        for user in users { names[user.id] = user.email }
+        for account in accounts { names[account.id] = account.name }
+        let bindings = try await admin.roleBindings(RoleBindingFilter(resourceType: .project, resourceID: project), for: call.pass)
+        values["members"] = bindings.sorted { (names[$0.principalID] ?? "") < (names[$1.principalID] ?? "") }.map { binding -> [String: Any] in
+            [
+                "id": binding.id.lowercasedString, "principal": names[binding.principalID] ?? binding.principalID.lowercasedString,
+                "type": binding.principalType == .user ? "user" : "service account", "role": binding.role.rawValue,
+            ]
+        }
+        values["hasMembers"] = !bindings.isEmpty
+        values["principals"] = users.sorted { $0.email < $1.email }.map { ["value": "user:\($0.id.lowercasedString)", "label": $0.email] }
+            + accounts.sorted { $0.name < $1.name }.map { ["value": "service_account:\($0.id.lowercasedString)", "label": "\($0.name) (service account)"] }
+        values["projectRoles"] = ConsolePages.options(Self.projectRoles, selected: [ProjectRole.member.rawValue])
+    }
+
+    /// Gives a user or service account a role in the project (replacing a user's role there), as `POST /admin/role-bindings`.
+    @Sendable func addProjectMember(_ call: ConsoleCall) async throws -> Response {
+        let project = try call.uuid("project_id", notFound: "Project")
+        let principal = call.field("principal").split(separator: ":", maxSplits: 1).map(String.init)
+        guard principal.count == 2 else { throw ConiferError.invalidArgument("Choose a member or service account.") }
+        let body = CreateRoleBindingRequestWire(
+            principal_type: principal[0], principal_id: principal[1], binding: .project(project.lowercasedString, call.field("role"))
+        )
+        _ = try await members.createRoleBinding(body, call.context, call.pass)
+        return ConsolePages.redirect(to: projectPath(project))
+    }
+
+    /// Removes a role binding in a project, as `DELETE /admin/role-bindings/{id}`.
+    @Sendable func removeProjectMember(_ call: ConsoleCall) async throws -> Response {
+        let id = try call.uuid("role_binding_id", notFound: "Role binding")
+        let binding = try await members.deleteRoleBinding(id, call.context, call.pass)
+        return ConsolePages.redirect(to: binding.resourceType == .project ? projectPath(binding.resourceID) : "/console/members")
     }
 }

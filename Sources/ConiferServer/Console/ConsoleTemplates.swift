@@ -211,6 +211,21 @@ enum ConsoleTemplates {
             <button type="submit">Create API key</button>
             </form>{{/canWriteKeys}}
             </section>{{/canReadKeys}}
+            {{#canReadMembers}}<section aria-labelledby="project-members"><h2 id="project-members">Members</h2>
+            {{#hasMembers}}<table><thead><tr><th scope="col">Member</th><th scope="col">Kind</th><th scope="col">Project role</th>{{#canWriteMembers}}<th scope="col">Remove</th>{{/canWriteMembers}}</tr></thead><tbody>
+            {{#members}}<tr><td class="id">{{principal}}</td><td>{{type}}</td><td>{{role}}</td>{{#canWriteMembers}}<td>
+            <form method="post" action="/console/role-bindings/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Remove<span class="visually-hidden"> {{principal}}</span></button></form></td>{{/canWriteMembers}}</tr>{{/members}}
+            </tbody></table>{{/hasMembers}}
+            {{^hasMembers}}<p class="muted">No one has a role in this project (organization owners and managers act in every project).</p>{{/hasMembers}}
+            {{#canWriteMembers}}<h3>Add a member or connect a service account</h3>
+            <form method="post" action="/console/projects/{{project.id}}/members">{{> csrf}}
+            <label for="member-principal">Member or service account</label>
+            <select id="member-principal" name="principal">{{#principals}}<option value="{{value}}">{{label}}</option>{{/principals}}</select>
+            <label for="member-role">Project role</label>
+            <select id="member-role" name="role">{{#projectRoles}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/projectRoles}}</select>
+            <button type="submit">Add to project</button>
+            </form>{{/canWriteMembers}}
+            </section>{{/canReadMembers}}
             <section aria-labelledby="cmek"><h2 id="cmek">Customer-managed key</h2>
             {{#hasCMEK}}<table><thead><tr><th scope="col">Name</th><th scope="col">Key ARN</th><th scope="col">Role ARN</th>{{#canWrite}}<th scope="col">Remove</th>{{/canWrite}}</tr></thead><tbody>
             {{#cmekKeys}}<tr><td>{{name}}</td><td class="id">{{keyARN}}</td><td class="id">{{roleARN}}</td>{{#canWrite}}<td>

@@ -209,15 +209,20 @@ struct MembersController {
     }
 
     @Sendable func deleteRoleBinding(_ call: AdminCall) async throws -> Response {
-        let id = try call.uuid("role_binding_id", notFound: "Role binding")
-        let binding = try await admin.roleBinding(id, for: call.pass)
+        _ = try await deleteRoleBinding(try call.uuid("role_binding_id", notFound: "Role binding"), call.context, call.pass)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    /// Removes a role binding, audited as the membership change it is for a user; returns what it bound.
+    func deleteRoleBinding(_ id: UUID, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> RoleBindingInfo {
+        let binding = try await admin.roleBinding(id, for: pass)
         if binding.principalType == .user {
             await auditMembership(
-                call.context, call.pass, user: binding.principalID, resourceType: binding.resourceType, project: binding.resourceID, role: binding.role.rawValue, removed: true
+                context, pass, user: binding.principalID, resourceType: binding.resourceType, project: binding.resourceID, role: binding.role.rawValue, removed: true
             )
         }
-        try await admin.deleteRoleBinding(id, for: call.pass)
-        return WireJSON.empty(status: .accepted)
+        try await admin.deleteRoleBinding(id, for: pass)
+        return binding
     }
 
     /// A user's role binding is a membership change in the catalogue's terms: a new or changed role in the
