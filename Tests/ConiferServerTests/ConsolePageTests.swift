@@ -256,6 +256,17 @@ import Testing
             #expect(try await Self.post(client, "\(indexes)/docs/delete", session, [("confirm", "doc")]).status == 400)
             #expect(try await Self.post(client, "\(indexes)/docs/delete", session, [("confirm", "docs")]).status == 303)
             #expect(try await client.call(.get, "/indexes/docs", key: key).status == 404)
+
+            // A hybrid index on int8 vectors: the form's fields reach the 2026-07 request.
+            let hybrid = try await Self.post(client, indexes, session, [
+                ("name", "hybrid"), ("vector_type", "dense"), ("dimension", "4"), ("metric", "dotproduct"), ("hybrid", "true"),
+                ("vector_encoding", "int8"), ("cloud", "aws"), ("region", "us-east-1"),
+            ])
+            #expect(hybrid.status == 303, "\(hybrid.text)")
+            let model = try await client.call(.get, "/indexes/hybrid", key: key, version: "2026-07").json
+            let fields = (model["schema"] as? [String: Any])?["fields"] as? [String: Any]
+            #expect(fields?.keys.sorted() == ["_sparse_values", "_values"], "\(model)")
+            #expect((model["deployment"] as? [String: Any])?["vector_encoding"] as? String == "int8", "\(model)")
         }
     }
 

@@ -69,6 +69,7 @@ extension ConsoleController {
         values["indexes"] = definitions.map { Self.describe($0).merging(["path": indexPath(project, $0.name)]) { old, _ in old } }
         values["canWrite"] = call.pass.identity.permissions(inProject: project).contains(.indexesWrite)
         values["metrics"] = ConsolePages.options(Metric.allCases.map(\.rawValue), selected: [Metric.cosine.rawValue])
+        values["encodings"] = ConsolePages.options(VectorEncoding.allCases.map(\.rawValue), selected: [VectorEncoding.float32.rawValue])
         return ConsolePages.page("indexes", values)
     }
 
@@ -82,13 +83,17 @@ extension ConsoleController {
             field["dimension"] = .number(Double(dimension))
         }
         field["metric"] = .string(call.field("metric"))
-        let fieldName = call.field("vector_type") == "sparse" ? VectorField.sparse : VectorField.dense
+        var fields: [String: JSONValue] = [call.field("vector_type") == "sparse" ? VectorField.sparse : VectorField.dense: .object(field)]
+        // A dense index that also keeps sparse values (hybrid search).
+        if call.field("vector_type") != "sparse", call.form["hybrid"] == "true" { fields[VectorField.sparse] = .object(["type": .string("sparse_vector")]) }
+        var deployment: [String: JSONValue] = [
+            "deployment_type": .string("managed"), "cloud": .string(call.field("cloud")), "region": .string(call.field("region")),
+        ]
+        if !call.field("vector_encoding").isEmpty { deployment["vector_encoding"] = .string(call.field("vector_encoding")) }
         let body: JSONValue = .object([
             "name": .string(name),
-            "schema": .object(["fields": .object([fieldName: .object(field)])]),
-            "deployment": .object([
-                "deployment_type": .string("managed"), "cloud": .string(call.field("cloud")), "region": .string(call.field("region")),
-            ]),
+            "schema": .object(["fields": .object(fields)]),
+            "deployment": .object(deployment),
             "deletion_protection": .string(call.form["deletion_protection"] == "true" ? "enabled" : "disabled"),
             "tags": .object(try Self.tags(call).mapValues(JSONValue.string)),
         ])

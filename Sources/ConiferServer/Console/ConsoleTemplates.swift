@@ -282,6 +282,9 @@ enum ConsoleTemplates {
             <label for="index-dimension">Dimension (dense)</label><input id="index-dimension" name="dimension" type="number" min="1" max="20000" value="1536">
             <label for="index-metric">Metric</label>
             <select id="index-metric" name="metric">{{#metrics}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/metrics}}</select>
+            <label class="check"><input type="checkbox" name="hybrid" value="true"> Also keep sparse values (hybrid search; metric dotproduct)</label>
+            <label for="index-encoding">Vector encoding (int8: a quarter of the memory, scores rescored exactly)</label>
+            <select id="index-encoding" name="vector_encoding">{{#encodings}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/encodings}}</select>
             <label for="index-cloud">Cloud</label><input id="index-cloud" name="cloud" type="text" required value="aws">
             <label for="index-region">Region</label><input id="index-region" name="region" type="text" required value="us-east-1">
             <label for="index-tags">Tags (key=value, one per line)</label><textarea id="index-tags" name="tags" rows="3"></textarea>
