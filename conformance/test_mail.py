@@ -111,6 +111,7 @@ def test_invitations_are_mailed_and_an_outage_delays_but_loses_nothing(certifica
         body = message.get_content()
         assert f"{server.url}/oauth/accept-invite" in body, body
         token = re.search(r"Token: (pcinv_\S+)", body).group(1)
+        assert f"{server.url}/console/accept-invite?token={token}" in body, "the link to accept in the browser"
         assert raw_request(server, "POST", "/oauth/accept-invite", {"token": token, "password": "a long enough password"})[0] == 200
         status, login = raw_request(server, "POST", "/oauth/token", {"grant_type": "password", "username": "ada@example.com", "password": "a long enough password"})
         assert status == 200 and login["access_token"]

@@ -248,6 +248,15 @@ import Testing
             #expect(try await Self.post(client, "/console/projects/\(project)/backups/\(backupID)/delete", session).status == 303)
             #expect(Self.data(try await client.call(.get, "/backups", key: key)).isEmpty)
 
+            // A private-only project's data plane refuses the console (on the main listener) as it refuses the API there:
+            // the index page says so instead of counting, and offers no query tool.
+            #expect(try await client.admin(.patch, "/admin/projects/\(project)", token: owner, body: #"{"private_endpoint_access_only":true}"#).status == 200)
+            let privatePage = try await Console.browse(client, .get, "\(indexes)/docs", cookie: session.cookie)
+            #expect(privatePage.status == 200 && privatePage.text.contains(#"id="data-unavailable">The project of index docs allows its data plane only through"#))
+            #expect(!privatePage.text.contains(#"id="record-count""#) && !privatePage.text.contains("Run query"))
+            #expect(try await Console.browse(client, .get, "\(indexes)/docs/query?top_k=1&vector=1,0", cookie: session.cookie).status == 403)
+            #expect(try await client.admin(.patch, "/admin/projects/\(project)", token: owner, body: #"{"private_endpoint_access_only":false}"#).status == 200)
+
             // Deletion protection refuses the delete as the API does; configured off, the named delete removes it.
             #expect(try await Self.post(client, "\(indexes)/docs/delete", session, [("confirm", "docs")]).status == 403)
             #expect(try await Self.post(client, "\(indexes)/docs", session, [("tags", "team=search")]).status == 303)

@@ -127,12 +127,18 @@ extension ConsoleController {
         values["isDense"] = definition.vectorType == .dense
         if permissions.contains(.dataRead), definition.restoreJobID == nil {
             let dataPass = try call.pass.identity.principal(inProject: project).authorize(.dataRead)
-            let open = try await dataPlane.service.open(dataPass, DataPlaneService.IndexAddress(projectID: project.lowercasedString, name: definition.name))
-            let statistics = try await dataPlane.service.statistics(open, filter: .everything)
-            values["statistics"] = [
-                "records": statistics.namespaces.values.reduce(0, +),
-                "namespaces": statistics.namespaces.sorted { $0.key < $1.key }.map { ["name": $0.key.isEmpty ? "(default)" : $0.key, "records": $0.value] },
-            ]
+            do {
+                // The console is on the main listener: a private-only project's data plane refuses it, as it refuses the API there.
+                let open = try await dataPlane.service.open(dataPass, DataPlaneService.IndexAddress(projectID: project.lowercasedString, name: definition.name))
+                let statistics = try await dataPlane.service.statistics(open, filter: .everything)
+                values["statistics"] = [
+                    "records": statistics.namespaces.values.reduce(0, +),
+                    "namespaces": statistics.namespaces.sorted { $0.key < $1.key }.map { ["name": $0.key.isEmpty ? "(default)" : $0.key, "records": $0.value] },
+                ]
+            } catch let error as ConiferError where error.code == .permissionDenied {
+                values["dataUnavailable"] = error.message
+                values["canQuery"] = false
+            }
         }
         if let answer { values["answer"] = answer }
         values["form"] = [

@@ -310,6 +310,7 @@ enum ConsoleTemplates {
             <tr><th scope="row">Tags</th><td>{{index.tags}}</td></tr>
             <tr><th scope="row">Created</th><td>{{index.created}}</td></tr>
             </tbody></table>
+            {{#dataUnavailable}}<p class="muted" id="data-unavailable">{{dataUnavailable}}</p>{{/dataUnavailable}}
             {{#statistics}}<h3>Records</h3>
             <table><thead><tr><th scope="col">Namespace</th><th scope="col">Records</th></tr></thead><tbody>
             {{#namespaces}}<tr><td>{{name}}</td><td>{{records}}</td></tr>{{/namespaces}}
