@@ -21,7 +21,7 @@ import time
 from urllib.parse import urlencode, urlparse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "conformance"))
-from conftest import Server, new_api_key, raw_request  # noqa: E402
+from conftest import Server, admin as admin_call, new_api_key, raw_request, token  # noqa: E402
 
 PASSWORD = "a long enough password"
 
@@ -33,12 +33,10 @@ def main():
     root = tempfile.mkdtemp(prefix="conifer-console-bench-")
     server = Server(os.path.join(root, "data"), new_api_key()).start()
     try:
-        _, reply = raw_request(server, "POST", "/oauth/token", {
-            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
-        owner = reply["access_token"]
+        owner = token(server)
 
         def admin(method, path, body=None):
-            status, answer = raw_request(server, method, path, body, bearer=owner)
+            status, answer = admin_call(server, method, path, body)
             assert status < 300, (path, status, answer)
             return answer
 

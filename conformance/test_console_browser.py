@@ -17,7 +17,7 @@ import threading
 import pytest
 from pinecone import Pinecone
 
-from conftest import REPO, SDK_MAJOR, Server, new_api_key, raw_request
+from conftest import REPO, SDK_MAJOR, Server, admin, new_api_key, raw_request
 from test_cmek import aws  # noqa: F401  (the moto KMS fixture)
 
 pytestmark = pytest.mark.skipif(SDK_MAJOR < 10, reason="the console is the same for both SDKs; run once")
@@ -35,14 +35,11 @@ PASSWORD = "a long enough password"
 
 @contextlib.contextmanager
 def own_server(*arguments, env=None):
-    """A server of its own (its owner a user, owner@example.com, who signs in), with the bootstrap service account's
-    bearer token for checks through the Admin API."""
+    """A server of its own (its owner a user, owner@example.com, who signs in); the Admin API checks use the bootstrap
+    service account (conftest's `admin`)."""
     root = tempfile.mkdtemp(prefix="conifer-console-")
     server = Server(os.path.join(root, "data"), new_api_key(), *arguments, env=env).start()
     try:
-        _, reply = raw_request(server, "POST", "/oauth/token", {
-            "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret})
-        server.owner_token = reply["access_token"]
         invite_user(server, "owner@example.com", "OrgOwner", name="Olivia Owner")
         yield server
     finally:
@@ -54,10 +51,6 @@ def own_server(*arguments, env=None):
 def console():
     with own_server() as server:
         yield server
-
-
-def admin(server, method, path, body=None):
-    return raw_request(server, method, path, body, bearer=server.owner_token)
 
 
 def invite_user(server, email, role, name=None):
@@ -389,7 +382,7 @@ def audit_export_in_the_console(browser, server, moto):
     screenshot(browser, "12-audit-export.png")
     submit(browser, "Pause export")
     assert browser.find_element(By.ID, "export-state").text == "paused"
-    status, settings = raw_request(server, "GET", "/admin/audit-log", bearer=server.owner_token)
+    status, settings = admin(server, "GET", "/admin/audit-log")
     assert settings["state"] == "paused" and settings["bucket"] == "audit-bucket/console", settings
 
 
@@ -413,9 +406,9 @@ def test_add_a_cmek_key_against_moto_and_create_an_encrypted_index(browser, aws)
         fill(browser, "index-dimension", "4")
         submit(browser, "Create index")
         assert browser.current_url.endswith("/indexes/secrets"), browser.page_source[-1500:]
-        _, keys = raw_request(server, "GET", f"/admin/projects/{project}/cmek-keys", bearer=server.owner_token)
+        _, keys = admin(server, "GET", f"/admin/projects/{project}/cmek-keys")
         assert [(k["name"], k["key_arn"], k["role_arn"]) for k in keys["data"]] == [("customer-key", aws["key"]["Arn"], aws["roles"]["cmek"])]
         # The index is sealed under the customer's key: its data key came from KMS through the role.
-        status, created = raw_request(server, "POST", f"/admin/projects/{project}/api-keys", {"name": "reader"}, bearer=server.owner_token)
+        status, created = admin(server, "POST", f"/admin/projects/{project}/api-keys", {"name": "reader"})
         status, described = raw_request(server, "GET", "/indexes/secrets", api_key=created["value"], version="2026-07")
         assert status == 200 and described["cmek_id"] == keys["data"][0]["id"], described

@@ -11,9 +11,9 @@ import Testing
 @Suite struct BackupTests {
     static let vectors = (0..<40).map { #"{"id":"v\#($0)","values":[\#($0),1,\#($0 % 3)],"metadata":{"n":\#($0)}}"# }.joined(separator: ",")
 
-    static func waitForJob(_ client: some TestClientProtocol, _ id: String) async throws -> [String: Any] {
+    static func waitForJob(_ client: some TestClientProtocol, _ id: String, key: String = TestServer.bootstrapKey) async throws -> [String: Any] {
         for _ in 0..<3000 {  // up to a minute on a loaded machine
-            let job = try await client.call(.get, "/restore-jobs/\(id)").json
+            let job = try await client.call(.get, "/restore-jobs/\(id)", key: key).json
             if ["Completed", "Failed"].contains(job["status"] as? String ?? "") { return job }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -238,9 +238,8 @@ import Testing
             #expect(try await Self.post(client, "/console/projects/\(project)/backups/\(backupID)/restore", session, [("name", "docs-copy")]).status == 303)
             backups = try await Console.browse(client, .get, "/console/projects/\(project)/backups", cookie: session.cookie)
             #expect(backups.text.contains("docs-copy"))
-            for _ in 0..<3000 where try await client.call(.get, "/indexes/docs-copy", key: key).json["status"].map({ "\($0)" })?.contains("Ready") != true {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let job = try #require(Self.data(try await client.call(.get, "/restore-jobs", key: key)).first?["restore_job_id"] as? String)
+            #expect(try await BackupTests.waitForJob(client, job, key: key)["status"] as? String == "Completed")
             let copy = try await client.call(.post, "/data/\(project)/docs-copy/describe_index_stats", key: key, body: "{}")
             #expect(copy.json["totalVectorCount"] as? Int == 2, "\(copy.text)")
             backups = try await Console.browse(client, .get, "/console/projects/\(project)/backups", cookie: session.cookie)

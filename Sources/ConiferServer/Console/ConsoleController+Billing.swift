@@ -34,7 +34,7 @@ extension ConsoleController {
         values["alerts"] = alerts.map { alert -> [String: Any] in
             var row: [String: Any] = [
                 "id": SpendAlertID(alert).name, "isSpike": alert.kind == .spike, "enabled": alert.enabled,
-                "threshold": alert.kind == .spike ? "2× the previous month's total" : String(format: "%.2f USD this month", alert.amountUSD ?? 0),
+                "threshold": SpendAlertWire.threshold(alert),
                 "recipients": alert.recipients.joined(separator: ", "),
             ]
             if let fired = alert.firedAt { row["fired"] = ConsolePages.date(fired) }

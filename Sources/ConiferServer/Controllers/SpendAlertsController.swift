@@ -96,6 +96,11 @@ public struct SpendAlertRequestWire: AdminRequestWire, Encodable {
 }
 
 struct SpendAlertWire: Encodable {
+    /// An alert's threshold in words, as the API and the console show it.
+    static func threshold(_ alert: SpendAlert) -> String {
+        alert.kind == .spike ? "2× the previous month's total" : String(format: "%.2f USD this month", alert.amountUSD ?? 0)
+    }
+
     var id: String
     var type: String
     /// A spend alert's threshold; the spike alert's is `threshold` in words.
@@ -112,7 +117,7 @@ struct SpendAlertWire: Encodable {
         id = SpendAlertID(alert).name
         type = alert.kind.rawValue
         amount_usd = alert.amountUSD
-        threshold = alert.kind == .spike ? "2x the previous month's total" : String(format: "%.2f USD this month", alert.amountUSD ?? 0)
+        threshold = Self.threshold(alert)
         recipients = alert.recipients
         enabled = alert.enabled
         last_fired_cycle = alert.firedCycle.map(BillingCycle.name)
