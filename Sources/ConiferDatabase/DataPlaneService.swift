@@ -90,11 +90,21 @@ public struct DataPlaneService: Sendable {
         return OpenIndex(definition: index.definition, plan: index.plan, rateLimits: index.rateLimits, store: store, pass: pass)
     }
 
-    /// Whether a path's project id is the project's as its index host spells it (lowercase), without formatting
-    /// the id on every request.
+    /// Whether a path's project id is the project's as its index host spells it (lowercase hex in 8-4-4-4-12
+    /// groups), compared byte by byte: neither formatting the id nor parsing the path (`UUID(uuidString:)` is an
+    /// `sscanf`) on every request.
     static func isHostSpelling(of project: UUID, _ text: String) -> Bool {
-        UUID(uuidString: text) == project && !text.utf8.contains { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+        withUnsafeBytes(of: project.uuid) { id in
+            var at = text.utf8.makeIterator()
+            for (index, byte) in id.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10, at.next() != UInt8(ascii: "-") { return false }
+                guard at.next() == lowercaseHex(byte >> 4), at.next() == lowercaseHex(byte & 0x0F) else { return false }
+            }
+            return at.next() == nil
+        }
     }
+
+    private static func lowercaseHex(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10 }
 
     /// A namespace as the client names it: absent and `__default__` both mean the default namespace.
     public struct NamespaceName: Sendable, Hashable {

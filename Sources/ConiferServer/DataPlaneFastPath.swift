@@ -32,8 +32,8 @@ final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let queries: FastQueries
-    /// The query being read, held back from the router until it is answered or passed on.
-    private var held: (head: HTTPRequest, body: ByteBuffer?)?
+    /// The query being read (with its API key), held back from the router until it is answered or passed on.
+    private var held: (head: HTTPRequest, key: String, body: ByteBuffer?)?
     /// Requests passed to the router whose answers it has not finished writing.
     private var owedByRouter = 0
     /// A graceful shutdown's quiesce event that came while a query was held back: passed on once the query is
@@ -47,8 +47,8 @@ final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if owedByRouter == 0, queries.accepts(head) {
-                held = (head, nil)
+            if owedByRouter == 0, let key = queries.key(of: head) {
+                held = (head, key, nil)
                 return
             }
         case .body(var part):
@@ -63,7 +63,7 @@ final class DataPlaneFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 break
             }
             held = nil
-            if trailers == nil, let (head, body) = queries.answer(query.head, body: query.body ?? ByteBuffer(), on: context.channel) {
+            if trailers == nil, let (head, body) = queries.answer(query.head, key: query.key, body: query.body ?? ByteBuffer(), on: context.channel) {
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(body)), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -113,26 +113,40 @@ struct FastQueries: Sendable {
     /// The query route's row of the data plane's operations: the permission and rate class it is held to.
     static let operation = DataPlaneController.operations.first { $0.method == .post && $0.path == "query" }!
 
-    /// Whether a request head may be a query this path answers: `POST /data/{project}/{index}/query` with an API
-    /// key and a body of declared length within the limit, on a connection the request does not close.
-    func accepts(_ head: HTTPRequest) -> Bool { Self.accepts(head, maxRequestBytes: controller.maxRequestBytes) }
+    /// The API key of a request head this path may answer: `POST /data/{project}/{index}/query` with one API key
+    /// (or the same one repeated) and a body of declared length within the limit, on a connection the request does
+    /// not close; nil for any other. The fields are read in one pass (each lookup by name is a walk of its own).
+    func key(of head: HTTPRequest) -> String? { Self.key(of: head, maxRequestBytes: controller.maxRequestBytes) }
 
-    static func accepts(_ head: HTTPRequest, maxRequestBytes: Int) -> Bool {
-        let fields = head.headerFields
-        guard head.method == .post, let path = head.path, address(path) != nil, fields[Authenticator.apiKeyHeader] != nil,
-              fields[.connection].map({ $0.lowercased() == "keep-alive" }) ?? true, fields[.expect] == nil,
-              let length = fields[.contentLength].flatMap({ Int($0) }), length <= maxRequestBytes
-        else { return false }
-        return true
+    static func key(of head: HTTPRequest, maxRequestBytes: Int) -> String? {
+        guard head.method == .post, let path = head.path, address(path) != nil else { return nil }
+        var key: String?
+        var length: Int?
+        for field in head.headerFields {
+            switch field.name {
+            case Authenticator.apiKeyHeader:
+                guard key == nil || key == field.value else { return nil }
+                key = field.value
+            case .contentLength:
+                guard length == nil, let declared = Int(field.value), declared <= maxRequestBytes else { return nil }
+                length = declared
+            case .connection:
+                guard field.value.lowercased() == "keep-alive" else { return nil }
+            case .expect:
+                return nil
+            default:
+                continue
+            }
+        }
+        return length == nil ? nil : key
     }
 
     /// The answer to a query that came on `channel` when every step succeeds without waiting; nil to pass the request
     /// to the router.
-    func answer(_ head: HTTPRequest, body: ByteBuffer, on channel: any Channel) -> (HTTPResponse, ByteBuffer)? {
+    func answer(_ head: HTTPRequest, key: String, body: ByteBuffer, on channel: any Channel) -> (HTTPResponse, ByteBuffer)? {
         let started = ContinuousClock.now
         let origin = controller.privateListener?.origin(of: channel) ?? .publicListener
-        let keys = head.headerFields[values: Authenticator.apiKeyHeader]
-        guard let key = keys.first, keys.allSatisfy({ $0 == key }), let principal = catalog.principalIfCached(apiKey: key),
+        guard let principal = catalog.principalIfCached(apiKey: key),
               let pass = try? principal.authorize(Self.operation.permission), (try? APIVersion(headers: head.headerFields)) != nil,
               let address = head.path.flatMap(Self.address), let index = controller.service.openIfReady(pass, address, from: origin),
               body.readableBytes <= controller.maxRequestBytes,

@@ -94,7 +94,14 @@ import Testing
         // The project is named as its index host spells it (lowercase); another spelling is no index either.
         let own = f.principal.projectID.uuidString
         #expect(try await f.data.open(f.pass(.dataRead), DataPlaneService.IndexAddress(projectID: own.lowercased(), name: "svc")).definition.name == "svc")
-        for spelling in [own.uppercased(), own.lowercased() + " ", "{\(own.lowercased())}", "project"] {
+        let lower = own.lowercased()
+        let lastDigitChanged = String(lower.dropLast()) + (lower.hasSuffix("0") ? "1" : "0")
+        var characters = Array(lower)
+        characters.swapAt(7, 8)  // the first hyphen one place earlier, same length
+        let hyphenMoved = String(characters)
+        let spellings = [own.uppercased(), lower + " ", "{\(lower)}", "project", "", String(lower.dropLast()), lower.replacingOccurrences(of: "-", with: ""),
+                         lastDigitChanged, hyphenMoved]
+        for spelling in spellings {
             await #expect(throws: ConiferError.self, "\(spelling)") {
                 try await f.data.open(f.pass(.dataRead), DataPlaneService.IndexAddress(projectID: spelling, name: "svc"))
             }
