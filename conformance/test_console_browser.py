@@ -19,6 +19,7 @@ from pinecone import Pinecone
 
 from conftest import REPO, SDK_MAJOR, Server, admin, new_api_key, raw_request
 from test_cmek import aws  # noqa: F401  (the moto KMS fixture)
+from test_mail import SMTP_PASSWORD, SMTP_USER, Inbox, certificates, free_port, smtp_server  # noqa: F401  (the SMTP CA fixture)
 
 pytestmark = pytest.mark.skipif(SDK_MAJOR < 10, reason="the console is the same for both SDKs; run once")
 
@@ -34,13 +35,13 @@ PASSWORD = "a long enough password"
 
 
 @contextlib.contextmanager
-def own_server(*arguments, env=None):
+def own_server(*arguments, env=None, inbox=None):
     """A server of its own (its owner a user, owner@example.com, who signs in); the Admin API checks use the bootstrap
-    service account (conftest's `admin`)."""
+    service account (conftest's `admin`). With mail configured, the owner's invitation is read from `inbox`."""
     root = tempfile.mkdtemp(prefix="conifer-console-")
     server = Server(os.path.join(root, "data"), new_api_key(), *arguments, env=env).start()
     try:
-        invite_user(server, "owner@example.com", "OrgOwner", name="Olivia Owner")
+        invite_user(server, "owner@example.com", "OrgOwner", name="Olivia Owner", inbox=inbox)
         yield server
     finally:
         server.stop()
@@ -53,10 +54,11 @@ def console():
         yield server
 
 
-def invite_user(server, email, role, name=None):
+def invite_user(server, email, role, name=None, inbox=None):
     status, invite = admin(server, "POST", "/admin/invites", {"email": email, "role_bindings": [{"resource_type": "organization", "role": role}]})
     assert status == 201, invite
-    body = {"token": invite["token"], "password": PASSWORD} | ({"name": name} if name else {})
+    token = re.search(r"Token: (pcinv_\S+)", inbox.wait_for(email)[2].get_content()).group(1) if inbox else invite["token"]
+    body = {"token": token, "password": PASSWORD} | ({"name": name} if name else {})
     assert raw_request(server, "POST", "/oauth/accept-invite", body)[0] == 200
 
 
@@ -207,6 +209,38 @@ def test_invite_a_member_who_accepts_then_change_her_role(console, browser):
     screenshot(browser, "06-role-changed.png")
 
 
+def test_an_invitation_mailed_is_accepted_in_the_browser(browser, certificates):
+    """With mail configured (a real SMTP server, aiosmtpd over STARTTLS) the inviter never sees the token: the invitee
+    follows the link in the mail, joins, and signs in."""
+    inbox, port = Inbox(), free_port()
+    smtp = smtp_server(inbox, port, certificates)
+    try:
+        with own_server("--mail-from", "conifer@example.com", "--smtp-ca-file", os.path.join(certificates, "ca.pem"), "--mail-retry-seconds", "1",
+                        env={"CONIFER_SMTP_URL": f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@localhost:{port}"}, inbox=inbox) as server:
+            sign_in(browser, server, "owner@example.com")
+            browser.find_element(By.LINK_TEXT, "Members").click()
+            fill(browser, "invite-email", "grace@example.com")
+            Select(browser.find_element(By.ID, "invite-role")).select_by_visible_text("OrgMember")
+            submit(browser, "Send invitation")
+            assert browser.current_url == server.url + "/console/members" and not browser.find_elements(By.ID, "invite-link")
+            assert "grace@example.com" in browser.page_source, "listed as pending"
+            sign_out(browser)
+
+            _, _, message, _, _ = inbox.wait_for("grace@example.com")
+            link = re.search(r"(http\S+/console/accept-invite\?token=pcinv_\S+)", message.get_content()).group(1)
+            assert link.startswith(server.url)
+            browser.get(link)
+            fill(browser, "name", "Grace Hopper")
+            fill(browser, "password", PASSWORD)
+            submit(browser, "Join the organization")
+            assert "Your account is ready" in browser.page_source
+            sign_in(browser, server, "grace@example.com")
+            assert "OrgMember" in browser.find_element(By.TAG_NAME, "main").text
+            screenshot(browser, "14-invited-by-mail.png")
+    finally:
+        smtp.stop()
+
+
 def test_create_and_rotate_a_service_account(console, browser):
     sign_in(browser, console, "owner@example.com")
     browser.find_element(By.LINK_TEXT, "Service accounts").click()
@@ -313,17 +347,17 @@ def test_create_an_index_and_query_it_in_the_query_tool(console, browser):
     screenshot(browser, "09-query-tool.png")
     status, described = raw_request(console, "GET", "/indexes/movies", api_key=key["value"], version="2026-07")
     assert described["tags"] == {"team": "search", "env": "dev"} and described["schema"]["fields"]["_values"]["metric"] == "euclidean", described
-    # The metrics tab: the upsert and the queries (the page's and the SDK's) are counted and drawn as images the
-    # strict Content-Security-Policy lets load (same origin, no script in them).
+    # The metrics tab: the records, the upsert and the queries (the page's and the SDK's) are counted and drawn as
+    # images the strict Content-Security-Policy lets load (same origin, no script in them).
     browser.find_element(By.LINK_TEXT, "Metrics").click()
     summary = browser.find_element(By.ID, "metrics-summary").text
-    assert summary.startswith("Over the last hour: 3 requests"), summary
+    assert summary.startswith("3 records now. Over the last hour: 3 requests"), summary
     charts = browser.find_elements(By.CSS_SELECTOR, "img.chart")
-    assert len(charts) == 3
+    assert len(charts) == 4
     assert all(browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", chart) == 720 for chart in charts)
     screenshot(browser, "10-metrics.png")
     browser.find_element(By.LINK_TEXT, "Last day").click()
-    assert browser.find_element(By.ID, "metrics-summary").text.startswith("Over the last day: 3 requests")
+    assert browser.find_element(By.ID, "metrics-summary").text.startswith("3 records now. Over the last day: 3 requests")
 
 
 def test_take_a_backup_and_restore_it(console, browser):

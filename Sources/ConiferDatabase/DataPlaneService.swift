@@ -444,7 +444,16 @@ public struct DataPlaneService: Sendable {
         let started = ContinuousClock.now
         defer { if let operation { metrics.record(operation, for: index.definition, since: started) } }
         try checkMonthlyUnits(index, kind)
-        return try await work()
+        let result = try await work()
+        // The records a write leaves, for the index's history: the server's own count (no caller's data leaves it), so a
+        // key that may write but not read is seen too.
+        if kind == .write, let reader = try? index.store.reader(.system(.metrics)) { metrics.observe(records: Self.recordCount(reader), for: index.definition) }
+        return result
+    }
+
+    /// An index's records, over all its namespaces.
+    static func recordCount(_ reader: any IndexReader) -> Int {
+        reader.namespaceNames.reduce(0) { $0 + (reader.namespace($1)?.recordCount ?? 0) }
     }
 
     /// Adds a request's units to the index's series and to the usage ledger; returns the read units.
@@ -481,8 +490,7 @@ public struct DataPlaneService: Sendable {
     public func metricsExposition(_ pass: AuthorizationPass, indexName: String) async throws -> [UInt8] {
         try pass.require(.indexesRead)
         let definition = try await catalog.index(named: indexName, pass: pass)
-        let reader = try await registry.store(for: definition, pass: pass).reader(pass.delegating(.metrics))
-        let records = reader.namespaceNames.reduce(0) { $0 + (reader.namespace($1)?.recordCount ?? 0) }
+        let records = Self.recordCount(try await registry.store(for: definition, pass: pass).reader(pass.delegating(.metrics)))
         let bytes = await registry.diskUsage(of: definition.id)
         return metrics.exposition(for: definition, records: records, storageBytes: bytes)
     }

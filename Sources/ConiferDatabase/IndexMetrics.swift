@@ -95,6 +95,12 @@ public final class IndexMetrics: Sendable {
         series.history.charge(read: read, write: write, at: Date())
     }
 
+    /// Notes the index's record count now, for its history.
+    public func observe(records: Int, for definition: IndexDefinition) {
+        guard enabled else { return }
+        series(for: definition).history.observe(records: records, at: Date())
+    }
+
     /// The index's requests and units by minute and hour since the process started (empty with `--metrics off`).
     public func history(for definition: IndexDefinition) -> MetricsHistory {
         series(for: definition).history

@@ -34,8 +34,13 @@ public struct IndexService: Sendable {
     }
 
     /// The index the pass may see, and its requests and units by minute and hour (the console's metrics tab).
+    /// The record count is seen now too (a restore or an import brings records without a write).
     public func history(_ pass: AuthorizationPass, name: String) async throws -> (IndexDefinition, MetricsHistory) {
         let definition = try await describe(pass, name: name)
+        if definition.restoreJobID == nil {
+            let reader = try await registry.store(for: definition, pass: pass).reader(pass.delegating(.metrics))
+            metrics.observe(records: DataPlaneService.recordCount(reader), for: definition)
+        }
         return (definition, metrics.history(for: definition))
     }
 

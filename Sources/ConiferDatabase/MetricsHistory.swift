@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// What an index's requests did over time, for the console's metrics tab: one bucket per minute for the last hour and
-/// one per hour for the last day, each with the requests per operation, a latency histogram and the units used. Kept
+/// one per hour for the last day, each with the requests per operation, a latency histogram, the units used and the
+/// records the index held (seen after every write and whenever the tab is looked at). Kept
 /// in memory beside the Prometheus counters (and, like them, empty when the process starts); times come from the
 /// caller, so a test moves its own clock.
 public final class MetricsHistory: Sendable {
@@ -50,6 +51,9 @@ public final class MetricsHistory: Sendable {
         public var latencies = Latencies()
         public var readUnits = 0.0
         public var writeUnits = 0.0
+        /// The index's record count as last seen in the bucket; nil when none was seen (`window` carries the count
+        /// before it forward, as records change only by writes, which are seen).
+        public var records: Int?
 
         public init(start: Date) {
             self.start = start
@@ -92,12 +96,20 @@ public final class MetricsHistory: Sendable {
         }
     }
 
-    /// The window's buckets, oldest first, ending with the one `now` falls in; a bucket without requests is empty.
+    func observe(records: Int, at date: Date) {
+        add(at: date) { $0.records = records }
+    }
+
+    /// The window's buckets, oldest first, ending with the one `now` falls in; a bucket without requests is empty, and
+    /// one where no record count was seen has the count of the one before it (none before the first count seen).
     public func window(_ window: Window, now: Date) -> [Bucket] {
         let last = Int(now.timeIntervalSince1970.rounded(.down)) / window.bucketSeconds
         let stored = state.withLock { window == .hour ? $0.minutes : $0.hours }
+        var records: Int?
         return (last - window.buckets + 1...last).map { key in
-            stored[key] ?? Bucket(start: Date(timeIntervalSince1970: Double(key * window.bucketSeconds)))
+            var bucket = stored[key] ?? Bucket(start: Date(timeIntervalSince1970: Double(key * window.bucketSeconds)))
+            if bucket.records == nil { bucket.records = records } else { records = bucket.records }
+            return bucket
         }
     }
 }

@@ -186,7 +186,8 @@ public struct ConiferApplication: Sendable {
         MetricsController(indexes: indexes, dataPlane: dataPlane, hosts: hosts).register(in: routes)
         let backupRoutes = BackupsController(backups: backups)
         backupRoutes.register(in: routes)
-        BackupSchedulesController(backups: backups).register(in: routes)
+        let scheduleRoutes = BackupSchedulesController(backups: backups)
+        scheduleRoutes.register(in: routes)
         CollectionsController(backups: backups).register(in: routes)
         let oauth = OAuthController(admin: admin, tokens: tokens, throttle: loginThrottle, observer: observer)
         oauth.register(in: routes)
@@ -194,12 +195,13 @@ public struct ConiferApplication: Sendable {
         let auditRoutes = AuditController(admin: admin, audit: audit, environment: ProcessInfo.processInfo.environment)
         let projects = ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys)
         let members = MembersController(admin: admin, mailsInvites: configuration.mail != nil)
+        let organizations = OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups)
         ConsoleController(
-            admin: admin, signIns: oauth, projects: projects, members: members, indexes: indexes, backups: backupRoutes, spendAlerts: spendAlertRoutes, auditLog: auditRoutes,
+            admin: admin, signIns: oauth, projects: projects, members: members, organizations: organizations, indexes: indexes, backups: backupRoutes, schedules: scheduleRoutes, spendAlerts: spendAlertRoutes, auditLog: auditRoutes,
             prices: configuration.priceList,
             dataPlane: dataPlaneRoutes, policy: configuration.consoleSessions, secure: configuration.tls != nil
         ).register(in: routes)
-        OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups).register(in: routes)
+        organizations.register(in: routes)
         projects.register(in: routes)
         members.register(in: routes)
         UsageController(admin: admin, prices: configuration.priceList).register(in: routes)

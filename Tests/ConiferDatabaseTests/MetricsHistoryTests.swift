@@ -4,8 +4,8 @@ import Testing
 @testable import ConiferDatabase
 
 /// The metrics tab's history, on a clock the test moves: requests and units land in their minute and hour, a window
-/// shows its buckets oldest first with empty ones in between, old buckets are forgotten, and latency percentiles
-/// come from the bucket bounds.
+/// shows its buckets oldest first with empty ones in between, old buckets are forgotten, latency percentiles
+/// come from the bucket bounds, and record counts hold until the next one seen.
 @Suite struct MetricsHistoryTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)  // a whole hour (and minute) in UTC
 
@@ -50,5 +50,16 @@ import Testing
         let day = history.window(.day, now: now)
         #expect(day.suffix(2).map { $0.requests[.fetch] ?? 0 } == [60, 1] && day[day.count - 4].requests[.fetch] == 1, "hour buckets stay a day")
         #expect(history.window(.day, now: start.addingTimeInterval(25 * 3600)).allSatisfy { $0.start > start }, "a day is the 24 hours up to now")
+    }
+
+    @Test func recordCountsHoldUntilTheNextOneSeen() {
+        let history = MetricsHistory()
+        history.observe(records: 5, at: start.addingTimeInterval(60))
+        history.observe(records: 7, at: start.addingTimeInterval(90))
+        history.observe(records: 3, at: start.addingTimeInterval(240))
+        let hour = history.window(.hour, now: start.addingTimeInterval(300))
+        #expect(hour[..<55].allSatisfy { $0.records == nil }, "nothing before the first count seen")
+        #expect(hour[55...].map(\.records) == [7, 7, 7, 3, 3], "a minute's last count, carried over the minutes without one")
+        #expect(history.window(.day, now: start.addingTimeInterval(300)).last?.records == 3)
     }
 }

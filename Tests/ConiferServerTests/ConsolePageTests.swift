@@ -86,6 +86,16 @@ import Testing
             #expect(!page.text.contains(secret) && page.text.contains("ControlPlaneEditor, DataPlaneViewer"), "masked after its one showing")
             let keys = Self.data(try await client.admin(.get, "/admin/projects/\(projectID)/api-keys", token: owner))
             #expect(keys.count == 1 && (keys.first?["roles"] as? [String])?.sorted() == ["ControlPlaneEditor", "DataPlaneViewer"])
+            // Its own page renames it and replaces its roles (the secret stays the same and now reads data only).
+            let keyID = try #require(keys.first?["id"] as? String)
+            let keyPage = try await Console.browse(client, .get, "/console/api-keys/\(keyID)", cookie: session.cookie)
+            #expect(keyPage.status == 200 && !keyPage.text.contains(secret) && keyPage.text.contains(#"name="role_DataPlaneViewer" value="true" checked"#))
+            Self.expectInert(keyPage)
+            #expect(try await Self.post(client, "/console/api-keys/\(keyID)", session, [("name", "reader")]).status == 400, "a key keeps a role")
+            #expect(try await Self.post(client, "/console/api-keys/\(keyID)", session, [("name", "reader"), ("role_DataPlaneViewer", "true")]).status == 303)
+            let updated = try await client.admin(.get, "/admin/api-keys/\(keyID)", token: owner).json
+            #expect(updated["name"] as? String == "reader" && updated["roles"] as? [String] == ["DataPlaneViewer"], "\(updated)")
+            #expect(try await client.call(.get, "/indexes", key: secret).status == 403, "no control-plane role any more")
 
             // Settings: private-only on, a pod limit; a CMEK key needs its role; a private endpoint with a network.
             #expect(try await Self.post(client, location, session, [("name", "renamed"), ("max_pods", "4"), ("private_endpoint_access_only", "true")]).status == 303)
@@ -120,6 +130,31 @@ import Testing
             let deleted = try await Self.post(client, "\(location)/delete", session, [("confirm", "renamed")])
             #expect(deleted.status == 303 && deleted.headers[.location] == "/console")
             #expect(try await client.admin(.get, "/admin/projects/\(projectID)", token: owner).status == 404)
+        }
+    }
+
+    /// The owner renames the organization and deletes it: the wrong name deletes nothing; the right one ends her
+    /// session with it. An OrgMember sees neither form and is refused both.
+    @Test func theOrganizationIsRenamedAndDeletedInTheConsole() async throws {
+        try await TestServer.run { _, client in
+            let owner = try await client.token()
+            let session = try await Self.signedIn(client, owner: owner, email: "owner@example.com", role: "OrgOwner")
+            let member = try await Self.signedIn(client, owner: owner, email: "member@example.com", role: "OrgMember")
+            let organization = try #require(Self.data(try await client.admin(.get, "/admin/organizations", token: owner)).first?["id"] as? String)
+            let asMember = try await Console.browse(client, .get, "/console", cookie: member.cookie)
+            #expect(asMember.status == 200 && !asMember.text.contains("/console/organization"))
+            #expect(try await Self.post(client, "/console/organization", member, [("name", "mine")]).status == 403)
+            #expect(try await Self.post(client, "/console/organization/delete", member, [("confirm", "mine")]).status == 403)
+
+            #expect(try await Self.post(client, "/console/organization", session, [("name", Self.hostile)]).status == 303)
+            #expect(try await client.admin(.get, "/admin/organizations/\(organization)", token: owner).json["name"] as? String == Self.hostile)
+            Self.expectInert(try await Console.browse(client, .get, "/console", cookie: session.cookie))
+            #expect(try await Self.post(client, "/console/organization", session, [("name", "Acme")]).status == 303)
+            #expect(try await Self.post(client, "/console/organization/delete", session, [("confirm", "acme")]).status == 400)
+            #expect(try await client.admin(.get, "/admin/organizations/\(organization)", token: owner).status == 200, "nothing deleted")
+            let deleted = try await Self.post(client, "/console/organization/delete", session, [("confirm", "Acme")])
+            #expect(deleted.status == 303 && deleted.headers[.location] == "/console/sign-in" && deleted.headers[.setCookie]?.contains("Max-Age=0") == true, "\(deleted.headers)")
+            #expect(try await Console.browse(client, .get, "/console", cookie: session.cookie).status == 401, "her session ended with the organization")
         }
     }
 
@@ -175,6 +210,9 @@ import Testing
             let second = try #require(rotated.text.firstMatch(of: /id="client-secret">([^<]+)</)?.1).description
             #expect(second != first)
             await #expect(throws: (any Error).self) { _ = try await client.token(clientID: clientID, secret: first) }
+            #expect(try await Self.post(client, "/console/service-accounts/\(accountID)", session, [("name", "")]).status == 400)
+            #expect(try await Self.post(client, "/console/service-accounts/\(accountID)", session, [("name", "robot")]).status == 303)
+            #expect(try await client.admin(.get, "/admin/service-accounts/\(accountID)", token: owner).json["name"] as? String == "robot")
             #expect(try await Self.post(client, "/console/service-accounts/\(accountID)/delete", session).status == 303)
             #expect(try await client.admin(.get, "/admin/service-accounts/\(accountID)", token: owner).status == 404)
 
@@ -187,6 +225,58 @@ import Testing
             members = try await Console.browse(client, .get, "/console/members", cookie: session.cookie)
             #expect(!members.text.contains("ada@example.com"))
             #expect(try await Console.browse(client, .get, "/console", cookie: ada.cookie).status == 401)
+        }
+    }
+
+    /// The create form takes each deployment and read capacity of the 2026-07 API (and a CMEK key), and the configure
+    /// form changes a pod index's replicas and type and another's read capacity; the API describes what the forms made.
+    @Test func indexesAreCreatedAndConfiguredWithEveryDeploymentAndReadCapacity() async throws {
+        try await TestServer.run { _, client in
+            let owner = try await client.token()
+            let session = try await Self.signedIn(client, owner: owner, email: "owner@example.com", role: "OrgOwner")
+            let project = try #require(try await client.admin(.post, "/admin/projects", token: owner, body: #"{"name":"p","max_pods":4}"#).json["id"] as? String)
+            let key = try #require(try await client.admin(.post, "/admin/projects/\(project)/api-keys", token: owner, body: #"{"name":"k"}"#).json["value"] as? String)
+            let indexes = "/console/projects/\(project)/indexes"
+            func describe(_ name: String) async throws -> [String: Any] {
+                try await client.call(.get, "/indexes/\(name)", key: key, version: "2026-07").json
+            }
+            let dense: [(String, String)] = [("vector_type", "dense"), ("dimension", "2"), ("metric", "cosine")]
+            var created = try await Self.post(client, indexes, session, [("name", "pods"), ("deployment_type", "pod"), ("environment", "us-east-1-aws"),
+                                                                         ("pod_type", "p2.x1"), ("pod_replicas", "2"), ("pod_shards", "")] + dense)
+            #expect(created.status == 303, "\(created.text)")
+            var deployment = try await describe("pods")["deployment"] as? [String: Any]
+            #expect(deployment?["deployment_type"] as? String == "pod" && deployment?["environment"] as? String == "us-east-1-aws")
+            #expect(deployment?["pod_type"] as? String == "p2.x1" && deployment?["replicas"] as? Int == 2 && deployment?["shards"] as? Int == 1)
+            #expect(try await Self.post(client, "\(indexes)/pods", session, [("pod_replicas", "3"), ("pod_type", "p2.x1")]).status == 303)
+            deployment = try await describe("pods")["deployment"] as? [String: Any]
+            #expect(deployment?["replicas"] as? Int == 3 && deployment?["pod_type"] as? String == "p2.x1")
+            #expect(try await Self.post(client, "\(indexes)/pods", session, [("pod_replicas", "3"), ("pod_type", "p2.x2")]).status == 303)
+            #expect(try await describe("pods")["deployment"].flatMap { ($0 as? [String: Any])?["pod_type"] as? String } == "p2.x2")
+            #expect(try await Self.post(client, "\(indexes)/pods", session, [("pod_replicas", "9")]).status == 403, "over the project's 4 pods, as the API says")
+            #expect(try await Self.post(client, "\(indexes)/pods", session, [("pod_replicas", "two")]).status == 400)
+
+            created = try await Self.post(client, indexes, session, [("name", "byoc"), ("deployment_type", "byoc"), ("environment", "aws-us-east-1-b921")] + dense)
+            #expect(created.status == 303, "\(created.text)")
+            #expect(try await describe("byoc")["deployment"].flatMap { ($0 as? [String: Any])?["environment"] as? String } == "aws-us-east-1-b921")
+
+            let dedicated = [("read_capacity", "Dedicated"), ("node_type", "t1"), ("read_replicas", "2"), ("read_shards", "1")]
+            #expect(try await Self.post(client, indexes, session, [("name", "fast"), ("cloud", "aws"), ("region", "us-east-1"), ("read_capacity", "Dedicated"),
+                                                                   ("node_type", "x9")] + dense).status == 400, "the API's node types")
+            created = try await Self.post(client, indexes, session, [("name", "fast"), ("cloud", "aws"), ("region", "us-east-1")] + dedicated + dense)
+            #expect(created.status == 303, "\(created.text)")
+            var capacity = try await describe("fast")["read_capacity"] as? [String: Any]
+            #expect(capacity?["mode"] as? String == "Dedicated" && (capacity?["dedicated"] as? [String: Any])?["node_type"] as? String == "t1")
+            #expect(((capacity?["dedicated"] as? [String: Any])?["manual"] as? [String: Any])?["replicas"] as? Int == 2)
+            let page = try await Console.browse(client, .get, "\(indexes)/fast", cookie: session.cookie)
+            #expect(page.text.contains("dedicated, t1 × 2 replicas, 1 shards"), "\(page.text)")
+            #expect(try await Self.post(client, "\(indexes)/fast", session, [("read_capacity", "OnDemand")]).status == 303)
+            capacity = try await describe("fast")["read_capacity"] as? [String: Any]
+            #expect(capacity?["mode"] as? String == "OnDemand")
+
+            // A CMEK key named on the form seals the index (the id must be the project's).
+            #expect(try await Self.post(client, indexes, session, [("name", "sealed"), ("cloud", "aws"), ("region", "us-east-1"),
+                                                                   ("cmek_id", UUID().uuidString.lowercased())] + dense).status == 400)
+            #expect(try await describe("sealed")["name"] == nil, "nothing made")
         }
     }
 
@@ -218,7 +308,9 @@ import Testing
             #expect(page.text.contains("&lt;b&gt;") && !page.text.contains("<b>"), "metadata stays text")
             // The metrics tab counts the upsert and the query, and draws them.
             let metrics = try await Console.browse(client, .get, "\(indexes)/docs/metrics", cookie: session.cookie)
-            #expect(metrics.status == 200 && metrics.text.contains("Over the last hour: 2 requests"), "\(metrics.text)")
+            #expect(metrics.status == 200 && metrics.text.contains("2 records now. Over the last hour: 2 requests"), "\(metrics.text)")
+            let records = try await Console.browse(client, .get, "\(indexes)/docs/metrics/records", cookie: session.cookie)
+            #expect(records.status == 200 && records.text.contains(">Records<") && records.text.contains(">2<"), "the axis reaches the 2 records: \(records.text)")
             let chart = try await Console.browse(client, .get, "\(indexes)/docs/metrics/requests?window=day", cookie: session.cookie)
             #expect(chart.status == 200 && chart.headers[.contentType] == "image/svg+xml" && chart.text.hasPrefix("<svg") && chart.text.hasSuffix("</svg>"))
             #expect(chart.text.contains("<circle") || chart.text.contains("<polyline"), "a point for the hour with requests")
@@ -246,6 +338,28 @@ import Testing
             #expect(backups.headers[ConsolePages.refresh] == nil && backups.text.contains("Completed"), "the job is done: no more reloading")
             #expect(try await Self.post(client, "/console/projects/\(project)/backups/\(backupID)/delete", session).status == 303)
             #expect(Self.data(try await client.call(.get, "/backups", key: key)).isEmpty)
+
+            // A backup schedule from the index's page: listed with its next run, paused and resumed, deleted; the API sees
+            // each change, and refused forms change nothing.
+            let newSchedule = "\(indexes)/docs/backup-schedules"
+            #expect(try await Self.post(client, newSchedule, session, [("name", "sundays"), ("frequency", "hourly"), ("retention_days", "7")]).status == 400)
+            #expect(try await Self.post(client, newSchedule, session, [("name", "sundays"), ("frequency", "weekly"), ("retention_days", "many")]).status == 400)
+            #expect(try await Self.post(client, newSchedule, session, [("name", "sundays"), ("frequency", "weekly"), ("retention_days", "0")]).status == 400)
+            #expect(Self.data(try await client.call(.get, "/indexes/docs/backup-schedules", key: key)).isEmpty)
+            #expect(try await Self.post(client, newSchedule, session, [("name", "sundays"), ("frequency", "weekly"), ("retention_days", "14")]).status == 303)
+            let schedule = try #require(Self.data(try await client.call(.get, "/indexes/docs/backup-schedules", key: key)).first)
+            #expect(schedule["frequency"] as? String == "weekly" && schedule["retention_expire_after_days"] as? Int == 14 && schedule["enabled"] as? Bool == true)
+            let schedulePath = "/console/projects/\(project)/backup-schedules/\(try #require(schedule["schedule_id"] as? String))"
+            page = try await Console.browse(client, .get, "\(indexes)/docs", cookie: session.cookie)
+            #expect(page.text.contains("<td>sundays</td><td>weekly</td><td>14 days</td><td>Running</td>"), "\(page.text)")
+            #expect(try await Self.post(client, schedulePath, session, [("enabled", "false")]).status == 303)
+            #expect(try await client.call(.get, "/indexes/docs/backup-schedules", key: key).json["data"].flatMap { ($0 as? [[String: Any]])?.first?["enabled"] as? Bool } == false)
+            page = try await Console.browse(client, .get, "\(indexes)/docs", cookie: session.cookie)
+            #expect(page.text.contains("<td>Paused</td><td>—</td>"), "paused: no next backup")
+            #expect(try await Self.post(client, schedulePath, session, [("enabled", "true")]).status == 303)
+            #expect(try await Console.browse(client, .get, "\(indexes)/docs", cookie: session.cookie).text.contains("<td>Running</td>"))
+            #expect(try await Self.post(client, "\(schedulePath)/delete", session).status == 303)
+            #expect(Self.data(try await client.call(.get, "/indexes/docs/backup-schedules", key: key)).isEmpty)
 
             // A private-only project's data plane refuses the console (on the main listener) as it refuses the API there:
             // the index page says so instead of counting, and offers no query tool.

@@ -12,7 +12,7 @@ import Testing
 /// user can do nothing the Admin API would refuse her, and is refused nothing it would allow.
 ///
 /// A state-changing form that is allowed either acts on a resource made for that column (an invite, a member, a
-/// service account, an API key, a backup, so no cell disturbs another), or carries a field the service refuses after the
+/// service account, an API key, a backup, a backup schedule, so no cell disturbs another), or carries a field the service refuses after the
 /// decision (a 400 shows the call was let through; nothing changed). Removing a CMEK key or a private endpoint names
 /// one that does not exist: allowed and hidden both answer 404 there, refused 403.
 @Suite struct ConsoleRoleTests {
@@ -39,6 +39,11 @@ import Testing
         "POST /console/projects/:project_id/delete": "DELETE /admin/projects/:project_id",
         "POST /console/projects/:project_id/api-keys": "POST /admin/projects/:project_id/api-keys",
         "POST /console/api-keys/:api_key_id/delete": "DELETE /admin/api-keys/:api_key_id",
+        "GET /console/api-keys/:api_key_id": "GET /admin/api-keys/:api_key_id",
+        "POST /console/api-keys/:api_key_id": "PATCH /admin/api-keys/:api_key_id",
+        "POST /console/service-accounts/:service_account_id": "PATCH /admin/service-accounts/:service_account_id",
+        "POST /console/organization": "PATCH /admin/organizations/:organization_id",
+        "POST /console/organization/delete": "DELETE /admin/organizations/:organization_id",
         "POST /console/projects/:project_id/cmek-keys": "POST /admin/projects/:project_id/cmek-keys",
         "POST /console/projects/:project_id/cmek-keys/:cmek_key_id/delete": "DELETE /admin/projects/:project_id/cmek-keys/:cmek_key_id",
         "POST /console/projects/:project_id/private-endpoints": "POST /admin/projects/:project_id/private-endpoints",
@@ -67,6 +72,9 @@ import Testing
         "GET /console/projects/:project_id/backups": "GET /backups",
         "POST /console/projects/:project_id/backups/:backup_id/restore": "POST /backups/:backup_id/create-index",
         "POST /console/projects/:project_id/backups/:backup_id/delete": "DELETE /backups/:backup_id",
+        "POST /console/projects/:project_id/indexes/:index_name/backup-schedules": "POST /indexes/:index_name/backup-schedules",
+        "POST /console/projects/:project_id/backup-schedules/:schedule_id": "PATCH /backup-schedules/:schedule_id",
+        "POST /console/projects/:project_id/backup-schedules/:schedule_id/delete": "DELETE /backup-schedules/:schedule_id",
         "GET /console/projects/:project_id/indexes/:index_name/metrics/:chart": "GET /indexes/:index_name",
     ]
 
@@ -128,15 +136,22 @@ import Testing
                 let keyID = try #require((key.json["key"] as? [String: Any])?["id"] as? String, "\(key.text)")
                 let backup = try await client.call(.post, "/indexes/matrix/backups", key: loaderKey, body: #"{"name":"target-\#(index)"}"#)
                 let backupID = try #require(backup.json["backup_id"] as? String, "\(backup.text)")
+                let schedule = try await client.call(
+                    .post, "/indexes/matrix/backup-schedules", key: loaderKey,
+                    body: #"{"name":"target-\#(index)","schedule":{"type":"time-based","frequency":"daily"},"retention":{"expire_after_days":7}}"#
+                )
+                let scheduleID = try #require(schedule.json["schedule_id"] as? String, "\(schedule.text)")
+                // Paused, so the next column's can be made (an index has one running schedule at most).
+                #expect(try await client.call(.patch, "/backup-schedules/\(scheduleID)", key: loaderKey, body: #"{"enabled":false}"#).status == 200)
                 let missing = UUID().uuidString.lowercased()
                 let values = [
                     ":project_id": project, ":invite_id": invite, ":user_id": target, ":service_account_id": account, ":api_key_id": keyID,
-                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency", ":backup_id": backupID, ":alert_id": "spike", ":role_binding_id": bindingID,
+                    ":cmek_key_id": missing, ":private_endpoint_id": missing, ":index_name": "matrix", ":chart": "latency", ":backup_id": backupID, ":schedule_id": scheduleID, ":alert_id": "spike", ":role_binding_id": bindingID,
                 ]
                 // Fields the service refuses once the call is let through.
                 let refused: [(String, String)] = [
                     ("email", "not-an-email"), ("role", "NotARole"), ("name", ""), ("max_pods", "many"), ("confirm", "not the name"),
-                    ("key_arn", "not-an-arn"), ("region", ""),
+                    ("key_arn", "not-an-arn"), ("region", ""), ("frequency", "hourly"),
                 ]
                 for entry in routes where entry.path != "/console/sign-out" {
                     let route = "\(entry.method.rawValue) \(entry.path)"

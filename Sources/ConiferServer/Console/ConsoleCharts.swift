@@ -15,11 +15,16 @@ enum ConsoleCharts {
     static let width = 720.0, height = 240.0
     static let left = 64.0, right = 16.0, top = 32.0, bottom = 36.0
 
-    /// The three charts of the metrics tab, by the name in their path.
+    /// The charts of the metrics tab, by the name in their path.
+    static let names = ["records", "requests", "latency", "units"]
+
+    /// A chart of the metrics tab, by the name in its path.
     static func chart(_ name: String, _ buckets: [MetricsHistory.Bucket], window: MetricsHistory.Window) -> String? {
         let seconds = window == .hour ? 60.0 : 3600.0
         let colors = ["#0b5d3b", "#1f5fa8", "#a8541f", "#6b3fa0", "#8a1c1c"]
         switch name {
+        case "records":
+            return svg(title: "Records", series: [Series(name: "records", color: colors[0], values: buckets.map { $0.records.map(Double.init) })], buckets: buckets)
         case "requests":
             let series = IndexMetrics.Operation.allCases.enumerated().map { index, operation in
                 Series(name: operation.rawValue, color: colors[index], values: buckets.map { Double($0.requests[operation] ?? 0) / seconds })

@@ -43,11 +43,43 @@ extension ConsoleController {
         return tags
     }
 
+    /// A whole number the form may leave empty (nil then).
+    static func whole(_ call: ConsoleCall, _ field: String) throws(ConiferError) -> Int? {
+        let text = call.field(field)
+        guard !text.isEmpty else { return nil }
+        guard let value = Int(text) else { throw .invalidArgument("\(field.replacingOccurrences(of: "_", with: " ").capitalized) must be a whole number.") }
+        return value
+    }
+
+    static func count(_ call: ConsoleCall, _ field: String) throws(ConiferError) -> JSONValue? {
+        try whole(call, field).map { .number(Double($0)) }
+    }
+
+    /// The form's read capacity as the 2026-07 API's `read_capacity` (nil when the form has none): on demand, or
+    /// dedicated nodes of a type with replicas and shards.
+    static func readCapacity(_ call: ConsoleCall) throws(ConiferError) -> JSONValue? {
+        switch call.form["read_capacity"] {
+        case nil, "": return nil
+        case ReadCapacity.Mode.dedicated.rawValue?:
+            var manual: [String: JSONValue] = [:]
+            manual["replicas"] = try count(call, "read_replicas")
+            manual["shards"] = try count(call, "read_shards")
+            return .object([
+                "mode": .string(ReadCapacity.Mode.dedicated.rawValue),
+                "dedicated": .object(["node_type": .string(call.field("node_type")), "scaling": .string("Manual"), "manual": .object(manual)]),
+            ])
+        case let mode?: return .object(["mode": .string(mode)])
+        }
+    }
+
     static func describe(_ definition: IndexDefinition) -> [String: Any] {
         var deployment = ""
+        var pod: (type: String, replicas: Int) = ("p1.x1", 1)
         switch definition.deployment {
         case .serverless(let cloud, let region): deployment = "serverless, \(cloud) \(region)"
-        case .pod(let environment, let podType, let replicas, _, _): deployment = "pods, \(environment), \(podType) × \(replicas)"
+        case .pod(let environment, let podType, let replicas, _, _):
+            deployment = "pods, \(environment), \(podType) × \(replicas)"
+            pod = (podType, replicas)
         case .byoc(let environment): deployment = "BYOC, \(environment)"
         }
         return [
@@ -55,7 +87,13 @@ extension ConsoleController {
             "metric": definition.metric.rawValue, "status": definition.restoreJobID == nil ? "Ready" : "Initializing", "deployment": deployment,
             "protected": definition.deletionProtection == .enabled, "created": ConsolePages.date(definition.createdAt),
             "tags": definition.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "),
-            "encoding": definition.vectorEncoding.rawValue,
+            "encoding": definition.vectorEncoding.rawValue, "isPod": definition.deployment.podCount > 0, "podType": pod.type, "podReplicas": pod.replicas,
+            "readCapacity": definition.readCapacity.mode == .dedicated
+                ? "dedicated, \(definition.readCapacity.nodeType ?? "b1") × \(definition.readCapacity.replicas ?? 1) replicas, \(definition.readCapacity.shards ?? 1) shards"
+                : "on demand",
+            "dedicated": definition.readCapacity.mode == .dedicated, "nodeType": definition.readCapacity.nodeType ?? "b1",
+            "readReplicas": definition.readCapacity.replicas ?? 1, "readShards": definition.readCapacity.shards ?? 1,
+            "cmek": definition.cmekID?.lowercasedString ?? "the server's master key",
         ]
     }
 
@@ -70,6 +108,13 @@ extension ConsoleController {
         values["canWrite"] = call.pass.identity.permissions(inProject: project).contains(.indexesWrite)
         values["metrics"] = ConsolePages.options(Metric.allCases.map(\.rawValue), selected: [Metric.cosine.rawValue])
         values["encodings"] = ConsolePages.options(VectorEncoding.allCases.map(\.rawValue), selected: [VectorEncoding.float32.rawValue])
+        values["capacityModes"] = ConsolePages.options(ReadCapacity.Mode.allCases.map(\.rawValue), selected: [ReadCapacity.Mode.onDemand.rawValue])
+        values["nodeTypes"] = ConsolePages.options(IndexRules.dedicatedNodeTypes.sorted(), selected: ["b1"])
+        // The project's customer-managed keys, for a user who may see them (an index is sealed by the project's
+        // newest key when none is chosen, as the API does).
+        let keys = (try? await admin.cmekKeys(inProject: project, for: call.pass)) ?? []
+        values["cmekKeys"] = keys.map { ["id": $0.id.lowercasedString, "name": $0.name] }
+        values["hasCMEKKeys"] = !keys.isEmpty
         return ConsolePages.page("indexes", values)
     }
 
@@ -86,19 +131,34 @@ extension ConsoleController {
         var fields: [String: JSONValue] = [call.field("vector_type") == "sparse" ? VectorField.sparse : VectorField.dense: .object(field)]
         // A dense index that also keeps sparse values (hybrid search).
         if call.field("vector_type") != "sparse", call.form["hybrid"] == "true" { fields[VectorField.sparse] = .object(["type": .string("sparse_vector")]) }
-        var deployment: [String: JSONValue] = [
-            "deployment_type": .string("managed"), "cloud": .string(call.field("cloud")), "region": .string(call.field("region")),
-        ]
+        // The deployment: serverless (cloud and region), pods (environment, pod type and counts) or BYOC (environment).
+        let deploymentType = call.form["deployment_type"] ?? "managed"
+        var deployment: [String: JSONValue] = ["deployment_type": .string(deploymentType)]
+        switch deploymentType {
+        case "pod":
+            deployment["environment"] = .string(call.field("environment"))
+            if !call.field("pod_type").isEmpty { deployment["pod_type"] = .string(call.field("pod_type")) }
+            for (key, field) in [("replicas", "pod_replicas"), ("shards", "pod_shards"), ("pods", "pods")] {
+                deployment[key] = try Self.count(call, field)
+            }
+        case "byoc":
+            deployment["environment"] = .string(call.field("environment"))
+        default:
+            deployment["cloud"] = .string(call.field("cloud"))
+            deployment["region"] = .string(call.field("region"))
+        }
         if !call.field("vector_encoding").isEmpty { deployment["vector_encoding"] = .string(call.field("vector_encoding")) }
-        let body: JSONValue = .object([
+        var body: [String: JSONValue] = [
             "name": .string(name),
             "schema": .object(["fields": .object(fields)]),
             "deployment": .object(deployment),
             "deletion_protection": .string(call.form["deletion_protection"] == "true" ? "enabled" : "disabled"),
             "tags": .object(try Self.tags(call).mapValues(JSONValue.string)),
-        ])
+        ]
+        if let capacity = try Self.readCapacity(call) { body["read_capacity"] = capacity }
+        if !call.field("cmek_id").isEmpty { body["cmek_id"] = .string(call.field("cmek_id")) }
         let request = try RouteTable.decode(
-            CreateIndexRequest2026.self, from: ByteBuffer(bytes: try JSONEncoder().encode(body)), allowedKeys: CreateIndexRequest2026.allowedKeys
+            CreateIndexRequest2026.self, from: ByteBuffer(bytes: try JSONEncoder().encode(JSONValue.object(body))), allowedKeys: CreateIndexRequest2026.allowedKeys
         )
         let creation = try request.domain()
         call.context.audit(id: .string(creation.name), name: creation.name)
@@ -140,6 +200,11 @@ extension ConsoleController {
                 values["canQuery"] = false
             }
         }
+        let (schedules, schedulesUnavailable) = try await scheduleRows(pass, index: definition.name, project: project)
+        values["schedules"] = schedules
+        values["hasSchedules"] = !schedules.isEmpty
+        if let schedulesUnavailable { values["schedulesUnavailable"] = schedulesUnavailable }
+        values["frequencies"] = ConsolePages.options(BackupSchedule.Frequency.allCases.map(\.rawValue), selected: [BackupSchedule.Frequency.daily.rawValue])
         if let answer { values["answer"] = answer }
         values["form"] = [
             "vector": call.field("vector"), "id": call.field("id"), "topK": call.form["top_k"] ?? "10", "namespace": call.field("namespace"),
@@ -156,7 +221,17 @@ extension ConsoleController {
         // Tags no longer in the form are removed (an empty value removes a tag).
         for key in current.tags.keys where tags[key] == nil { tags[key] = "" }
         let protection: DeletionProtection = call.form["deletion_protection"] == "true" ? .enabled : .disabled
-        let change = IndexConfiguration(deletionProtection: protection == current.deletionProtection ? nil : protection, tags: tags.isEmpty ? nil : tags)
+        var change = IndexConfiguration(deletionProtection: protection == current.deletionProtection ? nil : protection, tags: tags.isEmpty ? nil : tags)
+        // A pod index's replicas and pod type, another's read capacity, as the 2026-07 API's configure reads them.
+        if current.deployment.podCount > 0 {
+            change.podReplicas = try Self.whole(call, "pod_replicas")
+            if !call.field("pod_type").isEmpty, case .pod(_, let podType, _, _, _) = current.deployment, call.field("pod_type") != podType {
+                change.podType = call.field("pod_type")
+            }
+        } else if let capacity = try Self.readCapacity(call) {
+            let requested = try JSONDecoder().decode(ReadCapacityRequest.self, from: JSONEncoder().encode(capacity)).domain()
+            if requested != current.readCapacity { change.readCapacity = requested }
+        }
         _ = try await indexes.configure(pass, name: name, change)
         return ConsolePages.redirect(to: indexPath(project, name))
     }
@@ -223,7 +298,7 @@ extension ConsoleController {
         call.request.uri.queryParameters["window"].flatMap { MetricsHistory.Window(rawValue: String($0)) } ?? .hour
     }
 
-    /// The metrics tab: requests per second, latency percentiles and units over the last hour or day, as charts drawn
+    /// The metrics tab: records, requests per second, latency percentiles and units over the last hour or day, as charts drawn
     /// on the server (`metricsChart`), with the totals in words for readers who do not see them.
     @Sendable func metricsPage(_ call: ConsoleCall) async throws -> Response {
         let (project, pass) = try projectPass(call, .indexesRead)
@@ -238,8 +313,9 @@ extension ConsoleController {
         values["index"] = ["name": definition.name, "path": path]
         values["window"] = window == .hour ? "the last hour" : "the last day"
         values["windows"] = MetricsHistory.Window.allCases.map { ["name": $0 == .hour ? "Last hour" : "Last day", "query": $0.rawValue, "current": $0 == window] }
-        values["charts"] = ["requests", "latency", "units"].map { ["src": "\(path)/metrics/\($0)?window=\(window.rawValue)", "name": $0] }
+        values["charts"] = ConsoleCharts.names.map { ["src": "\(path)/metrics/\($0)?window=\(window.rawValue)", "name": $0] }
         values["summary"] = [
+            "records": buckets.last?.records.map(String.init) ?? "—",
             "requests": requests,
             "p50": latencies.upperBound(quantile: 0.5).map(ConsoleCharts.format) ?? "—",
             "p99": latencies.upperBound(quantile: 0.99).map(ConsoleCharts.format) ?? "—",
@@ -256,7 +332,7 @@ extension ConsoleController {
         let window = window(call)
         let name = try call.parameter("chart")
         guard let svg = ConsoleCharts.chart(name, history.window(window, now: Date()), window: window) else {
-            throw ConiferError.notFound("Chart \(name.prefix(64)) not found; the charts are requests, latency and units.")
+            throw ConiferError.notFound("Chart \(name.prefix(64)) not found; the charts are \(ConsoleCharts.names.joined(separator: ", ")).")
         }
         var headers = ConsolePages.securityHeaders
         headers[.contentType] = "image/svg+xml"

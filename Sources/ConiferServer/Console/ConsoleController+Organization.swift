@@ -3,8 +3,8 @@ import ConiferCore
 import Foundation
 import Hummingbird
 
-/// The console's organization pages: members with their roles and invitations, and service accounts with the
-/// one-time secret page. Each form calls the Admin API controller's own operation with the signed-in user's pass.
+/// The console's organization pages: its name and deletion, members with their roles and invitations, and service
+/// accounts (renamed, rotated, deleted) with the one-time secret page. Each form calls the Admin API controller's own operation with the signed-in user's pass.
 extension ConsoleController {
     func registerOrganizationPages(in routes: RouteTable) {
         routes.console(.get, "/console/members", .organization(.membersRead), handler: membersPage)
@@ -23,6 +23,31 @@ extension ConsoleController {
             .post, "/console/service-accounts/:service_account_id/delete", .organization(.serviceAccountsWrite),
             audit: .kind(.deleteServiceAccount), handler: deleteServiceAccount
         )
+        routes.console(
+            .post, "/console/service-accounts/:service_account_id", .organization(.serviceAccountsWrite), audit: .kind(.updateServiceAccount),
+            handler: renameServiceAccount
+        )
+
+        routes.console(.post, "/console/organization", .organization(.organizationWrite), audit: .kind(.renameOrganization), handler: renameOrganization)
+        routes.console(.post, "/console/organization/delete", .organization(.organizationDelete), audit: .kind(.deleteOrganization), handler: deleteOrganization)
+    }
+
+    // MARK: The organization
+
+    @Sendable func renameOrganization(_ call: ConsoleCall) async throws -> Response {
+        _ = try await organizations.renameOrganization(call.pass.identity.organizationID, to: call.field("name"), call.context, call.pass)
+        return ConsolePages.redirect(to: "/console")
+    }
+
+    /// Deletes the organization once the form names it, with everything in it: its members' sessions end with it,
+    /// so the browser is sent to the sign-in page with the cookie cleared.
+    @Sendable func deleteOrganization(_ call: ConsoleCall) async throws -> Response {
+        let organization = try await admin.organization(call.pass.identity.organizationID, for: call.pass)
+        guard call.field("confirm") == organization.name else {
+            throw ConiferError.invalidArgument("Type the organization's name to confirm its deletion; nothing was deleted.")
+        }
+        try await organizations.deleteOrganization(organization.id, call.context, call.pass)
+        return ConsolePages.redirect(to: "/console/sign-in", headers: [.setCookie: ConsoleRequest.clearedCookie(secure: secure)])
     }
 
     static let organizationRoles = OrganizationRole.allCases.map(\.rawValue)
@@ -123,6 +148,13 @@ extension ConsoleController {
     @Sendable func rotateSecret(_ call: ConsoleCall) async throws -> Response {
         let rotated = try await admin.rotateServiceAccountSecret(try call.uuid("service_account_id", notFound: "Service account"), for: call.pass)
         return try await secretPage(call, rotated, heading: "New secret of \(rotated.account.name)")
+    }
+
+    @Sendable func renameServiceAccount(_ call: ConsoleCall) async throws -> Response {
+        _ = try await members.renameServiceAccount(
+            try call.uuid("service_account_id", notFound: "Service account"), to: call.field("name"), call.context, call.pass
+        )
+        return ConsolePages.redirect(to: "/console/service-accounts")
     }
 
     @Sendable func deleteServiceAccount(_ call: ConsoleCall) async throws -> Response {

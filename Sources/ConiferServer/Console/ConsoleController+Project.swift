@@ -14,6 +14,8 @@ extension ConsoleController {
         routes.console(.post, "/console/projects/:project_id", .projectAdmin(.projectWrite), audit: .kind(.updateProject), handler: updateProject)
         routes.console(.post, "/console/projects/:project_id/delete", .projectAdmin(.projectDelete), audit: .kind(.deleteProject), handler: deleteProject)
         routes.console(.post, "/console/projects/:project_id/api-keys", .projectAdmin(.apiKeysWrite), audit: .kind(.createAPIKey), handler: createAPIKey)
+        routes.console(.get, "/console/api-keys/:api_key_id", .projectAdmin(.apiKeysRead), handler: apiKeyPage)
+        routes.console(.post, "/console/api-keys/:api_key_id", .projectAdmin(.apiKeysWrite), audit: .kind(.updateAPIKey), handler: updateAPIKey)
         routes.console(.post, "/console/api-keys/:api_key_id/delete", .projectAdmin(.apiKeysWrite), audit: .kind(.deleteAPIKey), handler: deleteAPIKey)
         routes.console(.post, "/console/projects/:project_id/cmek-keys", .projectAdmin(.projectWrite), audit: .kind(.createCMEKKey), handler: createCMEKKey)
         routes.console(
@@ -120,6 +122,25 @@ extension ConsoleController {
         values["fields"] = [["label": "API key", "id": "api-key", "value": created.value]]
         values["back"] = projectPath(id)
         return ConsolePages.page("secret", values)
+    }
+
+    /// A key's name and roles, with the form that changes them (its secret is never shown again).
+    @Sendable func apiKeyPage(_ call: ConsoleCall) async throws -> Response {
+        let key = try await admin.apiKey(try call.uuid("api_key_id", notFound: "API key"), for: call.pass)
+        let projectName = (try? await admin.project(key.projectID, for: call.pass))?.name ?? key.projectID.lowercasedString
+        var values = try await layout(call, title: "API key \(key.name)")
+        values["project"] = ["id": key.projectID.lowercasedString, "name": projectName]
+        values["key"] = ["id": key.id.lowercasedString, "name": key.name, "created": ConsolePages.date(key.createdAt)]
+        values["keyRoles"] = ConsolePages.options(APIKeyRole.allCases.map(\.rawValue), selected: Set(key.roles.map(\.rawValue)))
+        values["canWrite"] = call.pass.identity.permissions(inProject: key.projectID).contains(.apiKeysWrite)
+        return ConsolePages.page("api-key", values)
+    }
+
+    @Sendable func updateAPIKey(_ call: ConsoleCall) async throws -> Response {
+        let roles = APIKeyRole.allCases.filter { call.form["role_\($0.rawValue)"] == "true" }
+        guard !roles.isEmpty else { throw ConiferError.invalidArgument("Tick at least one role for the key.") }
+        let updated = try await projects.updateAPIKey(try call.uuid("api_key_id", notFound: "API key"), name: call.field("name"), roles: roles, call.context, call.pass)
+        return ConsolePages.redirect(to: projectPath(updated.projectID))
     }
 
     @Sendable func deleteAPIKey(_ call: ConsoleCall) async throws -> Response {

@@ -17,9 +17,13 @@ struct ConsoleController {
     let signIns: OAuthController
     let projects: ProjectsController
     let members: MembersController
+    /// Renaming and deleting the organization.
+    let organizations: OrganizationsController
     let indexes: IndexService
     /// Backups and restore jobs, through the API controller's own operations.
     let backups: BackupsController
+    /// Backup schedules, through the API controller's own operations.
+    let schedules: BackupSchedulesController
     let spendAlerts: SpendAlertsController
     let auditLog: AuditController
     /// The prices the usage report costs at.
@@ -137,6 +141,8 @@ struct ConsoleController {
         values["hasProjects"] = !projects.isEmpty
         values["projects"] = projects.map { ["name": $0.name, "id": $0.id.lowercasedString, "created": ConsolePages.date($0.createdAt)] }
         values["canCreateProject"] = call.pass.identity.organizationPermissions.contains(.projectsCreate)
+        values["canRename"] = call.pass.identity.organizationPermissions.contains(.organizationWrite)
+        values["canDelete"] = call.pass.identity.organizationPermissions.contains(.organizationDelete)
         return ConsolePages.page("overview", values)
     }
 }

@@ -103,7 +103,11 @@ enum ConsoleTemplates {
             <tr><th scope="row">Plan</th><td>{{organization.plan}}</td></tr>
             <tr><th scope="row">Payment status</th><td>{{organization.paymentStatus}}</td></tr>
             <tr><th scope="row">Your role</th><td>{{role}}</td></tr>
-            </tbody></table></section>
+            </tbody></table>
+            {{#canRename}}<form method="post" action="/console/organization">{{> csrf}}
+            <label for="organization-name">Rename the organization</label><input id="organization-name" name="name" type="text" required maxlength="512" value="{{organization.name}}">
+            <button type="submit">Rename</button>
+            </form>{{/canRename}}</section>
             <section aria-labelledby="projects"><h2 id="projects">Projects</h2>
             {{#hasProjects}}<table><thead><tr><th scope="col">Name</th><th scope="col">ID</th><th scope="col">Created</th></tr></thead><tbody>
             {{#projects}}<tr><td><a href="/console/projects/{{id}}">{{name}}</a></td><td class="id">{{id}}</td><td>{{created}}</td></tr>{{/projects}}
@@ -116,6 +120,12 @@ enum ConsoleTemplates {
             <button type="submit">Create project</button>
             </form>{{/canCreateProject}}
             </section>
+            {{#canDelete}}<section aria-labelledby="delete-organization"><h2 id="delete-organization">Delete this organization</h2>
+            <p>Deletes its projects, indexes, backups and audit log; every member is signed out.</p>
+            <form method="post" action="/console/organization/delete">{{> csrf}}
+            <label for="confirm-organization">Type the organization's name to confirm</label><input id="confirm-organization" name="confirm" type="text" required autocomplete="off">
+            <button type="submit" class="danger">Delete organization</button>
+            </form></section>{{/canDelete}}
             {{> bottom}}
             """,
         "members": """
@@ -152,6 +162,7 @@ enum ConsoleTemplates {
             <section aria-labelledby="accounts"><h2 id="accounts">Service accounts</h2>
             {{#hasAccounts}}<table><thead><tr><th scope="col">Name</th><th scope="col">Client ID</th><th scope="col">Role</th><th scope="col">Created</th>{{#canWrite}}<th scope="col">Manage</th>{{/canWrite}}</tr></thead><tbody>
             {{#accounts}}<tr><td>{{name}}</td><td class="id">{{clientID}}</td><td>{{role}}</td><td>{{created}}</td>{{#canWrite}}<td>
+            <form method="post" action="/console/service-accounts/{{id}}" class="inline">{{> csrf}}<label for="rename-{{id}}" class="visually-hidden">New name of {{name}}</label><input id="rename-{{id}}" name="name" type="text" required maxlength="512" value="{{name}}"><button type="submit">Rename<span class="visually-hidden"> {{name}}</span></button></form>
             <form method="post" action="/console/service-accounts/{{id}}/rotate-secret" class="inline">{{> csrf}}<button type="submit">Rotate secret<span class="visually-hidden"> of {{name}}</span></button></form>
             <form method="post" action="/console/service-accounts/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Delete<span class="visually-hidden"> {{name}}</span></button></form>
             </td>{{/canWrite}}</tr>{{/accounts}}
@@ -198,7 +209,7 @@ enum ConsoleTemplates {
             </section>
             {{#canReadKeys}}<section aria-labelledby="api-keys"><h2 id="api-keys">API keys</h2>
             {{#hasKeys}}<table><thead><tr><th scope="col">Name</th><th scope="col">Roles</th><th scope="col">Key</th><th scope="col">Created</th>{{#canWriteKeys}}<th scope="col">Delete</th>{{/canWriteKeys}}</tr></thead><tbody>
-            {{#keys}}<tr><td>{{name}}</td><td>{{roles}}</td><td><span class="muted">pcsk_•••••••• (shown once, at creation)</span></td><td>{{created}}</td>{{#canWriteKeys}}<td>
+            {{#keys}}<tr><td><a href="/console/api-keys/{{id}}">{{name}}</a></td><td>{{roles}}</td><td><span class="muted">pcsk_•••••••• (shown once, at creation)</span></td><td>{{created}}</td>{{#canWriteKeys}}<td>
             <form method="post" action="/console/api-keys/{{id}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Delete<span class="visually-hidden"> {{name}}</span></button></form></td>{{/canWriteKeys}}</tr>{{/keys}}
             </tbody></table>{{/hasKeys}}
             {{^hasKeys}}<p class="muted">No API keys.</p>{{/hasKeys}}
@@ -285,8 +296,25 @@ enum ConsoleTemplates {
             <label class="check"><input type="checkbox" name="hybrid" value="true"> Also keep sparse values (hybrid search; metric dotproduct)</label>
             <label for="index-encoding">Vector encoding (int8: a quarter of the memory, scores rescored exactly)</label>
             <select id="index-encoding" name="vector_encoding">{{#encodings}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/encodings}}</select>
-            <label for="index-cloud">Cloud</label><input id="index-cloud" name="cloud" type="text" required value="aws">
-            <label for="index-region">Region</label><input id="index-region" name="region" type="text" required value="us-east-1">
+            <fieldset><legend>Deployment</legend>
+            <label class="check"><input type="radio" name="deployment_type" value="managed" checked> Serverless</label>
+            <label class="check"><input type="radio" name="deployment_type" value="pod"> Pods</label>
+            <label class="check"><input type="radio" name="deployment_type" value="byoc"> Bring your own cloud</label>
+            <label for="index-cloud">Cloud (serverless)</label><input id="index-cloud" name="cloud" type="text" value="aws">
+            <label for="index-region">Region (serverless)</label><input id="index-region" name="region" type="text" value="us-east-1">
+            <label for="index-environment">Environment (pods and BYOC)</label><input id="index-environment" name="environment" type="text" placeholder="us-east-1-aws">
+            <label for="index-pod-type">Pod type (pods)</label><input id="index-pod-type" name="pod_type" type="text" placeholder="p1.x1">
+            <label for="index-pod-replicas">Replicas (pods)</label><input id="index-pod-replicas" name="pod_replicas" type="number" min="1" placeholder="1">
+            <label for="index-pod-shards">Shards (pods)</label><input id="index-pod-shards" name="pod_shards" type="number" min="1" placeholder="1">
+            <label for="index-pods">Pods (pods; replicas × shards when empty)</label><input id="index-pods" name="pods" type="number" min="1">
+            </fieldset>
+            <fieldset><legend>Read capacity (serverless and BYOC)</legend>
+            <label for="index-read-capacity">Mode</label><select id="index-read-capacity" name="read_capacity">{{#capacityModes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/capacityModes}}</select>
+            <label for="index-node-type">Node type (dedicated)</label><select id="index-node-type" name="node_type">{{#nodeTypes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/nodeTypes}}</select>
+            <label for="index-read-replicas">Replicas (dedicated)</label><input id="index-read-replicas" name="read_replicas" type="number" min="1" placeholder="1">
+            <label for="index-read-shards">Shards (dedicated)</label><input id="index-read-shards" name="read_shards" type="number" min="1" placeholder="1">
+            </fieldset>
+            {{#hasCMEKKeys}}<label for="index-cmek">Customer-managed key</label><select id="index-cmek" name="cmek_id"><option value="">The project's newest key, or the server's when it has none</option>{{#cmekKeys}}<option value="{{id}}">{{name}}</option>{{/cmekKeys}}</select>{{/hasCMEKKeys}}
             <label for="index-tags">Tags (key=value, one per line)</label><textarea id="index-tags" name="tags" rows="3"></textarea>
             <label class="check"><input type="checkbox" name="deletion_protection" value="true"> Deletion protection</label>
             <button type="submit">Create index</button>
@@ -306,6 +334,8 @@ enum ConsoleTemplates {
             <tr><th scope="row">Metric</th><td>{{index.metric}}</td></tr>
             <tr><th scope="row">Deployment</th><td>{{index.deployment}}</td></tr>
             <tr><th scope="row">Vector encoding</th><td>{{index.encoding}}</td></tr>
+            <tr><th scope="row">Read capacity</th><td>{{index.readCapacity}}</td></tr>
+            <tr><th scope="row">Encryption key</th><td class="id">{{index.cmek}}</td></tr>
             <tr><th scope="row">Deletion protection</th><td>{{#index.protected}}Enabled{{/index.protected}}{{^index.protected}}Disabled{{/index.protected}}</td></tr>
             <tr><th scope="row">Tags</th><td>{{index.tags}}</td></tr>
             <tr><th scope="row">Created</th><td>{{index.created}}</td></tr>
@@ -340,11 +370,35 @@ enum ConsoleTemplates {
             <label for="backup-description">Description</label><input id="backup-description" name="description" type="text" maxlength="1024">
             <button type="submit">Back up now</button>
             </form>{{/canWrite}}</section>
+            <section aria-labelledby="schedules"><h2 id="schedules">Backup schedules</h2>
+            {{#schedulesUnavailable}}<p class="muted">{{schedulesUnavailable}}</p>{{/schedulesUnavailable}}
+            {{#hasSchedules}}<table id="schedule-list"><thead><tr><th scope="col">Name</th><th scope="col">Every</th><th scope="col">Kept for</th><th scope="col">State</th><th scope="col">Next backup</th>{{#canWrite}}<th scope="col">Change</th>{{/canWrite}}</tr></thead><tbody>
+            {{#schedules}}<tr><td>{{name}}</td><td>{{frequency}}</td><td>{{days}} days</td><td>{{#enabled}}Running{{/enabled}}{{^enabled}}Paused{{/enabled}}</td><td>{{next}}</td>{{#canWrite}}<td>
+            <form method="post" action="{{path}}" class="inline">{{> csrf}}{{#enabled}}<input type="hidden" name="enabled" value="false"><button type="submit">Pause<span class="visually-hidden"> {{name}}</span></button>{{/enabled}}{{^enabled}}<input type="hidden" name="enabled" value="true"><button type="submit">Resume<span class="visually-hidden"> {{name}}</span></button>{{/enabled}}</form>
+            <form method="post" action="{{path}}/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Delete<span class="visually-hidden"> {{name}}</span></button></form>
+            </td>{{/canWrite}}</tr>{{/schedules}}
+            </tbody></table>{{/hasSchedules}}
+            {{^hasSchedules}}{{^schedulesUnavailable}}<p class="muted">No schedules: this index is backed up only when asked.</p>{{/schedulesUnavailable}}{{/hasSchedules}}
+            {{#canWrite}}{{^schedulesUnavailable}}<form method="post" action="{{index.path}}/backup-schedules">{{> csrf}}
+            <label for="schedule-name">Schedule name</label><input id="schedule-name" name="name" type="text" required maxlength="45">
+            <label for="schedule-frequency">Back up every</label><select id="schedule-frequency" name="frequency">{{#frequencies}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/frequencies}}</select>
+            <label for="schedule-days">Keep each backup for (days)</label><input id="schedule-days" name="retention_days" type="number" min="1" max="3650" required value="7">
+            <button type="submit">Add schedule</button>
+            </form>{{/schedulesUnavailable}}{{/canWrite}}</section>
             {{#canWrite}}<section aria-labelledby="configure"><h2 id="configure">Configure</h2>
             <form method="post" action="{{index.path}}">{{> csrf}}
             <label class="check"><input type="checkbox" name="deletion_protection" value="true"{{#index.protected}} checked{{/index.protected}}> Deletion protection</label>
             <label for="configure-tags">Tags (key=value, one per line)</label><textarea id="configure-tags" name="tags" rows="3">{{#tagLines}}{{.}}
             {{/tagLines}}</textarea>
+            {{#index.isPod}}<label for="configure-pod-type">Pod type</label><input id="configure-pod-type" name="pod_type" type="text" value="{{index.podType}}">
+            <label for="configure-pod-replicas">Replicas</label><input id="configure-pod-replicas" name="pod_replicas" type="number" min="1" value="{{index.podReplicas}}">{{/index.isPod}}
+            {{^index.isPod}}<fieldset><legend>Read capacity</legend>
+            <label class="check"><input type="radio" name="read_capacity" value="OnDemand"{{^index.dedicated}} checked{{/index.dedicated}}> On demand</label>
+            <label class="check"><input type="radio" name="read_capacity" value="Dedicated"{{#index.dedicated}} checked{{/index.dedicated}}> Dedicated</label>
+            <label for="configure-node-type">Node type (dedicated)</label><input id="configure-node-type" name="node_type" type="text" value="{{index.nodeType}}">
+            <label for="configure-read-replicas">Replicas (dedicated)</label><input id="configure-read-replicas" name="read_replicas" type="number" min="1" value="{{index.readReplicas}}">
+            <label for="configure-read-shards">Shards (dedicated)</label><input id="configure-read-shards" name="read_shards" type="number" min="1" value="{{index.readShards}}">
+            </fieldset>{{/index.isPod}}
             <button type="submit">Save</button>
             </form></section>
             <section aria-labelledby="delete-index"><h2 id="delete-index">Delete this index</h2>
@@ -354,12 +408,28 @@ enum ConsoleTemplates {
             </form></section>{{/canWrite}}
             {{> bottom}}
             """,
+        "api-key": """
+            {{> top}}
+            <p><a href="/console/projects/{{project.id}}">Project {{project.name}}</a></p>
+            <section aria-labelledby="api-key"><h2 id="api-key">API key {{key.name}}</h2>
+            <p>Created {{key.created}}. Its secret was shown once, when it was created; delete the key and create another if it is lost.</p>
+            {{#canWrite}}<form method="post" action="/console/api-keys/{{key.id}}">{{> csrf}}
+            <label for="key-name">Name</label><input id="key-name" name="name" type="text" required maxlength="512" value="{{key.name}}">
+            <fieldset><legend>Roles</legend>
+            {{#keyRoles}}<label class="check"><input type="checkbox" name="role_{{value}}" value="true"{{#selected}} checked{{/selected}}> {{value}}</label>{{/keyRoles}}
+            </fieldset>
+            <button type="submit">Save</button>
+            </form>{{/canWrite}}
+            {{^canWrite}}<p class="muted">Your role may not change API keys.</p>{{/canWrite}}
+            </section>
+            {{> bottom}}
+            """,
         "metrics": """
             {{> top}}
             <p><a href="{{index.path}}">Index {{index.name}}</a></p>
             <section aria-labelledby="metrics"><h2 id="metrics">Metrics of {{index.name}}</h2>
             <nav aria-label="Time window"><ul>{{#windows}}<li><a href="{{index.path}}/metrics?window={{query}}"{{#current}} aria-current="page"{{/current}}>{{name}}</a></li>{{/windows}}</ul></nav>
-            <p id="metrics-summary">Over {{window}}: {{summary.requests}} requests; latency p50 ≤ {{summary.p50}} ms, p99 ≤ {{summary.p99}} ms; {{summary.readUnits}} read units, {{summary.writeUnits}} write units.</p>
+            <p id="metrics-summary">{{summary.records}} records now. Over {{window}}: {{summary.requests}} requests; latency p50 ≤ {{summary.p50}} ms, p99 ≤ {{summary.p99}} ms; {{summary.readUnits}} read units, {{summary.writeUnits}} write units.</p>
             {{#charts}}<p><img class="chart" src="{{src}}" alt="Chart of {{name}} over {{window}}; the totals are in the text above." width="720" height="240"></p>{{/charts}}
             <p class="muted">Counted since this server started; the same series are served to Prometheus.</p>
             </section>

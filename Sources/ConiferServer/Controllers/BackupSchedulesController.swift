@@ -21,8 +21,15 @@ struct BackupSchedulesController {
 
     @Sendable func create(_ call: AuthorizedCall) async throws -> Response {
         let body = try await call.decode(CreateBackupScheduleRequestWire.self, allowedKeys: CreateBackupScheduleRequestWire.fields)
-        let index = try call.parameter("index_name")
-        call.context.audit(id: .string(body.name), name: body.name, [
+        let schedule = try await create(index: try call.parameter("index_name"), body, call.context, call.pass)
+        return try WireJSON.response(status: .created, BackupScheduleWire(schedule))
+    }
+
+    /// Creates a schedule of `index`, named in the call's audit event (the route's and the console's operation).
+    func create(
+        index: String, _ body: CreateBackupScheduleRequestWire, _ context: ConiferRequestContext, _ pass: AuthorizationPass
+    ) async throws -> BackupSchedule {
+        context.audit(id: .string(body.name), name: body.name, [
             "index_name": .string(index), "frequency": .string(body.schedule.frequency),
             "expire_after_days": .number(Double(body.retention.expire_after_days)),
         ])
@@ -30,11 +37,10 @@ struct BackupSchedulesController {
             throw ConiferError.invalidArgument("Invalid value '\(body.schedule.type.prefix(64))' for schedule.type: expected time-based.")
         }
         let schedule = try await backups.createSchedule(
-            call.pass, indexName: index, name: body.name,
-            frequency: try Self.frequency(body.schedule.frequency), retentionDays: body.retention.expire_after_days
+            pass, indexName: index, name: body.name, frequency: try Self.frequency(body.schedule.frequency), retentionDays: body.retention.expire_after_days
         )
-        call.context.audit(id: .string(schedule.name), name: schedule.name, ["index_name": .string(index), "schedule_id": .string(schedule.id.lowercasedString)])
-        return try WireJSON.response(status: .created, BackupScheduleWire(schedule))
+        context.audit(id: .string(schedule.name), name: schedule.name, ["index_name": .string(index), "schedule_id": .string(schedule.id.lowercasedString)])
+        return schedule
     }
 
     @Sendable func list(_ call: AuthorizedCall) async throws -> Response {
@@ -47,25 +53,35 @@ struct BackupSchedulesController {
 
     @Sendable func update(_ call: AuthorizedCall) async throws -> Response {
         let body = try await call.decode(UpdateBackupScheduleRequestWire.self, allowedKeys: UpdateBackupScheduleRequestWire.fields)
-        let id = try scheduleID(call)
+        return try WireJSON.response(status: .ok, BackupScheduleWire(try await update(try scheduleID(call), body, call.context, call.pass)))
+    }
+
+    /// Changes a schedule, named in the call's audit event with the changes asked for.
+    func update(_ id: UUID, _ body: UpdateBackupScheduleRequestWire, _ context: ConiferRequestContext, _ pass: AuthorizationPass) async throws -> BackupSchedule {
         var changes: [String: JSONValue] = ["schedule_id": .string(id.lowercasedString)]
         if let frequency = body.frequency { changes["frequency"] = .string(frequency) }
         if let days = body.retention?.expire_after_days { changes["expire_after_days"] = .number(Double(days)) }
         if let enabled = body.enabled { changes["enabled"] = .bool(enabled) }
-        call.context.audit(id: .string(id.lowercasedString), changes)
+        context.audit(id: .string(id.lowercasedString), changes)
         let schedule = try await backups.updateSchedule(
-            call.pass, id: id, frequency: try body.frequency.map(Self.frequency), retentionDays: body.retention?.expire_after_days, enabled: body.enabled
+            pass, id: id, frequency: try body.frequency.map(Self.frequency), retentionDays: body.retention?.expire_after_days, enabled: body.enabled
         )
-        call.context.audit(id: .string(schedule.name), name: schedule.name, changes)
-        return try WireJSON.response(status: .ok, BackupScheduleWire(schedule))
+        context.audit(id: .string(schedule.name), name: schedule.name, changes)
+        return schedule
     }
 
     @Sendable func delete(_ call: AuthorizedCall) async throws -> Response {
-        let id = try scheduleID(call)
-        call.context.audit(id: .string(id.lowercasedString))
-        let deleted = try await backups.deleteSchedule(call.pass, id: id)
-        call.context.audit(id: .string(deleted.name), name: deleted.name, ["schedule_id": .string(id.lowercasedString)])
+        try await delete(try scheduleID(call), call.context, call.pass)
         return WireJSON.empty(status: .noContent)
+    }
+
+    /// Deletes a schedule (its backups stay), named in the call's audit event.
+    @discardableResult
+    func delete(_ id: UUID, _ context: ConiferRequestContext, _ pass: AuthorizationPass) async throws -> BackupSchedule {
+        context.audit(id: .string(id.lowercasedString))
+        let deleted = try await backups.deleteSchedule(pass, id: id)
+        context.audit(id: .string(deleted.name), name: deleted.name, ["schedule_id": .string(id.lowercasedString)])
+        return deleted
     }
 
     /// The planned run first (status `Initializing`, with the id its backup will have), then the backups taken, newest first.
@@ -86,7 +102,7 @@ struct BackupSchedulesController {
 
     private func scheduleID(_ call: AuthorizedCall) throws -> UUID { try call.uuid("schedule_id", notFound: "Backup schedule") }
 
-    private static func frequency(_ text: String) throws -> BackupSchedule.Frequency {
+    static func frequency(_ text: String) throws -> BackupSchedule.Frequency {
         try WireEnum.parse(text, field: "frequency", as: BackupSchedule.Frequency.self) ?? .daily
     }
 }

@@ -64,8 +64,13 @@ struct MembersController {
         _ = try await admin.serviceAccount(id, for: call.pass)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        call.context.audit(name: name, ["name": .string(name)])
-        return try WireJSON.response(status: .ok, ServiceAccountWire(try await admin.renameServiceAccount(id, to: name, for: call.pass)))
+        return try WireJSON.response(status: .ok, ServiceAccountWire(try await renameServiceAccount(id, to: name, call.context, call.pass)))
+    }
+
+    /// Renames a service account, named in the call's audit event.
+    func renameServiceAccount(_ id: UUID, to name: String, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> ServiceAccountInfo {
+        context.audit(name: name, ["name": .string(name)])
+        return try await admin.renameServiceAccount(id, to: name, for: pass)
     }
 
     @Sendable func deleteServiceAccount(_ call: AdminCall) async throws -> Response {

@@ -42,8 +42,13 @@ struct OrganizationsController {
         _ = try await admin.organization(id, for: call.pass)
         let body = try await call.decode(NameRequestWire.self)
         guard let name = body.name else { throw ConiferError.invalidArgument("Nothing to change: pass name.") }
-        call.context.audit(id: .string(name), name: name, ["name": .string(name)])
-        return try WireJSON.response(status: .ok, OrganizationWire(try await admin.renameOrganization(id, to: name, for: call.pass)))
+        return try WireJSON.response(status: .ok, OrganizationWire(try await renameOrganization(id, to: name, call.context, call.pass)))
+    }
+
+    /// Renames the organization, named in the call's audit event.
+    func renameOrganization(_ id: UUID, to name: String, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> OrganizationInfo {
+        context.audit(id: .string(name), name: name, ["name": .string(name)])
+        return try await admin.renameOrganization(id, to: name, for: pass)
     }
 
     // MARK: Billing details
@@ -70,13 +75,17 @@ struct OrganizationsController {
     /// once. Its audit export first delivers what is pending and then, like a removed export, the deletion
     /// event itself.
     @Sendable func deleteOrganization(_ call: AdminCall) async throws -> Response {
-        let id = try call.uuid("organization_id", notFound: "Organization")
-        let organization = try await admin.organization(id, for: call.pass)
-        call.context.audit(id: .string(organization.name), name: organization.name, organizationName: organization.name)
-        let deleted = try await admin.deleteOrganization(id, for: call.pass)
+        try await deleteOrganization(try call.uuid("organization_id", notFound: "Organization"), call.context, call.pass)
+        return WireJSON.empty(status: .accepted)
+    }
+
+    /// Deletes the organization with its projects, indexes, backups and audit log, named in the call's audit event.
+    func deleteOrganization(_ id: UUID, _ context: ConiferRequestContext, _ pass: AdminPass) async throws {
+        let organization = try await admin.organization(id, for: pass)
+        context.audit(id: .string(organization.name), name: organization.name, organizationName: organization.name)
+        let deleted = try await admin.deleteOrganization(id, for: pass)
         await indexes.retire(deleted: deleted.indexIDs, organization: id)
         await backups.removeFiles(deleted.backupIDs)
         _ = try await audit.remove(organization: id)
-        return WireJSON.empty(status: .accepted)
     }
 }

@@ -227,14 +227,18 @@ struct ProjectsController {
     @Sendable func updateAPIKey(_ call: AdminCall) async throws -> Response {
         let id = try call.uuid("api_key_id", notFound: "API key")
         let body = try await call.decode(APIKeyRequestWire.self)
-        let roles = try body.parsedRoles()
+        return try WireJSON.response(status: .ok, APIKeyWire(try await updateAPIKey(id, name: body.name, roles: try body.parsedRoles(), call.context, call.pass)))
+    }
+
+    /// Renames a key or replaces its roles, named in the call's audit event with the changes asked for.
+    func updateAPIKey(_ id: UUID, name: String?, roles: [APIKeyRole]?, _ context: ConiferRequestContext, _ pass: AdminPass) async throws -> APIKeyInfo {
         var parameters: [String: JSONValue] = [:]
-        if let name = body.name { parameters["name"] = .string(name) }
+        if let name { parameters["name"] = .string(name) }
         if let roles { parameters["roles"] = .array(roles.map { .string($0.rawValue) }) }
-        call.context.audit(parameters)
-        let updated = try await admin.updateAPIKey(id, name: body.name, roles: roles, for: call.pass)
-        call.context.audit(name: updated.name)
-        return try WireJSON.response(status: .ok, APIKeyWire(updated))
+        context.audit(parameters)
+        let updated = try await admin.updateAPIKey(id, name: name, roles: roles, for: pass)
+        context.audit(name: updated.name)
+        return updated
     }
 
     @Sendable func deleteAPIKey(_ call: AdminCall) async throws -> Response {
