@@ -110,11 +110,11 @@ extension ConsoleController {
         values["encodings"] = ConsolePages.options(VectorEncoding.allCases.map(\.rawValue), selected: [VectorEncoding.float32.rawValue])
         values["capacityModes"] = ConsolePages.options(ReadCapacity.Mode.allCases.map(\.rawValue), selected: [ReadCapacity.Mode.onDemand.rawValue])
         values["nodeTypes"] = ConsolePages.options(IndexRules.dedicatedNodeTypes.sorted(), selected: ["b1"])
-        // The project's customer-managed keys, for a user who may see them (an index is sealed by the project's
-        // newest key when none is chosen, as the API does).
-        let keys = (try? await admin.cmekKeys(inProject: project, for: call.pass)) ?? []
-        values["cmekKeys"] = keys.map { ["id": $0.id.lowercasedString, "name": $0.name] }
-        values["hasCMEKKeys"] = !keys.isEmpty
+        // The project's customer-managed key, for a user who may see it: a project with one puts every index under it
+        // (the form names it as the API's `cmek_id`).
+        if let key = (try? await admin.cmekKeys(inProject: project, for: call.pass))?.first {
+            values["cmekKey"] = ["id": key.id.lowercasedString, "name": key.name]
+        }
         return ConsolePages.page("indexes", values)
     }
 

@@ -4,7 +4,8 @@ import Foundation
 import Hummingbird
 
 /// The console's organization pages: its name and deletion, members with their roles and invitations, and service
-/// accounts (renamed, rotated, deleted) with the one-time secret page. Each form calls the Admin API controller's own operation with the signed-in user's pass.
+/// accounts (renamed, rotated, deleted) with the one-time secret page. Each form calls the Admin API controller's own
+/// operation with the signed-in user's pass.
 extension ConsoleController {
     func registerOrganizationPages(in routes: RouteTable) {
         routes.console(.get, "/console/members", .organization(.membersRead), handler: membersPage)

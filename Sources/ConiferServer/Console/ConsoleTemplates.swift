@@ -314,7 +314,7 @@ enum ConsoleTemplates {
             <label for="index-read-replicas">Replicas (dedicated)</label><input id="index-read-replicas" name="read_replicas" type="number" min="1" placeholder="1">
             <label for="index-read-shards">Shards (dedicated)</label><input id="index-read-shards" name="read_shards" type="number" min="1" placeholder="1">
             </fieldset>
-            {{#hasCMEKKeys}}<label for="index-cmek">Customer-managed key</label><select id="index-cmek" name="cmek_id"><option value="">The project's newest key, or the server's when it has none</option>{{#cmekKeys}}<option value="{{id}}">{{name}}</option>{{/cmekKeys}}</select>{{/hasCMEKKeys}}
+            {{#cmekKey}}<p id="index-cmek">Encrypted with the project's customer-managed key {{name}}.</p><input type="hidden" name="cmek_id" value="{{id}}">{{/cmekKey}}
             <label for="index-tags">Tags (key=value, one per line)</label><textarea id="index-tags" name="tags" rows="3"></textarea>
             <label class="check"><input type="checkbox" name="deletion_protection" value="true"> Deletion protection</label>
             <button type="submit">Create index</button>

@@ -102,7 +102,7 @@ struct BackupSchedulesController {
 
     private func scheduleID(_ call: AuthorizedCall) throws -> UUID { try call.uuid("schedule_id", notFound: "Backup schedule") }
 
-    static func frequency(_ text: String) throws -> BackupSchedule.Frequency {
+    private static func frequency(_ text: String) throws -> BackupSchedule.Frequency {
         try WireEnum.parse(text, field: "frequency", as: BackupSchedule.Frequency.self) ?? .daily
     }
 }
