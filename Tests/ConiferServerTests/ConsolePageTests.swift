@@ -488,6 +488,32 @@ import Testing
         #expect(fields > 50, "the templates' fields were found: \(fields)")
     }
 
+    /// Every text colour the stylesheet puts on a background reads at WCAG AA's 4.5:1 or better (the colours are the
+    /// stylesheet's own, so a lighter one fails here); the focus ring is drawn in a colour of its own.
+    @Test func textColoursContrastWithTheirBackgrounds() throws {
+        let css = ConsoleTemplates.stylesheet
+        var colours = ["white": "#ffffff"]
+        for match in css.matches(of: /--([a-z]+): (#[0-9a-f]{6})/) { colours[String(match.1)] = String(match.2) }
+        func luminance(_ hex: String) throws -> Double {
+            let value = try #require(Int(hex.dropFirst(), radix: 16), "\(hex)")
+            let channels = [value >> 16, (value >> 8) & 0xFF, value & 0xFF].map { channel -> Double in
+                let c = Double(channel) / 255
+                return c <= 0.03928 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)
+            }
+            return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+        }
+        // (text, background) as the stylesheet pairs them: body text and muted text on sections and the page, the
+        // header and buttons (white on the accent and on danger), the header's button, error text.
+        let pairs = [("ink", "paper"), ("ink", "wash"), ("muted", "paper"), ("muted", "wash"), ("white", "accent"), ("white", "danger"),
+                     ("accent", "white"), ("danger", "paper")]
+        for (text, background) in pairs {
+            let (a, b) = (try luminance(try #require(colours[text])), try luminance(try #require(colours[background])))
+            let ratio = (max(a, b) + 0.05) / (min(a, b) + 0.05)
+            #expect(ratio >= 4.5, "\(text) on \(background): \(ratio)")
+        }
+        #expect(css.contains(":focus-visible { outline: 3px solid"), "a visible focus ring")
+    }
+
     /// The templates escape everything they print, and every form that changes something carries the CSRF token.
     @Test func templatesEscapeAndEveryChangingFormCarriesTheToken() {
         for (name, text) in ConsoleTemplates.all {
