@@ -19,7 +19,6 @@ from pinecone import Pinecone
 
 from conftest import REPO, SDK_MAJOR, Server, admin, new_api_key, raw_request
 from test_cmek import aws  # noqa: F401  (the moto KMS fixture)
-from test_mail import SMTP_PASSWORD, SMTP_USER, Inbox, certificates, free_port, smtp_server  # noqa: F401  (the SMTP CA fixture)
 
 pytestmark = pytest.mark.skipif(SDK_MAJOR < 10, reason="the console is the same for both SDKs; run once")
 
@@ -29,6 +28,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+pytest.importorskip("aiosmtpd")
+from test_mail import SMTP_PASSWORD, SMTP_USER, Inbox, certificates, free_port, smtp_server  # noqa: E402, F401  (the SMTP CA fixture)
 
 ARTIFACTS = pathlib.Path(os.environ.get("CONIFER_ARTIFACTS", REPO / ".artifacts" / "console"))
 PASSWORD = "a long enough password"
