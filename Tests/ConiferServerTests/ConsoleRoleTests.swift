@@ -12,9 +12,9 @@ import Testing
 /// user can do nothing the Admin API would refuse her, and is refused nothing it would allow.
 ///
 /// A state-changing form that is allowed either acts on a resource made for that column (an invite, a member, a
-/// service account, an API key, a backup, a backup schedule, so no cell disturbs another), or carries a field the service refuses after the
-/// decision (a 400 shows the call was let through; nothing changed). Removing a CMEK key or a private endpoint names
-/// one that does not exist: allowed and hidden both answer 404 there, refused 403.
+/// service account, an API key, a backup, a backup schedule, so no cell disturbs another), or carries a field the
+/// service refuses after the decision (a 400 shows the call was let through; nothing changed). Removing a CMEK key or a
+/// private endpoint names one that does not exist: allowed and hidden both answer 404 there, refused 403.
 @Suite struct ConsoleRoleTests {
     typealias Column = PermissionOracle.Column
     typealias Outcome = PermissionOracle.Outcome
