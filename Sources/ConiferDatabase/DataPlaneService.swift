@@ -447,7 +447,9 @@ public struct DataPlaneService: Sendable {
         let result = try await work()
         // The records a write leaves, for the index's history: the server's own count (no caller's data leaves it), so a
         // key that may write but not read is seen too.
-        if kind == .write, let reader = try? index.store.reader(.system(.metrics)) { metrics.observe(records: Self.recordCount(reader), for: index.definition) }
+        if kind == .write, metrics.enabled, let reader = try? index.store.reader(.system(.metrics)) {
+            metrics.observe(records: Self.recordCount(reader), for: index.definition)
+        }
         return result
     }
 

@@ -37,8 +37,9 @@ public struct IndexService: Sendable {
     /// The record count is seen now too (a restore or an import brings records without a write).
     public func history(_ pass: AuthorizationPass, name: String) async throws -> (IndexDefinition, MetricsHistory) {
         let definition = try await describe(pass, name: name)
-        if definition.restoreJobID == nil {
-            let reader = try await registry.store(for: definition, pass: pass).reader(pass.delegating(.metrics))
+        // An index whose store refuses service still shows its history, without a count.
+        if definition.restoreJobID == nil, let store = try? await registry.store(for: definition, pass: pass),
+           let reader = try? store.reader(pass.delegating(.metrics)) {
             metrics.observe(records: DataPlaneService.recordCount(reader), for: definition)
         }
         return (definition, metrics.history(for: definition))
