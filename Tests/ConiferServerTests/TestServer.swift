@@ -35,6 +35,9 @@ enum TestServer {
             dataDirectory: directory, host: "127.0.0.1", port: 0, bootstrapAPIKey: bootstrapKey,
             bootstrapClientID: clientID, bootstrapClientSecret: clientSecret, rateLimits: RateLimits(perSecond: [:])
         )
+        // The test client holds one connection and never reconnects, so the server must not close it as idle
+        // while a test works for a while between requests (seeding hundreds of rows on a loaded machine).
+        configuration.connections.idleTimeout = .seconds(3600)
         configure(&configuration)
         let server = try await ConiferApplication(configuration: configuration, observer: observer, auditUploader: auditUploader)
         var logger = Logger(label: "conifer-test")
