@@ -53,6 +53,9 @@ let package = Package(
         // Tests only: an independent CSV parser for the usage reports' CSV.
         .package(url: "https://github.com/swiftcsv/SwiftCSV.git", from: "0.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        // X.509 certificates of SAML identity providers (already in the graph through jwt-kit).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // Domain values and the one domain error. Foundation only, no I/O.
@@ -103,6 +106,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Debian's libxml2 and zlib (libxml2-dev, zlib1g-dev): parsing, exclusive canonicalization, raw DEFLATE.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev", "zlib1g-dev"])]),
+        // The SAML 2.0 service provider: response verification (libxml2's exclusive C14N, RSA through
+        // swift-crypto), AuthnRequests, metadata. No HTTP, no state.
+        .target(
+            name: "ConiferSAML",
+            dependencies: [
+                "CLibXML2",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict
         ),
@@ -194,6 +212,16 @@ let package = Package(
         ),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
+        .testTarget(
+            name: "ConiferSAMLTests",
+            dependencies: [
+                "ConiferSAML", "CLibXML2",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         .testTarget(
             name: "ConiferMailTests",
             dependencies: ["ConiferMail", "ConiferCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
