@@ -1,4 +1,5 @@
 import ConiferCore
+import ConiferSAML
 import Foundation
 
 public struct ProjectInfo: Sendable, Equatable {
@@ -213,6 +214,17 @@ public protocol AdminCatalog: Sendable {
     func consoleSession(secret: String, policy: ConsoleSessionPolicy, at now: Date) async throws -> Identity?
     func endConsoleSession(secret: String) async throws
     func removeEndedConsoleSessions(policy: ConsoleSessionPolicy, at now: Date) async throws -> Int
+
+    // Single sign-on (AdminService+SSO.swift)
+    func ssoSettings(organization id: UUID, for pass: AdminPass) async throws -> SSOSettings?
+    func setSSOSettings(_ settings: SSOSettings, for pass: AdminPass) async throws -> SSOSettings
+    func deleteSSOSettings(organization id: UUID, for pass: AdminPass) async throws -> SSOSettings?
+    func ssoSettings(organization id: UUID) async throws -> SSOSettings?
+    func ssoSettings(email: String) async throws -> SSOSettings?
+    func startSAMLSignIn(_ settings: SSOSettings, serviceProvider: SAMLServiceProvider, relayState: String, now: Date) async throws -> String
+    func signInWithSAML(
+        organization id: UUID, response: String, serviceProvider: SAMLServiceProvider, policy: ConsoleSessionPolicy, now: Date
+    ) async throws -> SSOSignIn
     /// The system's: what fires at `now` (spend alerts' evaluation).
     func firingSpendAlerts(at now: Date, prices: PriceList) async throws -> [FiringSpendAlert]
     func fire(_ firing: FiringSpendAlert, message: MailMessage?, at now: Date) async throws -> Bool

@@ -197,4 +197,20 @@ protocol CatalogRows {
     func deleteConsoleSession(secretHash: String) throws
     /// Removes the sessions idle since before `idleCutoff` or past their absolute end; returns how many.
     func deleteConsoleSessions(lastSeenBefore idleCutoff: Date, orExpiringBefore now: Date) throws -> Int
+
+    // MARK: Single sign-on
+
+    func ssoSettings(organization: UUID) throws -> SSOSettings?
+    /// Every organization's settings (one row per organization that configured SSO).
+    func allSSOSettings() throws -> [SSOSettings]
+    func save(_ settings: SSOSettings) throws
+    func deleteSSOSettings(organization: UUID) throws
+    /// Records an AuthnRequest sent for the organization, answerable until `expiresAt`.
+    func insertSAMLRequest(id: String, organization: UUID, expiresAt: Date) throws
+    /// Removes the request if it is outstanding for the organization and not expired at `now`; whether it was.
+    func takeSAMLRequest(id: String, organization: UUID, now: Date) throws -> Bool
+    /// Records a consumed assertion until `expiresAt`; false when it was already recorded (a replay).
+    func recordSAMLAssertion(key: String, organization: UUID, expiresAt: Date) throws -> Bool
+    /// Removes the requests and assertions past their time.
+    func deleteExpiredSAMLState(now: Date) throws
 }

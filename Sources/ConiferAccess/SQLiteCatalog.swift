@@ -244,6 +244,7 @@ public final class SQLiteCatalog: Sendable {
         registerMailMigration(&migrator)
         registerSpendAlertMigration(&migrator)
         registerConsoleSessionMigration(&migrator)
+        registerSSOMigration(&migrator)
         return migrator
     }
 

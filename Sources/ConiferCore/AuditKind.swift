@@ -72,6 +72,8 @@ extension AuditKind {
     public static let enableAuditLog = AuditKind("enable audit log", "create", "audit-log", "destination (bucket/prefix)")
     public static let updateAuditLog = AuditKind("update audit log", "update", "audit-log", "destination (bucket/prefix)")
     public static let removeAuditLog = AuditKind("remove audit log", "delete", "audit-log", "destination (bucket/prefix)")
+    public static let updateSSO = AuditKind("update SSO settings", "update", "sso", "the identity provider's entity id")
+    public static let removeSSO = AuditKind("remove SSO settings", "delete", "sso", "the identity provider's entity id")
 
     /// Every kind.
     public static let all: [AuditKind] = [
@@ -127,5 +129,7 @@ extension AuditKind {
         .enableAuditLog,
         .updateAuditLog,
         .removeAuditLog,
+        .updateSSO,
+        .removeSSO,
     ]
 }

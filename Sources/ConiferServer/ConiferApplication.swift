@@ -201,6 +201,7 @@ public struct ConiferApplication: Sendable {
             prices: configuration.priceList,
             dataPlane: dataPlaneRoutes, policy: configuration.consoleSessions, secure: configuration.tls != nil
         ).register(in: routes)
+        SSOController(admin: admin, observer: observer, hosts: hosts, policy: configuration.consoleSessions, secure: configuration.tls != nil).register(in: routes)
         organizations.register(in: routes)
         projects.register(in: routes)
         members.register(in: routes)

@@ -35,6 +35,7 @@ import Testing
         "create collection": ("create", "collection"), "delete collection": ("delete", "collection"),
         "create private endpoint": ("create", "private-endpoints"), "delete private endpoint": ("delete", "private-endpoints"),
         "enable audit log": ("create", "audit-log"), "update audit log": ("update", "audit-log"), "remove audit log": ("delete", "audit-log"),
+        "update SSO settings": ("update", "sso"), "remove SSO settings": ("delete", "sso"),
     ]
 
     @Test func theCatalogueHasExactlyTheKindsTheseTestsExpect() {
@@ -468,6 +469,8 @@ import Testing
                 ("enable audit log", .put, "/admin/audit-log", #"{"bucket":"audit"}"#, "PERMISSION_DENIED"),
                 ("update audit log", .patch, "/admin/audit-log", #"{"paused":true}"#, "PERMISSION_DENIED"),
                 ("remove audit log", .delete, "/admin/audit-log", nil, "PERMISSION_DENIED"),
+                ("update SSO settings", .put, "/admin/organizations/\(organization)/sso", SSOTests.settings(), "PERMISSION_DENIED"),
+                ("remove SSO settings", .delete, "/admin/organizations/\(organization)/sso", nil, "PERMISSION_DENIED"),
                 ("create CMEK key", .post, "/admin/projects/\(project)/cmek-keys", #"{"name":"k","key_arn":"arn:aws:kms:us-east-1:123456789012:key/k","role_arn":"arn:aws:iam::123456789012:role/cmek"}"#, "NOT_FOUND"),
                 ("delete CMEK key", .delete, "/admin/projects/\(project)/cmek-keys/\(UUID().lowercasedString)", nil, "NOT_FOUND"),
                 ("create private endpoint", .post, "/admin/projects/\(project)/private-endpoints",

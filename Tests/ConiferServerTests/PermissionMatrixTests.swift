@@ -475,6 +475,7 @@ import Testing
                 case (.post, "role-bindings"):
                     return TargetRoleTests.binding(target[":service_account_id"]!, "project", project, "ProjectMember")
                 case (.post, "imports"): return #"{"uri":"s3://bucket/path"}"#
+                case (.put, "sso"): return SSOTests.settings()
                 case (.put, "audit-log"): return #"{"bucket":"matrix-audit/\#(made)","region":"us-east-1","role_arn":"arn:aws:iam::123456789012:role/audit"}"#
                 case (.patch, "audit-log"): return #"{"batch_interval_seconds":\#(made)}"#
                 case (.post, "spend-alerts"): return #"{"amount_usd":\#(made),"recipients":["ops@example.com"]}"#

@@ -36,6 +36,7 @@ enum PermissionOracle {
     static let publicRoutes: Set<String> = [
         "GET /health", "GET /metrics", "POST /oauth/token", "POST /oauth/accept-invite",
         "GET /console/style.css", "GET /console/sign-in", "POST /console/sign-in", "GET /console/accept-invite", "POST /console/accept-invite",
+        "GET /saml/:organization_id/metadata", "POST /saml/:organization_id/acs", "GET /console/sso",
     ]
 
     /// Routes whose allowed callers meet a precondition of the matrix's fixture instead: the main organization
@@ -125,6 +126,10 @@ enum PermissionOracle {
         "GET /admin/organizations/:organization_id/usage": adminOnly + "ADDADDDH",
         "GET /admin/organizations/:organization_id/billing": adminOnly + "ADDADDDH",
         "PATCH /admin/organizations/:organization_id/billing": adminOnly + "ADDADDDH",
+        // Single sign-on: organization owners only (the settings decide who owns the organization's users).
+        "GET /admin/organizations/:organization_id/sso": adminOnly + "ADDDDDDH",
+        "PUT /admin/organizations/:organization_id/sso": adminOnly + "ADDDDDDH",
+        "DELETE /admin/organizations/:organization_id/sso": adminOnly + "ADDDDDDH",
         "GET /admin/organizations/:organization_id/spend-alerts": adminOnly + "ADDADDDH",
         "POST /admin/organizations/:organization_id/spend-alerts": adminOnly + "ADDADDDH",
         "GET /admin/organizations/:organization_id/spend-alerts/:alert_id": adminOnly + "ADDADDDH",

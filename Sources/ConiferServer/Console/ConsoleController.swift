@@ -86,7 +86,14 @@ struct ConsoleController {
         let attempt = OAuthController.SignIn(
             kind: .userLogin, typed: email, name: Redaction.email(email), request: request, context: context, action: "POST /console/sign-in"
         )
-        guard let user = try await admin.authenticateUser(email: email, password: form["password"] ?? ""),
+        let authenticated: (id: UUID, generation: Int)?
+        do {
+            authenticated = try await admin.authenticateUser(email: email, password: form["password"] ?? "")
+        } catch let error as ConiferError where error.code == .permissionDenied {
+            try await signIns.record(attempt, .denied(.permissionDenied), reason: error.message)
+            return ConsolePages.page("sign-in", ["title": "Sign in", "ssoEmail": email, "message": error.message], status: .forbidden)
+        }
+        guard let user = authenticated,
               let started = try await admin.startConsoleSession(user: user.id, generation: user.generation, policy: policy, at: Date())
         else {
             signIns.throttle.recordFailure(account: account, source: source)

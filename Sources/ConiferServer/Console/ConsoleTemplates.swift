@@ -80,6 +80,20 @@ enum ConsoleTemplates {
             <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
             <button type="submit">Sign in</button>
             </form>
+            <h3>Single sign-on</h3>
+            <form method="get" action="/console/sso">
+            <label for="sso-email">Work email</label><input id="sso-email" name="email" type="email" autocomplete="username" required value="{{ssoEmail}}">
+            <button type="submit">Continue with single sign-on</button>
+            </form>
+            </section></main></body></html>
+            """,
+        "signed-in": """
+            {{> head}}
+            <meta http-equiv="refresh" content="0;url={{next}}">
+            <header><h1>Conifer</h1></header>
+            <main><section>
+            <h2>Signed in</h2>
+            <p role="status">You are signed in. <a href="{{next}}">Continue to the console</a>.</p>
             </section></main></body></html>
             """,
         "accept-invite": """

@@ -88,7 +88,15 @@ struct OAuthController {
             response.headers[.retryAfter] = String(wait)
             return response
         }
-        guard let (subject, generation) = try await authenticate(form) else {
+        let authenticated: (Identity.Kind, Int)?
+        do {
+            authenticated = try await authenticate(form)
+        } catch let error as ConiferError where error.code == .permissionDenied {
+            // The password is right or wrong, but this account signs in through its identity provider only.
+            try await record(signIn, .denied(.permissionDenied), reason: error.message)
+            return try Self.error(.forbidden, "access_denied", error.message)
+        }
+        guard let (subject, generation) = authenticated else {
             throttle.recordFailure(account: account, source: source)
             context.logger.notice("failed sign-in", metadata: ["kind": "\(signIn.kind.name)", "account": "\(signIn.name)", "source": "\(source)"])
             try await record(signIn, .denied(.unauthenticated), reason: "Invalid credentials")

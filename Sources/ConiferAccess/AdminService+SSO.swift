@@ -1,0 +1,177 @@
+import ConiferCore
+import ConiferSAML
+import Foundation
+
+/// The result of a sign-in through the identity provider: the console session started and who it is for.
+public struct SSOSignIn: Sendable {
+    public var secret: String
+    public var user: UserInfo
+    public var organizationID: UUID
+    /// Whether this sign-in created the user (just-in-time provisioning).
+    public var provisioned: Bool
+}
+
+/// Why a sign-in through SAML was refused, with the organization it was for (its audit event's) and the email
+/// when the response was verified far enough to name one.
+public struct SSORefusal: Error, CustomStringConvertible {
+    public var organizationID: UUID
+    public var email: String?
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// SAML single sign-on: organization owners configure it (Standard and Enterprise, 402 on Starter); the ACS
+/// verifies a response with the configured certificate and, in one transaction, consumes the AuthnRequest it
+/// answers, records the assertion against replay, finds or provisions the user (with the default role) and
+/// starts a console session. With enforcement on, password sign-in is refused for the organization's domains.
+extension AdminService {
+    /// How long an AuthnRequest may be answered.
+    public static let samlRequestLifetime: TimeInterval = 600
+
+    public func ssoSettings(organization id: UUID, for pass: AdminPass) async throws -> SSOSettings? {
+        try Self.requireSSOOwner(id, pass.identity)
+        return try await store.read { rows in
+            _ = try Self.ssoOrganization(rows, id)
+            return try rows.ssoSettings(organization: id)
+        }
+    }
+
+    /// Sets (or replaces) the organization's settings. A domain may belong to one organization only.
+    public func setSSOSettings(_ settings: SSOSettings, for pass: AdminPass) async throws -> SSOSettings {
+        try Self.requireSSOOwner(settings.organizationID, pass.identity)
+        var settings = settings
+        settings.domains = settings.domains.map { $0.lowercased() }
+        try settings.validate()
+        do {
+            settings.certificatePEM = try SAMLCertificate(pem: settings.certificatePEM).pem
+        } catch {
+            throw ConiferError.invalidArgument("certificate: \(error.description)")
+        }
+        let checked = settings
+        return try await store.write { rows in
+            let settings = checked
+            _ = try Self.ssoOrganization(rows, settings.organizationID)
+            for other in try rows.allSSOSettings() where other.organizationID != settings.organizationID {
+                if let taken = other.domains.first(where: settings.domains.contains) {
+                    throw ConiferError(.alreadyExists, "The domain \(taken) already signs in through another organization's identity provider.")
+                }
+            }
+            try rows.save(settings)
+            return settings
+        }
+    }
+
+    /// Removes the organization's settings (nil when there were none: removing nothing is a no-op).
+    public func deleteSSOSettings(organization id: UUID, for pass: AdminPass) async throws -> SSOSettings? {
+        try Self.requireSSOOwner(id, pass.identity)
+        return try await store.write { rows in
+            _ = try Self.ssoOrganization(rows, id)
+            let settings = try rows.ssoSettings(organization: id)
+            try rows.deleteSSOSettings(organization: id)
+            return settings
+        }
+    }
+
+    /// The settings of an organization, for its public SAML endpoints (metadata, ACS). A system read.
+    public func ssoSettings(organization id: UUID) async throws -> SSOSettings? {
+        try await store.read { rows in try rows.ssoSettings(organization: id) }
+    }
+
+    /// The settings whose domains hold `email`'s domain (the SP-initiated flow starts from an email).
+    public func ssoSettings(email: String) async throws -> SSOSettings? {
+        try await store.read { rows in try rows.allSSOSettings().first { $0.covers(email: email.lowercased()) } }
+    }
+
+    /// Starts an SP-initiated sign-in: an AuthnRequest, recorded so that only its answer is accepted, and the
+    /// identity provider's URL that carries it.
+    public func startSAMLSignIn(
+        _ settings: SSOSettings, serviceProvider: SAMLServiceProvider, relayState: String, now: Date = Date()
+    ) async throws -> String {
+        let request: (id: String, url: String)
+        do {
+            request = try serviceProvider.authnRequest(ssoURL: settings.ssoURL, relayState: relayState, now: now)
+        } catch {
+            throw ConiferError(.failedPrecondition, error.description)
+        }
+        try await store.write { rows in
+            try rows.deleteExpiredSAMLState(now: now)
+            try rows.insertSAMLRequest(id: request.id, organization: settings.organizationID, expiresAt: now.addingTimeInterval(Self.samlRequestLifetime))
+        }
+        return request.url
+    }
+
+    /// Verifies a response posted to the organization's ACS and signs its subject in. Every refusal is an
+    /// `SSORefusal` (the caller records it); nothing is written unless the sign-in succeeds.
+    public func signInWithSAML(
+        organization id: UUID, response: String, serviceProvider: SAMLServiceProvider, policy: ConsoleSessionPolicy, now: Date = Date()
+    ) async throws -> SSOSignIn {
+        guard let settings = try await ssoSettings(organization: id) else {
+            throw ConiferError.notFound("Organization \(id.lowercasedString) has no single sign-on.")
+        }
+        let assertion: SAMLAssertion
+        do {
+            let certificate = try SAMLCertificate(pem: settings.certificatePEM)
+            let verifier = SAMLResponseVerifier(
+                serviceProvider: serviceProvider, identityProvider: SAMLIdentityProvider(entityID: settings.idpEntityID, certificate: certificate)
+            )
+            assertion = try verifier.verify(base64: response, now: now)
+        } catch {
+            throw SSORefusal(organizationID: id, email: nil, reason: error.description)
+        }
+        let refuse = { @Sendable (reason: String) in SSORefusal(organizationID: id, email: assertion.email, reason: reason) }
+        guard settings.covers(email: assertion.email) else {
+            throw refuse("The email's domain is not one of the organization's single sign-on domains.")
+        }
+        let secret = ConsoleSession.newSecret()
+        return try await store.write { rows in
+            try rows.deleteExpiredSAMLState(now: now)
+            if let request = assertion.inResponseTo {
+                guard try rows.takeSAMLRequest(id: request, organization: id, now: now) else {
+                    throw refuse("The response answers no sign-in this server started (or one already answered or expired).")
+                }
+            }
+            guard try rows.recordSAMLAssertion(key: settings.idpEntityID + " " + assertion.id, organization: id, expiresAt: assertion.expiresAt) else {
+                throw refuse("The assertion was already used (a replay).")
+            }
+            var provisioned = false
+            var user = try rows.user(email: assertion.email)
+            if user == nil {
+                user = UserRow(id: UUID(), email: assertion.email, name: nil, passwordHash: nil, passwordGeneration: 1, createdAt: now)
+                try rows.save(user!)
+                provisioned = true
+            }
+            guard let user else { throw refuse("No user.") }
+            let member = try !rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id, resourceType: .organization, resourceID: id)).isEmpty
+            if !member {
+                guard try rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id, resourceType: .organization)).isEmpty else {
+                    throw refuse("The user belongs to another organization.")
+                }
+                try Self.bind(rows, .user(user.id), resourceType: .organization, resourceID: id, role: .organization(settings.defaultRole))
+            }
+            try rows.save(ConsoleSession(
+                secretHash: APIKeySecret.hash(secret), userID: user.id, passwordGeneration: user.passwordGeneration, createdAt: now,
+                lastSeenAt: now, expiresAt: now.addingTimeInterval(policy.absolute)
+            ))
+            return SSOSignIn(secret: secret, user: try Self.info(user), organizationID: id, provisioned: provisioned)
+        }
+    }
+
+    /// Refuses a password sign-in for an email of a domain whose organization enforces single sign-on.
+    static func requirePasswordAllowed(_ rows: any CatalogRows, email: String) throws {
+        if try rows.allSSOSettings().contains(where: { $0.enforced && $0.covers(email: email) }) {
+            throw ConiferError(.permissionDenied, "This organization requires single sign-on: sign in through your identity provider.")
+        }
+    }
+
+    /// Only the organization's owners see and change its single sign-on.
+    private static func requireSSOOwner(_ id: UUID, _ identity: Identity) throws(ConiferError) {
+        try requireOwn(id, identity)
+        try identity.require(.organizationWrite)
+    }
+
+    private static func ssoOrganization(_ rows: some CatalogRows, _ id: UUID) throws -> OrganizationRow {
+        guard let row = try rows.organization(id) else { throw ConiferError.notFound("Organization \(id.lowercasedString) not found.") }
+        guard row.plan != .starter else { throw ConiferError(.paymentRequired, "Single sign-on needs the Standard or Enterprise plan.") }
+        return row
+    }
+}
