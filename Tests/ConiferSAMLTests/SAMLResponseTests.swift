@@ -97,6 +97,16 @@ import X509
         let wrapped = signed.replacingOccurrences(of: original, with: forged.replacingOccurrences(of: "</saml:Assertion>", with: "<saml:Advice>\(original)</saml:Advice></saml:Assertion>"))
         let error = #expect(throws: SAMLError.self) { try idp.verifier().verify(xml: Data(wrapped.utf8), now: Self.now) }
         #expect(error?.description.contains("more than once") == true, "\(error?.description ?? "accepted")")
+
+        // With the signed assertion gone and its signature carried by the forged one, the signature binds nothing
+        // that is read: under another ID it references something else; under the same ID its digest differs.
+        let signature = String(original[try #require(original.range(of: "<ds:Signature"))!.lowerBound..<(try #require(original.range(of: "</ds:Signature>"))).upperBound])
+        let carried = forged.replacingOccurrences(of: "</saml:Issuer>", with: "</saml:Issuer>" + signature)
+        for (id, refusal) in [("_evil", "does not reference it"), ("_a1", "digest does not match")] {
+            let message = signed.replacingOccurrences(of: original, with: carried.replacingOccurrences(of: #"ID="_a1""#, with: #"ID="\#(id)""#))
+            let error = #expect(throws: SAMLError.self) { try idp.verifier().verify(xml: Data(message.utf8), now: Self.now) }
+            #expect(error?.description.contains(refusal) == true, "\(id): \(error?.description ?? "accepted")")
+        }
     }
 
     @Test func theMetadataAndTheRequestNameTheServiceProvider() throws {

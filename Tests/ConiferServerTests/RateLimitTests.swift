@@ -149,7 +149,9 @@ import Testing
                 case .index: #expect(entry.path.hasPrefix("/data/"), "\(where_)")
                 case .project: #expect(!entry.path.hasPrefix("/data/") && !entry.path.hasPrefix("/admin/"), "\(where_)")
                 case .organization: #expect(entry.path.hasPrefix("/admin/") || entry.credential == .consoleSession, "\(where_)")
-                case .source: #expect(entry.path.hasPrefix("/oauth/") || ["/console/sign-in", "/console/accept-invite"].contains(entry.path), "\(where_)")
+                case .source:
+                    let signIns = ["/console/sign-in", "/console/accept-invite", "/console/sso"]
+                    #expect(entry.path.hasPrefix("/oauth/") || entry.path.hasPrefix("/saml/") || signIns.contains(entry.path), "\(where_)")
                 case .exempt: #expect(["/health", "/metrics", "/console/style.css"].contains(entry.path), "\(where_)")
                 }
                 if entry.path.hasPrefix("/data/") { #expect(entry.rate != .project, "\(where_)") }
