@@ -30,7 +30,7 @@ from saml2 import xmldsig  # noqa: E402
 from saml2.config import IdPConfig  # noqa: E402
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID  # noqa: E402
 
-from conftest import Server, admin, new_api_key, raw_request  # noqa: E402
+from conftest import Server, admin, conifer_binary, new_api_key, raw_request  # noqa: E402
 
 IDP_ENTITY = "https://idp.corp.example/metadata"
 IDP_SSO = "https://idp.corp.example/sso"
@@ -444,3 +444,31 @@ def test_xmlsec1_agrees_with_the_verifier_on_what_pysaml2_signs(sso):
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_cli_shows_and_sets_it_and_the_operator_breaks_glass(sso):
+    """`conifer sso show|set` through the Admin API; `conifer org sso-enforcement off` on the data directory lets a
+    user of the domains sign in with her password again (recorded with the operator as the actor)."""
+    server, idp = sso["server"], sso["idp"]
+    config = tempfile.mkdtemp(prefix="conifer-cli-")
+
+    def cli(*args):
+        env = dict(os.environ, CONIFER_CONFIG_DIR=config, CONIFER_URL=server.url)
+        result = subprocess.run([conifer_binary(), *args], capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result.stdout
+
+    cli("login", "--client-id", server.client_id, "--client-secret", server.client_secret)
+    shown = cli("sso", "show")
+    assert f"acs_url: {sso['acs']}" in shown and "enforced: true" in shown and "certificate_fingerprint_sha256: " in shown
+    set_ = cli("sso", "set", "--idp-entity-id", IDP_ENTITY, "--sso-url", IDP_SSO, "--certificate", idp.cert,
+               "--domains", "corp.example, subsidiary.example", "--enforce", "--default-role", "OrgMember")
+    assert "domains: corp.example, subsidiary.example" in set_ or "subsidiary.example" in set_, set_
+
+    password = {"grant_type": "password", "username": "ana@corp.example", "password": "correct horse battery staple"}
+    assert raw_request(server, "POST", "/oauth/token", password)[0] == 403
+    out = subprocess.run([conifer_binary(), "org", "sso-enforcement", "off", "--data-dir", server.data_dir], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "off" in out.stdout, out.stderr
+    assert raw_request(server, "POST", "/oauth/token", password)[0] == 200, "break-glass: the password works again"
+    status, events = admin(server, "GET", "/admin/audit-events?resource_type=sso&limit=1")
+    assert events["data"][0]["actor"]["principal_type"] == "system" and events["data"][0]["event"]["parameters"] == {"enforced": False}

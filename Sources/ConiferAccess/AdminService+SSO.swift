@@ -72,6 +72,19 @@ extension AdminService {
         }
     }
 
+    /// Turns enforcement on or off: the operator's break-glass path (`conifer org sso-enforcement`), no pass.
+    public func setSSOEnforced(_ enforced: Bool, organization id: UUID) async throws -> SSOSettings {
+        try await store.write { rows in
+            guard var settings = try rows.ssoSettings(organization: id) else {
+                throw ConiferError.notFound("Organization \(id.lowercasedString) has no single sign-on.")
+            }
+            settings.enforced = enforced
+            settings.updatedAt = Date()
+            try rows.save(settings)
+            return settings
+        }
+    }
+
     /// The settings of an organization, for its public SAML endpoints (metadata, ACS). A system read.
     public func ssoSettings(organization id: UUID) async throws -> SSOSettings? {
         try await store.read { rows in try rows.ssoSettings(organization: id) }

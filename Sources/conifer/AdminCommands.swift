@@ -145,7 +145,8 @@ func show(_ reply: ServerClient.Reply, json: Bool, columns: [String], list: Bool
 func describe(_ value: Any?) -> String {
     switch value {
     case let text as String: text
-    case let number as NSNumber: number.stringValue
+    // JSON's true and false arrive as NSNumbers of type `c`.
+    case let number as NSNumber: String(cString: number.objCType) == "c" ? String(number.boolValue) : number.stringValue
     case let list as [Any]: list.map { describe($0) }.joined(separator: ",")
     case let map as [String: Any]: map.isEmpty ? "-" : map.sorted { $0.key < $1.key }.map { "\($0.key)=\(describe($0.value))" }.joined(separator: ",")
     case nil: "-"

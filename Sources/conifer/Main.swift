@@ -12,7 +12,7 @@ struct Conifer: AsyncParsableCommand {
         abstract: "A self-hosted vector database that speaks Pinecone's API.",
         subcommands: [
             ServeCommand.self, IndexCommand.self, BackupCommand.self, RestoreJobCommand.self, LoginCommand.self, TargetCommand.self, ProjectCommand.self, APIKeyCommand.self, PrivateEndpointCommand.self,
-            ServiceAccountCommand.self, MemberCommand.self, UsageCommand.self, SpendAlertCommand.self, MailCommand.self, AuditCommand.self, OrgCommand.self, PermissionsCommand.self, RepairCommand.self,
+            ServiceAccountCommand.self, MemberCommand.self, UsageCommand.self, SpendAlertCommand.self, MailCommand.self, SSOCommand.self, AuditCommand.self, OrgCommand.self, PermissionsCommand.self, RepairCommand.self,
             AdminCommand.self,
         ]
     )

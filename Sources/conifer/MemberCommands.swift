@@ -203,7 +203,7 @@ struct MemberCommand: AsyncParsableCommand {
 /// `conifer org plan set`: an operator command on the data directory itself (plans are not self-service).
 struct OrgCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "org", abstract: "Operator commands for organizations and their projects.", subcommands: [PlanCommand.self, RateLimitsCommand.self]
+        commandName: "org", abstract: "Operator commands for organizations and their projects.", subcommands: [PlanCommand.self, RateLimitsCommand.self, SSOEnforcementCommand.self]
     )
 
     /// `conifer org rate-limits set|clear --project ID`: the operator's rate limits for one project, over its plan's.
