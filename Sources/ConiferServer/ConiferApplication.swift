@@ -196,12 +196,13 @@ public struct ConiferApplication: Sendable {
         let projects = ProjectsController(admin: admin, cmekServerCredentialKeys: configuration.cmekServerCredentialKeys)
         let members = MembersController(admin: admin, mailsInvites: configuration.mail != nil)
         let organizations = OrganizationsController(admin: admin, audit: audit, indexes: indexes, backups: backups)
+        let sso = SSOController(admin: admin, observer: observer, hosts: hosts, policy: configuration.consoleSessions, secure: configuration.tls != nil)
         ConsoleController(
-            admin: admin, signIns: oauth, projects: projects, members: members, organizations: organizations, indexes: indexes, backups: backupRoutes, schedules: scheduleRoutes, spendAlerts: spendAlertRoutes, auditLog: auditRoutes,
+            admin: admin, signIns: oauth, projects: projects, members: members, organizations: organizations, indexes: indexes, backups: backupRoutes, schedules: scheduleRoutes, spendAlerts: spendAlertRoutes, auditLog: auditRoutes, sso: sso,
             prices: configuration.priceList,
             dataPlane: dataPlaneRoutes, policy: configuration.consoleSessions, secure: configuration.tls != nil
         ).register(in: routes)
-        SSOController(admin: admin, observer: observer, hosts: hosts, policy: configuration.consoleSessions, secure: configuration.tls != nil).register(in: routes)
+        sso.register(in: routes)
         organizations.register(in: routes)
         projects.register(in: routes)
         members.register(in: routes)

@@ -148,6 +148,31 @@ import Testing
         }
     }
 
+    /// The console's page: what to copy, the form (the same rules and audit as the API), the settings shown, removal.
+    @Test func anOwnerConfiguresItInTheConsole() async throws {
+        try await TestServer.run { server, client in
+            let owner = try await client.token()
+            let organization = try #require(server.bootstrap).organizationID.lowercasedString
+            let session = try await ConsolePageTests.signedIn(client, owner: owner, email: "owner@corp.example", role: "OrgOwner")
+            let page = try await ConsoleTests.browse(client, .get, "/console/single-sign-on", cookie: session.cookie)
+            #expect(page.status == 200 && page.text.contains("/saml/\(organization)/acs") && page.text.contains("Members sign in with passwords"))
+            let fields = [
+                ("idp_entity_id", "https://idp.corp.example/metadata"), ("sso_url", "https://idp.corp.example/sso"), ("certificate", Self.pem),
+                ("domains", "corp.example, corp.example"), ("default_role", "OrgManager"), ("enforced", "true"),
+            ]
+            let refused = try await ConsolePageTests.post(client, "/console/single-sign-on", session, fields)
+            #expect(refused.status == 400 && refused.text.contains("twice"), "\(refused.text)")
+            let saved = try await ConsolePageTests.post(client, "/console/single-sign-on", session, fields.map { $0.0 == "domains" ? ($0.0, "corp.example") : $0 })
+            #expect(saved.status == 303, "\(saved.text)")
+            let shown = try await ConsoleTests.browse(client, .get, "/console/single-sign-on", cookie: session.cookie)
+            #expect(shown.text.contains(try #require(Self.opensslFingerprint(Self.pem))) && shown.text.contains("yes: passwords are refused"))
+            let api = try await client.admin(.get, "/admin/organizations/\(organization)/sso", token: owner)
+            #expect(api.json["default_role"] as? String == "OrgManager" && api.json["enforced"] as? Bool == true)
+            #expect(try await ConsolePageTests.post(client, "/console/single-sign-on/delete", session).status == 303)
+            #expect(try await client.admin(.get, "/admin/organizations/\(organization)/sso", token: owner).json["configured"] as? Bool == false)
+        }
+    }
+
     #if os(Linux)
     /// SHA-256 fingerprint of a PEM certificate as `openssl x509 -fingerprint -sha256` prints it.
     static func opensslFingerprint(_ pem: String) -> String? {

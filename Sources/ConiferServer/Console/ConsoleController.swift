@@ -26,6 +26,8 @@ struct ConsoleController {
     let schedules: BackupSchedulesController
     let spendAlerts: SpendAlertsController
     let auditLog: AuditController
+    /// Single sign-on settings, through the API controller's own operation.
+    let sso: SSOController
     /// The prices the usage report costs at.
     let prices: PriceList
     /// The data plane's service and rate limits, for the query tool and an index's statistics.
@@ -69,6 +71,7 @@ struct ConsoleController {
         registerBackupPages(in: routes)
         registerBillingPages(in: routes)
         registerAuditPages(in: routes)
+        registerSSOPages(in: routes)
     }
 
     /// Checks the password as the token endpoint does (same throttle, same events) and starts a session.
@@ -136,6 +139,7 @@ struct ConsoleController {
             "canServiceAccounts": identity.organizationPermissions.contains(.serviceAccountsRead),
             "canBilling": identity.organizationPermissions.contains(.billingRead),
             "canAudit": identity.organizationPermissions.contains(.auditLogRead),
+            "canSSO": identity.organizationPermissions.contains(.organizationWrite),
         ]
         if let current { values["nav" + current] = true }
         return values

@@ -60,6 +60,7 @@ enum ConsoleTemplates {
             {{#canMembers}}<li><a href="/console/members"{{#navMembers}} aria-current="page"{{/navMembers}}>Members</a></li>{{/canMembers}}
             {{#canServiceAccounts}}<li><a href="/console/service-accounts"{{#navServiceAccounts}} aria-current="page"{{/navServiceAccounts}}>Service accounts</a></li>{{/canServiceAccounts}}
             {{#canAudit}}<li><a href="/console/audit-log"{{#navAudit}} aria-current="page"{{/navAudit}}>Audit log</a></li>{{/canAudit}}
+            {{#canSSO}}<li><a href="/console/single-sign-on"{{#navSSO}} aria-current="page"{{/navSSO}}>Single sign-on</a></li>{{/canSSO}}
             {{#canBilling}}<li><a href="/console/billing"{{#navBilling}} aria-current="page"{{/navBilling}}>Billing</a></li>{{/canBilling}}
             </ul></nav>
             <span>{{user}}</span>
@@ -543,6 +544,42 @@ enum ConsoleTemplates {
             <table id="audit-events"><thead><tr><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Resource</th><th scope="col">Result</th></tr></thead><tbody>
             {{#events}}<tr><td>{{time}}</td><td class="id">{{actor}}</td><td>{{action}} {{resourceType}}</td><td class="id">{{resource}}</td><td>{{result}}</td></tr>{{/events}}
             </tbody></table>
+            </section>
+            {{> bottom}}
+            """,
+        "sso": """
+            {{> top}}
+            <section aria-labelledby="copy"><h2 id="copy">For your identity provider</h2>
+            <p>Create a SAML 2.0 application in your identity provider with these values; it must sign assertions (RSA-SHA256) and send the user's email as the NameID.</p>
+            <table id="sp-values"><tbody>
+            {{#sp}}<tr><th scope="row">SP entity ID (audience)</th><td class="id">{{entityID}}</td></tr>
+            <tr><th scope="row">ACS URL (single sign-on URL)</th><td class="id">{{acsURL}}</td></tr>
+            <tr><th scope="row">Metadata</th><td class="id"><a href="{{entityID}}">{{entityID}}</a></td></tr>{{/sp}}
+            </tbody></table>
+            </section>
+            <section aria-labelledby="settings"><h2 id="settings">Identity provider</h2>
+            {{^available}}<p class="muted">Single sign-on needs the Standard or Enterprise plan.</p>{{/available}}
+            {{#available}}{{#settings}}<table id="sso-settings"><tbody>
+            <tr><th scope="row">Entity ID</th><td class="id">{{idpEntityID}}</td></tr>
+            <tr><th scope="row">SSO URL</th><td class="id">{{ssoURL}}</td></tr>
+            <tr><th scope="row">Certificate (SHA-256)</th><td class="id" id="sso-fingerprint">{{fingerprint}}</td></tr>
+            <tr><th scope="row">Certificate expires</th><td>{{notAfter}}</td></tr>
+            <tr><th scope="row">Email domains</th><td>{{domains}}</td></tr>
+            <tr><th scope="row">Enforced</th><td id="sso-enforced">{{enforced}}</td></tr>
+            <tr><th scope="row">Role of new users</th><td>{{defaultRole}}</td></tr>
+            </tbody></table>
+            <form method="post" action="/console/single-sign-on/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Remove single sign-on</button></form>
+            {{/settings}}
+            {{^settings}}<p class="muted">Members sign in with passwords.</p>{{/settings}}
+            {{#form}}<form method="post" action="/console/single-sign-on">{{> csrf}}
+            <label for="sso-idp">Identity provider entity ID (issuer)</label><input id="sso-idp" name="idp_entity_id" type="text" required value="{{idpEntityID}}">
+            <label for="sso-url">Identity provider SSO URL</label><input id="sso-url" name="sso_url" type="url" required value="{{ssoURL}}">
+            <label for="sso-certificate">Signing certificate (PEM)</label><textarea id="sso-certificate" name="certificate" rows="8" required>{{certificate}}</textarea>
+            <label for="sso-domains">Email domains (comma-separated)</label><input id="sso-domains" name="domains" type="text" required value="{{domains}}">
+            <label for="sso-role">Role of users who first sign in through SSO</label><select id="sso-role" name="default_role">{{#roles}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/roles}}</select>
+            <label class="check"><input name="enforced" type="checkbox" value="true"{{#enforced}} checked{{/enforced}}> Enforce: refuse passwords for these domains (the operator's <code>conifer org sso-enforcement off</code> is the way back)</label>
+            <button type="submit">Save single sign-on</button>
+            </form>{{/form}}{{/available}}
             </section>
             {{> bottom}}
             """,
