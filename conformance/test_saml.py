@@ -54,14 +54,14 @@ def make_key(directory, name):
 class IdP:
     """pysaml2's identity provider with its own key, trusting the SP metadata given (and a second SP's)."""
 
-    def __init__(self, directory, name, sp_metadata, acs, lifetime_minutes=5, keypair=None):
+    def __init__(self, directory, name, sp_metadata, acs, lifetime_minutes=5, keypair=None, sso_url=IDP_SSO):
         self.key, self.cert = keypair or make_key(directory, name)
         other = sp_metadata.replace('entityID="', 'entityID="' + OTHER_SP + '" x="', 1)
         config = IdPConfig()
         config.load({
             "entityid": IDP_ENTITY,
             "service": {"idp": {
-                "endpoints": {"single_sign_on_service": [(IDP_SSO, BINDING_HTTP_REDIRECT)]},
+                "endpoints": {"single_sign_on_service": [(sso_url, BINDING_HTTP_REDIRECT)]},
                 "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
                 "policy": {"default": {"lifetime": {"minutes": lifetime_minutes}, "attribute_restrictions": None, "name_form": NAME_FORMAT_URI}},
             }},
@@ -174,9 +174,10 @@ def test_an_idp_initiated_sign_in_provisions_the_user_with_the_default_role(sso)
 
 def test_an_sp_initiated_sign_in_answers_its_own_request_once(sso):
     server, organization, idp = sso["server"], sso["organization"], sso["idp"]
-    status, headers, _ = browse(server, "GET", "/console/sso?email=" + urllib.parse.quote("sp.user@corp.example"))
-    assert status == 303 and headers["Location"].startswith(IDP_SSO + "?SAMLRequest="), headers
-    request_id, relay_state = idp.request_id(headers["Location"])
+    status, _, page = browse(server, "GET", "/console/sso?email=" + urllib.parse.quote("sp.user@corp.example"))
+    location = html.unescape(page.split('id="identity-provider" href="', 1)[1].split('"', 1)[0])
+    assert status == 200 and location.startswith(IDP_SSO + "?SAMLRequest="), page
+    request_id, relay_state = idp.request_id(location)
     answer = idp.response("sp.user@corp.example", sso["sp"], in_response_to=request_id)
     status, headers, page = post_response(server, organization, answer, relay_state)
     assert status == 200 and session_cookie(headers), page

@@ -28,7 +28,7 @@ enum ConsoleTemplates {
         label.check { font-weight: 400; display: flex; gap: .4rem; align-items: center; margin-top: .4rem; }
         fieldset { border: 1px solid var(--line); border-radius: 4px; margin-top: .75rem; }
         legend { font-weight: 600; }
-        input[type=email], input[type=password], input[type=text], input[type=number], select, textarea { display: block; width: 100%; max-width: 28rem; padding: .45rem; border: 1px solid var(--muted); border-radius: 4px; font: inherit; background: #fff; color: var(--ink); }
+        input[type=email], input[type=password], input[type=text], input[type=number], input[type=url], select, textarea { display: block; width: 100%; max-width: 28rem; padding: .45rem; border: 1px solid var(--muted); border-radius: 4px; font: inherit; background: #fff; color: var(--ink); }
         button { margin-top: 1rem; padding: .45rem 1rem; border: 0; border-radius: 4px; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }
         button.danger { background: var(--danger); }
         form.inline { display: inline-flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: 0 .5rem .25rem 0; }
@@ -86,6 +86,15 @@ enum ConsoleTemplates {
             <label for="sso-email">Work email</label><input id="sso-email" name="email" type="email" autocomplete="username" required value="{{ssoEmail}}">
             <button type="submit">Continue with single sign-on</button>
             </form>
+            </section></main></body></html>
+            """,
+        "to-identity-provider": """
+            {{> head}}
+            <meta http-equiv="refresh" content="0;url={{url}}">
+            <header><h1>Conifer</h1></header>
+            <main><section>
+            <h2>Single sign-on</h2>
+            <p role="status">Taking you to your identity provider. <a id="identity-provider" href="{{url}}">Continue</a>.</p>
             </section></main></body></html>
             """,
         "signed-in": """
@@ -577,7 +586,8 @@ enum ConsoleTemplates {
             <label for="sso-certificate">Signing certificate (PEM)</label><textarea id="sso-certificate" name="certificate" rows="8" required>{{certificate}}</textarea>
             <label for="sso-domains">Email domains (comma-separated)</label><input id="sso-domains" name="domains" type="text" required value="{{domains}}">
             <label for="sso-role">Role of users who first sign in through SSO</label><select id="sso-role" name="default_role">{{#roles}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/roles}}</select>
-            <label class="check"><input name="enforced" type="checkbox" value="true"{{#enforced}} checked{{/enforced}}> Enforce: refuse passwords for these domains (the operator's <code>conifer org sso-enforcement off</code> is the way back)</label>
+            <label class="check"><input name="enforced" type="checkbox" value="true"{{#enforced}} checked{{/enforced}}> Enforce: refuse passwords for these domains</label>
+            <p class="muted">If the identity provider is ever unreachable, the operator turns enforcement off on the server: <code>conifer org sso-enforcement off</code>.</p>
             <button type="submit">Save single sign-on</button>
             </form>{{/form}}{{/available}}
             </section>

@@ -8,7 +8,7 @@ import Hummingbird
 /// Enterprise); the service provider's public endpoints per organization: its metadata at
 /// `GET /saml/{organization_id}/metadata` and its assertion consumer service at `POST /saml/{organization_id}/acs`
 /// (HTTP-POST binding: `SAMLResponse`, `RelayState`); and the console's SP-initiated start, `GET /console/sso?email=`,
-/// which finds the organization by the email's domain and redirects to its identity provider.
+/// which finds the organization by the email's domain and sends the browser on to its identity provider.
 ///
 /// Every response posted to the ACS of an organization with SSO is an audit event (user login): a refusal with
 /// its reason, a sign-in with the user (and whether it was just provisioned).
@@ -94,7 +94,9 @@ struct SSOController {
             )
         }
         let url = try await admin.startSAMLSignIn(settings, serviceProvider: serviceProvider(settings.organizationID), relayState: "/console", now: Date())
-        return ConsolePages.redirect(to: url)
+        // A page that moves on by itself rather than a redirect: the sign-in form's CSP (form-action 'self') would
+        // block a redirect of its submission to another site.
+        return ConsolePages.page("to-identity-provider", ["title": "Single sign-on", "url": url])
     }
 
     /// The ACS: verifies the posted response and starts a console session. The browser arrives here from the
