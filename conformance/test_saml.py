@@ -7,6 +7,7 @@ each is refused with a clear error and an audit event of the failure, and none c
 table and the ACS's sign-in latency (p50)."""
 import base64
 import copy
+import hashlib
 import html
 import os
 import shutil
@@ -17,7 +18,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 
 import pytest
 
@@ -473,3 +473,64 @@ def test_the_cli_shows_and_sets_it_and_the_operator_breaks_glass(sso):
     assert raw_request(server, "POST", "/oauth/token", password)[0] == 200, "break-glass: the password works again"
     status, events = admin(server, "GET", "/admin/audit-events?resource_type=sso&limit=1")
     assert events["data"][0]["actor"]["principal_type"] == "system" and events["data"][0]["event"]["parameters"] == {"enforced": False}
+
+
+def start_sp_sign_in(sso, email, query=""):
+    """The SP-initiated start as a browser sees it: the IdP URL the console's page moves on to."""
+    status, _, page = browse(sso["server"], "GET", "/console/sso?email=" + urllib.parse.quote(email) + query)
+    assert status == 200, page
+    return html.unescape(page.split('id="identity-provider" href="', 1)[1].split('"', 1)[0])
+
+
+def test_the_code_for_the_command_line_needs_its_verifier_and_works_once(sso):
+    server, organization, idp = sso["server"], sso["organization"], sso["idp"]
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    location = start_sp_sign_in(sso, "coder@corp.example", f"&cli_port=5555&code_challenge={challenge}")
+    request_id, _ = idp.request_id(location)
+    status, headers, page = post_response(server, organization, idp.response("coder@corp.example", sso["sp"], in_response_to=request_id))
+    assert status == 200 and session_cookie(headers) is None, "a command-line sign-in starts no console session"
+    callback = html.unescape(page.split('url=', 1)[1].split('"', 1)[0])
+    assert callback.startswith("http://127.0.0.1:5555/callback?code="), callback
+    code = urllib.parse.parse_qs(urllib.parse.urlparse(callback).query)["code"][0]
+    grant = {"grant_type": "authorization_code", "code": code}
+    assert raw_request(server, "POST", "/oauth/token", grant | {"code_verifier": "w" * 50})[0] == 401, "another verifier"
+    # The failed try used the code up: a stolen code is worth one guess, and the right verifier now fails too.
+    assert raw_request(server, "POST", "/oauth/token", grant | {"code_verifier": verifier})[0] == 401
+    status, _ = raw_request(server, "POST", "/oauth/token", {"grant_type": "authorization_code", "code": "x", "code_verifier": verifier})
+    assert status == 401
+    for bad in ("&cli_port=80&code_challenge=" + challenge, "&cli_port=5555&code_challenge=short"):
+        status, _, page = browse(server, "GET", "/console/sso?email=coder%40corp.example" + bad)
+        assert status == 400, page
+
+
+def test_conifer_login_sso_receives_its_token_on_a_loopback_callback(sso):
+    server, organization, idp = sso["server"], sso["organization"], sso["idp"]
+    config = tempfile.mkdtemp(prefix="conifer-cli-")
+    env = dict(os.environ, CONIFER_CONFIG_DIR=config)
+    login = subprocess.Popen(
+        [conifer_binary(), "login", "--sso", "--email", "cli.user@corp.example", "--url", server.url, "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        start = login.stdout.readline().rsplit(" ", 1)[-1].strip()
+        assert start.startswith(server.url + "/console/sso?"), start
+        # The browser: the console's page, the IdP, the ACS, then the loopback the ACS's page moves on to.
+        status, _, page = browse(server, "GET", start[len(server.url):])
+        location = html.unescape(page.split('id="identity-provider" href="', 1)[1].split('"', 1)[0])
+        request_id, _ = idp.request_id(location)
+        status, headers, page = post_response(server, organization, idp.response("cli.user@corp.example", sso["sp"], in_response_to=request_id))
+        callback = html.unescape(page.split('url=', 1)[1].split('"', 1)[0])
+        with urllib.request.urlopen(callback, timeout=30) as reply:
+            assert reply.status == 200 and "Signed in" in reply.read().decode()
+        out, err = login.communicate(timeout=60)
+        assert login.returncode == 0 and "Logged in" in out, (out, err)
+    finally:
+        if login.poll() is None:
+            login.kill()
+    listed = subprocess.run([conifer_binary(), "member", "list", "--json"], capture_output=True, text=True, env=env, timeout=60)
+    assert listed.returncode == 0 and "cli.user@corp.example" in listed.stdout, (listed.stdout, listed.stderr)
+    # Two sign-ins recorded: the ACS's (the assertion) and the token endpoint's (the code).
+    status, events = admin(server, "GET", "/admin/audit-events?action=login&limit=10")
+    mine = [event for event in events["data"] if event["event"]["resource_id"] == "cli.user@corp.example"]
+    assert [event["event"]["outcome"]["result"] for event in mine] == ["success", "success"], mine

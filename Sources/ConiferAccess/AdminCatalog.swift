@@ -221,7 +221,9 @@ public protocol AdminCatalog: Sendable {
     func deleteSSOSettings(organization id: UUID, for pass: AdminPass) async throws -> SSOSettings?
     func ssoSettings(organization id: UUID) async throws -> SSOSettings?
     func ssoSettings(email: String) async throws -> SSOSettings?
-    func startSAMLSignIn(_ settings: SSOSettings, serviceProvider: SAMLServiceProvider, relayState: String, now: Date) async throws -> String
+    func startSAMLSignIn(_ settings: SSOSettings, serviceProvider: SAMLServiceProvider, relayState: String, callback: SSOCallback?, now: Date) async throws -> String
+    func redeemSSOCode(_ code: String, verifier: String, now: Date) async throws -> (id: UUID, generation: Int)?
+    func email(ofUser id: UUID) async throws -> String?
     func signInWithSAML(
         organization id: UUID, response: String, serviceProvider: SAMLServiceProvider, policy: ConsoleSessionPolicy, now: Date
     ) async throws -> SSOSignIn

@@ -1,10 +1,37 @@
 import ConiferCore
+import Crypto
 import ConiferSAML
 import Foundation
 
-/// The result of a sign-in through the identity provider: the console session started and who it is for.
+/// Where `conifer login --sso` waits for its one-time code: a port on 127.0.0.1, and the PKCE challenge (RFC 7636,
+/// S256: base64url of the SHA-256 of the verifier only the client holds).
+public struct SSOCallback: Sendable, Equatable {
+    public var port: Int
+    public var challenge: String
+
+    public init(port: Int, challenge: String) throws(ConiferError) {
+        guard (1024...65535).contains(port) else { throw .invalidArgument("cli_port must be a port from 1024 to 65535.") }
+        guard challenge.count == 43, challenge.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw .invalidArgument("code_challenge must be the base64url SHA-256 of the verifier (43 characters).")
+        }
+        self.port = port
+        self.challenge = challenge
+    }
+
+    /// The challenge of a verifier.
+    public static func challenge(of verifier: String) -> String {
+        Data(SHA256.hash(data: Data(verifier.utf8))).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// The result of a sign-in through the identity provider: the console session started (or, for the command-line
+/// client, the loopback URL carrying its one-time code) and who it is for.
 public struct SSOSignIn: Sendable {
-    public var secret: String
+    /// The console session's cookie secret; nil when the sign-in was the command-line client's.
+    public var secret: String?
+    /// `http://127.0.0.1:<port>/callback?code=…` for `conifer login --sso`.
+    public var callbackURL: String?
     public var user: UserInfo
     public var organizationID: UUID
     /// Whether this sign-in created the user (just-in-time provisioning).
@@ -25,8 +52,9 @@ public struct SSORefusal: Error, CustomStringConvertible {
 /// answers, records the assertion against replay, finds or provisions the user (with the default role) and
 /// starts a console session. With enforcement on, password sign-in is refused for the organization's domains.
 extension AdminService {
-    /// How long an AuthnRequest may be answered.
+    /// How long an AuthnRequest may be answered, and a command-line client's code redeemed.
     public static let samlRequestLifetime: TimeInterval = 600
+    public static let ssoCodeLifetime: TimeInterval = 120
 
     public func ssoSettings(organization id: UUID, for pass: AdminPass) async throws -> SSOSettings? {
         try Self.requireSSOOwner(id, pass.identity)
@@ -98,7 +126,7 @@ extension AdminService {
     /// Starts an SP-initiated sign-in: an AuthnRequest, recorded so that only its answer is accepted, and the
     /// identity provider's URL that carries it.
     public func startSAMLSignIn(
-        _ settings: SSOSettings, serviceProvider: SAMLServiceProvider, relayState: String, now: Date = Date()
+        _ settings: SSOSettings, serviceProvider: SAMLServiceProvider, relayState: String, callback: SSOCallback?, now: Date = Date()
     ) async throws -> String {
         let request: (id: String, url: String)
         do {
@@ -108,7 +136,9 @@ extension AdminService {
         }
         try await store.write { rows in
             try rows.deleteExpiredSAMLState(now: now)
-            try rows.insertSAMLRequest(id: request.id, organization: settings.organizationID, expiresAt: now.addingTimeInterval(Self.samlRequestLifetime))
+            try rows.insertSAMLRequest(
+                id: request.id, organization: settings.organizationID, expiresAt: now.addingTimeInterval(Self.samlRequestLifetime), callback: callback
+            )
         }
         return request.url
     }
@@ -138,10 +168,12 @@ extension AdminService {
         let secret = ConsoleSession.newSecret()
         return try await store.write { rows in
             try rows.deleteExpiredSAMLState(now: now)
+            var callback: SSOCallback?
             if let request = assertion.inResponseTo {
-                guard try rows.takeSAMLRequest(id: request, organization: id, now: now) else {
+                guard let sent = try rows.takeSAMLRequest(id: request, organization: id, now: now) else {
                     throw refuse("The response answers no sign-in this server started (or one already answered or expired).")
                 }
+                callback = sent
             }
             guard try rows.recordSAMLAssertion(key: settings.idpEntityID + " " + assertion.id, organization: id, expiresAt: assertion.expiresAt) else {
                 throw refuse("The assertion was already used (a replay).")
@@ -161,12 +193,37 @@ extension AdminService {
                 }
                 try Self.bind(rows, .user(user.id), resourceType: .organization, resourceID: id, role: .organization(settings.defaultRole))
             }
+            if let callback {
+                // The command-line client's sign-in: a one-time code for its loopback, redeemed with the PKCE verifier.
+                try rows.insertSSOCode(
+                    hash: APIKeySecret.hash(secret), user: user.id, challenge: callback.challenge, expiresAt: now.addingTimeInterval(Self.ssoCodeLifetime)
+                )
+                let url = "http://127.0.0.1:\(callback.port)/callback?code=\(secret)"
+                return SSOSignIn(secret: nil, callbackURL: url, user: try Self.info(user), organizationID: id, provisioned: provisioned)
+            }
             try rows.save(ConsoleSession(
                 secretHash: APIKeySecret.hash(secret), userID: user.id, passwordGeneration: user.passwordGeneration, createdAt: now,
                 lastSeenAt: now, expiresAt: now.addingTimeInterval(policy.absolute)
             ))
-            return SSOSignIn(secret: secret, user: try Self.info(user), organizationID: id, provisioned: provisioned)
+            return SSOSignIn(secret: secret, callbackURL: nil, user: try Self.info(user), organizationID: id, provisioned: provisioned)
         }
+    }
+
+    /// Redeems a command-line client's one-time code with its PKCE verifier: the user it signs in, once.
+    public func redeemSSOCode(_ code: String, verifier: String, now: Date = Date()) async throws -> (id: UUID, generation: Int)? {
+        guard APIKeySecret.isPlausible(code), (43...128).contains(verifier.count) else { return nil }
+        return try await store.write { rows in
+            guard let taken = try rows.takeSSOCode(hash: APIKeySecret.hash(code), now: now),
+                  APIKeySecret.constantTimeEquals(taken.challenge, SSOCallback.challenge(of: verifier)),
+                  let user = try rows.user(taken.user)
+            else { return nil }
+            return (user.id, user.passwordGeneration)
+        }
+    }
+
+    /// A user's email, to name a sign-in by code in its audit event. A system read.
+    public func email(ofUser id: UUID) async throws -> String? {
+        try await store.read { rows in try rows.user(id)?.email }
     }
 
     /// Refuses a password sign-in for an email of a domain whose organization enforces single sign-on.

@@ -205,10 +205,16 @@ protocol CatalogRows {
     func allSSOSettings() throws -> [SSOSettings]
     func save(_ settings: SSOSettings) throws
     func deleteSSOSettings(organization: UUID) throws
-    /// Records an AuthnRequest sent for the organization, answerable until `expiresAt`.
-    func insertSAMLRequest(id: String, organization: UUID, expiresAt: Date) throws
-    /// Removes the request if it is outstanding for the organization and not expired at `now`; whether it was.
-    func takeSAMLRequest(id: String, organization: UUID, now: Date) throws -> Bool
+    /// Records an AuthnRequest sent for the organization, answerable until `expiresAt` (with the command-line
+    /// client's loopback callback when `conifer login --sso` started it).
+    func insertSAMLRequest(id: String, organization: UUID, expiresAt: Date, callback: SSOCallback?) throws
+    /// Removes the request if it is outstanding for the organization and not expired at `now`; nil when it was not,
+    /// else the callback it was sent with (`.some(nil)`: none).
+    func takeSAMLRequest(id: String, organization: UUID, now: Date) throws -> SSOCallback??
+    /// A one-time code for the command-line client, found by its hash until `expiresAt`.
+    func insertSSOCode(hash: String, user: UUID, challenge: String, expiresAt: Date) throws
+    /// Removes the code and returns its user and PKCE challenge, if it exists and has not expired.
+    func takeSSOCode(hash: String, now: Date) throws -> (user: UUID, challenge: String)?
     /// Records a consumed assertion until `expiresAt`; false when it was already recorded (a replay).
     func recordSAMLAssertion(key: String, organization: UUID, expiresAt: Date) throws -> Bool
     /// Removes the requests and assertions past their time.

@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 // Single sign-on: an organization's identity provider settings (one row per organization), the AuthnRequests
-// sent and not yet answered, and the assertions consumed (the replay cache), each kept until it expires.
+// sent and not yet answered, the assertions consumed (the replay cache) and the command-line client's one-time
+// codes (by their SHA-256), each kept until it expires.
 
 extension SQLiteCatalog {
     static func registerSSOMigration(_ migrator: inout DatabaseMigrator) {
@@ -21,6 +22,14 @@ extension SQLiteCatalog {
             try db.create(table: "saml_request") { t in
                 t.primaryKey("id", .text)
                 t.column("organization_id", .text).notNull().references("organization", onDelete: .cascade)
+                t.column("expires_at", .datetime).notNull().indexed()
+                t.column("callback_port", .integer)  // `conifer login --sso`: its loopback port and PKCE challenge
+                t.column("code_challenge", .text)
+            }
+            try db.create(table: "sso_code") { t in
+                t.primaryKey("code_hash", .text)
+                t.column("user_id", .text).notNull().references("user", onDelete: .cascade)
+                t.column("code_challenge", .text).notNull()
                 t.column("expires_at", .datetime).notNull().indexed()
             }
             try db.create(table: "saml_assertion") { t in
@@ -62,19 +71,36 @@ extension SQLiteRows {
         try db.execute(sql: "DELETE FROM sso_settings WHERE organization_id = ?", arguments: [organization.lowercasedString])
     }
 
-    func insertSAMLRequest(id: String, organization: UUID, expiresAt: Date) throws {
+    func insertSAMLRequest(id: String, organization: UUID, expiresAt: Date, callback: SSOCallback?) throws {
         try db.execute(
-            sql: "INSERT INTO saml_request (id, organization_id, expires_at) VALUES (?, ?, ?)",
-            arguments: [id, organization.lowercasedString, expiresAt]
+            sql: "INSERT INTO saml_request (id, organization_id, expires_at, callback_port, code_challenge) VALUES (?, ?, ?, ?, ?)",
+            arguments: [id, organization.lowercasedString, expiresAt, callback?.port, callback?.challenge]
         )
     }
 
-    func takeSAMLRequest(id: String, organization: UUID, now: Date) throws -> Bool {
-        try db.execute(
-            sql: "DELETE FROM saml_request WHERE id = ? AND organization_id = ? AND expires_at > ?",
+    func takeSAMLRequest(id: String, organization: UUID, now: Date) throws -> SSOCallback?? {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT callback_port, code_challenge FROM saml_request WHERE id = ? AND organization_id = ? AND expires_at > ?",
             arguments: [id, organization.lowercasedString, now]
+        ) else { return nil }
+        try db.execute(sql: "DELETE FROM saml_request WHERE id = ?", arguments: [id])
+        guard let port: Int = row["callback_port"], let challenge: String = row["code_challenge"] else { return .some(nil) }
+        return .some(try SSOCallback(port: port, challenge: challenge))
+    }
+
+    func insertSSOCode(hash: String, user: UUID, challenge: String, expiresAt: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO sso_code (code_hash, user_id, code_challenge, expires_at) VALUES (?, ?, ?, ?)",
+            arguments: [hash, user.lowercasedString, challenge, expiresAt]
         )
-        return db.changesCount == 1
+    }
+
+    func takeSSOCode(hash: String, now: Date) throws -> (user: UUID, challenge: String)? {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT user_id, code_challenge FROM sso_code WHERE code_hash = ? AND expires_at > ?", arguments: [hash, now]
+        ) else { return nil }
+        try db.execute(sql: "DELETE FROM sso_code WHERE code_hash = ?", arguments: [hash])
+        return (try SQLiteCatalog.uuid(row["user_id"]), row["code_challenge"])
     }
 
     func recordSAMLAssertion(key: String, organization: UUID, expiresAt: Date) throws -> Bool {
@@ -88,6 +114,7 @@ extension SQLiteRows {
     func deleteExpiredSAMLState(now: Date) throws {
         try db.execute(sql: "DELETE FROM saml_request WHERE expires_at <= ?", arguments: [now])
         try db.execute(sql: "DELETE FROM saml_assertion WHERE expires_at <= ?", arguments: [now])
+        try db.execute(sql: "DELETE FROM sso_code WHERE expires_at <= ?", arguments: [now])
     }
 
     private func ssoSettings(_ row: Row) throws -> SSOSettings {

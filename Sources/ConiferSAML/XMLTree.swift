@@ -9,7 +9,11 @@ final class XMLTree {
     /// At most this many bytes are parsed (a SAML response is a few kilobytes).
     static let maxBytes = 256 * 1024
 
+    /// libxml2's global state, set up once (its lazy set-up is not thread-safe; Swift's static `let` is).
+    private static let parser: Void = xmlInitParser()
+
     init(_ bytes: Data) throws(SAMLError) {
+        Self.parser
         guard bytes.count <= Self.maxBytes else { throw SAMLError("The SAML message is larger than \(Self.maxBytes / 1024) KiB.") }
         // Refused before parsing, whatever the parser would make of it.
         if bytes.range(of: Data("<!DOCTYPE".utf8)) != nil || bytes.range(of: Data("<!ENTITY".utf8)) != nil {

@@ -76,6 +76,8 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(help: "Service account client secret (env CONIFER_CLIENT_SECRET).") var clientSecret: String?
     @Option(help: "A user's email, for the password grant.") var email: String?
     @Option(help: "A user's password (env CONIFER_PASSWORD).") var password: String?
+    @Flag(help: "Sign --email in through the organization's identity provider (SAML): a browser opens the sign-in, and a loopback port on this machine receives it.") var sso = false
+    @Flag(help: "With --sso: print the sign-in URL instead of opening a browser.") var noBrowser = false
 
     func run() async throws {
         try await runReportingErrors {
@@ -84,7 +86,11 @@ struct LoginCommand: AsyncParsableCommand {
             let clientID = clientId ?? environment["CONIFER_CLIENT_ID"]
             let secret = clientSecret ?? environment["CONIFER_CLIENT_SECRET"]
             let session: CLISession
-            if let email {
+            if sso {
+                guard let email else { throw ClientError("Pass --email with --sso: its domain finds the organization's identity provider.") }
+                let (token, expires) = try await Self.singleSignOn(url: base, email: email, openBrowser: !noBrowser)
+                session = CLISession(url: base, email: email, accessToken: token, expiresAt: expires)
+            } else if let email {
                 guard let password = password ?? environment["CONIFER_PASSWORD"] else { throw ClientError("Pass --password or set CONIFER_PASSWORD.") }
                 let (token, expires) = try await CLISession.mint(url: base, body: .password(email, password))
                 session = CLISession(url: base, email: email, accessToken: token, expiresAt: expires)
@@ -96,6 +102,32 @@ struct LoginCommand: AsyncParsableCommand {
             try session.save()
             print("Logged in to \(base).")
         }
+    }
+
+    /// The SP-initiated sign-in in a browser, finished on a loopback port: the server's ACS sends the browser to
+    /// `http://127.0.0.1:<port>/callback?code=…`, and the code is exchanged with the PKCE verifier (RFC 7636), which
+    /// never leaves this process, so a code seen by anything else is worth nothing.
+    static func singleSignOn(url base: String, email: String, openBrowser: Bool) async throws -> (String, Date) {
+        let loopback = try LoopbackCallback()
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let verifier = String((0..<64).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+        var components = URLComponents(string: base + "/console/sso")
+        components?.queryItems = [
+            URLQueryItem(name: "email", value: email), URLQueryItem(name: "cli_port", value: String(loopback.port)),
+            URLQueryItem(name: "code_challenge", value: SSOCallback.challenge(of: verifier)),
+        ]
+        guard let start = components?.string else { throw ClientError("Not a URL: \(base).") }
+        // Flushed at once: a script reading the output waits for this line.
+        FileHandle.standardOutput.write(Data("Sign in through your identity provider in a browser: \(start)\n".utf8))
+        if openBrowser {
+            let browser = Process()
+            browser.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            browser.arguments = ["xdg-open", start]
+            try? browser.run()
+        }
+        let code = try await Task.detached { try loopback.code(timeout: 300) }.value
+        return try await CLISession.mint(url: base, body: .authorizationCode(code, verifier: verifier))
     }
 }
 

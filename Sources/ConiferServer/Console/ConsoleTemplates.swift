@@ -103,7 +103,8 @@ enum ConsoleTemplates {
             <header><h1>Conifer</h1></header>
             <main><section>
             <h2>Signed in</h2>
-            <p role="status">You are signed in. <a href="{{next}}">Continue to the console</a>.</p>
+            {{#cli}}<p role="status">You are signed in. <a href="{{next}}">Hand the sign-in to the conifer command</a>.</p>{{/cli}}
+            {{^cli}}<p role="status">You are signed in. <a href="{{next}}">Continue to the console</a>.</p>{{/cli}}
             </section></main></body></html>
             """,
         "accept-invite": """

@@ -3,7 +3,8 @@ import ConiferCore
 import Foundation
 import Hummingbird
 
-/// `POST /oauth/token`: the OAuth client-credentials and password grants, with a JSON or form body, and
+/// `POST /oauth/token`: the OAuth client-credentials and password grants (and the authorization-code grant with
+/// PKCE that finishes `conifer login --sso`), with a JSON or form body, and
 /// `POST /oauth/accept-invite`. Answers in OAuth's own error shape.
 ///
 /// Failed sign-ins are throttled per source address, and users' per account too, before any secret is checked
@@ -79,7 +80,11 @@ struct OAuthController {
         case "password":
             account = "user:" + (form.username ?? "")
             signIn = SignIn(kind: .userLogin, typed: form.username ?? "", name: Redaction.email(form.username ?? ""), request: request, context: context)
-        default: return try Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials or password.")
+        case "authorization_code":
+            // The code names no account until it is redeemed; a failure is recorded as for an unknown account.
+            account = nil
+            signIn = SignIn(kind: .userLogin, typed: "", name: "", request: request, context: context)
+        default: return try Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials, password or authorization_code.")
         }
         let source = context.sourceAddress
         if let wait = throttle.retryAfter(account: account, source: source) {
@@ -104,7 +109,9 @@ struct OAuthController {
         }
         throttle.recordSuccess(account: account)
         let token = try await tokens.issue(for: subject, generation: generation)
-        try await record(signIn, .succeeded)
+        var signedIn = signIn
+        if case .user(let id) = subject, form.grant_type == "authorization_code", let email = try await admin.email(ofUser: id) { signedIn.typed = email }
+        try await record(signedIn, .succeeded)
         return try WireJSON.response(status: .ok, TokenResponseWire(access_token: token, expires_in: Int(TokenService.lifetime)))
     }
 
@@ -151,6 +158,13 @@ struct OAuthController {
                   let account = try await admin.authenticateServiceAccount(clientID: clientID, clientSecret: secret)
             else { return nil }
             return (.serviceAccount(account.id), account.generation)
+        }
+        if form.grant_type == "authorization_code" {
+            guard let code = form.code, let verifier = form.code_verifier,
+                  let user = try await admin.redeemSSOCode(code, verifier: verifier, now: Date()),
+                  try await admin.identity(user: user.id, generation: user.generation) != nil
+            else { return nil }
+            return (.user(user.id), user.generation)
         }
         guard let email = form.username, let password = form.password,
               let user = try await admin.authenticateUser(email: email, password: password),

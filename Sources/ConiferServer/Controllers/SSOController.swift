@@ -8,7 +8,9 @@ import Hummingbird
 /// Enterprise); the service provider's public endpoints per organization: its metadata at
 /// `GET /saml/{organization_id}/metadata` and its assertion consumer service at `POST /saml/{organization_id}/acs`
 /// (HTTP-POST binding: `SAMLResponse`, `RelayState`); and the console's SP-initiated start, `GET /console/sso?email=`,
-/// which finds the organization by the email's domain and sends the browser on to its identity provider.
+/// which finds the organization by the email's domain and sends the browser on to its identity provider (for
+/// `conifer login --sso` also with `cli_port` and `code_challenge`: the ACS then sends the browser to the client's
+/// loopback with a one-time code, which `/oauth/token` exchanges for a token with the PKCE verifier).
 ///
 /// Every response posted to the ACS of an organization with SSO is an audit event (user login): a refusal with
 /// its reason, a sign-in with the user (and whether it was just provisioned).
@@ -93,7 +95,16 @@ struct SSOController {
                 status: .notFound
             )
         }
-        let url = try await admin.startSAMLSignIn(settings, serviceProvider: serviceProvider(settings.organizationID), relayState: "/console", now: Date())
+        // `conifer login --sso`: the client's loopback port and PKCE challenge, kept with the request.
+        let query = request.uri.queryParameters
+        var callback: SSOCallback?
+        if let port = query["cli_port"] {
+            guard let number = Int(port) else { throw ConiferError.invalidArgument("cli_port must be a port number.") }
+            callback = try SSOCallback(port: number, challenge: query["code_challenge"].map(String.init) ?? "")
+        }
+        let url = try await admin.startSAMLSignIn(
+            settings, serviceProvider: serviceProvider(settings.organizationID), relayState: "/console", callback: callback, now: Date()
+        )
         // A page that moves on by itself rather than a redirect: the sign-in form's CSP (form-action 'self') would
         // block a redirect of its submission to another site.
         return ConsolePages.page("to-identity-provider", ["title": "Single sign-on", "url": url])
@@ -115,10 +126,14 @@ struct SSOController {
                 actor: .user(signIn.user.id), action: Self.acsAction, resource: [:], result: .succeeded, organizationID: id, userAgent: userAgent,
                 details: ActionDetails(kind: .userLogin, resourceID: .string(signIn.user.email), parameters: ["method": .string("saml"), "provisioned": .bool(signIn.provisioned)])
             ))
+            guard let secret = signIn.secret else {
+                // The command-line client's sign-in: its loopback receives the one-time code.
+                return ConsolePages.page("signed-in", ["title": "Signed in", "next": signIn.callbackURL ?? "/console", "cli": true])
+            }
             let next = Self.localConsolePath(form["RelayState"])
             return ConsolePages.page(
                 "signed-in", ["title": "Signed in", "next": next],
-                headers: [.setCookie: ConsoleRequest.sessionCookie(signIn.secret, secure: secure, maxAge: policy.absolute)]
+                headers: [.setCookie: ConsoleRequest.sessionCookie(secret, secure: secure, maxAge: policy.absolute)]
             )
         } catch let refusal as SSORefusal {
             try await observer.observe(ActionOutcome(

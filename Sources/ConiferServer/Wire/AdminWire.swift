@@ -279,9 +279,16 @@ public struct TokenRequestWire: Codable {
     /// The password grant: a user's email and password.
     var username: String?
     var password: String?
+    /// The authorization-code grant of `conifer login --sso`: the one-time code and the PKCE verifier.
+    var code: String?
+    var code_verifier: String?
 
     public static func clientCredentials(_ id: String, _ secret: String) -> TokenRequestWire {
         TokenRequestWire(grant_type: "client_credentials", client_id: id, client_secret: secret)
+    }
+
+    public static func authorizationCode(_ code: String, verifier: String) -> TokenRequestWire {
+        TokenRequestWire(grant_type: "authorization_code", code: code, code_verifier: verifier)
     }
 
     public static func password(_ email: String, _ password: String) -> TokenRequestWire {
