@@ -163,14 +163,13 @@ extension AdminService {
     // MARK: Authentication
 
     public func authenticateUser(email: String, password: String) async throws -> (id: UUID, generation: Int)? {
-        let row = try await store.read { rows in
-            try Self.requirePasswordAllowed(rows, email: email.lowercased())
-            return try rows.user(email: email.lowercased())
-        }
+        let row = try await store.read { rows in try rows.user(email: email.lowercased()) }
         // Hash even for unknown users so that timing does not reveal which emails exist.
         let stored = row?.passwordHash ?? Self.unknownUserHash
         let matches = try await passwordHashing.run { PasswordHasher.verify(password, against: stored) }
         guard matches, let row, row.passwordHash != nil else { return nil }
+        // Only once the password is right: the refusal then tells nobody else that the account exists.
+        try await store.read { rows in try Self.requirePasswordAllowed(rows, user: row) }
         return (row.id, row.passwordGeneration)
     }
 

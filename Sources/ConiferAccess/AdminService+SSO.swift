@@ -226,10 +226,13 @@ extension AdminService {
         try await store.read { rows in try rows.user(id)?.email }
     }
 
-    /// Refuses a password sign-in for an email of a domain whose organization enforces single sign-on.
-    static func requirePasswordAllowed(_ rows: any CatalogRows, email: String) throws {
-        if try rows.allSSOSettings().contains(where: { $0.enforced && $0.covers(email: email) }) {
-            throw ConiferError(.permissionDenied, "This organization requires single sign-on: sign in through your identity provider.")
+    /// Refuses a password sign-in of a member of an organization that enforces single sign-on for the user's
+    /// domain (another organization's claim on the domain does not lock its users out).
+    static func requirePasswordAllowed(_ rows: any CatalogRows, user: UserRow) throws {
+        for binding in try rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id, resourceType: .organization)) {
+            if let settings = try rows.ssoSettings(organization: binding.resourceID), settings.enforced, settings.covers(email: user.email) {
+                throw ConiferError(.permissionDenied, "This organization requires single sign-on: sign in through your identity provider.")
+            }
         }
     }
 

@@ -114,9 +114,16 @@ import Testing
             let page = try await ConsoleTests.browse(client, .post, "/console/sign-in", form: "email=ana%40corp.example&password=\(ConsoleTests.password)")
             #expect(page.status == 403 && page.text.contains("single sign-on") && ConsoleTests.cookie(of: page) == nil)
             #expect(try await grant("bo@partner.example").status == 200, "another domain keeps its password")
+            let wrong = try await client.call(.post, "/oauth/token", key: nil, body: #"{"grant_type":"password","username":"ana@corp.example","password":"not hers at all"}"#)
+            #expect(wrong.status == 401 && !wrong.text.contains("single sign-on"), "a wrong password learns nothing about SSO: \(wrong.text)")
+            // A member of another organization with an address of the domain is not the enforcing organization's to lock out.
+            let other = try await server.sqliteCatalog.createOrganization(name: "other", plan: .enterprise)
+            let otherOwner = try await client.token(clientID: other.owner.account.clientID, secret: other.owner.clientSecret)
+            _ = try await ConsolePageTests.signedIn(client, owner: otherOwner, email: "cy@corp.example", role: "OrgMember")
+            #expect(try await grant("cy@corp.example").status == 200)
             let events = try await client.admin(.get, "/admin/audit-events?action=login", token: owner).json["data"] as? [[String: Any]] ?? []
             let denied = events.compactMap { (($0["event"] as? [String: Any])?["outcome"] as? [String: Any]) }.filter { $0["result"] as? String == "failure" }
-            #expect(denied.count == 2 && denied.allSatisfy { ($0["reason"] as? String)?.contains("single sign-on") == true }, "\(denied)")
+            #expect(denied.count == 3 && denied.filter { ($0["reason"] as? String)?.contains("single sign-on") == true }.count == 2, "\(denied)")
         }
     }
 
