@@ -138,9 +138,11 @@ def sso():
     idp = IdP(root, "idp", metadata, settings["acs_url"])
     with open(idp.cert) as file:
         certificate = file.read()
+    status, projects = admin(server, "GET", "/admin/projects")
+    project = projects["data"][0]["id"]
     status, body = admin(server, "PUT", f"/admin/organizations/{organization}/sso", {
         "idp_entity_id": IDP_ENTITY, "sso_url": IDP_SSO, "certificate": certificate, "domains": ["corp.example"],
-        "enforced": True, "default_role": "OrgMember"})
+        "enforced": True, "default_role": "OrgMember", "default_project_roles": [{"project_id": project, "role": "ProjectMember"}]})
     assert status == 200, body
     yield {"server": server, "organization": organization, "idp": idp, "sp": settings["sp_entity_id"], "acs": settings["acs_url"],
            "metadata": metadata, "root": root}
@@ -166,7 +168,7 @@ def test_an_idp_initiated_sign_in_provisions_the_user_with_the_default_role(sso)
     status, users = admin(server, "GET", "/admin/users?email=new.person@corp.example")
     assert status == 200 and len(users["data"]) == 1, users
     status, bindings = admin(server, "GET", f"/admin/role-bindings?principal_type=user&principal_id={users['data'][0]['id']}")
-    assert [binding["role"] for binding in bindings["data"]] == ["OrgMember"], bindings
+    assert sorted(binding["role"] for binding in bindings["data"]) == ["OrgMember", "ProjectMember"], bindings
     # A relay state naming another site is not followed.
     status, headers, page = post_response(server, organization, idp.response("new.person@corp.example", sso["sp"]), "https://evil.example/")
     assert status == 200 and "url=/console\"" in page and "evil" not in page

@@ -79,6 +79,10 @@ extension AdminService {
         return try await store.write { rows in
             let settings = checked
             _ = try Self.ssoOrganization(rows, settings.organizationID)
+            let projects = Set(try rows.projects(organization: settings.organizationID).map(\.id))
+            if let unknown = settings.defaultProjectRoles.keys.first(where: { !projects.contains($0) }) {
+                throw ConiferError.invalidArgument("default_project_roles names project \(unknown.lowercasedString), which is not a project of the organization.")
+            }
             for other in try rows.allSSOSettings() where other.organizationID != settings.organizationID {
                 if let taken = other.domains.first(where: settings.domains.contains) {
                     throw ConiferError(.alreadyExists, "The domain \(taken) already signs in through another organization's identity provider.")
@@ -192,6 +196,10 @@ extension AdminService {
                     throw refuse("The user belongs to another organization.")
                 }
                 try Self.bind(rows, .user(user.id), resourceType: .organization, resourceID: id, role: .organization(settings.defaultRole))
+                let projects = Set(try rows.projects(organization: id).map(\.id))
+                for (project, role) in settings.defaultProjectRoles where projects.contains(project) {
+                    try Self.bind(rows, .user(user.id), resourceType: .project, resourceID: project, role: .project(role))
+                }
             }
             if let callback {
                 // The command-line client's sign-in: a one-time code for its loopback, redeemed with the PKCE verifier.

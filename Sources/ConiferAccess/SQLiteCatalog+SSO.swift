@@ -17,6 +17,7 @@ extension SQLiteCatalog {
                 t.column("domains", .text).notNull()  // JSON array of lowercase domains
                 t.column("enforced", .boolean).notNull()
                 t.column("default_role", .text).notNull()
+                t.column("default_project_roles", .text).notNull()  // JSON object: project id → role
                 t.column("updated_at", .datetime).notNull()
             }
             try db.create(table: "saml_request") { t in
@@ -52,17 +53,21 @@ extension SQLiteRows {
 
     func save(_ settings: SSOSettings) throws {
         let domains = String(decoding: try JSONEncoder().encode(settings.domains), as: UTF8.self)
+        let projectRoles = String(
+            decoding: try JSONEncoder().encode(Dictionary(uniqueKeysWithValues: settings.defaultProjectRoles.map { ($0.key.lowercasedString, $0.value.rawValue) })),
+            as: UTF8.self
+        )
         try db.execute(
             sql: """
-                INSERT INTO sso_settings (organization_id, idp_entity_id, sso_url, certificate, domains, enforced, default_role, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO sso_settings (organization_id, idp_entity_id, sso_url, certificate, domains, enforced, default_role, default_project_roles, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (organization_id) DO UPDATE SET idp_entity_id = excluded.idp_entity_id, sso_url = excluded.sso_url,
                     certificate = excluded.certificate, domains = excluded.domains, enforced = excluded.enforced,
-                    default_role = excluded.default_role, updated_at = excluded.updated_at
+                    default_role = excluded.default_role, default_project_roles = excluded.default_project_roles, updated_at = excluded.updated_at
                 """,
             arguments: [
                 settings.organizationID.lowercasedString, settings.idpEntityID, settings.ssoURL, settings.certificatePEM, domains,
-                settings.enforced, settings.defaultRole.rawValue, settings.updatedAt,
+                settings.enforced, settings.defaultRole.rawValue, projectRoles, settings.updatedAt,
             ]
         )
     }
@@ -120,10 +125,15 @@ extension SQLiteRows {
     private func ssoSettings(_ row: Row) throws -> SSOSettings {
         let role: String = row["default_role"]
         guard let defaultRole = OrganizationRole(rawValue: role) else { throw ConiferError(.internalError, "SSO settings carry an unknown role \(role).") }
+        var projectRoles: [UUID: ProjectRole] = [:]
+        for (project, name) in try JSONDecoder().decode([String: String].self, from: Data((row["default_project_roles"] as String).utf8)) {
+            guard let role = ProjectRole(rawValue: name) else { throw ConiferError(.internalError, "SSO settings carry an unknown role \(name).") }
+            projectRoles[try SQLiteCatalog.uuid(project)] = role
+        }
         return SSOSettings(
             organizationID: try SQLiteCatalog.uuid(row["organization_id"]), idpEntityID: row["idp_entity_id"], ssoURL: row["sso_url"],
             certificatePEM: row["certificate"], domains: try JSONDecoder().decode([String].self, from: Data((row["domains"] as String).utf8)),
-            enforced: row["enforced"], defaultRole: defaultRole, updatedAt: row["updated_at"]
+            enforced: row["enforced"], defaultRole: defaultRole, defaultProjectRoles: projectRoles, updatedAt: row["updated_at"]
         )
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// An organization's SAML single sign-on: the identity provider it trusts (entity id, SSO URL, the PEM
 /// certificate that signs its assertions), the email domains whose users sign in through it, whether password
-/// sign-in is refused for them (`enforced`), and the organization role of a user who first arrives through it.
+/// sign-in is refused for them (`enforced`), and the organization role (and any project roles) of a user who first
+/// arrives through it.
 public struct SSOSettings: Sendable, Equatable {
     public var organizationID: UUID
     public var idpEntityID: String
@@ -12,11 +13,13 @@ public struct SSOSettings: Sendable, Equatable {
     public var domains: [String]
     public var enforced: Bool
     public var defaultRole: OrganizationRole
+    /// Project roles a user who first arrives through SSO also gets (projects of the organization).
+    public var defaultProjectRoles: [UUID: ProjectRole]
     public var updatedAt: Date
 
     public init(
         organizationID: UUID, idpEntityID: String, ssoURL: String, certificatePEM: String, domains: [String], enforced: Bool,
-        defaultRole: OrganizationRole, updatedAt: Date
+        defaultRole: OrganizationRole, defaultProjectRoles: [UUID: ProjectRole] = [:], updatedAt: Date
     ) {
         self.organizationID = organizationID
         self.idpEntityID = idpEntityID
@@ -25,6 +28,7 @@ public struct SSOSettings: Sendable, Equatable {
         self.domains = domains
         self.enforced = enforced
         self.defaultRole = defaultRole
+        self.defaultProjectRoles = defaultProjectRoles
         self.updatedAt = updatedAt
     }
 

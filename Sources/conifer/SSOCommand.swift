@@ -23,7 +23,7 @@ struct SSOCommand: AsyncParsableCommand {
         let object = reply.body as? [String: Any] ?? [:]
         let names = [
             "sp_entity_id", "acs_url", "metadata_url", "configured", "idp_entity_id", "sso_url", "certificate_fingerprint_sha256",
-            "certificate_not_after", "domains", "enforced", "default_role", "updated_at",
+            "certificate_not_after", "domains", "enforced", "default_role", "default_project_roles", "updated_at",
         ]
         for name in names where object[name] != nil && !(object[name] is NSNull) {
             print("\(name): \(describe(object[name]))")
@@ -46,6 +46,7 @@ struct SSOCommand: AsyncParsableCommand {
         @Option(help: "Email domains that sign in through it, comma-separated (a.com,b.com).") var domains: String
         @Flag(help: "Refuse password sign-in for users of these domains.") var enforce = false
         @Option(help: "The organization role of users who first arrive through SSO (OrgMember, OrgManager, OrgBillingAdmin).") var defaultRole = "OrgMember"
+        @Option(help: "A project role they also get, as PROJECT_ID=ROLE (repeat for more projects).") var defaultProjectRole: [String] = []
 
         func run() async throws {
             try await runReportingErrors {
@@ -53,7 +54,12 @@ struct SSOCommand: AsyncParsableCommand {
                 var session = try CLISession.load()
                 let body = SSOSettingsRequestWire(
                     idp_entity_id: idpEntityId, sso_url: ssoUrl, certificate: pem,
-                    domains: domains.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, enforced: enforce, default_role: defaultRole
+                    domains: domains.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, enforced: enforce, default_role: defaultRole,
+                    default_project_roles: try defaultProjectRole.map { pair in
+                        let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                        guard parts.count == 2 else { throw ClientError("--default-project-role takes PROJECT_ID=ROLE, got '\(pair)'.") }
+                        return SSOProjectRoleWire(project_id: parts[0], role: parts[1])
+                    }
                 )
                 SSOCommand.show(try await session.client().send(.PUT, try await SSOCommand.path(&session), body: body), json: options.json)
             }

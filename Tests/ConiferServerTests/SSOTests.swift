@@ -12,11 +12,12 @@ import Testing
 @Suite struct SSOTests {
     static func settings(
         domains: [String] = ["Corp.example"], enforced: Bool = false, role: String = "OrgMember", certificate: String = SSOTests.pem,
-        ssoURL: String = "https://idp.corp.example/sso"
+        ssoURL: String = "https://idp.corp.example/sso", projectRoles: [(String, String)] = []
     ) -> String {
         let body: [String: Any] = [
             "idp_entity_id": "https://idp.corp.example/metadata", "sso_url": ssoURL, "certificate": certificate,
             "domains": domains, "enforced": enforced, "default_role": role,
+            "default_project_roles": projectRoles.map { ["project_id": $0.0, "role": $0.1] },
         ]
         return String(decoding: try! JSONSerialization.data(withJSONObject: body), as: UTF8.self)
     }
@@ -30,6 +31,7 @@ import Testing
         try await TestServer.run { server, client in
             let owner = try await client.token()
             let organization = try #require(server.bootstrap).organizationID.lowercasedString
+            let project = try #require(server.bootstrap).projectID.lowercasedString
             let path = "/admin/organizations/\(organization)/sso"
             let manager = try await client.serviceAccount("manager", role: .manager, owner: owner)
             _ = try await server.admin.setPlan(.starter, organization: nil)
@@ -54,14 +56,17 @@ import Testing
                 (Self.settings(role: "Admin"), "default_role"),
                 (#"{"idp_entity_id":"x","sso_url":"https://idp/sso"}"#, "required"),
                 (Self.settings(ssoURL: "javascript:alert(1)"), "sso_url"),
+                (Self.settings(projectRoles: [(UUID().lowercasedString, "ProjectMember")]), "not a project of the organization"),
+                (Self.settings(projectRoles: [(project, "OrgOwner")]), "default_project_roles: role"),
             ] {
                 let refused = try await client.admin(.put, path, token: owner, body: body)
                 #expect(refused.status == 400 && refused.message?.contains(words) == true, "\(words): \(refused.status) \(refused.text)")
             }
             #expect(try await client.admin(.get, path, token: owner).json["configured"] as? Bool == false, "nothing refused was kept")
 
-            let set = try await client.admin(.put, path, token: owner, body: Self.settings(enforced: true))
+            let set = try await client.admin(.put, path, token: owner, body: Self.settings(enforced: true, projectRoles: [(project, "ProjectMember")]))
             #expect(set.status == 200, "\(set.text)")
+            #expect((set.json["default_project_roles"] as? [[String: String]]) == [["project_id": project, "role": "ProjectMember"]])
             #expect(set.json["domains"] as? [String] == ["corp.example"] && set.json["enforced"] as? Bool == true)
             let fingerprint = try #require(set.json["certificate_fingerprint_sha256"] as? String)
             #expect(fingerprint == Self.opensslFingerprint(Self.pem), "the fingerprint openssl shows")
@@ -87,8 +92,8 @@ import Testing
                 return "\(body?["action"] ?? "") \((body?["outcome"] as? [String: Any])?["result"] ?? "")"
             }
             #expect(kinds.filter { $0 == "update success" }.count == 1 && kinds.filter { $0 == "delete success" }.count == 2, "\(kinds)")
-            // On Starter, the manager's, the eight bodies refused (the other organization's is in its own log).
-            #expect(kinds.filter { $0 == "update failure" }.count == 10, "each refusal: \(kinds)")
+            // On Starter, the manager's, the ten bodies refused (the other organization's is in its own log).
+            #expect(kinds.filter { $0 == "update failure" }.count == 12, "each refusal: \(kinds)")
         }
     }
 
@@ -167,6 +172,7 @@ import Testing
             let fields = [
                 ("idp_entity_id", "https://idp.corp.example/metadata"), ("sso_url", "https://idp.corp.example/sso"), ("certificate", Self.pem),
                 ("domains", "corp.example, corp.example"), ("default_role", "OrgManager"), ("enforced", "true"),
+                ("project_role_\(try #require(server.bootstrap).projectID.lowercasedString)", "ProjectManager"),
             ]
             let refused = try await ConsolePageTests.post(client, "/console/single-sign-on", session, fields)
             #expect(refused.status == 400 && refused.text.contains("twice"), "\(refused.text)")
@@ -176,6 +182,8 @@ import Testing
             #expect(shown.text.contains(try #require(Self.opensslFingerprint(Self.pem))) && shown.text.contains("yes: passwords are refused"))
             let api = try await client.admin(.get, "/admin/organizations/\(organization)/sso", token: owner)
             #expect(api.json["default_role"] as? String == "OrgManager" && api.json["enforced"] as? Bool == true)
+            #expect((api.json["default_project_roles"] as? [[String: String]])?.first?["role"] == "ProjectManager", "\(api.text)")
+            #expect(shown.text.contains("OrgManager; ProjectManager in "), "the page names the project role")
             #expect(try await ConsolePageTests.post(client, "/console/single-sign-on/delete", session).status == 303)
             #expect(try await client.admin(.get, "/admin/organizations/\(organization)/sso", token: owner).json["configured"] as? Bool == false)
         }

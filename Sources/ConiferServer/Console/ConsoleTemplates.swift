@@ -576,7 +576,7 @@ enum ConsoleTemplates {
             <tr><th scope="row">Certificate expires</th><td>{{notAfter}}</td></tr>
             <tr><th scope="row">Email domains</th><td>{{domains}}</td></tr>
             <tr><th scope="row">Enforced</th><td id="sso-enforced">{{enforced}}</td></tr>
-            <tr><th scope="row">Role of new users</th><td>{{defaultRole}}</td></tr>
+            <tr><th scope="row">Role of new users</th><td>{{defaultRole}}{{#projectRoles}}; {{projectRoles}}{{/projectRoles}}</td></tr>
             </tbody></table>
             <form method="post" action="/console/single-sign-on/delete" class="inline">{{> csrf}}<button type="submit" class="danger">Remove single sign-on</button></form>
             {{/settings}}
@@ -587,6 +587,8 @@ enum ConsoleTemplates {
             <label for="sso-certificate">Signing certificate (PEM)</label><textarea id="sso-certificate" name="certificate" rows="8" required>{{certificate}}</textarea>
             <label for="sso-domains">Email domains (comma-separated)</label><input id="sso-domains" name="domains" type="text" required value="{{domains}}">
             <label for="sso-role">Role of users who first sign in through SSO</label><select id="sso-role" name="default_role">{{#roles}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/roles}}</select>
+            {{#projects}}<label for="sso-project-{{id}}">Their role in project {{name}}</label><select id="sso-project-{{id}}" name="project_role_{{id}}">{{#roles}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/roles}}</select>
+            {{/projects}}
             <label class="check"><input name="enforced" type="checkbox" value="true"{{#enforced}} checked{{/enforced}}> Enforce: refuse passwords for these domains</label>
             <p class="muted">If the identity provider is ever unreachable, the operator turns enforcement off on the server: <code>conifer org sso-enforcement off</code>.</p>
             <button type="submit">Save single sign-on</button>

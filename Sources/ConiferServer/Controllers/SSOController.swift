@@ -71,10 +71,18 @@ struct SSOController {
             }
             return role
         } ?? .member
+        var projectRoles: [UUID: ProjectRole] = [:]
+        for binding in body.default_project_roles ?? [] {
+            guard let project = UUID(uuidString: binding.project_id) else { throw ConiferError.invalidArgument("default_project_roles: project_id must be a project id.") }
+            guard let role = ProjectRole(rawValue: binding.role) else {
+                throw ConiferError.invalidArgument("default_project_roles: role must be ProjectOwner, ProjectManager or ProjectMember.")
+            }
+            guard projectRoles.updateValue(role, forKey: project) == nil else { throw ConiferError.invalidArgument("default_project_roles names a project twice.") }
+        }
         return try await admin.setSSOSettings(
             SSOSettings(
                 organizationID: id, idpEntityID: entityID, ssoURL: ssoURL, certificatePEM: certificate, domains: domains,
-                enforced: body.enforced ?? false, defaultRole: role, updatedAt: Date()
+                enforced: body.enforced ?? false, defaultRole: role, defaultProjectRoles: projectRoles, updatedAt: Date()
             ),
             for: pass
         )
@@ -155,8 +163,19 @@ struct SSOController {
     }
 }
 
+/// A project role of new SSO users, as the API names it.
+public struct SSOProjectRoleWire: Codable, Sendable {
+    var project_id: String
+    var role: String
+
+    public init(project_id: String, role: String) {
+        self.project_id = project_id
+        self.role = role
+    }
+}
+
 public struct SSOSettingsRequestWire: AdminRequestWire, Encodable {
-    static let fields: Set<String> = ["idp_entity_id", "sso_url", "certificate", "domains", "enforced", "default_role"]
+    static let fields: Set<String> = ["idp_entity_id", "sso_url", "certificate", "domains", "enforced", "default_role", "default_project_roles"]
 
     var idp_entity_id: String?
     var sso_url: String?
@@ -164,14 +183,19 @@ public struct SSOSettingsRequestWire: AdminRequestWire, Encodable {
     var domains: [String]?
     var enforced: Bool?
     var default_role: String?
+    var default_project_roles: [SSOProjectRoleWire]?
 
-    public init(idp_entity_id: String?, sso_url: String?, certificate: String?, domains: [String]?, enforced: Bool?, default_role: String?) {
+    public init(
+        idp_entity_id: String?, sso_url: String?, certificate: String?, domains: [String]?, enforced: Bool?, default_role: String?,
+        default_project_roles: [SSOProjectRoleWire]? = nil
+    ) {
         self.idp_entity_id = idp_entity_id
         self.sso_url = sso_url
         self.certificate = certificate
         self.domains = domains
         self.enforced = enforced
         self.default_role = default_role
+        self.default_project_roles = default_project_roles
     }
 }
 
@@ -190,6 +214,7 @@ struct SSOSettingsWire: Encodable {
     var domains: [String]
     var enforced: Bool
     var default_role: String?
+    var default_project_roles: [SSOProjectRoleWire]
     var updated_at: Date?
 
     init(_ settings: SSOSettings?, serviceProvider: SAMLServiceProvider) {
@@ -206,6 +231,8 @@ struct SSOSettingsWire: Encodable {
         domains = settings?.domains ?? []
         enforced = settings?.enforced ?? false
         default_role = settings?.defaultRole.rawValue
+        default_project_roles = (settings?.defaultProjectRoles ?? [:]).sorted { $0.key.lowercasedString < $1.key.lowercasedString }
+            .map { SSOProjectRoleWire(project_id: $0.key.lowercasedString, role: $0.value.rawValue) }
         updated_at = settings?.updatedAt
     }
 }
