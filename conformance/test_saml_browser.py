@@ -46,6 +46,8 @@ class IdPSite:
 
             def do_GET(self):
                 query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                if "SAMLRequest" not in query:  # the browser's favicon
+                    return self.page("<p>Not here</p>", 404)
                 request, relay = query["SAMLRequest"][0], query.get("RelayState", [""])[0]
                 self.page(f"""<h1>Corp identity provider</h1><form method="post" action="/login">
                     <input type="hidden" name="SAMLRequest" value="{html.escape(request)}"><input type="hidden" name="RelayState" value="{html.escape(relay)}">

@@ -1,6 +1,6 @@
 import ConiferCore
-import Crypto
 import ConiferSAML
+import Crypto
 import Foundation
 
 /// Where `conifer login --sso` waits for its one-time code: a port on 127.0.0.1, and the PKCE challenge (RFC 7636,
@@ -117,14 +117,22 @@ extension AdminService {
         }
     }
 
-    /// The settings of an organization, for its public SAML endpoints (metadata, ACS). A system read.
+    /// The settings of an organization in force, for its public SAML endpoints (the ACS). A system read.
     public func ssoSettings(organization id: UUID) async throws -> SSOSettings? {
-        try await store.read { rows in try rows.ssoSettings(organization: id) }
+        try await store.read { rows in try Self.activeSSOSettings(rows, id) }
     }
 
-    /// The settings whose domains hold `email`'s domain (the SP-initiated flow starts from an email).
+    /// The settings in force whose domains hold `email`'s domain (the SP-initiated flow starts from an email).
     public func ssoSettings(email: String) async throws -> SSOSettings? {
-        try await store.read { rows in try rows.allSSOSettings().first { $0.covers(email: email.lowercased()) } }
+        try await store.read { rows in
+            try rows.allSSOSettings().first { try $0.covers(email: email.lowercased()) && Self.activeSSOSettings(rows, $0.organizationID) != nil }
+        }
+    }
+
+    /// An organization's settings while its plan has single sign-on (kept, but not in force, after a move to Starter).
+    static func activeSSOSettings(_ rows: any CatalogRows, _ id: UUID) throws -> SSOSettings? {
+        guard let organization = try rows.organization(id), organization.plan != .starter else { return nil }
+        return try rows.ssoSettings(organization: id)
     }
 
     /// Starts an SP-initiated sign-in: an AuthnRequest, recorded so that only its answer is accepted, and the
@@ -182,14 +190,10 @@ extension AdminService {
             guard try rows.recordSAMLAssertion(key: settings.idpEntityID + " " + assertion.id, organization: id, expiresAt: assertion.expiresAt) else {
                 throw refuse("The assertion was already used (a replay).")
             }
-            var provisioned = false
-            var user = try rows.user(email: assertion.email)
-            if user == nil {
-                user = UserRow(id: UUID(), email: assertion.email, name: nil, passwordHash: nil, passwordGeneration: 1, createdAt: now)
-                try rows.save(user!)
-                provisioned = true
-            }
-            guard let user else { throw refuse("No user.") }
+            let existing = try rows.user(email: assertion.email)
+            let user = existing ?? UserRow(id: UUID(), email: assertion.email, name: nil, passwordHash: nil, passwordGeneration: 1, createdAt: now)
+            let provisioned = existing == nil
+            if provisioned { try rows.save(user) }
             let member = try !rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id, resourceType: .organization, resourceID: id)).isEmpty
             if !member {
                 guard try rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id, resourceType: .organization)).isEmpty else {
@@ -238,7 +242,7 @@ extension AdminService {
     /// domain (another organization's claim on the domain does not lock its users out).
     static func requirePasswordAllowed(_ rows: any CatalogRows, user: UserRow) throws {
         for binding in try rows.roleBindings(BindingQuery(principalType: .user, principalID: user.id, resourceType: .organization)) {
-            if let settings = try rows.ssoSettings(organization: binding.resourceID), settings.enforced, settings.covers(email: user.email) {
+            if let settings = try activeSSOSettings(rows, binding.resourceID), settings.enforced, settings.covers(email: user.email) {
                 throw ConiferError(.permissionDenied, "This organization requires single sign-on: sign in through your identity provider.")
             }
         }

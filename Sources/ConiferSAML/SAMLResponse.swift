@@ -18,7 +18,6 @@ enum SAML {
     static let bearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
     static let emailFormat = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
     static let postBinding = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-    static let redirectBinding = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 }
 
 /// The identity provider an organization configured: its entity id and the one certificate whose key signs
@@ -99,12 +98,12 @@ public struct SAMLResponseVerifier: Sendable {
         }
         let assertion = direct[0]
         if !response.children(DSig.namespace, "Signature").isEmpty {
-            try EnvelopedSignature.verify(response, key: identityProvider.certificate.key, what: "The Response")
+            try EnvelopedSignature.verify(response, key: identityProvider.certificate.key, what: "Response")
         }
         guard !assertion.children(DSig.namespace, "Signature").isEmpty else {
             throw SAMLError("The assertion is not signed; the identity provider must sign assertions.")
         }
-        try EnvelopedSignature.verify(assertion, key: identityProvider.certificate.key, what: "The assertion")
+        try EnvelopedSignature.verify(assertion, key: identityProvider.certificate.key, what: "assertion")
         // From here on only the verified assertion is read.
         return try read(assertion, now: now)
     }

@@ -19,23 +19,24 @@ enum DSig {
 /// tree — never over whatever element the URI would resolve to — so a signature moved elsewhere in the
 /// message (XML signature wrapping) covers nothing the caller reads. The message's own KeyInfo is ignored.
 enum EnvelopedSignature {
+    /// `what` names the element in messages ("assertion", "Response").
     static func verify(_ element: XMLElement, key: _RSA.Signing.PublicKey, what: String) throws(SAMLError) {
-        let signature = try element.onlyChild(DSig.namespace, "Signature", of: what)
-        guard let id = element.attribute("ID"), !id.isEmpty else { throw SAMLError("\(what) has no ID to sign.") }
-        let signedInfo = try signature.onlyChild(DSig.namespace, "SignedInfo", of: "The signature of \(what)")
+        let signature = try element.onlyChild(DSig.namespace, "Signature", of: "The \(what)")
+        guard let id = element.attribute("ID"), !id.isEmpty else { throw SAMLError("The \(what) has no ID to sign.") }
+        let signedInfo = try signature.onlyChild(DSig.namespace, "SignedInfo", of: "The signature of the \(what)")
 
         let canonicalization = try signedInfo.onlyChild(DSig.namespace, "CanonicalizationMethod", of: "SignedInfo")
         guard canonicalization.attribute("Algorithm") == DSig.exclusiveC14N else {
-            throw SAMLError("The signature of \(what) must use exclusive canonicalization without comments.")
+            throw SAMLError("The signature of the \(what) must use exclusive canonicalization without comments.")
         }
         let method = try signedInfo.onlyChild(DSig.namespace, "SignatureMethod", of: "SignedInfo").attribute("Algorithm")
         guard method == DSig.rsaSHA256 || method == DSig.rsaSHA512 else {
-            throw SAMLError("The signature of \(what) uses \(method ?? "no algorithm"); RSA with SHA-256 or SHA-512 is required.")
+            throw SAMLError("The signature of the \(what) uses \(method ?? "no algorithm"); RSA with SHA-256 or SHA-512 is required.")
         }
 
         let reference = try signedInfo.onlyChild(DSig.namespace, "Reference", of: "SignedInfo")
         guard reference.attribute("URI") == "#" + id else {
-            throw SAMLError("The signature inside \(what) does not reference it (ID \(id)).")
+            throw SAMLError("The signature inside the \(what) does not reference it (ID \(id)).")
         }
         var prefixes: [String] = []
         var canonicalized = false
@@ -45,30 +46,30 @@ enum EnvelopedSignature {
             case DSig.exclusiveC14N:
                 canonicalized = true
                 prefixes = Self.inclusivePrefixes(transform)
-            default: throw SAMLError("The signature of \(what) uses a transform other than enveloped-signature and exclusive canonicalization.")
+            default: throw SAMLError("The signature of the \(what) uses a transform other than enveloped-signature and exclusive canonicalization.")
             }
         }
-        guard canonicalized else { throw SAMLError("The signature of \(what) must canonicalize with exclusive canonicalization.") }
+        guard canonicalized else { throw SAMLError("The signature of the \(what) must canonicalize with exclusive canonicalization.") }
         let digestMethod = try reference.onlyChild(DSig.namespace, "DigestMethod", of: "Reference").attribute("Algorithm")
         guard let expected = Data(base64Encoded: try reference.onlyChild(DSig.namespace, "DigestValue", of: "Reference").text(of: "DigestValue"), options: .ignoreUnknownCharacters)
-        else { throw SAMLError("The digest of \(what) is not base64.") }
+        else { throw SAMLError("The digest of the \(what) is not base64.") }
         let content = try element.tree.exclusiveCanonical(element, excluding: signature, inclusivePrefixes: prefixes)
         let actual: Data
         switch digestMethod {
         case DSig.sha256: actual = Data(SHA256.hash(data: content))
         case DSig.sha512: actual = Data(SHA512.hash(data: content))
-        default: throw SAMLError("The signature of \(what) uses digest \(digestMethod ?? "none"); SHA-256 or SHA-512 is required.")
+        default: throw SAMLError("The signature of the \(what) uses digest \(digestMethod ?? "none"); SHA-256 or SHA-512 is required.")
         }
-        guard actual == expected else { throw SAMLError("\(what) was changed after it was signed (its digest does not match).") }
+        guard actual == expected else { throw SAMLError("The \(what) was changed after it was signed (its digest does not match).") }
 
         guard let value = Data(base64Encoded: try signature.onlyChild(DSig.namespace, "SignatureValue", of: "Signature").text(of: "SignatureValue"), options: .ignoreUnknownCharacters)
-        else { throw SAMLError("The signature value of \(what) is not base64.") }
+        else { throw SAMLError("The signature value of the \(what) is not base64.") }
         let signed = try element.tree.exclusiveCanonical(signedInfo, inclusivePrefixes: Self.inclusivePrefixes(canonicalization))
         let rsa = _RSA.Signing.RSASignature(rawRepresentation: value)
         let valid = method == DSig.rsaSHA256
             ? key.isValidSignature(rsa, for: SHA256.hash(data: signed), padding: .insecurePKCS1v1_5)
             : key.isValidSignature(rsa, for: SHA512.hash(data: signed), padding: .insecurePKCS1v1_5)
-        guard valid else { throw SAMLError("The signature of \(what) is not valid for the identity provider's configured certificate.") }
+        guard valid else { throw SAMLError("The signature of the \(what) is not valid for the identity provider's configured certificate.") }
     }
 
     /// The PrefixList of an exclusive canonicalization's InclusiveNamespaces element, if any.

@@ -129,6 +129,10 @@ import Testing
             let events = try await client.admin(.get, "/admin/audit-events?action=login", token: owner).json["data"] as? [[String: Any]] ?? []
             let denied = events.compactMap { (($0["event"] as? [String: Any])?["outcome"] as? [String: Any]) }.filter { $0["result"] as? String == "failure" }
             #expect(denied.count == 3 && denied.filter { ($0["reason"] as? String)?.contains("single sign-on") == true }.count == 2, "\(denied)")
+            // On Starter the settings stay but are not in force.
+            _ = try await server.admin.setPlan(.starter, organization: nil)
+            #expect(try await grant("ana@corp.example").status == 200)
+            #expect(try await ConsoleTests.browse(client, .get, "/console/sso?email=ana%40corp.example").status == 404)
         }
     }
 
