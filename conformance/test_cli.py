@@ -106,3 +106,33 @@ def test_the_readme_lists_every_serve_flag():
     documented = {flag for line in section.splitlines() if line.startswith("| `-")
                   for flag in re.findall(r"--[a-z0-9-]*[a-z0-9]", line.split("|")[1])}
     assert flags == documented, {"missing from the README": sorted(flags - documented), "not a flag": sorted(documented - flags)}
+
+
+def test_serve_keeps_running_when_its_stdout_reader_is_gone(tmp_path):
+    """A supervisor that read the first line and went away (a closed pipe) must not stop the server: the lines it
+    prints later (the listening address) are dropped, it serves, and SIGTERM ends it with status 0."""
+    import signal
+    import socket
+    import urllib.request
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, CONIFER_BOOTSTRAP_API_KEY="pcsk_stdout_" + "x" * 40)
+    server = subprocess.Popen([conifer_binary(), "serve", "--data-dir", str(tmp_path / "data"), "--port", str(port), "--log-level", "warning"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert "bootstrapped" in server.stdout.readline()
+        server.stdout.close()
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as reply:
+                    assert reply.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()[-2000:]
+                time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, server.stderr.read()[-2000:]
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -119,7 +119,7 @@ struct LoginCommand: AsyncParsableCommand {
         ]
         guard let start = components?.string else { throw ClientError("Not a URL: \(base).") }
         // Flushed at once: a script reading the output waits for this line.
-        FileHandle.standardOutput.write(Data("Sign in through your identity provider in a browser: \(start)\n".utf8))
+        try FileHandle.standardOutput.write(contentsOf: Data("Sign in through your identity provider in a browser: \(start)\n".utf8))
         if openBrowser {
             let browser = Process()
             browser.executableURL = URL(fileURLWithPath: "/usr/bin/env")

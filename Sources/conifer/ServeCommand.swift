@@ -315,8 +315,9 @@ extension ServeCommand {
     }
 }
 
-/// Writes a line to stdout unbuffered, so scripts waiting on it see it at once.
+/// Writes a line to stdout unbuffered, so scripts waiting on it see it at once. A closed stdout (the reader went
+/// away) is ignored: `write(_:)` would stop the server on it.
 private func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
 }
 
