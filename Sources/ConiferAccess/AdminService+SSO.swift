@@ -33,15 +33,12 @@ public struct SSOSignIn: Sendable {
     /// `http://127.0.0.1:<port>/callback?code=…` for `conifer login --sso`.
     public var callbackURL: String?
     public var user: UserInfo
-    public var organizationID: UUID
     /// Whether this sign-in created the user (just-in-time provisioning).
     public var provisioned: Bool
 }
 
-/// Why a sign-in through SAML was refused, with the organization it was for (its audit event's) and the email
-/// when the response was verified far enough to name one.
+/// Why a sign-in through SAML was refused, with the email when the response was verified far enough to name one.
 public struct SSORefusal: Error, CustomStringConvertible {
-    public var organizationID: UUID
     public var email: String?
     public var reason: String
     public var description: String { reason }
@@ -171,9 +168,9 @@ extension AdminService {
             )
             assertion = try verifier.verify(base64: response, now: now)
         } catch {
-            throw SSORefusal(organizationID: id, email: nil, reason: error.description)
+            throw SSORefusal(email: nil, reason: error.description)
         }
-        let refuse = { @Sendable (reason: String) in SSORefusal(organizationID: id, email: assertion.email, reason: reason) }
+        let refuse = { @Sendable (reason: String) in SSORefusal(email: assertion.email, reason: reason) }
         guard settings.covers(email: assertion.email) else {
             throw refuse("The email's domain is not one of the organization's single sign-on domains.")
         }
@@ -211,13 +208,13 @@ extension AdminService {
                     hash: APIKeySecret.hash(secret), user: user.id, challenge: callback.challenge, expiresAt: now.addingTimeInterval(Self.ssoCodeLifetime)
                 )
                 let url = "http://127.0.0.1:\(callback.port)/callback?code=\(secret)"
-                return SSOSignIn(secret: nil, callbackURL: url, user: try Self.info(user), organizationID: id, provisioned: provisioned)
+                return SSOSignIn(secret: nil, callbackURL: url, user: try Self.info(user), provisioned: provisioned)
             }
             try rows.save(ConsoleSession(
                 secretHash: APIKeySecret.hash(secret), userID: user.id, passwordGeneration: user.passwordGeneration, createdAt: now,
                 lastSeenAt: now, expiresAt: now.addingTimeInterval(policy.absolute)
             ))
-            return SSOSignIn(secret: secret, callbackURL: nil, user: try Self.info(user), organizationID: id, provisioned: provisioned)
+            return SSOSignIn(secret: secret, callbackURL: nil, user: try Self.info(user), provisioned: provisioned)
         }
     }
 

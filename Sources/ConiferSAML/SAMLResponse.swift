@@ -76,7 +76,8 @@ public struct SAMLResponseVerifier: Sendable {
         let response = tree.root
         guard response.is(SAML.protocolNamespace, "Response") else { throw SAMLError("The message is not a SAML 2.0 Response.") }
         guard response.attribute("Version") == "2.0" else { throw SAMLError("The Response is not SAML version 2.0.") }
-        try Self.requireUniqueIDs(tree)
+        let elements = tree.elements
+        try Self.requireUniqueIDs(elements)
         guard response.attribute("Destination") == serviceProvider.acsURL else {
             throw SAMLError("The Response's Destination is not this organization's assertion consumer service.")
         }
@@ -88,10 +89,10 @@ public struct SAMLResponseVerifier: Sendable {
         guard code == SAML.success else { throw SAMLError("The identity provider did not sign the user in (status \(code ?? "missing")).") }
 
         // Exactly one assertion in the whole message, and it is a child of the response.
-        guard tree.elements.filter({ $0.is(SAML.assertion, "EncryptedAssertion") }).isEmpty else {
+        guard !elements.contains(where: { $0.is(SAML.assertion, "EncryptedAssertion") }) else {
             throw SAMLError("Encrypted assertions are not supported; configure the identity provider to sign, not encrypt, them.")
         }
-        let assertions = tree.elements.filter { $0.is(SAML.assertion, "Assertion") }
+        let assertions = elements.filter { $0.is(SAML.assertion, "Assertion") }
         let direct = response.children(SAML.assertion, "Assertion")
         guard assertions.count == 1, direct.count == 1 else {
             throw SAMLError("The Response must hold exactly one assertion, as a child of the Response; it holds \(assertions.count).")
@@ -157,9 +158,9 @@ public struct SAMLResponseVerifier: Sendable {
     }
 
     /// An XML signature wrapping attack needs a second element with the signed ID; no ID may appear twice.
-    private static func requireUniqueIDs(_ tree: XMLTree) throws(SAMLError) {
+    private static func requireUniqueIDs(_ elements: [XMLElement]) throws(SAMLError) {
         var seen = Set<String>()
-        for element in tree.elements {
+        for element in elements {
             for name in element.attributeNames where name == "ID" || name == "Id" || name == "id" {
                 guard let value = element.attribute(name), seen.insert(value).inserted else {
                     throw SAMLError("The message carries the ID \(element.attribute(name)?.prefix(80) ?? "") more than once.")

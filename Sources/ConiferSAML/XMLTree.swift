@@ -137,11 +137,6 @@ struct XMLElement: Equatable {
         return found[0]
     }
 
-    /// Every descendant of that name (not this element itself).
-    func descendants(_ namespace: String, _ localName: String) -> [XMLElement] {
-        children.flatMap { ($0.is(namespace, localName) ? [$0] : []) + $0.descendants(namespace, localName) }
-    }
-
     /// The element's text when it holds nothing but text: a comment, an element or a processing instruction
     /// inside is refused rather than skipped, so `user@corp.com<!---->.evil.com` can never be read as a
     /// shorter or different value than the signed text.

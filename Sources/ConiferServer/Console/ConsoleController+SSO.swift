@@ -35,16 +35,17 @@ extension ConsoleController {
             ["name": role.rawValue, "selected": (wire.default_role ?? OrganizationRole.member.rawValue) == role.rawValue]
         }
         let projectRoles = Dictionary(uniqueKeysWithValues: wire.default_project_roles.map { ($0.project_id, $0.role) })
-        values["projects"] = try await admin.projects(for: call.pass).map { project -> [String: Any] in
+        let projects = try await admin.projects(for: call.pass)
+        values["projects"] = projects.map { project -> [String: Any] in
             let current = projectRoles[project.id.lowercasedString] ?? ""
             return [
                 "id": project.id.lowercasedString, "name": project.name,
-                "roles": [("", "none")] .map { ["value": $0.0, "label": $0.1, "selected": current.isEmpty] }
+                "roles": [["value": "", "label": "none", "selected": current.isEmpty]]
                     + [ProjectRole.member, .manager, .owner].map { ["value": $0.rawValue, "label": $0.rawValue, "selected": current == $0.rawValue] },
             ]
         }
         if !wire.default_project_roles.isEmpty, var settings = values["settings"] as? [String: Any] {
-            let names = Dictionary(uniqueKeysWithValues: try await admin.projects(for: call.pass).map { ($0.id.lowercasedString, $0.name) })
+            let names = Dictionary(uniqueKeysWithValues: projects.map { ($0.id.lowercasedString, $0.name) })
             settings["projectRoles"] = wire.default_project_roles.map { "\($0.role) in \(names[$0.project_id] ?? $0.project_id)" }.joined(separator: ", ")
             values["settings"] = settings
         }
@@ -70,9 +71,7 @@ extension ConsoleController {
     }
 
     @Sendable func removeSSO(_ call: ConsoleCall) async throws -> Response {
-        if let removed = try await admin.deleteSSOSettings(organization: call.pass.identity.organizationID, for: call.pass) {
-            call.context.audit(id: .string(removed.idpEntityID))
-        }
+        try await sso.remove(organization: call.pass.identity.organizationID, call.context, call.pass)
         return ConsolePages.redirect(to: "/console/single-sign-on")
     }
 }

@@ -89,9 +89,14 @@ struct SSOController {
     }
 
     @Sendable func remove(_ call: AdminCall) async throws -> Response {
-        let id = try call.uuid("organization_id", notFound: "Organization")
-        if let removed = try await admin.deleteSSOSettings(organization: id, for: call.pass) { call.context.audit(id: .string(removed.idpEntityID)) }
+        try await remove(organization: try call.uuid("organization_id", notFound: "Organization"), call.context, call.pass)
         return WireJSON.empty(status: .accepted)
+    }
+
+    /// Removes the organization's SSO (nothing to remove is a no-op), named in the call's audit event (this route and
+    /// the console's form).
+    func remove(organization id: UUID, _ context: ConiferRequestContext, _ pass: AdminPass) async throws {
+        if let removed = try await admin.deleteSSOSettings(organization: id, for: pass) { context.audit(id: .string(removed.idpEntityID)) }
     }
 
     /// The SP-initiated start: the email's organization's identity provider, with an AuthnRequest.
