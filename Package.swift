@@ -56,6 +56,8 @@ let package = Package(
         // X.509 certificates of SAML identity providers (already in the graph through jwt-kit).
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // The catalog on PostgreSQL (`conifer serve --catalog postgres://…`).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Domain values and the one domain error. Foundation only, no I/O.
@@ -124,7 +126,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The catalog (GRDB/SQLite), API keys, authorization policy.
+        // The catalog (GRDB/SQLite, or PostgreSQL through postgres-nio), API keys, authorization policy.
         .target(
             name: "ConiferAccess",
             dependencies: [
@@ -133,6 +135,10 @@ let package = Package(
                 "ConiferKeys",
                 "ConiferSAML",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -210,7 +216,10 @@ let package = Package(
         .testTarget(name: "ConiferCoreTests", dependencies: ["ConiferCore", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .testTarget(
             name: "ConiferAccessTests",
-            dependencies: ["ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),
         .testTarget(name: "ConiferAWSTests", dependencies: ["ConiferAWS"]),
