@@ -70,7 +70,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// postgres-nio's configuration for one connection.
     func configuration() throws -> PostgresConnection.Configuration {
-        let tlsSetting: PostgresConnection.Configuration.TLS
+        typealias TLS = PostgresConnection.Configuration.TLS
+        let enforced: (NIOSSLContext) -> TLS = TLS.require
+        let tlsSetting: TLS
         switch tls {
         case .disable:
             tlsSetting = .disable
@@ -78,12 +80,12 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             var settings = TLSConfiguration.makeClientConfiguration()
             settings.certificateVerification = .none
             let context = try NIOSSLContext(configuration: settings)
-            tlsSetting = tls == .prefer ? .prefer(context) : .require(context)
+            tlsSetting = tls == .prefer ? .prefer(context) : enforced(context)
         case .verifyCA, .verifyFull:
             var settings = TLSConfiguration.makeClientConfiguration()
             settings.certificateVerification = tls == .verifyFull ? .fullVerification : .noHostnameVerification
             if let rootCertificates { settings.trustRoots = .file(rootCertificates) }
-            tlsSetting = .require(try NIOSSLContext(configuration: settings))
+            tlsSetting = enforced(try NIOSSLContext(configuration: settings))
         }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsSetting)
         configuration.options.connectTimeout = .seconds(10)

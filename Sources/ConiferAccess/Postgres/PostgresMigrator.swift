@@ -46,7 +46,7 @@ public struct PostgresMigrator: Sendable {
             let known = Set(migrations.map(\.name))
             if let unknown = applied.subtracting(known).sorted().first {
                 throw ConiferError(
-                    .failedPrecondition,
+                    .internalError,
                     "The catalog database was migrated by a newer Conifer (migration \"\(unknown)\" is unknown to this one); run that version."
                 )
             }

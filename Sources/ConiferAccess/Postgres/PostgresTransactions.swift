@@ -48,7 +48,7 @@ public final class PostgresTransactions: Sendable {
     }
 
     deinit {
-        for connection in idle.withLock({ $0 }) { connection.close().whenComplete { _ in } }
+        for connection in idle.withLock({ $0 }) { Self.discard(connection) }
         threads.shutdownGracefully { _ in }
     }
 
@@ -72,7 +72,7 @@ public final class PostgresTransactions: Sendable {
                 checkIn(connection)
                 return result
             } catch {
-                connection.close().whenComplete { _ in }
+                Self.discard(connection)
                 throw Self.connectionLost(error) ? Self.unavailable(error) : error
             }
         }
@@ -96,14 +96,14 @@ public final class PostgresTransactions: Sendable {
                 return result
             } catch {
                 if Self.connectionLost(error) {
-                    connection.close().whenComplete { _ in }
+                    Self.discard(connection)
                     throw Self.unavailable(error)
                 }
                 do {
                     try statements.execute("ROLLBACK")
                     checkIn(connection)
                 } catch {
-                    connection.close().whenComplete { _ in }
+                    Self.discard(connection)
                 }
                 guard Self.retryable(error), attempt < Self.attempts else {
                     if Self.retryable(error) {
@@ -128,6 +128,12 @@ public final class PostgresTransactions: Sendable {
         } catch {
             throw Self.unavailable(error)
         }
+    }
+
+    /// Closes a connection that is not to be used again, keeping it until it is closed (postgres-nio expects a
+    /// connection to be closed before it goes).
+    private static func discard(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     private func checkIn(_ connection: PostgresConnection) {
