@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+
+/// The catalog's portable statements (`CatalogSQL`) in one GRDB transaction.
+struct SQLiteStatements: CatalogSQL {
+    let db: Database
+
+    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [any CatalogRow] {
+        try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments.map(Self.value))).map(SQLiteRow.init)
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        try db.execute(sql: sql, arguments: StatementArguments(arguments.map(Self.value)))
+        return db.changesCount
+    }
+
+    /// As GRDB stores each: dates as its text, booleans as 0 or 1.
+    static func value(_ value: SQLValue) -> (any DatabaseValueConvertible)? {
+        switch value {
+        case .null: nil
+        case .text(let text): text
+        case .integer(let integer): integer
+        case .real(let real): real
+        case .bool(let bool): bool
+        case .blob(let blob): blob
+        case .date(let date): date
+        }
+    }
+}
+
+/// A GRDB row; GRDB converts what SQLite stored (a date's text, a boolean's integer) to the type asked for.
+struct SQLiteRow: CatalogRow {
+    let row: Row
+
+    private func value<T: DatabaseValueConvertible>(_ column: CatalogColumnName) -> T? {
+        switch column {
+        case .name(let name): row[name]
+        case .position(let position): row[position]
+        }
+    }
+
+    func text(_ column: CatalogColumnName) throws -> String? { value(column) }
+    func integer(_ column: CatalogColumnName) throws -> Int64? { value(column) }
+    func real(_ column: CatalogColumnName) throws -> Double? { value(column) }
+    func bool(_ column: CatalogColumnName) throws -> Bool? { value(column) }
+    func blob(_ column: CatalogColumnName) throws -> Data? { value(column) }
+    func date(_ column: CatalogColumnName) throws -> Date? { value(column) }
+}
