@@ -180,6 +180,9 @@ struct ServeCommand: AsyncParsableCommand {
         ConiferApplication.runTasksOnEventLoops()
         // Everything the server creates (catalog, keys, index files) is for its own user only.
         umask(0o077)
+        // A reader of stdout or stderr that went away (a closed pipe) must not stop the server: writes to it fail
+        // with EPIPE and are dropped instead of killing the process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = DeferredMetadataLogHandler(stream: .standardError(label: label))
