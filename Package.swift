@@ -217,8 +217,8 @@ let package = Package(
         .testTarget(
             name: "ConiferAccessTests",
             dependencies: [
-                "ConiferAccess", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ConiferAccess", "ConiferAudit", "ConiferCore", "ConiferKeys", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(name: "ConiferIndexTests", dependencies: ["ConiferIndex", "ConiferCore"]),

@@ -1,5 +1,5 @@
 // ConiferAccess — identity and policy: `AdminService` and `CatalogService` (every rule of the catalog) over
-// `CatalogStore` (rows only; `SQLiteCatalog` through GRDB, with the audit spool and its outbox), password
+// `CatalogStore` (rows only, and the audit log, in SQL both `SQLiteCatalog` and `PostgresCatalog` run), password
 // hashing, sign-in throttling and the token service. Its allowed imports: docs/ARCHITECTURE.md.
 
 import ConiferCore

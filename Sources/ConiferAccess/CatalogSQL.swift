@@ -38,6 +38,8 @@ protocol CatalogSQL {
     /// Runs `sql`; returns how many rows it inserted, changed or deleted.
     @discardableResult
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
+    /// Whether this transaction has inserted, changed or deleted a row so far.
+    func hasChanges() throws -> Bool
 }
 
 extension CatalogSQL {

@@ -1,17 +1,16 @@
 import ConiferCore
 import Foundation
-import GRDB
 
 /// Seams for tests (reached with `@testable import ConiferAccess`): they create organizations, projects
-/// and keys directly, without a caller, so they are no part of the catalog protocols.
-extension SQLiteCatalog {
+/// and keys directly, without a caller, so they are no part of the catalog protocols. Either store.
+extension CatalogStore {
     func createProject(name: String, organizationID: UUID) async throws -> UUID {
         let id = UUID()
-        try await database.write { db in
-            guard try OrganizationRow.exists(db, key: organizationID.lowercasedString) else {
+        try await write { rows in
+            guard try rows.organization(organizationID) != nil else {
                 throw ConiferError.notFound("Organization \(organizationID.lowercasedString) not found.")
             }
-            try ProjectRow(id: id, organizationID: organizationID, name: name, createdAt: Date()).insert(db)
+            try rows.save(ProjectRow(id: id, organizationID: organizationID, name: name, createdAt: Date()))
         }
         return id
     }
@@ -19,20 +18,19 @@ extension SQLiteCatalog {
     func createAPIKey(projectID: UUID, name: String, roles: [APIKeyRole]) async throws -> CreatedAPIKey {
         let (value, label) = APIKeySecret.generate()
         let id = UUID()
-        try await database.write { db in
-            guard try ProjectRow.exists(db, key: projectID.lowercasedString) else {
+        try await write { rows in
+            guard try rows.project(projectID) != nil else {
                 throw ConiferError.notFound("Project \(projectID.lowercasedString) not found.")
             }
-            try APIKeyRow(
-                id: id, projectID: projectID, name: name, label: label,
-                secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()
-            ).insert(db)
+            try rows.save(APIKeyRow(id: id, projectID: projectID, name: name, label: label, secretHash: APIKeySecret.hash(value), roles: roles, createdAt: Date()))
         }
         return CreatedAPIKey(id: id, projectID: projectID, name: name, roles: roles, value: value)
     }
 
     func deleteAPIKeyRow(_ id: UUID) async throws {
-        _ = try await database.write { db in try APIKeyRow.deleteOne(db, key: id.lowercasedString) }
+        try await write { rows in
+            if let key = try rows.apiKey(id) { try rows.delete(key) }
+        }
     }
 
     func createOrganization(name: String, plan: Plan) async throws -> (organization: OrganizationInfo, owner: CreatedServiceAccount) {

@@ -34,69 +34,12 @@ extension SQLiteCatalog {
             var previous = AuditChain.genesis
             var last: Int64 = 0
             for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_event ORDER BY seq") {
-                let link = AuditChain.link(after: previous, row, sealer: sealer)
+                let link = try AuditChain.link(after: previous, SQLiteRow(row: row), sealer: sealer)
                 try db.execute(sql: "UPDATE audit_event SET link = ? WHERE seq = ?", arguments: [link, row["seq"] as Int64])
                 previous = link
                 last = row["seq"]
             }
-            try AuditChain.store(db, anchor: (0, AuditChain.genesis), head: (last, previous), sealer: sealer)
-        }
-    }
-
-    /// Appends an event at the head of the chain, in the caller's transaction.
-    static func appendChained(_ db: Database, _ event: AuditEvent, body: Data, sealer: ColumnSealer) throws {
-        let chain = try AuditChain.load(db)
-        let seq = chain.head.seq + 1
-        let columns = [
-            event.organization_id, event.event.time, event.event.action, event.event.resource_type, event.actor.principal_id,
-            event.event.outcome.result,
-        ]
-        let link = AuditChain.link(after: chain.head.link, seq: seq, columns: columns, body: body, sealer: sealer)
-        try db.execute(
-            sql: "INSERT INTO audit_event (seq, organization_id, time, action, resource_type, principal_id, result, body, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: StatementArguments([seq] + columns.map { $0 as (any DatabaseValueConvertible) } + [body, link])
-        )
-        try AuditChain.store(db, anchor: chain.anchor, head: (seq, link), sealer: sealer)
-    }
-
-    /// Removes the events recorded before `date` and moves the chain's anchor to the last one removed.
-    static func purgeChained(_ db: Database, before date: Date, sealer: ColumnSealer) throws -> Int {
-        let cutoff = AuditTime.string(date)
-        guard let last = try Row.fetchOne(db, sql: "SELECT seq, link FROM audit_event WHERE time < ? ORDER BY seq DESC LIMIT 1", arguments: [cutoff]) else {
-            return 0
-        }
-        let chain = try AuditChain.load(db)
-        let lastSeq: Int64 = last["seq"]
-        // Events are appended in time order, so what is older than the cut-off is a prefix of the chain.
-        try db.execute(sql: "DELETE FROM audit_event WHERE seq <= ?", arguments: [lastSeq])
-        let deleted = db.changesCount
-        try AuditChain.store(db, anchor: (lastSeq, last["link"] as Data? ?? Data()), head: chain.head, sealer: sealer)
-        return deleted
-    }
-
-    /// Checks every link of the audit log from the anchor to the head; nil when the chain holds.
-    public func verifyAuditChain() async throws -> AuditChainBreak? {
-        let sealer = sealer
-        return try await database.read { db in
-            guard let chain = try? AuditChain.load(db) else { return AuditChainBreak(seq: 0, reason: "the chain's anchor and head are missing") }
-            guard chain.mac == AuditChain.mac(anchor: chain.anchor, head: chain.head, sealer: sealer) else {
-                return AuditChainBreak(seq: chain.head.seq, reason: "the chain's anchor or head was altered")
-            }
-            var previous = chain.anchor
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit_event ORDER BY seq")
-            while let row = try rows.next() {
-                let seq: Int64 = row["seq"]
-                guard seq == previous.seq + 1 else {
-                    return AuditChainBreak(seq: previous.seq + 1, reason: seq <= previous.seq ? "an event before the anchor" : "missing (deleted)")
-                }
-                let link = AuditChain.link(after: previous.link, row, sealer: sealer)
-                guard row["link"] as Data? == link else { return AuditChainBreak(seq: seq, reason: "altered (its link does not verify)") }
-                previous = (seq, link)
-            }
-            guard previous.seq == chain.head.seq, previous.link == chain.head.link else {
-                return AuditChainBreak(seq: previous.seq + 1, reason: "missing: the log ends before the head (\(chain.head.seq))")
-            }
-            return nil
+            try AuditChain.store(SQLiteStatements(db: db), anchor: (0, AuditChain.genesis), head: (last, previous), sealer: sealer)
         }
     }
 }
@@ -112,8 +55,11 @@ enum AuditChain {
 
     /// The link of `row` after `previous`: over the previous link, the position and every column, each
     /// length-prefixed so no two rows encode alike.
-    static func link(after previous: Data, _ row: Row, sealer: ColumnSealer) -> Data {
-        link(after: previous, seq: row["seq"], columns: columns.map { (row[$0] as String?) ?? "" }, body: (row["body"] as Data?) ?? Data(), sealer: sealer)
+    static func link(after previous: Data, _ row: any CatalogRow, sealer: ColumnSealer) throws -> Data {
+        link(
+            after: previous, seq: try row.get("seq"), columns: try columns.map { try row.get(.name($0)) as String? ?? "" },
+            body: try row.get("body") as Data? ?? Data(), sealer: sealer
+        )
     }
 
     /// The same from the values themselves (`columns` in the order of `AuditChain.columns`).
@@ -140,17 +86,17 @@ enum AuditChain {
         return Data(hmac.finalize())
     }
 
-    static func load(_ db: Database) throws -> (anchor: (seq: Int64, link: Data), head: (seq: Int64, link: Data), mac: Data) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM audit_chain WHERE id = 1") else {
+    static func load(_ sql: any CatalogSQL) throws -> (anchor: (seq: Int64, link: Data), head: (seq: Int64, link: Data), mac: Data) {
+        guard let row = try sql.row("SELECT * FROM audit_chain WHERE id = 1") else {
             throw ConiferCatalogCorruption(description: "audit_chain: the chain's anchor and head are missing")
         }
-        return ((row["anchor_seq"], row["anchor_link"]), (row["head_seq"], row["head_link"]), row["mac"])
+        return ((try row.get("anchor_seq"), try row.get("anchor_link")), (try row.get("head_seq"), try row.get("head_link")), try row.get("mac"))
     }
 
-    static func store(_ db: Database, anchor: (seq: Int64, link: Data), head: (seq: Int64, link: Data), sealer: ColumnSealer) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO audit_chain (id, anchor_seq, anchor_link, head_seq, head_link, mac) VALUES (1, ?, ?, ?, ?, ?)",
-            arguments: [anchor.seq, anchor.link, head.seq, head.link, mac(anchor: anchor, head: head, sealer: sealer)]
-        )
+    static func store(_ sql: any CatalogSQL, anchor: (seq: Int64, link: Data), head: (seq: Int64, link: Data), sealer: ColumnSealer) throws {
+        try sql.upsert("audit_chain", [
+            "id": 1, "anchor_seq": anchor.seq, "anchor_link": anchor.link, "head_seq": head.seq, "head_link": head.link,
+            "mac": mac(anchor: anchor, head: head, sealer: sealer),
+        ])
     }
 }

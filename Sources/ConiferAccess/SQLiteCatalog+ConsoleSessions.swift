@@ -19,35 +19,3 @@ extension SQLiteCatalog {
         }
     }
 }
-
-extension SQLiteRows {
-    func consoleSession(secretHash: String) throws -> ConsoleSession? {
-        try Row.fetchOne(db, sql: "SELECT * FROM console_session WHERE secret_hash = ?", arguments: [secretHash]).map { row in
-            ConsoleSession(
-                secretHash: row["secret_hash"], userID: try SQLiteCatalog.uuid(row["user_id"]), passwordGeneration: row["password_generation"],
-                createdAt: row["created_at"], lastSeenAt: row["last_seen_at"], expiresAt: row["expires_at"]
-            )
-        }
-    }
-
-    func save(_ session: ConsoleSession) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO console_session (secret_hash, user_id, password_generation, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (secret_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
-                """,
-            arguments: [
-                session.secretHash, session.userID.lowercasedString, session.passwordGeneration, session.createdAt, session.lastSeenAt, session.expiresAt,
-            ]
-        )
-    }
-
-    func deleteConsoleSession(secretHash: String) throws {
-        try db.execute(sql: "DELETE FROM console_session WHERE secret_hash = ?", arguments: [secretHash])
-    }
-
-    func deleteConsoleSessions(lastSeenBefore idleCutoff: Date, orExpiringBefore now: Date) throws -> Int {
-        try db.execute(sql: "DELETE FROM console_session WHERE last_seen_at < ? OR expires_at <= ?", arguments: [idleCutoff, now])
-        return db.changesCount
-    }
-}

@@ -1,18 +1,28 @@
 import Foundation
 import GRDB
 
-/// The catalog's portable statements (`CatalogSQL`) in one GRDB transaction.
+/// The catalog's portable statements (`CatalogSQL`) in one GRDB transaction, each prepared once per connection
+/// (GRDB's statement cache).
 struct SQLiteStatements: CatalogSQL {
     let db: Database
+    /// The connection's count of changed rows when the transaction began.
+    private let changesBefore: Int
+
+    init(db: Database) {
+        self.db = db
+        changesBefore = db.totalChangesCount
+    }
 
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [any CatalogRow] {
-        try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments.map(Self.value))).map(SQLiteRow.init)
+        try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: StatementArguments(arguments.map(Self.value))).map(SQLiteRow.init)
     }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
-        try db.execute(sql: sql, arguments: StatementArguments(arguments.map(Self.value)))
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments.map(Self.value)))
         return db.changesCount
     }
+
+    func hasChanges() throws -> Bool { db.totalChangesCount > changesBefore }
 
     /// As GRDB stores each: dates as its text, booleans as 0 or 1.
     static func value(_ value: SQLValue) -> (any DatabaseValueConvertible)? {

@@ -5,7 +5,8 @@ import Testing
 
 /// The Admin API's rules, against the services and an in-memory catalog (no HTTP): what a caller sees, what it
 /// may change, no escalation, the last owner, plan gates, and what a project must hold no more before it goes.
-/// The HTTP suites keep the wire, the route table and the permission matrix.
+/// The HTTP suites keep the wire, the route table and the permission matrix. Each test runs on the SQLite catalog
+/// and on the PostgreSQL one.
 @Suite struct AdminServiceTests {
     struct Fixture {
         let catalog: CatalogService
@@ -13,10 +14,10 @@ import Testing
         let boot: BootstrapResult
         let owner: Identity
 
-        init() async throws {
-            let sqlite = try SQLiteCatalog.inMemory()
-            catalog = CatalogService(catalog: sqlite)
-            admin = AdminService(catalog: sqlite)
+        init(_ kind: TestStore) async throws {
+            let store = try await kind.make()
+            catalog = CatalogService(store: store)
+            admin = AdminService(store: store)
             boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
             owner = try await Self.identity(admin, try #require(try await admin.bootstrapServiceAccount(clientID: nil, clientSecret: nil)))
         }
@@ -48,8 +49,8 @@ import Testing
         }
     }
 
-    @Test func aProjectIsInvisibleToWhoHasNoRoleInItAndReadOnlyToAViewer() async throws {
-        let f = try await Fixture()
+    @Test(arguments: TestStore.available) func aProjectIsInvisibleToWhoHasNoRoleInItAndReadOnlyToAViewer(_ store: TestStore) async throws {
+        let f = try await Fixture(store)
         let member = try await f.account("member", .member)
         let hidden = try await f.admin.createProject(name: "hidden", maxPods: 0, forceEncryptionWithCMEK: false, for: f.owner.admit())
         #expect(await Self.code { _ = try await f.admin.project(hidden.id, for: member.admit()) } == .notFound)
@@ -69,8 +70,8 @@ import Testing
         #expect(try await f.admin.project(hidden.id, for: f.owner.admit()).name == "hidden", "nothing changed")
     }
 
-    @Test func nobodyGrantsOrActsOnRightsItDoesNotHold() async throws {
-        let f = try await Fixture()
+    @Test(arguments: TestStore.available) func nobodyGrantsOrActsOnRightsItDoesNotHold(_ store: TestStore) async throws {
+        let f = try await Fixture(store)
         let manager = try await f.account("manager", .manager)
         // A manager may not make an owner, nor a service account with more rights than its own.
         #expect(await Self.code { _ = try await f.admin.createServiceAccount(name: "boss", role: .owner, for: manager.admit()) } == .permissionDenied)
@@ -100,8 +101,8 @@ import Testing
         #expect(try await f.admin.serviceAccount(ownerID, for: f.owner.admit()).name == "bootstrap")
     }
 
-    @Test func theOrganizationKeepsAnOwner() async throws {
-        let f = try await Fixture()
+    @Test(arguments: TestStore.available) func theOrganizationKeepsAnOwner(_ store: TestStore) async throws {
+        let f = try await Fixture(store)
         let ownerBinding = try #require(try await f.admin.roleBindings(RoleBindingFilter(role: "OrgOwner"), for: f.owner.admit()).first)
         #expect(await Self.code { try await f.admin.deleteRoleBinding(ownerBinding.id, for: f.owner.admit()) } == .failedPrecondition)
         let second = try await f.account("second-owner", .owner)
@@ -110,8 +111,8 @@ import Testing
         #expect(try await f.admin.roleBindings(RoleBindingFilter(role: "OrgOwner"), for: second.admit()).count == 1)
     }
 
-    @Test func plansGateKeysEndpointsAndServiceAccounts() async throws {
-        let f = try await Fixture()
+    @Test(arguments: TestStore.available) func plansGateKeysEndpointsAndServiceAccounts(_ store: TestStore) async throws {
+        let f = try await Fixture(store)
         let project = f.boot.projectID
         let keyARN = "arn:aws:kms:us-east-1:123456789012:key/abcd-1234"
         let role = "arn:aws:iam::123456789012:role/conifer"
@@ -144,8 +145,8 @@ import Testing
         } == .alreadyExists, "one key per project, fixed once set")
     }
 
-    @Test func aProjectGoesOnlyOnceItsIndexesAndBackupsAreGone() async throws {
-        let f = try await Fixture()
+    @Test(arguments: TestStore.available) func aProjectGoesOnlyOnceItsIndexesAndBackupsAreGone(_ store: TestStore) async throws {
+        let f = try await Fixture(store)
         let project = f.boot.projectID
         let pass = try #require(try await f.catalog.authenticate(apiKey: f.boot.apiKeyValue))
         _ = try await f.catalog.createIndex(IndexCreation(name: "still-here", dimension: 3), pass: pass.authorize(.indexesWrite))
@@ -156,8 +157,8 @@ import Testing
         #expect(try await f.catalog.authenticate(apiKey: f.boot.apiKeyValue) == nil, "its keys went with it")
     }
 
-    @Test func anAPIKeyHoldsOneValidSetOfRolesAndItsSecretIsShownOnce() async throws {
-        let f = try await Fixture()
+    @Test(arguments: TestStore.available) func anAPIKeyHoldsOneValidSetOfRolesAndItsSecretIsShownOnce(_ store: TestStore) async throws {
+        let f = try await Fixture(store)
         let project = f.boot.projectID
         for roles: [APIKeyRole] in [[], [.projectEditor, .dataPlaneViewer], [.dataPlaneViewer, .dataPlaneEditor], [.controlPlaneEditor, .controlPlaneViewer]] {
             #expect(await Self.code { _ = try await f.admin.createAPIKey(inProject: project, name: "k", roles: roles, for: f.owner.admit()) }

@@ -43,9 +43,9 @@ import Testing
 
     let bootstrapKey = "pcsk_testboot_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-    @Test func bootstrapHappensOnceAndItsKeyAuthenticates() async throws {
-        let sqlite = try SQLiteCatalog.inMemory()
-        let catalog = CatalogService(catalog: sqlite)
+    @Test(arguments: TestStore.available) func bootstrapHappensOnceAndItsKeyAuthenticates(_ kind: TestStore) async throws {
+        let store = try await kind.make()
+        let catalog = CatalogService(store: store)
         let result = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
         #expect(result.apiKeyValue == bootstrapKey)
         #expect(!result.generatedKey)
@@ -59,29 +59,29 @@ import Testing
         #expect(try await catalog.authenticate(apiKey: bootstrapKey + " ") == nil)
     }
 
-    @Test func generatedBootstrapKeyWorks() async throws {
-        let sqlite = try SQLiteCatalog.inMemory()
-        let catalog = CatalogService(catalog: sqlite)
+    @Test(arguments: TestStore.available) func generatedBootstrapKeyWorks(_ kind: TestStore) async throws {
+        let store = try await kind.make()
+        let catalog = CatalogService(store: store)
         let result = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: nil))
         #expect(result.generatedKey)
         #expect(result.apiKeyValue.hasPrefix("pcsk_"))
         #expect(try await catalog.authenticate(apiKey: result.apiKeyValue) != nil)
     }
 
-    @Test func weakBootstrapKeyIsRefused() async throws {
-        let sqlite = try SQLiteCatalog.inMemory()
-        let catalog = CatalogService(catalog: sqlite)
+    @Test(arguments: TestStore.available) func weakBootstrapKeyIsRefused(_ kind: TestStore) async throws {
+        let store = try await kind.make()
+        let catalog = CatalogService(store: store)
         await #expect(throws: ConiferError.self) { try await catalog.bootstrapIfNeeded(apiKeyValue: "short") }
         await #expect(throws: ConiferError.self) { try await catalog.bootstrapIfNeeded(apiKeyValue: "has spaces in the middle of it") }
     }
 
-    @Test func indexesAreScopedToTheirProject() async throws {
-        let sqlite = try SQLiteCatalog.inMemory()
-        let catalog = CatalogService(catalog: sqlite)
+    @Test(arguments: TestStore.available) func indexesAreScopedToTheirProject(_ kind: TestStore) async throws {
+        let store = try await kind.make()
+        let catalog = CatalogService(store: store)
         let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
         let a = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
-        let otherProject = try await sqlite.createProject(name: "other", organizationID: boot.organizationID)
-        let keyB = try await sqlite.createAPIKey(projectID: otherProject, name: "b", roles: [.projectEditor])
+        let otherProject = try await store.createProject(name: "other", organizationID: boot.organizationID)
+        let keyB = try await store.createAPIKey(projectID: otherProject, name: "b", roles: [.projectEditor])
         let b = try #require(try await catalog.authenticate(apiKey: keyB.value))
         #expect(b.projectID == otherProject)
 
@@ -98,9 +98,9 @@ import Testing
         #expect(try await catalog.index(named: "shared-name", pass: b.authorize(.indexesRead)).dimension == 5)
     }
 
-    @Test func duplicateNamesConflictAndRejectedCreatesStoreNothing() async throws {
-        let sqlite = try SQLiteCatalog.inMemory()
-        let catalog = CatalogService(catalog: sqlite)
+    @Test(arguments: TestStore.available) func duplicateNamesConflictAndRejectedCreatesStoreNothing(_ kind: TestStore) async throws {
+        let store = try await kind.make()
+        let catalog = CatalogService(store: store)
         _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
         _ = try await catalog.createIndex(IndexCreation(name: "one", dimension: 3), pass: principal.authorize(.indexesWrite))
@@ -112,9 +112,9 @@ import Testing
         #expect(try await catalog.index(named: "one", pass: principal.authorize(.indexesRead)).dimension == 3)
     }
 
-    @Test func deletionProtectionBlocksDelete() async throws {
-        let sqlite = try SQLiteCatalog.inMemory()
-        let catalog = CatalogService(catalog: sqlite)
+    @Test(arguments: TestStore.available) func deletionProtectionBlocksDelete(_ kind: TestStore) async throws {
+        let store = try await kind.make()
+        let catalog = CatalogService(store: store)
         _ = try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey)
         let principal = try #require(try await catalog.authenticate(apiKey: bootstrapKey))
         _ = try await catalog.createIndex(IndexCreation(name: "keep", dimension: 3, deletionProtection: .enabled), pass: principal.authorize(.indexesWrite))
@@ -124,11 +124,11 @@ import Testing
         await #expect(throws: ConiferError.indexNotFound("keep")) { try await catalog.index(named: "keep", pass: principal.authorize(.indexesRead)) }
     }
 
-    @Test func rolesAreEnforcedInsideTheCatalog() async throws {
-        let sqlite = try SQLiteCatalog.inMemory()
-        let catalog = CatalogService(catalog: sqlite)
+    @Test(arguments: TestStore.available) func rolesAreEnforcedInsideTheCatalog(_ kind: TestStore) async throws {
+        let store = try await kind.make()
+        let catalog = CatalogService(store: store)
         let boot = try #require(try await catalog.bootstrapIfNeeded(apiKeyValue: bootstrapKey))
-        let viewerKey = try await sqlite.createAPIKey(projectID: boot.projectID, name: "v", roles: [.controlPlaneViewer])
+        let viewerKey = try await store.createAPIKey(projectID: boot.projectID, name: "v", roles: [.controlPlaneViewer])
         let viewer = try #require(try await catalog.authenticate(apiKey: viewerKey.value))
         await #expect(throws: ConiferError.self) { try await catalog.createIndex(IndexCreation(name: "x", dimension: 3), pass: viewer.authorize(.indexesWrite)) }
         #expect(try await catalog.listIndexes(pass: viewer.authorize(.indexesRead)).isEmpty)

@@ -54,7 +54,7 @@ struct PostgresTransactionsTests {
 
     @Test func concurrentReadModifyWriteTransactionsOnTwoServersLoseNoUpdate() async throws {
         let location = try await PostgresTestDatabase.fresh()
-        let servers = try (0..<2).map { _ in try PostgresTransactions(location: location, poolSize: 4) }
+        let servers = try (0..<2).map { _ in try PostgresTransactions(location: location, poolSize: 2) }
         defer { servers.forEach { $0.close() } }
         try await servers[0].transaction { statements in
             try statements.execute("CREATE TABLE counter (n bigint NOT NULL)")
@@ -62,7 +62,7 @@ struct PostgresTransactionsTests {
         }
         // Read, then write what was read plus one: under READ COMMITTED two of these interleaved lose an update; at
         // SERIALIZABLE the loser fails and runs again.
-        let increments = 60
+        let increments = 40
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<increments {
                 group.addTask {

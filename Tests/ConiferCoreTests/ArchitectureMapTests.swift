@@ -112,7 +112,7 @@ import Testing
             "maxPods", "allowsPods", "allowsMetrics", "forceEncryptionWithCMEK", "BackupSchedule.expiry", ".starter", ".standard", ".enterprise",
             "constantTimeEquals",
         ]
-        let catalogFiles = try Self.librarySources().filter { $0.path.hasPrefix("ConiferAccess/SQLite") || $0.path.hasPrefix("ConiferAccess/Postgres/") }
+        let catalogFiles = try Self.librarySources().filter { ["ConiferAccess/SQLite", "ConiferAccess/Postgres/", "ConiferAccess/CatalogSQL"].contains(where: $0.path.hasPrefix) }
         #expect(catalogFiles.count >= 8)
         for (path, lines) in catalogFiles {
             for line in lines where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {

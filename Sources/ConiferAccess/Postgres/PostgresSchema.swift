@@ -71,7 +71,7 @@ enum PostgresSchema {
             "CREATE INDEX audit_event_time ON audit_event (time)",
             """
             CREATE TABLE audit_export (
-                organization_id \(text) PRIMARY KEY, destination \(text) NOT NULL, state \(text) NOT NULL, enabled_at timestamptz NOT NULL,
+                organization_id \(text) PRIMARY KEY, destination bytea NOT NULL, state \(text) NOT NULL, enabled_at timestamptz NOT NULL,
                 batched_seq bigint NOT NULL, next_batch bigint NOT NULL, last_batch_at timestamptz, last_success_at timestamptz,
                 last_error \(text), last_error_at timestamptz)
             """,

@@ -12,6 +12,11 @@ extension PostgresStatements: CatalogSQL {
         try execute(Self.numbered(sql), try Self.bindings(arguments))
     }
 
+    /// A transaction is given an id at its first change of a row, not before.
+    func hasChanges() throws -> Bool {
+        try rows("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").first?.decode(Bool.self) ?? false
+    }
+
     /// `sql` with its `?` placeholders numbered, outside quoted text and identifiers.
     static func numbered(_ sql: String) -> String {
         var result = ""

@@ -35,7 +35,7 @@ public final class PostgresTransactions: Sendable {
     public var retries: Int { retried.load(ordering: .relaxed) }
     private let retried = Atomic<Int>(0)
     /// How many times a transaction runs before its serialization failure is given up on (a 503).
-    static let attempts = 12
+    static let attempts = 25
 
     public init(location: PostgresLocation, poolSize: Int, logger: Logger = Logger(label: "conifer.catalog.postgres")) throws {
         precondition(poolSize > 0)
@@ -112,7 +112,8 @@ public final class PostgresTransactions: Sendable {
                     throw error
                 }
                 retried.add(1, ordering: .relaxed)
-                usleep(UInt32.random(in: 1_000...(5_000 * UInt32(attempt))))
+                // A random pause that grows with the attempts (1 ms to at most 64 ms), so that contenders spread out.
+                usleep(UInt32.random(in: 1_000...(1_000 << UInt32(min(attempt, 6)))))
                 attempt += 1
             }
         }
