@@ -37,11 +37,12 @@ class Server:
     # lift them, so a fast loop of requests is not throttled.
     UNLIMITED = "upsert=0,query=0,fetch=0,update=0,delete=0,list=0,control=0"
 
-    def __init__(self, data_dir: str, api_key, *extra_args: str, prefix=(), rate_limits=UNLIMITED, env=None):
+    def __init__(self, data_dir: str, api_key, *extra_args: str, prefix=(), rate_limits=UNLIMITED, env=None, port=0):
         """`api_key` fixes the bootstrap key; None lets the server generate one (read back from its output).
         `prefix` runs the server under another command (strace). `rate_limits` is `--rate-limits`. `env` adds
-        environment variables."""
+        environment variables. `port` 0 picks a free one."""
         self.data_dir = data_dir
+        self.port = port
         self.extra_env = dict(env or {})
         self.api_key = api_key
         self.prefix = list(prefix)
@@ -69,7 +70,7 @@ class Server:
             env["CONIFER_BOOTSTRAP_CLIENT_ID"] = self.client_id
             env["CONIFER_BOOTSTRAP_CLIENT_SECRET"] = self.client_secret
         self.process = subprocess.Popen(
-            [*self.prefix, conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", "0", "--log-level", "warning", *self.extra_args],
+            [*self.prefix, conifer_binary(), "serve", "--data-dir", self.data_dir, "--port", str(self.port), "--log-level", "warning", *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=open(self.log_path, "ab"),
             env=env,

@@ -94,7 +94,7 @@ public protocol Catalog: Sendable {
     func restoreJob(_ id: UUID, pass: AuthorizationPass) async throws -> RestoreJob
     /// Marks the jobs a stopped server left unfinished as failed and removes every index still being restored
     /// (at start); returns how many jobs.
-    func failInterruptedRestoreJobs() async throws -> Int
+    func failInterruptedRestoreJobs(home: String?) async throws -> Int
     /// Throws 403 QUOTA_EXCEEDED when the project holds its plan's number of backups (or collections); the
     /// insert checks again, this only spares writing a backup that could not be kept.
     func requireRoom(forCollection: Bool, project: UUID) async throws
@@ -162,6 +162,8 @@ public protocol Catalog: Sendable {
 public struct StoredResource: Sendable, Equatable {
     public var entry: UsageEntry
     public var sizeBytes: Int?
+    /// The server that holds it and meters it (`IndexDefinition.home`; a backup's, its source index's).
+    public var home: String?
 }
 
 /// A backup: a point-in-time copy of an index's records (`IndexBackup`), kept after the index is deleted.

@@ -168,6 +168,7 @@ extension IndexRow {
         cmekID = try row.get("cmek_id")
         restoreJobID = try row.get("restore_job_id")
         vectorEncoding = try row.raw("vector_encoding")
+        home = try row.get("home")
     }
 
     func insert(_ sql: any CatalogSQL) throws {
@@ -175,7 +176,7 @@ extension IndexRow {
             "id": id, "project_id": projectID, "name": name, "vector_type": vectorType.rawValue, "dimension": dimension, "metric": metric.rawValue,
             "deletion_protection": deletionProtection.rawValue, "tags": tags, "deployment": try CatalogJSON.text(deployment),
             "read_capacity": try CatalogJSON.text(readCapacity), "created_at": createdAt, "cmek_id": cmekID, "restore_job_id": restoreJobID,
-            "vector_encoding": vectorEncoding.rawValue,
+            "vector_encoding": vectorEncoding.rawValue, "home": home,
         ])
     }
 
@@ -185,7 +186,7 @@ extension IndexRow {
             "project_id": projectID, "name": name, "vector_type": vectorType.rawValue, "dimension": dimension, "metric": metric.rawValue,
             "deletion_protection": deletionProtection.rawValue, "tags": tags, "deployment": try CatalogJSON.text(deployment),
             "read_capacity": try CatalogJSON.text(readCapacity), "created_at": createdAt, "cmek_id": cmekID, "restore_job_id": restoreJobID,
-            "vector_encoding": vectorEncoding.rawValue,
+            "vector_encoding": vectorEncoding.rawValue, "home": home,
         ])
         guard updated else { throw ConiferError(.internalError, "The index \(name) has no row to update.") }
     }

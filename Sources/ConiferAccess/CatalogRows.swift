@@ -102,8 +102,6 @@ protocol CatalogRows {
     func update(_ index: IndexDefinition) throws
     /// Clears an index's mark of being restored; false when the index is gone.
     func clearRestoreMark(_ id: UUID) throws -> Bool
-    /// Deletes every index still marked as being restored; returns how many.
-    func deleteIndexesBeingRestored() throws -> Int
     /// An index with what its data plane needs, in one read: its organization's plan, its project's private
     /// endpoints in its region, private-only setting and operator rate limits (nil when the index or the
     /// organization is gone).

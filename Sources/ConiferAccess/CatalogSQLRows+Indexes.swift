@@ -27,10 +27,6 @@ extension CatalogSQLRows {
         try sql.execute("UPDATE index_definition SET restore_job_id = NULL WHERE id = ?", id) == 1
     }
 
-    func deleteIndexesBeingRestored() throws -> Int {
-        try sql.execute("DELETE FROM index_definition WHERE restore_job_id IS NOT NULL")
-    }
-
     func dataPlaneIndex(named name: String, project: UUID, organization: UUID) throws -> DataPlaneIndex? {
         guard let definition = try index(named: name, project: project),
               let plan: Plan = try sql.row("SELECT plan FROM organization WHERE id = ?", organization)?.raw("plan")
@@ -290,13 +286,15 @@ extension CatalogSQLRows {
         var resources: [StoredResource] = []
         for row in try sql.rows("SELECT i.*, p.organization_id FROM index_definition i JOIN project p ON p.id = i.project_id") {
             let index = try IndexRow(row)
-            resources.append(StoredResource(entry: try entry(row, region: index.deployment.region, sku: .storage)))
+            resources.append(StoredResource(entry: try entry(row, region: index.deployment.region, sku: .storage), home: index.home))
         }
         let backups = "SELECT b.id, b.project_id, b.name, b.source, b.size_bytes, b.is_collection, p.organization_id FROM backup b JOIN project p ON p.id = b.project_id"
         for row in try sql.rows(backups) {
             let source = try sealer.open(json: try row.get("source"), as: IndexDefinition.self, .backupSource)
             let sku: UsageSKU = try row.get("is_collection") ? .collectionStorage : .backupStorage
-            resources.append(StoredResource(entry: try entry(row, region: source.deployment.region, sku: sku), sizeBytes: try row.get("size_bytes")))
+            resources.append(StoredResource(
+                entry: try entry(row, region: source.deployment.region, sku: sku), sizeBytes: try row.get("size_bytes"), home: source.home
+            ))
         }
         return resources
     }

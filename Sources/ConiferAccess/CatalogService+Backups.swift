@@ -132,12 +132,16 @@ extension CatalogService {
         }
     }
 
-    public func failInterruptedRestoreJobs() async throws -> Int {
+    public func failInterruptedRestoreJobs(home: String?) async throws -> Int {
         try await store.write { rows in
-            // An index still being restored at start is a half index: gone from the catalog (its files are orphans,
-            // retired at start). A completed job cleared its index's mark.
-            _ = try rows.deleteIndexesBeingRestored()
-            let interrupted = try rows.restoreJobs(status: [.pending, .inProgress])
+            // An index this server was still restoring at start is a half index: gone from the catalog (its files
+            // are orphans, retired at start). A completed job cleared its index's mark. On a shared catalog, another
+            // server's restores are its own to finish.
+            let halves = try rows.allIndexes().filter { $0.restoreJobID != nil && $0.home == home }
+            for index in halves { try rows.deleteIndex(index.id) }
+            let interrupted = try rows.restoreJobs(status: [.pending, .inProgress]).filter { job in
+                try home == nil || halves.contains { $0.id == job.targetIndexID } || rows.index(job.targetIndexID) == nil
+            }
             for var job in interrupted {
                 job.status = .failed
                 job.error = "The server stopped while the index was being restored; nothing of it was kept. Create the index from the backup again."

@@ -22,6 +22,7 @@ struct ColumnSealer: Sendable {
         case alertRecipients = "spend_alert.recipients"
         case backupDescription = "backup.description"
         case backupSource = "backup.source"
+        case tokenSigningKey = "catalog_key.token_signing_key"
     }
 
     func seal(_ value: Data, _ column: Column) throws -> Data {

@@ -167,6 +167,7 @@ struct IndexRow: CatalogRecord {
     var cmekID: UUID?
     var restoreJobID: UUID?
     var vectorEncoding: VectorEncoding
+    var home: String?
 
     /// Typed column names for queries.
     enum Columns {
@@ -184,6 +185,7 @@ struct IndexRow: CatalogRecord {
         case readCapacity = "read_capacity"
         case createdAt = "created_at"
         case vectorEncoding = "vector_encoding"
+        case home
     }
 
     init(_ definition: IndexDefinition, _ sealer: ColumnSealer) throws {
@@ -201,6 +203,7 @@ struct IndexRow: CatalogRecord {
         cmekID = definition.cmekID
         restoreJobID = definition.restoreJobID
         vectorEncoding = definition.vectorEncoding
+        home = definition.home
     }
 
     func definition(_ sealer: ColumnSealer) throws -> IndexDefinition {
@@ -212,6 +215,7 @@ struct IndexRow: CatalogRecord {
         )
         definition.restoreJobID = restoreJobID
         definition.vectorEncoding = vectorEncoding
+        definition.home = home
         return definition
     }
 }

@@ -245,6 +245,10 @@ public final class SQLiteCatalog: Sendable {
         registerSpendAlertMigration(&migrator)
         registerConsoleSessionMigration(&migrator)
         registerSSOMigration(&migrator)
+        migrator.registerMigration("v22 index home") { db in
+            // The server holding the index's files when several share a catalog (a PostgreSQL one); NULL here.
+            try db.alter(table: "index_definition") { t in t.add(column: "home", .text) }
+        }
         return migrator
     }
 

@@ -99,6 +99,9 @@ public struct IndexDefinition: Codable, Sendable, Equatable {
     public var restoreJobID: UUID?
     /// What the index's graph is walked on.
     public var vectorEncoding: VectorEncoding = .float32
+    /// The origin of the server that holds the index's files, when several servers share the catalog (each serves
+    /// the indexes it created until index files move to shared storage); nil on a catalog of one server.
+    public var home: String?
 
     public init(
         id: UUID = UUID(),
@@ -148,5 +151,6 @@ extension IndexDefinition {
         cmekID = try fields.decodeIfPresent(UUID.self, forKey: .cmekID)
         restoreJobID = try fields.decodeIfPresent(UUID.self, forKey: .restoreJobID)
         vectorEncoding = try fields.decodeIfPresent(VectorEncoding.self, forKey: .vectorEncoding) ?? .float32
+        home = try fields.decodeIfPresent(String.self, forKey: .home)
     }
 }

@@ -18,6 +18,8 @@ public struct IndexCreation: Sendable, Equatable {
     public var restoreJobID: UUID?
     /// What the graph is walked on (dense indexes; float32 unless asked).
     public var vectorEncoding: VectorEncoding?
+    /// The server that will hold the index's files (`IndexDefinition.home`); set by the server, never by a request.
+    public var home: String?
 
     public init(
         name: String,
@@ -226,6 +228,7 @@ public enum IndexRules {
             createdAt: now
         )
         definition.vectorEncoding = creation.vectorEncoding ?? .float32
+        definition.home = creation.home
         return definition
     }
 }

@@ -122,7 +122,8 @@ extension BackupService {
     public func runSchedules() async -> (taken: Int, expired: Int) {
         var taken = 0
         do {
-            for due in try await catalog.dueBackupSchedules(at: clock.now()) {
+            // On a shared catalog the server holding an index's files takes its backups.
+            for due in try await catalog.dueBackupSchedules(at: clock.now()) where due.index.home == registry.home {
                 if await run(due) { taken += 1 }
             }
         } catch {

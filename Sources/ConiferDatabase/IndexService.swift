@@ -54,6 +54,8 @@ public struct IndexService: Sendable {
     /// from a collection) goes through here and the catalog's one rule set (name, plan, quotas, pods, CMEK). An index under a customer-managed key gets its data key from KMS at once, so
     /// a key Conifer cannot use refuses the creation (and leaves no index) instead of its first write.
     public func create(_ pass: AuthorizationPass, _ creation: IndexCreation) async throws -> IndexDefinition {
+        var creation = creation
+        creation.home = registry.home  // its files are made here
         let definition = try await catalog.createIndex(creation, pass: pass)
         guard definition.cmekID != nil else { return definition }
         do {

@@ -151,7 +151,8 @@ public struct StorageSampler: Sendable {
     }
 
     public func sample(hours: Double) async throws {
-        for resource in try await catalog.storedResources() {
+        // On a shared catalog each server meters what it holds, so nothing is counted twice.
+        for resource in try await catalog.storedResources() where resource.home == registry.home {
             let bytes: Int
             if let size = resource.sizeBytes {
                 bytes = size

@@ -50,6 +50,9 @@ public struct MasterKey: Sendable {
         derived("project \(projectID.uuidString.lowercased())")
     }
 
+    /// The key-encryption key of a shared catalog's own data key (a PostgreSQL catalog keeps it, wrapped, in a row).
+    public var catalogKey: SymmetricKey { derived("catalog") }
+
     /// A key for one named use of the master key.
     func derived(_ purpose: String) -> SymmetricKey {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: key, salt: Array("conifer kek v1".utf8), info: Array(purpose.utf8), outputByteCount: 32)

@@ -69,15 +69,17 @@ public struct ConiferApplication: Sendable {
         let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
         DurableFile.removeTemporaryFiles(in: configuration.dataDirectory)  // a key file a stop left half written
         let keyring = try KeyRing.open(dataDirectory: configuration.dataDirectory, source: configuration.masterKey)
-        let catalog = try SQLiteCatalog(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
-        // A broken audit chain (a row deleted or edited in the data directory) is reported, loudly, not hidden;
-        // the server still serves, and `conifer audit verify` names the same event.
+        let catalog = try await CatalogDatabase.open(
+            configuration.catalog, poolSize: configuration.catalogPoolSize, dataDirectory: configuration.dataDirectory, keyring: keyring
+        )
+        // A broken audit chain (a row deleted or edited in the catalog) is reported, loudly, not hidden; the server
+        // still serves, and `conifer audit verify` names the same event.
         if let broken = try await catalog.verifyAuditChain() {
             Logger(label: "conifer.audit").critical("the audit log was tampered with", metadata: ["first broken link": "\(broken)"])
         }
-        let tokens = try await TokenService.open(directory: configuration.dataDirectory, sealingKey: keyring.serverKey)
+        let tokens = try await catalog.tokens(dataDirectory: configuration.dataDirectory, sealingKey: keyring.serverKey)
         try await self.init(
-            configuration: configuration, catalog: CatalogService(catalog: catalog), admin: AdminService(catalog: catalog), auditSpool: catalog,
+            configuration: configuration, catalog: catalog.catalogService(), admin: catalog.adminService(), auditSpool: catalog.audit,
             auditUploader: auditUploader ?? S3AuditUploader(policy: configuration.auditPolicy),
             tokens: tokens, keyring: keyring, observer: observer, lock: lock
         )
@@ -125,7 +127,7 @@ public struct ConiferApplication: Sendable {
         )
         let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
         let logger = Logger(label: "conifer.storage")
-        self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger)
+        self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger, home: configuration.home)
         self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
         self.limiter = RateLimiter(limits: configuration.rateLimits, plans: configuration.planRateLimits, clock: configuration.rateLimitClock)
         self.spendAlerts = SpendAlerts(
@@ -146,7 +148,7 @@ public struct ConiferApplication: Sendable {
         if unsettled > 0 { logger.notice("recorded audit events a stop left in the outbox", metadata: ["events": "\(unsettled)"]) }
         // Restore jobs a stopped server left unfinished: their indexes were never made visible, and their files
         // are retired below with the other orphans.
-        let interrupted = try await catalog.failInterruptedRestoreJobs()
+        let interrupted = try await catalog.failInterruptedRestoreJobs(home: configuration.home)
         if interrupted > 0 { logger.notice("restore jobs interrupted by a stop are marked failed", metadata: ["jobs": "\(interrupted)"]) }
         // Backup files a stop left without their row (written, not yet recorded) and unfinished downloads.
         let orphans = try await backups.removeOrphanFiles()

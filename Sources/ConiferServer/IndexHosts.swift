@@ -39,8 +39,9 @@ final class IndexHosts: Sendable {
     /// Where clients reach this server: `scheme://host[:port]`.
     var currentOrigin: String { origin.value }
 
+    /// The index's data-plane base on the server that holds its files (this one unless the catalog is shared).
     func host(for index: IndexDefinition) -> String {
-        "\(origin.value)\(Self.pathPrefix(projectID: index.projectID, indexName: index.name))"
+        "\(index.home ?? origin.value)\(Self.pathPrefix(projectID: index.projectID, indexName: index.name))"
     }
 
     static func pathPrefix(projectID: UUID, indexName: String) -> String {

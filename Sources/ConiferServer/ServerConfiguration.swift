@@ -98,6 +98,10 @@ public struct ServerConfiguration: Sendable {
     /// Whether the listeners answer data-plane queries below the router when all they need is at hand
     /// (`DataPlaneFastPath`); off to measure what that saves, or to compare the two paths' answers.
     public var fastPath = true
+    /// The catalog in PostgreSQL, shared with other servers; nil: SQLite in the data directory.
+    public var catalog: PostgresLocation?
+    /// Connections to the PostgreSQL catalog at most.
+    public var catalogPoolSize = 10
     /// Whether requests are counted for the metrics (per index and per HTTP route) and metered for the usage
     /// ledger and the monthly unit quotas; off only to measure what counting and metering cost.
     public var metricsEnabled: Bool
@@ -173,6 +177,9 @@ public struct ServerConfiguration: Sendable {
             )
         }
         try Self.validateAdvertised(advertiseURL, flag: "--advertise-url")
+        guard catalog == nil || advertiseURL != nil || port != 0 else {
+            throw .invalidArgument("A server on a shared catalog (--catalog) needs a fixed --port or an --advertise-url: the indexes it creates are reached there.")
+        }
         if let privateListener {
             guard (0...65_535).contains(privateListener.port) else { throw .invalidArgument("Port \(privateListener.port) of --private-listen is out of range.") }
             guard Self.isLoopback(privateListener.host) || insecurePublic || tls != nil else {
@@ -190,6 +197,14 @@ public struct ServerConfiguration: Sendable {
         guard let url = URL(string: advertised), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw .invalidArgument("\(flag) must be an absolute http:// or https:// URL, got '\(advertised.prefix(200))'.")
         }
+    }
+
+    /// This server's origin as the shared catalog records it for the indexes whose files it holds; nil when the
+    /// catalog is this server's alone.
+    public var home: String? {
+        guard catalog != nil else { return nil }
+        let origin = advertiseURL ?? defaultOrigin(port: port)
+        return origin.hasSuffix("/") ? String(origin.dropLast()) : origin
     }
 
     /// The origin index hosts use when no `--advertise-url` is set: `localhost` for loopback and wildcard

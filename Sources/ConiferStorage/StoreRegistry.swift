@@ -46,11 +46,15 @@ public actor StoreRegistry {
 
     /// The time key leases and refusals are measured by (a test's own clock; the continuous clock otherwise).
     let now: @Sendable () -> ContinuousClock.Instant
+    /// This server's origin when several servers share the catalog: the indexes it creates are its own, and the
+    /// files of another server's indexes (`IndexDefinition.home`) are not here, so they are refused, never made.
+    public nonisolated let home: String?
 
     public init(
         root: URL, keys: any IndexKeyProvider, policy: CompactionPolicy = .init(), logger: Logger,
-        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, home: String? = nil
     ) {
+        self.home = home
         self.root = root
         self.keys = keys
         self.policy = policy
@@ -63,6 +67,11 @@ public actor StoreRegistry {
     /// reach this index's data (the catalog resolved the index within the pass's project).
     public func store(for definition: IndexDefinition, pass: AuthorizationPass) async throws -> IndexStore {
         let indexID = definition.id
+        if let owner = definition.home, owner != home {
+            throw ConiferError.failedPrecondition(
+                "The index \(definition.name) is served by the server at \(owner), which holds its records; send its data-plane requests to the host describe_index gives."
+            )
+        }
         if corrupt.contains(indexID) { throw Self.refusal }
         if let refusal = refusals[indexID] {
             guard now() >= refusal.until else { throw refusal.error }

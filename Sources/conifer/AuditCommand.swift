@@ -21,9 +21,11 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let lock = try storage.lock()
+                // A data directory's catalog is checked with its server stopped; a shared one is read in one snapshot.
+                let lock = try storage.catalogLocation() == nil ? try storage.lock() : nil
                 defer { withExtendedLifetime(lock) {} }
-                let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: try storage.keyring().serverKey)
+                let catalog = try await storage.openCatalog()
+                defer { catalog.close() }
                 if let broken = try await catalog.verifyAuditChain() {
                     throw ClientError("The audit log is broken at \(broken).")
                 }

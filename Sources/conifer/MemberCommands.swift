@@ -246,8 +246,9 @@ struct OrgCommand: AsyncParsableCommand {
         static func apply(_ limits: String?, project: String, storage: DataDirectoryOptions) async throws {
             guard let id = UUID(uuidString: project) else { throw ClientError("--project must be a project id (a UUID).") }
             do {
-                let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: try storage.keyring().serverKey)
-                let service = CatalogService(catalog: catalog)
+                let catalog = try await storage.openCatalog()
+                defer { catalog.close() }
+                let service = catalog.catalogService()
                 guard let changed = try await service.project(id) else { throw ClientError("Project \(id.lowercasedString) not found.") }
                 // Recorded in the change's own transaction, with the operator as the system actor.
                 let outcome = ActionOutcome(
@@ -255,7 +256,7 @@ struct OrgCommand: AsyncParsableCommand {
                     organizationID: changed.organizationID, userAgent: "conifer-cli",
                     details: ActionDetails(resourceID: .string(changed.name), parameters: ["rate_limits": limits.map(JSONValue.string) ?? .null])
                 )
-                _ = try await AuditRecorder(spool: catalog, directory: catalog).record(outcome) {
+                _ = try await AuditRecorder(spool: catalog.audit, directory: catalog.audit).record(outcome) {
                     _ = try await service.setRateLimits(project: id, limits)
                     return true
                 }
@@ -278,14 +279,15 @@ struct OrgCommand: AsyncParsableCommand {
             func run() async throws {
                 try await runReportingErrors {
                     guard let parsed = Plan(rawValue: plan) else { throw ClientError("Unknown plan \(plan): use Starter, Standard or Enterprise.") }
-                    let keyring = try storage.keyring()
                     var organizationID: UUID?
                     if let organization {
                         guard let id = UUID(uuidString: organization) else { throw ClientError("--organization must be a UUID.") }
                         organizationID = id
                     }
                     do {
-                        let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey)
+                        let database = try await storage.openCatalog()
+                        defer { database.close() }
+                        let catalog = database.audit
                         let first = try await catalog.firstOrganization()
                         guard let organization = organizationID ?? first else {
                             throw ClientError("This data directory has no organization yet: start the server once.")
@@ -298,7 +300,7 @@ struct OrgCommand: AsyncParsableCommand {
                             details: ActionDetails(resourceID: .string(name), parameters: ["plan": .string(parsed.rawValue)])
                         )
                         _ = try await AuditRecorder(spool: catalog, directory: catalog).record(outcome) {
-                            _ = try await AdminService(catalog: catalog).setPlan(parsed, organization: organization)
+                            _ = try await database.adminService().setPlan(parsed, organization: organization)
                             return true
                         }
                         print("Organization \(name) (\(organization.lowercasedString)) is now on the \(parsed.rawValue) plan.")

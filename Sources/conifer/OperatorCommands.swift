@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConiferAccess
 import ConiferCore
 import ConiferKeys
 import ConiferServer
@@ -14,7 +15,39 @@ struct DataDirectoryOptions: ParsableArguments {
     @Option(help: "File holding the master key, base64 or hex (without it: CONIFER_MASTER_KEY, else master.key in the data directory, made on first start).")
     var masterKeyFile: String?
 
+    @Option(help: ArgumentHelp(
+        "Keep the catalog in PostgreSQL, shared by every server given the same URL and master key: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=require|verify-full&sslrootcert=FILE] (env CONIFER_CATALOG_URL keeps the password out of the process list). Default: SQLite in the data directory.",
+        valueName: "url"
+    ))
+    var catalog: String?
+
+    @Option(help: "Connections to the --catalog PostgreSQL server at most.")
+    var catalogPoolSize: Int = 10
+
     var directory: URL { URL(fileURLWithPath: dataDir) }
+
+    /// `--catalog`, else `CONIFER_CATALOG_URL`; nil for the data directory's SQLite catalog.
+    func catalogLocation() throws -> PostgresLocation? {
+        guard let url = catalog ?? ProcessInfo.processInfo.environment["CONIFER_CATALOG_URL"], !url.isEmpty else { return nil }
+        guard catalogPoolSize >= 1 else { throw ValidationError("--catalog-pool-size must be at least 1.") }
+        do {
+            return try PostgresLocation(url: url)
+        } catch let error as ConiferError {
+            throw ValidationError("--catalog: \(error.message)")
+        }
+    }
+
+    /// The catalog, for an operator command: PostgreSQL (opened with the master key alone) or the data directory's.
+    func openCatalog() async throws -> CatalogDatabase {
+        if let location = try catalogLocation() {
+            do {
+                return .postgres(try await PostgresCatalog.open(location, poolSize: 2, master: try masterKeySource.load(mayCreate: false)))
+            } catch let error as ConiferError {
+                throw ClientError(error.message)
+            }
+        }
+        return .sqlite(try SQLiteCatalog(directory: directory, sealingKey: try keyring().serverKey))
+    }
 
     var masterKeySource: MasterKeySource {
         .resolve(dataDirectory: directory, file: masterKeyFile, environment: ProcessInfo.processInfo.environment)

@@ -34,8 +34,10 @@ struct RepairCommand: AsyncParsableCommand {
             defer { withExtendedLifetime(lock) {} }
             // An index under a customer-managed key is unwrapped through KMS, with the server's AWS settings.
             let keyring = try storage.keyring()
+            let catalog = try await storage.openCatalog()
+            defer { catalog.close() }
             let keys = ProjectIndexKeys(
-                local: LocalIndexKeys(master: keyring.master), catalog: CatalogService(catalog: try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey)),
+                local: LocalIndexKeys(master: keyring.master), catalog: catalog.catalogService(),
                 sessions: AWSSessions(), cacheLifetime: .seconds(300), serverCredentialKeys: .all
             )
             let report: IndexRepair.Report

@@ -104,15 +104,16 @@ extension OrgCommand {
         func run() async throws {
             try await runReportingErrors {
                 guard ["on", "off"].contains(state) else { throw ClientError("Say on or off.") }
-                let keyring = try storage.keyring()
                 do {
-                    let catalog = try SQLiteCatalog(directory: storage.directory, sealingKey: keyring.serverKey)
+                    let database = try await storage.openCatalog()
+                    defer { database.close() }
+                    let catalog = database.audit
                     let first = try await catalog.firstOrganization()
                     guard let id = try organization.map({ value in
                         guard let id = UUID(uuidString: value) else { throw ClientError("--organization must be a UUID.") }
                         return id
                     }) ?? first else { throw ClientError("This data directory has no organization yet: start the server once.") }
-                    let admin = AdminService(catalog: catalog)
+                    let admin = database.adminService()
                     guard let current = try await admin.ssoSettings(organization: id) else {
                         throw ClientError("Organization \(id.lowercasedString) has no single sign-on.")
                     }

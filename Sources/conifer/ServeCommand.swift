@@ -217,6 +217,8 @@ struct ServeCommand: AsyncParsableCommand {
             metricsEnabled: try Self.isOn(metrics, option: "metrics")
         )
         configuration.fastPath = try Self.isOn(fastPath, option: "fast-path")
+        configuration.catalog = try storage.catalogLocation()
+        configuration.catalogPoolSize = storage.catalogPoolSize
         guard (1...3600).contains(spendAlertSeconds) else { throw ValidationError("--spend-alert-seconds must be between 1 and 3600.") }
         configuration.spendAlertInterval = .seconds(spendAlertSeconds)
         if let url = smtpURL ?? ProcessInfo.processInfo.environment["CONIFER_SMTP_URL"] {

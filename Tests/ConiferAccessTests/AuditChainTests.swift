@@ -60,8 +60,8 @@ import Testing
     /// chain holds.
     @Test(.enabled(if: PostgresTestDatabase.enabled)) func twoServersAppendToOneChain() async throws {
         let location = try await PostgresTestDatabase.fresh()
-        let a = try await PostgresCatalog.open(location, poolSize: 3, sealingKey: CatalogTests.sealingKey)
-        let b = try await PostgresCatalog.open(location, poolSize: 3, sealingKey: CatalogTests.sealingKey)
+        let a = try await PostgresCatalog.open(location, poolSize: 3, master: PostgresTestDatabase.master)
+        let b = try await PostgresCatalog.open(location, poolSize: 3, master: PostgresTestDatabase.master)
         defer { a.close(); b.close() }
         let organization = UUID()
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,4 +1,5 @@
 import ConiferCore
+import ConiferKeys
 import Foundation
 import Testing
 @testable import ConiferAccess
@@ -12,8 +13,8 @@ struct PostgresCatalogTests {
     /// interleave, and every refusal is the quota's 429-class error, not a conflict or a 5xx.
     @Test func aQuotaHoldsWhenTwoServersCreateAtOnce() async throws {
         let location = try await PostgresTestDatabase.fresh()
-        let a = try await PostgresCatalog.open(location, poolSize: 4, sealingKey: CatalogTests.sealingKey)
-        let b = try await PostgresCatalog.open(location, poolSize: 4, sealingKey: CatalogTests.sealingKey)
+        let a = try await PostgresCatalog.open(location, poolSize: 4, master: PostgresTestDatabase.master)
+        let b = try await PostgresCatalog.open(location, poolSize: 4, master: PostgresTestDatabase.master)
         defer { a.close(); b.close() }
         let (organization, _) = try await a.createOrganization(name: "starter", plan: .starter)
         let project = try await a.createProject(name: "p", organizationID: organization.id)
@@ -46,8 +47,8 @@ struct PostgresCatalogTests {
     /// A key deleted through one server no longer authenticates on the other at its next request.
     @Test func aKeyDeletedOnOneServerIsRefusedOnTheOther() async throws {
         let location = try await PostgresTestDatabase.fresh()
-        let a = try await PostgresCatalog.open(location, poolSize: 2, sealingKey: CatalogTests.sealingKey)
-        let b = try await PostgresCatalog.open(location, poolSize: 2, sealingKey: CatalogTests.sealingKey)
+        let a = try await PostgresCatalog.open(location, poolSize: 2, master: PostgresTestDatabase.master)
+        let b = try await PostgresCatalog.open(location, poolSize: 2, master: PostgresTestDatabase.master)
         defer { a.close(); b.close() }
         let onA = CatalogService(store: a)
         let onB = CatalogService(store: b)
@@ -57,6 +58,31 @@ struct PostgresCatalogTests {
         #expect(try await onB.authenticate(apiKey: key.value) != nil)
         try await a.deleteAPIKeyRow(key.id)
         #expect(try await onB.authenticate(apiKey: key.value) == nil)
+    }
+
+    /// The servers of one catalog share its keys through the master key: a token issued by one verifies on the
+    /// other, a sealed column written by one opens on the other; a server given another master key does not start.
+    @Test func theServersOfACatalogShareItsKeysThroughTheMasterKey() async throws {
+        let location = try await PostgresTestDatabase.fresh()
+        let a = try await PostgresCatalog.open(location, poolSize: 1, master: PostgresTestDatabase.master)
+        let b = try await PostgresCatalog.open(location, poolSize: 1, master: PostgresTestDatabase.master)
+        defer { a.close(); b.close() }
+        let token = try await TokenService.inMemory(key: a.tokenSigningKey).issue(for: .serviceAccount(UUID()), generation: 1)
+        #expect(await TokenService.inMemory(key: b.tokenSigningKey).verify(token) != nil)
+
+        let (organization, _) = try await a.createOrganization(name: "o", plan: .enterprise)
+        try await a.write { rows in
+            var row = try #require(try rows.organization(organization.id))
+            let address = BillingContact.Address(line1: "1 Main St", city: "Oslo", postal_code: "0150", country: "NO")
+            try rows.setBillingContact(BillingContact(name: "Ada", email: "ada@example.com", address: address), of: &row)
+            try rows.save(row)
+        }
+        let contact = try await b.read { rows in try rows.billingContact(of: try #require(try rows.organization(organization.id))) }
+        #expect(contact?.email == "ada@example.com")
+
+        let wrong = MasterKey.generate()
+        let refusal = await #expect(throws: ConiferError.self) { _ = try await PostgresCatalog.open(location, poolSize: 1, master: wrong) }
+        #expect(refusal?.message.contains(PostgresTestDatabase.master.id) == true && refusal?.message.contains(wrong.id) == true, "\(String(describing: refusal))")
     }
 }
 

@@ -27,7 +27,8 @@ struct PostgresSchemaTests {
         let database = try PostgresTransactions(location: location, poolSize: 1)
         defer { database.close() }
         try await PostgresSchema.migrator.migrate(database)
-        let postgres = try await Self.postgresShapes(database)
+        var postgres = try await Self.postgresShapes(database)
+        #expect(postgres.removeValue(forKey: "catalog_key") != nil, "the shared catalog's key (a data directory's is in its keyring)")
         #expect(Set(postgres.keys) == Set(sqlite.keys))
         for table in sqlite.keys.sorted() {
             #expect(postgres[table] == sqlite[table], "\(table)")

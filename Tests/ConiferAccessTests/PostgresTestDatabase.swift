@@ -1,4 +1,5 @@
 import ConiferCore
+import ConiferKeys
 import Foundation
 import Testing
 @testable import ConiferAccess
@@ -10,6 +11,8 @@ import Testing
 enum PostgresTestDatabase {
     static let url = ProcessInfo.processInfo.environment["CONIFER_TEST_POSTGRES_URL"]
     static let enabled = url != nil || ProcessInfo.processInfo.environment["CONIFER_REQUIRE_POSTGRES"] == "1"
+    /// The master key the tests' servers share.
+    static let master = MasterKey.generate()
 
     /// A new, empty database on the test server.
     static func fresh() async throws -> PostgresLocation {
@@ -37,7 +40,7 @@ enum TestStore: String, CustomTestStringConvertible, Sendable {
     func make() async throws -> any SQLCatalog {
         switch self {
         case .sqlite: try SQLiteCatalog.inMemory()
-        case .postgres: try await PostgresCatalog.open(try await PostgresTestDatabase.fresh(), poolSize: 4, sealingKey: CatalogTests.sealingKey)
+        case .postgres: try await PostgresCatalog.open(try await PostgresTestDatabase.fresh(), poolSize: 4, master: PostgresTestDatabase.master)
         }
     }
 

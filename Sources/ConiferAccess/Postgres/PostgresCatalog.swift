@@ -1,6 +1,8 @@
 import ConiferCore
+import ConiferKeys
 import Crypto
 import Foundation
+import JWTKit
 import Synchronization
 
 /// The catalog in PostgreSQL: the same rows as the SQLite catalog (`CatalogSQLRows` over `PostgresSchema`), read in
@@ -11,27 +13,41 @@ import Synchronization
 /// The audit log is the same as the SQLite catalog's (`CatalogSQLAudit`): every server appends to one chain, whose
 /// head row serializes the appends.
 ///
+/// Every server on one catalog must be given the same master key: it unwraps the catalog's own data key (a row of
+/// `catalog_key`, written by the first server), which seals the sensitive columns and the OAuth tokens' signing key,
+/// so a token one server issues is valid on every other.
+///
 /// Not yet: a version other servers' commits change (notifications); until then `version()` is new on every call, so
 /// nothing is cached between requests and every request reads the catalog.
 public final class PostgresCatalog: Sendable {
     let database: PostgresTransactions
     let sealer: ColumnSealer
     let parsedBlocks = ParsedBlocks()
+    /// The OAuth tokens' signing key, the same on every server of the catalog.
+    public let tokenSigningKey: ES256PrivateKey
     private let versions = Atomic<Int>(0)
 
-    init(database: PostgresTransactions, sealer: ColumnSealer) {
+    init(database: PostgresTransactions, sealer: ColumnSealer, tokenSigningKey: ES256PrivateKey) {
         self.database = database
         self.sealer = sealer
+        self.tokenSigningKey = tokenSigningKey
     }
 
-    /// Connects to the database at `location` (at most `poolSize` connections) and migrates it; `sealingKey` seals the
-    /// sensitive columns, as in the SQLite catalog.
-    public static func open(_ location: PostgresLocation, poolSize: Int, sealingKey: SymmetricKey) async throws -> PostgresCatalog {
+    /// Connects to the database at `location` (at most `poolSize` connections), migrates it and opens its keys with
+    /// `master` (creating them in a new catalog). A master key other than the one the catalog's key is wrapped by is
+    /// refused, naming both.
+    public static func open(_ location: PostgresLocation, poolSize: Int, master: MasterKey) async throws -> PostgresCatalog {
         let database = try PostgresTransactions(location: location, poolSize: poolSize)
-        try await PostgresSchema.migrator.migrate(database)
-        let catalog = PostgresCatalog(database: database, sealer: ColumnSealer(key: sealingKey))
-        try await catalog.startAuditChain()
-        return catalog
+        do {
+            try await PostgresSchema.migrator.migrate(database)
+            let (key, signing) = try await database.transaction(.serializable) { sql in try SharedCatalogKeys.open(sql, master: master) }
+            let catalog = PostgresCatalog(database: database, sealer: ColumnSealer(key: key), tokenSigningKey: signing)
+            try await catalog.startAuditChain()
+            return catalog
+        } catch {
+            database.close()
+            throw error
+        }
     }
 
     /// Writes the audit chain's anchor and head in a catalog that has no event yet (its MAC needs the server key,
