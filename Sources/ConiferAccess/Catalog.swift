@@ -119,7 +119,7 @@ public protocol Catalog: Sendable {
     /// Changes a schedule in one transaction: enabling refuses (409) while another schedule of the index is
     /// enabled; a new retention re-times the expiry of the backups the schedule took.
     func updateBackupSchedule(
-        _ id: UUID, pass: AuthorizationPass, _ change: @Sendable (inout BackupSchedule) throws -> Void
+        _ id: UUID, pass: AuthorizationPass, _ change: @escaping @Sendable (inout BackupSchedule) throws -> Void
     ) async throws -> BackupSchedule
     /// Removes a schedule; the backups it took stay (until they expire).
     func deleteBackupSchedule(_ id: UUID, pass: AuthorizationPass) async throws -> BackupSchedule

@@ -178,24 +178,22 @@ extension CatalogService {
     }
 
     public func updateBackupSchedule(
-        _ id: UUID, pass: AuthorizationPass, _ change: @Sendable (inout BackupSchedule) throws -> Void
+        _ id: UUID, pass: AuthorizationPass, _ change: @escaping @Sendable (inout BackupSchedule) throws -> Void
     ) async throws -> BackupSchedule {
         let principal = try pass.principal(requiring: .indexesWrite)
-        return try await withoutActuallyEscaping(change) { change in
-            try await store.write { rows in
-                let current = try Self.schedule(rows, id, principal)
-                var next = current
-                try change(&next)
-                if next.enabled && !current.enabled { try Self.requireNoOtherEnabledSchedule(rows, index: next.indexID, except: id) }
-                try rows.update(next)
-                if next.retentionDays != current.retentionDays {
-                    // The backups it took keep for the new number of days from when each was taken.
-                    for backup in try rows.backups(schedule: id) {
-                        try rows.setExpiry(BackupSchedule.expiry(of: backup.createdAt, retentionDays: next.retentionDays), backup: backup.id)
-                    }
+        return try await store.write { rows in
+            let current = try Self.schedule(rows, id, principal)
+            var next = current
+            try change(&next)
+            if next.enabled && !current.enabled { try Self.requireNoOtherEnabledSchedule(rows, index: next.indexID, except: id) }
+            try rows.update(next)
+            if next.retentionDays != current.retentionDays {
+                // The backups it took keep for the new number of days from when each was taken.
+                for backup in try rows.backups(schedule: id) {
+                    try rows.setExpiry(BackupSchedule.expiry(of: backup.createdAt, retentionDays: next.retentionDays), backup: backup.id)
                 }
-                return next
             }
+            return next
         }
     }
 

@@ -9,8 +9,9 @@ import JWTKit
 /// it. The first server to start writes them; the others open them, and a server given another master key is
 /// refused, both keys named.
 enum SharedCatalogKeys {
+    static let context = "conifer catalog key"
+
     static func open(_ sql: any CatalogSQL, master: MasterKey) throws -> (SymmetricKey, ES256PrivateKey) {
-        let context = "conifer catalog key"
         guard let row = try sql.row("SELECT master_key_id, wrapped_key, token_signing_key FROM catalog_key WHERE id = 1") else {
             let key = SymmetricKey(size: .bits256)
             let signing = ES256PrivateKey()
@@ -32,5 +33,19 @@ enum SharedCatalogKeys {
         }
         let pem = try ColumnSealer(key: key).open(try row.get("token_signing_key"), .tokenSigningKey)
         return (key, try ES256PrivateKey(pem: String(decoding: pem, as: UTF8.self)))
+    }
+
+    /// Re-wraps the catalog's key from `old` to `new` (a master-key rotation); false when it is under `new` already.
+    static func rewrap(_ sql: any CatalogSQL, from old: MasterKey, to new: MasterKey) throws -> Bool {
+        guard let id: String = try sql.value("SELECT master_key_id FROM catalog_key WHERE id = 1") else {
+            throw ConiferError.failedPrecondition("This catalog has no key yet: start a server on it first.")
+        }
+        if id == new.id { return false }
+        let (key, _) = try open(sql, master: old)
+        try sql.execute(
+            "UPDATE catalog_key SET master_key_id = ?, wrapped_key = ? WHERE id = 1",
+            new.id, Data(try KeyWrap.wrap(key, under: new.catalogKey, context: context))
+        )
+        return true
     }
 }

@@ -116,6 +116,12 @@ struct AdminCommand: AsyncParsableCommand {
                     new = try loadKey(.file(generatedFile))
                 }
                 let old = try loadKey(source)
+                // A shared catalog's key first: every server on it needs the new key from its next start on.
+                let shared = try storage.catalogLocation()
+                var catalogRewrapped = false
+                if let catalog = shared {
+                    do { catalogRewrapped = try await PostgresCatalog.rewrapKey(catalog, from: old, to: new) } catch let error as ConiferError { throw ClientError(error.message) }
+                }
                 let root = storage.directory.appendingPathComponent("indexes")
                 var rewrapped = 0
                 let result = try KeyRing.rotate(dataDirectory: storage.directory, from: old, to: new) { old, new in
@@ -126,16 +132,20 @@ struct AdminCommand: AsyncParsableCommand {
                     guard rename(generatedFile.path, url.path) == 0 else { throw ClientError("Could not move the new key into \(url.path).") }
                     try DurableFile.syncDirectory(storage.directory)
                 }
-                guard result.finished else {
+                guard result.finished || catalogRewrapped else {
                     print("The data directory is already encrypted under master key \(new.id); nothing to do.")
                     return
                 }
-                print("""
-                    Master key rotated: \(old.id) -> \(new.id).
-                      index data keys re-wrapped: \(rewrapped)
-                      server key re-wrapped:      yes
-                    \(newMasterKeyFile == nil ? "The new key is in \(storage.directory.appendingPathComponent("master.key").path)." : "Start the server with the new key file.")
-                    """)
+                var lines = [
+                    "Master key rotated: \(old.id) -> \(new.id).",
+                    "  index data keys re-wrapped: \(rewrapped)",
+                    "  server key re-wrapped:      \(result.finished ? "yes" : "already")",
+                ]
+                if shared != nil { lines.append("  catalog key re-wrapped:     \(catalogRewrapped ? "yes" : "already")") }
+                lines.append(
+                    newMasterKeyFile == nil ? "The new key is in \(storage.directory.appendingPathComponent("master.key").path)." : "Start the server with the new key file."
+                )
+                print(lines.joined(separator: "\n"))
             }
         }
 

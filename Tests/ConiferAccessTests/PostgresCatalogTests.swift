@@ -84,6 +84,23 @@ struct PostgresCatalogTests {
         let refusal = await #expect(throws: ConiferError.self) { _ = try await PostgresCatalog.open(location, poolSize: 1, master: wrong) }
         #expect(refusal?.message.contains(PostgresTestDatabase.master.id) == true && refusal?.message.contains(wrong.id) == true, "\(String(describing: refusal))")
     }
+
+    /// A master-key rotation re-wraps the catalog's key: the new master key opens the same catalog (its sealed columns
+    /// and token key unchanged), the old one no longer does, and a second run has nothing to do.
+    @Test func aMasterKeyRotationRewrapsTheCatalogsKey() async throws {
+        let location = try await PostgresTestDatabase.fresh()
+        let old = MasterKey.generate(), new = MasterKey.generate()
+        let before = try await PostgresCatalog.open(location, poolSize: 1, master: old)
+        let (organization, _) = try await before.createOrganization(name: "kept", plan: .enterprise)
+        before.close()
+        #expect(try await PostgresCatalog.rewrapKey(location, from: old, to: new))
+        #expect(try await PostgresCatalog.rewrapKey(location, from: old, to: new) == false)
+        let after = try await PostgresCatalog.open(location, poolSize: 1, master: new)
+        defer { after.close() }
+        #expect(after.tokenSigningKey.pemRepresentation == before.tokenSigningKey.pemRepresentation)
+        #expect(try await after.read { try $0.organization(organization.id)?.name } == "kept")
+        await #expect(throws: ConiferError.self) { _ = try await PostgresCatalog.open(location, poolSize: 1, master: old) }
+    }
 }
 
 extension Array {

@@ -205,13 +205,14 @@ import Testing
         }
     }
 
-    @Test func everyRouteAnswersEveryCallerAsTheOracleSays() async throws {
-        try await TestServer.run { server, client in
+    @Test(arguments: TestCatalog.forMatrix)
+    func everyRouteAnswersEveryCallerAsTheOracleSays(_ catalog: TestCatalog) async throws {
+        try await TestServer.run(catalog: catalog) { server, client in
             let (_, table) = server.buildRouter()
             let boot = try #require(server.bootstrap)
             let project = boot.projectID.lowercasedString
             let organization = boot.organizationID.lowercasedString
-            let catalog = server.sqliteCatalog
+            let catalog = server.catalogStore
             let owner = try await client.token()
             let key = TestServer.bootstrapKey
             let withProject = ("X-Project-Id", project)

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Testing
 @testable import ConiferServer
 
 /// Runs a real Conifer server on a random loopback port with its own temporary data directory.
@@ -21,6 +22,7 @@ enum TestServer {
     /// Starts a server on `directory` (a fresh one when nil), runs `body` against it, then stops it.
     static func run(
         directory: URL? = nil,
+        catalog: TestCatalog = .sqlite,
         bootstrapKey: String? = TestServer.bootstrapKey,
         configure: (inout ServerConfiguration) -> Void = { _ in },
         observer: any ActionObserver = NoActionObserver(),
@@ -38,6 +40,11 @@ enum TestServer {
         // The test client holds one connection and never reconnects, so the server must not close it as idle
         // while a test works for a while between requests (seeding hundreds of rows on a loaded machine).
         configuration.connections.idleTimeout = .seconds(3600)
+        if catalog == .postgres {
+            configuration.catalog = try await PostgresTestDatabase.fresh()
+            configuration.masterKey = .environment(PostgresTestDatabase.master.encoded)
+            configuration.advertiseURL = "http://localhost:1"  // a server on a shared catalog names its indexes' home
+        }
         configure(&configuration)
         let server = try await ConiferApplication(configuration: configuration, observer: observer, auditUploader: auditUploader)
         var logger = Logger(label: "conifer-test")
@@ -47,9 +54,24 @@ enum TestServer {
     }
 }
 
+/// The catalog a test server keeps: SQLite in its data directory, or a database of its own on the tests' PostgreSQL
+/// (`PostgresTestDatabase`) when there is one.
+enum TestCatalog: String, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    static let available: [TestCatalog] = PostgresTestDatabase.enabled ? [.sqlite, .postgres] : [.sqlite]
+    /// The permission matrix's: on PostgreSQL only when asked (`CONIFER_MATRIX_ON_POSTGRES=1`): a debug build takes
+    /// about half an hour for it (every request reads the shared catalog, uncached), more than CI has.
+    static let forMatrix: [TestCatalog] = ProcessInfo.processInfo.environment["CONIFER_MATRIX_ON_POSTGRES"] == "1" ? available : [.sqlite]
+
+    var testDescription: String { rawValue }
+}
+
 extension ConiferApplication {
     /// The catalog as the SQLite one it is, for the test seams that create rows without a caller.
     var sqliteCatalog: SQLiteCatalog { auditSpool as! SQLiteCatalog }
+    /// The catalog, either store, for the test seams that create rows without a caller.
+    var catalogStore: any CatalogStore { auditSpool as! any SQLCatalog }
 }
 
 /// Keeps the audit objects the server writes in memory, for tests of who may configure the export (the S3

@@ -50,6 +50,14 @@ public final class PostgresCatalog: Sendable {
         }
     }
 
+    /// Re-wraps the catalog's key at `location` from master key `old` to `new` (servers running on it keep working: they
+    /// hold the key itself); false when it is under `new` already.
+    public static func rewrapKey(_ location: PostgresLocation, from old: MasterKey, to new: MasterKey) async throws -> Bool {
+        let database = try PostgresTransactions(location: location, poolSize: 1)
+        defer { database.close() }
+        return try await database.transaction(.serializable) { sql in try SharedCatalogKeys.rewrap(sql, from: old, to: new) }
+    }
+
     /// Writes the audit chain's anchor and head in a catalog that has no event yet (its MAC needs the server key,
     /// which the migration does not have).
     private func startAuditChain() async throws {
