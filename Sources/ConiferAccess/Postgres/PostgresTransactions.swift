@@ -73,7 +73,7 @@ public final class PostgresTransactions: Sendable {
                 return result
             } catch {
                 Self.discard(connection)
-                throw Self.connectionLost(error) ? Self.unavailable(error) : error
+                throw Self.connectionLost(error) ? unavailable(error) : error
             }
         }
     }
@@ -97,7 +97,7 @@ public final class PostgresTransactions: Sendable {
             } catch {
                 if Self.connectionLost(error) {
                     Self.discard(connection)
-                    throw Self.unavailable(error)
+                    throw unavailable(error)
                 }
                 do {
                     try statements.execute("ROLLBACK")
@@ -127,7 +127,7 @@ public final class PostgresTransactions: Sendable {
             let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
             return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
         } catch {
-            throw Self.unavailable(error)
+            throw unavailable(error)
         }
     }
 
@@ -159,8 +159,10 @@ public final class PostgresTransactions: Sendable {
         return error is ChannelError || error is IOError
     }
 
-    static func unavailable(_ error: any Error) -> ConiferError {
-        ConiferError(.unavailable, "The catalog database is unavailable; retry. (\(String(reflecting: error).prefix(200)))")
+    /// The 503 a caller gets; what went wrong is for the operator's log, not the caller.
+    func unavailable(_ error: any Error) -> ConiferError {
+        logger.warning("the catalog database is unavailable", metadata: ["error": "\(String(reflecting: error).prefix(500))"])
+        return ConiferError(.unavailable, "The catalog database is unavailable; retry.")
     }
 }
 
