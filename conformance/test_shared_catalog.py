@@ -168,3 +168,82 @@ def test_the_catalogs_server_going_away_gives_503s_and_no_torn_state_then_both_s
     assert on_a.describe_index("before").status.ready
     verified = pair.operator("audit", "verify")
     assert verified.returncode == 0, (verified.stdout, verified.stderr)
+
+
+def test_a_data_directorys_catalog_moves_to_postgresql_and_is_served_from_there():
+    """`conifer catalog migrate`: a server's SQLite catalog copied into PostgreSQL (counted table by table against
+    SQLite's file), then the same data directory served on the PostgreSQL catalog: keys, roles, the index and its
+    vectors, a backup (sealed columns, sealed again), the audit log (chained again, verified)."""
+    root = tempfile.mkdtemp(prefix="conifer-catalog-migrate-")
+    env = {"CONIFER_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+    data_dir, port = os.path.join(root, "data"), free_port()
+    before = Server(data_dir, new_api_key(), env=env, port=port).start()
+    try:
+        pc = Pinecone(api_key=before.api_key, host=before.url)
+        pc.create_index(name="moving", dimension=2, metric="cosine", spec=SERVERLESS, tags={"team": "search"})
+        index = pc.Index(host=pc.describe_index("moving").host)
+        index.upsert(vectors=[("one", [1.0, 0.0], {"genre": "drama"}), ("two", [0.0, 1.0], {"genre": "comedy"})], namespace="films")
+        backup = pc.create_backup(index_name="moving", backup_name="nightly", description="before the move")
+        project = admin(before, "POST", "/admin/projects", {"name": "second"})[1]
+        status, viewer = admin(before, "POST", f"/admin/projects/{project['id']}/api-keys", {"name": "viewer", "roles": ["ProjectViewer"]})
+        assert status in (200, 201), viewer
+    finally:
+        before.stop()
+
+    database = "conifer_migrate_" + secrets.token_hex(6)
+    subprocess.run(["psql", POSTGRES, "-qc", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    catalog = POSTGRES.rsplit("/", 1)[0] + "/" + database
+
+    def migrate():
+        return subprocess.run(
+            [conifer_binary(), "catalog", "migrate", "--from", f"sqlite:{data_dir}", "--to", catalog, "--home", f"http://localhost:{port}"],
+            capture_output=True, text=True, timeout=120, env=dict(os.environ) | env,
+        )
+
+    moved = migrate()
+    assert moved.returncode == 0, (moved.stdout, moved.stderr)
+    # Every table holds as many rows in PostgreSQL as in the SQLite file (read here, not from the command's report).
+    import sqlite3
+    with sqlite3.connect(os.path.join(data_dir, "catalog.sqlite")) as sqlite:
+        tables = [name for (name,) in sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                  if name not in ("grdb_migrations", "sqlite_sequence", "audit_chain")]
+        counts = {table: sqlite.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
+    reported = {line.split()[0]: int(line.split()[1]) for line in moved.stdout.splitlines() if line.startswith("  ")}
+    for table, count in counts.items():
+        copied = subprocess.run(["psql", catalog, "-tAc", f'SELECT count(*) FROM "{table}"'], check=True, capture_output=True, text=True)
+        assert int(copied.stdout) == count == reported.get(table, 0), (table, count, copied.stdout, moved.stdout)
+    assert counts["audit_event"] > 0 and counts["api_key"] >= 2 and counts["backup"] == 1
+
+    after = Server(data_dir, before.api_key, env=env | {"CONIFER_CATALOG_URL": catalog}, port=port)
+    after.client_secret = before.client_secret
+    after.start()
+    try:
+        pc = Pinecone(api_key=after.api_key, host=after.url)
+        assert pc.list_indexes().names() == ["moving"]
+        described = pc.describe_index("moving")
+        assert described.host.startswith(after.url) and described.tags == {"team": "search"}, described
+        index = pc.Index(host=described.host)
+        fetched = index.fetch(ids=["one", "two"], namespace="films").vectors
+        assert fetched["one"].values == [1.0, 0.0] and fetched["two"].metadata == {"genre": "comedy"}
+        matches = index.query(vector=[0.0, 1.0], top_k=1, namespace="films", filter={"genre": "comedy"}).matches
+        assert [match.id for match in matches] == ["two"]
+        backups = pc.list_backups(index_name="moving").data
+        assert [(b.backup_id, b.name, b.description) for b in backups] == [(backup.backup_id, "nightly", "before the move")]
+        # The viewer key made before the move still reads and still may not write.
+        on_second = Pinecone(api_key=viewer["value"], host=after.url)
+        assert on_second.list_indexes().names() == []
+        expect_status(403, on_second.create_index, name="denied", dimension=2, metric="cosine", spec=SERVERLESS)
+        # The audit log from before the move is there, and the catalog's chain verifies.
+        status, page = admin(after, "GET", "/admin/audit-events?resource_type=project&action=create")
+        assert status == 200 and "second" in [e["event"]["resource_name"] for e in page["data"]], page
+    finally:
+        after.stop()
+    verified = subprocess.run(
+        [conifer_binary(), "audit", "verify", "--data-dir", os.path.join(root, "operator"), "--catalog", catalog],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ) | env,
+    )
+    assert verified.returncode == 0 and "holds" in verified.stdout, (verified.stdout, verified.stderr)
+    # A second run finds the catalog in use and copies nothing.
+    again = migrate()
+    assert again.returncode == 1 and "not empty" in again.stderr, (again.stdout, again.stderr)
+    shutil.rmtree(root, ignore_errors=True)

@@ -8,7 +8,7 @@ import Foundation
 struct ColumnSealer: Sendable {
     let key: SymmetricKey
 
-    enum Column: String {
+    enum Column: String, CaseIterable {
         case auditEvent = "audit_event.body"
         case auditBatch = "audit_batch.body"
         case auditDestination = "audit_export.destination"

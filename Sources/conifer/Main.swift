@@ -13,7 +13,7 @@ struct Conifer: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, IndexCommand.self, BackupCommand.self, RestoreJobCommand.self, LoginCommand.self, TargetCommand.self, ProjectCommand.self, APIKeyCommand.self, PrivateEndpointCommand.self,
             ServiceAccountCommand.self, MemberCommand.self, UsageCommand.self, SpendAlertCommand.self, MailCommand.self, SSOCommand.self, AuditCommand.self, OrgCommand.self, PermissionsCommand.self, RepairCommand.self,
-            AdminCommand.self,
+            CatalogCommand.self, AdminCommand.self,
         ]
     )
 }
