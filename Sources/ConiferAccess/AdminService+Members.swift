@@ -195,7 +195,7 @@ extension AdminService {
     }
 
     public func identity(user id: UUID, generation: Int) async throws -> Identity? {
-        try await store.read { rows in
+        try await cachedIdentity(.user(id), generation) { rows in
             guard let user = try rows.user(id), user.passwordGeneration == generation else { return nil }
             return try Self.identity(rows, user: user)
         }

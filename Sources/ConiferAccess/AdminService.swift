@@ -10,6 +10,8 @@ public struct AdminService: AdminCatalog {
     let store: any CatalogStore
     /// Where password hashes are derived: off the request threads, with bounded concurrency.
     let passwordHashing: PasswordHashingQueue
+    /// Access tokens' identities, for as long as the catalog does not change.
+    let cache = CatalogCache()
     /// The message an invite sends when the server has mail (nil: the inviter passes the token on).
     public var invitations: InvitationMail?
 
@@ -72,12 +74,25 @@ public struct AdminService: AdminCatalog {
     }
 
     public func identity(serviceAccount id: UUID, generation: Int) async throws -> Identity? {
-        try await store.read { rows in
+        try await cachedIdentity(.serviceAccount(id), generation) { rows in
             guard let account = try rows.serviceAccount(id), account.secretGeneration == generation else {
                 return nil
             }
             return try Self.identity(rows, account: account)
         }
+    }
+
+    /// An access token subject's identity: kept while the catalog's version holds (any change of a role, a secret
+    /// or a password moves it), read by `load` otherwise.
+    func cachedIdentity(
+        _ subject: Identity.Kind, _ generation: Int, load: @escaping @Sendable (any CatalogRows) throws -> Identity?
+    ) async throws -> Identity? {
+        let key = CatalogCache.IdentityKey(subject: subject, generation: generation)
+        let version = try await store.version()
+        if let known = cache.identity(key, at: version) { return known }
+        let identity = try await store.read(load)
+        if let identity { cache.remember(identity, key, at: version) }
+        return identity
     }
 
     static func identity(_ rows: any CatalogRows, account: ServiceAccountRow) throws -> Identity {

@@ -9,8 +9,10 @@ protocol CatalogStore: Sendable {
     func read<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T
     /// Runs `work` in one write transaction: every change in it commits together or not at all.
     func write<T: Sendable>(_ work: @escaping @Sendable (any CatalogRows) throws -> T) async throws -> T
-    /// The catalog's version now, without reading it: it differs after any commit, by any process.
-    func version() -> CatalogVersion
+    /// The catalog's version now: it differs after any commit, by any process or server.
+    func version() async throws -> CatalogVersion
+    /// The same when it can be had without asking a database server (SQLite's, from its files); nil on PostgreSQL.
+    var localVersion: CatalogVersion? { get }
 }
 
 /// Which role bindings to load; nil matches anything.

@@ -16,6 +16,9 @@ protocol SQLCatalog: CatalogStore, AuditSpool, AuditDirectory {
     func readSQL<T: Sendable>(_ work: @escaping @Sendable (any CatalogSQL) throws -> T) async throws -> T
     /// Runs `work` in one write transaction that commits (durably) before this returns.
     func writeSQL<T: Sendable>(_ work: @escaping @Sendable (any CatalogSQL) throws -> T) async throws -> T
+    /// Runs `work`, which changes only the audit log's own tables, in one write transaction. No cache holds an audit
+    /// row, so on PostgreSQL it leaves the catalog's version (what tells servers their cached keys still hold) alone.
+    func writeAuditSQL<T: Sendable>(_ work: @escaping @Sendable (any CatalogSQL) throws -> T) async throws -> T
 }
 
 extension SQLCatalog {
@@ -51,7 +54,7 @@ extension SQLCatalog {
 
     private func auditWrite<T: Sendable>(_ work: @escaping @Sendable (AuditRows) throws -> T) async throws -> T {
         let sealer = sealer
-        return try await writeSQL { sql in try work(AuditRows(sql: sql, sealer: sealer)) }
+        return try await writeAuditSQL { sql in try work(AuditRows(sql: sql, sealer: sealer)) }
     }
 
     // MARK: AuditSpool
@@ -202,7 +205,7 @@ extension SQLCatalog {
     }
 
     public func markDelivered(organization: UUID, batch: Int, at date: Date) async throws {
-        try await writeSQL { sql in
+        try await writeAuditSQL { sql in
             // A delivered batch keeps its record, not its events.
             try sql.execute(
                 "UPDATE audit_batch SET delivered_at = ?, body = ? WHERE organization_id = ? AND number = ?", date, Data(), organization, batch
@@ -212,7 +215,7 @@ extension SQLCatalog {
     }
 
     public func recordExportFailure(organization: UUID, message: String, at date: Date) async throws {
-        try await writeSQL { sql in
+        try await writeAuditSQL { sql in
             _ = try sql.execute("UPDATE audit_export SET last_error = ?, last_error_at = ? WHERE organization_id = ?", message, date, organization)
         }
     }

@@ -55,7 +55,7 @@ public struct CatalogService: Catalog {
     public func authenticate(apiKey: String) async throws -> Principal? {
         guard APIKeySecret.isPlausible(apiKey) else { return nil }
         let presented = APIKeySecret.hash(apiKey)
-        let version = store.version()
+        let version = try await store.version()
         if let known = cache.principal(keyHash: presented, at: version) { return known }
         let principal = try await store.read { rows -> Principal? in
             guard let found = try rows.apiKey(secretHash: presented), APIKeySecret.constantTimeEquals(found.key.secretHash, presented) else { return nil }
@@ -70,7 +70,8 @@ public struct CatalogService: Catalog {
 
     public func principalIfCached(apiKey: String) -> Principal? {
         guard APIKeySecret.isPlausible(apiKey) else { return nil }
-        return cache.principal(keyHash: APIKeySecret.hash(apiKey), at: store.version())
+        guard let version = store.localVersion else { return nil }
+        return cache.principal(keyHash: APIKeySecret.hash(apiKey), at: version)
     }
 
     // MARK: Indexes
@@ -88,7 +89,7 @@ public struct CatalogService: Catalog {
     public func dataPlaneIndex(named name: String, pass: AuthorizationPass) async throws -> DataPlaneIndex {
         let principal = try Self.caller(pass)
         let key = CatalogCache.IndexKey(project: principal.projectID, organization: principal.organizationID, name: name)
-        let version = store.version()
+        let version = try await store.version()
         if let known = cache.index(key, at: version) { return known }
         let index = try await store.read { rows in
             guard let index = try rows.dataPlaneIndex(named: name, project: principal.projectID, organization: principal.organizationID) else {
@@ -103,7 +104,8 @@ public struct CatalogService: Catalog {
     public func dataPlaneIndexIfCached(named name: String, pass: AuthorizationPass) -> DataPlaneIndex? {
         guard let principal = pass.principal else { return nil }
         let key = CatalogCache.IndexKey(project: principal.projectID, organization: principal.organizationID, name: name)
-        return cache.index(key, at: store.version())
+        guard let version = store.localVersion else { return nil }
+        return cache.index(key, at: version)
     }
 
     public func privateEndpointRegions(pass: AuthorizationPass) async throws -> Set<String> {

@@ -11,6 +11,11 @@ extension SQLiteCatalog: SQLCatalog {
     func writeSQL<T: Sendable>(_ work: @escaping @Sendable (any CatalogSQL) throws -> T) async throws -> T {
         try await database.write { db in try work(SQLiteStatements(db: db)) }
     }
+
+    /// Any commit moves a SQLite catalog's version (its files'), the audit log's too.
+    func writeAuditSQL<T: Sendable>(_ work: @escaping @Sendable (any CatalogSQL) throws -> T) async throws -> T {
+        try await writeSQL(work)
+    }
 }
 
 extension SQLiteCatalog {

@@ -81,6 +81,8 @@ public final class SQLiteCatalog: Sendable {
         CatalogVersion(commits: commits.value, log: logState())
     }
 
+    var localVersion: CatalogVersion? { version() }
+
     /// The write-ahead log's size and modification time as `version()` counts them: after this process's last
     /// checkpoint, if nothing has been written since, those from before it.
     private func logState() -> CatalogVersion.LogState {

@@ -58,4 +58,54 @@ import Testing
         #expect(try await service.authenticate(apiKey: "pcsk_unknown_0123456789abcdefghijklmnopqrstuv") == nil)
         #expect(service.cache.principal(keyHash: APIKeySecret.hash("pcsk_unknown_0123456789abcdefghijklmnopqrstuv"), at: served.version()) == nil)
     }
+
+    /// On a shared catalog the version is a row every change counts up, read with one query per request: a key
+    /// deleted through another server is refused by this one on its next request, and nothing is answered from the
+    /// cache without asking the catalog first.
+    @Test func onPostgreSQLAnotherServersCommitDropsWhatWasKept() async throws {
+        guard PostgresTestDatabase.enabled else { return }
+        let location = try await PostgresTestDatabase.fresh()
+        let served = try await PostgresCatalog.open(location, poolSize: 2, master: PostgresTestDatabase.master)
+        let other = try await PostgresCatalog.open(location, poolSize: 2, master: PostgresTestDatabase.master)
+        defer { served.close(); other.close() }
+        let service = CatalogService(store: served)
+        let boot = try #require(try await service.bootstrapIfNeeded(apiKeyValue: nil))
+        let extra = try await served.createAPIKey(projectID: boot.projectID, name: "extra", roles: [.projectEditor])
+        let principal = try #require(try await service.authenticate(apiKey: extra.value))
+        let version = try await served.version()
+        #expect(service.cache.principal(keyHash: APIKeySecret.hash(extra.value), at: version) == principal)
+        #expect(try await service.authenticate(apiKey: extra.value) == principal)
+        #expect(try await served.version() == version, "reading changes nothing")
+        try await served.writeSQL { sql in try sql.execute("DELETE FROM api_key WHERE name = 'nobody'") }
+        #expect(try await served.version() == version, "a write that changed no row")
+        #expect(service.principalIfCached(apiKey: extra.value) == nil, "no answer without asking the shared catalog")
+
+        try await other.deleteAPIKeyRow(extra.id)
+        #expect(try await served.version() != version)
+        #expect(try await service.authenticate(apiKey: extra.value) == nil)
+    }
+
+    /// An access token's identity (its subject's roles) is kept while the catalog is unchanged and read again after
+    /// any change, so a role taken away through any server or connection holds at the next request.
+    @Test(arguments: TestStore.available)
+    func anAccessTokensIdentityIsKeptUntilTheCatalogChanges(_ store: TestStore) async throws {
+        let catalog = try await store.make()
+        let admin = AdminService(store: catalog)
+        let owner = try await catalog.createOrganization(name: "cached", plan: .enterprise).owner.account
+        let generation = try #require(try await catalog.read { try $0.serviceAccount(owner.id)?.secretGeneration })
+        let identity = try #require(try await admin.identity(serviceAccount: owner.id, generation: generation))
+        #expect(identity.organizationRole == .owner)
+        let key = CatalogCache.IdentityKey(subject: .serviceAccount(owner.id), generation: generation)
+        #expect(admin.cache.identity(key, at: try await catalog.version()) == identity, "kept")
+        #expect(try await admin.identity(serviceAccount: owner.id, generation: generation + 1) == nil, "another generation is not the kept one")
+
+        try await catalog.write { rows in
+            for var binding in try rows.roleBindings(BindingQuery(principalType: .serviceAccount, principalID: owner.id)) {
+                binding.role = .organization(.member)
+                try rows.replace(binding)
+            }
+        }
+        #expect(admin.cache.identity(key, at: try await catalog.version()) == nil, "dropped by the change")
+        #expect(try await admin.identity(serviceAccount: owner.id, generation: generation)?.organizationRole == .member)
+    }
 }

@@ -29,6 +29,7 @@ struct PostgresSchemaTests {
         try await PostgresSchema.migrator.migrate(database)
         var postgres = try await Self.postgresShapes(database)
         #expect(postgres.removeValue(forKey: "catalog_key") != nil, "the shared catalog's key (a data directory's is in its keyring)")
+        #expect(postgres.removeValue(forKey: "catalog_version") != nil, "the shared catalog's version (a data directory's is its files')")
         #expect(Set(postgres.keys) == Set(sqlite.keys))
         for table in sqlite.keys.sorted() {
             #expect(postgres[table] == sqlite[table], "\(table)")

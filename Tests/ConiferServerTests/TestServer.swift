@@ -60,9 +60,14 @@ enum TestCatalog: String, CustomTestStringConvertible, Sendable {
     case sqlite, postgres
 
     static let available: [TestCatalog] = PostgresTestDatabase.enabled ? [.sqlite, .postgres] : [.sqlite]
-    /// The permission matrix's: on PostgreSQL only when asked (`CONIFER_MATRIX_ON_POSTGRES=1`): a debug build takes
-    /// about half an hour for it (every request reads the shared catalog, uncached), more than CI has.
-    static let forMatrix: [TestCatalog] = ProcessInfo.processInfo.environment["CONIFER_MATRIX_ON_POSTGRES"] == "1" ? available : [.sqlite]
+    /// The permission matrix's: SQLite, and PostgreSQL when asked (`CONIFER_MATRIX_ON_POSTGRES=1`, or `only` for
+    /// PostgreSQL alone: scripts/test runs it so, beside the conformance suite, since on PostgreSQL a debug build
+    /// takes several times as long).
+    static let forMatrix: [TestCatalog] = switch ProcessInfo.processInfo.environment["CONIFER_MATRIX_ON_POSTGRES"] {
+    case "1": available
+    case "only": [.postgres]
+    default: [.sqlite]
+    }
 
     var testDescription: String { rawValue }
 }

@@ -17,15 +17,15 @@ import Synchronization
 /// `catalog_key`, written by the first server), which seals the sensitive columns and the OAuth tokens' signing key,
 /// so a token one server issues is valid on every other.
 ///
-/// Not yet: a version other servers' commits change (notifications); until then `version()` is new on every call, so
-/// nothing is cached between requests and every request reads the catalog.
+/// Every change counts up one version row (`catalog_version`), which a server reads (one query) to know whether its
+/// cache of keys and indexes still holds: a key deleted through one server is refused by every other on its next
+/// request.
 public final class PostgresCatalog: Sendable {
     let database: PostgresTransactions
     let sealer: ColumnSealer
     let parsedBlocks = ParsedBlocks()
     /// The OAuth tokens' signing key, the same on every server of the catalog.
     public let tokenSigningKey: ES256PrivateKey
-    private let versions = Atomic<Int>(0)
 
     init(database: PostgresTransactions, sealer: ColumnSealer, tokenSigningKey: ES256PrivateKey) {
         self.database = database
@@ -79,13 +79,33 @@ extension PostgresCatalog: SQLCatalog {
         try await database.transaction(.repeatableRead, readOnly: true) { statements in try work(statements) }
     }
 
+    /// A transaction that changes a row also counts up the catalog's version, so every server sees the change.
     func writeSQL<T: Sendable>(_ work: @escaping @Sendable (any CatalogSQL) throws -> T) async throws -> T {
+        try await database.transaction(.serializable) { statements in
+            let result = try work(statements)
+            // A transaction has an id only once it changed a row; without one, the filter is false before the row is
+            // read (a one-time filter), so a transaction that changed nothing neither counts nor touches the row.
+            try statements.execute("UPDATE catalog_version SET value = value + 1 WHERE pg_current_xact_id_if_assigned() IS NOT NULL")
+            return result
+        }
+    }
+
+    /// Without counting the version: every refused call appends an audit event, and would otherwise empty every
+    /// server's cache.
+    func writeAuditSQL<T: Sendable>(_ work: @escaping @Sendable (any CatalogSQL) throws -> T) async throws -> T {
         try await database.transaction(.serializable) { statements in try work(statements) }
     }
 
-    func version() -> CatalogVersion {
-        CatalogVersion(commits: versions.add(1, ordering: .relaxed).newValue)
+    /// One query on its own (no transaction around it): the committed count, which every server's changes move.
+    func version() async throws -> CatalogVersion {
+        let value = try await database.withoutTransaction { statements in
+            try statements.rows("SELECT value FROM catalog_version").first?.decode(Int64.self)
+        }
+        guard let value else { throw ConiferCatalogCorruption(description: "catalog_version: the row is missing") }
+        return CatalogVersion(commits: Int(value))
     }
+
+    var localVersion: CatalogVersion? { nil }
 }
 
 extension PostgresCatalog {

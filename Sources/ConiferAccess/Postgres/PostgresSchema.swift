@@ -187,5 +187,11 @@ enum PostgresSchema {
             """,
             "CREATE INDEX saml_assertion_on_expires_at ON saml_assertion (expires_at)",
         ]),
+        // The catalog's version, counted up by every transaction that changes a row (`PostgresCatalog.writeSQL`):
+        // what tells a server its cached keys and indexes still hold.
+        .init("v2 catalog version", [
+            "CREATE TABLE catalog_version (id bigint PRIMARY KEY CHECK (id = 1), value bigint NOT NULL)",
+            "INSERT INTO catalog_version (id, value) VALUES (1, 0)",
+        ]),
     ])
 }

@@ -91,6 +91,13 @@ public final class PostgresTransactions: Sendable {
             do {
                 try statements.execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")")
                 let result = try work(statements)
+                if readOnly {
+                    // Nothing to commit, so nothing to wait for: the connection runs its statements in order, so the
+                    // next transaction on it begins after this COMMIT (and fails, to be replaced, if the COMMIT did).
+                    _ = connection.query("COMMIT", logger: logger)
+                    checkIn(connection)
+                    return result
+                }
                 try statements.execute("COMMIT")
                 checkIn(connection)
                 return result
