@@ -3,12 +3,14 @@
 The suite runs unchanged under pinecone==10.2.0 (API 2026-07) and pinecone==7.3.0 (API 2025-04); tests that
 need one SDK generation check `SDK_MAJOR`.
 """
+import base64
 import os
 import pathlib
 import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +21,23 @@ from pinecone import Pinecone
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SDK_MAJOR = int(pinecone.__version__.split(".")[0])
+# CONIFER_CONFORMANCE_CATALOG=postgres: every server keeps its catalog in a PostgreSQL database of its own on
+# CONIFER_TEST_POSTGRES_URL (scripts/test runs the control- and data-plane files so as well as on SQLite).
+ON_POSTGRES = os.environ.get("CONIFER_CONFORMANCE_CATALOG") == "postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def postgres_catalog() -> dict:
+    """The environment of a server on a new database of the tests' PostgreSQL, with a master key of its own."""
+    base = os.environ["CONIFER_TEST_POSTGRES_URL"]
+    database = "conifer_conformance_" + secrets.token_hex(6)
+    subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    return {"CONIFER_CATALOG_URL": base.rsplit("/", 1)[0] + "/" + database, "CONIFER_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
 
 
 def conifer_binary() -> str:
@@ -44,6 +63,10 @@ class Server:
         self.data_dir = data_dir
         self.port = port
         self.extra_env = dict(env or {})
+        if ON_POSTGRES and "CONIFER_CATALOG_URL" not in self.extra_env:
+            # A server on a shared catalog names its indexes' home by its port, so the port is fixed.
+            self.extra_env = postgres_catalog() | self.extra_env
+            self.port = port or free_port()
         self.api_key = api_key
         self.prefix = list(prefix)
         self.client_secret = "cs_" + secrets.token_urlsafe(32)

@@ -10,26 +10,19 @@ import concurrent.futures
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 
 import pytest
 from pinecone import Pinecone, ServerlessSpec
 
-from conftest import Server, admin, conifer_binary, data_path, expect_status, new_api_key, raw_request, token
+from conftest import Server, admin, conifer_binary, data_path, expect_status, free_port, new_api_key, raw_request, token
 
 POSTGRES = os.environ.get("CONIFER_TEST_POSTGRES_URL")
 if not POSTGRES and os.environ.get("CONIFER_REQUIRE_POSTGRES") != "1":
     pytest.skip("needs CONIFER_TEST_POSTGRES_URL (scripts/test starts PostgreSQL)", allow_module_level=True)
 
 SERVERLESS = ServerlessSpec(cloud="aws", region="us-east-1")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Pair:
