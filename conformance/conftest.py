@@ -22,7 +22,7 @@ from pinecone import Pinecone
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SDK_MAJOR = int(pinecone.__version__.split(".")[0])
 # CONIFER_CONFORMANCE_CATALOG=postgres: every server keeps its catalog in a PostgreSQL database of its own on
-# CONIFER_TEST_POSTGRES_URL (scripts/test runs the control- and data-plane files so as well as on SQLite).
+# CONIFER_TEST_POSTGRES_URL (scripts/test runs the control-plane, Admin API and backup files so, besides SQLite).
 ON_POSTGRES = os.environ.get("CONIFER_CONFORMANCE_CATALOG") == "postgres"
 
 
