@@ -24,8 +24,11 @@ let vectorCPU = Context.environment["CONIFER_PORTABLE"] == nil && hostHasVectorU
 #else
 let vectorCPU = false
 #endif
-/// For the modules that compute distances.
-let engineSettings: [SwiftSetting] = vectorCPU ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("CONIFER_AVX2")] : []
+/// For the modules that compute distances. The engine is optimized in debug builds too: unoptimized SIMD code is
+/// some fifty times slower, and the test suite (and the debug server the conformance suite drives) builds and
+/// searches graphs of thousands of vectors.
+let engineSettings: [SwiftSetting] = (vectorCPU ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("CONIFER_AVX2")] : [])
+    + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "conifer",
@@ -65,7 +68,7 @@ let package = Package(
         // Columnar namespaces, HNSW graphs, distance kernels, the search planner. Pure: no I/O.
         .target(name: "ConiferIndex", dependencies: ["ConiferCore", "ConiferKernels"], swiftSettings: strict + engineSettings),
         // Inline C the engine needs: a prefetch hint and the int8 dot product on 8-bit lanes.
-        .target(name: "ConiferKernels"),
+        .target(name: "ConiferKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         // What Conifer says to AWS-speaking services: SigV4 signing, S3 PutObject, STS AssumeRole, KMS data keys.
         .target(
             name: "ConiferAWS",

@@ -45,6 +45,32 @@ extension CatalogStore {
     }
 }
 
+extension SQLCatalog {
+    /// Every row of every catalog table whose name does not start with one of `excludedPrefixes`, one string per
+    /// row (its table's name, then its columns), sorted, read in one snapshot: what the permission matrix compares
+    /// before and after a refused call.
+    func everyRow(excludingTablesStartingWith excludedPrefixes: [String]) async throws -> [String] {
+        let postgres = self is PostgresCatalog
+        return try await readSQL { sql in
+            let tables: [String] = try sql.values(
+                postgres
+                    ? "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+                    : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ).filter { table in !excludedPrefixes.contains { table.hasPrefix($0) } }
+            if postgres {
+                // One statement: each row as JSON.
+                let union = tables.map { #"SELECT '\#($0) ' || row_to_json(t)::text FROM "\#($0)" t"# }.joined(separator: " UNION ALL ")
+                return try (sql.values(union) as [String]).sorted()
+            }
+            return try tables.flatMap { table in
+                let columns: [String] = try sql.values("SELECT name FROM pragma_table_info(?)", table)
+                let quoted = columns.map { #"quote("\#($0)")"# }.joined(separator: " || ',' || ")
+                return try sql.values(#"SELECT '\#(table) ' || \#(quoted) FROM "\#(table)""#) as [String]
+            }.sorted()
+        }
+    }
+}
+
 /// The PostgreSQL server of the tests: `scripts/test` starts Debian's on a loopback port in a temporary directory
 /// and names it in `CONIFER_TEST_POSTGRES_URL` (a superuser); each test makes a database of its own there. Without
 /// the variable the PostgreSQL tests do not run, unless `CONIFER_REQUIRE_POSTGRES=1` (scripts/test sets it), which

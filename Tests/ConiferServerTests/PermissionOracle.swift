@@ -248,11 +248,14 @@ enum PermissionOracle {
 
     /// What `column` gets on `route` ("METHOD /path"); nil for a route the table does not list.
     static func expected(_ route: String, _ column: Column) -> Outcome? {
-        guard let row = table[route] else { return nil }
-        let cells = row.filter { $0 != " " }
-        precondition(cells.count == Column.allCases.count, "row of \(route) has \(cells.count) cells")
-        let index = Column.allCases.firstIndex(of: column)!
-        return Outcome(rawValue: cells[cells.index(cells.startIndex, offsetBy: index)])
+        outcomes[route]?[column]
+    }
+
+    /// The table's rows read once: route → caller → outcome.
+    private static let outcomes: [String: [Column: Outcome]] = table.mapValues { row in
+        let cells = row.filter { $0 != " " }.map { Outcome(rawValue: $0)! }
+        precondition(cells.count == Column.allCases.count, "a row has \(cells.count) cells: \(row)")
+        return Dictionary(uniqueKeysWithValues: zip(Column.allCases, cells))
     }
 
     // MARK: Target roles (SECURITY.md rule 9)

@@ -60,9 +60,8 @@ enum TestCatalog: String, CustomTestStringConvertible, Sendable {
     case sqlite, postgres
 
     static let available: [TestCatalog] = PostgresTestDatabase.enabled ? [.sqlite, .postgres] : [.sqlite]
-    /// The permission matrix's: SQLite, and PostgreSQL when asked (`CONIFER_MATRIX_ON_POSTGRES=1`, or `only` for
-    /// PostgreSQL alone): a debug build takes about twice as long on PostgreSQL (400 s for both shards here), more
-    /// than CI has left.
+    /// The permission matrix's: SQLite, and PostgreSQL when asked (`CONIFER_MATRIX_ON_POSTGRES=1`, as scripts/test
+    /// does, or `only` for PostgreSQL alone).
     static let forMatrix: [TestCatalog] = switch ProcessInfo.processInfo.environment["CONIFER_MATRIX_ON_POSTGRES"] {
     case "1": available
     case "only": [.postgres]
