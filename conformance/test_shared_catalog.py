@@ -1,7 +1,7 @@
 """Two `conifer serve` processes on one PostgreSQL catalog (`--catalog`), each with its own data directory: what
 one server changes in the catalog holds on the other at its next request — keys, roles, tokens, plans and
-quotas (creates racing on both servers), the audit log (one chain, verified by `conifer audit verify --catalog`)
-— and an index is served by the server holding its files, whose host both describe.
+quotas (creates racing on both servers), the audit log (one chain, verified by `conifer audit verify --catalog`,
+exported to S3 (moto) by both servers with each event once) — and an index is served by the server holding its files, whose host both describe.
 
 Needs the PostgreSQL server scripts/test starts (CONIFER_TEST_POSTGRES_URL); without it these tests are skipped,
 unless CONIFER_REQUIRE_POSTGRES=1, which makes that a failure."""
@@ -17,6 +17,7 @@ import pytest
 from pinecone import Pinecone, ServerlessSpec
 
 from conftest import Server, admin, conifer_binary, data_path, expect_status, free_port, new_api_key, raw_request, token
+from test_audit_export import AWS_ENV, all_events, enable, exported_events, moto, operator_allows, wait_delivered  # noqa: F401 - moto is a fixture
 
 POSTGRES = os.environ.get("CONIFER_TEST_POSTGRES_URL")
 if not POSTGRES and os.environ.get("CONIFER_REQUIRE_POSTGRES") != "1":
@@ -28,13 +29,15 @@ SERVERLESS = ServerlessSpec(cloud="aws", region="us-east-1")
 class Pair:
     """Servers A (which bootstraps the catalog) and B, on a database of their own, with one master key."""
 
-    def __init__(self):
+    def __init__(self, *arguments, env=None):
+        """`arguments` and `env` go to both servers."""
         assert POSTGRES, "CONIFER_REQUIRE_POSTGRES=1 but CONIFER_TEST_POSTGRES_URL is not set"
         self.root = tempfile.mkdtemp(prefix="conifer-shared-catalog-")
         database = "conifer_pair_" + secrets.token_hex(6)
         subprocess.run(["psql", POSTGRES, "-qc", f"CREATE DATABASE {database}"], check=True, capture_output=True)
         self.catalog = POSTGRES.rsplit("/", 1)[0] + "/" + database
-        self.env = {"CONIFER_CATALOG_URL": self.catalog, "CONIFER_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+        self.env = {"CONIFER_CATALOG_URL": self.catalog, "CONIFER_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()} | (env or {})
+        self.arguments = arguments
         self.a = self.start(new_api_key())
         self.b = self.start(None)
         # The bootstrap key and the owner service account are the catalog's, not a server's.
@@ -43,7 +46,7 @@ class Pair:
     def start(self, api_key) -> Server:
         port = free_port()
         name = "a" if api_key else "b"
-        return Server(os.path.join(self.root, name), api_key, env=self.env, port=port).start()
+        return Server(os.path.join(self.root, name), api_key, *self.arguments, env=self.env, port=port).start()
 
     def operator(self, *arguments):
         """An operator command on the shared catalog (no data directory of its own)."""
@@ -134,6 +137,32 @@ def test_both_servers_write_one_audit_log(pair):
         assert names[:3] == ["again-a", "from-b", "from-a"], names
     verified = pair.operator("audit", "verify")
     assert verified.returncode == 0 and "holds" in verified.stdout, (verified.stdout, verified.stderr)
+
+
+def test_both_servers_export_the_one_audit_log_and_each_event_once(moto):
+    """Both servers run the exporter: each cuts batches in a serializable transaction, so an event lands in one
+    batch, and a batch both deliver is the same object written twice."""
+    pair = Pair(*operator_allows(moto), env=AWS_ENV)
+    try:
+        enable(pair.a, moto, bucket="audit-bucket/shared")
+
+        def create(i):
+            return admin((pair.a, pair.b)[i % 2], "POST", "/admin/projects", {"name": f"exported-{i}"})[0]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            assert set(pool.map(create, range(16))) <= {200, 201}
+        for server in (pair.a, pair.b):
+            wait_delivered(server)
+        exported = exported_events(moto, "shared/")
+        ids = [event["id"] for event in exported]
+        assert len(ids) == len(set(ids)), "an event was exported twice"
+        newest_first = all_events(pair.b)
+        enabling = next(i for i, event in enumerate(newest_first) if (event["event"]["action"], event["event"]["resource_type"]) == ("create", "audit-log"))
+        assert set(ids) == {event["id"] for event in newest_first[:enabling + 1]}, "exported events differ from the log"
+        created = {event["event"]["resource_id"] for event in exported if event["event"]["resource_type"] == "project"}
+        assert created >= {f"exported-{i}" for i in range(16)}, created
+    finally:
+        pair.stop()
 
 
 @pytest.mark.skipif(not os.environ.get("CONIFER_TEST_POSTGRES_STOP"), reason="needs scripts/test's PostgreSQL, which it may stop and start")
