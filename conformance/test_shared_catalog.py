@@ -1,7 +1,8 @@
 """Two `conifer serve` processes on one PostgreSQL catalog (`--catalog`), each with its own data directory: what
 one server changes in the catalog holds on the other at its next request — keys, roles, tokens, plans and
 quotas (creates racing on both servers), the audit log (one chain, verified by `conifer audit verify --catalog`,
-exported to S3 (moto) by both servers with each event once) — and an index is served by the server holding its files, whose host both describe.
+exported to S3 (moto) by both servers with each event once) — and an index is served by the server holding its
+files, whose host both describe.
 
 Needs the PostgreSQL server scripts/test starts (CONIFER_TEST_POSTGRES_URL); without it these tests are skipped,
 unless CONIFER_REQUIRE_POSTGRES=1, which makes that a failure."""
