@@ -110,8 +110,24 @@ public struct AWSTransport: Sendable {
 /// plain text, so a lookup by tag name is enough; entities are decoded.
 enum XMLText {
     static func first(_ tag: String, in xml: String) -> String? {
-        guard let open = xml.range(of: "<\(tag)>"), let close = xml.range(of: "</\(tag)>", range: open.upperBound..<xml.endIndex) else { return nil }
-        return String(xml[open.upperBound..<close.lowerBound])
+        all(tag, in: xml, limit: 1).first
+    }
+
+    /// The text of every `tag` element, in document order (at most `limit`).
+    static func all(_ tag: String, in xml: String, limit: Int = .max) -> [String] {
+        var found: [String] = []
+        var rest = xml.startIndex..<xml.endIndex
+        while found.count < limit, let open = xml.range(of: "<\(tag)>", range: rest),
+            let close = xml.range(of: "</\(tag)>", range: open.upperBound..<xml.endIndex)
+        {
+            found.append(decode(String(xml[open.upperBound..<close.lowerBound])))
+            rest = close.upperBound..<xml.endIndex
+        }
+        return found
+    }
+
+    private static func decode(_ text: String) -> String {
+        text
             .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
             .replacingOccurrences(of: "&amp;", with: "&")

@@ -70,3 +70,56 @@ extension S3Client {
         return url
     }
 }
+
+/// S3 objects as small byte arrays, written only where absent, and listed: what an index store keeps (write-log
+/// files, manifests, key files).
+extension S3Client {
+    /// Stores `body` as `key` unless an object already has that key (`If-None-Match: *`, which S3 and its
+    /// compatible stores check atomically); false when one has.
+    public func createObject(bucket: String, key: String, body: Data, credentials: AWSCredentials) async throws -> Bool {
+        let signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
+        do {
+            _ = try await transport.send(
+                .PUT, try requireURL(bucket: bucket, key: key), headers: [("content-type", "application/octet-stream"), ("if-none-match", "*")],
+                body: body, signer: signer
+            )
+            return true
+        } catch let error as AWSError where error.status == 412 || error.code == "PreconditionFailed" {
+            return false
+        }
+    }
+
+    /// The object's bytes, or nil when there is no such key.
+    public func getObject(bucket: String, key: String, credentials: AWSCredentials) async throws -> Data? {
+        let signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
+        do {
+            let response = try await transport.execute(
+                .GET, try requireURL(bucket: bucket, key: key), headers: [], body: .bytes(ByteBuffer()), payloadHash: SigV4Signer.payloadHash(Data()),
+                signer: signer, timeout: Self.transferTimeout
+            )
+            return Data(try await response.body.collect(upTo: Int.max).readableBytesView)
+        } catch let error as AWSError where error.status == 404 {
+            return nil
+        }
+    }
+
+    /// Every key under `prefix`, ascending (ListObjectsV2, a page of up to 1,000 at a time).
+    public func listObjects(bucket: String, prefix: String, credentials: AWSCredentials) async throws -> [String] {
+        let signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
+        let bucketURL = try requireURL(bucket: bucket, key: "")
+        var keys: [String] = []
+        var continuation: String?
+        repeat {
+            var components = URLComponents(url: bucketURL, resolvingAgainstBaseURL: false)!
+            var query = [URLQueryItem(name: "list-type", value: "2"), URLQueryItem(name: "prefix", value: prefix)]
+            if let continuation { query.append(URLQueryItem(name: "continuation-token", value: continuation)) }
+            // Percent-encoded as SigV4 canonicalizes it, so what is sent is what is signed.
+            components.percentEncodedQuery = query.map { "\(SigV4Signer.encode($0.name))=\(SigV4Signer.encode($0.value ?? ""))" }.joined(separator: "&")
+            guard let url = components.url else { throw AWSError(status: nil, code: nil, message: "No valid S3 list URL for bucket \(bucket.prefix(64))") }
+            let text = String(decoding: try await transport.send(.GET, url, headers: [], body: Data(), signer: signer), as: UTF8.self)
+            keys += XMLText.all("Key", in: text)
+            continuation = XMLText.first("IsTruncated", in: text) == "true" ? XMLText.first("NextContinuationToken", in: text) : nil
+        } while continuation != nil
+        return keys.sorted()
+    }
+}

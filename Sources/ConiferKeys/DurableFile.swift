@@ -59,6 +59,23 @@ public enum DurableFile {
         try syncDirectory(directory)
     }
 
+    /// Makes a file written by other means under a temporary name (`temporary`, in the same directory as `url`)
+    /// visible as `url`: fsyncs it, renames it and fsyncs the directory.
+    public static func commit(_ temporary: URL, as url: URL) throws {
+        let fd = open(temporary.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open \(temporary.path)") }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard synced else { throw posixError("fsync \(temporary.path)") }
+        guard rename(temporary.path, url.path) == 0 else { throw posixError("rename to \(url.path)") }
+        try syncDirectory(url.deletingLastPathComponent())
+    }
+
+    /// A temporary name beside `url`, which `removeTemporaryFiles` clears if a stop leaves it behind.
+    public static func temporaryName(beside url: URL) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent("\(temporaryPrefix)\(UUID().uuidString)")
+    }
+
     /// Makes renames and unlinks in `directory` durable.
     public static func syncDirectory(_ directory: URL) throws {
         let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -127,7 +127,10 @@ public struct ConiferApplication: Sendable {
         )
         let indexRoot = configuration.dataDirectory.appendingPathComponent("indexes")
         let logger = Logger(label: "conifer.storage")
-        self.registry = StoreRegistry(root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger, home: configuration.home)
+        self.registry = StoreRegistry(
+            root: indexRoot, keys: indexKeys, policy: configuration.compaction, logger: logger, home: configuration.home,
+            objects: S3ObjectStore(configuration.indexStore, sessions: sessions)
+        )
         self.dataPlane = DataPlaneService(catalog: catalog, registry: registry, metrics: metrics, usage: usage)
         self.limiter = RateLimiter(limits: configuration.rateLimits, plans: configuration.planRateLimits, clock: configuration.rateLimitClock)
         self.spendAlerts = SpendAlerts(

@@ -68,6 +68,9 @@ public struct ServerConfiguration: Sendable {
     public var backupDirectory: URL? = nil
     /// A local directory (default) or an S3 bucket (`--backup-store s3://bucket/prefix`).
     public var backupStore: BackupStoreLocation = .directory
+    /// Where indexes' files are kept: the data directory alone (default), or an S3 bucket (`--index-store
+    /// s3://bucket/prefix`), of which the data directory is then a cache.
+    public var indexStore: BackupStoreLocation = .directory
     /// The time backup schedules go by (a compressed one only in tests: `CONIFER_TEST_SCHEDULE_CLOCK`).
     public var scheduleClock: ScheduleClock = .wall
     /// Which audit-export destinations tenants may name (S3-compatible endpoints, buckets written with the

@@ -42,7 +42,12 @@ public struct IndexKeyFile: Codable, Sendable, Equatable {
     }
 
     func write(in directory: URL) throws {
-        try DurableFile.write(Array(try JSONEncoder().encode(self)), to: Self.url(in: directory))
+        try DurableFile.write(try encoded(), to: Self.url(in: directory))
+    }
+
+    /// The key file's bytes (JSON).
+    func encoded() throws -> [UInt8] {
+        Array(try JSONEncoder().encode(self))
     }
 
     /// Overwrites the key file with zeros, syncs, and removes it: without it no file of the index opens.

@@ -22,6 +22,8 @@ public actor IndexStore {
     let cipher: FileCipher
     let policy: CompactionPolicy
     let logger: Logger
+    /// Where the index's files are kept beyond this directory (`--index-store`), which then is a cache.
+    let objects: IndexObjects?
 
     /// The writer's state.
     private var state: IndexState
@@ -42,8 +44,11 @@ public actor IndexStore {
     private var graphNodesSaved: Int
     private var closed = false
 
-    private init(indexID: UUID, directory: URL, cipher: FileCipher, policy: CompactionPolicy, logger: Logger, recovered: Recovery.Result) {
+    private init(
+        indexID: UUID, directory: URL, cipher: FileCipher, policy: CompactionPolicy, logger: Logger, objects: IndexObjects?, recovered: Recovery.Result
+    ) {
         self.indexID = indexID
+        self.objects = objects
         self.directory = directory
         self.cipher = cipher
         self.log = WriteLog(directory: directory.appendingPathComponent("wal"), cipher: cipher)
@@ -61,13 +66,28 @@ public actor IndexStore {
     }
 
     /// Opens the store in `directory`, creating it if needed and recovering whatever is there. Its files are
-    /// sealed by `cipher` (the index's data key).
+    /// sealed by `cipher` (the index's data key). With `objects`, the directory is first made to hold what the
+    /// object store holds, and every write and compaction is kept there too.
+    static func open(
+        indexID: UUID, directory: URL, cipher: FileCipher, settings: EngineSettings = .init(), policy: CompactionPolicy = .init(), logger: Logger,
+        objects: IndexObjects?
+    ) async throws -> IndexStore {
+        try await objects?.pull(into: directory, cipher: cipher)
+        let recovered = try await Recovery.run(directory: directory, settings: settings, cipher: cipher)
+        return IndexStore(indexID: indexID, directory: directory, cipher: cipher, policy: policy, logger: logger, objects: objects, recovered: recovered)
+    }
+
+    /// Opens the store in `directory` alone (no object store).
     public static func open(
         indexID: UUID, directory: URL, cipher: FileCipher, settings: EngineSettings = .init(), policy: CompactionPolicy = .init(), logger: Logger
     ) async throws -> IndexStore {
-        let recovered = try await Recovery.run(directory: directory, settings: settings, cipher: cipher)
-        return IndexStore(indexID: indexID, directory: directory, cipher: cipher, policy: policy, logger: logger, recovered: recovered)
+        try await open(indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger, objects: nil)
     }
+
+    /// The object store held a write-log object this store was about to create: another writer (or an attempt
+    /// of its own that seemed to fail) got there first, so its state is not the index's. It takes no more
+    /// reads or writes; the registry opens the index again from the objects.
+    public nonisolated var isStale: Bool { published.isStale }
 
     // MARK: Reads
 
@@ -79,9 +99,17 @@ public actor IndexStore {
 
     /// The committed state itself, for this module and its tests.
     nonisolated func snapshot() throws(ConiferError) -> IndexView {
-        guard let view = published.current else { throw ConiferError.notFound("Index not found.") }
+        guard let view = published.current else {
+            if published.isStale { throw Self.staleError }
+            throw ConiferError.notFound("Index not found.")
+        }
         return view
     }
+
+    /// Why a closed store refuses: deleted, or stale.
+    private var closedError: ConiferError { published.isStale ? Self.staleError : ConiferError.notFound("Index not found.") }
+
+    static let staleError = ConiferError(.unavailable, "The index is being reloaded from the object store; retry the request.")
 
     /// Waits until every namespace's graph holds every record written so far (for tests and benchmarks).
     public nonisolated func graphsBuilt() async {
@@ -97,7 +125,7 @@ public actor IndexStore {
     /// as the write is resolved, so concurrent writes cannot pass it together.
     public func write(_ request: WriteRequest, pass: AuthorizationPass, namespaceLimit: Int = .max) async throws -> WriteResult {
         try pass.require(.dataWrite)
-        guard !closed else { throw ConiferError.notFound("Index not found.") }
+        guard !closed else { throw closedError }
         return try await withCheckedThrowingContinuation { continuation in
             pending.append((request, namespaceLimit, continuation))
             if !flushing {
@@ -126,12 +154,13 @@ public actor IndexStore {
                 }
             }
             if closed {
-                // Deleted while these waited: nothing may be written into a directory being removed.
-                outcomes = outcomes.map { outcome in outcome.flatMap { _ in .failure(ConiferError.notFound("Index not found.")) } }
+                // Deleted (or stale) while these waited: nothing may be written into a directory being removed.
+                outcomes = outcomes.map { outcome in outcome.flatMap { _ in .failure(closedError) } }
             } else if !operations.isEmpty {
                 let sequence = lastSequence + 1
                 do {
                     let bytes = try await Self.appendToLog(log, sequence: sequence, operations: operations)
+                    try await objects?.appendLog(sequence, from: log)
                     // Durable: apply before anything else can run on this actor, then acknowledge.
                     lastSequence = sequence
                     state.apply(operations)
@@ -142,9 +171,14 @@ public actor IndexStore {
                     if operations.contains(where: { if case .deleteNamespace = $0 { true } else { false } }) {
                         deletedDataPending = true
                     }
+                } catch let conflict as ObjectStoreConflict {
+                    logger.error("another writer holds the index; reloading it", metadata: ["index": "\(indexID)", "error": "\(conflict)"])
+                    closed = true
+                    published.markStale()
+                    outcomes = outcomes.map { outcome in outcome.flatMap { _ in .failure(Self.staleError) } }
                 } catch {
                     logger.error("write log append failed", metadata: ["index": "\(indexID)", "error": "\(error)"])
-                    let failure = (error as? ConiferError) ?? ConiferError(.internalError, "write log append failed: \(error)")
+                    let failure = (error as? ConiferError) ?? ConiferError(objects == nil ? .internalError : .unavailable, "write log append failed: \(error)")
                     outcomes = outcomes.map { outcome in outcome.flatMap { _ in .failure(failure) } }
                 }
             }
@@ -267,6 +301,7 @@ public actor IndexStore {
             rebuilt = try await Self.writeSegment(
                 snapshot, sequence: sequence, directory: directory, cipher: cipher, folded: folded, rebuilding: reclaim ? state.settings : nil
             )
+            try await objects?.publish(segment: SegmentFile.fileName(sequence), folded: folded, directory: directory)
         } catch {
             deletedDataPending = deletedDataPending || purging
             throw error
@@ -315,14 +350,21 @@ public actor IndexStore {
 
 /// The view readers get, behind a lock of its own so they never wait for the actor.
 private final class PublishedView: Sendable {
-    private let view: Mutex<IndexView?>
+    private let view: Mutex<(current: IndexView?, stale: Bool)>
 
     init(_ view: IndexView) {
-        self.view = Mutex(view)
+        self.view = Mutex((view, false))
     }
 
     var current: IndexView? {
-        get { view.withLock { $0 } }
-        set { view.withLock { $0 = newValue } }
+        get { view.withLock { $0.current } }
+        set { view.withLock { $0.current = newValue } }
+    }
+
+    var isStale: Bool { view.withLock { $0.stale } }
+
+    /// No view from now on, and `isStale` says why.
+    func markStale() {
+        view.withLock { $0 = (nil, true) }
     }
 }

@@ -49,12 +49,15 @@ public actor StoreRegistry {
     /// This server's origin when several servers share the catalog: the indexes it creates are its own, and the
     /// files of another server's indexes (`IndexDefinition.home`) are not here, so they are refused, never made.
     public nonisolated let home: String?
+    /// Where indexes' files are kept (`--index-store`): then the objects are the indexes, and `root` a cache.
+    let objects: (any ObjectStore)?
 
     public init(
         root: URL, keys: any IndexKeyProvider, policy: CompactionPolicy = .init(), logger: Logger,
-        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, home: String? = nil
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, home: String? = nil, objects: (any ObjectStore)? = nil
     ) {
         self.home = home
+        self.objects = objects
         self.root = root
         self.keys = keys
         self.policy = policy
@@ -78,24 +81,36 @@ public actor StoreRegistry {
             refusals[indexID] = nil
         }
         if let opening = stores[indexID] {
+            let store: IndexStore
             do {
-                let store = try await opening.value
-                try await renewKeyIfDue(indexID)
-                return store
+                store = try await opening.value
             } catch let unavailable as KeyUnavailable {
                 throw unavailable.error  // another caller's opening, which recorded the refusal
             }
+            guard store.isStale else {
+                try await renewKeyIfDue(indexID)
+                return store
+            }
+            // Another writer's log object came first: open the index again from the object store.
+            if stores[indexID] == opening {
+                stores[indexID] = nil
+                ready.withLock { $0[indexID] = nil }
+            }
+            return try await self.store(for: definition, pass: pass)
         }
         let directory = directory(of: indexID)
         let policy = self.policy
         let logger = self.logger
         let keys = self.keys
+        let objects = self.objects.map { IndexObjects(store: $0, indexID: indexID) }
         let settings = EngineSettings(metric: definition.metric, encoding: definition.vectorEncoding) { dimension in
             MappedVectorRows.make(directory: directory, dimension: dimension, logger: logger)
         }
         let opening = Task {
-            let (cipher, file) = try await Self.cipher(for: definition, directory: directory, keys: keys)
-            let store = try await IndexStore.open(indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger)
+            let (cipher, file) = try await Self.cipher(for: definition, directory: directory, keys: keys, objects: objects)
+            let store = try await IndexStore.open(
+                indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger, objects: objects
+            )
             return (store, file)
         }
         let entry = Task { try await opening.value.0 }
@@ -133,7 +148,7 @@ public actor StoreRegistry {
     /// actor; nil when `store(for:pass:)` must be asked (it opens, renews or refuses). For a request that must
     /// not wait; the pass is the caller's decision to reach this index's data, as there.
     public nonisolated func readyStore(for definition: IndexDefinition, pass: AuthorizationPass) -> IndexStore? {
-        guard let found = ready.withLock({ $0[definition.id] }) else { return nil }
+        guard let found = ready.withLock({ $0[definition.id] }), !found.store.isStale else { return nil }
         if let until = found.until, now() >= until { return nil }
         return found.store
     }
@@ -186,8 +201,11 @@ public actor StoreRegistry {
     }
 
     /// The index's data key, unwrapped from its key file or made (and stored wrapped) for a new index, and
-    /// the key file.
-    static func cipher(for definition: IndexDefinition, directory: URL, keys: any IndexKeyProvider) async throws -> (FileCipher, IndexKeyFile) {
+    /// the key file. With an object store, the stored key file is the one (copied into the directory).
+    static func cipher(
+        for definition: IndexDefinition, directory: URL, keys: any IndexKeyProvider, objects: IndexObjects? = nil
+    ) async throws -> (FileCipher, IndexKeyFile) {
+        try await objects?.syncKeyFile(into: directory)
         if let file = try IndexKeyFile.read(in: directory) {
             guard file.indexID == definition.id, file.projectID == definition.projectID else {
                 throw IndexCorruption(file: IndexKeyFile.fileName, reason: "the key file belongs to index \(file.indexID) of project \(file.projectID)")
@@ -206,6 +224,10 @@ public actor StoreRegistry {
         }
         try fileManager.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let (key, file) = try await keys.newKey(for: definition)
+        if let objects, try await !objects.createKeyFile(file.encoded()) {
+            // Another node made the index's key first: that one is the index's.
+            return try await cipher(for: definition, directory: directory, keys: keys, objects: objects)
+        }
         try file.write(in: directory)
         try DurableFile.syncDirectory(directory.deletingLastPathComponent())
         return (FileCipher(key: key), file)
@@ -225,15 +247,25 @@ public actor StoreRegistry {
             await store.close()
         }
         let owner = owner ?? pass.caller.map { RetiredIndex.Owner(organizationID: $0.organizationID, projectID: $0.projectID, name: nil) }
-        try retire(indexID, at: Date(), owner: owner)
+        let stamp = RetiredIndex.Stamp(deletedAt: Int(Date().timeIntervalSince1970), owner: owner)
+        try retire(indexID, stamp: stamp)
+        guard let objects else { return }
+        do {
+            try await IndexObjects(store: objects, indexID: indexID).retire(stamp: Array(try JSONEncoder().encode(stamp)))
+        } catch {
+            // The index is gone from the catalog either way; its key stays in the bucket until an operator removes it.
+            logger.error(
+                "could not destroy a deleted index's key in the index store; remove indexes/<index>/key under the store's prefix",
+                metadata: ["index": "\(indexID)", "error": "\(error)"]
+            )
+        }
     }
 
     /// Shreds the key, stamps the deletion time (and whose index it was), and moves the directory under `deleted/`.
-    private func retire(_ indexID: UUID, at date: Date, owner: RetiredIndex.Owner? = nil) throws {
+    private func retire(_ indexID: UUID, stamp: RetiredIndex.Stamp) throws {
         let directory = directory(of: indexID)
         guard FileManager.default.fileExists(atPath: directory.path) else { return }
         try IndexKeyFile.shred(in: directory)
-        let stamp = RetiredIndex.Stamp(deletedAt: Int(date.timeIntervalSince1970), owner: owner)
         try DurableFile.write(Array(try JSONEncoder().encode(stamp)), to: directory.appendingPathComponent(Self.deletedAtFile))
         let deleted = root.appendingPathComponent(Self.deletedFolder)
         try FileManager.default.createDirectory(at: deleted, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -250,12 +282,18 @@ public actor StoreRegistry {
     /// Permanently removes the files of indexes deleted at least `window` ago; returns their ids. A system
     /// task (the purge service's).
     @discardableResult
-    public func purgeDeleted(olderThan window: Duration, now: Date = Date(), pass: AuthorizationPass) -> [RetiredIndex] {
+    public func purgeDeleted(olderThan window: Duration, now: Date = Date(), pass: AuthorizationPass) async -> [RetiredIndex] {
         guard pass == .system(.purge) else { return [] }
-        let deleted = root.appendingPathComponent(Self.deletedFolder)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: deleted.path) else { return [] }
         var purged: [RetiredIndex] = []
-        for name in names {
+        if let objects {
+            do {
+                purged = try await IndexObjects.purge(objects, olderThan: window, now: now)
+            } catch {
+                logger.error("could not purge deleted indexes' objects", metadata: ["error": "\(error)"])
+            }
+        }
+        let deleted = root.appendingPathComponent(Self.deletedFolder)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: deleted.path)) ?? [] {
             let directory = deleted.appendingPathComponent(name)
             // A directory without a readable stamp was moved by a crash-interrupted retire: its key is gone already.
             let stamp = (try? Data(contentsOf: directory.appendingPathComponent(Self.deletedAtFile))).flatMap(RetiredIndex.Stamp.init(reading:))
@@ -263,7 +301,7 @@ public actor StoreRegistry {
             guard now.timeIntervalSince(deletedAt) >= Double(window.components.seconds) else { continue }
             do {
                 try FileManager.default.removeItem(at: directory)
-                if let id = UUID(uuidString: name) { purged.append(RetiredIndex(id: id, owner: stamp?.owner)) }
+                if let id = UUID(uuidString: name), !purged.contains(where: { $0.id == id }) { purged.append(RetiredIndex(id: id, owner: stamp?.owner)) }
             } catch {
                 logger.error("could not purge deleted index files", metadata: ["directory": "\(directory.path)", "error": "\(error)"])
             }
@@ -319,7 +357,7 @@ public actor StoreRegistry {
         for name in names {
             guard let id = UUID(uuidString: name), !known.contains(id) else { continue }
             do {
-                try retire(id, at: Date())
+                try retire(id, stamp: RetiredIndex.Stamp(deletedAt: Int(Date().timeIntervalSince1970), owner: nil))
             } catch {
                 logger.error("could not retire the files of a deleted index", metadata: ["index": "\(id)", "error": "\(error)"])
             }

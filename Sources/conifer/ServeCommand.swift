@@ -144,6 +144,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The region of the --backup-store bucket (default: AWS_REGION, else us-east-1).")
     var backupStoreRegion: String?
 
+    @Option(help: "Keep every index's files in an S3 bucket: s3://BUCKET[/PREFIX]; the data directory's index files are then a cache. Credentials and endpoint as for --backup-store.")
+    var indexStore: String?
+
+    @Option(help: "The region of the --index-store bucket (default: AWS_REGION, else us-east-1).")
+    var indexStoreRegion: String?
+
     @Option(help: "S3-compatible endpoints (http(s) origins, comma-separated) that organizations may name as their audit export's endpoint_url; none by default, so exports go to AWS S3 only.")
     var auditEndpoints: String?
 
@@ -250,6 +256,13 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--backup-store must be s3://BUCKET[/PREFIX], got '\(backupStore.prefix(64))'.")
             }
             configuration.backupStore = location
+        }
+        if let indexStore {
+            let region = indexStoreRegion ?? ProcessInfo.processInfo.environment["AWS_REGION"] ?? "us-east-1"
+            guard let location = BackupStoreLocation(s3: indexStore, region: region) else {
+                throw ValidationError("--index-store must be s3://BUCKET[/PREFIX], got '\(indexStore.prefix(64))'.")
+            }
+            configuration.indexStore = location
         }
         // Tests only: a compressed clock for backup schedules ("ANCHOR:SCALE"), so days pass in seconds.
         if let text = ProcessInfo.processInfo.environment["CONIFER_TEST_SCHEDULE_CLOCK"] {
