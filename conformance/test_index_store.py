@@ -255,3 +255,45 @@ def test_deleting_an_index_destroys_its_key_in_the_bucket_and_the_purge_removes_
         wait_for(lambda: not objects(moto), timeout=60, what="the purge to remove the index's objects and marker")
     finally:
         server.stop()
+
+
+def test_two_writers_of_one_index_never_overwrite_each_others_acknowledged_writes(moto, root):
+    """Split brain on purpose: a copy of a data directory started beside the original, both on one bucket, so two
+    servers hold the same index and each takes writes. Each log object is created only where absent, so the second
+    writer of a sequence is refused (503) and reloads the index from the bucket before its next write; every
+    acknowledged write of either is in the bucket afterwards."""
+    first_dir, second_dir, key = os.path.join(root, "a"), os.path.join(root, "b"), new_api_key()
+    first = start(first_dir, key, moto.url)
+    second = None
+    try:
+        make_index(Pinecone(api_key=key, host=first.url)).upsert(vectors=records(0, 10))
+        assert first.stop() == 0
+        shutil.copytree(first_dir, second_dir)
+        first, second = start(first_dir, key, moto.url), start(second_dir, key, moto.url)
+        on_first, on_second = open_index(first, key), open_index(second, key)
+        # Both open the index (an index opens at its first request, from what the bucket holds then).
+        assert count(on_first) == count(on_second) == 10
+
+        on_first.upsert(vectors=records(10, 1))
+        path = "/data/" + Pinecone(api_key=key, host=second.url).describe_index("stored").host.split("/data/")[1]
+        late = {"vectors": [{"id": "b0", "values": [1, 2, 3, 4]}]}
+        status, body = raw_request(second, "POST", path + "/vectors/upsert", late)
+        assert status == 503 and "reloaded" in body["message"], (status, body)
+        # Reloaded from the bucket: the same write now goes in after the first server's, which it now also serves.
+        assert raw_request(second, "POST", path + "/vectors/upsert", late)[0] == 200
+        assert set(on_second.fetch(ids=["v10", "b0"]).vectors) == {"v10", "b0"}
+        # And the first server, behind now, is refused the same way once, then writes after the second's.
+        status, _ = raw_request(first, "POST", path + "/vectors/upsert", {"vectors": [{"id": "a1", "values": [4, 3, 2, 1]}]})
+        assert status == 503
+        assert raw_request(first, "POST", path + "/vectors/upsert", {"vectors": [{"id": "a1", "values": [4, 3, 2, 1]}]})[0] == 200
+
+        kill(first)
+        kill(second)
+        shutil.rmtree(os.path.join(first_dir, "indexes"))
+        first = start(first_dir, key, moto.url)
+        assert count(open_index(first, key)) == 13
+        assert set(open_index(first, key).fetch(ids=["v0", "v9", "v10", "b0", "a1"]).vectors) == {"v0", "v9", "v10", "b0", "a1"}
+    finally:
+        for server in (first, second):
+            if server and server.process:
+                server.stop()
