@@ -11,8 +11,10 @@ import concurrent.futures
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 from pinecone import Pinecone, ServerlessSpec
@@ -104,6 +106,70 @@ def test_an_index_is_served_by_the_server_that_holds_its_files(pair):
     assert status == 412 and b.url in body["message"], (status, body)
     assert not os.path.exists(os.path.join(a.data_dir, "indexes")) or os.listdir(os.path.join(a.data_dir, "indexes")) in ([], ["deleted"])
     assert sorted(on_b.Index(host=host).fetch(ids=["one", "two"]).vectors) == ["one"]
+
+
+def test_with_an_index_store_the_other_server_serves_reads_from_a_replica_that_follows_the_writes(moto):
+    """Both servers on one bucket (`--index-store`): the server that does not hold an index serves its reads from a
+    replica that polls the bucket for the home's log objects (every 200 ms), and still refuses its writes (412)."""
+    pair = Pair("--index-store", "s3://audit-bucket/indexes", "--compact-after-log-files", "3", env=AWS_ENV | {"AWS_ENDPOINT_URL_S3": moto.url})
+    try:
+        a, b = pair.a, pair.b
+        on_a = Pinecone(api_key=a.api_key, host=a.url)
+        on_a.create_index(name="replicated", dimension=2, metric="euclidean", spec=SERVERLESS)
+        host = on_a.describe_index("replicated").host
+        path = data_path(host)
+        writer = on_a.Index(host=host)
+        writer.upsert(vectors=[(f"v{n}", [float(n), 1.0]) for n in range(10)])
+
+        def on_b(method, suffix, body=None):
+            return raw_request(b, method, path + suffix, body)
+
+        status, stats = on_b("POST", "/describe_index_stats", {})
+        assert status == 200 and stats["totalVectorCount"] == 10, (status, stats)
+        # Each acknowledged write on A is visible on B soon after (printed: the figure belongs to a quiet machine, the
+        # assertion only bounds it at 5 s).
+        lags = []
+        for n in range(10, 30):
+            writer.upsert(vectors=[(f"v{n}", [float(n), 1.0])])
+            acknowledged = time.perf_counter()
+            while True:
+                status, fetched = on_b("GET", f"/vectors/fetch?ids=v{n}")
+                if status == 200 and f"v{n}" in fetched["vectors"]:
+                    break
+                assert time.perf_counter() - acknowledged < 5, f"v{n} not on B after 5 s"
+                time.sleep(0.01)
+            lags.append(time.perf_counter() - acknowledged)
+        lags.sort()
+        print(f"\nreplica freshness over {len(lags)} writes: p50 {lags[len(lags) // 2] * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms")
+        # B paused while A writes five log files and compacts them (after three): the log objects B has not read are
+        # folded away, and B loads the index again from the segment.
+        def log_objects():
+            pages = moto.s3.get_paginator("list_objects_v2").paginate(Bucket="audit-bucket", Prefix="indexes/")
+            return {item["Key"] for page in pages for item in page.get("Contents", []) if "/wal/" in item["Key"]}
+
+        os.kill(b.process.pid, signal.SIGSTOP)
+        try:
+            before = log_objects()
+            writer.delete(ids=["v0"])
+            unread = log_objects() - before  # the delete's log object, unless already folded
+            for n in range(0, 40, 10):
+                writer.upsert(vectors=[(f"w{i}", [float(i), 2.0]) for i in range(n, n + 10)])
+            deadline = time.time() + 20
+            while time.time() < deadline and unread & log_objects():
+                time.sleep(0.2)
+            assert not unread & log_objects(), "A did not fold the log object B had not read"
+        finally:
+            os.kill(b.process.pid, signal.SIGCONT)
+        deadline = time.time() + 15
+        while on_b("POST", "/describe_index_stats", {})[1]["totalVectorCount"] != 69 and time.time() < deadline:
+            time.sleep(0.1)
+        assert on_b("POST", "/describe_index_stats", {})[1]["totalVectorCount"] == 69
+        assert on_b("POST", "/query", {"vector": [0.0, 1.0], "topK": 1})[1]["matches"][0]["id"] == "v1"
+        status, body = on_b("POST", "/vectors/upsert", {"vectors": [{"id": "x", "values": [0.0, 1.0]}]})
+        assert status == 412 and a.url in body["message"], (status, body)
+        assert "x" not in writer.fetch(ids=["x"]).vectors
+    finally:
+        pair.stop()
 
 
 def test_a_quota_holds_when_both_servers_create_at_once(pair):

@@ -110,6 +110,34 @@ struct IndexObjects: Sendable {
 
     // MARK: Reads
 
+    /// The sequences of the log objects in the store, ascending.
+    func logSequences() async throws -> [UInt64] {
+        try await listing().logs
+    }
+
+    /// In one listing: the sequences of the log objects, ascending, and the highest sequence a segment covers.
+    func listing() async throws -> (logs: [UInt64], newestSegment: UInt64?) {
+        var logs: [UInt64] = []
+        var newestSegment: UInt64?
+        for key in try await store.list(prefix: prefix) {
+            let name = key.dropFirst(prefix.count)
+            guard name.count == 24 + 9 || name.count == 24 + 4 else { continue }
+            if name.hasPrefix("wal/"), name.hasSuffix(".log"), let sequence = UInt64(name.dropFirst(4).dropLast(4)) {
+                logs.append(sequence)
+            } else if name.hasPrefix("segments/"), name.hasSuffix(".seg"), let sequence = UInt64(name.dropFirst(9).dropLast(4)) {
+                newestSegment = max(newestSegment ?? 0, sequence)
+            }
+        }
+        return (logs.sorted(), newestSegment)
+    }
+
+    /// Copies the log object of `sequence` into `log`'s directory; false when the store no longer has it.
+    func fetchLog(_ sequence: UInt64, into log: WriteLog) async throws -> Bool {
+        guard let bytes = try await store.get(prefix + Self.logKey(sequence)) else { return false }
+        try DurableFile.write(bytes, to: log.url(for: sequence))
+        return true
+    }
+
     /// Makes `directory` hold what the store holds: its manifest, the segment that manifest names and every log
     /// object after it. What the directory has beyond that was never acknowledged (a log file written before its
     /// object was refused or a stop came) or is an older cache (segments, folded log files), and is removed.
@@ -137,11 +165,7 @@ struct IndexObjects: Sendable {
             try fileManager.removeItem(at: segments.appendingPathComponent(name))
         }
         let floor = manifest?.sequence ?? 0
-        let stored = Set(try await store.list(prefix: prefix + "wal/").compactMap { key -> UInt64? in
-            let name = key.dropFirst(prefix.count + 4)
-            guard name.hasSuffix(".log"), name.count == 24 else { return nil }
-            return UInt64(name.dropLast(4))
-        })
+        let stored = Set(try await logSequences())
         let log = WriteLog(directory: wal, cipher: cipher)
         for sequence in try log.sequences() where sequence <= floor || !stored.contains(sequence) {
             try fileManager.removeItem(at: log.url(for: sequence))
@@ -152,6 +176,18 @@ struct IndexObjects: Sendable {
         }
         try DurableFile.syncDirectory(wal)
         try DurableFile.syncDirectory(segments)
+    }
+
+    /// Removes the cached manifest, segments and log files of the index in `directory` (its key file stays).
+    static func clearCache(in directory: URL) throws {
+        let fileManager = FileManager.default
+        let manifest = directory.appendingPathComponent(Manifest.fileName)
+        if fileManager.fileExists(atPath: manifest.path) { try fileManager.removeItem(at: manifest) }
+        for folder in ["segments", "wal"].map(directory.appendingPathComponent) {
+            for name in (try? fileManager.contentsOfDirectory(atPath: folder.path)) ?? [] {
+                try fileManager.removeItem(at: folder.appendingPathComponent(name))
+            }
+        }
     }
 
     // MARK: Deletion

@@ -24,6 +24,10 @@ public actor IndexStore {
     let logger: Logger
     /// Where the index's files are kept beyond this directory (`--index-store`), which then is a cache.
     let objects: IndexObjects?
+    /// For a replica of an index another server writes: why this one refuses writes. A replica follows the
+    /// writer's log objects (`catchUp`) and never compacts.
+    let writeRefusal: ConiferError?
+    private var following: Task<Void, Never>?
 
     /// The writer's state.
     private var state: IndexState
@@ -45,10 +49,12 @@ public actor IndexStore {
     private var closed = false
 
     private init(
-        indexID: UUID, directory: URL, cipher: FileCipher, policy: CompactionPolicy, logger: Logger, objects: IndexObjects?, recovered: Recovery.Result
+        indexID: UUID, directory: URL, cipher: FileCipher, policy: CompactionPolicy, logger: Logger, objects: IndexObjects?,
+        writeRefusal: ConiferError?, recovered: Recovery.Result
     ) {
         self.indexID = indexID
         self.objects = objects
+        self.writeRefusal = writeRefusal
         self.directory = directory
         self.cipher = cipher
         self.log = WriteLog(directory: directory.appendingPathComponent("wal"), cipher: cipher)
@@ -68,13 +74,20 @@ public actor IndexStore {
     /// Opens the store in `directory`, creating it if needed and recovering whatever is there. Its files are
     /// sealed by `cipher` (the index's data key). With `objects`, the directory is first made to hold what the
     /// object store holds, and every write and compaction is kept there too.
+    /// With `writeRefusal`, a replica: it takes no writes (they are refused with that error) and follows the
+    /// objects instead, every `followEvery`.
     static func open(
         indexID: UUID, directory: URL, cipher: FileCipher, settings: EngineSettings = .init(), policy: CompactionPolicy = .init(), logger: Logger,
-        objects: IndexObjects?
+        objects: IndexObjects?, writeRefusal: ConiferError? = nil, followEvery interval: Duration = .milliseconds(200)
     ) async throws -> IndexStore {
         try await objects?.pull(into: directory, cipher: cipher)
         let recovered = try await Recovery.run(directory: directory, settings: settings, cipher: cipher)
-        return IndexStore(indexID: indexID, directory: directory, cipher: cipher, policy: policy, logger: logger, objects: objects, recovered: recovered)
+        let store = IndexStore(
+            indexID: indexID, directory: directory, cipher: cipher, policy: policy, logger: logger, objects: objects, writeRefusal: writeRefusal,
+            recovered: recovered
+        )
+        if writeRefusal != nil, objects != nil { await store.follow(every: interval) }
+        return store
     }
 
     /// Opens the store in `directory` alone (no object store).
@@ -125,6 +138,7 @@ public actor IndexStore {
     /// as the write is resolved, so concurrent writes cannot pass it together.
     public func write(_ request: WriteRequest, pass: AuthorizationPass, namespaceLimit: Int = .max) async throws -> WriteResult {
         try pass.require(.dataWrite)
+        if let writeRefusal { throw writeRefusal }
         guard !closed else { throw closedError }
         return try await withCheckedThrowingContinuation { continuation in
             pending.append((request, namespaceLimit, continuation))
@@ -174,6 +188,7 @@ public actor IndexStore {
                 } catch let conflict as ObjectStoreConflict {
                     logger.error("another writer holds the index; reloading it", metadata: ["index": "\(indexID)", "error": "\(conflict)"])
                     closed = true
+                    following?.cancel()
                     published.markStale()
                     outcomes = outcomes.map { outcome in outcome.flatMap { _ in .failure(Self.staleError) } }
                 } catch {
@@ -266,7 +281,7 @@ public actor IndexStore {
     /// namespace, or a write older than the purge window, which may have deleted or overwritten records), or
     /// the graphs have caught up with a large load that the last segment does not hold.
     var needsCompaction: Bool {
-        guard !closed, !compacting else { return false }
+        guard !closed, !compacting, writeRefusal == nil else { return false }
         if !unfoldedLogs.isEmpty,
             deletedDataPending || unfoldedLogs.count >= policy.maxLogFiles || unfoldedLogs.reduce(0, { $0 + $1.bytes }) >= policy.maxLogBytes
                 || unfoldedSince.map({ $0.duration(to: .now) >= policy.purgeAfter }) == true
@@ -286,7 +301,7 @@ public actor IndexStore {
     /// acknowledged during the compaction are replayed from their log files before the rebuilt state
     /// replaces the old one. Readers holding the old state keep it until they finish.
     public func compact() async throws {
-        guard !compacting, !closed, !unfoldedLogs.isEmpty || state.view.graphNodeCount != graphNodesSaved else { return }
+        guard !compacting, !closed, writeRefusal == nil, !unfoldedLogs.isEmpty || state.view.graphNodeCount != graphNodesSaved else { return }
         compacting = true
         defer { compacting = false }
         let snapshot = state.view.frozen()
@@ -339,11 +354,61 @@ public actor IndexStore {
         return state
     }
 
+    // MARK: Following (a replica)
+
+    private func follow(every interval: Duration) {
+        following = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self else { return }
+                do {
+                    try await self.catchUp()
+                } catch {
+                    self.logger.warning("a replica could not follow the index store", metadata: ["index": "\(self.indexID)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Applies the log objects the writer has added since the last look, in order. When the next one is gone,
+    /// folded into a segment by the writer's compaction, the replica loads the index again from the objects.
+    func catchUp() async throws {
+        guard !closed, let objects else { return }
+        let listing = try await objects.listing()
+        if let segment = listing.newestSegment, segment > lastSequence { return try await reload() }
+        let stored = listing.logs.filter { $0 > lastSequence }
+        guard let first = stored.first else { return }
+        guard first == lastSequence + 1 else { return try await reload() }
+        for sequence in stored {
+            guard !closed, sequence == lastSequence + 1 else { return }
+            guard try await objects.fetchLog(sequence, into: log) else { return try await reload() }
+            let (operations, bytes) = try log.read(sequence)
+            lastSequence = sequence
+            state.apply(operations)
+            published.current = state.view
+            builder.wake()
+            unfoldedLogs.append((sequence, bytes))
+        }
+    }
+
+    private func reload() async throws {
+        guard let objects else { return }
+        try await objects.pull(into: directory, cipher: cipher)
+        let recovered = try await Recovery.run(directory: directory, settings: state.settings, cipher: cipher)
+        guard !closed, recovered.lastSequence > lastSequence else { return }
+        state = recovered.state
+        lastSequence = recovered.lastSequence
+        unfoldedLogs = recovered.unfoldedLogs
+        published.current = state.view
+        builder.wake()
+    }
+
     // MARK: Lifecycle
 
     /// Stops serving: later reads and writes answer "not found" (the index was deleted).
     public func close() {
         closed = true
+        following?.cancel()
         published.current = nil
     }
 }

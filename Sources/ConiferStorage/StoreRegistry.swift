@@ -47,7 +47,8 @@ public actor StoreRegistry {
     /// The time key leases and refusals are measured by (a test's own clock; the continuous clock otherwise).
     let now: @Sendable () -> ContinuousClock.Instant
     /// This server's origin when several servers share the catalog: the indexes it creates are its own, and the
-    /// files of another server's indexes (`IndexDefinition.home`) are not here, so they are refused, never made.
+    /// files of another server's indexes (`IndexDefinition.home`) are not here, so they are refused, never made —
+    /// unless an index store holds them: then this server serves them as replicas that follow the home's writes.
     public nonisolated let home: String?
     /// Where indexes' files are kept (`--index-store`): then the objects are the indexes, and `root` a cache.
     let objects: (any ObjectStore)?
@@ -70,11 +71,13 @@ public actor StoreRegistry {
     /// reach this index's data (the catalog resolved the index within the pass's project).
     public func store(for definition: IndexDefinition, pass: AuthorizationPass) async throws -> IndexStore {
         let indexID = definition.id
-        if let owner = definition.home, owner != home {
-            throw ConiferError.failedPrecondition(
+        // Another server's index: with an index store, served here as a replica that refuses writes with this.
+        let writeRefusal = definition.home.flatMap { owner in
+            owner == home ? nil : ConiferError.failedPrecondition(
                 "The index \(definition.name) is served by the server at \(owner), which holds its records; send its data-plane requests to the host describe_index gives."
             )
         }
+        if let writeRefusal, objects == nil { throw writeRefusal }
         if corrupt.contains(indexID) { throw Self.refusal }
         if let refusal = refusals[indexID] {
             guard now() >= refusal.until else { throw refusal.error }
@@ -108,9 +111,25 @@ public actor StoreRegistry {
         }
         let opening = Task {
             let (cipher, file) = try await Self.cipher(for: definition, directory: directory, keys: keys, objects: objects)
-            let store = try await IndexStore.open(
-                indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger, objects: objects
-            )
+            let store: IndexStore
+            do {
+                store = try await IndexStore.open(
+                    indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger, objects: objects,
+                    writeRefusal: writeRefusal
+                )
+            } catch let damage as IndexCorruption where objects != nil {
+                // The directory is only a cache of the bucket: fetch the index again whole; damage in the bucket itself
+                // is refused as always.
+                logger.warning(
+                    "a cached index file failed its integrity check; fetching the index again from the index store",
+                    metadata: ["index": "\(indexID)", "file": "\(damage.file)", "error": "\(damage.reason)"]
+                )
+                try IndexObjects.clearCache(in: directory)
+                store = try await IndexStore.open(
+                    indexID: indexID, directory: directory, cipher: cipher, settings: settings, policy: policy, logger: logger, objects: objects,
+                    writeRefusal: writeRefusal
+                )
+            }
             return (store, file)
         }
         let entry = Task { try await opening.value.0 }
