@@ -371,23 +371,23 @@ public actor IndexStore {
     }
 
     /// Applies the log objects the writer has added since the last look, in order. When the next one is gone,
-    /// folded into a segment by the writer's compaction, the replica loads the index again from the objects.
+    /// folded into a segment by the writer's compaction (which uploads the segment before it removes log
+    /// objects), the replica loads the index again from the objects.
     func catchUp() async throws {
         guard !closed, let objects else { return }
         let listing = try await objects.listing()
-        if let segment = listing.newestSegment, segment > lastSequence { return try await reload() }
         let stored = listing.logs.filter { $0 > lastSequence }
-        guard let first = stored.first else { return }
-        guard first == lastSequence + 1 else { return try await reload() }
+        guard stored.first == lastSequence + 1 else {
+            if let segment = listing.newestSegment, segment > lastSequence { try await reload() }
+            return
+        }
         for sequence in stored {
             guard !closed, sequence == lastSequence + 1 else { return }
             guard try await objects.fetchLog(sequence, into: log) else { return try await reload() }
-            let (operations, bytes) = try log.read(sequence)
+            state.apply(try log.read(sequence).operations)
             lastSequence = sequence
-            state.apply(operations)
             published.current = state.view
             builder.wake()
-            unfoldedLogs.append((sequence, bytes))
         }
     }
 
