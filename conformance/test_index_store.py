@@ -2,8 +2,10 @@
 bucket holds every index (write log, segments, manifest, wrapped key, all sealed) and the data directory's index
 files are a cache, so a node whose index files are deleted serves the same records after a SIGKILL; a write is
 acknowledged only once its log object is in the bucket (an unreachable store refuses it with a retriable 503 and
-loses nothing acknowledged); an index written before the store was configured is uploaded; deleting an index
-destroys its key in the bucket at once and the purge removes its objects.
+loses nothing acknowledged); two servers writing one index (a copied data directory) never overwrite each other's
+acknowledged writes; a damaged cached file is fetched again; an index written before the store was configured is
+uploaded; deleting an index destroys its key in the bucket at once and the purge removes its objects. Replicas on
+other servers of a shared catalog: test_shared_catalog.py.
 
 Runs with the 10.x SDK's virtualenv (moto is in requirements-sdk10.txt); skipped where moto is not installed.
 """
