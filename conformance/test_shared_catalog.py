@@ -127,7 +127,7 @@ def test_with_an_index_store_the_other_server_serves_reads_from_a_replica_that_f
         status, stats = on_b("POST", "/describe_index_stats", {})
         assert status == 200 and stats["totalVectorCount"] == 10, (status, stats)
         # Each acknowledged write on A is visible on B soon after (printed: the figure belongs to a quiet machine, the
-        # assertion only bounds it at 5 s).
+        # assertion only bounds it at 30 s, for a loaded machine).
         lags = []
         for n in range(10, 30):
             writer.upsert(vectors=[(f"v{n}", [float(n), 1.0])])
@@ -136,7 +136,7 @@ def test_with_an_index_store_the_other_server_serves_reads_from_a_replica_that_f
                 status, fetched = on_b("GET", f"/vectors/fetch?ids=v{n}")
                 if status == 200 and f"v{n}" in fetched["vectors"]:
                     break
-                assert time.perf_counter() - acknowledged < 5, f"v{n} not on B after 5 s"
+                assert time.perf_counter() - acknowledged < 30, f"v{n} not on B after 30 s"
                 time.sleep(0.01)
             lags.append(time.perf_counter() - acknowledged)
         lags.sort()
@@ -154,13 +154,13 @@ def test_with_an_index_store_the_other_server_serves_reads_from_a_replica_that_f
             unread = log_objects() - before  # the delete's log object, unless already folded
             for n in range(0, 40, 10):
                 writer.upsert(vectors=[(f"w{i}", [float(i), 2.0]) for i in range(n, n + 10)])
-            deadline = time.time() + 20
+            deadline = time.time() + 60
             while time.time() < deadline and unread & log_objects():
                 time.sleep(0.2)
             assert not unread & log_objects(), "A did not fold the log object B had not read"
         finally:
             os.kill(b.process.pid, signal.SIGCONT)
-        deadline = time.time() + 15
+        deadline = time.time() + 60
         while on_b("POST", "/describe_index_stats", {})[1]["totalVectorCount"] != 69 and time.time() < deadline:
             time.sleep(0.1)
         assert on_b("POST", "/describe_index_stats", {})[1]["totalVectorCount"] == 69
