@@ -139,7 +139,7 @@ def count(index):
     return index.describe_index_stats().total_vector_count
 
 
-def wait_for(condition, timeout=30, what="the condition"):
+def wait_for(condition, timeout=60, what="the condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if condition():
